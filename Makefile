@@ -1,0 +1,37 @@
+# The interface for people: `make demo`, `make test`, `make bench`, `make lint`, `make clean`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint format clean sample-corpus
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/curate run pipelines/deepseek.yaml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check curate tests benchmarks scripts
+	$(BIN)/ruff format --check curate tests benchmarks scripts
+
+format: $(STAMP)
+	$(BIN)/ruff format curate tests benchmarks scripts
+	$(BIN)/ruff check --fix curate tests benchmarks scripts
+
+sample-corpus: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[corpus]'
+	$(BIN)/python scripts/build_sample_corpus.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache *.egg-info build

@@ -1,0 +1,140 @@
+"""The `curate` command: run a pipeline, re-render a report, list stages."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from typing import Any
+
+from curate import __version__
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from curate.config import load_pipeline
+    from curate.executors import make_executor
+    from curate.pipeline import run_pipeline
+    from curate.report import check_balance, render_summary
+
+    config = load_pipeline(args.pipeline)
+    if args.input:
+        config.input = args.input
+    if args.output:
+        config.output = args.output
+    if not config.output:
+        raise_usage("no output directory: set 'output' in the pipeline or pass --output")
+    workers = args.workers or config.workers
+    executor = make_executor(args.executor, workers, args.address)
+    try:
+        report = run_pipeline(config, executor, resume=args.resume, keep_work=args.keep_work)
+    finally:
+        executor.close()
+    print(render_summary(report))
+    print(f"report: {os.path.join(config.output, 'report.md')}")
+    problems = check_balance(report)
+    if problems:
+        print("ACCOUNTING ERROR: " + "; ".join(problems), file=sys.stderr)
+        return 3
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from curate.report import load_report, render_summary, write_reports
+
+    report = load_report(args.dir)
+    write_reports(Path(args.dir), report)
+    print(render_summary(report))
+    return 0
+
+
+def _cmd_stages(args: argparse.Namespace) -> int:
+    from curate.stages.base import PLANNED, REGISTRY, load_all
+
+    load_all()
+    for name in sorted(REGISTRY):
+        cls = REGISTRY[name]
+        doc = (sys.modules[cls.__module__].__doc__ or "").strip().splitlines()[0]
+        print(f"{name} ({cls.kind}): {doc.split(': ', 1)[-1]}")
+        for f in dataclasses.fields(cls.Config):
+            print(f"    {f.name} = {_default(f)!r}")
+    missing = [n for n in PLANNED if n not in REGISTRY]
+    if missing:
+        print("\nplanned, not yet implemented: " + ", ".join(missing))
+    return 0
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None
+
+
+class UsageError(Exception):
+    pass
+
+
+def raise_usage(message: str) -> None:
+    raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="curate", description="Curate LLM pretraining corpora: dedup, filter, scrub, remix."
+    )
+    parser.add_argument("--version", action="version", version=f"curate {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a pipeline YAML over Parquet shards")
+    run.add_argument("pipeline", help="pipeline YAML, e.g. pipelines/deepseek.yaml")
+    run.add_argument("--input", nargs="+", help="input paths/globs (overrides the YAML)")
+    run.add_argument("--output", help="output directory (overrides the YAML)")
+    run.add_argument("--workers", type=int, help="worker processes (default: number of cores)")
+    run.add_argument("--executor", default="local", choices=["local", "ray"])
+    run.add_argument("--address", help="Ray cluster address (with --executor ray)")
+    run.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    run.add_argument(
+        "--keep-work", action="store_true", help="keep intermediate files in OUT/_work"
+    )
+    run.set_defaults(fn=_cmd_run)
+
+    rep = sub.add_parser("report", help="re-render report.md and report.html from report.json")
+    rep.add_argument("dir", help="output directory of a run")
+    rep.set_defaults(fn=_cmd_report)
+
+    st = sub.add_parser("stages", help="list stages and their parameters with defaults")
+    st.set_defaults(fn=_cmd_stages)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from curate.errors import CurateError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except CurateError as exc:
+        print(f"curate: error: {exc}", file=sys.stderr)
+        return 2
+    except UsageError as exc:
+        print(f"curate: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("curate: interrupted; continue with --resume", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:
+    """Console-script entry: flush and leave with os._exit, since pyarrow can abort at exit."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,314 @@
+"""Parquet shard discovery, streaming reads that normalise the data model, atomic writes.
+
+Data model: a required ``text`` string column; optional ``id``, ``url``, ``dump``, ``date``,
+``domain``, ``language``; any other column is carried through. Hive folders (``dump=X/``) become
+columns when the file does not already have them. A missing ``id`` is derived from the shard's
+path relative to its input root and the row number, so the same input gets the same ids on any
+machine and with any number of workers.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import xxhash
+
+from curate.errors import InputError
+
+TEXT = "text"
+KNOWN_COLUMNS = ("id", "text", "url", "dump", "date", "domain", "language")
+_HIVE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One input Parquet file: its path, its path relative to the input root, its hive columns."""
+
+    index: int
+    path: str
+    relpath: str
+    hive: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    size: int = 0
+
+
+def parse_hive(relpath: str) -> tuple[tuple[str, str], ...]:
+    """``dump=CC-MAIN-2023-06/part-0.parquet`` -> (("dump", "CC-MAIN-2023-06"),)."""
+    parts = []
+    for segment in Path(relpath).parts[:-1]:
+        if "=" not in segment:
+            continue
+        key, _, value = segment.partition("=")
+        if not _HIVE_KEY.match(key) or not value:
+            raise InputError(
+                f"{relpath}: folder '{segment}' looks like a hive partition but does not parse "
+                "as key=value (key: letters, digits, _; value: non-empty)"
+            )
+        parts.append((key, unquote(value)))
+    return tuple(parts)
+
+
+def discover_shards(inputs: list[str]) -> list[Shard]:
+    """Every ``*.parquet`` under the given directories, globs or files, in a stable order."""
+    if not inputs:
+        raise InputError("no input given: set 'input' in the pipeline or pass --input")
+    found: dict[str, tuple[str, str]] = {}
+    for spec in inputs:
+        if _GLOB_CHARS.search(spec):
+            root = _glob_root(spec)
+            matches = sorted(glob.glob(spec, recursive=True))
+            if not matches:
+                raise InputError(f"{spec}: the glob matches nothing")
+            for m in matches:
+                for path in _parquet_files(m):
+                    found.setdefault(os.path.abspath(path), (path, os.path.relpath(path, root)))
+        elif os.path.isdir(spec):
+            for path in _parquet_files(spec):
+                found.setdefault(os.path.abspath(path), (path, os.path.relpath(path, spec)))
+        elif os.path.isfile(spec):
+            root = os.path.dirname(spec) or "."
+            found.setdefault(os.path.abspath(spec), (spec, os.path.relpath(spec, root)))
+        else:
+            raise InputError(f"{spec}: no such file or directory")
+    if not found:
+        raise InputError(f"{', '.join(inputs)}: no *.parquet files found")
+    ordered = sorted(found.values(), key=lambda pr: (pr[1], pr[0]))
+    return [
+        Shard(i, path, rel, parse_hive(rel), os.path.getsize(path))
+        for i, (path, rel) in enumerate(ordered)
+    ]
+
+
+def _glob_root(spec: str) -> str:
+    parts = Path(spec).parts
+    for i, part in enumerate(parts):
+        if _GLOB_CHARS.search(part):
+            return str(Path(*parts[:i])) if i else "."
+    return os.path.dirname(spec) or "."
+
+
+def _parquet_files(path: str) -> list[str]:
+    if os.path.isfile(path):
+        return [path] if path.endswith(".parquet") else []
+    out = []
+    for dirpath, dirnames, filenames in os.walk(path):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
+        out.extend(
+            os.path.join(dirpath, f)
+            for f in sorted(filenames)
+            if f.endswith(".parquet") and not f.startswith((".", "_"))
+        )
+    return out
+
+
+def shard_fingerprint(shard: Shard) -> str:
+    """Cheap content fingerprint: size plus a hash of the Parquet footer (the last 1 MiB)."""
+    with open(shard.path, "rb") as f:
+        f.seek(max(0, shard.size - (1 << 20)))
+        tail = f.read()
+    return f"{shard.size}:{xxhash.xxh3_64_hexdigest(tail)}"
+
+
+class BadFile(InputError):
+    """A whole file is unusable; ``table`` holds its rows when they could still be read."""
+
+    def __init__(self, message: str, table: pa.Table | None = None) -> None:
+        super().__init__(message)
+        self.table = table
+
+
+@dataclass
+class ReadBatch:
+    """A normalised batch, plus the rows set aside from it with their errors."""
+
+    batch: pa.RecordBatch
+    quarantined: pa.Table | None = None
+
+
+def read_input_shard(shard: Shard, batch_size: int) -> Iterator[ReadBatch]:
+    """Stream a raw input shard as normalised record batches.
+
+    Rows whose text is null, empty or not valid UTF-8 come back in ``quarantined`` with an
+    ``error`` column; a file that cannot be read or lacks a usable ``text`` column raises
+    BadFile naming the file.
+    """
+    try:
+        pf = pq.ParquetFile(shard.path)
+        schema = pf.schema_arrow
+    except (pa.ArrowException, OSError) as exc:
+        raise BadFile(f"{shard.path}: not a readable Parquet file ({_short(exc)})") from None
+    if TEXT not in schema.names:
+        raise BadFile(
+            f"{shard.path}: no '{TEXT}' column (columns: {', '.join(schema.names)})",
+            _read_all_or_none(shard.path),
+        )
+    text_type = schema.field(TEXT).type
+    if not (pa.types.is_string(text_type) or pa.types.is_large_string(text_type)
+            or pa.types.is_binary(text_type) or pa.types.is_large_binary(text_type)):
+        raise BadFile(
+            f"{shard.path}: column '{TEXT}' has type {text_type}, expected string",
+            _read_all_or_none(shard.path),
+        )
+    id_prefix = xxhash.xxh3_64_hexdigest(shard.relpath.replace(os.sep, "/").encode())[:12]
+    offset = 0
+    batches = pf.iter_batches(batch_size=batch_size)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except (pa.ArrowException, OSError) as exc:
+            raise BadFile(
+                f"{shard.path}: unreadable after row {offset} ({_short(exc)})"
+            ) from None
+        yield _normalise(batch, shard, id_prefix, offset)
+        offset += batch.num_rows
+
+
+def _normalise(batch: pa.RecordBatch, shard: Shard, id_prefix: str, offset: int) -> ReadBatch:
+    n = batch.num_rows
+    table = pa.Table.from_batches([batch])
+    if "id" not in table.column_names:
+        ids = pa.array([f"{id_prefix}-{offset + i}" for i in range(n)], pa.string())
+        table = table.add_column(0, "id", ids)
+    elif not pa.types.is_string(table.schema.field("id").type):
+        table = table.set_column(
+            table.column_names.index("id"), "id", pc.cast(table["id"], pa.string())
+        )
+    for key, value in shard.hive:
+        if key not in table.column_names:
+            table = table.append_column(key, pa.array([value] * n, pa.string()))
+    text = table[TEXT].combine_chunks()
+    errors: list[str | None] = [None] * n
+    if pa.types.is_binary(text.type) or pa.types.is_large_binary(text.type):
+        decoded: list[str | None] = []
+        for i, raw in enumerate(text.to_pylist()):
+            if raw is None:
+                decoded.append(None)
+                continue
+            try:
+                decoded.append(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                decoded.append(None)
+                errors[i] = f"text is not valid UTF-8 (byte {exc.start})"
+        text = pa.array(decoded, pa.string())
+    elif pa.types.is_large_string(text.type):
+        text = pc.cast(text, pa.string())
+    nulls = pc.is_null(text).to_pylist()
+    empty = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0).to_pylist()
+    for i in range(n):
+        if errors[i] is None and nulls[i]:
+            errors[i] = "text is null"
+        elif errors[i] is None and empty[i]:
+            errors[i] = "text is empty"
+    table = table.set_column(table.column_names.index(TEXT), TEXT, text)
+    table = table.append_column("_source_row", pa.array(range(offset, offset + n), pa.int64()))
+    if not any(e is not None for e in errors):
+        return ReadBatch(_to_batch(table.drop_columns(["_source_row"])))
+    bad = pa.array([e is not None for e in errors])
+    quarantined = table.filter(bad)
+    quarantined = quarantined.append_column(
+        "error", pa.array([e for e in errors if e is not None], pa.string())
+    ).append_column("source_file", pa.array([shard.path] * quarantined.num_rows, pa.string()))
+    good = table.filter(pc.invert(bad)).drop_columns(["_source_row"])
+    return ReadBatch(_to_batch(good), quarantined)
+
+
+def _to_batch(table: pa.Table) -> pa.RecordBatch:
+    return table.combine_chunks().to_batches()[0] if table.num_rows else pa.RecordBatch.from_pylist(
+        [], schema=table.schema
+    )
+
+
+def _read_all_or_none(path: str) -> pa.Table | None:
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowException, OSError):
+        return None
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+
+
+def read_work_shard(path: str, batch_size: int) -> Iterator[pa.RecordBatch]:
+    """Stream an intermediate shard written by an earlier pass."""
+    pf = pq.ParquetFile(path)
+    yield from pf.iter_batches(batch_size=batch_size)
+
+
+class AtomicParquetWriter:
+    """Writes batches to ``path`` under a temporary name; the file appears only on close()."""
+
+    def __init__(self, path: str | Path, compression: str = "zstd") -> None:
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        self.compression = compression
+        self._writer: pq.ParquetWriter | None = None
+        self._schema: pa.Schema | None = None
+        self.rows = 0
+
+    def write(self, batch: pa.RecordBatch | pa.Table) -> None:
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._schema = batch.schema
+            self._writer = pq.ParquetWriter(self.tmp, batch.schema, compression=self.compression)
+        elif batch.schema != self._schema:
+            batch = _conform(batch, self._schema)
+        if isinstance(batch, pa.RecordBatch):
+            self._writer.write_batch(batch)
+        else:
+            self._writer.write_table(batch)
+        self.rows += batch.num_rows
+
+    def close(self, schema: pa.Schema | None = None) -> None:
+        """Finish the file; with no rows written, an empty file with ``schema`` if given."""
+        if self._writer is None:
+            if schema is None:
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(schema.empty_table(), self.tmp, compression=self.compression)
+        else:
+            self._writer.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def _conform(batch: pa.RecordBatch | pa.Table, schema: pa.Schema) -> pa.Table:
+    """Make a later batch match the first one's schema (a stage may add a column only to some)."""
+    table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+    columns = []
+    for f in schema:
+        if f.name in table.column_names:
+            columns.append(pc.cast(table[f.name], f.type))
+        else:
+            columns.append(pa.nulls(table.num_rows, f.type))
+    extra = [c for c in table.column_names if c not in schema.names]
+    if extra:
+        raise ValueError(f"batch has columns {extra} that the first batch of the file lacked")
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

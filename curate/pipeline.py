@@ -1,0 +1,420 @@
+"""The runner: plans passes around global stages, runs shards through them, keeps the accounts.
+
+A pipeline is cut into passes at its global stages. Pass k reads each shard (the raw input for
+pass 0, pass k-1's output after that), applies the decision of the global stage that closed
+pass k-1, runs the streaming stages that follow, and annotates + collects keys for the next
+global stage. Between passes the runner calls that stage's ``decide`` once: the barrier.
+
+Every file appears complete or not at all (temporary name, then rename), and a shard's pass is
+done when its marker (its counters, as JSON) exists, so ``--resume`` skips finished work and the
+final numbers do not depend on where a run was interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from curate import __version__, accounting
+from curate.config import PipelineConfig, StageSpec
+from curate.errors import CurateError, InputError
+from curate.executors import Executor
+from curate.io import (
+    AtomicParquetWriter,
+    BadFile,
+    Shard,
+    atomic_write_bytes,
+    discover_shards,
+    read_input_shard,
+    read_work_shard,
+    shard_fingerprint,
+)
+from curate.stages.base import ROW, SHARD, Stage
+
+WORK = "_work"
+OWNED = ("data", "removed", "quarantine", WORK, "report.json", "report.md", "report.html")
+
+
+@dataclass
+class Pass:
+    index: int
+    apply: int | None = None  # global stage whose decision opens this pass
+    streaming: list[int] = field(default_factory=list)
+    collect: int | None = None  # global stage annotated and collected at the end of this pass
+
+
+def plan_passes(kinds: list[str]) -> list[Pass]:
+    passes = [Pass(0)]
+    for i, kind in enumerate(kinds):
+        if kind == "global":
+            passes[-1].collect = i
+            passes.append(Pass(len(passes), apply=i))
+        else:
+            passes[-1].streaming.append(i)
+    return passes
+
+
+@dataclass
+class ShardTask:
+    """Everything a worker needs for one shard in one pass; picklable, no open handles."""
+
+    run_dir: str
+    pass_index: int
+    final: bool
+    shard: Shard
+    stages: list[tuple[str, str, dict[str, Any]]]  # (label, name, params) for the whole pipeline
+    apply: int | None
+    streaming: list[int]
+    collect: int | None
+    batch_size: int
+    on_error: str
+
+
+# ---------------------------------------------------------------- worker side
+
+_STAGE_CACHE: dict[str, Stage] = {}
+_DECISION_CACHE: dict[str, Any] = {}
+
+
+def _stage(task: ShardTask, i: int) -> Stage:
+    """One instance per stage per worker process: models load once, not once per shard."""
+    label, name, params = task.stages[i]
+    key = json.dumps([label, name, params], sort_keys=True, default=str)
+    if key not in _STAGE_CACHE:
+        _STAGE_CACHE[key] = StageSpec(name, params, label).build()
+    return _STAGE_CACHE[key]
+
+
+def shard_part(shard: Shard) -> str:
+    return f"part-{shard.index:05d}.parquet"
+
+
+def run_shard(task: ShardTask) -> dict[str, Any]:
+    """Run one shard through one pass. Returns (and persists) the shard's counters."""
+    try:
+        return _run_shard(task)
+    except CurateError:
+        raise
+    except Exception as exc:  # unexpected: keep the traceback in the run dir, say where it was
+        log = Path(task.run_dir, WORK, "errors.log")
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"--- {task.shard.path} (pass {task.pass_index})\n{traceback.format_exc()}\n")
+        raise CurateError(
+            f"{task.shard.path}: pass {task.pass_index} failed: {type(exc).__name__}: {exc} "
+            f"(traceback in {log})"
+        ) from None
+
+
+def _run_shard(task: ShardTask) -> dict[str, Any]:
+    run = Path(task.run_dir)
+    part = shard_part(task.shard)
+    work = run / WORK / f"pass-{task.pass_index}"
+    t0 = time.perf_counter()
+    result: dict[str, Any] = {"shard": task.shard.index, "stages": {}}
+    stats = {task.stages[i][0]: accounting.new_stats() for i in _stage_indices(task)}
+    removed_writers: dict[str, AtomicParquetWriter] = {}
+    out_path = run / "data" / part if task.final else work / part
+    out = AtomicParquetWriter(out_path)
+    collect_writer = AtomicParquetWriter(work / "collect" / part) if task.collect is not None else None
+    quarantine = AtomicParquetWriter(run / "quarantine" / part)
+    result["input"] = {"docs": 0, "bytes": 0}
+    result["quarantine"] = {"docs": 0, "by_error": {}, "files": []}
+    decision = None
+    if task.apply is not None:
+        decision = _load_decision(run, task.stages[task.apply][0], task.shard.index)
+    rows_in = 0
+    last_schema: pa.Schema | None = None
+    try:
+        for batch in _source_batches(task, result, quarantine):
+            if task.apply is not None:
+                batch = batch.append_column(
+                    ROW, pa.array(range(rows_in, rows_in + batch.num_rows), pa.int64())
+                )
+            rows_in += batch.num_rows
+            if task.apply is not None:
+                stage = _stage(task, task.apply)
+                batch = _run_stage(
+                    task, task.apply, lambda b, s=stage: s.apply(b, decision), batch,
+                    stats, removed_writers,
+                )
+                batch = batch.drop_columns([ROW])
+            for i in task.streaming:
+                batch = _run_stage(task, i, _stage(task, i).process, batch, stats, removed_writers)
+            if task.collect is not None and collect_writer is not None:
+                stage = _stage(task, task.collect)
+                label = task.stages[task.collect][0]
+                t = time.perf_counter()
+                batch = stage.annotate(batch)
+                with_pos = batch.append_column(
+                    ROW, pa.array(range(out.rows, out.rows + batch.num_rows), pa.int64())
+                )
+                keys = stage.collect(with_pos)
+                keys = _with_positions(keys, with_pos, task.shard.index)
+                stats[label]["seconds"] += time.perf_counter() - t
+                collect_writer.write(keys)
+            out.write(batch)
+            last_schema = batch.schema
+        out.close(schema=last_schema or pa.schema([("id", pa.string()), ("text", pa.string())]))
+        if collect_writer is not None:
+            collect_writer.close(schema=pa.schema([(SHARD, pa.int32()), (ROW, pa.int64())]))
+        for w in removed_writers.values():
+            w.close()
+        quarantine.close()
+    except BaseException:
+        for w in (out, collect_writer, quarantine, *removed_writers.values()):
+            if w is not None:
+                w.abort()
+        raise
+    result["stages"] = stats
+    result["rows_out"] = out.rows
+    result["seconds"] = time.perf_counter() - t0
+    atomic_write_bytes(work / "done" / f"{part}.json", json.dumps(result).encode())
+    return result
+
+
+def _stage_indices(task: ShardTask) -> list[int]:
+    out = [task.apply] if task.apply is not None else []
+    out += task.streaming
+    if task.collect is not None:
+        out.append(task.collect)
+    return out
+
+
+def _with_positions(keys: pa.Table | pa.RecordBatch, batch: pa.RecordBatch, shard: int) -> pa.Table:
+    if isinstance(keys, pa.RecordBatch):
+        keys = pa.Table.from_batches([keys])
+    if ROW not in keys.column_names:
+        keys = keys.append_column(ROW, batch.column(ROW))
+    return keys.add_column(0, SHARD, pa.array([shard] * keys.num_rows, pa.int32()))
+
+
+def _source_batches(task: ShardTask, result: dict[str, Any], quarantine: AtomicParquetWriter):
+    """Batches of this pass's input; in pass 0, validate raw input and set bad rows aside."""
+    run = Path(task.run_dir)
+    if task.pass_index > 0:
+        prev = run / WORK / f"pass-{task.pass_index - 1}" / shard_part(task.shard)
+        yield from read_work_shard(str(prev), task.batch_size)
+        return
+    try:
+        for rb in read_input_shard(task.shard, task.batch_size):
+            if rb.quarantined is not None:
+                _quarantine_rows(result, quarantine, rb.quarantined)
+            result["input"]["docs"] += rb.batch.num_rows
+            result["input"]["bytes"] += accounting.text_bytes(rb.batch)
+            if rb.batch.num_rows:
+                yield rb.batch
+    except BadFile as exc:
+        if task.on_error == "fail":
+            raise
+        result["quarantine"]["files"].append({"path": task.shard.path, "error": str(exc)})
+        if exc.table is not None and exc.table.num_rows:
+            table = exc.table
+            table = table.append_column(
+                "_source_row", pa.array(range(table.num_rows), pa.int64())
+            ).append_column("error", pa.array([str(exc)] * table.num_rows, pa.string()))
+            table = table.append_column(
+                "source_file", pa.array([task.shard.path] * table.num_rows, pa.string())
+            )
+            _quarantine_rows(result, quarantine, table, file_level=True)
+
+
+def _quarantine_rows(
+    result: dict[str, Any], writer: AtomicParquetWriter, rows: pa.Table, file_level: bool = False
+) -> None:
+    q = result["quarantine"]
+    q["docs"] += rows.num_rows
+    if not file_level:
+        for err in rows["error"].to_pylist():
+            kind = err.split(" (")[0]
+            q["by_error"][kind] = q["by_error"].get(kind, 0) + 1
+    else:
+        q["by_error"]["unusable file"] = q["by_error"].get("unusable file", 0) + rows.num_rows
+    writer.write(rows)
+
+
+def _run_stage(task, i, fn, batch, stats, removed_writers) -> pa.RecordBatch:
+    label = task.stages[i][0]
+    t = time.perf_counter()
+    verdict = fn(batch)
+    stats[label]["seconds"] += time.perf_counter() - t
+    out_batch = verdict.batch
+    removed_mask = pc.is_valid(verdict.reason)
+    kept = out_batch.filter(pc.invert(removed_mask))
+    accounting.count_verdict(stats[label], batch, kept, removed_mask, verdict.reason)
+    accounting.add_extra(stats[label], verdict.stats)
+    if kept.num_rows != out_batch.num_rows:
+        removed = out_batch.filter(removed_mask)
+        if ROW in removed.schema.names:
+            removed = removed.drop_columns([ROW])
+        removed = removed.append_column("reason", verdict.reason.filter(removed_mask))
+        for name, column in verdict.extra.items():
+            removed = removed.append_column(name, column.filter(removed_mask))
+        if label not in removed_writers:
+            removed_writers[label] = AtomicParquetWriter(
+                Path(task.run_dir, "removed", label, shard_part(task.shard))
+            )
+        removed_writers[label].write(removed)
+    return kept
+
+
+def _decision_dir(run: Path, label: str) -> Path:
+    return run / WORK / "decisions" / label
+
+
+def _load_decision(run: Path, label: str, shard: int) -> Any:
+    path = _decision_dir(run, label) / f"part-{shard:05d}.pkl"
+    key = str(path)
+    if key not in _DECISION_CACHE:
+        _DECISION_CACHE.clear()  # one decision at a time per worker
+        with open(path, "rb") as f:
+            _DECISION_CACHE[key] = pickle.load(f)
+    return _DECISION_CACHE[key]
+
+
+# ---------------------------------------------------------------- driver side
+
+
+def run_pipeline(
+    config: PipelineConfig,
+    executor: Executor,
+    resume: bool = False,
+    keep_work: bool = False,
+) -> dict[str, Any]:
+    """Run ``config`` over its input into its output directory; return the report dict."""
+    from curate.report import build_report, write_reports
+
+    t_start = time.perf_counter()
+    run = Path(config.output)
+    shards = discover_shards(config.input)
+    stages = [spec.build() for spec in config.stages]
+    passes = plan_passes([s.kind for s in stages])
+    fingerprint = {
+        "curate_version": __version__,
+        "config": config.fingerprint(),
+        "inputs": [[s.relpath, shard_fingerprint(s)] for s in shards],
+    }
+    _prepare_output(run, fingerprint, resume)
+    stage_triples = [(s.label, s.name, s.params) for s in config.stages]
+    timings: list[dict[str, Any]] = []
+    results_by_pass: list[list[dict[str, Any]]] = []
+    decisions: dict[str, dict[str, Any]] = {}
+    for p in passes:
+        t_pass = time.perf_counter()
+        final = p.index == len(passes) - 1
+        done_dir = run / WORK / f"pass-{p.index}" / "done"
+        results: list[dict[str, Any]] = []
+        todo: list[ShardTask] = []
+        for shard in shards:
+            marker = done_dir / f"{shard_part(shard)}.json"
+            if resume and marker.exists():
+                results.append(json.loads(marker.read_text()))
+                continue
+            todo.append(
+                ShardTask(
+                    str(run), p.index, final, shard, stage_triples, p.apply, p.streaming,
+                    p.collect, config.batch_size, config.on_error,
+                )
+            )
+        names = [stage_triples[i][0] for i in ([p.apply] if p.apply is not None else [])
+                 + p.streaming + ([p.collect] if p.collect is not None else [])]
+        desc = f"pass {p.index + 1}/{len(passes)} " + (", ".join(names) or "read")
+        results.extend(executor.map(run_shard, todo, desc=desc))
+        results.sort(key=lambda r: r["shard"])
+        results_by_pass.append(results)
+        entry: dict[str, Any] = {"pass": p.index, "stages": names, "shards_run": len(todo)}
+        if p.collect is not None:
+            label = stage_triples[p.collect][0]
+            t = time.perf_counter()
+            decisions[label] = _decide(run, stages[p.collect], label, shards, p.index, resume)
+            entry["decide_seconds"] = round(time.perf_counter() - t, 3)
+        if p.index > 0 and not keep_work:
+            shutil.rmtree(run / WORK / f"pass-{p.index - 1}" / "collect", ignore_errors=True)
+            for shard in shards:
+                (run / WORK / f"pass-{p.index - 1}" / shard_part(shard)).unlink(missing_ok=True)
+        entry["seconds"] = round(time.perf_counter() - t_pass, 3)
+        timings.append(entry)
+    if not keep_work:
+        shutil.rmtree(run / WORK / "decisions", ignore_errors=True)
+        for p in passes[:-1]:
+            shutil.rmtree(run / WORK / f"pass-{p.index}" / "collect", ignore_errors=True)
+    report = build_report(
+        config, stages, shards, results_by_pass, decisions, fingerprint, executor.describe(),
+        timings, time.perf_counter() - t_start,
+    )
+    write_reports(run, report)
+    return report
+
+
+def _decide(
+    run: Path, stage: Stage, label: str, shards: list[Shard], pass_index: int, resume: bool
+) -> dict[str, Any]:
+    ddir = _decision_dir(run, label)
+    summary_path = ddir / "summary.json"
+    if resume and summary_path.exists():
+        return json.loads(summary_path.read_text())
+    collect_dir = run / WORK / f"pass-{pass_index}" / "collect"
+    tables = [pq.read_table(collect_dir / shard_part(s)) for s in shards
+              if (collect_dir / shard_part(s)).exists()]
+    tables = [t for t in tables if t.num_rows] or tables[:1]
+    collected = pa.concat_tables(tables, promote_options="default") if tables else pa.table({})
+    t = time.perf_counter()
+    decision, summary = stage.decide(collected)
+    summary = {**summary, "seconds": round(time.perf_counter() - t, 3)}
+    for shard in shards:
+        part = pickle.dumps(stage.decision_for_shard(decision, shard.index), protocol=5)
+        atomic_write_bytes(ddir / f"part-{shard.index:05d}.pkl", part)
+    atomic_write_bytes(summary_path, json.dumps(summary).encode())
+    return summary
+
+
+def _prepare_output(run: Path, fingerprint: dict[str, Any], resume: bool) -> None:
+    """Make ``run`` ready: refuse to clobber foreign files, check a resumed run is the same run."""
+    marker = run / WORK / "run.json"
+    if run.exists() and not run.is_dir():
+        raise InputError(f"{run}: output path exists and is not a directory")
+    if resume and marker.exists():
+        previous = json.loads(marker.read_text())
+        if previous != fingerprint:
+            what = "pipeline" if previous.get("config") != fingerprint["config"] else "input"
+            raise CurateError(
+                f"{run}: cannot --resume: the {what} changed since that run started "
+                f"(fingerprint in {marker}); run without --resume to start over"
+            )
+        _clean_temporaries(run)
+        return
+    if run.exists():
+        foreign = [p.name for p in run.iterdir() if p.name not in OWNED]
+        if foreign:
+            raise CurateError(
+                f"{run}: output directory holds files curate did not write "
+                f"({', '.join(sorted(foreign)[:5])}); choose an empty or new directory"
+            )
+        for name in OWNED:
+            target = run / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    try:
+        run.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(marker, json.dumps(fingerprint, indent=1).encode())
+    except OSError as exc:
+        raise CurateError(f"{run}: cannot write the output directory ({exc.strerror})") from None
+
+
+def _clean_temporaries(run: Path) -> None:
+    """A killed run may leave .tmp files behind; a resumed run removes them."""
+    for path in run.rglob(".*.tmp"):
+        path.unlink(missing_ok=True)

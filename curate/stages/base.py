@@ -1,0 +1,243 @@
+"""The stage protocol: what a stage sees (Arrow record batches) and what it returns (a Verdict).
+
+Two kinds of stage:
+
+* streaming: ``process(batch) -> Verdict``, one batch at a time, on any worker;
+* global: needs a view of the whole corpus before it can decide (dedup, percentiles). The runner
+  calls ``annotate(batch)`` and ``collect(batch)`` on every shard, then ``decide(collected)`` once
+  behind a barrier, then ``apply(batch, decision)`` on every shard in the next pass.
+
+Stage code never opens files or knows which executor runs it: the runner plans passes, the
+executor places shards. Scoring (annotate) is kept apart from deciding (a threshold, a survivor).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from curate.errors import ConfigError, did_you_mean
+
+# Column the runner gives global stages: the row's position in its shard for this pass.
+ROW = "_row"
+SHARD = "_shard"
+
+
+@dataclass
+class Verdict:
+    """A stage's answer for one batch.
+
+    ``batch`` is the input batch, possibly with columns added or ``text`` rewritten; ``reason`` is
+    null for rows that stay and names why for rows that go. ``extra`` holds columns written only
+    for removed rows (e.g. ``duplicate_of``). ``stats`` are counters the runner sums over shards.
+    """
+
+    batch: pa.RecordBatch
+    reason: pa.Array
+    extra: dict[str, pa.Array] = field(default_factory=dict)
+    stats: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def keep_all(cls, batch: pa.RecordBatch, stats: dict[str, float] | None = None) -> Verdict:
+        return cls(batch, pa.nulls(batch.num_rows, pa.string()), stats=stats or {})
+
+
+class Stage:
+    """Base class for stages. Subclasses set ``name``, ``Config`` and ``kind``."""
+
+    name: ClassVar[str]
+    Config: ClassVar[type]
+    kind: ClassVar[str] = "streaming"  # or "global"
+    # Columns the stage adds to kept rows; listed by `curate stages`.
+    adds_columns: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+
+    # streaming stages
+    def process(self, batch: pa.RecordBatch) -> Verdict:
+        raise NotImplementedError
+
+    # global stages
+    def annotate(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Add score columns before collection; they travel with the rows (default: none)."""
+        return batch
+
+    def collect(self, batch: pa.RecordBatch) -> pa.Table:
+        """Keys this stage needs from the batch to decide; the runner adds _shard and _row."""
+        raise NotImplementedError
+
+    def decide(self, collected: pa.Table) -> tuple[Any, dict[str, Any]]:
+        """Return (decision, summary) from every shard's keys: the barrier."""
+        raise NotImplementedError
+
+    def decision_for_shard(self, decision: Any, shard: int) -> Any:
+        """The part of the decision one shard needs (default: all of it)."""
+        return decision
+
+    def apply(self, batch: pa.RecordBatch, decision: Any) -> Verdict:
+        """Turn the decision into a verdict for one batch; ``batch`` carries the _row column."""
+        raise NotImplementedError
+
+
+REGISTRY: dict[str, type[Stage]] = {}
+
+# Names fixed by the foundation issue, implemented by later ones.
+PLANNED: dict[str, str] = {
+    "url_dedup": "URL normalisation + dedup across dumps",
+    "minhash_dedup": "MinHash-LSH near-duplicate removal across dumps",
+    "simhash_dedup": "SimHash sentence/paragraph boilerplate removal",
+    "perplexity_filter": "KenLM perplexity filter, thresholds per domain",
+    "pii_scrub": "presidio PII scrubbing, English and Chinese",
+    "language_id": "fastText language identification",
+    "domain_classify": "domain classification from hints, URL rules and fastText",
+    "remix": "domain remixing by target weights or temperature",
+}
+
+
+def register(cls: type[Stage]) -> type[Stage]:
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def _check_type(value: Any, annotation: Any, where: str) -> Any:
+    """Light type check of a YAML value against a dataclass field annotation."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if annotation is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            try:
+                return _check_type(value, arg, where)
+            except ConfigError:
+                continue
+        names = " or ".join(getattr(a, "__name__", str(a)) for a in args)
+        raise ConfigError(f"{where}: expected {names}, got {value!r}")
+    if origin is typing.Literal:
+        if value not in args:
+            options = ", ".join(repr(a) for a in args)
+            raise ConfigError(f"{where}: {value!r} is not one of {options}{_suggest(value, args)}")
+        return value
+    if annotation is type(None):
+        if value is not None:
+            raise ConfigError(f"{where}: expected null, got {value!r}")
+        return value
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        inner = args[0] if args else Any
+        return [_check_type(v, inner, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return value
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if annotation in (int, str, bool):
+        if isinstance(value, bool) and annotation is not bool:
+            raise ConfigError(f"{where}: expected {annotation.__name__}, got {value!r}")
+        if not isinstance(value, annotation):
+            raise ConfigError(f"{where}: expected {annotation.__name__}, got {value!r}")
+        return value
+    return value
+
+
+def _suggest(value: Any, options: Any) -> str:
+    return did_you_mean(value, [str(o) for o in options]) if isinstance(value, str) else ""
+
+
+def build_config(stage: type[Stage], params: dict[str, Any] | None, where: str) -> Any:
+    """Typed config for ``stage`` from YAML ``params``; unknown keys name the closest valid one."""
+    params = params or {}
+    if not isinstance(params, dict):
+        raise ConfigError(f"{where}: parameters must be a mapping, got {params!r}")
+    fields = {f.name: f for f in dataclasses.fields(stage.Config)}
+    hints = typing.get_type_hints(stage.Config)
+    values = {}
+    for key, value in params.items():
+        if key not in fields:
+            raise ConfigError(
+                f"{where}: unknown parameter '{key}'{did_you_mean(str(key), fields)}; "
+                f"valid: {', '.join(fields)}"
+            )
+        values[key] = _check_type(value, hints[key], f"{where}.{key}")
+    try:
+        config = stage.Config(**values)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    validate = getattr(config, "validate", None)
+    if validate is not None:
+        try:
+            validate()
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    return config
+
+
+def make_stage(name: str, params: dict[str, Any] | None, where: str) -> Stage:
+    """Instantiate a registered stage by its YAML name."""
+    load_all()
+    if name not in REGISTRY:
+        if name in PLANNED:
+            raise ConfigError(
+                f"{where}: stage '{name}' ({PLANNED[name]}) is not implemented yet in this "
+                f"version; available: {', '.join(sorted(REGISTRY))}"
+            )
+        known = set(REGISTRY) | set(PLANNED)
+        raise ConfigError(
+            f"{where}: unknown stage '{name}'{did_you_mean(name, known)}; "
+            f"available: {', '.join(sorted(REGISTRY))}"
+        )
+    cls = REGISTRY[name]
+    return cls(build_config(cls, params, where))
+
+
+def load_all() -> None:
+    """Import every stage module so that the registry is complete."""
+    from curate.stages import exact_dedup, quality_filter  # noqa: F401
+
+
+# ---------------------------------------------------------------- row decisions
+# Dedup stages decide per row: "shard s, row r goes, as a duplicate of id X". These helpers let
+# them split such a table by shard and apply it to a batch, vectorised.
+
+
+def split_rows_by_shard(removals: pa.Table) -> dict[int, pa.Table]:
+    """{shard: table of (_row, reason, duplicate_of)} from a table with a _shard column."""
+    import numpy as np
+
+    if removals.num_rows == 0:
+        return {}
+    removals = removals.sort_by([(SHARD, "ascending"), (ROW, "ascending")])
+    shards = removals.column(SHARD).to_numpy()
+    bounds = np.flatnonzero(np.diff(shards)) + 1
+    starts = np.concatenate([[0], bounds])
+    ends = np.concatenate([bounds, [len(shards)]])
+    return {
+        int(shards[a]): removals.slice(a, b - a).drop_columns([SHARD])
+        for a, b in zip(starts, ends)
+    }
+
+
+def apply_row_removals(batch: pa.RecordBatch, removals: pa.Table | None) -> Verdict:
+    """Verdict for a batch (which carries _row) from its shard's (_row, reason, ...) table."""
+    import pyarrow.compute as pc
+
+    if removals is None or removals.num_rows == 0:
+        return Verdict.keep_all(batch)
+    where = pc.index_in(batch.column(ROW), value_set=removals.column(ROW))
+    extra = {}
+    for name in removals.column_names:
+        if name in (ROW, "reason"):
+            continue
+        extra[name] = pc.take(removals.column(name), where).combine_chunks()
+    reason = pc.take(removals.column("reason"), where).combine_chunks()
+    return Verdict(batch, reason, extra)

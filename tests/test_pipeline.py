@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from curate.config import parse_pipeline
+from curate.errors import CurateError
+from curate.executors.local import LocalExecutor
+from curate.pipeline import plan_passes, run_pipeline
+from curate.report import check_balance
+
+STAGES = [{"exact_dedup": {}}, {"quality_filter": {}}]
+
+
+def run(corpus_root, out, stages=STAGES, workers=1, resume=False, keep_work=False, **top):
+    config = parse_pipeline({"name": "t", "input": str(corpus_root), "output": str(out),
+                             "stages": stages, "batch_size": 16, **top})
+    ex = LocalExecutor(workers)
+    try:
+        return run_pipeline(config, ex, resume=resume, keep_work=keep_work)
+    finally:
+        ex.close()
+
+
+def ids_in(path):
+    files = sorted(path.rglob("part-*.parquet")) if path.exists() else []
+    out = []
+    for f in files:
+        out += pq.read_table(f, columns=["id"])["id"].to_pylist()
+    return out
+
+
+def test_plan_passes():
+    passes = plan_passes(["global", "streaming", "streaming", "global", "streaming"])
+    assert [(p.apply, p.streaming, p.collect) for p in passes] == [
+        (None, [], 0), (0, [1, 2], 3), (3, [4], None)]
+    assert [(p.apply, p.streaming, p.collect) for p in plan_passes(["streaming"])] == [
+        (None, [0], None)]
+
+
+def test_end_to_end_accounts_for_every_document(corpus, tmp_path):
+    root, truth = corpus
+    out = tmp_path / "out"
+    report = run(root, out)
+    assert check_balance(report) == []
+    t = report["totals"]
+    assert t["docs_in"] == truth["rows"]
+    assert t["docs_quarantined"] == truth["bad_rows"]
+    dedup = report["stages"][0]
+    assert dedup["docs_removed"] >= truth["duplicates"]
+    assert set(dedup["by_reason"]) == {"exact_duplicate"}
+    assert sum(v["docs_in"] for v in dedup["by_dump"].values()) == dedup["docs_in"]
+    # nothing lost: kept + removed + quarantined ids are exactly the input's rows
+    kept, removed = ids_in(out / "data"), ids_in(out / "removed")
+    quarantined = ids_in(out / "quarantine")
+    assert len(kept) == t["docs_out"] and len(removed) == t["docs_removed"]
+    assert len(set(kept) | set(removed) | set(quarantined)) == t["docs_in"]
+    # removed rows say why, and dedup removals say of what
+    dups = pq.read_table(out / "removed" / "exact_dedup")
+    assert set(dups["reason"].to_pylist()) == {"exact_duplicate"}
+    assert set(dups["duplicate_of"].to_pylist()) <= set(kept) | set(removed)
+    # a later dump's recrawl goes, the first crawl stays
+    assert dedup["by_dump"]["CC-MAIN-2023-00"]["docs_removed"] == 0
+    for name in ("report.json", "report.md", "report.html"):
+        assert (out / name).stat().st_size > 0
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_workers_do_not_change_the_result(corpus, tmp_path):
+    root, _ = corpus
+    one = run(root, tmp_path / "one", workers=1)
+    two = run(root, tmp_path / "two", workers=2)
+    for a, b in zip(one["stages"], two["stages"]):
+        assert {k: v for k, v in a.items() if k != "seconds" and k != "decision"} == \
+               {k: v for k, v in b.items() if k != "seconds" and k != "decision"}
+    assert ids_in(tmp_path / "one" / "data") == ids_in(tmp_path / "two" / "data")
+
+
+def test_resume_after_interruption_gives_same_result(corpus, tmp_path):
+    root, _ = corpus
+    reference = run(root, tmp_path / "ref")
+    out = tmp_path / "out"
+    run(root, out, keep_work=True)
+    # simulate a crash in the middle of pass 2: drop its outputs and some markers
+    work = out / "_work"
+    for marker in sorted((work / "pass-1" / "done").glob("*.json"))[1:]:
+        marker.unlink()
+        part = marker.name.removesuffix(".json")
+        (out / "data" / part).unlink()
+        (out / "removed" / "quality_filter" / part).unlink(missing_ok=True)
+    (out / "report.json").unlink()
+    (out / "data" / ".part-00009.parquet.1234.tmp").write_bytes(b"partial")
+    resumed = run(root, out, resume=True)
+    assert not list(out.rglob("*.tmp"))
+    strip = lambda r: [{k: v for k, v in s.items() if k not in ("seconds", "decision")}
+                       for s in r["stages"]]  # noqa: E731
+    assert strip(resumed) == strip(reference)
+    for sub in ("data", "removed"):
+        assert sorted(ids_in(out / sub)) == sorted(ids_in(tmp_path / "ref" / sub))
+
+
+def test_resume_refuses_a_changed_pipeline(corpus, tmp_path):
+    root, _ = corpus
+    run(root, tmp_path / "out", stages=[{"exact_dedup": {}}])
+    with pytest.raises(CurateError, match="cannot --resume: the pipeline changed"):
+        run(root, tmp_path / "out", stages=[{"exact_dedup": {"keep": "latest"}}], resume=True)
+
+
+def test_refuses_to_clobber_foreign_output(corpus, tmp_path):
+    root, _ = corpus
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "precious.txt").write_text("mine")
+    with pytest.raises(CurateError, match="holds files curate did not write .precious.txt"):
+        run(root, out)
+
+
+def test_bad_files_are_quarantined_or_fail(corpus, tmp_path):
+    root, truth = corpus
+    (root / "dump=CC-MAIN-2023-01" / "zz-corrupt.parquet").write_bytes(b"garbage")
+    pq.write_table(pa.table({"body": ["no text column"] * 3}),
+                   root / "dump=CC-MAIN-2023-01" / "zz-notext.parquet")
+    report = run(root, tmp_path / "q")
+    q = report["quarantine"]
+    assert {f["path"].rsplit("/", 1)[1] for f in q["files"]} == {
+        "zz-corrupt.parquet", "zz-notext.parquet"}
+    assert q["docs"] == truth["bad_rows"] + 3  # the three rows without text are kept aside
+    assert check_balance(report) == []
+    with pytest.raises(CurateError, match="zz-corrupt.parquet: not a readable Parquet file"):
+        run(root, tmp_path / "f", on_error="fail")
+
+
+def test_report_json_shape(corpus, tmp_path):
+    root, _ = corpus
+    report = run(root, tmp_path / "out")
+    on_disk = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert on_disk == report
+    for s in report["stages"]:
+        for key in ("name", "docs_in", "docs_out", "docs_removed", "removal_rate", "bytes_in",
+                    "bytes_out", "by_reason", "by_dump", "by_domain", "seconds"):
+            assert key in s
+    assert set(report["totals"]) >= {"docs_in", "docs_out", "docs_removed", "removal_rate",
+                                     "bytes_in", "bytes_out", "seconds"}
