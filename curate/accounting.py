@@ -46,7 +46,9 @@ def _count(values: pa.Array) -> dict[str, int]:
     if len(values) == 0:
         return {}
     counts = pc.value_counts(values)
-    return {str(v): int(c) for v, c in zip(counts.field(0).to_pylist(), counts.field(1).to_pylist())}
+    return {
+        str(v): int(c) for v, c in zip(counts.field(0).to_pylist(), counts.field(1).to_pylist())
+    }
 
 
 def count_verdict(

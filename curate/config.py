@@ -107,7 +107,7 @@ def parse_pipeline(raw: Any, source: str = "<dict>") -> PipelineConfig:
             raise ConfigError(
                 f"{source}: stages[{i}] must be a single 'stage_name: {{parameters}}' mapping"
             )
-        (name, params), = item.items()
+        ((name, params),) = item.items()
         params = params if params is not None else {}
         seen[name] = seen.get(name, 0) + 1
         label = name if seen[name] == 1 else f"{name}-{seen[name]}"

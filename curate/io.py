@@ -153,8 +153,12 @@ def read_input_shard(shard: Shard, batch_size: int) -> Iterator[ReadBatch]:
             _read_all_or_none(shard.path),
         )
     text_type = schema.field(TEXT).type
-    if not (pa.types.is_string(text_type) or pa.types.is_large_string(text_type)
-            or pa.types.is_binary(text_type) or pa.types.is_large_binary(text_type)):
+    if not (
+        pa.types.is_string(text_type)
+        or pa.types.is_large_string(text_type)
+        or pa.types.is_binary(text_type)
+        or pa.types.is_large_binary(text_type)
+    ):
         raise BadFile(
             f"{shard.path}: column '{TEXT}' has type {text_type}, expected string",
             _read_all_or_none(shard.path),
@@ -168,9 +172,7 @@ def read_input_shard(shard: Shard, batch_size: int) -> Iterator[ReadBatch]:
         except StopIteration:
             return
         except (pa.ArrowException, OSError) as exc:
-            raise BadFile(
-                f"{shard.path}: unreadable after row {offset} ({_short(exc)})"
-            ) from None
+            raise BadFile(f"{shard.path}: unreadable after row {offset} ({_short(exc)})") from None
         yield _normalise(batch, shard, id_prefix, offset)
         offset += batch.num_rows
 
@@ -225,8 +227,10 @@ def _normalise(batch: pa.RecordBatch, shard: Shard, id_prefix: str, offset: int)
 
 
 def _to_batch(table: pa.Table) -> pa.RecordBatch:
-    return table.combine_chunks().to_batches()[0] if table.num_rows else pa.RecordBatch.from_pylist(
-        [], schema=table.schema
+    return (
+        table.combine_chunks().to_batches()[0]
+        if table.num_rows
+        else pa.RecordBatch.from_pylist([], schema=table.schema)
     )
 
 

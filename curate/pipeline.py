@@ -13,7 +13,6 @@ final numbers do not depend on where a run was interrupted.
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import shutil
 import time
@@ -127,7 +126,9 @@ def _run_shard(task: ShardTask) -> dict[str, Any]:
     removed_writers: dict[str, AtomicParquetWriter] = {}
     out_path = run / "data" / part if task.final else work / part
     out = AtomicParquetWriter(out_path)
-    collect_writer = AtomicParquetWriter(work / "collect" / part) if task.collect is not None else None
+    collect_writer = (
+        AtomicParquetWriter(work / "collect" / part) if task.collect is not None else None
+    )
     quarantine = AtomicParquetWriter(run / "quarantine" / part)
     result["input"] = {"docs": 0, "bytes": 0}
     result["quarantine"] = {"docs": 0, "by_error": {}, "files": []}
@@ -146,8 +147,12 @@ def _run_shard(task: ShardTask) -> dict[str, Any]:
             if task.apply is not None:
                 stage = _stage(task, task.apply)
                 batch = _run_stage(
-                    task, task.apply, lambda b, s=stage: s.apply(b, decision), batch,
-                    stats, removed_writers,
+                    task,
+                    task.apply,
+                    lambda b, s=stage: s.apply(b, decision),
+                    batch,
+                    stats,
+                    removed_writers,
                 )
                 batch = batch.drop_columns([ROW])
             for i in task.streaming:
@@ -323,12 +328,24 @@ def run_pipeline(
                 continue
             todo.append(
                 ShardTask(
-                    str(run), p.index, final, shard, stage_triples, p.apply, p.streaming,
-                    p.collect, config.batch_size, config.on_error,
+                    str(run),
+                    p.index,
+                    final,
+                    shard,
+                    stage_triples,
+                    p.apply,
+                    p.streaming,
+                    p.collect,
+                    config.batch_size,
+                    config.on_error,
                 )
             )
-        names = [stage_triples[i][0] for i in ([p.apply] if p.apply is not None else [])
-                 + p.streaming + ([p.collect] if p.collect is not None else [])]
+        names = [
+            stage_triples[i][0]
+            for i in ([p.apply] if p.apply is not None else [])
+            + p.streaming
+            + ([p.collect] if p.collect is not None else [])
+        ]
         desc = f"pass {p.index + 1}/{len(passes)} " + (", ".join(names) or "read")
         results.extend(executor.map(run_shard, todo, desc=desc))
         results.sort(key=lambda r: r["shard"])
@@ -350,8 +367,15 @@ def run_pipeline(
         for p in passes[:-1]:
             shutil.rmtree(run / WORK / f"pass-{p.index}" / "collect", ignore_errors=True)
     report = build_report(
-        config, stages, shards, results_by_pass, decisions, fingerprint, executor.describe(),
-        timings, time.perf_counter() - t_start,
+        config,
+        stages,
+        shards,
+        results_by_pass,
+        decisions,
+        fingerprint,
+        executor.describe(),
+        timings,
+        time.perf_counter() - t_start,
     )
     write_reports(run, report)
     return report
@@ -365,8 +389,11 @@ def _decide(
     if resume and summary_path.exists():
         return json.loads(summary_path.read_text())
     collect_dir = run / WORK / f"pass-{pass_index}" / "collect"
-    tables = [pq.read_table(collect_dir / shard_part(s)) for s in shards
-              if (collect_dir / shard_part(s)).exists()]
+    tables = [
+        pq.read_table(collect_dir / shard_part(s))
+        for s in shards
+        if (collect_dir / shard_part(s)).exists()
+    ]
     tables = [t for t in tables if t.num_rows] or tables[:1]
     collected = pa.concat_tables(tables, promote_options="default") if tables else pa.table({})
     t = time.perf_counter()

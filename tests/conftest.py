@@ -11,9 +11,30 @@ import pyarrow.parquet as pq
 import pytest
 
 MODULES = [
-    "argparse", "asyncio", "collections", "csv", "decimal", "email", "fractions", "functools",
-    "http.client", "itertools", "json", "logging", "os", "pathlib", "random", "sqlite3",
-    "statistics", "subprocess", "threading", "unittest", "tarfile", "zipfile", "shutil", "socket",
+    "argparse",
+    "asyncio",
+    "collections",
+    "csv",
+    "decimal",
+    "email",
+    "fractions",
+    "functools",
+    "http.client",
+    "itertools",
+    "json",
+    "logging",
+    "os",
+    "pathlib",
+    "random",
+    "sqlite3",
+    "statistics",
+    "subprocess",
+    "threading",
+    "unittest",
+    "tarfile",
+    "zipfile",
+    "shutil",
+    "socket",
 ]
 
 
@@ -57,13 +78,15 @@ def write_corpus(root: Path, seed: int = 0, per_dump: int = 60, dumps: int = 2) 
         folder.mkdir(parents=True)
         half = len(texts) // 2
         for part, (a, b) in enumerate([(0, half), (half, len(texts))]):
-            table = pa.table({
-                "text": pa.array(texts[a:b], pa.string()),
-                "url": urls[a:b],
-                "date": [f"2023-{d + 1:02d}-15"] * (b - a),
-                "domain": ["web" if i % 3 else None for i in range(a, b)],
-                "language": ["en"] * (b - a),
-            })
+            table = pa.table(
+                {
+                    "text": pa.array(texts[a:b], pa.string()),
+                    "url": urls[a:b],
+                    "date": [f"2023-{d + 1:02d}-15"] * (b - a),
+                    "domain": ["web" if i % 3 else None for i in range(a, b)],
+                    "language": ["en"] * (b - a),
+                }
+            )
             pq.write_table(table, folder / f"part-{part}.parquet", row_group_size=16)
         truth["rows"] += len(texts)
         previous += fresh

@@ -17,8 +17,11 @@ def test_valid_pipeline_keeps_order_and_params():
 
 
 def test_unknown_stage_suggests_closest():
-    with pytest.raises(ConfigError, match=r"t.yaml: stages\[0\].*unknown stage 'exact_dedupe'.*"
-                       r"did you mean 'exact_dedup'"):
+    with pytest.raises(
+        ConfigError,
+        match=r"t.yaml: stages\[0\].*unknown stage 'exact_dedupe'.*"
+        r"did you mean 'exact_dedup'",
+    ):
         parse([{"exact_dedupe": {}}])
 
 
@@ -28,8 +31,11 @@ def test_planned_stage_says_not_implemented():
 
 
 def test_unknown_parameter_names_key_and_suggests():
-    with pytest.raises(ConfigError, match=r"stages\[1\]\.quality_filter: unknown parameter "
-                       r"'rule' \(did you mean 'rules'\?\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"stages\[1\]\.quality_filter: unknown parameter "
+        r"'rule' \(did you mean 'rules'\?\)",
+    ):
         parse([{"exact_dedup": {}}, {"quality_filter": {"rule": ["gopher_quality"]}}])
 
 
@@ -44,11 +50,21 @@ def test_wrong_type():
 
 
 def test_unknown_rule_and_datatrove_param():
-    with pytest.raises(ConfigError, match="unknown rule 'gopher_qualty'.*did you mean 'gopher_quality'"):
+    with pytest.raises(
+        ConfigError, match="unknown rule 'gopher_qualty'.*did you mean 'gopher_quality'"
+    ):
         parse([{"quality_filter": {"rules": ["gopher_qualty"]}}])
     with pytest.raises(ConfigError, match="unknown parameter 'min_doc_word'.*'min_doc_words'"):
-        parse([{"quality_filter": {"rules": ["gopher_quality"],
-                                   "params": {"gopher_quality": {"min_doc_word": 5}}}}])
+        parse(
+            [
+                {
+                    "quality_filter": {
+                        "rules": ["gopher_quality"],
+                        "params": {"gopher_quality": {"min_doc_word": 5}},
+                    }
+                }
+            ]
+        )
 
 
 def test_unknown_top_level_key():

@@ -16,7 +16,9 @@ def write(path, **columns):
 
 def test_parse_hive():
     assert parse_hive("dump=CC-MAIN-2023-06/lang=en/p.parquet") == (
-        ("dump", "CC-MAIN-2023-06"), ("lang", "en"))
+        ("dump", "CC-MAIN-2023-06"),
+        ("lang", "en"),
+    )
     assert parse_hive("plain/p.parquet") == ()
     with pytest.raises(InputError, match="'dump=' looks like a hive partition"):
         parse_hive("dump=/p.parquet")
@@ -65,14 +67,18 @@ def test_existing_dump_column_wins_over_folder(tmp_path):
 
 def test_null_empty_and_invalid_utf8_are_quarantined(tmp_path):
     path = tmp_path / "p.parquet"
-    pq.write_table(pa.table({"text": pa.array([b"good", None, b"  \n", b"\xff\xfe bad"],
-                                               pa.binary())}), path)
+    pq.write_table(
+        pa.table({"text": pa.array([b"good", None, b"  \n", b"\xff\xfe bad"], pa.binary())}), path
+    )
     shard = discover_shards([str(path)])[0]
     (rb,) = read_input_shard(shard, 10)
     assert rb.batch.column("text").to_pylist() == ["good"]
     q = rb.quarantined
     assert q["error"].to_pylist() == [
-        "text is null", "text is empty", "text is not valid UTF-8 (byte 0)"]
+        "text is null",
+        "text is empty",
+        "text is not valid UTF-8 (byte 0)",
+    ]
     assert q["_source_row"].to_pylist() == [1, 2, 3]
     assert set(q["source_file"].to_pylist()) == {str(path)}
 

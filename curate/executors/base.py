@@ -9,9 +9,7 @@ from typing import Any, Protocol
 class Executor(Protocol):
     name: str
 
-    def map(
-        self, fn: Callable[[Any], Any], tasks: Sequence[Any], desc: str = ""
-    ) -> Iterator[Any]:
+    def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any], desc: str = "") -> Iterator[Any]:
         """Run ``fn(task)`` for every task; yield results in completion order."""
         ...
 

@@ -119,15 +119,27 @@ def _pct(x: float) -> str:
 def summary_rows(report: dict[str, Any]) -> list[list[str]]:
     rows = [["stage", "in", "out", "removed", "removed %", "seconds"]]
     for s in report["stages"]:
-        rows.append([
-            s["name"], f"{s['docs_in']:,}", f"{s['docs_out']:,}", f"{s['docs_removed']:,}",
-            _pct(s["removal_rate"]), f"{s['seconds']:.1f}",
-        ])
+        rows.append(
+            [
+                s["name"],
+                f"{s['docs_in']:,}",
+                f"{s['docs_out']:,}",
+                f"{s['docs_removed']:,}",
+                _pct(s["removal_rate"]),
+                f"{s['seconds']:.1f}",
+            ]
+        )
     t = report["totals"]
-    rows.append([
-        "total", f"{t['docs_in']:,}", f"{t['docs_out']:,}", f"{t['docs_removed']:,}",
-        _pct(t["removal_rate"]), f"{t['seconds']:.1f}",
-    ])
+    rows.append(
+        [
+            "total",
+            f"{t['docs_in']:,}",
+            f"{t['docs_out']:,}",
+            f"{t['docs_removed']:,}",
+            _pct(t["removal_rate"]),
+            f"{t['seconds']:.1f}",
+        ]
+    )
     return rows
 
 
@@ -183,10 +195,9 @@ def render_markdown(report: dict[str, Any]) -> str:
             if s[key]:
                 out.append(f"| {title} | in | removed | removed % |")
                 out.append("|---|---|---|---|")
-                out.extend(
-                    f"| {k} | {v['docs_in']:,} | {v['docs_removed']:,} | {_pct(v['removal_rate'])} |"
-                    for k, v in s[key].items()
-                )
+                for k, v in s[key].items():
+                    rate = _pct(v["removal_rate"])
+                    out.append(f"| {k} | {v['docs_in']:,} | {v['docs_removed']:,} | {rate} |")
                 out.append("")
         if s.get("extra"):
             out.append("Counters: " + ", ".join(f"{k} = {v:,}" for k, v in s["extra"].items()))
@@ -215,9 +226,7 @@ def render_html(report: dict[str, Any]) -> str:
     esc = html.escape
     rows = summary_rows(report)
     head = "".join(f"<th>{esc(c)}</th>" for c in rows[0])
-    body = "".join(
-        "<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in rows[1:]
-    )
+    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in rows[1:])
     reasons = "".join(
         f"<tr><td>{esc(s['name'])}</td><td>{esc(k)}</td><td>{v:,}</td></tr>"
         for s in report["stages"]

@@ -222,8 +222,7 @@ def split_rows_by_shard(removals: pa.Table) -> dict[int, pa.Table]:
     starts = np.concatenate([[0], bounds])
     ends = np.concatenate([bounds, [len(shards)]])
     return {
-        int(shards[a]): removals.slice(a, b - a).drop_columns([SHARD])
-        for a, b in zip(starts, ends)
+        int(shards[a]): removals.slice(a, b - a).drop_columns([SHARD]) for a, b in zip(starts, ends)
     }
 
 

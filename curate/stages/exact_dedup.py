@@ -44,9 +44,7 @@ def normalize_text(text: pa.Array) -> pa.Array:
 
 
 def content_hash(text: pa.Array) -> pa.Array:
-    return pa.array(
-        [xxh3_64_intdigest(s.encode("utf-8")) for s in text.to_pylist()], pa.uint64()
-    )
+    return pa.array([xxh3_64_intdigest(s.encode("utf-8")) for s in text.to_pylist()], pa.uint64())
 
 
 def survivors(keys: pa.Table, group_column: str, keep: str) -> pa.Table:
@@ -57,17 +55,25 @@ def survivors(keys: pa.Table, group_column: str, keep: str) -> pa.Table:
     """
     direction = "ascending" if keep == "earliest" else "descending"
     missing = "\uffff" if keep == "earliest" else ""  # sorts last in the chosen direction
-    sortable = pa.table({
-        "group": keys.column(group_column),
-        "date": pc.fill_null(keys.column("date"), missing),
-        "dump": pc.fill_null(keys.column("dump"), missing),
-        SHARD: keys.column(SHARD),
-        ROW: keys.column(ROW),
-    })
-    order = pc.sort_indices(sortable, sort_keys=[
-        ("group", "ascending"), ("date", direction), ("dump", direction),
-        (SHARD, "ascending"), (ROW, "ascending"),
-    ])
+    sortable = pa.table(
+        {
+            "group": keys.column(group_column),
+            "date": pc.fill_null(keys.column("date"), missing),
+            "dump": pc.fill_null(keys.column("dump"), missing),
+            SHARD: keys.column(SHARD),
+            ROW: keys.column(ROW),
+        }
+    )
+    order = pc.sort_indices(
+        sortable,
+        sort_keys=[
+            ("group", "ascending"),
+            ("date", direction),
+            ("dump", direction),
+            (SHARD, "ascending"),
+            (ROW, "ascending"),
+        ],
+    )
     keys = keys.take(order)
     groups = keys.column(group_column).to_numpy()
     n = len(groups)
@@ -76,11 +82,13 @@ def survivors(keys: pa.Table, group_column: str, keep: str) -> pa.Table:
     first_pos = np.maximum.accumulate(np.where(is_first, np.arange(n), 0))
     dup = ~is_first
     survivor_ids = pc.take(keys.column("id"), pa.array(first_pos[dup]))
-    return pa.table({
-        SHARD: keys.column(SHARD).filter(pa.array(dup)),
-        ROW: keys.column(ROW).filter(pa.array(dup)),
-        "duplicate_of": survivor_ids,
-    })
+    return pa.table(
+        {
+            SHARD: keys.column(SHARD).filter(pa.array(dup)),
+            ROW: keys.column(ROW).filter(pa.array(dup)),
+            "duplicate_of": survivor_ids,
+        }
+    )
 
 
 @register

@@ -102,20 +102,20 @@ class QualityFilter(Stage):
         else:
             in_scope = [True] * n  # no language column: assume the rules' language
         reasons: list[str | None] = [None] * n
-        alive = [i for i in range(n) if in_scope[i]]
-        docs = {i: Document(text=texts[i], id=str(ids[i]), metadata={}) for i in alive}
-        for rule, flt in self._load():
-            if not alive:
-                break
-            answers = flt.filter_batch([docs[i] for i in alive])
-            survivors = []
-            for i, answer in zip(alive, answers):
+        docs = {
+            i: Document(text=texts[i], id=str(ids[i]), metadata={}) for i in range(n) if in_scope[i]
+        }
+        filters = self._load()
+        # Document-major order: datatrove memoises word splitting of the last few texts
+        # (lru_cache on split_into_parts), so the second rule reuses the first's tokens.
+        for i, doc in docs.items():
+            for rule, flt in filters:
+                answer = flt.filter(doc)
                 keep, why = answer if isinstance(answer, tuple) else (answer, None)
-                if keep:
-                    survivors.append(i)
-                else:
+                if not keep:
                     reasons[i] = f"{rule}:{why or 'filtered'}"
-            alive = survivors
+                    break
+        alive = [i for i in docs if reasons[i] is None]
         edited = 0
         chars_removed = 0
         new_texts = list(texts)

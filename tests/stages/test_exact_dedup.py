@@ -12,6 +12,7 @@ from curate.stages.exact_dedup import ExactDedup, ExactDedupConfig, normalize_te
 
 def brute_force(rows, keep):
     """Exact answer: group by normalised text, survivor = min/max (date, dump), then order."""
+
     def norm(t):
         return " ".join(unicodedata.normalize("NFKC", t).lower().split())
 
@@ -39,8 +40,11 @@ def run_stage(rows, keep, shards=3):
         if not part:
             continue
         batch = pa.RecordBatch.from_pylist(
-            [{k: r[k] for k in ("id", "text", "date", "dump")} | {ROW: j} for j, r in
-             enumerate(part)])
+            [
+                {k: r[k] for k in ("id", "text", "date", "dump")} | {ROW: j}
+                for j, r in enumerate(part)
+            ]
+        )
         keys = stage.collect(batch)
         collected.append(keys.add_column(0, SHARD, pa.array([s] * keys.num_rows, pa.int32())))
     decision, summary = stage.decide(pa.concat_tables(collected))
@@ -49,11 +53,14 @@ def run_stage(rows, keep, shards=3):
         if not part:
             continue
         batch = pa.RecordBatch.from_pylist(
-            [{"id": r["id"], "text": r["text"], ROW: j} for j, r in enumerate(part)])
+            [{"id": r["id"], "text": r["text"], ROW: j} for j, r in enumerate(part)]
+        )
         verdict = apply_row_removals(batch, stage.decision_for_shard(decision, s))
-        for rid, reason, dup in zip(batch.column("id").to_pylist(), verdict.reason.to_pylist(),
-                                    verdict.extra.get("duplicate_of", pa.nulls(len(part)))
-                                    .to_pylist()):
+        for rid, reason, dup in zip(
+            batch.column("id").to_pylist(),
+            verdict.reason.to_pylist(),
+            verdict.extra.get("duplicate_of", pa.nulls(len(part))).to_pylist(),
+        ):
             if reason is not None:
                 assert reason == "exact_duplicate"
                 removed[rid] = dup
@@ -61,19 +68,30 @@ def run_stage(rows, keep, shards=3):
     return removed
 
 
-texts = st.sampled_from(["Hello world", "hello   WORLD", "Ｈｅｌｌｏ world", "other text",
-                         "Other\ntext", "third", "第三 文本", "第三　文本"])
+texts = st.sampled_from(
+    [
+        "Hello world",
+        "hello   WORLD",
+        "Ｈｅｌｌｏ world",
+        "other text",
+        "Other\ntext",
+        "third",
+        "第三 文本",
+        "第三　文本",
+    ]
+)
 dates = st.sampled_from(["2023-01-01", "2023-02-01", "2023-03-01"])
 dumps = st.sampled_from(["CC-MAIN-2023-06", "CC-MAIN-2023-14"])
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(texts, dates, dumps), min_size=1, max_size=40),
-       st.sampled_from(["earliest", "latest"]))
+@given(
+    st.lists(st.tuples(texts, dates, dumps), min_size=1, max_size=40),
+    st.sampled_from(["earliest", "latest"]),
+)
 def test_matches_brute_force(items, keep):
     # positions follow the shard-major order the runner uses: (shard, row)
-    rows = [{"id": f"d{i}", "text": t, "date": d, "dump": u} for i, (t, d, u) in
-            enumerate(items)]
+    rows = [{"id": f"d{i}", "text": t, "date": d, "dump": u} for i, (t, d, u) in enumerate(items)]
     shards = 3
     order = {r["id"]: (i % shards, i // shards) for i, r in enumerate(rows)}
     for r in rows:

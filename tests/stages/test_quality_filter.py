@@ -11,8 +11,9 @@ from tests.conftest import stdlib_docs
 def test_same_answers_as_datatrove_directly():
     docs = stdlib_docs()[:120]
     docs += ["buy cheap buy cheap buy cheap " * 40, "short", "1 2 3 4 5 6 7 8 9 " * 30]
-    batch = pa.RecordBatch.from_pydict({
-        "id": [str(i) for i in range(len(docs))], "text": docs, "language": ["en"] * len(docs)})
+    batch = pa.RecordBatch.from_pydict(
+        {"id": [str(i) for i in range(len(docs))], "text": docs, "language": ["en"] * len(docs)}
+    )
     verdict = QualityFilter(QualityFilterConfig()).process(batch)
     rep, qual = GopherRepetitionFilter(), GopherQualityFilter()
     expected = []
@@ -30,8 +31,9 @@ def test_same_answers_as_datatrove_directly():
 
 
 def test_other_languages_pass_through_and_are_counted():
-    batch = pa.RecordBatch.from_pydict({
-        "id": ["1", "2"], "text": ["短", "short"], "language": ["zh", None]})
+    batch = pa.RecordBatch.from_pydict(
+        {"id": ["1", "2"], "text": ["短", "short"], "language": ["zh", None]}
+    )
     verdict = QualityFilter(QualityFilterConfig()).process(batch)
     assert verdict.reason.to_pylist() == [None, None]
     assert verdict.stats["skipped_language"] == 2
@@ -41,8 +43,7 @@ def test_c4_edits_text():
     text = "This line ends properly with a period.\nno terminal punctuation here\n" * 3
     text += "Another complete sentence is right here. And one more sentence follows it."
     batch = pa.RecordBatch.from_pydict({"id": ["1"], "text": [text], "language": ["en"]})
-    cfg = QualityFilterConfig(rules=["c4_quality"],
-                              params={"c4_quality": {"min_num_sentences": 1}})
+    cfg = QualityFilterConfig(rules=["c4_quality"], params={"c4_quality": {"min_num_sentences": 1}})
     verdict = QualityFilter(cfg).process(batch)
     assert verdict.reason.to_pylist() == [None]
     assert "no terminal punctuation" not in verdict.batch.column("text")[0].as_py()
