@@ -108,7 +108,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("stages", help="list stages and their parameters with defaults")
     st.set_defaults(fn=_cmd_stages)
+    _add_command_modules(sub)
     return parser
+
+
+def _add_command_modules(sub: argparse._SubParsersAction) -> None:
+    """Each module in curate/commands/ adds its subcommand with ``add_parser(sub)``."""
+    import importlib
+    import pkgutil
+
+    import curate.commands
+
+    for info in sorted(pkgutil.iter_modules(curate.commands.__path__), key=lambda i: i.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"curate.commands.{info.name}").add_parser(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

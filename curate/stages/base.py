@@ -201,8 +201,15 @@ def make_stage(name: str, params: dict[str, Any] | None, where: str) -> Stage:
 
 
 def load_all() -> None:
-    """Import every stage module so that the registry is complete."""
-    from curate.stages import exact_dedup, quality_filter  # noqa: F401
+    """Import every module of curate.stages so that the registry is complete."""
+    import importlib
+    import pkgutil
+
+    import curate.stages
+
+    for info in pkgutil.iter_modules(curate.stages.__path__):
+        if info.name != "base" and not info.name.startswith("_"):
+            importlib.import_module(f"curate.stages.{info.name}")
 
 
 # ---------------------------------------------------------------- row decisions
