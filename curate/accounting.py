@@ -1,7 +1,8 @@
 """Per-stage counters: documents and bytes in/out, removals by reason, dump and domain.
 
 Counters are plain dicts so that they travel between processes (and Ray workers) as JSON and
-merge by addition. The invariant every stage keeps: docs_in == docs_out + docs_removed.
+merge by addition. The invariant every stage keeps: docs_in + docs_added == docs_out + docs_removed, where only a
+stage that adds copies (remix) has docs_added > 0.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ def new_stats() -> dict[str, Any]:
         "docs_in": 0,
         "docs_out": 0,
         "docs_removed": 0,
+        "docs_added": 0,  # copies a stage adds (remix's repeats), not counted in docs_in
         "bytes_in": 0,
         "bytes_out": 0,
+        "bytes_added": 0,
         "by_reason": {},
         "by_dump": {},
         "by_domain": {},

@@ -271,6 +271,18 @@ def _run_stage(task, i, fn, batch, stats, removed_writers) -> pa.RecordBatch:
                 Path(task.run_dir, "removed", label, shard_part(task.shard))
             )
         removed_writers[label].write(removed)
+    if verdict.added is not None and verdict.added.num_rows:
+        added = verdict.added
+        if ROW in added.schema.names:
+            added = added.drop_columns([ROW])
+        if ROW in kept.schema.names:
+            added = added.append_column(ROW, pa.nulls(added.num_rows, pa.int64()))
+        stats[label]["docs_added"] += added.num_rows
+        stats[label]["docs_out"] += added.num_rows
+        stats[label]["bytes_added"] += accounting.text_bytes(added)
+        stats[label]["bytes_out"] += accounting.text_bytes(added)
+        kept = pa.Table.from_batches([kept, added.select(kept.schema.names)]).combine_chunks()
+        kept = kept.to_batches()[0]
     return kept
 
 

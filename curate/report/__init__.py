@@ -48,12 +48,14 @@ def build_report(
         stage_reports.append(entry)
     bytes_out = stage_reports[-1]["bytes_out"] if stage_reports else bytes_read
     docs_removed = sum(s["docs_removed"] for s in stage_reports)
+    docs_added = sum(s["docs_added"] for s in stage_reports)
     docs_in = docs_read + quarantine["docs"]
     totals = {
         "docs_in": docs_in,
         "docs_out": docs_out,
         "docs_removed": docs_removed,
         "docs_quarantined": quarantine["docs"],
+        "docs_added": docs_added,
         "removal_rate": round(docs_removed / docs_in, 6) if docs_in else 0.0,
         "bytes_in": bytes_read,
         "bytes_out": bytes_out,
@@ -83,14 +85,16 @@ def check_balance(report: dict[str, Any]) -> list[str]:
     problems = []
     chain = None
     for s in report["stages"]:
-        if s["docs_in"] != s["docs_out"] + s["docs_removed"]:
-            problems.append(f"{s['name']}: docs_in != docs_out + docs_removed")
+        if s["docs_in"] + s["docs_added"] != s["docs_out"] + s["docs_removed"]:
+            problems.append(f"{s['name']}: docs_in + docs_added != docs_out + docs_removed")
         if chain is not None and s["docs_in"] != chain:
             problems.append(f"{s['name']}: docs_in {s['docs_in']} != previous docs_out {chain}")
         chain = s["docs_out"]
     t = report["totals"]
-    if t["docs_in"] != t["docs_out"] + t["docs_removed"] + t["docs_quarantined"]:
-        problems.append("totals: docs_in != docs_out + docs_removed + docs_quarantined")
+    if t["docs_in"] + t["docs_added"] != t["docs_out"] + t["docs_removed"] + t["docs_quarantined"]:
+        problems.append(
+            "totals: docs_in + docs_added != docs_out + docs_removed + docs_quarantined"
+        )
     if chain is not None and chain != t["docs_out"]:
         problems.append(f"totals: last stage docs_out {chain} != docs_out {t['docs_out']}")
     return problems

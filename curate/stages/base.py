@@ -35,12 +35,15 @@ class Verdict:
     ``batch`` is the input batch, possibly with columns added or ``text`` rewritten; ``reason`` is
     null for rows that stay and names why for rows that go. ``extra`` holds columns written only
     for removed rows (e.g. ``duplicate_of``). ``stats`` are counters the runner sums over shards.
+    ``added`` holds new rows (e.g. remix's repeated copies, same schema as the kept rows) that
+    follow the kept rows; the report counts them as ``docs_added``, apart from docs_in/docs_out.
     """
 
     batch: pa.RecordBatch
     reason: pa.Array
     extra: dict[str, pa.Array] = field(default_factory=dict)
     stats: dict[str, float] = field(default_factory=dict)
+    added: pa.RecordBatch | None = None
 
     @classmethod
     def keep_all(cls, batch: pa.RecordBatch, stats: dict[str, float] | None = None) -> Verdict:
