@@ -1,8 +1,9 @@
 """Per-stage counters: documents and bytes in/out, removals by reason, dump and domain.
 
 Counters are plain dicts so that they travel between processes (and Ray workers) as JSON and
-merge by addition. The invariant every stage keeps: docs_in + docs_added == docs_out + docs_removed, where only a
-stage that adds copies (remix) has docs_added > 0.
+merge by addition. The invariant every stage keeps:
+docs_in + docs_added == docs_out + docs_removed, where only a stage that adds copies (remix) has
+docs_added > 0.
 """
 
 from __future__ import annotations
