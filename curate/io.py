@@ -122,9 +122,10 @@ def shard_fingerprint(shard: Shard) -> str:
 class BadFile(InputError):
     """A whole file is unusable; ``table`` holds its rows when they could still be read."""
 
-    def __init__(self, message: str, table: pa.Table | None = None) -> None:
+    def __init__(self, message: str, table: pa.Table | None = None, rows_unread: int = 0) -> None:
         super().__init__(message)
         self.table = table
+        self.rows_unread = rows_unread  # rows the file claims but that could not be read
 
 
 @dataclass
@@ -172,7 +173,11 @@ def read_input_shard(shard: Shard, batch_size: int) -> Iterator[ReadBatch]:
         except StopIteration:
             return
         except (pa.ArrowException, OSError) as exc:
-            raise BadFile(f"{shard.path}: unreadable after row {offset} ({_short(exc)})") from None
+            unread = max(0, pf.metadata.num_rows - offset)
+            raise BadFile(
+                f"{shard.path}: unreadable after row {offset}, {unread} rows lost ({_short(exc)})",
+                rows_unread=unread,
+            ) from None
         yield _normalise(batch, shard, id_prefix, offset)
         offset += batch.num_rows
 

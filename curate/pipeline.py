@@ -223,7 +223,9 @@ def _source_batches(task: ShardTask, result: dict[str, Any], quarantine: AtomicP
     except BadFile as exc:
         if task.on_error == "fail":
             raise
-        result["quarantine"]["files"].append({"path": task.shard.path, "error": str(exc)})
+        result["quarantine"]["files"].append(
+            {"path": task.shard.path, "error": str(exc), "rows_unread": exc.rows_unread}
+        )
         if exc.table is not None and exc.table.num_rows:
             table = exc.table
             table = table.append_column(

@@ -36,6 +36,7 @@ def build_report(
         quarantine["docs"] += r["quarantine"]["docs"]
         accounting.merge(quarantine["by_error"], r["quarantine"]["by_error"])
         quarantine["files"].extend(r["quarantine"]["files"])
+    quarantine["docs_unreadable"] = sum(f.get("rows_unread", 0) for f in quarantine["files"])
     final = results_by_pass[-1]
     docs_out = sum(r["rows_out"] for r in final)
     stage_reports = []
@@ -215,6 +216,10 @@ def render_markdown(report: dict[str, Any]) -> str:
     out.append(f"{q['docs']:,} documents set aside.")
     for k, v in sorted(q["by_error"].items()):
         out.append(f"- {k}: {v:,}")
+    if q.get("docs_unreadable"):
+        out.append(
+            f"- rows that corrupt files claim but could not be read: {q['docs_unreadable']:,}"
+        )
     for f in q["files"]:
         out.append(f"- file `{f['path']}`: {f['error']}")
     out.append("")
