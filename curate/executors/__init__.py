@@ -12,10 +12,9 @@ def make_executor(name: str, workers: int | None, address: str | None = None) ->
 
         return LocalExecutor(workers)
     if name == "ray":
-        raise ConfigError(
-            "--executor ray: the Ray executor is not implemented yet in this version; "
-            "use --executor local"
-        )
+        from curate.executors.ray import RayExecutor
+
+        return RayExecutor(workers, address)
     raise ConfigError(f"--executor {name}: unknown executor; choose 'local' or 'ray'")
 
 

@@ -1,0 +1,94 @@
+"""Ray executor: shard tasks run as Ray tasks on a cluster (or a local Ray instance).
+
+The same picklable shard function the local pool runs is submitted with ``ray.remote``; Ray
+retries a task whose worker died, which is safe because a shard task writes only under
+temporary names and renames at the end (a retried task overwrites the same files with the same
+bytes). Ray reuses worker processes, so a stage that loads a model (KenLM, fastText, spaCy)
+loads it once per worker, not once per shard (the stage cache lives in the worker process).
+
+Input and output paths must be visible to every node: a shared filesystem, or the same path
+mounted everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from curate.errors import ConfigError, CurateError
+from curate.progress import progress
+
+
+class RayExecutor:
+    name = "ray"
+
+    def __init__(
+        self, workers: int | None = None, address: str | None = None, max_retries: int = 3
+    ) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise ConfigError(
+                "--executor ray needs Ray: pip install 'curate[ray]'"
+            ) from None
+        self._ray = ray
+        self.address = address
+        self.max_retries = max_retries
+        self._started_here = False
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = {
+                "include_dashboard": False,
+                "logging_level": "warning",
+                "log_to_driver": False,
+                # workers import curate from the driver's environment; no runtime_env upload
+            }
+            if address:
+                kwargs["address"] = address
+            else:
+                kwargs["num_cpus"] = workers or os.cpu_count()
+            try:
+                ray.init(**kwargs)
+            except ConnectionError as exc:
+                raise ConfigError(f"--address {address}: cannot connect to Ray ({exc})") from None
+            self._started_here = True
+        self.workers = workers or int(ray.cluster_resources().get("CPU", 1))
+
+    def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any], desc: str = "") -> Iterator[Any]:
+        if not tasks:
+            return
+        ray = self._ray
+        remote = ray.remote(num_cpus=1, max_retries=self.max_retries, retry_exceptions=False)(fn)
+        queue = list(reversed(tasks))
+        pending: list[Any] = []
+        with progress(total=len(tasks), desc=desc) as bar:
+            while queue or pending:
+                while queue and len(pending) < 2 * self.workers:
+                    pending.append(remote.remote(queue.pop()))
+                done, pending = ray.wait(pending, num_returns=1)
+                for ref in done:
+                    try:
+                        result = ray.get(ref)
+                    except ray.exceptions.RayTaskError as exc:
+                        # The task's own exception: a CurateError that names the shard.
+                        cause = getattr(exc, "cause", None)
+                        if isinstance(cause, CurateError):
+                            raise cause from None
+                        raise CurateError(f"a Ray task failed: {cause or exc}") from None
+                    bar.update(1)
+                    yield result
+
+    def describe(self) -> dict[str, Any]:
+        ray = self._ray
+        nodes = [n for n in ray.nodes() if n.get("Alive")]
+        return {
+            "name": self.name,
+            "workers": self.workers,
+            "nodes": len(nodes),
+            "cpus": int(ray.cluster_resources().get("CPU", 0)),
+            "address": self.address or "local",
+        }
+
+    def close(self) -> None:
+        if self._started_here and self._ray.is_initialized():
+            self._ray.shutdown()

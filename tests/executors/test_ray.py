@@ -1,0 +1,129 @@
+"""The Ray executor on a real two-node Ray cluster on 127.0.0.1 (no mocks).
+
+Skip locally with `pytest -m "not ray"`; `make test` and CI run them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+pytest.importorskip("ray")
+
+from curate.config import parse_pipeline  # noqa: E402
+from curate.executors.local import LocalExecutor  # noqa: E402
+from curate.executors.ray import RayExecutor  # noqa: E402
+from curate.pipeline import run_pipeline  # noqa: E402
+from curate.report import check_balance  # noqa: E402
+from tests.conftest import write_corpus  # noqa: E402
+from tests.test_pipeline import ids_in, stable  # noqa: E402
+
+pytestmark = pytest.mark.ray
+
+# Loopback-only test cluster: Ray's token authentication is off for it.
+ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+STAGES = [{"exact_dedup": {}}, {"simhash_dedup": {}}, {"quality_filter": {}}]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """`ray start --head` plus a second `ray start --address` node, 1 CPU each."""
+    ray_bin = str(Path(sys.executable).with_name("ray"))
+    env = {**os.environ, **ENV}
+    os.environ.update(ENV)
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    common = ["--num-cpus=1", "--disable-usage-stats", "--node-ip-address=127.0.0.1"]
+    subprocess.run(
+        [ray_bin, "start", "--head", f"--port={port}", "--include-dashboard=false", *common],
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=180,
+    )
+    try:
+        subprocess.run(
+            [ray_bin, "start", f"--address={address}", *common],
+            check=True,
+            env=env,
+            capture_output=True,
+            timeout=180,
+        )
+        yield address
+    finally:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+        subprocess.run([ray_bin, "stop", "--force"], env=env, capture_output=True, timeout=180)
+
+
+def _run(root: Path, out: Path, executor, stages=STAGES) -> dict:
+    config = parse_pipeline(
+        {"name": "t", "input": str(root), "output": str(out), "stages": stages, "batch_size": 16}
+    )
+    try:
+        return run_pipeline(config, executor)
+    finally:
+        executor.close()
+
+
+def test_ray_gives_the_same_result_as_local(ray_cluster, tmp_path):
+    root = tmp_path / "corpus"
+    write_corpus(root, dumps=3)
+    local = _run(root, tmp_path / "local", LocalExecutor(2))
+    on_ray = _run(root, tmp_path / "ray", RayExecutor(address=ray_cluster))
+    assert check_balance(on_ray) == []
+    assert on_ray["executor"]["nodes"] == 2 and on_ray["executor"]["cpus"] == 2
+    assert stable(on_ray) == stable(local)
+    for sub in ("data", "removed", "quarantine"):
+        assert ids_in(tmp_path / "ray" / sub) == ids_in(tmp_path / "local" / sub)
+
+
+def _kill_one_worker_mid_task(stop: threading.Event, killed: list[int]) -> None:
+    """SIGKILL the first Ray worker seen executing a shard task."""
+    while not stop.is_set() and not killed:
+        for proc in psutil.process_iter(["pid", "cmdline"]):
+            cmd = " ".join(proc.info["cmdline"] or [])
+            if "ray::run_shard" in cmd:
+                try:
+                    os.kill(proc.info["pid"], signal.SIGKILL)
+                    killed.append(proc.info["pid"])
+                except ProcessLookupError:
+                    continue
+                return
+        time.sleep(0.05)
+
+
+def test_a_killed_worker_is_retried_and_the_result_is_unchanged(ray_cluster, tmp_path):
+    root = tmp_path / "corpus"
+    write_corpus(root, dumps=3, per_dump=120)
+    reference = _run(root, tmp_path / "local", LocalExecutor(2))
+    stop, killed = threading.Event(), []
+    killer = threading.Thread(target=_kill_one_worker_mid_task, args=(stop, killed))
+    killer.start()
+    try:
+        on_ray = _run(root, tmp_path / "ray", RayExecutor(address=ray_cluster))
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "no worker was caught running a shard task"
+    assert stable(on_ray) == stable(reference)
+    assert ids_in(tmp_path / "ray" / "data") == ids_in(tmp_path / "local" / "data")
+    shutil.rmtree(tmp_path / "ray")
