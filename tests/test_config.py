@@ -25,9 +25,12 @@ def test_unknown_stage_suggests_closest():
         parse([{"exact_dedupe": {}}])
 
 
-def test_planned_stage_says_not_implemented():
-    with pytest.raises(ConfigError, match="'remix'.*not implemented yet"):
-        parse([{"remix": {}}])
+def test_planned_stage_says_not_implemented(monkeypatch):
+    from curate.stages import base
+
+    monkeypatch.setitem(base.PLANNED, "future_stage", "something to come")
+    with pytest.raises(ConfigError, match="'future_stage' .something to come. is not implemented"):
+        parse([{"future_stage": {}}])
 
 
 def test_unknown_parameter_names_key_and_suggests():

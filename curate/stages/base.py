@@ -186,33 +186,54 @@ def build_config(stage: type[Stage], params: dict[str, Any] | None, where: str) 
 
 
 def make_stage(name: str, params: dict[str, Any] | None, where: str) -> Stage:
-    """Instantiate a registered stage by its YAML name."""
-    load_all()
+    """Instantiate a registered stage by its YAML name (module curate/stages/<name>.py)."""
     if name not in REGISTRY:
+        _import_stage_module(name)
+    if name not in REGISTRY:
+        available = ", ".join(sorted(set(REGISTRY) | set(stage_modules())))
         if name in PLANNED:
             raise ConfigError(
                 f"{where}: stage '{name}' ({PLANNED[name]}) is not implemented yet in this "
-                f"version; available: {', '.join(sorted(REGISTRY))}"
+                f"version; available: {available}"
             )
-        known = set(REGISTRY) | set(PLANNED)
+        known = set(REGISTRY) | set(PLANNED) | set(stage_modules())
         raise ConfigError(
-            f"{where}: unknown stage '{name}'{did_you_mean(name, known)}; "
-            f"available: {', '.join(sorted(REGISTRY))}"
+            f"{where}: unknown stage '{name}'{did_you_mean(name, known)}; available: {available}"
         )
     cls = REGISTRY[name]
     return cls(build_config(cls, params, where))
 
 
-def load_all() -> None:
-    """Import every module of curate.stages so that the registry is complete."""
+def _import_stage_module(name: str) -> None:
+    """Import only the module a pipeline names: heavy dependencies load only when used."""
     import importlib
+    import importlib.util
+
+    if not name.isidentifier() or name == "base":
+        return
+    if importlib.util.find_spec(f"curate.stages.{name}") is not None:
+        importlib.import_module(f"curate.stages.{name}")
+
+
+def stage_modules() -> list[str]:
+    """Names of the stage modules in curate/stages (a stage's name is its module's name)."""
     import pkgutil
 
     import curate.stages
 
-    for info in pkgutil.iter_modules(curate.stages.__path__):
-        if info.name != "base" and not info.name.startswith("_"):
-            importlib.import_module(f"curate.stages.{info.name}")
+    return sorted(
+        info.name
+        for info in pkgutil.iter_modules(curate.stages.__path__)
+        if info.name != "base" and not info.name.startswith("_")
+    )
+
+
+def load_all() -> None:
+    """Import every stage module so that the registry is complete (for `curate stages`)."""
+    import importlib
+
+    for name in stage_modules():
+        importlib.import_module(f"curate.stages.{name}")
 
 
 # ---------------------------------------------------------------- row decisions
