@@ -19,6 +19,7 @@ demo: $(STAMP)
 	$(BIN)/curate run pipelines/deepseek.yaml
 
 test: $(STAMP)
+	bash scripts/install_test_text.sh
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

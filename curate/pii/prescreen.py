@@ -1,0 +1,122 @@
+"""The fast pre-screen: send presidio only the text that can contain a match.
+
+Every pattern entity has a *trigger* that each of its matches must contain: ``@`` for an email,
+a run of five digits for a phone, card or id number, ``d.d`` or ``h:h`` for an IP, a house
+number before a Capitalised word or a street keyword for an address. Two levels use them:
+
+1. per column: one RE2 scan of the whole Arrow ``text`` column (``pc.match_substring_regex``)
+   says which documents have any trigger at all; the others never reach Python;
+2. per document: each trigger hit is widened by ``margin`` characters and then out to the next
+   whitespace (at most ``reach`` more), overlapping windows merge, and the windows are joined
+   into one short *digest* string. Recognizers run on the digest; hits map back to the document.
+
+Why this loses nothing: a window ends at whitespace, so a match made of one whitespace-free token
+(email, IP, card, URL) lies inside its window whole, and multi-token values (phones, addresses)
+are covered by the trigger plus the margin. The separator is a blank line, which no recognizer
+matches across; a hit that would cross it is dropped. tests/pii/test_prescreen.py checks digest
+results against full-text results on Faker-filled documents.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import regex as re
+
+# RE2-compatible (used by pyarrow) and Python-regex-compatible at once: no lookarounds.
+_DIGITS = r"[0-9](?:[ ().\-/]{0,3}[0-9]){4,}"
+TRIGGERS: dict[str, str] = {
+    "EMAIL": r"@",
+    "PHONE": _DIGITS + r"|\+[0-9]",
+    "CREDIT_CARD": _DIGITS,
+    "US_SSN": _DIGITS,
+    "CN_ID": _DIGITS,
+    "IBAN": r"[A-Za-z]{2}[0-9]{2}",
+    "IP_ADDRESS": r"[0-9]\.[0-9]|[0-9A-Fa-f]:[0-9A-Fa-f:]|::",
+    "STREET_ADDRESS": (
+        r"[0-9][A-Z]?,? [A-Z][a-z]|[0-9],? (?:rue|avenue|av\.|boulevard|bd|chemin|place|allée|"
+        r"impasse|quai|route|cours|passage) |(?i:straße|strasse|str\.|weg|gasse|platz|allee|"
+        r"ring|damm|ufer|steig|pfad|chaussee) [0-9]|(?:路|街|道|巷|胡同)[A-Za-z0-9]|丁目"
+    ),
+    "URL": r"://|(?i:www\.)|[A-Za-z0-9]\.[A-Za-z]{2}",
+}
+SEP = "\n\n"
+
+
+def trigger_regex(entities: Iterable[str]) -> str:
+    """One alternation of the triggers of ``entities`` (deduplicated, order kept)."""
+    parts = dict.fromkeys(TRIGGERS[e] for e in entities if e in TRIGGERS)
+    return "|".join(f"(?:{p})" for p in parts)
+
+
+def column_mask(texts: pa.Array, pattern: str) -> pa.Array:
+    """Vectorised level: which documents contain any trigger (RE2 over the Arrow column)."""
+    if not pattern:
+        return pa.array([False] * len(texts))
+    return pc.fill_null(pc.match_substring_regex(texts, pattern), False)
+
+
+class Digester:
+    """Per-document level: candidate windows of a text joined into a digest."""
+
+    def __init__(self, pattern: str, margin: int = 32, reach: int = 64) -> None:
+        self.regex = re.compile(pattern) if pattern else None
+        self.margin = margin
+        self.reach = reach
+
+    def windows(self, text: str) -> list[tuple[int, int]]:
+        if self.regex is None:
+            return []
+        n, margin, reach = len(text), self.margin, self.reach
+        out: list[tuple[int, int]] = []
+        for m in self.regex.finditer(text):
+            a, b = m.start() - margin, m.end() + margin
+            if out and a <= out[-1][1]:  # inside the last window: widen it only if needed
+                if b <= out[-1][1]:
+                    continue
+                a = out[-1][0]
+            a = 0 if a <= 0 else _back_to_space(text, a, reach)
+            b = n if b >= n else _forward_to_space(text, b, reach)
+            if out and a <= out[-1][1]:
+                out[-1] = (out[-1][0], max(b, out[-1][1]))
+            else:
+                out.append((a, b))
+        return out
+
+    def digest(self, text: str) -> tuple[str, list[tuple[int, int, int]]]:
+        """(digest text, [(digest_start, text_start, length)]) for ``text``."""
+        pieces, spans, pos = [], [], 0
+        for a, b in self.windows(text):
+            pieces.append(text[a:b])
+            spans.append((pos, a, b - a))
+            pos += b - a + len(SEP)
+        return SEP.join(pieces), spans
+
+
+def to_text_offsets(
+    spans: list[tuple[int, int, int]], start: int, end: int
+) -> tuple[int, int] | None:
+    """Map a digest hit back to document offsets; None when it crosses a separator."""
+    i = bisect.bisect_right(spans, (start, float("inf"), 0)) - 1
+    if i < 0:
+        return None
+    d0, t0, length = spans[i]
+    if end > d0 + length:
+        return None
+    return t0 + (start - d0), t0 + (end - d0)
+
+
+def _back_to_space(text: str, a: int, reach: int) -> int:
+    lo = max(0, a - reach)
+    cut = max(text.rfind(" ", lo, a), text.rfind("\n", lo, a), text.rfind("\t", lo, a))
+    return cut + 1 if cut >= 0 else lo
+
+
+def _forward_to_space(text: str, b: int, reach: int) -> int:
+    hi = min(len(text), b + reach)
+    cuts = [c for c in (text.find(" ", b, hi), text.find("\n", b, hi), text.find("\t", b, hi))]
+    cuts = [c for c in cuts if c >= 0]
+    return min(cuts) if cuts else hi

@@ -1,0 +1,54 @@
+"""The pre-screen against brute force: recognizers on the digest == recognizers on the full text."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import regex as re
+
+from curate.pii.prescreen import Digester, column_mask, to_text_offsets, trigger_regex
+from curate.pii.recognizers import PATTERN_ENTITIES, analyze, build_recognizers
+from tests.pii.fixtures import DECOYS, make_docs
+
+
+def _full(text, recs):
+    return {(r.start, r.end, r.entity_type, r.score) for r in analyze(text, recs)}
+
+
+def _via_digest(text, recs, digester):
+    digest, offsets = digester.digest(text)
+    out = set()
+    for r in analyze(digest, recs):
+        pos = to_text_offsets(offsets, r.start, r.end)
+        if pos is not None:
+            out.add((pos[0], pos[1], r.entity_type, r.score))
+    return out
+
+
+def test_digest_finds_exactly_what_the_full_text_gives():
+    texts, langs, _ = make_docs(n_en=120, n_zh=60, seed=7, per_doc=3)
+    texts += DECOYS
+    langs += ["en"] * len(DECOYS)
+    digester = Digester(trigger_regex(PATTERN_ENTITIES))
+    recs = {lang: build_recognizers(lang, PATTERN_ENTITIES) for lang in ("en", "zh")}
+    digest_chars = 0
+    for text, lang in zip(texts, langs):
+        assert _via_digest(text, recs[lang], digester) == _full(text, recs[lang])
+        digest_chars += len(digester.digest(text)[0])
+    assert digest_chars < 0.6 * sum(map(len, texts))  # and it is worth doing
+
+
+def test_column_mask_agrees_with_python_regex():
+    texts, _, _ = make_docs(n_en=60, n_zh=20, seed=3, per_doc=1)
+    texts += ["plain words only", "", "no digits, no at sign", None]
+    pattern = trigger_regex(PATTERN_ENTITIES)
+    mask = column_mask(pa.array(texts, pa.string()), pattern).to_pylist()
+    expected = [bool(t) and re.search(pattern, t) is not None for t in texts]
+    assert mask == expected
+    assert not all(mask)
+
+
+def test_offsets_crossing_a_separator_are_dropped():
+    spans = [(0, 10, 5), (7, 40, 5)]  # digest "aaaaa\n\nbbbbb"
+    assert to_text_offsets(spans, 1, 4) == (11, 14)
+    assert to_text_offsets(spans, 3, 9) is None
+    assert to_text_offsets(spans, 8, 12) == (41, 45)

@@ -1,0 +1,165 @@
+"""Recognizers: checksums, CJK adjacency, decoys, public-only IPs, offline domain checks."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from faker import Faker
+
+from curate.pii.recognizers import (
+    CjkSafeEmailRecognizer,
+    analyze,
+    build_recognizers,
+    cn_id_ok,
+    luhn_ok,
+)
+from tests.pii.fixtures import DECOYS
+
+PATTERNS = [
+    "EMAIL",
+    "PHONE",
+    "CREDIT_CARD",
+    "IP_ADDRESS",
+    "IBAN",
+    "US_SSN",
+    "CN_ID",
+    "STREET_ADDRESS",
+]
+
+
+def found(text: str, language: str = "en", entities=PATTERNS) -> set[tuple[str, str]]:
+    recs = build_recognizers(language, entities)
+    return {(r.entity_type, text[r.start : r.end]) for r in analyze(text, recs) if r.score >= 0.3}
+
+
+def test_luhn_matches_brute_force_definition():
+    def brute(d: str) -> bool:  # the textbook definition, digit by digit
+        total = 0
+        for i, ch in enumerate(reversed(d)):
+            x = int(ch) * (2 if i % 2 else 1)
+            total += x // 10 + x % 10
+        return total % 10 == 0
+
+    fake = Faker()
+    fake.seed_instance(1)
+    for _ in range(300):
+        number = fake.credit_card_number()
+        assert luhn_ok(number)
+        for k in range(len(number)):
+            broken = number[:k] + str((int(number[k]) + 3) % 10) + number[k + 1 :]
+            assert luhn_ok(broken) == brute(broken)
+
+
+def test_cn_id_checksum():
+    fake = Faker("zh_CN")
+    fake.seed_instance(2)
+    for _ in range(200):
+        value = fake.ssn()
+        assert cn_id_ok(value)
+        wrong = "0" if value[-1] != "0" else "1"
+        assert not cn_id_ok(value[:-1] + wrong)
+
+
+@pytest.mark.parametrize(
+    "text, entity, value",
+    [
+        ("联系邮箱abc.d@example.cn，谢谢", "EMAIL", "abc.d@example.cn"),
+        ("电话13812345678或", "PHONE", "13812345678"),
+        ("座机010-12345678。", "PHONE", "010-12345678"),
+        ("身份证号23038220010928233X，", "CN_ID", "23038220010928233X"),
+        ("卡号6246610990695840。", "CREDIT_CARD", "6246610990695840"),
+        ("服务器8.8.4.4上", "IP_ADDRESS", "8.8.4.4"),
+        (
+            "地址江西省涛县长寿南昌路h座 777151。",
+            "STREET_ADDRESS",
+            "江西省涛县长寿南昌路h座 777151",
+        ),
+        (
+            "東京都の大分県荒川区皇居外苑27丁目17番13号です",
+            "STREET_ADDRESS",
+            "荒川区皇居外苑27丁目17番13号",
+        ),
+    ],
+)
+def test_values_touching_cjk_are_found_exactly(text, entity, value):
+    hits = [v for e, v in found(text, "zh") if e == entity]
+    assert any(value in v and len(v) - len(value) <= 4 for v in hits), hits
+
+
+def test_presidio_email_swallows_cjk_ours_does_not():
+    from presidio_analyzer.predefined_recognizers import EmailRecognizer
+
+    text = "联系邮箱abc@example.com"
+    plain = [text[r.start : r.end] for r in EmailRecognizer().analyze(text, ["EMAIL_ADDRESS"])]
+    ours = [text[r.start : r.end] for r in CjkSafeEmailRecognizer().analyze(text, ["EMAIL"])]
+    assert ours == ["abc@example.com"]
+    assert plain != ours  # the gap this recognizer exists for
+
+
+def test_every_card_brand_and_length():
+    cards = {
+        "19-digit UnionPay": "6212345678901234560",
+        "Maestro 12": "501800000009",
+        "Amex grouped": "3782 822463 10005",
+        "Visa grouped": "4111-1111-1111-1111",
+    }
+    for name, number in cards.items():
+        if not luhn_ok(number.replace(" ", "").replace("-", "")):  # make the check digit right
+            body = number[:-1]
+            number = next(
+                body + d
+                for d in "0123456789"
+                if luhn_ok((body + d).replace(" ", "").replace("-", ""))
+            )
+        assert ("CREDIT_CARD", number) in found(f"Card: {number}."), name
+
+
+def test_phones_beyond_the_us():
+    for loc in ("en_GB", "de_DE", "fr_FR", "ja_JP", "zh_CN"):
+        fake = Faker(loc)
+        fake.seed_instance(3)
+        for _ in range(30):
+            number = fake.phone_number()
+            if loc == "ja_JP" and not number.startswith(("0", "+")):
+                continue  # Faker's ##-####-#### is no Japanese format (national numbers start 0)
+            hits = found(f"Call {number} today.", {"ja_JP": "ja", "zh_CN": "zh"}.get(loc, "en"))
+            assert any(e == "PHONE" and number in v for e, v in hits), (loc, number)
+
+
+def test_decoys_survive():
+    for text in DECOYS:
+        assert found(text) == set(), text
+
+
+def test_private_ips_and_versions_are_not_pii_unless_asked():
+    text = "Bind 127.0.0.1, 10.1.2.3, 192.168.0.7, ::1 and version 1.2.3.4; public 8.8.8.8."
+    assert found(text) == {("IP_ADDRESS", "8.8.8.8")}
+    recs = build_recognizers("en", ["IP_ADDRESS"], private_ips_are_pii=True)
+    values = {text[r.start : r.end] for r in analyze(text, recs)}
+    assert {"127.0.0.1", "10.1.2.3", "192.168.0.7"} <= values
+
+
+def test_email_domain_check_is_offline(monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("network used at run time")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    assert found("mail a.b@example.co.uk or x@host.invalidtld") == {("EMAIL", "a.b@example.co.uk")}
+
+
+def test_superset_of_presidio_email_on_latin_text():
+    from presidio_analyzer.predefined_recognizers import EmailRecognizer
+
+    from curate.pii.offline import extractor
+
+    fake = Faker()
+    fake.seed_instance(4)
+    plain = EmailRecognizer()
+    plain.validate_result = lambda t: extractor()(t).fqdn != ""  # offline, same check
+    for _ in range(200):
+        text = f"Write to {fake.email()} or ({fake.free_email()}), ok."
+        theirs = {(r.start, r.end) for r in plain.analyze(text, ["EMAIL_ADDRESS"])}
+        ours = {(r.start, r.end) for r in CjkSafeEmailRecognizer().analyze(text, ["EMAIL"])}
+        assert theirs <= ours
