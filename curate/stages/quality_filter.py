@@ -5,15 +5,24 @@ in a datatrove ``Document``, calls the filter's ``filter_batch`` and turns the a
 verdict. Rules run in the order given; a document dropped by one rule is not seen by the next,
 and a rule that edits text (C4 drops lines) passes the edited text on, as in a datatrove pipeline.
 
-These heuristics were written for English; rows whose ``language`` is not in ``languages`` pass
-through untouched and are counted as ``skipped_language``.
+These heuristics were written for English prose; rows whose ``language`` is not in
+``languages`` pass through untouched (``skipped_language``), and so do rows whose ``domain`` is
+not in ``domains`` when that list is given (``skipped_domain``: Gopher's rules would drop nearly
+all source code).
+
+Words: ``word_tokenizer: gopher`` (default) splits on whitespace, as the Gopher paper (Rae et al.
+2021, MassiveText) defines a word; ``datatrove`` uses datatrove's spaCy tokenizer, which makes
+each punctuation mark a word, so technical text fails the "80% of words contain a letter" rule far
+more often, and is ~10x slower. Sentences (for C4) split after . ! ? followed by whitespace.
 """
 
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -35,6 +44,8 @@ class QualityFilterConfig:
     rules: list[str] = field(default_factory=lambda: ["gopher_repetition", "gopher_quality"])
     languages: list[str] = field(default_factory=lambda: ["en"])  # rules are English heuristics
     params: dict[str, dict[str, Any]] = field(default_factory=dict)  # per rule, datatrove kwargs
+    domains: list[str] | None = None  # only these domains are filtered (None: all)
+    word_tokenizer: Literal["gopher", "datatrove"] = "gopher"  # Rae et al. 2021: whitespace
 
     def validate(self) -> None:
         if not self.rules:
@@ -60,6 +71,31 @@ class QualityFilterConfig:
                     )
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+@cache
+def whitespace_tokenizer() -> Any:
+    """A datatrove WordTokenizer whose words are whitespace-separated, as in the Gopher paper."""
+    from datatrove.utils.word_tokenizers import WordTokenizer
+
+    class WhitespaceTokenizer(WordTokenizer):
+        def word_tokenize(self, text: str) -> list[str]:
+            return text.split()
+
+        def sent_tokenize(self, text: str) -> list[str]:
+            return [s for s in _SENTENCE_END.split(text) if s.strip()]
+
+        def span_tokenize(self, text: str) -> list[tuple[int, int]]:
+            spans, pos = [], 0
+            for m in _SENTENCE_END.finditer(text):
+                spans.append((pos, m.start()))
+                pos = m.end()
+            return [*spans, (pos, len(text))] if pos < len(text) else spans
+
+    return WhitespaceTokenizer("en")
+
+
 def _datatrove_class(rule: str) -> type:
     from datatrove.pipeline import filters
 
@@ -83,8 +119,11 @@ class QualityFilter(Stage):
 
     def _load(self) -> list[tuple[str, Any]]:
         if self._filters is None:
+            extra = {}
+            if self.config.word_tokenizer == "gopher":
+                extra["language"] = whitespace_tokenizer()
             self._filters = [
-                (rule, _datatrove_class(rule)(**(self.config.params.get(rule) or {})))
+                (rule, _datatrove_class(rule)(**extra, **(self.config.params.get(rule) or {})))
                 for rule in self.config.rules
             ]
         return self._filters
@@ -101,6 +140,16 @@ class QualityFilter(Stage):
             ).to_pylist()
         else:
             in_scope = [True] * n  # no language column: assume the rules' language
+        skipped_domain = 0
+        if self.config.domains is not None:
+            if "domain" in batch.schema.names:
+                wanted = pc.fill_null(
+                    pc.is_in(batch.column("domain"), pa.array(self.config.domains)), False
+                ).to_pylist()
+            else:
+                wanted = [False] * n
+            skipped_domain = sum(1 for a, w in zip(in_scope, wanted) if a and not w)
+            in_scope = [a and w for a, w in zip(in_scope, wanted)]
         reasons: list[str | None] = [None] * n
         docs = {
             i: Document(text=texts[i], id=str(ids[i]), metadata={}) for i in range(n) if in_scope[i]
@@ -129,7 +178,8 @@ class QualityFilter(Stage):
                 batch.schema.get_field_index("text"), "text", pa.array(new_texts, pa.string())
             )
         stats = {
-            "skipped_language": n - sum(in_scope),
+            "skipped_language": n - sum(in_scope) - skipped_domain,
+            "skipped_domain": skipped_domain,
             "docs_edited": edited,
             "chars_removed_by_edits": chars_removed,
         }

@@ -1,21 +1,24 @@
 from __future__ import annotations
 
 import pyarrow as pa
+import pytest
 from datatrove.data import Document
 from datatrove.pipeline.filters import GopherQualityFilter, GopherRepetitionFilter
 
-from curate.stages.quality_filter import QualityFilter, QualityFilterConfig
+from curate.stages.quality_filter import QualityFilter, QualityFilterConfig, whitespace_tokenizer
 from tests.conftest import stdlib_docs
 
 
-def test_same_answers_as_datatrove_directly():
+@pytest.mark.parametrize("tokenizer", ["gopher", "datatrove"])
+def test_same_answers_as_datatrove_directly(tokenizer):
     docs = stdlib_docs()[:120]
     docs += ["buy cheap buy cheap buy cheap " * 40, "short", "1 2 3 4 5 6 7 8 9 " * 30]
     batch = pa.RecordBatch.from_pydict(
         {"id": [str(i) for i in range(len(docs))], "text": docs, "language": ["en"] * len(docs)}
     )
-    verdict = QualityFilter(QualityFilterConfig()).process(batch)
-    rep, qual = GopherRepetitionFilter(), GopherQualityFilter()
+    verdict = QualityFilter(QualityFilterConfig(word_tokenizer=tokenizer)).process(batch)
+    kwargs = {"language": whitespace_tokenizer()} if tokenizer == "gopher" else {}
+    rep, qual = GopherRepetitionFilter(**kwargs), GopherQualityFilter(**kwargs)
     expected = []
     for i, text in enumerate(docs):
         reason = None
@@ -48,3 +51,29 @@ def test_c4_edits_text():
     assert verdict.reason.to_pylist() == [None]
     assert "no terminal punctuation" not in verdict.batch.column("text")[0].as_py()
     assert verdict.stats["docs_edited"] == 1
+
+
+def test_domains_limit_the_filter_and_are_counted():
+    spam = "buy cheap buy cheap buy cheap " * 40
+    batch = pa.RecordBatch.from_pydict(
+        {
+            "id": ["1", "2", "3"],
+            "text": [spam] * 3,
+            "language": ["en"] * 3,
+            "domain": ["web", "code", None],
+        }
+    )
+    verdict = QualityFilter(QualityFilterConfig(domains=["web"])).process(batch)
+    assert [r is not None for r in verdict.reason.to_pylist()] == [True, False, False]
+    assert verdict.stats["skipped_domain"] == 2 and verdict.stats["skipped_language"] == 0
+
+
+def test_whitespace_words_are_gopher_words():
+    tok = whitespace_tokenizer()
+    assert tok.word_tokenize("Hello, world!  It's\nfine.") == ["Hello,", "world!", "It's", "fine."]
+    text = "One sentence. Two sentences! Three"
+    assert [text[a:b] for a, b in tok.span_tokenize(text)] == [
+        "One sentence.",
+        "Two sentences!",
+        "Three",
+    ]
