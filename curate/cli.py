@@ -66,6 +66,41 @@ def _cmd_stages(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_index_info(args: argparse.Namespace) -> int:
+    import json
+
+    from curate.index import index_info
+
+    info = index_info(args.dir)
+    if args.json:
+        print(json.dumps(info, indent=1))
+        return 0
+    params = ", ".join(f"{k}={v}" for k, v in info["params"].items())
+    print(f"{args.dir}: {info['kind']} index, {info['partitions']} partitions ({params})")
+    print(f"{'seq':>5}  {'dump':<28} {'docs':>12} {'bytes':>14}  committed")
+    for d in info["dumps"]:
+        print(
+            f"{d['seq']:>5}  {d['dump']:<28} {d['docs']:>12,} {d['bytes']:>14,}  "
+            f"{d['committed_at']}"
+        )
+    per_doc = info["bytes_per_doc"]
+    print(
+        f"total: {len(info['dumps'])} dumps, {info['docs']:,} docs, {info['bytes']:,} bytes"
+        + (f", {per_doc} bytes/doc" if per_doc is not None else "")
+    )
+    return 0
+
+
+def _cmd_measure_curve(args: argparse.Namespace) -> int:
+    from curate.measure import dedup_curve, render_curve
+
+    curve = dedup_curve(
+        args.input, sample=args.sample, stage=args.stage, seed=args.seed, confidence=args.confidence
+    )
+    print(render_curve(curve))
+    return 0
+
+
 def _default(f: dataclasses.Field) -> Any:
     if f.default is not dataclasses.MISSING:
         return f.default
@@ -108,6 +143,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("stages", help="list stages and their parameters with defaults")
     st.set_defaults(fn=_cmd_stages)
+
+    idx = sub.add_parser("index", help="inspect a cross-dump dedup index")
+    idx_sub = idx.add_subparsers(dest="index_command", required=True)
+    info = idx_sub.add_parser("info", help="dumps, document counts and size on disk")
+    info.add_argument("dir", help="index directory (the 'index:' parameter of a dedup stage)")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.set_defaults(fn=_cmd_index_info)
+
+    measure = sub.add_parser("measure", help="measure a corpus without writing it")
+    measure_sub = measure.add_subparsers(dest="measure_command", required=True)
+    curve = measure_sub.add_parser(
+        "dedup-curve", help="share removed when deduplicating across the first 1..N dumps"
+    )
+    curve.add_argument("--input", nargs="+", required=True, help="Parquet shards (dump=X/)")
+    curve.add_argument(
+        "--sample",
+        type=float,
+        default=1.0,
+        help="fraction of documents to use (with a confidence interval)",
+    )
+    curve.add_argument(
+        "--stage", default="minhash_dedup", choices=["minhash_dedup", "url_dedup", "exact_dedup"]
+    )
+    curve.add_argument("--seed", type=int, default=0, help="sampling seed")
+    curve.add_argument("--confidence", type=float, default=0.95)
+    curve.set_defaults(fn=_cmd_measure_curve)
     _add_command_modules(sub)
     return parser
 

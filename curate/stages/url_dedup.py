@@ -1,0 +1,334 @@
+"""url_dedup: keep one document per normalised URL, within the run and across dumps (``index``).
+
+URL normalisation (each step in `normalize_url`, the switches in the config):
+
+* scheme and host lowercased, a trailing dot of the host dropped, an internationalised host
+  written in punycode (``bücher.de`` = ``xn--bcher-kva.de``), user:password dropped;
+* the default port (80 for http, 443 for https, 21 for ftp) and the fragment (``#...``) dropped;
+* dot segments resolved (``/a/./b/../c`` = ``/a/c``), percent-escapes normalised (unreserved
+  characters decoded, other escapes upper-case, non-ASCII characters and spaces escaped as
+  UTF-8), an empty path written ``/``;
+* tracking and session parameters dropped (``utm_*``, ``fbclid``, ``gclid``, session ids, ...),
+  ``;jsessionid=`` path parameters dropped, the remaining query parameters sorted;
+* ``http`` and ``https`` the same page (``ignore_scheme``), ``www.example.org`` the same site as
+  ``example.org`` (``ignore_www``).
+
+A URL that does not parse (bad port, unbalanced IPv6 bracket, no scheme or host) is kept as it
+is, stripped of surrounding spaces: only the very same string is its duplicate. It is counted in
+the summary, never an error. Documents without a URL are never URL duplicates.
+
+The key is the xxh3-64 hash of the normalised URL. Which copy survives follows ``keep``
+(curate.index.survivor): ``earliest`` keeps the first crawl, ``latest`` the freshest (by date,
+then dump), ``longest`` the longest text. With ``index: DIR``, documents of dumps committed before
+always win: they are already published.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, unquote_plus, urlsplit
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from xxhash import xxh3_64_intdigest
+
+from curate.errors import CurateError
+from curate.index.store import DedupIndex, fingerprint_ids, make_handle
+from curate.index.survivor import Keep, rank_of, survival_order
+from curate.stages.base import (
+    ROW,
+    Stage,
+    Verdict,
+    apply_row_removals,
+    register,
+    split_rows_by_shard,
+)
+
+# Click identifiers of ad networks and analytics, and session ids of common web stacks.
+TRACKING_PARAMS = [
+    "utm_*",
+    "fbclid",
+    "gclid",
+    "dclid",
+    "gbraid",
+    "wbraid",
+    "msclkid",
+    "yclid",
+    "twclid",
+    "igshid",
+    "mc_cid",
+    "mc_eid",
+    "_ga",
+    "_gl",
+    "_hsenc",
+    "_hsmi",
+    "mkt_tok",
+    "ref_src",
+    "sessionid",
+    "session_id",
+    "sid",
+    "phpsessid",
+    "jsessionid",
+    "aspsessionid*",
+    "cfid",
+    "cftoken",
+    "zenid",
+    "oscsid",
+]
+PARTITIONS = 16  # index partitions by the key's top 4 bits
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21}
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_JSESSIONID = re.compile(r";jsessionid=[^/]*", re.IGNORECASE)
+
+
+@dataclass
+class UrlDedupConfig:
+    keep: Keep = "earliest"  # DeepSeek dedups across dumps: the first crawl stays
+    ignore_scheme: bool = True  # http:// and https:// serve the same page
+    ignore_www: bool = True  # www.example.org is example.org
+    drop_params: list[str] = field(default_factory=lambda: list(TRACKING_PARAMS))  # fnmatch
+    sort_params: bool = True  # ?b=2&a=1 is ?a=1&b=2
+    index: str | None = None  # persistent cross-dump index directory
+
+
+def _escapes(part: str) -> str:
+    def fix(m: re.Match) -> str:
+        char = chr(int(m[1], 16))
+        return char if char in _UNRESERVED else "%" + m[1].upper()
+
+    return quote(_ESCAPE.sub(fix, part), safe="/%:@!$&'()*+,;=-._~")
+
+
+def normalize_url(
+    url: str,
+    ignore_scheme: bool = True,
+    ignore_www: bool = True,
+    drop_params: list[str] | tuple[str, ...] = tuple(TRACKING_PARAMS),
+    sort_params: bool = True,
+) -> str | None:
+    """The normalised form of ``url``, or None when it does not parse as a URL with a host."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+        host = parts.hostname
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if not scheme or not host:
+        return None
+    host = host.rstrip(".")
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    if ignore_www and host.startswith("www."):
+        host = host[4:]
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        netloc += f":{port}"
+    path = _remove_dot_segments(_escapes(_JSESSIONID.sub("", parts.path))) or "/"
+    params = []
+    for pair in parts.query.split("&"):
+        if not pair:
+            continue
+        name = unquote_plus(pair.split("=", 1)[0]).lower()
+        if not any(fnmatch.fnmatchcase(name, p) for p in drop_params):
+            params.append(_escapes(pair))
+    if sort_params:
+        params.sort()
+    prefix = "" if ignore_scheme and scheme in ("http", "https") else f"{scheme}:"
+    query = "?" + "&".join(params) if params else ""
+    return f"{prefix}//{netloc}{path}{query}"
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 5.2.4: ``/a/./b/../c`` is ``/a/c``."""
+    if "." not in path:
+        return path
+    out: list[str] = []
+    segments = path.split("/")
+    for seg in segments:
+        if seg == "..":
+            if len(out) > 1:
+                out.pop()
+        elif seg != ".":
+            out.append(seg)
+    if segments[-1] in (".", ".."):
+        out.append("")
+    return "/".join(out)
+
+
+@register
+class UrlDedup(Stage):
+    name = "url_dedup"
+    Config = UrlDedupConfig
+    kind = "global"
+
+    def url_keys(self, urls: pa.Array) -> tuple[pa.Array, pa.Array]:
+        """(uint64 key per row, null without a URL; whether the row's URL is malformed). Each
+        distinct URL of the batch is normalised once."""
+        c = self.config
+        enc = pc.dictionary_encode(urls)
+        keys, malformed = [], np.zeros(len(enc.dictionary), bool)
+        for i, url in enumerate(enc.dictionary.to_pylist()):
+            norm = normalize_url(url, c.ignore_scheme, c.ignore_www, c.drop_params, c.sort_params)
+            malformed[i] = norm is None
+            keys.append(xxh3_64_intdigest((url.strip() if norm is None else norm).encode()))
+        per_row = pa.array(np.array(keys, np.uint64)).take(enc.indices)
+        bad = pc.fill_null(pa.array(malformed).take(enc.indices), False)
+        return per_row, bad
+
+    def collect(self, batch: pa.RecordBatch) -> pa.Table:
+        n = batch.num_rows
+        urls = _column_or_nulls(batch, "url", n)
+        keys, malformed = self.url_keys(urls)
+        return pa.table(
+            {
+                ROW: batch.column(ROW),
+                "id": batch.column("id"),
+                "dump": _column_or_nulls(batch, "dump", n),
+                "date": _column_or_nulls(batch, "date", n),
+                "length": pc.utf8_length(batch.column("text")),
+                "key": keys,
+                "malformed": malformed,
+            }
+        )
+
+    def decide(self, collected: pa.Table) -> tuple[Any, dict[str, Any]]:
+        n = collected.num_rows
+        summary: dict[str, Any] = {"documents": n}
+        if n == 0:
+            return {}, {**summary, "duplicates": 0}
+        summary["malformed_urls"] = int(pc.sum(collected.column("malformed")).as_py() or 0)
+        summary["without_url"] = collected.column("key").null_count
+        if not self.config.index:
+            return self._decide(collected, summary, None)
+        index = DedupIndex(self.config.index, "url", self._index_params(), PARTITIONS)
+        with index.locked():
+            return self._decide(collected, summary, index)
+
+    def _index_params(self) -> dict[str, Any]:
+        c = self.config
+        return {
+            "keep": c.keep,
+            "ignore_scheme": c.ignore_scheme,
+            "ignore_www": c.ignore_www,
+            "drop_params": sorted(c.drop_params),
+            "sort_params": c.sort_params,
+        }
+
+    def _decide(
+        self, collected: pa.Table, summary: dict[str, Any], index: DedupIndex | None
+    ) -> tuple[Any, dict[str, Any]]:
+        n = collected.num_rows
+        order = survival_order(collected, self.config.keep)
+        rank = rank_of(order)
+        has_key = np.flatnonzero(collected.column("key").is_valid().to_numpy(zero_copy_only=False))
+        keys = pc.fill_null(collected.column("key"), 0).to_numpy()  # only has_key rows are used
+        dumps = collected.column("dump")
+        reference, new, run_dumps = [], [], {}
+        if index is not None:
+            if dumps.null_count:
+                raise CurateError(
+                    f"url_dedup: index {self.config.index} needs a dump for every "
+                    "document (a 'dump' column or a dump=NAME folder)"
+                )
+            run_dumps = {
+                d: fingerprint_ids(collected.column("id").filter(pc.equal(dumps, d)))
+                for d in pc.unique(dumps).to_pylist()
+            }
+            reference, new = index.plan(run_dumps)
+        # a row's survivor: the best committed document with its key, else the best run row
+        survivor_handle = np.full(n, -1, np.int64)
+        if reference:
+            part = (keys[has_key] >> np.uint64(60)).astype(np.int64)
+            for p in range(PARTITIONS):
+                rows = has_key[part == p]
+                survivor_handle[rows] = index.lookup(reference, p, keys[rows])
+        in_run = has_key[survivor_handle[has_key] < 0]
+        survivor_row = np.arange(n)
+        if len(in_run):
+            by = np.lexsort((rank[in_run], keys[in_run]))
+            srt = in_run[by]
+            first = np.ones(len(srt), bool)
+            first[1:] = keys[srt[1:]] != keys[srt[:-1]]
+            survivor_row[srt] = srt[np.maximum.accumulate(np.where(first, np.arange(len(srt)), 0))]
+        from_index = survivor_handle >= 0
+        removed = np.flatnonzero(from_index | (survivor_row != np.arange(n)))
+        ids = collected.column("id")
+        dup_of = ids.take(pa.array(survivor_row[removed])).to_pylist()
+        idx_rows = np.flatnonzero(from_index[removed])
+        if len(idx_rows):
+            for i, v in zip(idx_rows, index.ids(survivor_handle[removed[idx_rows]]).to_pylist()):
+                dup_of[i] = v
+        removals = pa.table(
+            {
+                "_shard": collected.column("_shard").take(pa.array(removed)),
+                "_row": collected.column("_row").take(pa.array(removed)),
+                "reason": pa.array(["url_duplicate"] * len(removed), pa.string()),
+                "duplicate_of": pa.array(dup_of, pa.string()),
+            }
+        )
+        by_dump: dict[str, int] = {}
+        for d in dumps.take(pa.array(removed)).to_pylist():
+            by_dump[str(d)] = by_dump.get(str(d), 0) + 1
+        summary.update(
+            {
+                "duplicates": len(removed),
+                "duplicates_of_committed_dumps": int(from_index.sum()),
+                "removed_by_dump": dict(sorted(by_dump.items())),
+            }
+        )
+        if index is not None:
+            self._commit(index, collected, order, keys, has_key, survivor_row, survivor_handle, new)
+            summary["index"] = {
+                "path": str(self.config.index),
+                "deduplicated_against": [d.name for d in reference],
+                "committed": new,
+                "already_committed": sorted(set(run_dumps) - set(new)),
+            }
+        return split_rows_by_shard(removals), summary
+
+    def _commit(
+        self, index, collected, order, keys, has_key, survivor_row, survivor_handle, new
+    ) -> None:
+        dumps = np.array(collected.column("dump").to_pylist(), object)
+        seq_of = {d.name: d.seq for d in index.dumps()}
+        top = max(seq_of.values(), default=0)
+        seq_of.update({name: top + 1 + i for i, name in enumerate(new)})
+        ordinal = np.empty(len(order), np.int64)
+        ordered = dumps[order]
+        for name in seq_of:
+            rows_d = order[ordered == name]
+            ordinal[rows_d] = np.arange(len(rows_d))
+        handle = make_handle(np.array([seq_of[d] for d in dumps], np.int64), ordinal)
+        root = np.where(survivor_handle >= 0, survivor_handle, handle[survivor_row])
+        has = np.zeros(len(order), bool)
+        has[has_key] = True
+        for name in new:
+            rows_d = order[ordered == name]
+            keyed = rows_d[has[rows_d]]
+            part = (keys[keyed] >> np.uint64(60)).astype(np.int64)
+            parts = [(keys[keyed][part == p], ordinal[keyed][part == p]) for p in range(PARTITIONS)]
+            ids = collected.column("id").take(pa.array(rows_d))
+            entry = index.commit(name, fingerprint_ids(ids), ids, root[rows_d], parts)
+            if entry.seq != seq_of[name]:
+                raise CurateError(f"{index.root}: another run committed to the index meanwhile")
+
+    def decision_for_shard(self, decision: Any, shard: int) -> Any:
+        return decision.get(shard)
+
+    def apply(self, batch: pa.RecordBatch, decision: Any) -> Verdict:
+        return apply_row_removals(batch, decision)
+
+
+def _column_or_nulls(batch: pa.RecordBatch, name: str, n: int) -> pa.Array:
+    if name in batch.schema.names:
+        return pc.cast(batch.column(name), pa.string())
+    return pa.nulls(n, pa.string())

@@ -1,0 +1,399 @@
+from __future__ import annotations
+
+import random
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from datasketch import MinHash
+from datasketch.lsh import _optimal_param
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from curate.index.survivor import survival_order
+from curate.stages.base import ROW, SHARD, apply_row_removals
+from curate.stages.minhash_dedup import (
+    MinHashDedup,
+    MinHashDedupConfig,
+    band_keys,
+    connected_components,
+    optimal_bands,
+    shingle_hash32,
+    shingles,
+    signatures,
+)
+from tests.conftest import stdlib_docs
+
+CHINESE = [
+    "数据去重是预训练语料处理的第一步。我们先在每个转储内部去重，再跨转储去重，"
+    "因为大部分重复出现在不同的转储之间。",
+    "近似去重使用最小哈希和局部敏感哈希：每篇文档被切成字符五元组，计算签名，再按带分桶。",
+]
+
+
+def edit(text: str, rng: random.Random, rate: float) -> str:
+    """A near-duplicate: each word deleted, replaced or followed by an insertion with prob rate."""
+    out = []
+    for w in text.split():
+        r = rng.random()
+        if r < rate / 3:
+            continue
+        if r < 2 * rate / 3:
+            out.append(rng.choice(["data", "corpus", "value", "the", "new"]))
+            continue
+        out.append(w)
+        if r < rate:
+            out.append(rng.choice(["also", "then", "here"]))
+    return " ".join(out)
+
+
+def near_duplicate_rows(
+    seed: int = 0,
+    base: int = 120,
+    dumps: tuple[str, ...] = ("d1", "d2"),
+) -> list[dict]:
+    """Real text (stdlib docstrings, long enough for 5-grams) plus edited copies in later dumps."""
+    rng = random.Random(seed)
+    docs = [d for d in stdlib_docs(600) if len(d.split()) >= 80]
+    rng.shuffle(docs)
+    rows = []
+    for i, text in enumerate(docs[:base]):
+        rows.append({"id": f"b{i:04d}", "text": text, "dump": dumps[i % len(dumps)], "date": None})
+    for i, text in enumerate(docs[: base // 2]):
+        for c in range(rng.choice([1, 1, 2])):
+            rows.append(
+                {
+                    "id": f"c{i:04d}-{c}",
+                    "text": edit(text, rng, rng.choice([0.0, 0.02, 0.05, 0.1, 0.2, 0.4])),
+                    "dump": rng.choice(dumps),
+                    "date": None,
+                }
+            )
+    return rows
+
+
+def run_global(stage, rows: list[dict], shards: int = 3) -> tuple[dict, dict, dict]:
+    """Run a global stage like the runner: collect per shard, decide, apply per shard.
+    Returns ({removed id: duplicate_of}, {removed id: extra columns}, summary)."""
+    per_shard = [rows[i::shards] for i in range(shards)]
+    collected = []
+    for s, part in enumerate(per_shard):
+        if not part:
+            continue
+        batch = pa.RecordBatch.from_pylist([{**r, ROW: j} for j, r in enumerate(part)])
+        keys = stage.collect(batch)
+        collected.append(keys.add_column(0, SHARD, pa.array([s] * keys.num_rows, pa.int32())))
+    decision, summary = stage.decide(pa.concat_tables(collected))
+    removed, extra = {}, {}
+    for s, part in enumerate(per_shard):
+        if not part:
+            continue
+        batch = pa.RecordBatch.from_pylist([{**r, ROW: j} for j, r in enumerate(part)])
+        verdict = apply_row_removals(batch, stage.decision_for_shard(decision, s))
+        cols = {k: v.to_pylist() for k, v in verdict.extra.items()}
+        for j, reason in enumerate(verdict.reason.to_pylist()):
+            if reason is not None:
+                rid = part[j]["id"]
+                removed[rid] = cols["duplicate_of"][j]
+                extra[rid] = {"reason": reason, **{k: v[j] for k, v in cols.items()}}
+    return removed, extra, summary
+
+
+def jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a | b else 0.0
+
+
+# ---------------------------------------------------------------- signatures
+
+
+def test_signatures_are_datasketch_minhash_bit_for_bit():
+    docs = stdlib_docs()[:150] + CHINESE + ["mixed 中文 and English 文本", "two words", "?!"]
+    for num_perm, seed, ngram in ((128, 1, 5), (64, 42, 3), (256, 7, 1)):
+        sigs, has = signatures(pa.array(docs), num_perm, seed, ngram)
+        for i, text in enumerate(docs):
+            mh = MinHash(num_perm=num_perm, seed=seed, hashfunc=shingle_hash32)
+            mh.update_batch(shingles(text, ngram))
+            assert np.array_equal(mh.hashvalues, sigs[i]), (num_perm, seed, i)
+            assert has[i] == bool(shingles(text, ngram))
+    assert not has[-1]  # punctuation only: no token, no signature
+
+
+def test_shingles_words_for_english_characters_for_chinese():
+    assert shingles("The quick, brown FOX jumps!", 2) == [
+        b"the quick",
+        b"quick brown",
+        b"brown fox",
+        b"fox jumps",
+    ]
+    assert shingles("Ｆｕｌｌ-width  text", 5) == [b"full width text"]  # short: one shingle
+    # tokens are joined by a space in a shingle, CJK characters included
+    assert shingles("数据去重", 2) == ["数 据".encode(), "据 去".encode(), "去 重".encode()]
+    assert shingles("用 MinHash 去重", 2) == [
+        s.encode() for s in ["用 minhash", "minhash 去", "去 重"]
+    ]
+    assert shingles("...", 5) == []
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.7, 0.8, 0.85, 0.9])
+@pytest.mark.parametrize("num_perm", [64, 128])
+def test_optimal_bands_matches_datasketch(threshold, num_perm):
+    assert optimal_bands(threshold, num_perm) == _optimal_param(threshold, num_perm, 0.5, 0.5)
+
+
+# ---------------------------------------------------------------- clusters
+
+
+def brute_components(n: int, edges: list[tuple[int, int]]) -> list[int]:
+    adj = {i: set() for i in range(n)}
+    for a, b in edges:
+        adj[a].add(b)
+        adj[b].add(a)
+    label = [-1] * n
+    for start in range(n):
+        if label[start] >= 0:
+            continue
+        stack, comp = [start], []
+        label[start] = start
+        while stack:
+            x = stack.pop()
+            comp.append(x)
+            for y in adj[x]:
+                if label[y] < 0:
+                    label[y] = start
+                    stack.append(y)
+        for x in comp:
+            label[x] = min(comp)
+    return label
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 60).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=80),
+        )
+    )
+)
+def test_union_find_matches_brute_force(case):
+    n, edges = case
+    u = np.array([a for a, _ in edges], np.int64)
+    v = np.array([b for _, b in edges], np.int64)
+    assert connected_components(n, u, v).tolist() == brute_components(n, edges)
+
+
+def test_without_verification_clusters_are_the_band_collision_components():
+    """Brute force over all pairs: two documents are linked when any band key is equal."""
+    rows = near_duplicate_rows(seed=1, base=80)
+    config = MinHashDedupConfig(verify=False, bands=16, rows=8)
+    removed, extra, summary = run_global(MinHashDedup(config), rows)
+    sigs, has = signatures(pa.array([r["text"] for r in rows]))
+    keys = band_keys(sigs, 16, 8)
+    edges = [
+        (i, j)
+        for i, j in combinations(range(len(rows)), 2)
+        if has[i] and has[j] and (keys[i] == keys[j]).any()
+    ]
+    labels = brute_components(len(rows), edges)
+    table = pa.table(
+        {
+            "id": [r["id"] for r in rows],
+            "dump": [r["dump"] for r in rows],
+            "date": pa.nulls(len(rows), pa.string()),
+        }
+    )
+    best_first = survival_order(table, "earliest").tolist()
+    survivor = {}
+    for i in best_first:
+        survivor.setdefault(labels[i], rows[i]["id"])
+    expected = {
+        rows[i]["id"]: survivor[labels[i]]
+        for i in range(len(rows))
+        if survivor[labels[i]] != rows[i]["id"]
+    }
+    assert removed == expected
+    assert summary["duplicates"] == len(expected) > 20
+    assert {e["reason"] for e in extra.values()} == {"minhash_duplicate"}
+    # one cluster number per survivor
+    by_cluster = {}
+    for e in extra.values():
+        by_cluster.setdefault(e["cluster"], set()).add(e["duplicate_of"])
+    assert all(len(s) == 1 for s in by_cluster.values())
+    sizes = sum(
+        int(k.split("-")[0].rstrip("+")) <= 2 and v for k, v in summary["cluster_sizes"].items()
+    )
+    assert sizes >= 0 and sum(summary["cluster_sizes"].values()) == summary["clusters"]
+
+
+def test_against_exact_jaccard():
+    """Removed documents have a partner at exact Jaccard >= 0.8; most removable ones go."""
+    rows = near_duplicate_rows(seed=2, base=160)
+    removed, _, _ = run_global(MinHashDedup(MinHashDedupConfig()), rows)
+    sets = [set(shingles(r["text"])) for r in rows]
+    edges = [
+        (i, j) for i, j in combinations(range(len(rows)), 2) if jaccard(sets[i], sets[j]) >= 0.8
+    ]
+    labels = brute_components(len(rows), edges)
+    partnered = {i for e in edges for i in e}
+    ids = [r["id"] for r in rows]
+    gone = {i for i, rid in enumerate(ids) if rid in removed}
+    precision = len(gone & partnered) / len(gone)
+    clusters: dict[int, list[int]] = {}
+    for i, lab in enumerate(labels):
+        clusters.setdefault(lab, []).append(i)
+    removable = sum(len(c) - 1 for c in clusters.values())
+    found = sum(min(len(gone & set(c)), len(c) - 1) for c in clusters.values())
+    recall = found / removable
+    print(f"precision {precision:.3f} recall {recall:.3f} removable {removable}")
+    assert removable > 30
+    # measured on this corpus (seed 2): precision 0.973, recall 0.973 (37 removable)
+    assert precision >= 0.95 and recall >= 0.9, (precision, recall)
+
+
+def test_keep_latest_and_longest():
+    rows = [
+        {
+            "id": "a",
+            "text": "one two three four five six seven eight",
+            "dump": "d1",
+            "date": "2023-01-01",
+        },
+        {
+            "id": "b",
+            "text": "one two three four five six seven eight nine",
+            "dump": "d2",
+            "date": "2023-06-01",
+        },
+        {
+            "id": "c",
+            "text": "One, two: three four five six seven eight!",
+            "dump": "d3",
+            "date": "2023-03-01",
+        },
+    ]
+    cfg = dict(threshold=0.5, ngram=2)
+    removed, _, _ = run_global(MinHashDedup(MinHashDedupConfig(**cfg)), rows, shards=2)
+    assert removed == {"b": "a", "c": "a"}
+    removed, _, _ = run_global(MinHashDedup(MinHashDedupConfig(keep="latest", **cfg)), rows)
+    assert removed == {"a": "b", "c": "b"}
+    removed, _, _ = run_global(MinHashDedup(MinHashDedupConfig(keep="longest", **cfg)), rows)
+    assert set(removed) == {"a", "c"} and set(removed.values()) == {"b"}
+
+
+def test_export_writes_signatures(tmp_path):
+    import pyarrow.parquet as pq
+
+    rows = near_duplicate_rows(seed=3, base=20)
+    run_global(MinHashDedup(MinHashDedupConfig(export=str(tmp_path / "sig"))), rows)
+    table = pq.read_table(tmp_path / "sig" / "signatures.parquet")
+    assert table.num_rows == len(rows)
+    first = table.filter(pa.compute.equal(table["id"], rows[0]["id"]))
+    mh = MinHash(num_perm=128, seed=1, hashfunc=shingle_hash32)
+    mh.update_batch(shingles(rows[0]["text"]))
+    assert first["signature"][0].as_py() == mh.hashvalues.tolist()
+
+
+def test_in_a_pipeline_with_an_index(tmp_path):
+    """The runner path: removed rows carry reason, duplicate_of and cluster; the decision
+    summary (cluster histogram, index) lands in report.json; dump 2 alone through the index."""
+    import pyarrow.parquet as pq
+
+    from curate.config import parse_pipeline
+    from curate.executors.local import LocalExecutor
+    from curate.pipeline import run_pipeline
+    from curate.report import check_balance
+
+    rows = near_duplicate_rows(seed=8, base=100, dumps=("CC-2023-06", "CC-2023-14"))
+    for dump in ("CC-2023-06", "CC-2023-14"):
+        part = [r for r in rows if r["dump"] == dump]
+        folder = tmp_path / "in" / dump / f"dump={dump}"
+        folder.mkdir(parents=True)
+        table = pa.Table.from_pylist(
+            [
+                {k: v for k, v in r.items() if k != "dump"}
+                | {"url": f"https://example.org/{r['id']}"}
+                for r in part
+            ]
+        )
+        for i in range(2):
+            pq.write_table(table.slice(i * table.num_rows // 2), folder / f"part-{i}.parquet")
+    index = str(tmp_path / "index")
+    stages = [
+        {"url_dedup": {"index": str(tmp_path / "url-index")}},
+        {"minhash_dedup": {"index": index}},
+    ]
+    removed_ids = set()
+    for dump in ("CC-2023-06", "CC-2023-14"):
+        config = parse_pipeline(
+            {
+                "name": "t",
+                "input": str(tmp_path / "in" / dump),
+                "output": str(tmp_path / "out" / dump),
+                "stages": stages,
+                "batch_size": 32,
+            }
+        )
+        ex = LocalExecutor(2)
+        try:
+            report = run_pipeline(config, ex)
+        finally:
+            ex.close()
+        assert check_balance(report) == []
+        decision = report["stages"][1]["decision"]
+        assert decision["index"]["committed"] == [dump]
+        assert sum(decision["cluster_sizes"].values()) == decision["clusters"]
+        out = tmp_path / "out" / dump / "removed" / "minhash_dedup"
+        if decision["duplicates"]:
+            removed = pq.read_table(out)
+            assert set(removed["reason"].to_pylist()) == {"minhash_duplicate"}
+            assert removed["duplicate_of"].null_count == 0 and "cluster" in removed.column_names
+            removed_ids |= set(removed["id"].to_pylist())
+    together, _, _ = run_global(MinHashDedup(MinHashDedupConfig()), rows)
+    assert removed_ids == set(together)
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_corpus"
+
+
+@pytest.mark.skipif(
+    not (SAMPLE / "manifest" / "truth.parquet").exists(), reason="sample_corpus not built"
+)
+def test_finds_the_injected_near_duplicates_of_the_sample_corpus():
+    """Each injected near-duplicate (manifest kind near_duplicate, Jaccard of 5-grams >= 0.8)
+    ends in one cluster with its original: one of the two is removed. Measured: 1,955 injected,
+    recall 0.979."""
+    import pyarrow.parquet as pq
+
+    from curate.io import discover_shards, read_input_shard
+
+    stage = MinHashDedup(MinHashDedupConfig())
+    parts = []
+    for shard in discover_shards([str(SAMPLE)]):
+        if "manifest" in shard.relpath or "reference" in shard.relpath:
+            continue
+        for rb in read_input_shard(shard, 4096):
+            batch = rb.batch.append_column(ROW, pa.array(range(rb.batch.num_rows), pa.int64()))
+            keys = stage.collect(batch)
+            parts.append(
+                keys.add_column(0, SHARD, pa.array([len(parts)] * keys.num_rows, pa.int32()))
+            )
+    collected = pa.concat_tables(parts)
+    decision, summary = stage.decide(collected)
+    ids = collected.column("id").to_pylist()
+    shard_row = list(zip(collected.column(SHARD).to_pylist(), collected.column(ROW).to_pylist()))
+    where = {sr: i for i, sr in enumerate(shard_row)}
+    removed = {ids[where[(s, r)]] for s, t in decision.items() for r in t.column(ROW).to_pylist()}
+    truth = pq.read_table(SAMPLE / "manifest" / "truth.parquet").to_pylist()
+    injected = [
+        t for t in truth if t["kind"] == "near_duplicate" and (t["jaccard_5gram"] or 0) >= 0.8
+    ]
+    found = sum(t["id"] in removed or t["of_id"] in removed for t in injected)
+    recall = found / len(injected)
+    print(
+        f"sample corpus: {len(injected)} injected near-duplicates at J >= 0.8, "
+        f"recall {recall:.3f}, {summary['duplicates']} removed of {summary['documents']}"
+    )
+    assert len(injected) > 500
+    assert recall >= 0.95
