@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint format clean sample-corpus
+.PHONY: demo test bench lint format clean sample-corpus models
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,14 +15,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps fasttext-wheel==0.9.2
 	touch $(STAMP)
 
-demo: $(STAMP)
+# Demo models, trained from the bundled reference text (CCNet trains on Wikipedia the same way).
+MODELS := models/en.arpa models/zh.arpa models/en_math.arpa models/domain.bin
+
+models: $(MODELS)
+
+models/%.arpa: sample_corpus/reference/%.txt | $(STAMP)
+	$(BIN)/curate lm train --input $< --lang $(firstword $(subst _, ,$*)) --out $@ --sentencepiece 8000
+
+models/domain.bin: | $(STAMP)
+	$(BIN)/curate classifier train --input 'sample_corpus/dump=*' --label-column domain --out $@
+
+demo: $(STAMP) $(MODELS)
 	$(BIN)/curate run pipelines/deepseek.yaml
 
-test: $(STAMP)
+test: $(STAMP) $(MODELS)
 	bash scripts/install_test_text.sh
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) $(MODELS)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python benchmarks/run.py
 
@@ -40,3 +51,4 @@ sample-corpus: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache *.egg-info build
+	rm -f models/*.arpa models/*.sp.model models/*.bin models/*.json

@@ -1,0 +1,78 @@
+"""`curate lm train`: SentencePiece + modified Kneser-Ney n-gram model (ARPA) for perplexity_filter.
+
+    curate lm train --input sample_corpus/reference/en-web.txt --lang en --out models/en.arpa
+
+Writes ``models/en.arpa`` and, unless ``--sentencepiece none``, ``models/en.sp.model`` beside it
+(where perplexity_filter finds it). ``--sentencepiece`` takes a vocabulary size to train (CCNet:
+65,536; smaller corpora support less and get less, see curate.lm.tokenizer), an existing
+SentencePiece ``.model`` to reuse, or ``none`` for whitespace tokens (Han characters split).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+
+from curate.errors import CurateError
+
+
+def _sentencepiece_arg(value: str) -> int | str | None:
+    if value == "none":
+        return None
+    if value.isdigit():
+        return int(value)
+    return value
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from curate.lm.train import train_model
+
+    if args.order < 1:
+        raise CurateError("--order must be at least 1")
+    result = train_model(
+        args.input,
+        args.out,
+        language=args.lang,
+        domain=args.domain,
+        order=args.order,
+        sentencepiece=args.sentencepiece,
+        estimator=args.estimator,
+        text_column=args.text_column,
+    )
+    info = asdict(result)
+    info["arpa"] = str(result.arpa)
+    info["sentencepiece"] = str(result.sentencepiece) if result.sentencepiece else None
+    info["megabytes"] = round(result.arpa.stat().st_size / 2**20, 2)
+    print(json.dumps(info, indent=1))
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    lm = sub.add_parser("lm", help="train language models for perplexity_filter")
+    lm_sub = lm.add_subparsers(dest="lm_command", required=True)
+    train = lm_sub.add_parser(
+        "train", help="SentencePiece + modified Kneser-Ney n-gram model, written as ARPA"
+    )
+    train.add_argument(
+        "--input", nargs="+", required=True, help="Parquet/.txt files or directories of them"
+    )
+    train.add_argument("--lang", required=True, help="language (filters a 'language' column)")
+    train.add_argument("--domain", help="domain (filters a 'domain' column)")
+    train.add_argument("--order", type=int, default=5, help="n-gram order (CCNet: 5)")
+    train.add_argument("--out", required=True, help="ARPA file to write (.arpa or .arpa.gz)")
+    train.add_argument(
+        "--sentencepiece",
+        type=_sentencepiece_arg,
+        default=65536,
+        metavar="VOCAB|MODEL|none",
+        help="vocabulary size to train (default 65536, CCNet), a .model to reuse, or none",
+    )
+    train.add_argument(
+        "--estimator",
+        choices=["auto", "curate", "lmplz"],
+        default="auto",
+        help="auto: KenLM's lmplz when on PATH, else curate's own estimator",
+    )
+    train.add_argument("--text-column", default="text", help="text column of Parquet input")
+    train.set_defaults(fn=_cmd_train)

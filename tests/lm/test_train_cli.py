@@ -1,0 +1,94 @@
+"""`curate lm train` from the command line, and Chinese through both tokenisers."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import shutil
+from pathlib import Path
+
+import kenlm
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from curate.cli import main
+from curate.lm.normalize import normalize_lines
+from curate.lm.score import KenLMScorer
+from curate.lm.tokenizer import Tokenizer
+from tests.conftest import stdlib_docs
+
+ZH_MAN = Path("/usr/share/man/zh_CN/man1")
+
+
+def test_train_command_filters_language_and_writes_models(tmp_path, capsys):
+    docs = stdlib_docs()[:200]
+    table = pa.table(
+        {
+            "text": docs + ["中文文档,不应进入英文模型。"] * 10,
+            "language": ["en"] * len(docs) + ["zh"] * 10,
+            "domain": ["web"] * (len(docs) + 10),
+        }
+    )
+    pq.write_table(table, tmp_path / "docs.parquet")
+    out = tmp_path / "models" / "en.arpa.gz"
+    code = main(
+        ["lm", "train", "--input", str(tmp_path), "--lang", "en", "--domain", "web",
+         "--order", "3", "--out", str(out), "--sentencepiece", "1500", "--estimator", "curate"]
+    )  # fmt: skip
+    assert code == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["documents"] == len(docs) and info["estimator"] == "curate"
+    assert len(info["ngrams"]) == 3 and info["sentencepiece"].endswith("en.sp.model")
+    assert (tmp_path / "models" / "en.sp.model").is_file()
+    model = kenlm.Model(str(out))
+    assert model.order == 3
+    scorer = KenLMScorer(out)  # finds en.sp.model beside it
+    assert scorer.tokenizer.path == str(tmp_path / "models" / "en.sp.model")
+    assert (
+        scorer.perplexity(pa.array(["中文文档"] * 3)).min()
+        > scorer.perplexity(pa.array(docs[:3])).max()
+    )
+
+
+def test_train_command_reports_missing_input(tmp_path, capsys):
+    code = main(["lm", "train", "--input", str(tmp_path / "nope"), "--lang", "en", "--out", "x"])
+    assert code == 2
+    assert "no such file or directory" in capsys.readouterr().err
+
+
+def test_whitespace_tokenizer_splits_han_and_guards_specials():
+    lines = pa.array(["我爱python 和 数据", "a <s> b </s> <unk>"])
+    assert Tokenizer().tokenize(lines) == ["我 爱 python 和 数 据", "a [s] b [/s] [unk]"]
+
+
+@pytest.mark.skipif(not ZH_MAN.is_dir(), reason="manpages-zh is not installed")
+@pytest.mark.parametrize("sentencepiece", ["none", "3000"])
+def test_chinese_model_prefers_real_text_to_shuffled(tmp_path, sentencepiece):
+    docs = []
+    for path in sorted(ZH_MAN.glob("*.gz"))[:160]:
+        with gzip.open(path, "rt", errors="replace") as f:
+            docs.append(f.read())
+    random.Random(0).shuffle(docs)
+    (tmp_path / "zh.txt").write_text("\n".join(docs[40:]))
+    out = tmp_path / "zh.arpa"
+    args = ["lm", "train", "--input", str(tmp_path / "zh.txt"), "--lang", "zh", "--out", str(out)]
+    assert main([*args, "--sentencepiece", sentencepiece]) == 0
+    scorer = KenLMScorer(out)
+    held = docs[:40]
+    rng = random.Random(1)
+    shuffled = ["".join(rng.sample(d, len(d))) for d in held]
+    lines, _ = normalize_lines(pa.array(held))
+    assert len(lines) > 100
+    assert (
+        scorer.perplexity(pa.array(shuffled)) > 2 * scorer.perplexity(pa.array(held))
+    ).mean() > 0.9
+
+
+@pytest.mark.skipif(shutil.which("lmplz") is not None, reason="lmplz is installed here")
+def test_lmplz_requested_but_missing_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "a.txt").write_text("some text\n")
+    args = ["lm", "train", "--input", str(tmp_path / "a.txt"), "--lang", "en"]
+    assert main([*args, "--out", str(tmp_path / "a.arpa"), "--estimator", "lmplz"]) == 2
+    assert "lmplz is not on PATH" in capsys.readouterr().err

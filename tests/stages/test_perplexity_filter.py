@@ -1,0 +1,306 @@
+"""perplexity_filter: exact percentile decisions, the verdict's columns, and a pipeline run with
+real KenLM models trained on real text (Python's documentation for prose, its source for code)."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from curate.config import parse_pipeline
+from curate.errors import ConfigError
+from curate.executors.local import LocalExecutor
+from curate.lm.train import train_model
+from curate.pipeline import run_pipeline
+from curate.report import check_balance
+from curate.stages.base import ROW
+from curate.stages.perplexity_filter import PerplexityFilter, PerplexityFilterConfig
+from tests.conftest import stdlib_docs
+
+
+def python_sources(count: int, skip: int = 0) -> list[str]:
+    """Real code: chunks of 40 lines of standard-library modules."""
+    import asyncio
+    import email
+    import json
+    import logging
+
+    chunks = []
+    for module in (logging, asyncio.base_events, email.message, json.decoder, inspect):
+        lines = inspect.getsource(module).splitlines()
+        chunks += ["\n".join(lines[i : i + 40]) for i in range(0, len(lines) - 40, 40)]
+    return chunks[skip : skip + count]
+
+
+def word_salad(docs: list[str], seed: int) -> list[str]:
+    rng = random.Random(seed)
+    out = []
+    for d in docs:
+        words = d.split()
+        out.append(" ".join(rng.sample(words, len(words))))
+    return out
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> dict:
+    from pydoc_data.topics import topics
+
+    root = tmp_path_factory.mktemp("models")
+    docs = stdlib_docs()
+    random.Random(1).shuffle(docs)
+    held, train = docs[:60], docs[60:] + list(topics.values())
+    pq.write_table(pa.table({"text": train}), root / "prose.parquet")
+    pq.write_table(pa.table({"text": python_sources(150, skip=60)}), root / "code.parquet")
+    en = train_model([root / "prose.parquet"], root / "en.arpa", sentencepiece=4000)
+    code = train_model([root / "code.parquet"], root / "en-code.arpa", sentencepiece=2000)
+    return {"en": str(en.arpa), "en/code": str(code.arpa), "held_out": held}
+
+
+def decide_only(thresholds: dict, groups: dict[tuple[str | None, str | None], np.ndarray]):
+    stage = PerplexityFilter(
+        PerplexityFilterConfig(models={"en": "unused", "zh": "unused"}, thresholds=thresholds)
+    )
+    language, domain, pp = [], [], []
+    for (lang, dom), values in groups.items():
+        language += [lang] * len(values)
+        domain += [dom] * len(values)
+        pp += [None if math.isnan(v) else float(v) for v in values]
+    collected = pa.table(
+        {"language": language, "domain": domain, "perplexity": pa.array(pp, pa.float64())}
+    )
+    return stage, stage.decide(collected)
+
+
+def test_percentile_decision_matches_exact_computation():
+    rng = np.random.default_rng(0)
+    groups = {
+        ("en", "web"): rng.lognormal(6, 0.5, 1001),
+        ("en", "math"): rng.lognormal(5, 0.3, 17),
+        ("en", None): np.concatenate([rng.lognormal(6, 0.6, 300), [np.nan] * 5]),
+        ("en", "code"): rng.lognormal(4, 1, 50),
+        ("zh", "web"): rng.lognormal(7, 0.4, 200),
+        ("fr", "web"): np.full(9, np.nan),
+    }
+    thresholds = {
+        "default": {"keep_below": "p70"},
+        "math": {"keep_below": "p95"},
+        "code": {"skip": True},
+        "zh": {"max": 1500},
+    }
+    stage, (decision, summary) = decide_only(thresholds, groups)
+    for (lang, dom), values in groups.items():
+        entry = summary["groups"][f"{lang}/{dom or 'unknown'}"]
+        ok = sorted(v for v in values if not math.isnan(v))
+        if dom == "code" or lang == "fr":
+            assert "threshold" not in entry and entry["removed"] == 0
+            continue
+        if lang == "zh":
+            expected = 1500.0
+        else:  # brute force nearest rank: the k-th smallest, k = ceil(p * n)
+            p = 0.95 if dom == "math" else 0.70
+            expected = ok[math.ceil(p * len(ok)) - 1]
+            assert sum(v <= expected for v in ok) == math.ceil(p * len(ok))
+        assert entry["threshold"] == expected
+        assert entry["removed"] == sum(v > expected for v in ok)
+        assert entry["bucket_edges"]["head"] == ok[math.ceil(0.3 * len(ok)) - 1]
+        assert entry["bucket_edges"]["middle"] == ok[math.ceil(0.6 * len(ok)) - 1]
+        assert sum(entry["histogram"]) == len(ok)
+    assert len(summary["histogram_edges"]) == 31
+    assert summary["unscored_skip"] == 50 and summary["unscored_no_model"] == 9  # code, fr
+    assert summary["unscored_empty"] == 5
+    assert summary["removed"] == sum(g.get("removed", 0) for g in summary["groups"].values())
+
+
+def test_apply_removes_above_threshold_and_writes_buckets():
+    values = np.arange(1.0, 11.0)
+    stage, (decision, _) = decide_only({"default": {"keep_below": "p80"}}, {("en", "web"): values})
+    batch = pa.RecordBatch.from_pydict(
+        {
+            "id": [str(i) for i in range(12)],
+            "text": ["x"] * 12,
+            "language": ["en"] * 10 + ["en", "de"],
+            "domain": ["web"] * 10 + ["code", "web"],
+            "perplexity": pa.array([*values, 50.0, None], pa.float64()),
+            ROW: pa.array(range(12), pa.int64()),
+        }
+    )
+    verdict = stage.apply(batch, decision)
+    reasons = verdict.reason.to_pylist()
+    assert reasons == [None] * 8 + ["perplexity_above_threshold"] * 2 + [None, None]
+    assert verdict.extra["perplexity_threshold"].to_pylist() == [None] * 8 + [8.0, 8.0, None, None]
+    assert verdict.batch.column("perplexity_bucket").to_pylist() == (
+        ["head"] * 3 + ["middle"] * 3 + ["tail"] * 4 + [None, None]
+    )
+    assert verdict.stats == {"bucket_head": 3, "bucket_middle": 3, "bucket_tail": 4, "unscored": 2}
+
+
+def write_shards(root: Path, held_out: list[str]) -> dict[str, set[str]]:
+    """Clean prose, word salad of the same prose, real code, and Chinese with no model."""
+    clean = held_out[:40]
+    salad = word_salad(held_out[40:60], seed=3)
+    code = python_sources(30)
+    zh = ["这是一个没有模型的中文文档。" * 5] * 4
+    rows = (
+        [("clean", t, "en", "web") for t in clean]
+        + [("salad", t, "en", "web") for t in salad]
+        + [("code", t, "en", "code") for t in code]
+        + [("zh", t, "zh", None) for t in zh]
+    )
+    random.Random(0).shuffle(rows)
+    kinds: dict[str, set[str]] = {}
+    folder = root / "dump=CC-MAIN-2023-06"
+    folder.mkdir(parents=True)
+    for part in range(2):
+        chunk = rows[part::2]
+        ids = [f"{kind}-{part}-{i}" for i, (kind, *_) in enumerate(chunk)]
+        for i, (kind, *_) in zip(ids, chunk):
+            kinds.setdefault(kind, set()).add(i)
+        pq.write_table(
+            pa.table(
+                {
+                    "id": ids,
+                    "text": [r[1] for r in chunk],
+                    "language": [r[2] for r in chunk],
+                    "domain": [r[3] for r in chunk],
+                }
+            ),
+            folder / f"part-{part}.parquet",
+        )
+    return kinds
+
+
+def run(root: Path | list[Path], out: Path, params: dict, workers: int = 1) -> dict:
+    config = parse_pipeline(
+        {
+            "name": "t",
+            "input": [str(p) for p in root] if isinstance(root, list) else str(root),
+            "output": str(out),
+            "stages": [{"perplexity_filter": params}],
+            "batch_size": 16,
+        }
+    )
+    ex = LocalExecutor(workers)
+    try:
+        return run_pipeline(config, ex)
+    finally:
+        ex.close()
+
+
+def test_pipeline_removes_word_salad_keeps_clean_prose(models, tmp_path):
+    kinds = write_shards(tmp_path / "corpus", models["held_out"])
+    params = {
+        "models": {"en": models["en"], "en/code": models["en/code"]},
+        "thresholds": {"default": {"keep_below": "p70"}, "code": {"skip": True}},
+    }
+    report = run(tmp_path / "corpus", tmp_path / "out", params)
+    assert check_balance(report) == []
+    stage = report["stages"][0]
+    summary = stage["decision"]
+    web = summary["groups"]["en/web"]
+    assert web["documents"] == 60 and web["removed"] == 60 - math.ceil(0.7 * 60)
+    assert summary["groups"]["en/code"]["rule"] == "skip"
+    assert summary["groups"]["zh/unknown"]["rule"] == "no model"
+    assert summary["unscored_skip"] == 30 and summary["unscored_no_model"] == 4
+    removed = pq.read_table(tmp_path / "out" / "removed" / "perplexity_filter")
+    assert set(removed["reason"].to_pylist()) == {"perplexity_above_threshold"}
+    assert (removed["perplexity"].to_numpy() > removed["perplexity_threshold"].to_numpy()).all()
+    assert set(removed["perplexity_threshold"].to_pylist()) == {web["threshold"]}
+    gone = set(removed["id"].to_pylist())
+    # the 30% highest-perplexity web pages are the 20 salads (of 60) and almost no clean page
+    assert len(gone & kinds["salad"]) >= 17
+    assert len(gone & kinds["clean"]) <= 1
+    assert not gone & (kinds["code"] | kinds["zh"])
+    kept = pq.read_table(tmp_path / "out" / "data")
+    buckets = dict(zip(kept["id"].to_pylist(), kept["perplexity_bucket"].to_pylist()))
+    assert all(buckets[i] is None for i in kinds["code"] | kinds["zh"])
+    assert {buckets[i] for i in kinds["clean"] - gone} <= {"head", "middle", "tail"}
+
+
+def test_domain_model_scores_its_own_domain_lower(models):
+    code = pa.array(python_sources(20))
+    prose = pa.array(models["held_out"][:20])
+    stage = PerplexityFilter(PerplexityFilterConfig(models=dict(list(models.items())[:2])))
+    en, en_code = stage.scorer("en"), stage.scorer("en/code")
+    # perplexities under different tokenisers are not comparable; each model's ranking is
+    # measured: code model 145 on code vs 239 on prose; prose model 109 vs 232
+    assert np.median(en_code.perplexity(code)) < np.median(en_code.perplexity(prose)) / 1.4
+    assert np.median(en.perplexity(prose)) < np.median(en.perplexity(code)) / 1.4
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"models": {}}, "give at least one"),
+        ({"models": {"en": "nope.arpa"}}, "nope.arpa not found"),
+        ({"thresholds": {"default": {"keep_below": "70"}}}, "not a percentile like p70"),
+        ({"thresholds": {"web": {"maximum": 5}}}, "unknown rule 'maximum'"),
+        ({"thresholds": {"web": {"max": -1}}}, "expected a positive number"),
+        ({"buckets": ["p60", "p30"]}, "must be below"),
+        ({"modles": {}}, "did you mean 'models'"),
+    ],
+)
+def test_config_errors(models, params, message):
+    params = {"models": {"en": models["en"]}, **params}
+    with pytest.raises(ConfigError, match=message):
+        parse_pipeline({"name": "t", "stages": [{"perplexity_filter": params}]})
+
+
+SAMPLE = Path(os.environ.get("CURATE_SAMPLE_CORPUS", Path(__file__).parents[2] / "sample_corpus"))
+# reference file -> models key (what `make models` trains, vocabulary 8000)
+SAMPLE_MODELS = {"en.txt": "en", "zh.txt": "zh", "en_math.txt": "en/math"}
+
+
+@pytest.mark.skipif(
+    not (SAMPLE / "manifest" / "truth.parquet").is_file(), reason="sample_corpus/ is not built"
+)
+def test_sample_corpus_removes_injected_low_quality_keeps_clean(tmp_path):
+    """The bundled recipe's rule (keep the lowest-perplexity 90% per group, skip code) on the
+    sample corpus, scored per true domain: injected low-quality pages go, clean pages stay."""
+    models = {}
+    for name, key in SAMPLE_MODELS.items():
+        lang = key.split("/")[0]
+        arpa = tmp_path / "models" / name.replace(".txt", ".arpa")
+        train_model([SAMPLE / "reference" / name], arpa, language=lang, sentencepiece=8000)
+        models[key] = str(arpa)
+    params = {
+        "models": models,
+        "thresholds": {"default": {"keep_below": "p90"}, "code": {"skip": True}},
+    }
+    dumps = sorted(SAMPLE.glob("dump=*"))[:2]  # half the corpus keeps the test under 30 s
+    report = run(dumps, tmp_path / "out", params, workers=2)
+    assert check_balance(report) == []
+    truth = pq.read_table(SAMPLE / "manifest" / "truth.parquet")
+    truth = truth.filter(pc.is_in(truth["dump"], pa.array([d.name[5:] for d in dumps])))
+    gone = set(pq.read_table(tmp_path / "out" / "removed" / "perplexity_filter")["id"].to_pylist())
+    rates = {}
+    for group in ("en/web", "zh/web", "en/math", "en/code"):
+        lang, domain = group.split("/")
+        rows = [
+            (i, lowq is not None)
+            for i, lg, d, lowq in zip(
+                truth["id"].to_pylist(),
+                truth["language"].to_pylist(),
+                truth["domain"].to_pylist(),
+                truth["lowq_kind"].to_pylist(),
+            )
+            if lg == lang and d == domain
+        ]
+        low = [i in gone for i, q in rows if q]
+        clean = [i in gone for i, q in rows if not q]
+        rates[group] = (sum(low) / len(low), sum(clean) / len(clean))
+    print(rates)
+    # measured (low-quality removed / clean removed): en/web 0.88 / 0.059, zh/web 0.66 / 0.080,
+    # en/math 0.74 / 0.092. Code is not separated (0.07 / 0.078: pages whose domain hint is
+    # null are scored by the prose model), hence `code: skip` and no floor for it.
+    floors = {"en/web": (0.75, 0.08), "zh/web": (0.5, 0.11), "en/math": (0.6, 0.13)}
+    for group, (low_floor, clean_ceiling) in floors.items():
+        low, clean = rates[group]
+        assert low >= low_floor and clean <= clean_ceiling, (group, low, clean)
