@@ -122,29 +122,20 @@ def _pct(x: float) -> str:
 
 
 def summary_rows(report: dict[str, Any]) -> list[list[str]]:
-    rows = [["stage", "in", "out", "removed", "removed %", "seconds"]]
-    for s in report["stages"]:
-        rows.append(
-            [
-                s["name"],
-                f"{s['docs_in']:,}",
-                f"{s['docs_out']:,}",
-                f"{s['docs_removed']:,}",
-                _pct(s["removal_rate"]),
-                f"{s['seconds']:.1f}",
-            ]
-        )
-    t = report["totals"]
-    rows.append(
-        [
-            "total",
-            f"{t['docs_in']:,}",
-            f"{t['docs_out']:,}",
-            f"{t['docs_removed']:,}",
-            _pct(t["removal_rate"]),
-            f"{t['seconds']:.1f}",
-        ]
-    )
+    """Stage, in, out, removed, removed %, [added,] seconds: added only when a stage adds copies."""
+    added = any(s.get("docs_added") for s in report["stages"])
+
+    def row(name: str, c: dict[str, Any]) -> list[str]:
+        cells = [name, f"{c['docs_in']:,}", f"{c['docs_out']:,}", f"{c['docs_removed']:,}"]
+        cells.append(_pct(c["removal_rate"]))
+        if added:
+            cells.append(f"{c.get('docs_added', 0):,}")
+        return [*cells, f"{c['seconds']:.1f}"]
+
+    header = ["stage", "in", "out", "removed", "removed %", *(["added"] if added else [])]
+    rows = [[*header, "seconds"]]
+    rows += [row(s["name"], s) for s in report["stages"]]
+    rows.append(row("total", report["totals"]))
     return rows
 
 
