@@ -29,9 +29,7 @@ class RayExecutor:
         try:
             import ray
         except ImportError:
-            raise ConfigError(
-                "--executor ray needs Ray: pip install 'curate[ray]'"
-            ) from None
+            raise ConfigError("--executor ray needs Ray: pip install 'curate[ray]'") from None
         self._ray = ray
         self.address = address
         self.max_retries = max_retries
