@@ -257,6 +257,28 @@ def split_rows_by_shard(removals: pa.Table) -> dict[int, pa.Table]:
     }
 
 
+def column_or_nulls(batch: pa.RecordBatch, name: str) -> pa.Array:
+    """``batch[name]`` as strings, or nulls when the batch has no such column."""
+    import pyarrow.compute as pc
+
+    if name in batch.schema.names:
+        return pc.cast(batch.column(name), pa.string())
+    return pa.nulls(batch.num_rows, pa.string())
+
+
+class RowRemovalStage(Stage):
+    """A global stage whose decision is {shard: table of (_row, reason, duplicate_of, ...)}, as
+    made by ``split_rows_by_shard``: each shard gets its own rows, applied vectorised."""
+
+    kind = "global"
+
+    def decision_for_shard(self, decision: Any, shard: int) -> Any:
+        return decision.get(shard)
+
+    def apply(self, batch: pa.RecordBatch, decision: Any) -> Verdict:
+        return apply_row_removals(batch, decision)
+
+
 def apply_row_removals(batch: pa.RecordBatch, removals: pa.Table | None) -> Verdict:
     """Verdict for a batch (which carries _row) from its shard's (_row, reason, ...) table."""
     import pyarrow.compute as pc

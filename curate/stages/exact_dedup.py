@@ -22,9 +22,8 @@ from xxhash import xxh3_64_intdigest
 from curate.stages.base import (
     ROW,
     SHARD,
-    Stage,
-    Verdict,
-    apply_row_removals,
+    RowRemovalStage,
+    column_or_nulls,
     register,
     split_rows_by_shard,
 )
@@ -92,7 +91,7 @@ def survivors(keys: pa.Table, group_column: str, keep: str) -> pa.Table:
 
 
 @register
-class ExactDedup(Stage):
+class ExactDedup(RowRemovalStage):
     name = "exact_dedup"
     Config = ExactDedupConfig
     kind = "global"
@@ -101,12 +100,11 @@ class ExactDedup(Stage):
         text = batch.column("text")
         if self.config.normalize:
             text = normalize_text(text)
-        n = batch.num_rows
         cols = {
             "hash": content_hash(text),
             "id": batch.column("id"),
-            "date": _column_or_nulls(batch, "date", n),
-            "dump": _column_or_nulls(batch, "dump", n),
+            "date": column_or_nulls(batch, "date"),
+            "dump": column_or_nulls(batch, "dump"),
             ROW: batch.column(ROW),
         }
         return pa.table(cols)
@@ -125,15 +123,3 @@ class ExactDedup(Stage):
             "duplicates": removals.num_rows,
         }
         return split_rows_by_shard(removals), summary
-
-    def decision_for_shard(self, decision: Any, shard: int) -> Any:
-        return decision.get(shard)
-
-    def apply(self, batch: pa.RecordBatch, decision: Any) -> Verdict:
-        return apply_row_removals(batch, decision)
-
-
-def _column_or_nulls(batch: pa.RecordBatch, name: str, n: int) -> pa.Array:
-    if name in batch.schema.names:
-        return pc.cast(batch.column(name), pa.string())
-    return pa.nulls(n, pa.string())

@@ -50,9 +50,8 @@ from curate.index.store import DedupIndex, fingerprint_ids, make_handle
 from curate.index.survivor import Keep, rank_of, survival_order
 from curate.stages.base import (
     ROW,
-    Stage,
-    Verdict,
-    apply_row_removals,
+    RowRemovalStage,
+    column_or_nulls,
     register,
     split_rows_by_shard,
 )
@@ -322,7 +321,7 @@ def size_histogram(sizes: np.ndarray) -> dict[str, int]:
 
 
 @register
-class MinHashDedup(Stage):
+class MinHashDedup(RowRemovalStage):
     name = "minhash_dedup"
     Config = MinHashDedupConfig
     kind = "global"
@@ -331,12 +330,11 @@ class MinHashDedup(Stage):
         c = self.config
         bands, rows = c.lsh()
         sigs, has = signatures(batch.column("text"), c.num_perm, c.seed, c.ngram)
-        n = batch.num_rows
         cols = {
             ROW: batch.column(ROW),
             "id": batch.column("id"),
-            "dump": _column_or_nulls(batch, "dump", n),
-            "date": _column_or_nulls(batch, "date", n),
+            "dump": column_or_nulls(batch, "dump"),
+            "date": column_or_nulls(batch, "date"),
             "length": pc.utf8_length(batch.column("text")),
             "shingled": pa.array(has),
             "bands": _fixed_list(band_keys(sigs, bands, rows)),
@@ -519,12 +517,6 @@ class MinHashDedup(Stage):
             done.append(name)
         return done
 
-    def decision_for_shard(self, decision: Any, shard: int) -> Any:
-        return decision.get(shard)
-
-    def apply(self, batch: pa.RecordBatch, decision: Any) -> Verdict:
-        return apply_row_removals(batch, decision)
-
 
 def _open_index(c: MinHashDedupConfig, bands: int, rows: int) -> DedupIndex:
     params = {
@@ -547,9 +539,3 @@ def _export(collected: pa.Table, folder: Path) -> None:
     tmp = folder / ".signatures.parquet.tmp"
     pq.write_table(table, tmp, compression="zstd")
     tmp.replace(folder / "signatures.parquet")
-
-
-def _column_or_nulls(batch: pa.RecordBatch, name: str, n: int) -> pa.Array:
-    if name in batch.schema.names:
-        return pc.cast(batch.column(name), pa.string())
-    return pa.nulls(n, pa.string())

@@ -33,7 +33,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
-from curate.stages.base import ROW, SHARD, Stage, Verdict, register, split_rows_by_shard
+from curate.stages.base import (
+    ROW,
+    SHARD,
+    RowRemovalStage,
+    Verdict,
+    register,
+    split_rows_by_shard,
+)
 from curate.text import ngrams, normalize_for_features, split_units, tokens
 
 _MASK = re.compile(r"\S+@\S+|\d{4,}|\+?\d[\d\s-]{6,}\d")
@@ -170,7 +177,7 @@ def connected_components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
 
 
 @register
-class SimhashDedup(Stage):
+class SimhashDedup(RowRemovalStage):
     name = "simhash_dedup"
     Config = SimhashDedupConfig
     kind = "global"
@@ -253,9 +260,6 @@ class SimhashDedup(Stage):
         }
         cuts = removed.select([SHARD, ROW, "start", "end"])
         return split_rows_by_shard(cuts), summary
-
-    def decision_for_shard(self, decision: Any, shard: int) -> Any:
-        return decision.get(shard)
 
     def apply(self, batch: pa.RecordBatch, decision: Any) -> Verdict:
         cfg = self.config

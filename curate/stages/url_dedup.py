@@ -41,9 +41,8 @@ from curate.index.store import DedupIndex, fingerprint_ids, make_handle
 from curate.index.survivor import Keep, rank_of, survival_order
 from curate.stages.base import (
     ROW,
-    Stage,
-    Verdict,
-    apply_row_removals,
+    RowRemovalStage,
+    column_or_nulls,
     register,
     split_rows_by_shard,
 )
@@ -165,7 +164,7 @@ def _remove_dot_segments(path: str) -> str:
 
 
 @register
-class UrlDedup(Stage):
+class UrlDedup(RowRemovalStage):
     name = "url_dedup"
     Config = UrlDedupConfig
     kind = "global"
@@ -185,15 +184,14 @@ class UrlDedup(Stage):
         return per_row, bad
 
     def collect(self, batch: pa.RecordBatch) -> pa.Table:
-        n = batch.num_rows
-        urls = _column_or_nulls(batch, "url", n)
+        urls = column_or_nulls(batch, "url")
         keys, malformed = self.url_keys(urls)
         return pa.table(
             {
                 ROW: batch.column(ROW),
                 "id": batch.column("id"),
-                "dump": _column_or_nulls(batch, "dump", n),
-                "date": _column_or_nulls(batch, "date", n),
+                "dump": column_or_nulls(batch, "dump"),
+                "date": column_or_nulls(batch, "date"),
                 "length": pc.utf8_length(batch.column("text")),
                 "key": keys,
                 "malformed": malformed,
@@ -320,15 +318,3 @@ class UrlDedup(Stage):
             entry = index.commit(name, fingerprint_ids(ids), ids, root[rows_d], parts)
             if entry.seq != seq_of[name]:
                 raise CurateError(f"{index.root}: another run committed to the index meanwhile")
-
-    def decision_for_shard(self, decision: Any, shard: int) -> Any:
-        return decision.get(shard)
-
-    def apply(self, batch: pa.RecordBatch, decision: Any) -> Verdict:
-        return apply_row_removals(batch, decision)
-
-
-def _column_or_nulls(batch: pa.RecordBatch, name: str, n: int) -> pa.Array:
-    if name in batch.schema.names:
-        return pc.cast(batch.column(name), pa.string())
-    return pa.nulls(n, pa.string())
