@@ -63,9 +63,9 @@ def ours(corpus: list[str], tmp: Path, level: str) -> tuple[float, dict, float]:
 
 
 def run(quick: bool = False) -> str:
-    shards = sorted(str(p) for p in (ROOT / "sample_corpus").glob("dump=*/*.parquet"))
-    if quick:
-        shards = shards[:2]
+    dumps = "dump=CC-MAIN-2023-06" if quick else "dump=*"
+    pattern = str(ROOT / "sample_corpus" / dumps / "*.parquet")
+    shards = sorted(str(p) for p in (ROOT / "sample_corpus").glob(f"{dumps}/*.parquet"))
     tmp = Path(tempfile.mkdtemp(prefix="curate-bench-simhash-"))
     try:
         lines = [
@@ -113,7 +113,7 @@ def run(quick: bool = False) -> str:
                 "--path",
                 "parquet",
                 "--data_files",
-                *shards,
+                pattern,
                 "--split",
                 "train",
                 "--column",
@@ -130,7 +130,6 @@ def run(quick: bool = False) -> str:
                 "3",
                 "--num_bucket",
                 "4",
-                "--local",
             ]
             env_cmd = ["env", *[f"{k}={v}" for k, v in env.items() if k.startswith("HF_")], *cmd]
             m = run_measured(env_cmd)
