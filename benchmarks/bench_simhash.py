@@ -120,6 +120,8 @@ def run(quick: bool = False) -> str:
                 "text",
                 "--output",
                 str(tmp / "td-out"),
+                "--cache_dir",  # a fresh cache: datasets would reuse an earlier run's hashes
+                str(tmp / "td-cache"),
                 "--num_proc",
                 "2",
                 "--ngram",
