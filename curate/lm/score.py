@@ -12,7 +12,11 @@ in normalisation, tokenisation and KenLM queries, for the benchmark.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +25,20 @@ import pyarrow as pa
 from curate.lm.normalize import normalize_lines
 from curate.lm.tokenizer import Tokenizer
 from curate.lm.train import sentencepiece_path
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence what C++ code writes to fd 2; a failed load still raises a Python exception."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 class KenLMScorer:
@@ -42,7 +60,8 @@ class KenLMScorer:
         self.tokenizer = Tokenizer(sentencepiece)
         config = kenlm.Config()
         config.show_progress = False
-        self.model = kenlm.Model(self.path, config)
+        with _quiet_native_stderr():  # KenLM prints "will be faster if you build a binary file"
+            self.model = kenlm.Model(self.path, config)
         self.timings = {"normalize": 0.0, "tokenize": 0.0, "kenlm": 0.0}
 
     def perplexity(self, text: pa.Array | pa.ChunkedArray) -> np.ndarray:
