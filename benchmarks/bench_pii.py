@@ -24,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from curate.pii import DEFAULT_PATTERN_ENTITIES  # noqa: E402
 
 # manifest entity names -> ours (presidio's names and a few common spellings)
 ALIASES = {
@@ -136,18 +137,7 @@ def run(quick: bool = False) -> str:
 
     configs = {
         "pii_scrub (default: patterns + NER)": {},
-        "pii_scrub (pattern entities only)": {
-            "entities": [
-                "EMAIL",
-                "PHONE",
-                "CREDIT_CARD",
-                "IP_ADDRESS",
-                "IBAN",
-                "US_SSN",
-                "CN_ID",
-                "STREET_ADDRESS",
-            ]
-        },
+        "pii_scrub (pattern entities only)": {"entities": list(DEFAULT_PATTERN_ENTITIES)},
     }
     recalls = {"plain presidio": _recall(presidio_out, truth)}
     for label, params in configs.items():

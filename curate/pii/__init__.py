@@ -8,3 +8,22 @@
 * ``replace``: overlap resolution and the replacement (placeholder, mask, salted hash).
 * ``offline``: tldextract on its bundled public-suffix snapshot, never the network.
 """
+
+# Entity names: what pii_counts fields and placeholders are called. Kept here, away from
+# presidio's heavy import, so configs can be checked without loading it.
+PATTERN_ENTITIES = (
+    "EMAIL",
+    "PHONE",
+    "CREDIT_CARD",
+    "IP_ADDRESS",
+    "IBAN",
+    "US_SSN",
+    "CN_ID",
+    "STREET_ADDRESS",
+    "URL",
+)
+NER_ENTITIES = ("PERSON", "LOCATION")
+ALL_ENTITIES = PATTERN_ENTITIES + NER_ENTITIES
+# URL only where asked for: links in web text are rarely personal
+DEFAULT_PATTERN_ENTITIES = tuple(e for e in PATTERN_ENTITIES if e != "URL")
+DEFAULT_ENTITIES = DEFAULT_PATTERN_ENTITIES + NER_ENTITIES

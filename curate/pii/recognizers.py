@@ -36,22 +36,8 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
+from curate.pii import ALL_ENTITIES, NER_ENTITIES, PATTERN_ENTITIES  # noqa: F401
 from curate.pii.offline import has_public_suffix
-
-# Entity names: what pii_counts fields and placeholders are called.
-PATTERN_ENTITIES = (
-    "EMAIL",
-    "PHONE",
-    "CREDIT_CARD",
-    "IP_ADDRESS",
-    "IBAN",
-    "US_SSN",
-    "CN_ID",
-    "STREET_ADDRESS",
-    "URL",
-)
-NER_ENTITIES = ("PERSON", "LOCATION")
-ALL_ENTITIES = PATTERN_ENTITIES + NER_ENTITIES
 
 # ASCII-only word boundaries: a CJK character next to a value is a boundary, a Latin letter is not.
 L = r"(?<![A-Za-z0-9_])"

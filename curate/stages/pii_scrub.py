@@ -27,22 +27,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate.errors import did_you_mean
+from curate.pii import DEFAULT_ENTITIES
 from curate.stages.base import Stage, Verdict, register
 
 log = logging.getLogger(__name__)
-
-DEFAULT_ENTITIES = [
-    "EMAIL",
-    "PHONE",
-    "CREDIT_CARD",
-    "IP_ADDRESS",
-    "IBAN",
-    "US_SSN",
-    "CN_ID",
-    "STREET_ADDRESS",
-    "PERSON",
-    "LOCATION",
-]  # URL only where asked for: links in web text are rarely personal
 
 
 @dataclass
@@ -88,7 +76,7 @@ class PiiScrub(Stage):
 
     def __init__(self, config: PiiScrubConfig) -> None:
         super().__init__(config)
-        from curate.pii.recognizers import NER_ENTITIES
+        from curate.pii import NER_ENTITIES
 
         self.pattern_entities = [e for e in config.entities if e not in NER_ENTITIES]
         self.ner_entities = {e for e in config.entities if e in NER_ENTITIES}

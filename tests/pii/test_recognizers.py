@@ -7,6 +7,7 @@ import socket
 import pytest
 from faker import Faker
 
+from curate.pii import DEFAULT_PATTERN_ENTITIES
 from curate.pii.recognizers import (
     CjkSafeEmailRecognizer,
     analyze,
@@ -16,16 +17,7 @@ from curate.pii.recognizers import (
 )
 from tests.pii.fixtures import DECOYS
 
-PATTERNS = [
-    "EMAIL",
-    "PHONE",
-    "CREDIT_CARD",
-    "IP_ADDRESS",
-    "IBAN",
-    "US_SSN",
-    "CN_ID",
-    "STREET_ADDRESS",
-]
+PATTERNS = list(DEFAULT_PATTERN_ENTITIES)
 
 
 def found(text: str, language: str = "en", entities=PATTERNS) -> set[tuple[str, str]]:
