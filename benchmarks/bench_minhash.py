@@ -162,7 +162,7 @@ def read_corpus(folder: Path) -> pa.Table:
 
 
 def shingle_sets(texts: pa.Array) -> tuple[list[np.ndarray], int]:
-    from curate.stages.minhash_dedup import shingle_hashes, tokens
+    from curate.minhash import shingle_hashes, tokens
 
     out = []
     for i in range(0, len(texts), 2048):
@@ -216,7 +216,7 @@ def exact_pairs(sets: list[np.ndarray], t: float, check_all_pairs: bool) -> set[
 
 
 def score(removed: set[int], pairs: set[tuple[int, int]], n: int) -> dict[str, float]:
-    from curate.stages.minhash_dedup import connected_components
+    from curate.minhash import connected_components
 
     u = np.array([a for a, _ in pairs], np.int64)
     v = np.array([b for _, b in pairs], np.int64)
@@ -337,7 +337,7 @@ def run_datatrove(corpus: Path, work: Path, workers: int = 2) -> list[str]:
 
 def _corpus_shingles(corpus: Path) -> tuple[list[str], list[list[bytes]]]:
     """Each document's shingles as bytes (what datasketch and rensa are fed), in corpus order."""
-    from curate.stages.minhash_dedup import tokens
+    from curate.minhash import tokens
 
     table = read_corpus(corpus)
     out = []
@@ -388,12 +388,12 @@ def run_rensa(corpus: Path, work: Path) -> list[str]:
 
 
 METHODS = {
-    "curate": ("curate minhash_dedup", "2 processes", lambda c, w: run_curate(c, w, 2)),
-    "curate-1": ("curate minhash_dedup", "1 process", lambda c, w: run_curate(c, w, 1)),
-    "curate-256": (
-        "curate minhash_dedup, num_perm 256 (bands 32 x 8)",
+    "curate": ("curate minhash_dedup (verify: exact)", "2 processes", lambda c, w: run_curate(c, w, 2)),
+    "curate-1": ("curate minhash_dedup (verify: exact)", "1 process", lambda c, w: run_curate(c, w, 1)),
+    "curate-signature": (
+        "curate minhash_dedup, verify: signature",
         "2 processes",
-        lambda c, w: run_curate(c, w, 2, num_perm=256, bands=32, rows=8),
+        lambda c, w: run_curate(c, w, 2, verify="signature"),
     ),
     "datatrove": ("datatrove MinHash, 4 stages", "2 processes", run_datatrove),
     "datasketch": ("datasketch MinHashLSH", "1 process", run_datasketch),
@@ -455,12 +455,8 @@ def profile_curate(corpus: Path) -> str:
     import pstats
 
     from curate.stages.base import ROW, SHARD
-    from curate.stages.minhash_dedup import (
-        MinHashDedup,
-        MinHashDedupConfig,
-        shingle_hashes,
-        tokens,
-    )
+    from curate.minhash import shingle_hashes, tokens
+    from curate.stages.minhash_dedup import MinHashDedup, MinHashDedupConfig
 
     table = read_corpus(corpus)
     text = table["text"].combine_chunks()

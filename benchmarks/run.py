@@ -5,7 +5,7 @@ measured, on what, with which command. Peers are run side by side in the same pr
 the same invocation, since these machines are noisy.
 
     python benchmarks/run.py                 # all benchmarks
-    python benchmarks/run.py --only e2e      # one of them
+    python benchmarks/run.py --only e2e      # one of them (the other sections are kept)
     python benchmarks/run.py --quick         # smaller inputs, for a smoke run
 """
 
@@ -16,6 +16,7 @@ import datetime
 import importlib.util
 import os
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -32,7 +33,7 @@ def main() -> int:
     modules = sorted(HERE.glob("bench_*.py"))
     if args.only:
         modules = [m for m in modules if m.stem.removeprefix("bench_") in args.only]
-    sections = []
+    sections: dict[str, str] = {}
     for path in modules:
         spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(spec)
@@ -42,9 +43,10 @@ def main() -> int:
         t = time.perf_counter()
         section = module.run(quick=args.quick)
         print(section, flush=True)
-        sections.append(
-            section.rstrip() + f"\n\n_(benchmark took {time.perf_counter() - t:.0f} s)_\n"
+        sections[path.stem.removeprefix("bench_")] = (
+            section.rstrip() + f"\n\n_(benchmark took {time.perf_counter() - t:.0f} s)_"
         )
+    stamp = f"{datetime.date.today().isoformat()}, {'quick' if args.quick else 'full'} run"
     header = (
         "# Benchmark results\n\n"
         f"Written by `make bench` (`python benchmarks/run.py`) on "
@@ -52,9 +54,28 @@ def main() -> int:
         f"{os.cpu_count()} cores, Python {platform.python_version()}. Rerun to reproduce; "
         "figures from a noisy 2-core machine, peers measured in the same run.\n"
     )
-    Path(args.out).write_text(header + "\n" + "\n".join(sections))
+    out = Path(args.out)
+    # --only replaces its own sections and keeps the others (each says when it was measured)
+    kept = _sections(out.read_text()) if args.only and out.exists() else {}
+    merged = {**kept, **{name: f"{text}\n_(measured {stamp})_" for name, text in sections.items()}}
+    out.write_text(
+        header
+        + "\n"
+        + "\n".join(
+            f"<!-- bench:{name} -->\n{merged[name]}\n<!-- /bench:{name} -->\n"
+            for name in sorted(merged)
+        )
+    )
     print(f"wrote {args.out}")
     return 0
+
+
+def _sections(text: str) -> dict[str, str]:
+    """The sections of a RESULTS.md written by this script, by benchmark name."""
+    return {
+        m.group(1): m.group(2).strip("\n")
+        for m in re.finditer(r"<!-- bench:(\w+) -->\n(.*?)<!-- /bench:\1 -->", text, re.S)
+    }
 
 
 if __name__ == "__main__":

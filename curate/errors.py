@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import errno
+import os
+import signal
+import sys
 from collections.abc import Iterable
 
 
@@ -22,3 +26,29 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for the closest valid choice, or '' when nothing is close."""
     close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.5)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+# ---------------------------------------------------------------- failpoints (test hook)
+# CURATE_FAILPOINT=name:n[:action] makes the n-th hit of ``failpoint(name)`` in a process fail:
+# ``kill`` (default) SIGKILLs the run as a dead machine would (its whole session when the run
+# leads one, as the crash harness starts it with start_new_session; else this process), ``enospc``
+# raises OSError(ENOSPC) as a full disk would. Any value counts every point's hits in _HITS (set
+# it to "" to only count). Read once at import; unset, a hit costs one comparison.
+_FAILPOINT = os.environ.get("CURATE_FAILPOINT")
+_HITS: dict[str, int] = {}
+
+
+def failpoint(name: str) -> None:
+    if _FAILPOINT is None:
+        return
+    _HITS[name] = _HITS.get(name, 0) + 1
+    target, _, rest = _FAILPOINT.partition(":")
+    nth, _, action = rest.partition(":")
+    if name != target or _HITS[name] != int(nth or 1):
+        return
+    if action == "enospc":
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC) + f" (failpoint {name})")
+    sys.stdout.flush()
+    if os.getsid(0) in (os.getpid(), os.getppid()):  # the run (or its worker) leads a session
+        os.killpg(os.getsid(0), signal.SIGKILL)
+    os.kill(os.getpid(), signal.SIGKILL)

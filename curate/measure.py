@@ -7,8 +7,9 @@ Each document's keys are collected once by the dedup stage (``minhash_dedup`` by
 Sampling (``sample < 1``). Drawing documents at random would split duplicate clusters and bias
 the removal share down, so the sample is *consistent*: a document is kept when a hash of its
 content is below ``sample``. For exact and URL dedup the hash is the dedup key itself, so copies
-are always sampled together; for MinHash it is the signature's first value, which two documents
-share with probability equal to their Jaccard similarity (>= 0.8 for near-duplicates), so clusters
+are always sampled together; for MinHash it is a MinHash value (the signature's first, or with exact
+verification the smallest shingle hash), which two documents share with probability equal to
+their Jaccard similarity (>= 0.8 for near-duplicates), so clusters
 mostly stay whole. The interval is a cluster bootstrap (Poisson weights per duplicate cluster,
 1,000 replicates, percentile interval): documents of one cluster go in or out together, as in
 the sampling.
@@ -24,8 +25,8 @@ import pyarrow.compute as pc
 
 from curate.errors import InputError
 from curate.io import discover_shards, read_input_shard
+from curate.minhash import fmix64
 from curate.stages.base import ROW, SHARD, make_stage
-from curate.stages.minhash_dedup import fmix64
 
 DEEPSEEK_TABLE_1 = {1: 22.2, 2: 46.7, 6: 55.7, 12: 69.9, 16: 75.7, 22: 76.3, 41: 81.6, 91: 89.8}
 _SAMPLE_COLUMN = {"minhash_dedup": "signature", "url_dedup": "key", "exact_dedup": "hash"}
@@ -36,8 +37,10 @@ def _sample_mask(keys: pa.Table, stage: str, sample: float, seed: int) -> np.nda
     value, the minimum, which near-duplicates share) below ``sample``."""
     if sample >= 1.0:
         return np.ones(keys.num_rows, bool)
-    if stage == "minhash_dedup":
-        value = pc.list_element(keys.column("signature"), 0).to_numpy().astype(np.uint64)
+    if stage == "minhash_dedup":  # a MinHash value: signature's first, or the smallest shingle
+        column = "signature" if "signature" in keys.column_names else "shingles"
+        value = pc.fill_null(pc.list_element(keys.column(column), 0), 0)
+        value = value.to_numpy().astype(np.uint64)
     else:
         value = pc.fill_null(keys.column(_SAMPLE_COLUMN[stage]), 0).to_numpy().astype(np.uint64)
     with np.errstate(over="ignore"):  # another seed draws another sample

@@ -3,29 +3,37 @@ deduplicated against all earlier ones without reading them again.
 
 Layout of ``DIR`` (all Parquet/JSON/NumPy, readable without curate)::
 
-    index.json                  kind (url | minhash), the parameters keys depend on, partitions
+    index.json                  kind (url | minhash | simhash), key parameters, partitions
     .lock                       flock held by a run while it reads and commits
     dumps/000001/               one folder per committed dump, named by commit sequence number
         meta.json               dump name, seq, docs, fingerprint of its ids, commit time
         docs.parquet            id, root: row = the document's *ordinal* in the dump
         part-00.parquet ...     (key uint64, doc uint32) sorted by key; one file per partition
-        signatures.npy          uint32 [docs, num_perm], MinHash with verification only
+        signatures.npy          uint32 [docs, num_perm], MinHash with verify: signature
+        shingles.npy            uint32, each document's distinct shingle hashes, MinHash with
+        shingle_offsets.npy     verify: exact (int64 [docs + 1] offsets into shingles.npy)
+        <name>.parquet          a stage's own tables (simhash: clusters, merges)
 
 A document is named by a *handle*, ``seq << 32 | ordinal``; ordinals follow the survival order
 (curate.index.survivor) inside the dump, so a smaller handle is always the better survivor. ``root``
 is the handle of the document that survived for it (itself if it was kept).
 
 Partitions are the sharding unit: MinHash writes one per LSH band, URL dedup one per key range
-(top bits of the key). A distributed executor gives partition p of every dump to one worker,
-which finds all collisions of that band alone; only the (doc, candidate) pairs leave the worker.
+(top bits of the key), SimHash one (fingerprints, with a ``cluster`` column next to key/doc).
+A distributed executor gives partition p of every dump to one worker, which finds all
+collisions of that band alone; only the (doc, candidate) pairs leave the worker.
 
 Size, measured on the bundled sample corpus (`curate index info`, 24,000 documents, 4 dumps):
-MinHash with verification 676 bytes/doc (signatures 512, 16 band keys + ordinals ~130, id and
-root ~35); URL dedup 20 bytes/doc. On paper for 10^9 documents: MinHash ~680 GB of disk with
-verification, ~170 GB without (no signatures); URL ~20-30 GB. Memory: a lookup reads one band of
-one committed dump at a time (12 bytes x that dump's documents) plus the rows it matches; the
-run's own keys are in memory for ``decide`` (~730 bytes/doc for MinHash with verification, so a
-10^8-document dump needs ~70 GB on one node, or the per-band sharding above).
+MinHash with ``verify: exact`` (the default) 1,864 bytes/doc (distinct shingle hashes, 4 bytes
+each, ~425 per document here, + offsets 8; 16 band keys + ordinals ~130; id and root ~35); with
+``verify: signature`` 676 bytes/doc (signatures 512 instead of the shingles); URL dedup 20
+bytes/doc. On paper for 10^9 documents: MinHash ~1.9 TB of disk with exact verification (scales
+with page length: ~4 bytes per word), ~680 GB with signature verification, ~170 GB without; URL
+~20-30 GB. Memory: a lookup reads one band of one committed dump at a time (12 bytes x that
+dump's documents) plus the rows it matches, and memory-maps the shingles/signatures of the
+documents it verifies; the run's own keys are in memory for ``decide`` (about the bytes/doc above
+plus 80 for the row's bookkeeping, so a 10^8-document dump needs ~200 GB on one node with exact
+verification, or the per-band sharding above).
 
 Committing a dump writes a hidden temporary folder and renames it to its sequence number: the
 rename is the commit, so a crash leaves the index as it was (the next open removes the debris).
@@ -52,7 +60,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from xxhash import xxh3_64_hexdigest
 
-from curate.errors import CurateError
+from curate.errors import CurateError, failpoint
 
 FORMAT = 1
 SEQ_SHIFT = 32
@@ -138,6 +146,8 @@ class DedupIndex:
             try:
                 for tmp in (self.root / "dumps").glob(".tmp-*"):
                     shutil.rmtree(tmp, ignore_errors=True)
+                for tmp in self.root.glob(".*.tmp"):  # a crashed index.json write
+                    tmp.unlink(missing_ok=True)
                 yield self
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
@@ -191,6 +201,13 @@ class DedupIndex:
             found[hit] = make_handle(np.full(hit.sum(), d.seq), docs[pos_c[hit]])
         return found
 
+    def read(self, dump: CommittedDump, name: str) -> pa.Table:
+        """One of a committed dump's tables: ``part-00``, ``docs``, or a stage's own."""
+        path = dump.path / f"{name}.parquet"
+        if not path.exists():
+            raise CurateError(f"{path}: missing from the index (a damaged or older index?)")
+        return pq.read_table(path)
+
     def _dump_by_seq(self, seq: int) -> CommittedDump:
         for d in self.dumps():
             if d.seq == seq:
@@ -239,6 +256,36 @@ class DedupIndex:
             out[sel] = sigs[ords[sel]]
         return out if out is not None else np.empty((0, 0), np.uint32)
 
+    def shingle_sets(self, handles: np.ndarray) -> Any:
+        """The committed shingle sets of ``handles``, in that order, as a curate.minhash.SetStore
+        (memory-mapped: only these documents' hashes are read)."""
+        from curate.minhash import SetStore
+
+        seqs, ords = split_handle(handles)
+        sizes = np.zeros(len(handles), np.int64)
+        parts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for seq in np.unique(seqs):
+            key = (int(seq), "shingles")
+            if key not in self._cache:
+                path = self._dump_by_seq(int(seq)).path
+                self._cache[key] = SetStore(
+                    np.load(path / "shingles.npy", mmap_mode="r"),
+                    np.load(path / "shingle_offsets.npy", mmap_mode="r"),
+                )
+            sel = np.flatnonzero(seqs == seq)
+            store = self._cache[key]
+            sizes[sel] = store.sizes(ords[sel])
+            parts[int(seq)] = (sel, store.gather(ords[sel]))
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        values = np.empty(int(offsets[-1]), np.uint32)
+        for sel, vals in parts.values():
+            # the rows of one dump, in handle order, land at their own offsets
+            within = np.arange(len(vals)) - np.repeat(
+                np.cumsum(sizes[sel]) - sizes[sel], sizes[sel]
+            )
+            values[np.repeat(offsets[sel], sizes[sel]) + within] = vals
+        return SetStore(values, offsets)
+
     # ------------------------------------------------------------ writing
     def commit(
         self,
@@ -249,9 +296,13 @@ class DedupIndex:
         parts: list[tuple[np.ndarray, np.ndarray]],
         signatures: np.ndarray | None = None,
         stats: dict[str, Any] | None = None,
+        tables: dict[str, pa.Table] | None = None,
+        shingles: Any = None,
     ) -> CommittedDump:
-        """Add one dump: ``ids`` and ``roots`` in ordinal order, ``parts[p] = (keys, ordinals)``.
-        Call under ``locked()``; the final rename is the commit."""
+        """Add one dump: ``ids`` and ``roots`` in ordinal order, ``parts[p] = (keys, ordinals)``
+        or ``(keys, ordinals, {column: values})`` for extra columns aligned with the keys;
+        ``tables`` are written as ``<name>.parquet``. Call under ``locked()``; the final rename is
+        the commit."""
         if len(parts) != self.partitions:
             raise ValueError(f"expected {self.partitions} partitions, got {len(parts)}")
         seq = max((d.seq for d in self.dumps()), default=0) + 1
@@ -263,20 +314,27 @@ class DedupIndex:
                 tmp / "docs.parquet",
                 compression="zstd",
             )
-            for p, (keys, docs) in enumerate(parts):
+            for p, (keys, docs, *more) in enumerate(parts):
                 order = np.lexsort((docs, keys))
-                table = pa.table(
-                    {
-                        "key": pa.array(keys[order], pa.uint64()),
-                        "doc": pa.array(docs[order], pa.uint32()),
-                    }
-                )
+                columns = {
+                    "key": pa.array(keys[order], pa.uint64()),
+                    "doc": pa.array(docs[order], pa.uint32()),
+                }
+                for column, values in (more[0] if more else {}).items():
+                    columns[column] = pa.array(np.asarray(values)[order])
+                table = pa.table(columns)
                 # keys are uniformly random: dictionary/compression gain little, plain is faster
                 pq.write_table(
                     table, tmp / f"part-{p:02d}.parquet", compression="zstd", use_dictionary=False
                 )
+                failpoint("index_part")
             if signatures is not None:
                 np.save(tmp / "signatures.npy", np.ascontiguousarray(signatures))
+            if shingles is not None:  # a curate.minhash.SetStore, in ordinal order
+                np.save(tmp / "shingles.npy", np.ascontiguousarray(shingles.values, np.uint32))
+                np.save(tmp / "shingle_offsets.npy", np.asarray(shingles.offsets, np.int64))
+            for table_name, extra in (tables or {}).items():
+                pq.write_table(extra, tmp / f"{table_name}.parquet", compression="zstd")
             meta = {
                 "dump": name,
                 "seq": seq,
@@ -288,7 +346,9 @@ class DedupIndex:
             _atomic_text(tmp / "meta.json", json.dumps(meta, indent=1))
             _fsync_dir(tmp)
             final = self.root / "dumps" / f"{seq:06d}"
+            failpoint("index_commit")
             os.rename(tmp, final)  # the commit
+            failpoint("index_committed")
             _fsync_dir(final.parent)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
