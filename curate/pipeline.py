@@ -26,8 +26,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate import __version__, accounting
+from curate.collected import CollectedFiles
 from curate.config import PipelineConfig, StageSpec
-from curate.errors import CurateError, InputError
+from curate.errors import CurateError, InputError, failpoint
 from curate.executors import Executor
 from curate.io import (
     AtomicParquetWriter,
@@ -107,9 +108,14 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
         raise
     except Exception as exc:  # unexpected: keep the traceback in the run dir, say where it was
         log = Path(task.run_dir, WORK, "errors.log")
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "a", encoding="utf-8") as f:
-            f.write(f"--- {task.shard.path} (pass {task.pass_index})\n{traceback.format_exc()}\n")
+        try:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "a", encoding="utf-8") as f:
+                f.write(
+                    f"--- {task.shard.path} (pass {task.pass_index})\n{traceback.format_exc()}\n"
+                )
+        except OSError:  # a full disk must not hide the error itself
+            pass
         raise CurateError(
             f"{task.shard.path}: pass {task.pass_index} failed: {type(exc).__name__}: {exc} "
             f"(traceback in {log})"
@@ -185,6 +191,7 @@ def _run_shard(task: ShardTask) -> dict[str, Any]:
     result["stages"] = stats
     result["rows_out"] = out.rows
     result["seconds"] = time.perf_counter() - t0
+    failpoint("shard_done")
     atomic_write_bytes(work / "done" / f"{part}.json", json.dumps(result).encode())
     return result
 
@@ -317,6 +324,7 @@ def run_pipeline(
     t_start = time.perf_counter()
     run = Path(config.output)
     shards = discover_shards(config.input)
+    _check_apart(run, config.input, shards)
     stages = [spec.build() for spec in config.stages]
     passes = plan_passes([s.kind for s in stages])
     fingerprint = {
@@ -368,18 +376,23 @@ def run_pipeline(
         if p.collect is not None:
             label = stage_triples[p.collect][0]
             t = time.perf_counter()
-            decisions[label] = _decide(run, stages[p.collect], label, shards, p.index, resume)
+            decisions[label] = _decide(
+                run, stages[p.collect], label, shards, p.index, resume, executor
+            )
             entry["decide_seconds"] = round(time.perf_counter() - t, 3)
         if p.index > 0 and not keep_work:
             shutil.rmtree(run / WORK / f"pass-{p.index - 1}" / "collect", ignore_errors=True)
+            failpoint("pass_cleanup")
             for shard in shards:
                 (run / WORK / f"pass-{p.index - 1}" / shard_part(shard)).unlink(missing_ok=True)
         entry["seconds"] = round(time.perf_counter() - t_pass, 3)
         timings.append(entry)
-    if not keep_work:
-        shutil.rmtree(run / WORK / "decisions", ignore_errors=True)
+    if not keep_work:  # decision summaries stay: a resumed run reports from them
+        for path in (run / WORK / "decisions").rglob("*.pkl"):
+            path.unlink()
         for p in passes[:-1]:
             shutil.rmtree(run / WORK / f"pass-{p.index}" / "collect", ignore_errors=True)
+    failpoint("before_report")
     report = build_report(
         config,
         stages,
@@ -396,26 +409,40 @@ def run_pipeline(
 
 
 def _decide(
-    run: Path, stage: Stage, label: str, shards: list[Shard], pass_index: int, resume: bool
+    run: Path,
+    stage: Stage,
+    label: str,
+    shards: list[Shard],
+    pass_index: int,
+    resume: bool,
+    executor: Executor,
 ) -> dict[str, Any]:
     ddir = _decision_dir(run, label)
     summary_path = ddir / "summary.json"
     if resume and summary_path.exists():
         return json.loads(summary_path.read_text())
     collect_dir = run / WORK / f"pass-{pass_index}" / "collect"
-    tables = [
-        pq.read_table(collect_dir / shard_part(s))
-        for s in shards
-        if (collect_dir / shard_part(s)).exists()
-    ]
-    tables = [t for t in tables if t.num_rows] or tables[:1]
-    collected = pa.concat_tables(tables, promote_options="default") if tables else pa.table({})
+    paths = [collect_dir / shard_part(s) for s in shards if (collect_dir / shard_part(s)).exists()]
     t = time.perf_counter()
-    decision, summary = stage.decide(collected)
+    failpoint("decide")
+    decide_partitioned = getattr(stage, "decide_partitioned", None)
+    if decide_partitioned is not None:  # reduce tasks on the executor (curate.collected)
+        scratch = ddir / "scratch"
+        decision, summary = decide_partitioned(
+            CollectedFiles(paths, scratch),
+            lambda fn, tasks: executor.map(fn, tasks, desc=f"{label} decide"),
+        )
+        shutil.rmtree(scratch, ignore_errors=True)
+    else:
+        tables = [pq.read_table(path) for path in paths]
+        tables = [t for t in tables if t.num_rows] or tables[:1]
+        collected = pa.concat_tables(tables, promote_options="default") if tables else pa.table({})
+        decision, summary = stage.decide(collected)
     summary = {**summary, "seconds": round(time.perf_counter() - t, 3)}
     for shard in shards:
         part = pickle.dumps(stage.decision_for_shard(decision, shard.index), protocol=5)
         atomic_write_bytes(ddir / f"part-{shard.index:05d}.pkl", part)
+        failpoint("decision_file")
     atomic_write_bytes(summary_path, json.dumps(summary).encode())
     return summary
 
@@ -444,7 +471,9 @@ def _prepare_output(run: Path, fingerprint: dict[str, Any], resume: bool) -> Non
             )
         for name in OWNED:
             target = run / name
-            if target.is_dir():
+            if target.is_symlink():  # remove the link, never what it points to
+                target.unlink()
+            elif target.is_dir():
                 shutil.rmtree(target)
             elif target.exists():
                 target.unlink()
@@ -453,6 +482,24 @@ def _prepare_output(run: Path, fingerprint: dict[str, Any], resume: bool) -> Non
         atomic_write_bytes(marker, json.dumps(fingerprint, indent=1).encode())
     except OSError as exc:
         raise CurateError(f"{run}: cannot write the output directory ({exc.strerror})") from None
+
+
+def _check_apart(run: Path, inputs: list[str], shards: list[Shard]) -> None:
+    """Input and output never overlap: a fresh run clears its output, and a later run must not
+    read an earlier run's output as input."""
+    out = run.resolve()
+    for spec in inputs:
+        if Path(spec).is_dir() and out.is_relative_to(Path(spec).resolve()):
+            raise InputError(
+                f"{run}: the output directory is inside the input directory {spec}; a later run "
+                "would read this run's output as input (choose an output outside it)"
+            )
+    for shard in shards:
+        if Path(shard.path).resolve().is_relative_to(out):
+            raise InputError(
+                f"{shard.path}: this input lies inside the output directory {run}, which a run "
+                "clears (choose an output outside the input)"
+            )
 
 
 def _clean_temporaries(run: Path) -> None:

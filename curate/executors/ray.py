@@ -12,6 +12,7 @@ mounted everywhere.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -56,13 +57,21 @@ class RayExecutor:
         if not tasks:
             return
         ray = self._ray
-        remote = ray.remote(num_cpus=1, max_retries=self.max_retries, retry_exceptions=False)(fn)
+        # ray.remote takes functions only: a partial is sent as its function plus arguments
+        bound = fn if isinstance(fn, functools.partial) else functools.partial(fn)
+        remote = ray.remote(num_cpus=1, max_retries=self.max_retries, retry_exceptions=False)(
+            bound.func
+        )
+
+        def submit(task: Any) -> Any:
+            return remote.remote(*bound.args, task, **bound.keywords)
+
         queue = list(reversed(tasks))
         pending: list[Any] = []
         with progress(total=len(tasks), desc=desc) as bar:
             while queue or pending:
                 while queue and len(pending) < 2 * self.workers:
-                    pending.append(remote.remote(queue.pop()))
+                    pending.append(submit(queue.pop()))
                 done, pending = ray.wait(pending, num_returns=1)
                 for ref in done:
                     try:

@@ -185,21 +185,8 @@ class DedupIndex:
         self, reference: list[CommittedDump], partition: int, keys: np.ndarray
     ) -> np.ndarray:
         """For each key, the smallest handle in ``reference`` with that key in ``partition``,
-        or NO_HANDLE. Dumps are read one at a time, in commit order."""
-        found = np.full(len(keys), NO_HANDLE, np.int64)
-        if not len(keys):
-            return found
-        for d in reference:
-            part = pq.read_table(d.path / f"part-{partition:02d}.parquet")
-            idx_keys = part.column("key").to_numpy()
-            if not len(idx_keys):
-                continue
-            pos = np.searchsorted(idx_keys, keys)  # leftmost: the smallest ordinal of that key
-            pos_c = np.minimum(pos, len(idx_keys) - 1)
-            hit = (found == NO_HANDLE) & (idx_keys[pos_c] == keys)
-            docs = part.column("doc").to_numpy().astype(np.int64)
-            found[hit] = make_handle(np.full(hit.sum(), d.seq), docs[pos_c[hit]])
-        return found
+        or NO_HANDLE (see ``lookup_partition``)."""
+        return lookup_partition(reference, partition, keys)
 
     def read(self, dump: CommittedDump, name: str) -> pa.Table:
         """One of a committed dump's tables: ``part-00``, ``docs``, or a stage's own."""
@@ -287,46 +274,48 @@ class DedupIndex:
         return SetStore(values, offsets)
 
     # ------------------------------------------------------------ writing
+    def begin_commit(self) -> Path:
+        """A hidden folder to stage a dump's files in before ``commit(staged=...)`` (a reduce
+        task per partition can write its own ``write_partition`` there). Call under
+        ``locked()``: a crashed run's staged folders are removed by the next lock."""
+        tmp = self.root / "dumps" / f".tmp-{uuid.uuid4().hex[:12]}"
+        tmp.mkdir(parents=True)
+        return tmp
+
     def commit(
         self,
         name: str,
         fingerprint: str,
         ids: pa.Array,
         roots: np.ndarray,
-        parts: list[tuple[np.ndarray, np.ndarray]],
+        parts: list[tuple[np.ndarray, np.ndarray]] | None,
         signatures: np.ndarray | None = None,
         stats: dict[str, Any] | None = None,
         tables: dict[str, pa.Table] | None = None,
         shingles: Any = None,
+        staged: Path | None = None,
     ) -> CommittedDump:
         """Add one dump: ``ids`` and ``roots`` in ordinal order, ``parts[p] = (keys, ordinals)``
         or ``(keys, ordinals, {column: values})`` for extra columns aligned with the keys;
         ``tables`` are written as ``<name>.parquet``. Call under ``locked()``; the final rename is
-        the commit."""
-        if len(parts) != self.partitions:
-            raise ValueError(f"expected {self.partitions} partitions, got {len(parts)}")
+        the commit. With ``staged`` (from ``begin_commit``), the partitions are already there and
+        ``parts`` is None."""
+        if staged is None and (parts is None or len(parts) != self.partitions):
+            raise ValueError(f"expected {self.partitions} partitions")
+        if staged is not None:
+            missing = [p for p in range(self.partitions) if not (staged / _part(p)).exists()]
+            if missing or parts is not None:
+                raise ValueError(f"{staged}: staged partitions missing: {missing}")
         seq = max((d.seq for d in self.dumps()), default=0) + 1
-        tmp = self.root / "dumps" / f".tmp-{uuid.uuid4().hex[:12]}"
-        tmp.mkdir(parents=True)
+        tmp = staged if staged is not None else self.begin_commit()
         try:
             pq.write_table(
                 pa.table({"id": ids, "root": pa.array(roots, pa.int64())}),
                 tmp / "docs.parquet",
                 compression="zstd",
             )
-            for p, (keys, docs, *more) in enumerate(parts):
-                order = np.lexsort((docs, keys))
-                columns = {
-                    "key": pa.array(keys[order], pa.uint64()),
-                    "doc": pa.array(docs[order], pa.uint32()),
-                }
-                for column, values in (more[0] if more else {}).items():
-                    columns[column] = pa.array(np.asarray(values)[order])
-                table = pa.table(columns)
-                # keys are uniformly random: dictionary/compression gain little, plain is faster
-                pq.write_table(
-                    table, tmp / f"part-{p:02d}.parquet", compression="zstd", use_dictionary=False
-                )
+            for p, (keys, docs, *more) in enumerate(parts or []):
+                write_partition(tmp, p, keys, docs, more[0] if more else None)
                 failpoint("index_part")
             if signatures is not None:
                 np.save(tmp / "signatures.npy", np.ascontiguousarray(signatures))
@@ -354,6 +343,53 @@ class DedupIndex:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return self._dump_by_seq(seq)
+
+
+def _part(partition: int) -> str:
+    return f"part-{partition:02d}.parquet"
+
+
+def lookup_partition(
+    reference: list[CommittedDump], partition: int, keys: np.ndarray
+) -> np.ndarray:
+    """For each key, the smallest handle in ``reference`` with that key in ``partition``, or
+    NO_HANDLE. Reads only that partition's file of each dump, one dump at a time, in commit
+    order: a reduce task for one partition needs nothing else of the index."""
+    found = np.full(len(keys), NO_HANDLE, np.int64)
+    if not len(keys):
+        return found
+    for d in reference:
+        part = pq.read_table(d.path / _part(partition))
+        idx_keys = part.column("key").to_numpy()
+        if not len(idx_keys):
+            continue
+        pos = np.searchsorted(idx_keys, keys)  # leftmost: the smallest ordinal of that key
+        pos_c = np.minimum(pos, len(idx_keys) - 1)
+        hit = (found == NO_HANDLE) & (idx_keys[pos_c] == keys)
+        docs = part.column("doc").to_numpy().astype(np.int64)
+        found[hit] = make_handle(np.full(hit.sum(), d.seq), docs[pos_c[hit]])
+    return found
+
+
+def write_partition(
+    folder: Path,
+    partition: int,
+    keys: np.ndarray,
+    docs: np.ndarray,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """One partition of a dump being committed: (key, doc ordinal[, extra columns]) by key."""
+    order = np.lexsort((docs, keys))
+    columns = {
+        "key": pa.array(keys[order], pa.uint64()),
+        "doc": pa.array(docs[order], pa.uint32()),
+    }
+    for column, values in (extra or {}).items():
+        columns[column] = pa.array(np.asarray(values)[order])
+    # keys are uniformly random: dictionary/compression gain little, plain is faster
+    pq.write_table(
+        pa.table(columns), Path(folder) / _part(partition), compression="zstd", use_dictionary=False
+    )
 
 
 def index_info(root: str | Path) -> dict[str, Any]:

@@ -27,6 +27,8 @@ what deduplicating dumps 1..N together removes from dump N. Then the run's new d
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +39,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from curate.collected import CollectedTable, Run, load_shared, run_here
 from curate.errors import CurateError
-from curate.index.store import DedupIndex, fingerprint_ids, make_handle
+from curate.index.store import (
+    CommittedDump,
+    DedupIndex,
+    fingerprint_ids,
+    lookup_partition,
+    make_handle,
+    write_partition,
+)
 from curate.index.survivor import Keep, rank_of, survival_order
 from curate.minhash import (
     SetStore,
@@ -55,6 +65,7 @@ from curate.minhash import (
 )
 from curate.stages.base import (
     ROW,
+    SHARD,
     RowRemovalStage,
     column_or_nulls,
     register,
@@ -135,6 +146,7 @@ class MinHashDedup(RowRemovalStage):
         bands, rows = c.lsh()
         hashes, n_sh = shingle_hashes(tokens(batch.column("text")), c.ngram)
         sigs = minhash(hashes, n_sh, c.num_perm, c.seed)
+        keys = band_keys(sigs, bands, rows)
         cols = {
             ROW: batch.column(ROW),
             "id": batch.column("id"),
@@ -142,7 +154,8 @@ class MinHashDedup(RowRemovalStage):
             "date": column_or_nulls(batch, "date"),
             "length": pc.utf8_length(batch.column("text")),
             "shingled": pa.array(n_sh > 0),
-            "bands": _fixed_list(band_keys(sigs, bands, rows)),
+            # one column per band: a band's reduce task reads only its own column chunks
+            **{_band(j): pa.array(keys[:, j]) for j in range(bands)},
         }
         if c.verify == "signature" or c.export:
             cols["signature"] = _fixed_list(sigs)
@@ -151,6 +164,12 @@ class MinHashDedup(RowRemovalStage):
         return pa.table(cols)
 
     def decide(self, collected: pa.Table) -> tuple[Any, dict[str, Any]]:
+        return self.decide_partitioned(CollectedTable(collected), run_here)
+
+    def decide_partitioned(self, collected: Any, run: Run) -> tuple[Any, dict[str, Any]]:
+        """The barrier as map-reduce: one task per band finds that band's bucket links (and its
+        hits in that partition of the index); this process verifies the distinct candidate
+        pairs, joins clusters and picks survivors."""
         c = self.config
         bands, rows = c.lsh()
         n = collected.num_rows
@@ -158,33 +177,25 @@ class MinHashDedup(RowRemovalStage):
         if n == 0:
             return {}, {**summary, "clusters": 0, "duplicates": 0}
         if c.export:
-            _export(collected, Path(c.export))
-        order = survival_order(collected, c.keep)
-        rank = rank_of(order)  # node of a run row = rank (+ offset for the index's roots)
-        keys = _matrix(collected.column("bands"), bands, np.uint64)
-        shingled = np.flatnonzero(collected.column("shingled").to_numpy(zero_copy_only=False))
-        verifier = _Verifier(c, collected)
+            _export(collected.read(["id", "dump", "signature"]), Path(c.export))
+        head = collected.read([SHARD, ROW, "id", "dump", "date", "length", "shingled"])
         index = _open_index(c, bands, rows) if c.index else None
-        if index is None:
-            return self._finish(collected, order, rank, keys, verifier, shingled, summary)
-        with index.locked():
-            return self._finish(collected, order, rank, keys, verifier, shingled, summary, index)
+        with index.locked() if index is not None else contextlib.nullcontext():
+            return self._decide(collected, run, head, summary, index)
 
-    def _finish(
-        self,
-        collected,
-        order,
-        rank,
-        keys,
-        verifier: _Verifier,
-        shingled,
-        summary,
-        index: DedupIndex | None = None,
+    def _decide(
+        self, collected: Any, run: Run, head: pa.Table, summary: dict, index: DedupIndex | None
     ) -> tuple[Any, dict[str, Any]]:
         c = self.config
-        n = collected.num_rows
-        dumps = collected.column("dump")
-        reference, new = [], []
+        bands, _ = c.lsh()
+        n = head.num_rows
+        order = survival_order(head, c.keep)
+        rank = rank_of(order)  # node of a run row = rank (+ offset for the index's roots)
+        shingled = head.column("shingled").to_numpy(zero_copy_only=False)
+        dumps = head.column("dump")
+        reference: list[CommittedDump] = []
+        new: list[str] = []
+        run_dumps: dict[str, str] = {}
         if index is not None:
             if dumps.null_count:
                 raise CurateError(
@@ -192,44 +203,51 @@ class MinHashDedup(RowRemovalStage):
                     "document (a 'dump' column or a dump=NAME folder)"
                 )
             run_dumps = {
-                d: fingerprint_ids(collected.column("id").filter(pc.equal(dumps, d)))
+                d: fingerprint_ids(head.column("id").filter(pc.equal(dumps, d)))
                 for d in pc.unique(dumps).to_pylist()
             }
             reference, new = index.plan(run_dumps)
-        run_u, run_v, idx_u, idx_h = [], [], [], []
-        candidates = rejected = 0
-        for j in range(keys.shape[1]):
-            kj, nodes = keys[shingled, j], rank[shingled]
-            if reference:  # keys already committed link to the best committed document
-                hit_h = index.lookup(reference, j, kj)
-                hit = hit_h >= 0
-                u, h = nodes[hit], hit_h[hit]
-                if len(u):
-                    ok = verifier.against_index(order[u], index, h)
-                    rejected += int((~ok).sum())
-                    u, h = u[ok], h[ok]
-                candidates += int(hit.sum())
-                idx_u.append(u)
-                idx_h.append(h)
-                kj, nodes = kj[~hit], nodes[~hit]
-            u, v = bucket_links(kj, nodes)
-            candidates += len(u)
-            if len(u):
-                ok = verifier.within_run(order[u], order[v])
-                rejected += int((~ok).sum())
-                u, v = u[ok], v[ok]
-            run_u.append(u)
-            run_v.append(v)
+        # each dump's rows are numbered in survival order inside their dump (their ordinals in
+        # the index, the same on every run of that dump)
+        dump_names = np.array(dumps.to_pylist(), object)
+        ordinal = np.zeros(n, np.int64)
+        new_code = np.full(n, -1, np.int32)
+        for name in run_dumps:
+            rows_d = order[dump_names[order] == name]
+            ordinal[rows_d] = np.arange(len(rows_d))
+            if name in new:
+                new_code[rows_d] = new.index(name)
+        staged = [index.begin_commit() for _ in new] if index is not None else []
+        task = functools.partial(
+            _reduce_band,
+            collected,
+            collected.share("nodes", np.where(shingled, rank, -1)),
+            reference,
+            collected.share("new_code", new_code) if new else None,
+            collected.share("ordinal", ordinal) if new else None,
+            staged,
+        )
+        results = sorted(run(task, list(range(bands))), key=lambda r: r[0])
+        # candidate pairs of all bands, each verified once
+        u, v = _distinct_pairs([r[1] for r in results], [r[2] for r in results])
+        iu, ih = _distinct_pairs([r[3] for r in results], [r[4] for r in results])
+        candidates = len(u) + len(iu)
+        verifier = _Verifier(c, collected, order[np.concatenate([u, v, iu])])
+        ok = verifier.within_run(order[u], order[v])
+        ok_idx = verifier.against_index(order[iu], index, ih) if len(iu) else np.ones(0, bool)
+        rejected = int((~ok).sum() + (~ok_idx).sum())
+        u, v, iu, ih = u[ok], v[ok], iu[ok_idx], ih[ok_idx]
         # nodes: committed roots first (sorted handles = survival order), then run rows by rank
-        if idx_h and sum(len(h) for h in idx_h):
-            roots = np.unique(index.roots(np.concatenate(idx_h)))
-            root_node = np.searchsorted(roots, index.roots(np.concatenate(idx_h)))
+        if len(ih):
+            ih_roots = index.roots(ih)
+            roots = np.unique(ih_roots)
+            root_node = np.searchsorted(roots, ih_roots)
         else:
             roots, root_node = np.empty(0, np.int64), np.empty(0, np.int64)
         k = len(roots)
-        u = np.concatenate(run_u + [np.concatenate(idx_u) if idx_u else np.empty(0, np.int64)])
-        v = np.concatenate([*run_v, root_node - k])
-        labels = connected_components(k + n, u + k, v + k)
+        labels = connected_components(
+            k + n, np.concatenate([u, iu]) + k, np.concatenate([v + k, root_node])
+        )
         row_label = labels[rank + k]
         removed = np.flatnonzero(row_label != rank + k)
         survivor_label = row_label[removed]
@@ -237,29 +255,28 @@ class MinHashDedup(RowRemovalStage):
         dup_of = np.empty(len(removed), object)
         if in_index.any():
             dup_of[in_index] = index.ids(roots[survivor_label[in_index]]).to_pylist()
-        ids = collected.column("id")
+        ids = head.column("id")
         run_survivor_rows = order[survivor_label[~in_index] - k]
         dup_of[~in_index] = ids.take(pa.array(run_survivor_rows)).to_pylist()
         # cluster number: by survivor, in survival order
         uniq_labels, cluster = np.unique(survivor_label, return_inverse=True)
         removals = pa.table(
             {
-                "_shard": collected.column("_shard").take(pa.array(removed)),
-                "_row": collected.column("_row").take(pa.array(removed)),
+                SHARD: head.column(SHARD).take(pa.array(removed)),
+                ROW: head.column(ROW).take(pa.array(removed)),
                 "reason": pa.array(["minhash_duplicate"] * len(removed), pa.string()),
                 "duplicate_of": pa.array(dup_of.tolist(), pa.string()),
                 "cluster": pa.array(cluster.astype(np.int64)),
             }
         )
         sizes = np.bincount(cluster) + 1 if len(removed) else np.empty(0, np.int64)
-        removed_dumps = dumps.take(pa.array(removed)).to_pylist()
         by_dump: dict[str, int] = {}
-        for d in removed_dumps:
+        for d in dumps.take(pa.array(removed)).to_pylist():
             by_dump[str(d)] = by_dump.get(str(d), 0) + 1
         summary.update(
             {
-                "shingled": len(shingled),
-                "candidate_links": candidates,
+                "shingled": int(shingled.sum()),
+                "candidate_pairs": candidates,
                 "rejected_by_verification": rejected,
                 "clusters": len(uniq_labels),
                 "duplicates": len(removed),
@@ -270,7 +287,7 @@ class MinHashDedup(RowRemovalStage):
         )
         if index is not None:
             committed = self._commit(
-                index, collected, order, rank, keys, verifier, shingled, row_label, k, roots, new
+                index, collected, head, order, rank, ordinal, row_label, k, roots, new, staged
             )
             summary["index"] = {
                 "path": str(c.index),
@@ -282,41 +299,34 @@ class MinHashDedup(RowRemovalStage):
         return split_rows_by_shard(removals), summary
 
     def _commit(
-        self, index, collected, order, rank, keys, verifier, shingled, row_label, k, roots, new
+        self, index, collected, head, order, rank, ordinal, row_label, k, roots, new, staged
     ) -> list[str]:
-        """Commit the run's new dumps: docs in survival order, their roots, band keys, and what
-        verification compares (signatures or shingle sets)."""
-        dumps = np.array(collected.column("dump").to_pylist(), object)
+        """Commit the run's new dumps (their partitions are staged by the band tasks): docs in
+        ordinal order, their roots, and what verification compares (signatures or shingle sets),
+        read one dump at a time."""
+        dump_names = np.array(head.column("dump").to_pylist(), object)
         seq_of = {d.name: d.seq for d in index.dumps()}
         top = max(seq_of.values(), default=0)
         for i, name in enumerate(new):
             seq_of[name] = top + 1 + i
-        ordered_dumps = dumps[order]
-        ordinal = np.empty(len(order), np.int64)  # position of each row inside its dump
-        for name in seq_of:
-            rows_d = order[ordered_dumps == name]
-            ordinal[rows_d] = np.arange(len(rows_d))
-        seq = np.array([seq_of.get(d, 0) for d in dumps], np.int64)
+        seq = np.array([seq_of.get(d, 0) for d in dump_names], np.int64)
         handle = make_handle(seq, ordinal)
         root = handle[order[np.maximum(row_label - k, 0)]]
         in_index = row_label < k
         root[in_index] = roots[row_label[in_index]]
-        has = np.zeros(len(order), bool)
-        has[shingled] = True
         done = []
-        for name in new:
-            rows_d = order[ordered_dumps == name]  # in ordinal order
-            ids = collected.column("id").take(pa.array(rows_d))
-            with_keys = rows_d[has[rows_d]]
-            parts = [(keys[with_keys, j], ordinal[with_keys]) for j in range(keys.shape[1])]
+        for name, folder in zip(new, staged):
+            rows_d = order[dump_names[order] == name]  # in ordinal order
+            ids = head.column("id").take(pa.array(rows_d))
             entry = index.commit(
                 name,
                 fingerprint_ids(ids),
                 ids,
                 root[rows_d],
-                parts,
+                None,
                 stats={"removed": int((row_label[rows_d] != rank[rows_d] + k).sum())},
-                **verifier.payload(rows_d),
+                staged=folder,
+                **_Verifier.payload(self.config, collected, rows_d),
             )
             if entry.seq != seq_of[name]:
                 raise CurateError(f"{index.root}: another run committed to the index meanwhile")
@@ -324,45 +334,91 @@ class MinHashDedup(RowRemovalStage):
         return done
 
 
-class _Verifier:
-    """Checks candidate pairs (rows of the collected table, or a row and a committed handle)."""
+def _band(j: int) -> str:
+    return f"band_{j:02d}"
 
-    def __init__(self, c: MinHashDedupConfig, collected: pa.Table):
+
+def _reduce_band(
+    collected: Any,
+    nodes: Any,
+    reference: list[CommittedDump],
+    new_code: Any,
+    ordinal: Any,
+    staged: list[Path],
+    band: int,
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One band: (band, run links u -> v, index links u -> committed handle), unverified; also
+    stages this band's partition of every new dump for the index commit."""
+    keys = collected.read([_band(band)]).column(0).to_numpy()
+    nodes = load_shared(nodes)
+    has = nodes >= 0
+    kj, nd = keys[has], nodes[has]
+    iu, ih = np.empty(0, np.int64), np.empty(0, np.int64)
+    if reference:  # keys already committed link to the best committed document
+        hit_h = lookup_partition(reference, band, kj)
+        hit = hit_h >= 0
+        iu, ih = nd[hit], hit_h[hit]
+        kj, nd = kj[~hit], nd[~hit]
+    u, v = bucket_links(kj, nd)
+    if staged:
+        code, ords = load_shared(new_code), load_shared(ordinal)
+        for i, folder in enumerate(staged):
+            sel = has & (code == i)
+            write_partition(folder, band, keys[sel], ords[sel])
+    return band, u, v, iu, ih
+
+
+def _distinct_pairs(us: list[np.ndarray], vs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (u, v) pairs of all bands (a pair colliding in several bands counts once)."""
+    if not us or not sum(len(u) for u in us):
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    pairs = np.unique(np.stack([np.concatenate(us), np.concatenate(vs)], axis=1), axis=0)
+    return pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+
+
+class _Verifier:
+    """Checks candidate pairs: rows of the collected keys, or a row and a committed handle.
+    Reads the shingle sets (or signatures) of the candidate rows only."""
+
+    def __init__(self, c: MinHashDedupConfig, collected: Any, rows: np.ndarray):
         self.mode, self.threshold = c.verify, c.threshold
         self.need = math.ceil(c.threshold * c.num_perm - 1e-9)
+        self.rows = np.unique(rows)
         if self.mode == "signature":
-            self.sigs = _matrix(collected.column("signature"), c.num_perm, np.uint32)
+            table = collected.take(["signature"], self.rows)
+            self.sigs = _matrix(table.column(0), c.num_perm, np.uint32)
         if self.mode == "exact":
-            self.sets = SetStore.from_arrow(collected.column("shingles"))
+            self.sets = SetStore.from_arrow(collected.take(["shingles"], self.rows).column(0))
+
+    def _at(self, rows: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.rows, rows)
 
     def within_run(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if self.mode == "exact":
-            return jaccard_at_least(self.sets, a, self.sets, b, self.threshold)
+            return jaccard_at_least(self.sets, self._at(a), self.sets, self._at(b), self.threshold)
         if self.mode == "signature":
-            return signatures_agree(self.sigs[a], self.sigs[b], self.need)
+            return signatures_agree(self.sigs[self._at(a)], self.sigs[self._at(b)], self.need)
         return np.ones(len(a), bool)
 
     def against_index(self, rows: np.ndarray, index: DedupIndex, handles: np.ndarray) -> np.ndarray:
         if self.mode == "exact":
             committed = index.shingle_sets(handles)
             return jaccard_at_least(
-                self.sets, rows, committed, np.arange(len(handles)), self.threshold
+                self.sets, self._at(rows), committed, np.arange(len(handles)), self.threshold
             )
         if self.mode == "signature":
-            return signatures_agree(self.sigs[rows], index.signatures(handles), self.need)
+            return signatures_agree(self.sigs[self._at(rows)], index.signatures(handles), self.need)
         return np.ones(len(rows), bool)
 
-    def payload(self, rows: np.ndarray) -> dict[str, Any]:
-        """What the index keeps of these rows for later runs' verification."""
-        if self.mode == "exact":
-            return {"shingles": SetStore(self.sets.gather(rows), _offsets(self.sets.sizes(rows)))}
-        if self.mode == "signature":
-            return {"signatures": self.sigs[rows]}
+    @staticmethod
+    def payload(c: MinHashDedupConfig, collected: Any, rows: np.ndarray) -> dict[str, Any]:
+        """What the index keeps of these rows (in this order) for later runs' verification."""
+        if c.verify == "exact":
+            return {"shingles": SetStore.from_arrow(collected.take(["shingles"], rows).column(0))}
+        if c.verify == "signature":
+            table = collected.take(["signature"], rows)
+            return {"signatures": _matrix(table.column(0), c.num_perm, np.uint32)}
         return {}
-
-
-def _offsets(sizes: np.ndarray) -> np.ndarray:
-    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
 
 def _open_index(c: MinHashDedupConfig, bands: int, rows: int) -> DedupIndex:
@@ -380,9 +436,8 @@ def _open_index(c: MinHashDedupConfig, bands: int, rows: int) -> DedupIndex:
     return DedupIndex(c.index, "minhash", params, partitions=bands)
 
 
-def _export(collected: pa.Table, folder: Path) -> None:
+def _export(table: pa.Table, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    table = collected.select(["id", "dump", "signature"])
     tmp = folder / ".signatures.parquet.tmp"
     pq.write_table(table, tmp, compression="zstd")
     tmp.replace(folder / "signatures.parquet")

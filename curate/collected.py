@@ -1,0 +1,103 @@
+"""The keys every shard collected for a global stage, read column by column.
+
+A global stage's ``decide(table)`` sees every shard's keys at once, on one process. A stage whose
+barrier splits into independent parts (MinHash: one reduce task per LSH band) also defines
+``decide_partitioned(collected, run)``; the runner then hands it
+
+* ``collected``: ``read(columns)`` gives those columns of every shard, in shard order, so a reduce
+  task reads only its own band's column of each shard's file (the shuffle by band: Parquet's
+  column chunks are the partitions); ``take(columns, rows)`` reads only some rows;
+  ``share(name, array)`` hands a large array to the tasks (a ``.npy`` file under the run's work
+  directory, memory-mapped by the tasks on whichever node they run);
+* ``run(fn, tasks)``: the executor's map, so the reduce tasks run in the local process pool or as
+  Ray tasks, like the shard tasks. Results come back in completion order.
+
+``CollectedTable`` is the same interface over one in-memory table, with tasks run in-process
+(tests, ``curate measure``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+Run = Callable[[Callable[[Any], Any], Sequence[Any]], Iterable[Any]]
+
+
+class CollectedTable:
+    """Collected keys held in memory."""
+
+    def __init__(self, table: pa.Table):
+        self.table = table
+        self.num_rows = table.num_rows
+        self.column_names = table.column_names
+
+    def read(self, columns: list[str]) -> pa.Table:
+        return self.table.select(columns)
+
+    def take(self, columns: list[str], rows: np.ndarray) -> pa.Table:
+        return self.table.select(columns).take(pa.array(np.asarray(rows, np.int64)))
+
+    def share(self, name: str, array: np.ndarray) -> Any:
+        return array
+
+
+class CollectedFiles:
+    """Collected keys in one Parquet file per shard (shard order); empty shards are skipped."""
+
+    def __init__(self, paths: list[Path], scratch: Path):
+        self.paths, sizes, names = [], [], None
+        for path in paths:
+            meta = pq.read_metadata(path)
+            if meta.num_rows:
+                self.paths.append(Path(path))
+                sizes.append(meta.num_rows)
+                names = names or meta.schema.to_arrow_schema().names
+        self.starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+        self.num_rows = int(self.starts[-1])
+        self.column_names = names or []
+        self.scratch = Path(scratch)
+
+    def read(self, columns: list[str]) -> pa.Table:
+        if not self.paths:
+            return pa.table({})
+        return pa.concat_tables(pq.read_table(p, columns=columns) for p in self.paths)
+
+    def take(self, columns: list[str], rows: np.ndarray) -> pa.Table:
+        """Rows (global positions, any order) of ``columns``; each file is read only when it
+        holds one of them."""
+        rows = np.asarray(rows, np.int64)
+        file_of = np.searchsorted(self.starts, rows, "right") - 1
+        parts, where = [], []
+        for f in np.unique(file_of):
+            sel = np.flatnonzero(file_of == f)
+            table = pq.read_table(self.paths[f], columns=columns)
+            parts.append(table.take(pa.array(rows[sel] - self.starts[f])))
+            where.append(sel)
+        if not parts:
+            return pa.table({c: pa.array([]) for c in columns})
+        got = pa.concat_tables(parts)
+        back = np.empty(len(rows), np.int64)  # undo the grouping by file
+        back[np.concatenate(where)] = np.arange(len(rows))
+        return got.take(pa.array(back))
+
+    def share(self, name: str, array: np.ndarray) -> Any:
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        path = self.scratch / f"{name}.npy"
+        np.save(path, np.ascontiguousarray(array))
+        return str(path)
+
+
+def load_shared(handle: Any) -> np.ndarray:
+    """An array given to ``share``: itself in memory, or memory-mapped from its file."""
+    return handle if isinstance(handle, np.ndarray) else np.load(handle, mmap_mode="r")
+
+
+def run_here(fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Any]:
+    """Run the tasks one after another in this process."""
+    return (fn(t) for t in tasks)
