@@ -32,6 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from xxhash import xxh3_64_intdigest
 
+from curate.arrays import distinct
+
 # ---------------------------------------------------------------- shingles and hashes
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -172,7 +174,7 @@ def signatures(
 def shingle_sets(hashes: np.ndarray, n_sh: np.ndarray) -> pa.ListArray:
     """Each document's distinct 32-bit shingle hashes, sorted: the sets exact Jaccard compares."""
     doc = np.repeat(np.arange(len(n_sh), dtype=np.uint64), n_sh)
-    keyed = np.unique((doc << np.uint64(32)) | hashes.astype(np.uint64))
+    keyed = distinct((doc << np.uint64(32)) | hashes.astype(np.uint64))
     sizes = np.bincount((keyed >> np.uint64(32)).astype(np.int64), minlength=len(n_sh))
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int32)
     values = (keyed & np.uint64(0xFFFFFFFF)).astype(np.uint32)

@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from curate.arrays import distinct
 from curate.collected import CollectedTable, Run, load_shared, run_here
 from curate.errors import CurateError
 from curate.index.store import (
@@ -240,7 +241,7 @@ class MinHashDedup(RowRemovalStage):
         # nodes: committed roots first (sorted handles = survival order), then run rows by rank
         if len(ih):
             ih_roots = index.roots(ih)
-            roots = np.unique(ih_roots)
+            roots = distinct(ih_roots)
             root_node = np.searchsorted(roots, ih_roots)
         else:
             roots, root_node = np.empty(0, np.int64), np.empty(0, np.int64)
@@ -369,11 +370,15 @@ def _reduce_band(
 
 
 def _distinct_pairs(us: list[np.ndarray], vs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct (u, v) pairs of all bands (a pair colliding in several bands counts once)."""
-    if not us or not sum(len(u) for u in us):
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    pairs = np.unique(np.stack([np.concatenate(us), np.concatenate(vs)], axis=1), axis=0)
-    return pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+    """The distinct (u, v) pairs of all bands (a pair colliding in several bands counts once);
+    v may be a run node or a committed handle (64-bit)."""
+    u = np.concatenate(us) if us else np.empty(0, np.int64)
+    v = np.concatenate(vs) if vs else np.empty(0, np.int64)
+    order = np.lexsort((v, u))
+    u, v = u[order].astype(np.int64), v[order].astype(np.int64)
+    new = np.ones(len(u), bool)
+    new[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+    return u[new], v[new]
 
 
 class _Verifier:
@@ -383,7 +388,7 @@ class _Verifier:
     def __init__(self, c: MinHashDedupConfig, collected: Any, rows: np.ndarray):
         self.mode, self.threshold = c.verify, c.threshold
         self.need = math.ceil(c.threshold * c.num_perm - 1e-9)
-        self.rows = np.unique(rows)
+        self.rows = distinct(rows)
         if self.mode == "signature":
             table = collected.take(["signature"], self.rows)
             self.sigs = _matrix(table.column(0), c.num_perm, np.uint32)
