@@ -31,6 +31,7 @@ demo: $(STAMP) $(MODELS)
 
 test: $(STAMP) $(MODELS)
 	bash scripts/install_test_text.sh
+	bash scripts/install_browser.sh
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP) $(MODELS)

@@ -1,4 +1,4 @@
-"""The `curate` command: run a pipeline, re-render a report, list stages."""
+"""The `curate` command: run a pipeline, list stages; more subcommands in curate/commands/."""
 
 from __future__ import annotations
 
@@ -36,17 +36,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if problems:
         print("ACCOUNTING ERROR: " + "; ".join(problems), file=sys.stderr)
         return 3
-    return 0
-
-
-def _cmd_report(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from curate.report import load_report, render_summary, write_reports
-
-    report = load_report(args.dir)
-    write_reports(Path(args.dir), report)
-    print(render_summary(report))
     return 0
 
 
@@ -136,10 +125,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep-work", action="store_true", help="keep intermediate files in OUT/_work"
     )
     run.set_defaults(fn=_cmd_run)
-
-    rep = sub.add_parser("report", help="re-render report.md and report.html from report.json")
-    rep.add_argument("dir", help="output directory of a run")
-    rep.set_defaults(fn=_cmd_report)
 
     st = sub.add_parser("stages", help="list stages and their parameters with defaults")
     st.set_defaults(fn=_cmd_stages)

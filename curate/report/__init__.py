@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,20 @@ from typing import Any
 from curate import __version__, accounting
 from curate.errors import CurateError
 from curate.io import atomic_write_bytes
+from curate.report.html import render_html
+from curate.report.markdown import render_markdown
+from curate.report.summary import render_summary, summary_rows
+
+__all__ = [
+    "build_report",
+    "check_balance",
+    "load_report",
+    "render_html",
+    "render_markdown",
+    "render_summary",
+    "summary_rows",
+    "write_reports",
+]
 
 
 def build_report(
@@ -108,6 +121,8 @@ def write_reports(run: Path, report: dict[str, Any]) -> None:
 
 
 def load_report(run: str | Path) -> dict[str, Any]:
+    if not Path(run).is_dir():
+        raise CurateError(f"{run}: no such output directory")
     path = Path(run) / "report.json"
     try:
         return json.loads(path.read_text())
@@ -115,133 +130,3 @@ def load_report(run: str | Path) -> dict[str, Any]:
         raise CurateError(f"{path}: no report here (was `curate run` finished?)") from None
     except json.JSONDecodeError as exc:
         raise CurateError(f"{path}: not valid JSON ({exc})") from None
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.2f}%"
-
-
-def summary_rows(report: dict[str, Any]) -> list[list[str]]:
-    """Stage, in, out, removed, removed %, [added,] seconds: added only when a stage adds copies."""
-    added = any(s.get("docs_added") for s in report["stages"])
-
-    def row(name: str, c: dict[str, Any]) -> list[str]:
-        cells = [name, f"{c['docs_in']:,}", f"{c['docs_out']:,}", f"{c['docs_removed']:,}"]
-        cells.append(_pct(c["removal_rate"]))
-        if added:
-            cells.append(f"{c.get('docs_added', 0):,}")
-        return [*cells, f"{c['seconds']:.1f}"]
-
-    header = ["stage", "in", "out", "removed", "removed %", *(["added"] if added else [])]
-    rows = [[*header, "seconds"]]
-    rows += [row(s["name"], s) for s in report["stages"]]
-    rows.append(row("total", report["totals"]))
-    return rows
-
-
-def render_summary(report: dict[str, Any]) -> str:
-    """The one-screen table printed at the end of `curate run`."""
-    rows = summary_rows(report)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for j, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
-        lines.append("  ".join(cells))
-        if j == 0 or j == len(rows) - 2:
-            lines.append("  ".join("-" * w for w in widths))
-    q = report["quarantine"]
-    if q["docs"] or q["files"]:
-        lines.append(
-            f"quarantined: {q['docs']:,} docs, {len(q['files'])} unusable files "
-            f"(see quarantine/ and report.md)"
-        )
-    t = report["totals"]
-    lines.append(
-        f"{t['docs_per_second']:,.0f} docs/s, {t['mb_per_second']:.2f} MB/s, "
-        f"executor {report['executor']['name']} x{report['executor'].get('workers', '?')}"
-    )
-    return "\n".join(lines)
-
-
-def render_markdown(report: dict[str, Any]) -> str:
-    out = [f"# curate report: {report['pipeline']}", ""]
-    rows = summary_rows(report)
-    out.append("| " + " | ".join(rows[0]) + " |")
-    out.append("|" + "---|" * len(rows[0]))
-    out.extend("| " + " | ".join(r) + " |" for r in rows[1:])
-    out.append("")
-    t = report["totals"]
-    out.append(
-        f"Input: {report['input']['shards']} shards, {t['docs_in']:,} documents, "
-        f"{t['bytes_in'] / 1e6:.1f} MB of text; output {t['docs_out']:,} documents, "
-        f"{t['bytes_out'] / 1e6:.1f} MB. Quarantined: {t['docs_quarantined']:,}."
-    )
-    out.append("")
-    for s in report["stages"]:
-        out.append(f"## {s['name']} ({s['kind']})")
-        out.append("")
-        out.append(f"Parameters: `{json.dumps(s['params'], sort_keys=True)}`")
-        out.append("")
-        if s["by_reason"]:
-            out.append("| reason | docs |")
-            out.append("|---|---|")
-            out.extend(f"| {k} | {v:,} |" for k, v in s["by_reason"].items())
-            out.append("")
-        for key, title in (("by_dump", "dump"), ("by_domain", "domain")):
-            if s[key]:
-                out.append(f"| {title} | in | removed | removed % |")
-                out.append("|---|---|---|---|")
-                for k, v in s[key].items():
-                    rate = _pct(v["removal_rate"])
-                    out.append(f"| {k} | {v['docs_in']:,} | {v['docs_removed']:,} | {rate} |")
-                out.append("")
-        if s.get("extra"):
-            out.append("Counters: " + ", ".join(f"{k} = {v:,}" for k, v in s["extra"].items()))
-            out.append("")
-        if s.get("decision"):
-            out.append("Decision: `" + json.dumps(s["decision"], sort_keys=True) + "`")
-            out.append("")
-    q = report["quarantine"]
-    out.append("## quarantine")
-    out.append("")
-    out.append(f"{q['docs']:,} documents set aside.")
-    for k, v in sorted(q["by_error"].items()):
-        out.append(f"- {k}: {v:,}")
-    if q.get("docs_unreadable"):
-        out.append(
-            f"- rows that corrupt files claim but could not be read: {q['docs_unreadable']:,}"
-        )
-    for f in q["files"]:
-        out.append(f"- file `{f['path']}`: {f['error']}")
-    out.append("")
-    ex = report["executor"]
-    out.append(
-        f"Executor: {ex['name']}, {ex.get('workers')} workers; wall time "
-        f"{report['timings']['wall_seconds']:.1f} s."
-    )
-    return "\n".join(out) + "\n"
-
-
-def render_html(report: dict[str, Any]) -> str:
-    esc = html.escape
-    rows = summary_rows(report)
-    head = "".join(f"<th>{esc(c)}</th>" for c in rows[0])
-    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in rows[1:])
-    reasons = "".join(
-        f"<tr><td>{esc(s['name'])}</td><td>{esc(k)}</td><td>{v:,}</td></tr>"
-        for s in report["stages"]
-        for k, v in s["by_reason"].items()
-    )
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>curate report: {esc(report['pipeline'])}</title>"
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
-        "td:first-child,th:first-child{text-align:left}</style></head><body>"
-        f"<h1>curate report: {esc(report['pipeline'])}</h1>"
-        f"<h2>Stages</h2><table><tr>{head}</tr>{body}</table>"
-        f"<h2>Removed by reason</h2><table><tr><th>stage</th><th>reason</th><th>docs</th></tr>"
-        f"{reasons}</table>"
-        f"<h2>Raw report</h2><pre>{esc(json.dumps(report, indent=2))}</pre>"
-        "</body></html>\n"
-    )
