@@ -89,7 +89,10 @@ class CollectedFiles:
     def share(self, name: str, array: np.ndarray) -> Any:
         self.scratch.mkdir(parents=True, exist_ok=True)
         path = self.scratch / f"{name}.npy"
-        np.save(path, np.ascontiguousarray(array))
+        tmp = self.scratch / f".{name}.npy.tmp"
+        with open(tmp, "wb") as f:  # a task never maps a half-written array
+            np.save(f, np.ascontiguousarray(array))
+        tmp.replace(path)
         return str(path)
 
 

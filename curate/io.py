@@ -14,6 +14,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
@@ -23,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
-from curate.errors import InputError
+from curate.errors import CurateError, InputError, failpoint
 
 TEXT = "text"
 KNOWN_COLUMNS = ("id", "text", "url", "dump", "date", "domain", "language")
@@ -49,10 +50,10 @@ def parse_hive(relpath: str) -> tuple[tuple[str, str], ...]:
         if "=" not in segment:
             continue
         key, _, value = segment.partition("=")
-        if not _HIVE_KEY.match(key) or not value:
+        if not _HIVE_KEY.match(key) or not value or "=" in value:
             raise InputError(
                 f"{relpath}: folder '{segment}' looks like a hive partition but does not parse "
-                "as key=value (key: letters, digits, _; value: non-empty)"
+                "as key=value (key: letters, digits, _; value: non-empty, '=' written as %3D)"
             )
         parts.append((key, unquote(value)))
     return tuple(parts)
@@ -144,7 +145,8 @@ def read_input_shard(shard: Shard, batch_size: int) -> Iterator[ReadBatch]:
     BadFile naming the file.
     """
     try:
-        pf = pq.ParquetFile(shard.path)
+        # page CRCs are checked when the writer stored them: a flipped byte is an error, not text
+        pf = pq.ParquetFile(shard.path, page_checksum_verification=True)
         schema = pf.schema_arrow
     except (pa.ArrowException, OSError) as exc:
         raise BadFile(f"{shard.path}: not a readable Parquet file ({_short(exc)})") from None
@@ -165,21 +167,26 @@ def read_input_shard(shard: Shard, batch_size: int) -> Iterator[ReadBatch]:
             _read_all_or_none(shard.path),
         )
     id_prefix = xxhash.xxh3_64_hexdigest(shard.relpath.replace(os.sep, "/").encode())[:12]
+    # Row group by row group: a corrupt one loses its unread rows, not the rest of the file.
     offset = 0
-    batches = pf.iter_batches(batch_size=batch_size)
-    while True:
+    lost: list[str] = []
+    unread = 0
+    for group in range(pf.num_row_groups):
+        group_rows = pf.metadata.row_group(group).num_rows
+        read = 0
         try:
-            batch = next(batches)
-        except StopIteration:
-            return
+            for batch in pf.iter_batches(batch_size=batch_size, row_groups=[group]):
+                yield _normalise(batch, shard, id_prefix, offset + read)
+                read += batch.num_rows
         except (pa.ArrowException, OSError) as exc:
-            unread = max(0, pf.metadata.num_rows - offset)
-            raise BadFile(
-                f"{shard.path}: unreadable after row {offset}, {unread} rows lost ({_short(exc)})",
-                rows_unread=unread,
-            ) from None
-        yield _normalise(batch, shard, id_prefix, offset)
-        offset += batch.num_rows
+            unread += group_rows - read
+            lost.append(
+                f"row group {group} unreadable after row {offset + read}, "
+                f"{group_rows - read} rows lost ({_short(exc)})"
+            )
+        offset += group_rows
+    if lost:
+        raise BadFile(f"{shard.path}: " + "; ".join(lost), rows_unread=unread)
 
 
 def _normalise(batch: pa.RecordBatch, shard: Shard, id_prefix: str, offset: int) -> ReadBatch:
@@ -188,6 +195,10 @@ def _normalise(batch: pa.RecordBatch, shard: Shard, id_prefix: str, offset: int)
     if "id" not in table.column_names:
         ids = pa.array([f"{id_prefix}-{offset + i}" for i in range(n)], pa.string())
         table = table.add_column(0, "id", ids)
+    elif pa.types.is_binary(table.schema.field("id").type):
+        table = table.set_column(
+            table.column_names.index("id"), "id", table["id"].combine_chunks().view(pa.string())
+        )
     elif not pa.types.is_string(table.schema.field("id").type):
         table = table.set_column(
             table.column_names.index("id"), "id", pc.cast(table["id"], pa.string())
@@ -195,21 +206,25 @@ def _normalise(batch: pa.RecordBatch, shard: Shard, id_prefix: str, offset: int)
     for key, value in shard.hive:
         if key not in table.column_names:
             table = table.append_column(key, pa.array([value] * n, pa.string()))
-    text = table[TEXT].combine_chunks()
     errors: list[str | None] = [None] * n
+    text = table[TEXT].combine_chunks()
     if pa.types.is_binary(text.type) or pa.types.is_large_binary(text.type):
-        decoded: list[str | None] = []
-        for i, raw in enumerate(text.to_pylist()):
-            if raw is None:
-                decoded.append(None)
-                continue
-            try:
-                decoded.append(raw.decode("utf-8"))
-            except UnicodeDecodeError as exc:
-                decoded.append(None)
-                errors[i] = f"text is not valid UTF-8 (byte {exc.start})"
-        text = pa.array(decoded, pa.string())
-    elif pa.types.is_large_string(text.type):
+        text = text.cast(pa.large_binary()).view(pa.large_string())
+    # Parquet readers do not check UTF-8: bad bytes (lone surrogates too) would break a stage
+    for name in table.column_names:
+        values = text if name == TEXT else table[name].combine_chunks()
+        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            continue
+        bad = _invalid_utf8(values)
+        for i, byte in bad.items():
+            errors[i] = errors[i] or f"{name} is not valid UTF-8 (byte {byte})"
+        if bad:  # quarantined rows keep a readable rendering of the bytes
+            values = _backslash_replaced(values)
+        if name == TEXT:
+            text = values
+        elif bad:
+            table = table.set_column(table.column_names.index(name), name, values)
+    if pa.types.is_large_string(text.type):
         text = pc.cast(text, pa.string())
     nulls = pc.is_null(text).to_pylist()
     empty = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0).to_pylist()
@@ -229,6 +244,36 @@ def _normalise(batch: pa.RecordBatch, shard: Shard, id_prefix: str, offset: int)
     ).append_column("source_file", pa.array([shard.path] * quarantined.num_rows, pa.string()))
     good = table.filter(pc.invert(bad)).drop_columns(["_source_row"])
     return ReadBatch(_to_batch(good), quarantined)
+
+
+def _invalid_utf8(values: pa.Array) -> dict[int, int]:
+    """Row -> offset of the first bad byte, for every value that is not valid UTF-8."""
+    try:
+        values.validate(full=True)
+        return {}
+    except pa.ArrowInvalid:
+        pass
+    bad = {}
+    raw_values = values.view(
+        pa.large_binary() if pa.types.is_large_string(values.type) else pa.binary()
+    )
+    for i, raw in enumerate(raw_values.to_pylist()):
+        if raw is None:
+            continue
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad[i] = exc.start
+    return bad
+
+
+def _backslash_replaced(values: pa.Array) -> pa.Array:
+    binary = pa.large_binary() if pa.types.is_large_string(values.type) else pa.binary()
+    decoded = [
+        None if raw is None else raw.decode("utf-8", "backslashreplace")
+        for raw in values.view(binary).to_pylist()
+    ]
+    return pa.array(decoded, values.type)
 
 
 def _to_batch(table: pa.Table) -> pa.RecordBatch:
@@ -252,12 +297,16 @@ def _short(exc: BaseException) -> str:
 
 def read_work_shard(path: str, batch_size: int) -> Iterator[pa.RecordBatch]:
     """Stream an intermediate shard written by an earlier pass."""
-    pf = pq.ParquetFile(path)
+    pf = pq.ParquetFile(path, page_checksum_verification=True)
     yield from pf.iter_batches(batch_size=batch_size)
 
 
 class AtomicParquetWriter:
-    """Writes batches to ``path`` under a temporary name; the file appears only on close()."""
+    """Writes batches to ``path`` under a temporary name; the file appears only on close().
+
+    Pages carry CRCs, checked when curate reads its own intermediate files back. A failed write
+    (full disk, read-only filesystem) is a CurateError naming the file.
+    """
 
     def __init__(self, path: str | Path, compression: str = "zstd") -> None:
         self.path = Path(path)
@@ -268,33 +317,52 @@ class AtomicParquetWriter:
         self.rows = 0
 
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
-        if self._writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._schema = batch.schema
-            self._writer = pq.ParquetWriter(self.tmp, batch.schema, compression=self.compression)
-        elif batch.schema != self._schema:
-            batch = _conform(batch, self._schema)
-        if isinstance(batch, pa.RecordBatch):
-            self._writer.write_batch(batch)
-        else:
-            self._writer.write_table(batch)
+        with _writing(self.path):
+            if self._writer is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._schema = batch.schema
+                self._writer = pq.ParquetWriter(
+                    self.tmp, batch.schema, compression=self.compression, write_page_checksum=True
+                )
+            elif batch.schema != self._schema:
+                batch = _conform(batch, self._schema)
+            failpoint("write_batch")
+            if isinstance(batch, pa.RecordBatch):
+                self._writer.write_batch(batch)
+            else:
+                self._writer.write_table(batch)
         self.rows += batch.num_rows
 
     def close(self, schema: pa.Schema | None = None) -> None:
         """Finish the file; with no rows written, an empty file with ``schema`` if given."""
-        if self._writer is None:
-            if schema is None:
-                return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(schema.empty_table(), self.tmp, compression=self.compression)
-        else:
-            self._writer.close()
-        os.replace(self.tmp, self.path)
+        with _writing(self.path):
+            if self._writer is None:
+                if schema is None:
+                    return
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                pq.write_table(schema.empty_table(), self.tmp, compression=self.compression)
+            else:
+                self._writer.close()
+            failpoint("rename_parquet")
+            os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
+        """Drop the temporary file; never raises (it runs while another error is on its way)."""
+        try:
+            if self._writer is not None:
+                self._writer.close()
+        except (OSError, pa.ArrowException):
+            pass
         self.tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or _short(exc)
+        raise CurateError(f"{path}: cannot write ({reason})") from None
 
 
 def _conform(batch: pa.RecordBatch | pa.Table, schema: pa.Schema) -> pa.Table:
@@ -314,10 +382,17 @@ def _conform(batch: pa.RecordBatch | pa.Table, schema: pa.Schema) -> pa.Table:
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    with _writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(tmp, "wb") as f:
+                failpoint("write_bytes")
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            failpoint("rename_bytes")
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise

@@ -7,8 +7,10 @@ import os
 import platform
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from curate.errors import CurateError
 from curate.progress import progress
 
 
@@ -44,7 +46,15 @@ class LocalExecutor:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
                     bar.update(1)
-                    yield fut.result()
+                    try:
+                        result = fut.result()
+                    except BrokenProcessPool:
+                        self._pool = None
+                        raise CurateError(
+                            f"{desc or 'run'}: a worker process died (killed, or out of memory); "
+                            "finished shards are kept, continue with --resume"
+                        ) from None
+                    yield result
 
     def describe(self) -> dict[str, Any]:
         return {

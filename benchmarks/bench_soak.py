@@ -1,0 +1,188 @@
+"""Soak: the demo pipeline (minus pii_scrub) on the sample and on N x the sample, peak RSS by phase.
+
+The N x corpus keeps the shard size and adds shards: replica k of a shard has new ids, new hosts
+and new texts (the first half of each document joined to the second half of another, so the
+replicas are real text and not near-duplicates of each other). url_dedup and minhash_dedup get
+an `index:`. A sampler reads the RSS of the driver and of the largest worker every 0.1 s and
+attributes it to the phase the run is in, from the run directory: `pass k` while pass k's shards
+run, `decide k` between the last shard of pass k and the first of pass k+1 (the barrier of a
+global stage, which holds every key), `report` at the end. Streaming work should cost the same
+memory at any corpus size; the barriers grow with the number of documents, as
+curate/index/store.py documents.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def replicate(src: Path, dst: Path, copies: int) -> int:
+    """``copies`` x the corpus under ``dst``, same dumps, same shard size; returns documents."""
+    docs = 0
+    for shard in sorted(src.glob("dump=*/*.parquet")):
+        table = pq.read_table(shard)
+        (dst / shard.parent.name).mkdir(parents=True, exist_ok=True)
+        for k in range(copies):
+            out = table if k == 0 else _replica(table, k)
+            pq.write_table(out, dst / shard.parent.name / f"{shard.stem}-r{k:03d}.parquet")
+            docs += out.num_rows
+    return docs
+
+
+def _replica(table: pa.Table, k: int) -> pa.Table:
+    texts = table["text"].to_pylist()
+    partner = list(range(len(texts)))
+    random.Random(k).shuffle(partner)
+    mixed = []
+    for i, text in enumerate(texts):
+        other = texts[partner[i]]
+        mixed.append(text[: len(text) // 2] + other[len(other) // 2 :])
+    columns = {name: table[name] for name in table.column_names}
+    columns["text"] = pa.array(mixed, pa.string())
+    columns["id"] = pa.array([f"{i}~r{k}" for i in table["id"].to_pylist()], pa.string())
+    if "url" in columns:
+        urls = table["url"].to_pylist()
+        columns["url"] = pa.array(
+            [u.replace("://", f"://r{k}.", 1) if u else u for u in urls], pa.string()
+        )
+    return pa.table(columns)
+
+
+def soak_pipeline(where: Path) -> Path:
+    demo = yaml.safe_load((ROOT / "pipelines" / "deepseek.yaml").read_text())
+    stages = []
+    for item in demo["stages"]:
+        ((name, params),) = item.items()
+        if name == "pii_scrub":
+            continue
+        if name in ("url_dedup", "minhash_dedup"):
+            params = {**params, "index": str(where / "index" / name)}
+        stages.append({name: params})
+    body = {**demo, "stages": stages, "input": str(where / "in"), "output": str(where / "out")}
+    path = where / "soak.yaml"
+    path.write_text(yaml.safe_dump(body))
+    return path
+
+
+def phase(out: Path, shards: int) -> str:
+    work = out / "_work"
+    passes = [int(p.name.split("-")[1]) for p in work.glob("pass-*")] if work.exists() else []
+    if not passes:
+        return "start"
+    k = max(passes)
+    done = len(list((work / f"pass-{k}" / "done").glob("*.json")))
+    if (out / "report.json").exists():
+        return "report"
+    return f"pass {k}" if done < shards else f"decide {k}"
+
+
+def measured_run(where: Path, shards: int) -> tuple[float, dict[str, tuple[float, float]], dict]:
+    """Wall seconds; per phase, the peak RSS (MB) of the driver and of the largest worker."""
+    cmd = [sys.executable, "-m", "curate.cli", "run", str(soak_pipeline(where)), "--workers", "2"]
+    peaks: dict[str, tuple[float, float]] = {}
+    with tempfile.TemporaryFile(mode="w+") as log:
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
+        parent = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            try:
+                driver = parent.memory_info().rss / 2**20
+                workers = [p.memory_info().rss / 2**20 for p in parent.children(recursive=True)]
+            except psutil.Error:
+                continue
+            now = phase(where / "out", shards)
+            d, w = peaks.get(now, (0.0, 0.0))
+            peaks[now] = (max(d, driver), max([w, *workers]))
+            time.sleep(0.1)
+        seconds = time.perf_counter() - t
+        if proc.returncode != 0:
+            log.seek(0)
+            raise RuntimeError(log.read()[-2000:])
+    report = json.loads((where / "out" / "report.json").read_text())
+    return seconds, peaks, report
+
+
+def index_bytes(where: Path) -> dict[str, int]:
+    return {
+        d.name: sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
+        for d in sorted((where / "index").iterdir())
+    }
+
+
+def run(quick: bool = False) -> str:
+    sizes = (1, 2) if quick else (1, 10)
+    rows = {}
+    tmp = Path(tempfile.mkdtemp(prefix="curate-soak-"))
+    try:
+        for n in sizes:
+            where = tmp / f"x{n}"
+            docs = replicate(ROOT / "sample_corpus", where / "in", n)
+            shards = len(list((where / "in").rglob("*.parquet")))
+            seconds, peaks, report = measured_run(where, shards)
+            rows[n] = (docs, shards, seconds, peaks, report, index_bytes(where))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    first = rows[sizes[0]][4]
+    passes = {p["pass"]: ", ".join(p["stages"]) for p in first["timings"]["passes"]}
+    for r in rows.values():  # after the last pass there is no barrier, only the report
+        last = r[3].pop(f"decide {max(passes)}", (0.0, 0.0))
+        r[3]["report"] = tuple(map(max, zip(last, r[3].get("report", (0.0, 0.0)))))
+    phases = list(rows[sizes[-1]][3])  # in the order the run went through them
+    head = " | ".join(f"{who} {n}x" for who in ("driver", "worker") for n in sizes)
+    lines = [
+        "## Soak: memory at 1x and at N x the sample",
+        "",
+        "Command: `python benchmarks/run.py --only soak` (demo pipeline minus pii_scrub, "
+        "url_dedup and minhash_dedup with `index:`, `--workers 2`; replicas with new ids, hosts "
+        "and half-swapped texts). RSS of the driver and of the largest worker, sampled every "
+        "0.1 s.",
+        "",
+        "| corpus | documents | shards | wall s | docs/s | peak RSS MB, driver / worker |",
+        "|---|---|---|---|---|---|",
+    ]
+    for n, (docs, shards, seconds, peaks, _, _) in rows.items():
+        lines.append(
+            f"| {n}x | {docs:,} | {shards} | {seconds:.0f} | {docs / seconds:,.0f} | "
+            f"{max(d for d, _ in peaks.values()):,.0f} / {max(w for _, w in peaks.values()):,.0f} |"
+        )
+    lines += [
+        "",
+        "Peak RSS (MB) by phase: the driver holds the barriers (every key of a global stage, the "
+        "index commit); workers stream shards. Streaming memory should not grow with the corpus.",
+        "",
+        f"| phase | work | {head} |",
+        "|---|---|" + "---|" * (2 * len(sizes)),
+    ]
+    for ph in phases:
+        values = [rows[n][3].get(ph, (0.0, 0.0)) for n in sizes]
+        work = passes.get(int(ph.split()[-1]), "") if ph.split()[-1].isdigit() else ""
+        if ph.startswith("decide"):
+            work = "barrier after " + work.split(", ")[-1] if work else "barrier"
+        cells = [v[0] for v in values] + [v[1] for v in values]
+        lines.append(
+            f"| {ph} | {work} | " + " | ".join(f"{c:,.0f}" if c else "-" for c in cells) + " |"
+        )
+    lines += ["", "Index size on disk (bytes per document):", ""]
+    for n, (docs, *_, idx) in rows.items():
+        lines.append(
+            f"- {n}x: " + ", ".join(f"{k} {v:,} B ({v / docs:.0f} B/doc)" for k, v in idx.items())
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(run(quick="--quick" in sys.argv))
