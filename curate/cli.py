@@ -65,7 +65,8 @@ def _cmd_index_info(args: argparse.Namespace) -> int:
         print(json.dumps(info, indent=1))
         return 0
     params = ", ".join(f"{k}={v}" for k, v in info["params"].items())
-    print(f"{args.dir}: {info['kind']} index, {info['partitions']} partitions ({params})")
+    parts = f"{info['partitions']} partition{'s' if info['partitions'] != 1 else ''}"
+    print(f"{args.dir}: {info['kind']} index, {parts} ({params})")
     print(f"{'seq':>5}  {'dump':<28} {'docs':>12} {'bytes':>14}  committed")
     for d in info["dumps"]:
         print(

@@ -11,6 +11,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from xxhash import xxh3_64_intdigest
+
 CJK_RANGES = (
     "\u3040-\u30ff"  # hiragana, katakana
     "\u3400-\u4dbf"  # CJK extension A
@@ -23,6 +28,8 @@ TOKEN = re.compile(rf"[{CJK_RANGES}]|[^\W{CJK_RANGES}]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？；…])\s*|\n+")
 _PARAGRAPH_END = re.compile(r"\n\s*\n|\n")
 _DIGITS = re.compile(r"\d")
+_UNIT_SEP = "\x00"  # never part of a token, a starter in NFKC, so units normalise apart
+_TOKEN_OR_SEP = re.compile(rf"{TOKEN.pattern}|\x00")
 
 
 def split_units(text: str, level: str) -> list[tuple[int, int]]:
@@ -48,11 +55,9 @@ def split_units(text: str, level: str) -> list[tuple[int, int]]:
 
 
 def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
+    piece = text[start:end]
+    left = len(piece) - len(piece.lstrip())  # str.strip() strips exactly what isspace() is
+    return start + left, start + max(len(piece.rstrip()), left)
 
 
 def normalize_for_features(text: str) -> str:
@@ -69,3 +74,26 @@ def ngrams(toks: list[str], n: int) -> list[str]:
     if len(toks) < n:
         return [" ".join(toks)] if toks else []
     return [" ".join(toks[i : i + n]) for i in range(len(toks) - n + 1)]
+
+
+def token_hashes(units: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """xxh3-64 of every token of ``tokens(normalize_for_features(unit))`` for all ``units``,
+    concatenated, and the number of tokens per unit. One normalisation and one regex pass over
+    the joined units; each distinct token is hashed once."""
+    if not units:
+        return np.empty(0, np.uint64), np.empty(0, np.int64)
+    joined = _UNIT_SEP.join(units)
+    if joined.count(_UNIT_SEP) != len(units) - 1:  # a NUL inside a unit: not a token anyway
+        joined = _UNIT_SEP.join(u.replace(_UNIT_SEP, " ") for u in units)
+    # digits -> 0 on the distinct tokens only: a digit is a word character before and after
+    lowered = unicodedata.normalize("NFKC", joined).lower()
+    encoded = pc.dictionary_encode(pa.array(_TOKEN_OR_SEP.findall(lowered)))
+    vocab = encoded.dictionary.to_pylist()
+    codes = encoded.indices.to_numpy()
+    vocab_hash = np.fromiter(
+        (xxh3_64_intdigest(_DIGITS.sub("0", t).encode()) for t in vocab), np.uint64, len(vocab)
+    )
+    sep = vocab.index(_UNIT_SEP) if _UNIT_SEP in vocab else -1
+    is_sep = codes == sep
+    unit = np.cumsum(is_sep)[~is_sep]
+    return vocab_hash[codes[~is_sep]], np.bincount(unit, minlength=len(units)).astype(np.int64)

@@ -1,25 +1,39 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 import xxhash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from curate.cli import main as cli_main
 from curate.config import parse_pipeline
+from curate.errors import CurateError
 from curate.executors.local import LocalExecutor
+from curate.index import index_info
 from curate.pipeline import run_pipeline
 from curate.report import check_balance
+from curate.stages.base import ROW, SHARD
 from curate.stages.simhash_dedup import (
+    GRAM_BASE,
+    SimhashDedup,
+    SimhashDedupConfig,
     block_layout,
     connected_components,
     cut_spans,
+    fmix64,
+    mask_pii,
     near_duplicate_pairs,
+    near_pairs_between,
     simhash,
+    unit_fingerprints,
 )
+from curate.text import normalize_for_features, tokens
 from tests.conftest import stdlib_docs
 
 
@@ -166,4 +180,297 @@ def test_stage_removes_injected_boilerplate_and_keeps_the_first(tmp_path):
     stage = report["stages"][0]
     assert stage["decision"]["units_removed"] >= len(with_footer) - len(variants)
     assert stage["decision"]["top_removed"][0]["removed"] >= 10
+    # the workers' counters (report `extra`) agree with the decision's
+    for key in ("units_removed", "chars_removed"):
+        assert stage["extra"][key] == stage["decision"][key], key
+    cut = stage["decision"]["docs_cut"]
+    assert stage["extra"]["docs_shortened"] + stage["docs_removed"] == cut
+    assert sum(d["docs_cut"] for d in stage["decision"]["by_dump"].values()) == cut
     assert "***" in "".join(u["text"] for u in stage["decision"]["top_removed"])  # years masked
+
+
+# ---------------------------------------------------------------- across dumps, report numbers
+
+
+def run_stage(stage, rows, shards=1, cuts=None):
+    """collect -> decide -> apply in-process, as the runner does: (kept texts by id, removed ids,
+    summary); ``cuts`` (a dict) receives the removed spans by document id."""
+    table = pa.Table.from_pylist(rows)
+    parts = [table.slice(s * len(rows) // shards, len(rows) // shards) for s in range(shards)]
+    parts[-1] = table.slice((shards - 1) * (len(rows) // shards))
+    batches, collected = [], []
+    for s, part in enumerate(parts):
+        part = part.append_column(ROW, pa.array(range(part.num_rows), pa.int64()))
+        for batch in part.to_batches(max_chunksize=16):
+            keys = stage.collect(batch)
+            collected.append(keys.add_column(0, SHARD, pa.array([s] * keys.num_rows, pa.int32())))
+        batches.append((s, part))
+    decision, summary = stage.decide(pa.concat_tables(collected))
+    kept, removed = {}, set()
+    for s, part in batches:
+        spans = stage.decision_for_shard(decision, s)
+        if cuts is not None and spans is not None:
+            ids = part.column("id").take(spans.column(ROW)).to_pylist()
+            for i, a, b in zip(ids, spans["start"].to_pylist(), spans["end"].to_pylist()):
+                cuts.setdefault(i, []).append((a, b))
+        for batch in part.to_batches():
+            verdict = stage.apply(batch, stage.decision_for_shard(decision, s))
+            for r, text, reason in zip(
+                batch.column("id").to_pylist(),
+                verdict.batch.column("text").to_pylist(),
+                verdict.reason.to_pylist(),
+            ):
+                if reason is None:
+                    kept[r] = text
+                else:
+                    removed.add(r)
+    return kept, removed, summary
+
+
+SHARED = "Subscribe to our newsletter for weekly updates on new releases and events near you."
+
+
+def dump_rows(dumps=("CC-2023-06", "CC-2023-14", "CC-2023-23"), per_dump=40, seed=5):
+    """Real prose in three dumps; footers from FOOTERS on most pages, a footer seen once per
+    dump (boilerplate only across dumps), and a page that is mostly boilerplate in each dump."""
+    rng = random.Random(seed)
+    docs = [d for d in stdlib_docs() if len(d) > 300]
+    rows = []
+    for d, dump in enumerate(dumps):
+        for i in range(per_dump):
+            text = docs[(d * per_dump + i) % len(docs)].rstrip()
+            if i % 4:
+                text += "\n" + FOOTERS[rng.randrange(3)].replace("2023", str(2019 + i % 5))
+            if i == 7:
+                text += "\n" + SHARED
+            if i == 11:
+                text = FOOTERS[0] + "\n" + FOOTERS[1] + "\nShort page."
+            rows.append(
+                {
+                    "id": f"{dump}-{i:03d}",
+                    "text": text,
+                    "dump": dump,
+                    "date": f"2023-{d + 1:02d}-{1 + i % 28:02d}",
+                    "domain": "web" if i % 3 else "code",
+                }
+            )
+    return rows
+
+
+@pytest.mark.parametrize("min_docs", [2, 3])
+def test_dump_by_dump_through_the_index_equals_all_dumps_together(tmp_path, min_docs):
+    rows = dump_rows()
+    dumps = sorted({r["dump"] for r in rows})
+    index = str(tmp_path / "index")
+    for n, dump in enumerate(dumps, 1):
+        stage = SimhashDedup(SimhashDedupConfig(index=index, min_docs=min_docs))
+        kept, removed, summary = run_stage(stage, [r for r in rows if r["dump"] == dump])
+        assert summary["index"]["committed"] == [dump]
+        assert summary["index"]["deduplicated_against"] == dumps[: n - 1]
+        together = SimhashDedup(SimhashDedupConfig(min_docs=min_docs))
+        all_kept, all_removed, _ = run_stage(together, [r for r in rows if r["dump"] <= dump])
+        assert removed == {r for r in all_removed if r.startswith(dump)}
+        assert kept == {k: v for k, v in all_kept.items() if k.startswith(dump)}
+        # the footer seen once per dump is boilerplate once min_docs dumps have it
+        assert (SHARED in kept[f"{dump}-007"]) == (n < min_docs)
+        assert (summary["near_committed_fingerprints"] > 0) == (n > 1)
+    first = [r for r in rows if r["dump"] == dumps[0]]
+    assert SHARED in run_stage(SimhashDedup(SimhashDedupConfig()), first)[0][f"{dumps[0]}-007"]
+
+
+def test_rerunning_a_committed_dump_is_idempotent(tmp_path):
+    rows = dump_rows(dumps=("CC-2023-06", "CC-2023-14"))
+    index = str(tmp_path / "index")
+    make = lambda: SimhashDedup(SimhashDedupConfig(index=index))  # noqa: E731
+    run_stage(make(), [r for r in rows if r["dump"] == "CC-2023-06"])
+    second = [r for r in rows if r["dump"] == "CC-2023-14"]
+    kept, removed, s1 = run_stage(make(), second)
+    before = index_info(index)
+    again_kept, again_removed, s2 = run_stage(make(), second, shards=3)
+    assert (again_kept, again_removed) == (kept, removed)
+    assert s2["index"] == s1["index"] | {"committed": [], "already_committed": ["CC-2023-14"]}
+    assert index_info(index) == before
+    # the same name with other documents is refused, and the index stays as it was
+    with pytest.raises(CurateError, match="already committed with other documents"):
+        run_stage(make(), second[1:])
+    with pytest.raises(CurateError, match="hamming"):
+        run_stage(SimhashDedup(SimhashDedupConfig(index=index, hamming=4)), second)
+    assert index_info(index) == before
+
+
+def test_index_info_command_shows_a_simhash_index(tmp_path, capsys):
+    rows = dump_rows(dumps=("CC-2023-06", "CC-2023-14"))
+    index = str(tmp_path / "index")
+    for dump in ("CC-2023-06", "CC-2023-14"):
+        stage = SimhashDedup(SimhashDedupConfig(index=index))
+        run_stage(stage, [r for r in rows if r["dump"] == dump])
+    assert cli_main(["index", "info", index]) == 0
+    out = capsys.readouterr().out
+    assert "simhash index" in out and "hamming=3" in out
+    assert "CC-2023-06" in out and "CC-2023-14" in out and "total: 2 dumps, 80 docs" in out
+    info = index_info(index)
+    assert [d["docs"] for d in info["dumps"]] == [40, 40]
+
+
+def test_index_needs_a_dump_for_every_document(tmp_path):
+    rows = [r | {"dump": None} for r in dump_rows(per_dump=8)]
+    stage = SimhashDedup(SimhashDedupConfig(index=str(tmp_path / "index")))
+    with pytest.raises(CurateError, match="needs a dump for every document"):
+        run_stage(stage, rows)
+
+
+def test_near_pairs_between_two_sets_match_brute_force():
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 2**63, size=400, dtype=np.uint64)
+    flips = [sum(1 << int(f) for f in rng.choice(64, rng.integers(0, 6), replace=False)) for _ in a]
+    b = np.r_[a[:250] ^ np.array(flips[:250], np.uint64), rng.integers(0, 2**63, 100, np.uint64)]
+    for k in (0, 2, 3, 4):
+        i, j = near_pairs_between(a, b, k)
+        brute = {
+            (x, y)
+            for x in range(len(a))
+            for y in range(len(b))
+            if bin(int(a[x]) ^ int(b[y])).count("1") <= k
+        }
+        assert set(zip(i.tolist(), j.tolist())) == brute
+
+
+def test_report_counts_units_chars_and_documents_per_dump_and_domain():
+    rows = dump_rows()
+    kept, removed, summary = run_stage(SimhashDedup(SimhashDedupConfig()), rows)
+    for key in ("by_dump", "by_domain"):
+        groups = summary[key]
+        for field in ("units", "units_removed", "chars_removed", "docs_cut"):
+            assert sum(g[field] for g in groups.values()) == summary[field], (key, field)
+    assert set(summary["by_dump"]) == {"CC-2023-06", "CC-2023-14", "CC-2023-23"}
+    assert set(summary["by_domain"]) == {"web", "code"}
+    assert summary["docs_cut"] >= len(removed) > 0
+    # every page with a footer but the first per variant lost it
+    assert summary["units_removed"] >= sum(1 for i in range(120) if i % 4) - 3 * 5
+    assert summary["chars_removed"] > 20 * summary["units_removed"]
+    top = summary["top_removed"]
+    assert top[0]["removed"] >= top[-1]["removed"] and top[0]["documents"] > top[0]["removed"]
+
+
+def test_top_removed_units_are_masked_of_pii():
+    assert mask_pii("Write to jane.doe@example.org or call +1 415-555-0134.") == (
+        "Write to *** or call ***."
+    )
+    footer = "Questions? Mail webmaster@example.org or call 0800 123 4567 any day of the week."
+    rows = [
+        {"id": f"d{i}", "text": doc.rstrip() + "\n" + footer, "dump": "D", "date": "2023-01-01"}
+        for i, doc in enumerate(stdlib_docs()[:12])
+    ]
+    _, _, summary = run_stage(SimhashDedup(SimhashDedupConfig(preview_chars=200)), rows)
+    text = summary["top_removed"][0]["text"]
+    assert "webmaster" in footer and "@" not in text and "4567" not in text and "***" in text
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_corpus"
+
+
+@pytest.mark.skipif(not (SAMPLE / "manifest").exists(), reason="sample corpus not built")
+def test_recall_on_the_injected_boilerplate_of_the_sample():
+    """The manifest lists every injected line of site chrome. Of those with >= min_tokens tokens,
+    all but the first occurrence of each distinct (normalised) line should be cut; a line counts
+    as cut when the removed units cover >= 90% of it. Measured on the first shard of each of two
+    dumps: recall 0.982 of 11,433 lines."""
+    dumps = ("CC-MAIN-2023-06", "CC-MAIN-2023-14")
+    shards = [sorted(SAMPLE.glob(f"dump={d}/*.parquet"))[0] for d in dumps]
+    table = pa.concat_tables(pq.read_table(f, partitioning=None) for f in shards)
+    cuts = {}
+    run_stage(SimhashDedup(SimhashDedupConfig()), table.to_pylist(), shards=2, cuts=cuts)
+    texts = dict(zip(table["id"].to_pylist(), table["text"].to_pylist()))
+    spans = pq.read_table(SAMPLE / "manifest" / "boilerplate.parquet").to_pylist()
+    eligible, distinct, cut = 0, set(), 0
+    for s in spans:
+        if s["id"] not in texts:
+            continue
+        line = texts[s["id"]][s["start"] : s["end"]]
+        key = normalize_for_features(line)
+        if len(tokens(key)) < 3:
+            continue
+        eligible += 1
+        distinct.add(key)
+        covered = np.zeros(len(line), bool)
+        for a, b in cuts.get(s["id"], []):
+            covered[max(a - s["start"], 0) : max(b - s["start"], 0)] = True
+        cut += covered.mean() >= 0.9
+    recall = cut / (eligible - len(distinct))
+    assert eligible > 5000
+    print(f"recall {recall:.3f} on {eligible} lines")
+    assert recall >= 0.95, recall
+
+
+def fingerprint_reference(unit: str, ngram: int, weights: str = "binary") -> int:
+    """The documented definition, one unit at a time in plain Python."""
+    toks = tokens(normalize_for_features(unit))
+    h = [xxhash.xxh3_64_intdigest(t.encode()) for t in toks]
+    windows = [h[i : i + ngram] for i in range(max(len(h) - ngram + 1, 1))] if h else []
+    grams = []
+    for w in windows:
+        acc = sum(x * pow(GRAM_BASE, k, 1 << 64) for k, x in enumerate(w)) % (1 << 64)
+        grams.append(int(fmix64(np.array([acc], np.uint64))[0]))
+    if weights == "binary":
+        grams = list(dict.fromkeys(grams))
+    v = [sum(1 if (g >> b) & 1 else -1 for g in grams) for b in range(64)]
+    return sum(1 << b for b in range(64) if v[b] > 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet="aAbΣσİ1٣ 。！\x00\n数据去重-", max_size=30) | st.sampled_from(FOOTERS),
+        max_size=12,
+    ),
+    st.integers(1, 4),
+    st.sampled_from(["binary", "tf"]),
+)
+def test_vectorised_fingerprints_match_the_definition(units, ngram, weights):
+    fps, counts = unit_fingerprints(units, ngram, 2, weights)
+    for unit, fp, n in zip(units, fps.tolist(), counts.tolist()):
+        assert n == len(tokens(normalize_for_features(unit)))
+        assert fp == (fingerprint_reference(unit, ngram, weights) if n >= 2 else 0)
+
+
+def collected_of(docs):
+    """What collect() returns (plus the runner's _shard), from (id, dump, [fingerprint]) tuples."""
+
+    def lists(values, type_):
+        return pa.array(values, pa.list_(type_))
+
+    return pa.table(
+        {
+            SHARD: pa.array([0] * len(docs), pa.int32()),
+            ROW: pa.array(range(len(docs)), pa.int64()),
+            "id": [d[0] for d in docs],
+            "dump": [d[1] for d in docs],
+            "date": pa.nulls(len(docs), pa.string()),
+            "domain": pa.nulls(len(docs), pa.string()),
+            "start": lists([[10 * k for k in range(len(d[2]))] for d in docs], pa.int32()),
+            "end": lists([[10 * k + 5 for k in range(len(d[2]))] for d in docs], pa.int32()),
+            "simhash": lists([d[2] for d in docs], pa.uint64()),
+            "preview": lists([["unit"] * len(d[2]) for d in docs], pa.string()),
+        }
+    )
+
+
+def test_a_later_dump_joining_two_committed_clusters_counts_both(tmp_path):
+    """A and B are 4 bits apart (not near), C is 2 bits from each: dump 3 joins the clusters of
+    dumps 1 and 2, and dump 4 sees the joined cluster's documents, as processing all does."""
+    a, b = 0, 0b1111
+    c, again = 0b0011, 0
+    docs = [("a1", "d1", [a]), ("b1", "d2", [b]), ("c1", "d3", [c]), ("a2", "d4", [again])]
+    index = str(tmp_path / "index")
+    for min_docs in (4, 5):
+        together = SimhashDedup(SimhashDedupConfig(min_docs=min_docs))
+        _, summary = together.decide(collected_of(docs))
+        # one cluster of 4 documents: all but a1's unit go with min_docs 4, none with 5
+        assert summary["units_removed"] == (3 if min_docs == 4 else 0)
+    removed = []
+    for d in docs:
+        stage = SimhashDedup(SimhashDedupConfig(min_docs=4, index=index))
+        removed.append(stage.decide(collected_of([d]))[1]["units_removed"])
+    assert removed == [0, 0, 0, 1]  # dumps 1..3 hold 3 documents of it: a2's is the 4th
+    merges = pq.read_table(tmp_path / "index" / "dumps" / "000003" / "merges.parquet")
+    assert merges.num_rows == 1  # dump 2's cluster went into dump 1's
