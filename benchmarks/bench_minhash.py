@@ -387,9 +387,19 @@ def run_rensa(corpus: Path, work: Path) -> list[str]:
     return removed
 
 
+ROUNDS = 2
+
 METHODS = {
-    "curate": ("curate minhash_dedup (verify: exact)", "2 processes", lambda c, w: run_curate(c, w, 2)),
-    "curate-1": ("curate minhash_dedup (verify: exact)", "1 process", lambda c, w: run_curate(c, w, 1)),
+    "curate": (
+        "curate minhash_dedup (verify: exact)",
+        "2 processes",
+        lambda c, w: run_curate(c, w, 2),
+    ),
+    "curate-1": (
+        "curate minhash_dedup (verify: exact)",
+        "1 process",
+        lambda c, w: run_curate(c, w, 1),
+    ),
     "curate-signature": (
         "curate minhash_dedup, verify: signature",
         "2 processes",
@@ -454,8 +464,8 @@ def profile_curate(corpus: Path) -> str:
     import cProfile
     import pstats
 
-    from curate.stages.base import ROW, SHARD
     from curate.minhash import shingle_hashes, tokens
+    from curate.stages.base import ROW, SHARD
     from curate.stages.minhash_dedup import MinHashDedup, MinHashDedupConfig
 
     table = read_corpus(corpus)
@@ -524,11 +534,15 @@ def run(quick: bool) -> str:
         pairs = exact_pairs(sets, THRESHOLD, check_all_pairs=quick)
         t_truth = time.perf_counter() - t
         pos = {doc_id: i for i, doc_id in enumerate(table["id"].to_pylist())}
-        results = []
-        for method in METHODS:
-            r = _run_method(method, corpus, tmp)
-            s = score({pos[x] for x in r["removed"]}, pairs, n)
-            results.append((method, r, s))
+        # rounds interleave the methods and each keeps its best time: a burst of load from
+        # another process slows one run, not every run of one method
+        best: dict[str, dict] = {}
+        for _ in range(1 if quick else ROUNDS):
+            for method in METHODS:
+                r = _run_method(method, corpus, tmp)
+                if method not in best or r["seconds"] < best[method]["seconds"]:
+                    best[method] = r
+        results = [(m, r, score({pos[x] for x in r["removed"]}, pairs, n)) for m, r in best.items()]
         base = {m: r["seconds"] for m, r, _ in results}
         lines = [
             "## MinHash near-dedup: curate vs datatrove, datasketch, rensa",
@@ -555,6 +569,8 @@ def run(quick: bool) -> str:
             )
         lines += [
             "",
+            f"Each method ran {1 if quick else ROUNDS} time(s), interleaved with the others; the "
+            "table shows its fastest run (wall time and that run's peak RSS). "
             "Wall time includes reading the Parquet input; curate and datatrove also write the "
             "kept and removed documents (a whole pipeline run), datasketch and rensa only "
             "decide. Peak RSS: the whole process tree (driver + workers), sampled every 50 ms. "
