@@ -5,6 +5,7 @@
   its checksum, street addresses, public-only IPs) and the per-language recognizer sets.
 * ``prescreen``: cheap candidate windows, so presidio only ever sees the text that can match.
 * ``ner``: spaCy NER for PERSON/LOCATION, batched with ``nlp.pipe`` over name-like windows.
+* ``zh_ner``: Chinese PERSON/LOCATION from jieba's part-of-speech tags, filtered (opt-in).
 * ``replace``: overlap resolution and the replacement (placeholder, mask, salted hash).
 * ``offline``: tldextract on its bundled public-suffix snapshot, never the network.
 """

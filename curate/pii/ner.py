@@ -6,12 +6,17 @@ every document, one call per document; that is most of its cost. Here:
 * only the ``ner`` component runs (plus the ``tok2vec`` it listens to, if it listens to one:
   ``en_core_web_sm``'s NER has its own embedding layer, so tok2vec is dropped too);
 * only *name-like windows* are sent: English names and places are written in Title Case, so a
-  window is opened around each Title Case token that is not a stop word and, when it starts a
-  sentence, is not also written in lower case elsewhere in the document ("Return" / "return");
-* windows of a whole batch go through one ``nlp.pipe`` call.
+  window is opened around each Title Case phrase, with ``context_words`` words on each side
+  (the NER's CNN sees 4 tokens either way, so a short window decides as the whole text would).
+  A single Title Case word is skipped when it is a stop word, when the same word also occurs
+  in lower case in the document ("Return" / "return", "Share"), and when it is an identifier
+  in CamelCase (``ValueError``, ``GitHub``; ``McDonald`` and ``O'Neil`` stay);
+* windows of a whole batch go through one ``nlp.pipe`` call, and a window seen before (the
+  "Powered by" and "Skip to content" of web pages) takes its entities from a bounded cache.
 
 Labels map as presidio maps them (PERSON -> PERSON, GPE/LOC -> LOCATION) with presidio's default
-NER score of 0.85. The benchmark measures what the windows cost in recall against full-text NER.
+NER score of 0.85. benchmarks/bench_pii.py measures what the windows cost in recall against
+presidio's full-text NER.
 """
 
 from __future__ import annotations
@@ -21,8 +26,6 @@ from typing import Any
 
 import regex as re
 
-from curate.pii.prescreen import _back_to_space, _forward_to_space
-
 log = logging.getLogger(__name__)
 
 LABELS = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION"}
@@ -30,7 +33,10 @@ NER_SCORE = 0.85  # presidio NerModelConfiguration.default_score
 
 _TITLE = r"\p{Lu}[\p{L}'’]*\p{Ll}[\p{L}'’]*"
 _NAME_LIKE = re.compile(rf"(?<![\p{{L}}\p{{N}}_.@/\\])({_TITLE}(?:[ \-]{_TITLE})*)")
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n\s*|[\"'(]\s*)$")
+# a capital after a lower-case letter, unless after a surname prefix (McDonald, MacKenzie, DeVito)
+_CAMEL = re.compile(r"\p{Ll}(?<!^(?:Mc|Mac|De|Di|Da|La|Le|Van|Von))\p{Lu}")
+_LOWER_WORD = re.compile(r"(?<![\p{L}\p{N}_])\p{Ll}+(?![\p{L}\p{N}_])")
+_WORD_REACH = 40  # a longer run of non-space characters is not a word worth more context
 
 
 def _stop_words() -> frozenset[str]:
@@ -39,13 +45,44 @@ def _stop_words() -> frozenset[str]:
     return frozenset(STOP_WORDS)
 
 
+def _words_before(text: str, i: int, k: int) -> int:
+    for _ in range(k):
+        j = i
+        while j > 0 and text[j - 1].isspace():
+            j -= 1
+        while j > 0 and not text[j - 1].isspace() and i - j < _WORD_REACH:
+            j -= 1
+        i = j
+    return i
+
+
+def _words_after(text: str, i: int, k: int) -> int:
+    n = len(text)
+    for _ in range(k):
+        j = i
+        while j < n and text[j].isspace():
+            j += 1
+        while j < n and not text[j].isspace() and j - i < _WORD_REACH:
+            j += 1
+        i = j
+    return i
+
+
 class SpacyNer:
     """A spaCy NER model loaded once per worker; ``find`` runs it over name-like windows."""
 
-    def __init__(self, model: str, margin: int = 20, batch_size: int = 256) -> None:
+    def __init__(
+        self,
+        model: str,
+        context_words: int = 1,
+        batch_size: int = 256,
+        cache_size: int = 50_000,
+    ) -> None:
         self.model = model
-        self.margin = margin
+        self.context_words = context_words
         self.batch_size = batch_size
+        self.cache_size = cache_size
+        self._cache: dict[str, list[tuple[int, int, str]]] = {}
         self._nlp: Any = None
         self._loaded = False
         self.error = ""
@@ -71,23 +108,29 @@ class SpacyNer:
             self._nlp = nlp
         return self._nlp is not None
 
-    def windows(self, text: str) -> list[tuple[int, int]]:
-        """Windows around the Title Case tokens that may be a name or a place."""
+    def candidates(self, text: str) -> list[tuple[int, int]]:
+        """The Title Case phrases of ``text`` that may be a name or a place."""
         out: list[tuple[int, int]] = []
         lower: set[str] | None = None
         for m in _NAME_LIKE.finditer(text):
             phrase = m.group(1)
             if " " not in phrase and "-" not in phrase:
                 word = phrase.lower()
-                if word in self._stop:
+                if word in self._stop or _CAMEL.search(phrase):
                     continue
-                if _SENTENCE_START.search(text, max(0, m.start() - 4), m.start()):
-                    if lower is None:
-                        lower = set(re.findall(r"\b\p{Ll}+\b", text))
-                    if word in lower:
-                        continue
-            a = _back_to_space(text, max(0, m.start() - self.margin), 24)
-            b = _forward_to_space(text, min(len(text), m.end() + self.margin), 24)
+                if lower is None:
+                    lower = set(_LOWER_WORD.findall(text))
+                if word in lower:
+                    continue
+            out.append(m.span(1))
+        return out
+
+    def windows(self, text: str) -> list[tuple[int, int]]:
+        """Each candidate with ``context_words`` words either side; overlapping windows merge."""
+        out: list[tuple[int, int]] = []
+        k = self.context_words
+        for start, end in self.candidates(text):
+            a, b = _words_before(text, start, k), _words_after(text, end, k)
             if out and a <= out[-1][1]:
                 out[-1] = (out[-1][0], max(b, out[-1][1]))
             else:
@@ -98,13 +141,17 @@ class SpacyNer:
         """(start, end, entity, score) per text from NER over its windows, and chars sent."""
         found: list[list[tuple[int, int, str, float]]] = [[] for _ in texts]
         jobs = [(i, a, texts[i][a:b]) for i, t in enumerate(texts) for a, b in self.windows(t)]
-        sent = sum(len(piece) for _, _, piece in jobs)
         if not jobs or not self.load():
             return found, 0
-        docs = self._nlp.pipe((piece for _, _, piece in jobs), batch_size=self.batch_size)
-        for (i, a, _), doc in zip(jobs, docs):
-            for ent in doc.ents:
-                entity = LABELS.get(ent.label_)
-                if entity:
-                    found[i].append((a + ent.start_char, a + ent.end_char, entity, NER_SCORE))
-        return found, sent
+        cache = self._cache
+        pieces = list(dict.fromkeys(piece for _, _, piece in jobs))
+        if len(cache) + len(pieces) > self.cache_size:
+            cache.clear()  # bounded: forgotten wholesale, refilled by the windows of this batch
+        todo = [piece for piece in pieces if piece not in cache]
+        for piece, doc in zip(todo, self._nlp.pipe(todo, batch_size=self.batch_size)):
+            cache[piece] = [
+                (e.start_char, e.end_char, LABELS[e.label_]) for e in doc.ents if e.label_ in LABELS
+            ]
+        for i, a, piece in jobs:
+            found[i] += [(a + s, a + e, entity, NER_SCORE) for s, e, entity in cache[piece]]
+        return found, sum(len(piece) for piece in todo)

@@ -1,7 +1,7 @@
 """The fast pre-screen: send presidio only the text that can contain a match.
 
 Every pattern entity has a *trigger* that each of its matches must contain: ``@`` for an email,
-a run of five digits for a phone, card or id number, ``d.d`` or ``h:h`` for an IP, a house
+a run of seven digits for a phone, card or id number, ``d.d`` or ``h:h`` for an IP, a house
 number before a Capitalised word or a street keyword for an address. Two levels use them:
 
 1. per column: one RE2 scan of the whole Arrow ``text`` column (``pc.match_substring_regex``)
@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 import regex as re
 
 # RE2-compatible (used by pyarrow) and Python-regex-compatible at once: no lookarounds.
-_DIGITS = r"[0-9](?:[ ().\-/]{0,3}[0-9]){4,}"
+_DIGITS = r"[0-9](?:[ ().\-/]{0,3}[0-9]){6,}"  # phones have 7+ digits, ids and cards more
 TRIGGERS: dict[str, str] = {
     "EMAIL": r"@",
     "PHONE": _DIGITS + r"|\+[0-9]",

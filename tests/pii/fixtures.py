@@ -53,6 +53,7 @@ class Truth:
     end: int
     entity: str
     value: str
+    locale: str = ""
 
 
 def chinese_docs(limit: int = 400, min_chars: int = 200) -> list[str]:
@@ -114,7 +115,7 @@ def make_docs(
                     if t.doc == doc and t.start >= at:
                         t.start += len(sentence) + 2 * len(pad)
                         t.end += len(sentence) + 2 * len(pad)
-                truth.append(Truth(doc, start, start + len(value), entity, value))
+                truth.append(Truth(doc, start, start + len(value), entity, value, loc))
             texts.append(text)
             langs.append(lang)
     for t in truth:

@@ -155,3 +155,37 @@ def test_superset_of_presidio_email_on_latin_text():
         theirs = {(r.start, r.end) for r in plain.analyze(text, ["EMAIL_ADDRESS"])}
         ours = {(r.start, r.end) for r in CjkSafeEmailRecognizer().analyze(text, ["EMAIL"])}
         assert theirs <= ours
+
+
+def test_phone_digit_windows_find_what_libphonenumber_finds_on_the_whole_text():
+    from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+    from curate.pii.recognizers import MIN_PHONE_DIGITS, PHONE_REGIONS, PhoneDigitsRecognizer
+    from tests.pii.fixtures import make_docs
+
+    texts, langs, _ = make_docs(n_en=120, n_zh=40, seed=13, per_doc=3)
+    texts += DECOYS + ["Call +1 (212) 555-0199 ext. 12, fax 030 1234567.", "Tel.：13812345678"]
+    langs += ["en"] * (len(DECOYS) + 1) + ["zh"]
+    found = 0
+    for text, lang in zip(texts, langs):
+        regions = PHONE_REGIONS[lang]
+        whole = PhoneRecognizer(supported_entity="PHONE", supported_regions=regions)
+        expected = {
+            (r.start, r.end)
+            for r in whole.analyze(text, ["PHONE"])
+            if sum(c.isdigit() for c in text[r.start : r.end]) >= MIN_PHONE_DIGITS
+        }
+        got = {(r.start, r.end) for r in PhoneDigitsRecognizer(regions).analyze(text, ["PHONE"])}
+        assert got == expected, text
+        found += len(got)
+    assert found > 50
+
+
+def test_digit_runs_hold_every_phone_and_skip_short_numbers():
+    from curate.pii.recognizers import digit_runs
+
+    text = "v2.10.3 on 2023-10-15, call (030) 123 4567 or +44 115 496 0914; 040/014 and 42."
+    runs = [text[a:b] for a, b in digit_runs(text)]
+    assert "030) 123 4567" in runs and "44 115 496 0914" in runs
+    assert all(sum(c.isdigit() for c in r) >= 7 for r in runs)
+    assert not any("040" in r or "2.10" in r for r in runs)

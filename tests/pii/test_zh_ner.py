@@ -1,0 +1,82 @@
+"""Chinese NER with jieba: recall on Faker zh_CN names and places inside real Chinese text,
+false names per 1,000 characters of clean text, offsets, and no download or shared-/tmp cache."""
+
+from __future__ import annotations
+
+import random
+import re
+import socket
+
+import pytest
+from faker import Faker
+
+from curate.pii.zh_ner import JiebaNer
+from tests.pii.fixtures import chinese_docs
+
+CARRIERS = ["请联系{}。", "负责人：{}，", "{}的用户", "来自{}的报告。"]
+
+
+@pytest.fixture(scope="module")
+def docs():
+    out = chinese_docs(limit=120)
+    if len(out) < 20:
+        pytest.skip("needs Debian's zh_CN man pages (manpages-zh)")
+    return out
+
+
+@pytest.fixture(scope="module")
+def ner():
+    ner = JiebaNer()
+    assert ner.load(), ner.error
+    return ner
+
+
+def _recall(ner, docs, make, n=150, seed=0):
+    rng = random.Random(seed)
+    hit = 0
+    for i in range(n):
+        value, doc = make(), docs[i % len(docs)]
+        cuts = [m.end() for m in re.finditer("。|\n", doc)] or [len(doc)]
+        at = rng.choice(cuts)
+        text = doc[:at] + rng.choice(CARRIERS).format(value) + doc[at:]
+        for a, b, _, _ in sorted(ner.spans(text), reverse=True):
+            text = text[:a] + "<X>" + text[b:]
+        hit += value not in text
+    return hit / n
+
+
+def test_person_and_location_recall_floors(ner, docs):
+    fake = Faker("zh_CN")
+    fake.seed_instance(8)
+    rng = random.Random(8)
+    # measured 0.94 and 0.61 (countries without 国, e.g. 秘鲁, are missed)
+    assert _recall(ner, docs, fake.name) >= 0.85
+    places = [fake.city, fake.province, fake.country]
+    assert _recall(ner, docs, lambda: rng.choice(places)()) >= 0.5
+
+
+def test_few_false_names_on_clean_chinese_text(ner, docs):
+    chars = sum(len(d) for d in docs)
+    persons = sum(1 for d in docs for s in ner.spans(d) if s[2] == "PERSON")
+    # measured ~0.19 per 1k chars on these man pages (高亮 "highlight", 安静 "quiet"; a third
+    # are the translators' real names); the raw nr tag gives ~0.6
+    assert persons * 1000 / chars < 0.4
+
+
+def test_spans_are_offsets_into_the_text(ner):
+    text = "本手册由张伟翻译，联系地址为湖北省武汉市。Bug 报告请发给李娜。"
+    found = {(text[a:b], e) for a, b, e, _ in ner.spans(text)}
+    assert ("张伟", "PERSON") in found and ("李娜", "PERSON") in found
+    assert any(e == "LOCATION" and "湖北省" in v for v, e in found)
+
+
+def test_offline_and_cache_in_a_private_folder(tmp_path, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("network used at run time")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    ner = JiebaNer()
+    assert ner.load()
+    assert ner.spans("请联系王芳。")
+    assert list((tmp_path / "curate" / "jieba").glob("jieba*.cache"))
