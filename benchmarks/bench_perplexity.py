@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sys
 import tempfile
 import time
@@ -91,6 +92,56 @@ def estimator_scaling(out: Path, quick: bool) -> list[str]:
         f"({info['megabytes']} MB), whole command {m.seconds:.1f} s, peak RSS "
         f"{m.peak_rss_mb:.0f} MB ({m.peak_rss_mb * 2**20 / info['tokens']:.0f} bytes/token).",
     ]
+
+
+def estimator_memory(out: Path, quick: bool) -> list[str]:
+    """Peak RSS of `curate lm train` as the input grows: the reference English lines, shuffled
+    and repeated up to each size (whitespace tokens, so tokenisation stays cheap)."""
+    source = (CORPUS / "reference" / "en.txt").read_text(encoding="utf-8").splitlines()
+    per_line = sum(len(line.split()) + 1 for line in source) / len(source)  # + </s>
+    rows = [
+        "| tokens | distinct n-grams | estimate s | M tokens/s | peak RSS MB | bytes/token |",
+        "|---|---|---|---|---|---|",
+    ]
+    measured = []
+    for target in (1_000_000,) if quick else (1_000_000, 4_000_000):
+        rng = random.Random(target)
+        lines: list[str] = []
+        while len(lines) * per_line < target:
+            lines += rng.sample(source, len(source))
+        text = out / f"synthetic_{target}.txt"
+        text.write_text("\n".join(lines), encoding="utf-8")
+        cmd = [sys.executable, "-m", "curate.cli", "lm", "train", "--input", str(text),
+               "--lang", "en", "--out", str(out / "synthetic.arpa"), "--sentencepiece", "none",
+               "--estimator", "curate"]  # fmt: skip
+        m = run_measured(cmd, cwd=str(REPO))
+        if m.returncode:
+            raise RuntimeError(m.output)
+        info = json.loads(m.output[m.output.index("{") :])
+        tokens, seconds = info["tokens"], info["seconds"]["estimate"]
+        measured.append((tokens, m.peak_rss_mb))
+        rows.append(
+            f"| {tokens:,} | {sum(info['ngrams']):,} | {seconds:.1f} | "
+            f"{tokens / seconds / 1e6:.2f} | {m.peak_rss_mb:.0f} | "
+            f"{m.peak_rss_mb * 2**20 / tokens:.0f} |"
+        )
+        text.unlink()
+    lines_out = [
+        "",
+        "Estimator memory as the input grows (synthetic: the reference English lines shuffled "
+        "and repeated; whitespace tokens; 5-gram; whole `curate lm train` command):",
+        "",
+        *rows,
+    ]
+    if len(measured) > 1:
+        (t0, r0), (t1, r1) = measured[0], measured[-1]
+        lines_out += [
+            "",
+            f"Marginal memory: {(r1 - r0) * 2**20 / (t1 - t0):.0f} bytes per extra token. "
+            "Memory is not bounded: the estimator keeps every n-gram in memory (no external "
+            "sort); use lmplz (scripts/build_lmplz.sh) beyond the machine's memory.",
+        ]
+    return lines_out
 
 
 def scoring_speed(models: dict[str, str], docs: pa.Table) -> list[str]:
@@ -225,6 +276,7 @@ def run(quick: bool) -> str:
             *train_rows,
         ]
         out += estimator_scaling(tmp_path, quick)
+        out += estimator_memory(tmp_path, quick)
         shards = sorted(CORPUS.glob("dump=*/*.parquet"))[: 2 if quick else 4]
         sample = pa.concat_tables(
             [pq.read_table(f, columns=["text", "language", "domain"]) for f in shards]

@@ -72,7 +72,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--estimator",
         choices=["auto", "curate", "lmplz"],
         default="auto",
-        help="auto: KenLM's lmplz when on PATH, else curate's own estimator",
+        help="auto: KenLM's lmplz when on PATH (scripts/build_lmplz.sh builds it), else curate's",
     )
     train.add_argument("--text-column", default="text", help="text column of Parquet input")
     train.set_defaults(fn=_cmd_train)

@@ -60,13 +60,13 @@ def write_arpa(
                     prefix = pc.take(previous, pa.array(o.context[part]))
                     text = pc.binary_join_element_wise(prefix, text, " ")
                 with np.errstate(divide="ignore"):
-                    logp = np.round(np.log10(o.prob[part]), 6)
+                    logp = np.round(np.log10(o.prob[part].astype(np.float64)), 6)
                 if n == 1:
                     logp = np.where(o.word[part] == BOS, LOG_ZERO, logp)
                 columns = [pc.cast(pa.array(logp), pa.string()), text]
                 if n < top:
                     # no backoff column for n-grams that are never a context (weight 1)
-                    backoff = o.backoff[part]
+                    backoff = o.backoff[part].astype(np.float64)
                     logb = pa.array(np.round(np.log10(backoff), 6), mask=backoff == 1.0)
                     columns.append(pc.cast(logb, pa.string()))
                 lines = pc.binary_join_element_wise(*columns, "\t", null_handling="skip")

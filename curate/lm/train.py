@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -118,8 +119,8 @@ def train_model(
         documents += len(text) - text.null_count
         lines, _ = normalize_lines(text)
         chunks.append(lines)
-    lines = pa.concat_arrays(chunks) if chunks else pa.array([], pa.string())
-    if len(lines) == 0:
+    n_lines = sum(len(c) for c in chunks)
+    if n_lines == 0:
         raise InputError(f"no text for language={language} domain={domain} in the input")
     seconds["normalize"] = time.perf_counter() - t
 
@@ -129,7 +130,7 @@ def train_model(
         out.parent.mkdir(parents=True, exist_ok=True)
         prefix = sentencepiece_path(out).with_suffix("")  # models/en.sp
         sp_path = train_sentencepiece(
-            lines.to_pylist(), prefix, vocab_size=sentencepiece, language=language
+            _python_lines(chunks), prefix, vocab_size=sentencepiece, language=language
         )
     elif sentencepiece:
         sp_path = Path(sentencepiece)
@@ -139,12 +140,7 @@ def train_model(
         sp_path = target
     seconds["train_sentencepiece"] = time.perf_counter() - t
 
-    t = time.perf_counter()
     tokenizer = Tokenizer(sp_path)
-    token_lines = pa.array(tokenizer.tokenize(lines), pa.string())
-    seconds["tokenize"] = time.perf_counter() - t
-
-    t = time.perf_counter()
     header = [
         f"curate lm train: language={language} domain={domain or '*'} order={order}",
         f"tokenizer: {tokenizer.describe()}",
@@ -152,20 +148,22 @@ def train_model(
     if estimator == "lmplz" and not shutil.which("lmplz"):
         raise InputError("--estimator lmplz: lmplz is not on PATH (KenLM's build, not the pip one)")
     use_lmplz = estimator == "lmplz" or (estimator == "auto" and shutil.which("lmplz"))
+    token_chunks = _tokenized(tokenizer, chunks)  # frees each normalised chunk once tokenised
     if use_lmplz:
-        _run_lmplz(token_lines, out, order)
-        result_ngrams: list[int] = []
+        t = time.perf_counter()
+        tokens = _run_lmplz(token_chunks, out, order)
+        seconds["tokenize+lmplz"] = time.perf_counter() - t
+        result_ngrams = _arpa_counts(out)
         discounts: list[tuple[float, float, float]] = []
-        vocab_size = 0
-        tokens = 0
+        vocab_size = result_ngrams[0] if result_ngrams else 0
         name = "lmplz"
     else:
-        split = pc.split_pattern(token_lines, " ")
-        lengths = pc.list_value_length(split).to_numpy()
-        encoded = pc.dictionary_encode(pc.list_flatten(split))
-        vocab = [*SPECIALS, *encoded.dictionary.to_pylist()]
-        ids = encoded.indices.to_numpy().astype(np.int32) + len(SPECIALS)
+        t = time.perf_counter()
+        ids, lengths, vocab = _encode(token_chunks)
+        seconds["tokenize"] = time.perf_counter() - t
+        t = time.perf_counter()
         model = estimate(ids, lengths, len(vocab), order)
+        del ids, lengths
         seconds["estimate"] = time.perf_counter() - t
         t = time.perf_counter()
         discounts = model.discounts
@@ -177,13 +175,13 @@ def train_model(
         vocab_size = len(model.orders[0])
         tokens = model.tokens
         name = "curate"
-    seconds["write" if not use_lmplz else "lmplz"] = time.perf_counter() - t
+        seconds["write"] = time.perf_counter() - t
     return TrainResult(
         out,
         sp_path,
         name,
         documents,
-        len(lines),
+        n_lines,
         tokens,
         vocab_size,
         result_ngrams,
@@ -192,16 +190,80 @@ def train_model(
     )
 
 
-def _run_lmplz(token_lines: pa.Array, out: Path, order: int) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    text = ("\n".join(token_lines.to_pylist()) + "\n").encode("utf-8")
-    opener = gzip.open if out.suffix == ".gz" else open
-    with opener(out, "wb") as f:
-        proc = subprocess.run(
-            ["lmplz", "-o", str(order), "--discount_fallback"],
-            input=text,
-            capture_output=True,
+LINES_PER_CHUNK = 100_000
+
+
+def _python_lines(chunks: list[pa.Array | None]) -> Iterator[str]:
+    for chunk in chunks:
+        for start in range(0, len(chunk), LINES_PER_CHUNK):
+            yield from chunk.slice(start, LINES_PER_CHUNK).to_pylist()
+
+
+def _tokenized(tokenizer: Tokenizer, chunks: list[pa.Array | None]) -> Iterator[pa.Array]:
+    """Space-joined token lines, LINES_PER_CHUNK at a time; drops each normalised chunk after."""
+    for i, chunk in enumerate(chunks):
+        for start in range(0, len(chunk), LINES_PER_CHUNK):
+            part = chunk.slice(start, LINES_PER_CHUNK)
+            yield pa.array(tokenizer.tokenize(part), pa.string())
+        chunks[i] = None
+
+
+def _encode(token_chunks: Iterator[pa.Array]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Word ids (in order of first appearance, after the specials) and sentence lengths."""
+    index: dict[str, int] = {}
+    ids, lengths = [], []
+    for token_lines in token_chunks:
+        split = pc.split_pattern(token_lines, " ")
+        lengths.append(pc.list_value_length(split).to_numpy().astype(np.int64))
+        encoded = pc.dictionary_encode(pc.list_flatten(split))
+        local = np.fromiter(
+            (index.setdefault(w, len(index)) for w in encoded.dictionary.to_pylist()),
+            dtype=np.int32,
         )
-        f.write(proc.stdout)
+        ids.append(local[encoded.indices.to_numpy()] + len(SPECIALS))
+    vocab = [*SPECIALS, *index]
+    return np.concatenate(ids), np.concatenate(lengths), vocab
+
+
+def _arpa_counts(path: Path) -> list[int]:
+    """The ``ngram N=count`` lines of an ARPA file's header."""
+    counts = []
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("ngram "):
+                counts.append(int(line.split("=")[1]))
+            elif line.startswith("\\1-grams:"):
+                break
+    return counts
+
+
+def _run_lmplz(token_chunks: Iterator[pa.Array], out: Path, order: int) -> int:
+    """Feed the token lines to ``lmplz -o N --discount_fallback`` (CCNet's flags) through a
+    temporary file; returns the number of tokens (``</s>`` included, as curate counts)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tokens = 0
+    with tempfile.TemporaryFile() as text:
+        for token_lines in token_chunks:
+            words = pc.add(pc.count_substring(token_lines, " "), 2)  # + </s>
+            tokens += int(pc.sum(words).as_py() or 0)
+            text.write(("\n".join(token_lines.to_pylist()) + "\n").encode("utf-8"))
+        text.seek(0)
+        tmp = out.with_name(f".{out.name}.tmp")
+        opener = gzip.open if out.suffix == ".gz" else open
+        with opener(tmp, "wb") as f:
+            proc = subprocess.Popen(
+                ["lmplz", "-o", str(order), "--discount_fallback"],
+                stdin=text,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            assert proc.stdout is not None
+            shutil.copyfileobj(proc.stdout, f, 1 << 20)
+            stderr = proc.stderr.read() if proc.stderr else b""
+            proc.wait()
     if proc.returncode:
-        raise InputError(f"lmplz failed: {proc.stderr.decode(errors='replace')[-2000:]}")
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"lmplz failed: {stderr.decode(errors='replace')[-2000:]}")
+    tmp.replace(out)
+    return tokens

@@ -18,8 +18,14 @@ gets CCNet's ``perplexity_bucket``: ``head`` up to the group's p30, ``middle`` u
 beyond (Wenzek et al. 2020, section 3.3; RedPajama-v2 keeps head + middle). Percentiles are exact:
 the barrier sees every score (language, domain and score: about 20 bytes per document).
 
-The summary gives, per group: rule, threshold, bucket edges, counts and a histogram of scores on
-30 log-spaced bins shared by all groups, for the report to draw.
+The summary (``decision`` in report.json) gives, per group: rule, threshold, bucket edges, counts
+and a histogram of scores on 30 log-spaced bins shared by all groups (``histogram_edges``), for the
+report to draw with the threshold; removal by domain and by language (``by_domain``,
+``by_language``); and up to ``examples`` removed texts per domain (``examples``: first 200
+characters, emails and long digit runs masked). Example candidates are the ``examples``
+highest-perplexity rows of each group in each batch (collected with their masked prefix, so the
+barrier holds a few strings per batch, not every text); the examples shown are removed ones,
+spread over their range of perplexity.
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ from curate.stages.base import Stage, Verdict, register
 
 UNKNOWN = "unknown"  # label of a null language or domain
 PERCENTILE = re.compile(r"^p(\d+(\.\d+)?)$")
+EXAMPLE_CHARS = 200
+EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+"
+DIGIT_RUN = r"\+?\(?\d([\s().-]{0,2}\d){4,}"  # 5+ digits, maybe separated: phones, ids, cards
 
 
 @dataclass
@@ -52,6 +61,7 @@ class PerplexityFilterConfig:
     )
     buckets: list[str] = field(default_factory=lambda: ["p30", "p60"])  # CCNet: head/middle/tail
     histogram_bins: int = 30
+    examples: int = 3  # removed texts shown per domain in the report (0: none)
 
     def validate(self) -> None:
         if not self.models:
@@ -74,6 +84,8 @@ class PerplexityFilterConfig:
             raise ValueError("buckets: the first percentile must be below the second")
         if self.histogram_bins < 1:
             raise ValueError("histogram_bins: must be positive")
+        if self.examples < 0:
+            raise ValueError("examples: must be 0 or more")
 
 
 def percentile(value: Any, where: str) -> float:
@@ -107,6 +119,15 @@ def nearest_rank(sorted_values: np.ndarray, percent: float) -> float:
     """The smallest value with at least ``percent``% of values at or below it."""
     k = max(1, math.ceil(percent / 100 * len(sorted_values)))
     return float(sorted_values[k - 1])
+
+
+def masked_prefix(text: pa.Array, chars: int = EXAMPLE_CHARS) -> pa.Array:
+    """The first ``chars`` characters with emails and long digit runs masked (report examples
+    must not leak PII); masked before cutting, so a cut cannot expose half an address."""
+    head = pc.utf8_slice_codeunits(text, 0, 2 * chars)
+    head = pc.replace_substring_regex(head, EMAIL, "<EMAIL>")
+    head = pc.replace_substring_regex(head, DIGIT_RUN, "<NUMBER>")
+    return pc.utf8_slice_codeunits(head, 0, chars)
 
 
 def group_labels(batch: pa.RecordBatch | pa.Table) -> tuple[pa.Array, pa.Array]:
@@ -178,9 +199,33 @@ class PerplexityFilter(Stage):
 
     def collect(self, batch: pa.RecordBatch) -> pa.Table:
         language, domain = group_labels(batch)
+        pp = batch.column("perplexity")
         return pa.table(
-            {"language": language, "domain": domain, "perplexity": batch.column("perplexity")}
+            {
+                "language": language,
+                "domain": domain,
+                "perplexity": pp,
+                "example": self._example_candidates(batch, language, domain, pp),
+            }
         )
+
+    def _example_candidates(
+        self, batch: pa.RecordBatch, language: pa.Array, domain: pa.Array, pp: pa.Array
+    ) -> pa.Array:
+        """Masked prefixes of each group's ``examples`` highest-perplexity rows; null elsewhere."""
+        n, k = batch.num_rows, self.config.examples
+        values = pc.fill_null(pp, np.nan).to_numpy(zero_copy_only=False)
+        if k == 0 or np.isnan(values).all():
+            return pa.nulls(n, pa.string())
+        codes = pc.dictionary_encode(pc.binary_join_element_wise(language, domain, "/"))
+        codes = codes.indices.to_numpy()
+        order = np.lexsort((-np.nan_to_num(values, nan=-np.inf), codes))  # group, pp desc
+        rank = np.arange(n) - np.searchsorted(codes[order], codes[order])
+        chosen = order[(rank < k) & ~np.isnan(values[order])]
+        text = masked_prefix(batch.column("text").take(pa.array(chosen)))
+        out = np.full(n, None, dtype=object)
+        out[chosen] = text.to_numpy(zero_copy_only=False)
+        return pa.array(out, pa.string())
 
     # -- decide
     def decide(self, collected: pa.Table) -> tuple[Any, dict[str, Any]]:
@@ -232,8 +277,39 @@ class PerplexityFilter(Stage):
             **totals,
             "histogram_edges": [round(float(e), 3) for e in edges],
             "groups": groups,
+            "by_domain": _rollup(groups, "domain"),
+            "by_language": _rollup(groups, "language"),
+            "examples": self._examples(collected, decision, pairs, pp),
         }
         return decision, summary
+
+    def _examples(
+        self, collected: pa.Table, decision: dict, pairs: pa.Array, pp: np.ndarray
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Per domain, up to ``examples`` removed texts spread over their perplexity range."""
+        if "example" not in collected.column_names or not decision:
+            return {}
+        threshold = np.array(
+            [decision.get(p, (np.inf,))[0] for p in pairs.to_pylist()], dtype=float
+        )
+        text = collected.column("example").combine_chunks()
+        rows = np.flatnonzero(pc.is_valid(text).to_numpy(zero_copy_only=False) & (pp > threshold))
+        out: dict[str, list[dict[str, Any]]] = {}
+        pair_list = pairs.to_pylist()
+        for domain in sorted({pair_list[r].split("/", 1)[1] for r in rows}):
+            mine = [r for r in rows if pair_list[r].split("/", 1)[1] == domain]
+            mine.sort(key=lambda r: pp[r])
+            picks = np.unique(np.linspace(0, len(mine) - 1, self.config.examples).round())
+            out[domain] = [
+                {
+                    "language": pair_list[mine[int(i)]].split("/", 1)[0],
+                    "perplexity": round(float(pp[mine[int(i)]]), 1),
+                    "threshold": round(float(threshold[mine[int(i)]]), 1),
+                    "text": text[int(mine[int(i)])].as_py(),
+                }
+                for i in picks
+            ]
+        return out
 
     # -- apply
     def apply(self, batch: pa.RecordBatch, decision: Any) -> Verdict:
@@ -279,6 +355,18 @@ def _cut(
         "histogram": np.histogram(ok, bins=edges)[0].tolist(),
     }
     return (threshold, head, middle), summary
+
+
+def _rollup(groups: dict[str, dict[str, Any]], by: str) -> dict[str, dict[str, Any]]:
+    """Documents, scored and removed summed over groups sharing a domain (or a language)."""
+    out: dict[str, dict[str, Any]] = {}
+    for entry in groups.values():
+        row = out.setdefault(entry[by], {"documents": 0, "scored": 0, "removed": 0})
+        for key in row:
+            row[key] += entry[key]
+    for row in out.values():
+        row["removal_rate"] = round(row["removed"] / row["documents"], 4) if row["documents"] else 0
+    return dict(sorted(out.items()))
 
 
 def _describe(kind: str, arg: float | None) -> str:

@@ -22,7 +22,11 @@ from curate.lm.train import train_model
 from curate.pipeline import run_pipeline
 from curate.report import check_balance
 from curate.stages.base import ROW
-from curate.stages.perplexity_filter import PerplexityFilter, PerplexityFilterConfig
+from curate.stages.perplexity_filter import (
+    PerplexityFilter,
+    PerplexityFilterConfig,
+    masked_prefix,
+)
 from tests.conftest import stdlib_docs
 
 
@@ -119,6 +123,46 @@ def test_percentile_decision_matches_exact_computation():
     assert summary["removed"] == sum(g.get("removed", 0) for g in summary["groups"].values())
 
 
+def test_report_examples_mask_pii_and_rollups_add_up():
+    text = [
+        "Mail jane.doe@example.co.uk or call +1 (415) 555-0132, card 4111 1111 1111 1111. " * 5,
+        "Order 1234 shipped on 2023-06-01; id 123456789.",
+    ]
+    masked = masked_prefix(pa.array(text)).to_pylist()
+    assert len(masked[0]) == 200 and "@" not in masked[0] and "555" not in masked[0]
+    assert masked[0].startswith("Mail <EMAIL> or call <NUMBER>, card <NUMBER>.")
+    assert masked[1] == "Order 1234 shipped on <NUMBER>; id <NUMBER>."  # 4 digits stay
+    stage = PerplexityFilter(
+        PerplexityFilterConfig(models={"en": "unused"}, thresholds={"default": {"max": 50}})
+    )
+    rows = 40
+    batch = pa.RecordBatch.from_pydict(
+        {
+            "text": [f"doc {i} mail me at x{i}@y.org" for i in range(rows)],
+            "language": ["en"] * rows,
+            "domain": ["web", "math"] * (rows // 2),
+            "perplexity": pa.array(np.arange(1, rows + 1) * 3.0, pa.float64()),
+        }
+    )
+    collected = pa.concat_tables(
+        [stage.collect(batch.slice(0, 20)), stage.collect(batch.slice(20))]
+    )
+    # three candidates per group and batch: the highest perplexities
+    assert collected["example"].null_count == rows - 12
+    _, summary = stage.decide(collected)
+    web, math_ = summary["groups"]["en/web"], summary["groups"]["en/math"]
+    assert summary["by_language"]["en"]["removed"] == web["removed"] + math_["removed"] == 24
+    assert summary["by_domain"]["web"] == {
+        "documents": 20, "scored": 20, "removed": 12, "removal_rate": 0.6
+    }  # fmt: skip
+    examples = summary["examples"]
+    assert set(examples) == {"web", "math"} and all(len(v) == 3 for v in examples.values())
+    for shown in examples.values():
+        for e in shown:
+            assert e["perplexity"] > e["threshold"] == 50 and "<EMAIL>" in e["text"]
+    assert [e["perplexity"] for e in examples["web"]] == [51.0, 105.0, 117.0]
+
+
 def test_apply_removes_above_threshold_and_writes_buckets():
     values = np.arange(1.0, 11.0)
     stage, (decision, _) = decide_only({"default": {"keep_below": "p80"}}, {("en", "web"): values})
@@ -209,6 +253,12 @@ def test_pipeline_removes_word_salad_keeps_clean_prose(models, tmp_path):
     assert summary["groups"]["en/code"]["rule"] == "skip"
     assert summary["groups"]["zh/unknown"]["rule"] == "no model"
     assert summary["unscored_skip"] == 30 and summary["unscored_no_model"] == 4
+    assert summary["by_domain"]["web"]["removed"] == web["removed"]
+    assert summary["by_language"]["zh"] == {
+        "documents": 4, "scored": 0, "removed": 0, "removal_rate": 0.0
+    }  # fmt: skip
+    assert set(summary["examples"]) == {"web"} and summary["examples"]["web"]
+    assert all(len(e["text"]) <= 200 for e in summary["examples"]["web"])
     removed = pq.read_table(tmp_path / "out" / "removed" / "perplexity_filter")
     assert set(removed["reason"].to_pylist()) == {"perplexity_above_threshold"}
     assert (removed["perplexity"].to_numpy() > removed["perplexity_threshold"].to_numpy()).all()
