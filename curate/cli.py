@@ -6,7 +6,6 @@ import argparse
 import dataclasses
 import os
 import sys
-from typing import Any
 
 from curate import __version__
 
@@ -40,6 +39,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_stages(args: argparse.Namespace) -> int:
+    from curate.report.stages import field_default
     from curate.stages.base import PLANNED, REGISTRY, load_all
 
     load_all()
@@ -48,7 +48,7 @@ def _cmd_stages(args: argparse.Namespace) -> int:
         doc = (sys.modules[cls.__module__].__doc__ or "").strip().splitlines()[0]
         print(f"{name} ({cls.kind}): {doc.split(': ', 1)[-1]}")
         for f in dataclasses.fields(cls.Config):
-            print(f"    {f.name} = {_default(f)!r}")
+            print(f"    {f.name} = {field_default(f)!r}")
     missing = [n for n in PLANNED if n not in REGISTRY]
     if missing:
         print("\nplanned, not yet implemented: " + ", ".join(missing))
@@ -89,14 +89,6 @@ def _cmd_measure_curve(args: argparse.Namespace) -> int:
     )
     print(render_curve(curve))
     return 0
-
-
-def _default(f: dataclasses.Field) -> Any:
-    if f.default is not dataclasses.MISSING:
-        return f.default
-    if f.default_factory is not dataclasses.MISSING:
-        return f.default_factory()
-    return None
 
 
 class UsageError(Exception):

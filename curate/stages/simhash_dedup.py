@@ -52,6 +52,7 @@ from curate import arrays
 from curate.errors import CurateError
 from curate.index.store import CommittedDump, DedupIndex, fingerprint_ids, make_handle
 from curate.index.survivor import rank_of, survival_order
+from curate.minhash import fmix64  # MurmurHash3's 64-bit finaliser
 from curate.stages.base import (
     ROW,
     SHARD,
@@ -95,15 +96,6 @@ class SimhashDedupConfig:
 
 # n-gram hash: fmix64(sum_k xxh3_64(token_k) * GRAM_BASE^k mod 2^64), from the token hashes alone
 GRAM_BASE = 0x9E3779B97F4A7C15  # odd: the golden-ratio constant of Fibonacci hashing
-
-
-def fmix64(h: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 64-bit finaliser: every input bit affects every output bit."""
-    h = h ^ (h >> np.uint64(33))
-    h = h * np.uint64(0xFF51AFD7ED558CCD)
-    h = h ^ (h >> np.uint64(33))
-    h = h * np.uint64(0xC4CEB93FE53B97E3)
-    return h ^ (h >> np.uint64(33))
 
 
 def simhash_of_hashes(hashes: np.ndarray, counts: np.ndarray) -> np.ndarray:
