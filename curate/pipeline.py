@@ -43,7 +43,17 @@ from curate.io import (
 from curate.stages.base import ROW, SHARD, Stage
 
 WORK = "_work"
-OWNED = ("data", "removed", "quarantine", WORK, "report.json", "report.md", "report.html")
+# what a run (or `curate report --compare`, which writes compare.html) puts in its output dir
+OWNED = (
+    "data",
+    "removed",
+    "quarantine",
+    WORK,
+    "report.json",
+    "report.md",
+    "report.html",
+    "compare.html",
+)
 
 
 @dataclass

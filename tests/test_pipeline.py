@@ -132,6 +132,21 @@ def test_refuses_to_clobber_foreign_output(corpus, tmp_path):
         run(root, out)
 
 
+def test_a_run_after_report_compare_reuses_its_output(corpus, tmp_path):
+    """`curate report OUT --compare OTHER` writes OUT/compare.html: a curate file, so the
+    walkthrough's next `make demo` into OUT must not refuse."""
+    from curate.cli import main
+
+    root, _ = corpus
+    run(root, tmp_path / "a")
+    run(root, tmp_path / "b", stages=[{"exact_dedup": {}}])
+    assert main(["report", str(tmp_path / "a"), "--compare", str(tmp_path / "b")]) == 0
+    assert (tmp_path / "a" / "compare.html").exists()
+    again = run(root, tmp_path / "a")
+    assert again["totals"]["docs_in"] > 0
+    assert not (tmp_path / "a" / "compare.html").exists()
+
+
 def test_bad_files_are_quarantined_or_fail(corpus, tmp_path):
     root, truth = corpus
     (root / "dump=CC-MAIN-2023-01" / "zz-corrupt.parquet").write_bytes(b"garbage")
