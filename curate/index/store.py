@@ -303,8 +303,10 @@ class DedupIndex:
         if staged is None and (parts is None or len(parts) != self.partitions):
             raise ValueError(f"expected {self.partitions} partitions")
         if staged is not None:
+            if parts is not None:
+                raise ValueError("give parts or staged partitions, not both")
             missing = [p for p in range(self.partitions) if not (staged / _part(p)).exists()]
-            if missing or parts is not None:
+            if missing:
                 raise ValueError(f"{staged}: staged partitions missing: {missing}")
         seq = max((d.seq for d in self.dumps()), default=0) + 1
         tmp = staged if staged is not None else self.begin_commit()
