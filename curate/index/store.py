@@ -57,6 +57,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from xxhash import xxh3_64_hexdigest
 
@@ -79,7 +80,27 @@ def split_handle(handles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def fingerprint_ids(ids: pa.Array | pa.ChunkedArray) -> str:
     """Order-free fingerprint of a dump's document ids (a re-run must bring the same documents)."""
-    return xxh3_64_hexdigest("\n".join(sorted(ids.to_pylist())).encode())
+    # the ids sorted (UTF-8 byte order = code point order) and joined by newlines, in Arrow
+    ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    ordered = ids.take(pc.sort_indices(ids)).cast(pa.string())
+    bounds = pa.array([0, len(ordered)], pa.int32())
+    joined = pc.binary_join(pa.ListArray.from_arrays(bounds, ordered), "\n")[0].as_buffer()
+    return xxh3_64_hexdigest(joined if joined is not None else b"")
+
+
+def dump_fingerprints(table: pa.Table, stage: str, index: str | Path) -> dict[str, str]:
+    """``{dump: fingerprint of its ids}`` for a run's collected rows (columns id, dump), what
+    ``DedupIndex.plan`` takes; every row needs a dump to be committed under."""
+    dumps = table.column("dump")
+    if dumps.null_count:
+        raise CurateError(
+            f"{stage}: index {index} needs a dump for every document "
+            "(a 'dump' column or a dump=NAME folder)"
+        )
+    return {
+        d: fingerprint_ids(table.column("id").filter(pc.equal(dumps, d)))
+        for d in pc.unique(dumps).to_pylist()
+    }
 
 
 @dataclass(frozen=True)

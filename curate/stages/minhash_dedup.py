@@ -45,6 +45,7 @@ from curate.errors import CurateError
 from curate.index.store import (
     CommittedDump,
     DedupIndex,
+    dump_fingerprints,
     fingerprint_ids,
     lookup_partition,
     make_handle,
@@ -198,15 +199,7 @@ class MinHashDedup(RowRemovalStage):
         new: list[str] = []
         run_dumps: dict[str, str] = {}
         if index is not None:
-            if dumps.null_count:
-                raise CurateError(
-                    f"minhash_dedup: index {c.index} needs a dump for every "
-                    "document (a 'dump' column or a dump=NAME folder)"
-                )
-            run_dumps = {
-                d: fingerprint_ids(head.column("id").filter(pc.equal(dumps, d)))
-                for d in pc.unique(dumps).to_pylist()
-            }
+            run_dumps = dump_fingerprints(head, self.name, c.index)
             reference, new = index.plan(run_dumps)
         # each dump's rows are numbered in survival order inside their dump (their ordinals in
         # the index, the same on every run of that dump)

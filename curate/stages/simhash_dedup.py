@@ -50,7 +50,13 @@ import xxhash
 
 from curate import arrays
 from curate.errors import CurateError
-from curate.index.store import CommittedDump, DedupIndex, fingerprint_ids, make_handle
+from curate.index.store import (
+    CommittedDump,
+    DedupIndex,
+    dump_fingerprints,
+    fingerprint_ids,
+    make_handle,
+)
 from curate.index.survivor import rank_of, survival_order
 from curate.minhash import fmix64  # MurmurHash3's 64-bit finaliser
 from curate.stages.base import (
@@ -324,7 +330,7 @@ class SimhashDedup(RowRemovalStage):
         units = Units.of(collected, cfg.keep)
         reference, new, run_dumps = [], [], {}
         if index is not None:
-            run_dumps = _run_dumps(collected, cfg.index)
+            run_dumps = dump_fingerprints(collected, self.name, cfg.index)
             reference, new = index.plan(run_dumps)
         graph = _cluster(units, cfg.hamming, cfg.min_docs, index, reference)
         remove = graph.seen & ~graph.first if cfg.keep_first else graph.seen
@@ -559,19 +565,6 @@ def _canonical(merges: np.ndarray):
         return np.where(nodes[pos] == ids, nodes[label[pos]], ids)
 
     return canonical
-
-
-def _run_dumps(collected: pa.Table, index_dir: str) -> dict[str, str]:
-    dumps = collected.column("dump")
-    if dumps.null_count:
-        raise CurateError(
-            f"simhash_dedup: index {index_dir} needs a dump for every document "
-            "(a 'dump' column or a dump=NAME folder)"
-        )
-    return {
-        d: fingerprint_ids(collected.column("id").filter(pc.equal(dumps, d)))
-        for d in pc.unique(dumps).to_pylist()
-    }
 
 
 def _commit(

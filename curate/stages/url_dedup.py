@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 from xxhash import xxh3_64_intdigest
 
 from curate.errors import CurateError
-from curate.index.store import DedupIndex, fingerprint_ids, make_handle
+from curate.index.store import DedupIndex, dump_fingerprints, fingerprint_ids, make_handle
 from curate.index.survivor import Keep, rank_of, survival_order
 from curate.stages.base import (
     ROW,
@@ -232,15 +232,7 @@ class UrlDedup(RowRemovalStage):
         dumps = collected.column("dump")
         reference, new, run_dumps = [], [], {}
         if index is not None:
-            if dumps.null_count:
-                raise CurateError(
-                    f"url_dedup: index {self.config.index} needs a dump for every "
-                    "document (a 'dump' column or a dump=NAME folder)"
-                )
-            run_dumps = {
-                d: fingerprint_ids(collected.column("id").filter(pc.equal(dumps, d)))
-                for d in pc.unique(dumps).to_pylist()
-            }
+            run_dumps = dump_fingerprints(collected, self.name, self.config.index)
             reference, new = index.plan(run_dumps)
         # a row's survivor: the best committed document with its key, else the best run row
         survivor_handle = np.full(n, -1, np.int64)

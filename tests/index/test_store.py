@@ -4,6 +4,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from curate.cli import main
 from curate.errors import CurateError
@@ -155,3 +157,19 @@ def test_cli_index_info(tmp_path, capsys):
     assert main(["index", "info", index, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["docs"] == len(rows)
     assert main(["index", "info", str(tmp_path / "nothing")]) == 2
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(exclude_categories=["Cs"])), max_size=30))
+def test_fingerprint_is_that_of_the_sorted_ids_joined(ids):
+    """Arrow's sort and join give the fingerprint of the plain definition, in any chunking."""
+    import pyarrow as pa
+    from xxhash import xxh3_64_hexdigest
+
+    from curate.index.store import fingerprint_ids
+
+    want = xxh3_64_hexdigest("\n".join(sorted(ids)).encode())
+    assert fingerprint_ids(pa.array(ids, pa.string())) == want
+    half = len(ids) // 2
+    chunked = pa.chunked_array([ids[:half], ids[half:]], pa.string())
+    assert fingerprint_ids(chunked) == want
