@@ -6,6 +6,7 @@ Writes ``models/en.arpa`` and, unless ``--sentencepiece none``, ``models/en.sp.m
 (where perplexity_filter finds it). ``--sentencepiece`` takes a vocabulary size to train (CCNet:
 65,536; smaller corpora support less and get less, see curate.lm.tokenizer), an existing
 SentencePiece ``.model`` to reuse, or ``none`` for whitespace tokens (Han characters split).
+``--memory 1G`` bounds the estimator (curate.lm.external); its files go to ``--temp-dir``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,20 @@ def _sentencepiece_arg(value: str) -> int | str | None:
     return value
 
 
+def _size_arg(value: str) -> int:
+    """Bytes from ``512M``, ``2G``, ``1.5G`` or a plain number."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    text = value.strip().upper().removesuffix("B")
+    scale = units.get(text[-1:], 1)
+    try:
+        size = float(text[:-1] if text[-1:] in units else text) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {value!r} (e.g. 512M, 2G)") from None
+    if size < 1 << 20:
+        raise argparse.ArgumentTypeError(f"--memory {value}: at least 1M")
+    return int(size)
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from curate.lm.train import train_model
 
@@ -39,6 +54,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         sentencepiece=args.sentencepiece,
         estimator=args.estimator,
         text_column=args.text_column,
+        memory=args.memory,
+        temp_dir=args.temp_dir,
     )
     info = asdict(result)
     info["arpa"] = str(result.arpa)
@@ -70,9 +87,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     train.add_argument(
         "--estimator",
-        choices=["auto", "curate", "lmplz"],
+        choices=["auto", "curate", "curate-in-memory", "lmplz"],
         default="auto",
-        help="auto: KenLM's lmplz when on PATH (scripts/build_lmplz.sh builds it), else curate's",
+        help="auto: KenLM's lmplz when on PATH (scripts/build_lmplz.sh builds it), else curate's "
+        "(bounded memory); curate-in-memory: the reference estimator, memory linear in tokens",
+    )
+    train.add_argument(
+        "--memory",
+        type=_size_arg,
+        default="1G",
+        metavar="SIZE",
+        help="memory budget of curate's estimator, like lmplz -S (default 1G; e.g. 256M, 4G)",
+    )
+    train.add_argument(
+        "--temp-dir",
+        help="where lines, tokens and n-grams are spooled (default: beside --out), like lmplz -T",
     )
     train.add_argument("--text-column", default="text", help="text column of Parquet input")
     train.set_defaults(fn=_cmd_train)

@@ -8,7 +8,9 @@ KenLM ignores text before ``\\data\\``; we put a short provenance header there.
 
 Lines are built column-wise with Arrow string kernels (the text of an n-gram is its prefix's
 text, a space and its last word) and written in chunks straight from the Arrow buffers: no
-Python string per line, and only the text of one order is held at a time.
+Python string per line. The orders' arrays are only read by slices, so the same writer serves
+the in-memory model and ``curate.lm.external``'s model on disk, holding one chunk's text (and
+its contexts' texts) at a time.
 """
 
 from __future__ import annotations
@@ -16,12 +18,16 @@ from __future__ import annotations
 import gzip
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate.lm.kneser_ney import BOS, NGramModel
+
+if TYPE_CHECKING:
+    from curate.lm.external import DiskModel
 
 LOG_ZERO = -99.0  # lmplz's log10 probability for <s>
 CHUNK = 500_000
@@ -34,7 +40,10 @@ def _open_text(path: Path) -> io.TextIOBase:
 
 
 def write_arpa(
-    model: NGramModel, vocab: list[str], path: str | Path, header: list[str] | None = None
+    model: NGramModel | DiskModel,
+    vocab: list[str],
+    path: str | Path,
+    header: list[str] | None = None,
 ) -> Path:
     """Write ``model`` (word ids index ``vocab``) as ARPA; ``.gz`` paths are gzip-compressed."""
     path = Path(path)
@@ -48,17 +57,12 @@ def write_arpa(
         f.write(b"\n\\data\\\n")
         for n, o in enumerate(model.orders, start=1):
             f.write(f"ngram {n}={len(o)}\n".encode())
-        previous: pa.Array | None = None  # text of every n-gram of the order below
         top = len(model.orders)
         for n, o in enumerate(model.orders, start=1):
             f.write(f"\n\\{n}-grams:\n".encode())
-            texts = []
             for start in range(0, len(o), CHUNK):
                 part = slice(start, start + CHUNK)
-                text = pc.take(words, pa.array(o.word[part]))
-                if previous is not None:
-                    prefix = pc.take(previous, pa.array(o.context[part]))
-                    text = pc.binary_join_element_wise(prefix, text, " ")
+                text = _texts(model.orders, words, n - 1, start, min(start + CHUNK, len(o)))
                 with np.errstate(divide="ignore"):
                     logp = np.round(np.log10(o.prob[part].astype(np.float64)), 6)
                 if n == 1:
@@ -71,12 +75,22 @@ def write_arpa(
                     columns.append(pc.cast(logb, pa.string()))
                 lines = pc.binary_join_element_wise(*columns, "\t", null_handling="skip")
                 f.write(_concatenated(pc.binary_join_element_wise(lines, "\n", "")))
-                if n < top:
-                    texts.append(text)
-            previous = pa.concat_arrays(texts) if texts else None
         f.write(b"\n\\end\\\n")
     tmp.replace(path)
     return path
+
+
+def _texts(orders: list, words: pa.Array, n: int, lo: int, hi: int) -> pa.Array:
+    """The text of n-grams [lo, hi) of order n + 1: its context's text, a space, its word. The
+    contexts of a range are ascending, so each order below is a contiguous range too."""
+    o = orders[n]
+    text = pc.take(words, pa.array(o.word[lo:hi]))
+    if n == 0 or hi <= lo:
+        return text
+    context = o.context[lo:hi]
+    first = int(context[0])
+    prefix = _texts(orders, words, n - 1, first, int(context[-1]) + 1)
+    return pc.binary_join_element_wise(pc.take(prefix, pa.array(context - first)), text, " ")
 
 
 def _concatenated(strings: pa.Array) -> bytes:

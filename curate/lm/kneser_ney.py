@@ -28,13 +28,14 @@ the positions also hold the sequence, a byte of "tokens left in the sentence" an
 n-gram indexes (13 bytes); each distinct n-gram then costs 28
 bytes (context, word, suffix, raw and adjusted counts as 32-bit integers, probability and
 backoff as float32: ARPA keeps six decimals of log10, float32 is exact to about 1e-7 there).
-Everything is in memory, so memory grows linearly with the tokens. Measured with `curate lm
+Everything is in memory, so memory grows linearly with the tokens: this is the reference that
+``curate.lm.external`` (the same estimator in bounded memory, what ``curate lm train`` runs)
+is tested against, byte for byte. Measured with `curate lm
 train --sentencepiece none` on the sample dumps' English documents (8.8 M tokens, 10.7 M n-grams
 of orders 1-5): peak RSS 850 MB for the whole command, 101 bytes per token (182 before this
-layout); ``benchmarks/bench_perplexity.py`` measures it. There is no external sort: beyond the
-machine's memory use KenLM's ``lmplz`` (``scripts/build_lmplz.sh`` builds it), which ``curate lm
-train`` runs when it is on PATH and whose ARPA output this estimator matches to the sixth decimal
-(tests/lm/test_lmplz.py).
+layout); ``benchmarks/bench_perplexity.py`` measures it. KenLM's ``lmplz``
+(``scripts/build_lmplz.sh`` builds it), which ``curate lm train`` runs when it is on PATH, writes
+an ARPA this estimator matches to the sixth decimal (tests/lm/test_lmplz.py).
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ def count_ngrams(
             keys[filled : filled + len(chunk_keys)] = chunk_keys
             filled += len(chunk_keys)
         keys.sort()
-        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        starts = np.flatnonzero(np.concatenate(([len(keys) > 0], keys[1:] != keys[:-1])))
         count = np.diff(np.append(starts, len(keys)))
         keys = keys[starts]
         del starts
@@ -171,8 +172,12 @@ def _chunk_keys(
 
 
 def discounts_from(adjusted: np.ndarray) -> tuple[float, float, float]:
-    """Chen & Goodman's D1, D2, D3+ from counts-of-counts; lmplz's fallback when undefined."""
-    t = [int(np.count_nonzero(adjusted == k)) for k in (1, 2, 3, 4)]
+    """Chen & Goodman's D1, D2, D3+ from adjusted counts (see discounts_from_counts)."""
+    return discounts_from_counts([int(np.count_nonzero(adjusted == k)) for k in (1, 2, 3, 4)])
+
+
+def discounts_from_counts(t: list[int]) -> tuple[float, float, float]:
+    """D1, D2, D3+ from the counts-of-counts t1..t4; lmplz's fallback when undefined."""
     if min(t) == 0:
         return FALLBACK_DISCOUNTS
     y = t[0] / (t[0] + 2 * t[1])

@@ -8,7 +8,10 @@ text. ``train_model`` does the same on any clean reference text:
    columns, or plain ``.txt`` files) and normalise them line by line (``curate.lm.normalize``);
 2. train SentencePiece on those lines, or reuse a given model, or split on whitespace;
 3. estimate the n-gram model with ``lmplz`` when it is on PATH, else with
-   ``curate.lm.kneser_ney`` (the same estimator, in numpy), and write ARPA.
+   ``curate.lm.external`` (the same estimator, in numpy, in bounded memory), and write ARPA.
+
+Only the vocabulary grows in memory with the corpus: lines, tokens and n-grams go through files
+in a temporary directory beside the output (``temp_dir``), removed at the end.
 
 The SentencePiece model is saved beside the ARPA file as ``<stem>.sp.model``, which is where
 ``perplexity_filter`` looks for it.
@@ -32,11 +35,13 @@ import pyarrow.parquet as pq
 
 from curate.errors import InputError
 from curate.lm.arpa import write_arpa
-from curate.lm.kneser_ney import SPECIALS, estimate
+from curate.lm.external import Column, DiskModel, estimate_external
+from curate.lm.kneser_ney import SPECIALS, NGramModel, estimate
 from curate.lm.normalize import normalize_lines
 from curate.lm.tokenizer import Tokenizer, train_sentencepiece
 
 MODEL_SUFFIXES = (".arpa.gz", ".arpa", ".binary", ".bin", ".klm")
+DEFAULT_MEMORY = 1 << 30  # bytes for the estimator (curate lm train --memory)
 
 
 def sentencepiece_path(model: str | Path) -> Path:
@@ -70,9 +75,10 @@ def read_texts(
     language: str | None = None,
     domain: str | None = None,
     text_column: str = "text",
-) -> Iterator[pa.Array]:
-    """Text arrays from Parquet files (filtered on language/domain when those columns exist)
-    and .txt files (one array per file), from files or directories."""
+) -> Iterator[tuple[Path, pa.Array]]:
+    """(file, text array) from Parquet files (a row group's batch at a time, filtered on
+    language/domain when those columns exist) and .txt files (blocks of whole lines), from files
+    or directories."""
     files: list[Path] = []
     for item in inputs:
         p = Path(item)
@@ -88,15 +94,39 @@ def read_texts(
         raise InputError(f"no .parquet or .txt files in {', '.join(map(str, inputs))}")
     for f in files:
         if f.suffix == ".txt":
-            yield pa.array([f.read_text(encoding="utf-8", errors="replace")], pa.string())
+            yield from ((f, block) for block in _text_blocks(f))
             continue
-        table = pq.read_table(f)
-        if text_column not in table.column_names:
-            raise InputError(f"{f}: no '{text_column}' column")
-        for name, value in (("language", language), ("domain", domain)):
-            if value is not None and name in table.column_names:
-                table = table.filter(pc.equal(table[name], value))
-        yield table[text_column].combine_chunks()
+        try:
+            parquet = pq.ParquetFile(f)
+            names = parquet.schema_arrow.names
+            if text_column not in names:
+                raise InputError(f"{f}: no '{text_column}' column")
+            filters = [(n, v) for n, v in (("language", language), ("domain", domain)) if v]
+            filters = [(n, v) for n, v in filters if n in names]
+            columns = [text_column, *(n for n, _ in filters)]
+            for batch in parquet.iter_batches(batch_size=TEXT_BATCH, columns=columns):
+                for name, value in filters:
+                    batch = batch.filter(pc.equal(batch[name], value))
+                yield f, batch[text_column]
+        except (pa.ArrowException, OSError) as e:
+            raise InputError(f"{f}: cannot read Parquet: {e}") from e
+
+
+TEXT_BATCH = 10_000  # documents per Parquet batch
+TEXT_BLOCK = 1 << 24  # characters per block of a .txt file
+
+
+def _text_blocks(path: Path) -> Iterator[pa.Array]:
+    """A .txt file as one document, read in blocks that end at a line break."""
+    carry = ""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        while block := f.read(TEXT_BLOCK):
+            block = carry + block
+            cut = block.rfind("\n") + 1
+            carry = block[cut:]
+            if cut:
+                yield pa.array([block[:cut]], pa.string())
+    yield pa.array([carry], pa.string())
 
 
 def train_model(
@@ -108,18 +138,44 @@ def train_model(
     sentencepiece: int | str | None = 65536,  # CCNet vocabulary; a path reuses a model
     estimator: str = "auto",
     text_column: str = "text",
+    memory: int = DEFAULT_MEMORY,
+    temp_dir: str | Path | None = None,
 ) -> TrainResult:
-    """Train SentencePiece + an n-gram model on ``inputs``; write ``out`` (ARPA, .gz allowed)."""
+    """Train SentencePiece + an n-gram model on ``inputs``; write ``out`` (ARPA, .gz allowed).
+
+    Nothing grows with the corpus in memory except the vocabulary: normalised lines are spooled
+    to ``temp_dir`` (default: beside ``out``), tokens are encoded to files there, and the
+    estimator works within ``memory`` bytes (curate.lm.external). ``estimator``: ``auto``
+    (lmplz when on PATH, else ``curate``), ``curate``, ``curate-in-memory`` (the reference,
+    linear in memory) or ``lmplz``."""
     out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if estimator == "lmplz" and not shutil.which("lmplz"):
+        raise InputError("--estimator lmplz: lmplz is not on PATH (KenLM's build, not the pip one)")
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=temp_dir or out.parent) as tmp:
+        work = Path(tmp)
+        return _train(
+            inputs, out, work, language, domain, order, sentencepiece, estimator, text_column,
+            memory,
+        )  # fmt: skip
+
+
+def _train(
+    inputs: list[str | Path],
+    out: Path,
+    work: Path,
+    language: str,
+    domain: str | None,
+    order: int,
+    sentencepiece: int | str | None,
+    estimator: str,
+    text_column: str,
+    memory: int,
+) -> TrainResult:
     seconds: dict[str, float] = {}
     t = time.perf_counter()
-    documents = 0
-    chunks = []
-    for text in read_texts(inputs, language, domain, text_column):
-        documents += len(text) - text.null_count
-        lines, _ = normalize_lines(text)
-        chunks.append(lines)
-    n_lines = sum(len(c) for c in chunks)
+    spool = work / "lines.arrows"
+    documents, n_lines = _spool_lines(read_texts(inputs, language, domain, text_column), spool)
     if n_lines == 0:
         raise InputError(f"no text for language={language} domain={domain} in the input")
     seconds["normalize"] = time.perf_counter() - t
@@ -127,10 +183,9 @@ def train_model(
     t = time.perf_counter()
     sp_path: Path | None = None
     if isinstance(sentencepiece, int):
-        out.parent.mkdir(parents=True, exist_ok=True)
         prefix = sentencepiece_path(out).with_suffix("")  # models/en.sp
         sp_path = train_sentencepiece(
-            _python_lines(chunks), prefix, vocab_size=sentencepiece, language=language
+            _python_lines(spool), prefix, vocab_size=sentencepiece, language=language
         )
     elif sentencepiece:
         sp_path = Path(sentencepiece)
@@ -145,13 +200,11 @@ def train_model(
         f"curate lm train: language={language} domain={domain or '*'} order={order}",
         f"tokenizer: {tokenizer.describe()}",
     ]
-    if estimator == "lmplz" and not shutil.which("lmplz"):
-        raise InputError("--estimator lmplz: lmplz is not on PATH (KenLM's build, not the pip one)")
     use_lmplz = estimator == "lmplz" or (estimator == "auto" and shutil.which("lmplz"))
-    token_chunks = _tokenized(tokenizer, chunks)  # frees each normalised chunk once tokenised
+    token_lines = _tokenized(tokenizer, spool)
     if use_lmplz:
         t = time.perf_counter()
-        tokens = _run_lmplz(token_chunks, out, order)
+        tokens = _run_lmplz(token_lines, out, order, work)
         seconds["tokenize+lmplz"] = time.perf_counter() - t
         result_ngrams = _arpa_counts(out)
         discounts: list[tuple[float, float, float]] = []
@@ -159,11 +212,18 @@ def train_model(
         name = "lmplz"
     else:
         t = time.perf_counter()
-        ids, lengths, vocab = _encode(token_chunks)
+        ids, lengths = Column(work / "ids.i32", np.int32), Column(work / "lengths.i64", np.int64)
+        vocab = _encode(token_lines, ids, lengths)
+        spool.unlink()
         seconds["tokenize"] = time.perf_counter() - t
         t = time.perf_counter()
-        model = estimate(ids, lengths, len(vocab), order)
-        del ids, lengths
+        model: NGramModel | DiskModel
+        if estimator == "curate-in-memory":
+            model = estimate(ids[:], lengths[:], len(vocab), order)
+        else:
+            model = estimate_external(ids, lengths, len(vocab), order, work, memory)
+        ids.remove()
+        lengths.remove()
         seconds["estimate"] = time.perf_counter() - t
         t = time.perf_counter()
         discounts = model.discounts
@@ -193,27 +253,50 @@ def train_model(
 LINES_PER_CHUNK = 100_000
 
 
-def _python_lines(chunks: list[pa.Array | None]) -> Iterator[str]:
-    for chunk in chunks:
-        for start in range(0, len(chunk), LINES_PER_CHUNK):
-            yield from chunk.slice(start, LINES_PER_CHUNK).to_pylist()
+def _spool_lines(texts: Iterator[tuple[Path, pa.Array]], spool: Path) -> tuple[int, int]:
+    """Normalise every text into lines (curate.lm.normalize) and write them to an Arrow stream
+    file; returns (documents, lines). A .txt file counts as one document."""
+    documents = lines_written = 0
+    txt_files: set[Path] = set()
+    schema = pa.schema([("line", pa.string())])
+    with pa.OSFile(str(spool), "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
+        for path, text in texts:
+            if path.suffix == ".txt":
+                documents += path not in txt_files
+                txt_files.add(path)
+            else:
+                documents += len(text) - text.null_count
+            lines, _ = normalize_lines(text)
+            for start in range(0, len(lines), LINES_PER_CHUNK):
+                part = lines.slice(start, LINES_PER_CHUNK)
+                writer.write_batch(pa.record_batch([part], schema=schema))
+            lines_written += len(lines)
+    return documents, lines_written
 
 
-def _tokenized(tokenizer: Tokenizer, chunks: list[pa.Array | None]) -> Iterator[pa.Array]:
-    """Space-joined token lines, LINES_PER_CHUNK at a time; drops each normalised chunk after."""
-    for i, chunk in enumerate(chunks):
-        for start in range(0, len(chunk), LINES_PER_CHUNK):
-            part = chunk.slice(start, LINES_PER_CHUNK)
-            yield pa.array(tokenizer.tokenize(part), pa.string())
-        chunks[i] = None
+def _spooled(spool: Path) -> Iterator[pa.Array]:
+    with pa.OSFile(str(spool), "rb") as source:
+        for batch in pa.ipc.open_stream(source):
+            yield batch.column(0)
 
 
-def _encode(token_chunks: Iterator[pa.Array]) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Word ids (in order of first appearance, after the specials) and sentence lengths."""
+def _python_lines(spool: Path) -> Iterator[str]:
+    for lines in _spooled(spool):
+        yield from lines.to_pylist()
+
+
+def _tokenized(tokenizer: Tokenizer, spool: Path) -> Iterator[pa.Array]:
+    """Space-joined token lines, one spooled batch at a time."""
+    for lines in _spooled(spool):
+        yield pa.array(tokenizer.tokenize(lines), pa.string())
+
+
+def _encode(token_lines: Iterator[pa.Array], ids: Column, lengths: Column) -> list[str]:
+    """Append word ids (in order of first appearance, after the specials) and sentence lengths
+    to the columns; returns the vocabulary."""
     index: dict[str, int] = {}
-    ids, lengths = [], []
-    for token_lines in token_chunks:
-        split = pc.split_pattern(token_lines, " ")
+    for lines in token_lines:
+        split = pc.split_pattern(lines, " ")
         lengths.append(pc.list_value_length(split).to_numpy().astype(np.int64))
         encoded = pc.dictionary_encode(pc.list_flatten(split))
         local = np.fromiter(
@@ -221,8 +304,7 @@ def _encode(token_chunks: Iterator[pa.Array]) -> tuple[np.ndarray, np.ndarray, l
             dtype=np.int32,
         )
         ids.append(local[encoded.indices.to_numpy()] + len(SPECIALS))
-    vocab = [*SPECIALS, *index]
-    return np.concatenate(ids), np.concatenate(lengths), vocab
+    return [*SPECIALS, *index]
 
 
 def _arpa_counts(path: Path) -> list[int]:
@@ -238,30 +320,30 @@ def _arpa_counts(path: Path) -> list[int]:
     return counts
 
 
-def _run_lmplz(token_chunks: Iterator[pa.Array], out: Path, order: int) -> int:
-    """Feed the token lines to ``lmplz -o N --discount_fallback`` (CCNet's flags) through a
-    temporary file; returns the number of tokens (``</s>`` included, as curate counts)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
+def _run_lmplz(token_lines: Iterator[pa.Array], out: Path, order: int, work: Path) -> int:
+    """Feed the token lines to ``lmplz -o N --discount_fallback -T work`` (CCNet's flags)
+    through a file in ``work``; returns the number of tokens (``</s>`` included, as curate
+    counts)."""
     tokens = 0
-    with tempfile.TemporaryFile() as text:
-        for token_lines in token_chunks:
-            words = pc.add(pc.count_substring(token_lines, " "), 2)  # + </s>
+    text_path = work / "tokens.txt"
+    with open(text_path, "wb") as text:
+        for lines in token_lines:
+            words = pc.add(pc.count_substring(lines, " "), 2)  # + </s>
             tokens += int(pc.sum(words).as_py() or 0)
-            text.write(("\n".join(token_lines.to_pylist()) + "\n").encode("utf-8"))
-        text.seek(0)
-        tmp = out.with_name(f".{out.name}.tmp")
-        opener = gzip.open if out.suffix == ".gz" else open
-        with opener(tmp, "wb") as f:
-            proc = subprocess.Popen(
-                ["lmplz", "-o", str(order), "--discount_fallback"],
-                stdin=text,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
-            assert proc.stdout is not None
-            shutil.copyfileobj(proc.stdout, f, 1 << 20)
-            stderr = proc.stderr.read() if proc.stderr else b""
-            proc.wait()
+            text.write(("\n".join(lines.to_pylist()) + "\n").encode("utf-8"))
+    tmp = out.with_name(f".{out.name}.tmp")
+    opener = gzip.open if out.suffix == ".gz" else open
+    with open(text_path, "rb") as text, opener(tmp, "wb") as f:
+        proc = subprocess.Popen(
+            ["lmplz", "-o", str(order), "--discount_fallback", "-T", str(work)],
+            stdin=text,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdout is not None
+        shutil.copyfileobj(proc.stdout, f, 1 << 20)
+        stderr = proc.stderr.read() if proc.stderr else b""
+        proc.wait()
     if proc.returncode:
         tmp.unlink(missing_ok=True)
         raise InputError(f"lmplz failed: {stderr.decode(errors='replace')[-2000:]}")
