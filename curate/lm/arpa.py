@@ -44,8 +44,10 @@ def write_arpa(
     vocab: list[str],
     path: str | Path,
     header: list[str] | None = None,
+    chunk: int = CHUNK,
 ) -> Path:
-    """Write ``model`` (word ids index ``vocab``) as ARPA; ``.gz`` paths are gzip-compressed."""
+    """Write ``model`` (word ids index ``vocab``) as ARPA, ``chunk`` lines at a time (about 300
+    bytes each while built); ``.gz`` paths are gzip-compressed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -60,9 +62,9 @@ def write_arpa(
         top = len(model.orders)
         for n, o in enumerate(model.orders, start=1):
             f.write(f"\n\\{n}-grams:\n".encode())
-            for start in range(0, len(o), CHUNK):
-                part = slice(start, start + CHUNK)
-                text = _texts(model.orders, words, n - 1, start, min(start + CHUNK, len(o)))
+            for start in range(0, len(o), chunk):
+                part = slice(start, start + chunk)
+                text = _texts(model.orders, words, n - 1, start, min(start + chunk, len(o)))
                 with np.errstate(divide="ignore"):
                     logp = np.round(np.log10(o.prob[part].astype(np.float64)), 6)
                 if n == 1:

@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate.errors import InputError
+from curate.lm.arpa import CHUNK as ARPA_CHUNK
 from curate.lm.arpa import write_arpa
 from curate.lm.external import Column, DiskModel, estimate_external
 from curate.lm.kneser_ney import SPECIALS, NGramModel, estimate
@@ -178,6 +179,7 @@ def _train(
     documents, n_lines = _spool_lines(read_texts(inputs, language, domain, text_column), spool)
     if n_lines == 0:
         raise InputError(f"no text for language={language} domain={domain} in the input")
+    pa.default_memory_pool().release_unused()  # mimalloc keeps freed pages otherwise
     seconds["normalize"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -215,6 +217,7 @@ def _train(
         ids, lengths = Column(work / "ids.i32", np.int32), Column(work / "lengths.i64", np.int64)
         vocab = _encode(token_lines, ids, lengths)
         spool.unlink()
+        pa.default_memory_pool().release_unused()
         seconds["tokenize"] = time.perf_counter() - t
         t = time.perf_counter()
         model: NGramModel | DiskModel
@@ -230,7 +233,7 @@ def _train(
         header.append(
             "discounts: " + "; ".join(" ".join(f"{d:.4f}" for d in ds) for ds in discounts)
         )
-        write_arpa(model, vocab, out, header)
+        write_arpa(model, vocab, out, header, chunk=min(ARPA_CHUNK, max(memory // 512, 1024)))
         result_ngrams = [len(o) for o in model.orders]
         vocab_size = len(model.orders[0])
         tokens = model.tokens

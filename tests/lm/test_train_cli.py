@@ -92,3 +92,33 @@ def test_lmplz_requested_but_missing_is_a_clear_error(tmp_path, capsys):
     args = ["lm", "train", "--input", str(tmp_path / "a.txt"), "--lang", "en"]
     assert main([*args, "--out", str(tmp_path / "a.arpa"), "--estimator", "lmplz"]) == 2
     assert "lmplz is not on PATH" in capsys.readouterr().err
+
+
+def test_bounded_and_in_memory_estimators_write_the_same_arpa(tmp_path, capsys):
+    """The whole command (Parquet in batches, lines spooled, tokens encoded to disk) with the
+    smallest budget, against the in-memory reference: same bytes; nothing left beside --out."""
+    docs = stdlib_docs()[:300]
+    pq.write_table(pa.table({"text": docs}), tmp_path / "docs.parquet", row_group_size=50)
+    models = tmp_path / "models"
+    outputs = {}
+    for estimator, extra in (("curate", ["--memory", "1M"]), ("curate-in-memory", [])):
+        out = models / f"{estimator}.arpa"
+        args = ["lm", "train", "--input", str(tmp_path / "docs.parquet"), "--lang", "en",
+                "--out", str(out), "--sentencepiece", "none", "--estimator", estimator]  # fmt: skip
+        assert main([*args, *extra]) == 0
+        info = json.loads(capsys.readouterr().out)
+        # more than two 1M-budget chunks of positions (10,922 each): three sorted runs or more
+        assert info["documents"] == len(docs) and info["tokens"] > 2 * (2**20 // 96)
+        outputs[estimator] = out.read_bytes()
+    assert outputs["curate"] == outputs["curate-in-memory"]
+    assert sorted(p.name for p in models.iterdir()) == ["curate-in-memory.arpa", "curate.arpa"]
+
+
+@pytest.mark.parametrize("size", ["lots", "12Q", "100K"])
+def test_memory_budget_must_be_a_size_of_at_least_a_megabyte(tmp_path, capsys, size):
+    (tmp_path / "a.txt").write_text("some text\n")
+    args = ["lm", "train", "--input", str(tmp_path / "a.txt"), "--lang", "en", "--out"]
+    with pytest.raises(SystemExit) as exit_:
+        main([*args, str(tmp_path / "a.arpa"), "--memory", size])
+    assert exit_.value.code == 2
+    assert "--memory" in capsys.readouterr().err
