@@ -206,7 +206,7 @@ def _train(
     token_lines = _tokenized(tokenizer, spool)
     if use_lmplz:
         t = time.perf_counter()
-        tokens = _run_lmplz(token_lines, out, order, work)
+        tokens = _run_lmplz(token_lines, out, order, work, memory)
         seconds["tokenize+lmplz"] = time.perf_counter() - t
         result_ngrams = _arpa_counts(out)
         discounts: list[tuple[float, float, float]] = []
@@ -323,10 +323,12 @@ def _arpa_counts(path: Path) -> list[int]:
     return counts
 
 
-def _run_lmplz(token_lines: Iterator[pa.Array], out: Path, order: int, work: Path) -> int:
-    """Feed the token lines to ``lmplz -o N --discount_fallback -T work`` (CCNet's flags)
-    through a file in ``work``; returns the number of tokens (``</s>`` included, as curate
-    counts)."""
+def _run_lmplz(
+    token_lines: Iterator[pa.Array], out: Path, order: int, work: Path, memory: int
+) -> int:
+    """Feed the token lines to ``lmplz -o N --discount_fallback`` (CCNet's flags) with ``-S``
+    the same memory budget and ``-T work``, through a file in ``work``; returns the number of
+    tokens (``</s>`` included, as curate counts)."""
     tokens = 0
     text_path = work / "tokens.txt"
     with open(text_path, "wb") as text:
@@ -338,7 +340,16 @@ def _run_lmplz(token_lines: Iterator[pa.Array], out: Path, order: int, work: Pat
     opener = gzip.open if out.suffix == ".gz" else open
     with open(text_path, "rb") as text, opener(tmp, "wb") as f:
         proc = subprocess.Popen(
-            ["lmplz", "-o", str(order), "--discount_fallback", "-T", str(work)],
+            [
+                "lmplz",
+                "-o",
+                str(order),
+                "--discount_fallback",
+                "-T",
+                str(work),
+                "-S",
+                f"{max(memory >> 20, 1)}M",
+            ],  # fmt: skip
             stdin=text,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
