@@ -113,8 +113,8 @@ def read_texts(
             raise InputError(f"{f}: cannot read Parquet: {e}") from e
 
 
-TEXT_BATCH = 10_000  # documents per Parquet batch
-TEXT_BLOCK = 1 << 24  # characters per block of a .txt file
+TEXT_BATCH = 2_000  # documents per Parquet batch
+TEXT_BLOCK = 1 << 22  # characters per block of a .txt file
 
 
 def _text_blocks(path: Path) -> Iterator[pa.Array]:
