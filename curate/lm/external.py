@@ -6,13 +6,13 @@ grows with the corpus lives in a file under ``workdir`` and is worked on a slice
 within a budget of ``memory`` bytes (``curate lm train --memory``, like lmplz's ``-S``):
 
 * Per position (padded sequence, tokens left in the sentence, index of the n-gram starting
-  there): 13 bytes on disk, read in chunks of positions.
+  there, its key's place in its run): 17 bytes on disk, read in chunks of positions.
 * Counting order n: each chunk's n-gram keys (index of the prefix, last word) are sorted with
   their suffix links and deduplicated into a sorted run on disk; the runs are merged k ways,
   block by block. A block ends at the smallest last key among the runs' buffers, and keys are
   distinct within a run, so no key straddles two blocks. While merging, each run's keys learn
-  their rank in the order; a position then finds the index of its n-gram by searching only its
-  own chunk's run.
+  their rank in the order; a position then finds the index of its n-gram through its chunk's
+  run (which of the run's keys it has is kept from the run's sort, 4 bytes per position).
 * Keys sort by context first, so within an order the contexts ascend: the context's after-<s>
   flag, the totals per context and the backoffs written for them are contiguous slices.
 * Two accesses are random: continuation counts (a bincount of order n+1's suffix links into
@@ -194,7 +194,9 @@ def estimate_external(
             raise OverflowError("too many n-grams to pack into 64 bits")
         if len(orders[-1]) >= 2**31:
             raise OverflowError("more than 2**31 n-grams of one order")
-        new, index = _count_order(n, seq, remaining, index, vocab_size, budget, workdir)
+        new, index = _count_order(
+            n, seq, remaining, index, len(orders[-1]), vocab_size, budget, workdir
+        )
         orders.append(new)
     for column in (seq, remaining, index):
         column.remove()
@@ -262,6 +264,7 @@ def _count_order(
     seq: Column,
     remaining: Column,
     index: Column,
+    lower_size: int,
     vocab_size: int,
     budget: Budget,
     workdir: Path,
@@ -269,13 +272,21 @@ def _count_order(
     """The distinct n-grams (sorted runs merged) and the index of each position's n-gram."""
     v = np.uint64(vocab_size)
     step = budget.positions
-    runs = []
+    runs, inverses = [], []
+    limit = lower_size * vocab_size  # keys are below this
     for i, lo in enumerate(range(0, len(seq), step)):
         _, keys, suffix = _position_keys(n, seq, remaining, index, lo, step, v)
-        by_key = np.argsort(keys)
-        keys, suffix = keys[by_key], suffix[by_key]
-        del by_key
+        keys, by_key = sort_with_order(keys, limit)
+        suffix = suffix[by_key]
         first = _group_starts(keys)
+        # which of the run's keys each position has: no search in the run later
+        inverse = Column(workdir / f"run{n}_{i}.inverse", np.int32)
+        group = np.zeros(len(keys), dtype=np.int32)
+        group[first[1:]] = 1
+        inverse_values = np.empty(len(keys), dtype=np.int32)
+        inverse_values[by_key] = np.cumsum(group, dtype=np.int32)
+        inverse.append(inverse_values)
+        del by_key, group, inverse_values
         run = DiskOrder(
             Column(workdir / f"run{n}_{i}.key", np.uint64),
             Column(workdir / f"run{n}_{i}.count", np.uint32),
@@ -286,23 +297,40 @@ def _count_order(
         run.count.append(np.diff(np.append(first, len(keys))))
         run.suffix.append(suffix[first])
         runs.append(run)
+        inverses.append(inverse)
     merged = DiskOrder(
         Column(workdir / f"order{n}.key", np.uint64),
         Column(workdir / f"order{n}.count", np.uint32),
         Column(workdir / f"order{n}.suffix", np.int32),
         vocab_size,
     )
-    ranks = _merge(runs, merged, budget, workdir)
+    ranks = _merge(runs, merged, limit, budget, workdir)
     following = Column(workdir / f"index_{n}.i32", np.int32)
     for i, lo in enumerate(range(0, len(seq), step)):
-        local, keys, _ = _position_keys(n, seq, remaining, index, lo, step, v)
+        local = np.flatnonzero(remaining[lo : lo + step] >= n)
         at = np.full(min(step, len(seq) - lo), -1, dtype=np.int32)
-        at[local] = ranks[i][:][np.searchsorted(runs[i].key[:], keys)]
+        at[local] = ranks[i][:][inverses[i][:]]
         following.append(at)
-        for column in (runs[i].key, runs[i].count, runs[i].suffix, ranks[i]):
+        for column in (runs[i].key, runs[i].count, runs[i].suffix, ranks[i], inverses[i]):
             column.remove()
     index.remove()
     return merged, following
+
+
+def sort_with_order(keys: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """``keys`` (uint64, all below ``limit``) sorted, and the permutation that sorts them. When
+    a key and its position fit in 64 bits together they are packed and sorted as one number:
+    numpy's vectorised sort is about 4x faster than argsort (0.04 s against 0.17 s for 2.8
+    million keys here). Equal keys come out in no particular order."""
+    position_bits = max(len(keys) - 1, 1).bit_length()
+    if max(limit - 1, 1).bit_length() + position_bits <= 64:
+        shift = np.uint64(position_bits)
+        packed = (keys << shift) | np.arange(len(keys), dtype=np.uint64)
+        packed.sort()
+        order = (packed & np.uint64((1 << position_bits) - 1)).astype(np.intp)
+        return packed >> shift, order
+    order = np.argsort(keys)
+    return keys[order], order
 
 
 def _group_starts(sorted_keys: np.ndarray) -> np.ndarray:
@@ -337,7 +365,9 @@ class _RunReader:
         return taken
 
 
-def _merge(runs: list[DiskOrder], out: DiskOrder, budget: Budget, workdir: Path) -> list[Column]:
+def _merge(
+    runs: list[DiskOrder], out: DiskOrder, limit: int, budget: Budget, workdir: Path
+) -> list[Column]:
     """K-way merge of sorted runs into ``out`` (counts summed); returns each run's ranks: the
     index in ``out`` of every key of the run."""
     block = budget.merge_block(len(runs))
@@ -350,9 +380,8 @@ def _merge(runs: list[DiskOrder], out: DiskOrder, budget: Budget, workdir: Path)
             break
         upto = min(readers[i].key[-1] for i in active)
         parts = [(i, *readers[i].take(upto)) for i in active]
-        keys = np.concatenate([p[1] for p in parts])
-        by_key = np.argsort(keys, kind="stable")  # timsort: a few sorted pieces
-        keys = keys[by_key]
+        # ties (one key from several runs) share their suffix and their counts are summed
+        keys, by_key = sort_with_order(np.concatenate([p[1] for p in parts]), limit)
         first = _group_starts(keys)
         distinct = keys[first]
         counts = np.concatenate([p[2] for p in parts])[by_key]

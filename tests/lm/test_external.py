@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from curate.lm.arpa import write_arpa
-from curate.lm.external import Budget, Column, estimate_external
+from curate.lm.external import Budget, Column, estimate_external, sort_with_order
 from curate.lm.kneser_ney import SPECIALS, estimate
 
 
@@ -80,3 +80,18 @@ def test_same_arpa_on_any_small_corpus(sentences, order, memory):
     with tempfile.TemporaryDirectory() as tmp:
         in_memory, external, _ = both_arpas(ids, lengths, 13, order, memory, Path(tmp))
     assert external == in_memory
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    keys=st.lists(st.integers(0, 2**40 - 1), max_size=300),
+    wide=st.booleans(),
+)
+def test_sort_with_order_against_argsort(keys, wide):
+    """Packed key+position sort (and the argsort fallback when they do not fit in 64 bits)."""
+    values = np.array(keys, dtype=np.uint64)
+    limit = 2**62 if wide else 2**40  # 62 bits + the position's bits: the fallback
+    ordered, order = sort_with_order(values, limit)
+    assert ordered.tolist() == sorted(keys)
+    assert values[order].tolist() == sorted(keys)
+    assert sorted(order.tolist()) == list(range(len(keys)))
