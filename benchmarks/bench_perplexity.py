@@ -92,7 +92,7 @@ def estimator_scaling(out: Path, quick: bool) -> list[str]:
         f"{sum(info['ngrams']):,} n-grams; counting + estimation {s['estimate']:.1f} s "
         f"({info['tokens'] / s['estimate'] / 1e6:.2f} M tokens/s), ARPA writing {s['write']:.1f} s "
         f"({info['megabytes']} MB), whole command {m.seconds:.1f} s, peak RSS "
-        f"{m.peak_rss_mb:.0f} MB ({m.peak_rss_mb * 2**20 / info['tokens']:.0f} bytes/token).",
+        f"{m.peak_rss_mb:.0f} MB (default budget, --memory 1G).",
     ]
 
 
