@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curate.errors import InputError
+from curate.errors import CurateError, InputError
 from curate.lm.arpa import CHUNK as ARPA_CHUNK
 from curate.lm.arpa import write_arpa
 from curate.lm.external import Column, DiskModel, estimate_external
@@ -153,12 +153,21 @@ def train_model(
     out.parent.mkdir(parents=True, exist_ok=True)
     if estimator == "lmplz" and not shutil.which("lmplz"):
         raise InputError("--estimator lmplz: lmplz is not on PATH (KenLM's build, not the pip one)")
-    with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=temp_dir or out.parent) as tmp:
+    parent = Path(temp_dir or out.parent)
+    try:
+        scratch = tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=parent)
+    except OSError as e:
+        raise CurateError(f"temporary directory in {parent}: {e.strerror}") from None
+    with scratch as tmp:
         work = Path(tmp)
-        return _train(
-            inputs, out, work, language, domain, order, sentencepiece, estimator, text_column,
-            memory,
-        )  # fmt: skip
+        try:
+            return _train(
+                inputs, out, work, language, domain, order, sentencepiece, estimator,
+                text_column, memory,
+            )  # fmt: skip
+        except OSError as e:  # e.g. the disk holding the temporary files or --out is full
+            where = e.filename or work
+            raise CurateError(f"curate lm train: {where}: {e.strerror or e}") from None
 
 
 def _train(

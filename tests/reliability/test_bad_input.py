@@ -269,3 +269,23 @@ def test_a_corrupt_page_loses_only_its_row_group(tmp_path):
     lost = range(CORRUPT_GROUP * per_group, (CORRUPT_GROUP + 1) * per_group)
     assert seen == [f"page-{i}" for i in range(groups * per_group) if i not in lost]
     assert err.value.rows_unread == per_group
+
+
+def test_lm_train_with_a_full_or_missing_temp_dir_is_a_clear_error(tmp_path):
+    """`curate lm train` spools lines, tokens and n-gram runs to --temp-dir: a full disk there
+    (a real 256 KiB tmpfs) or a missing directory is one line naming it, and no debris."""
+    bulky_input(tmp_path / "in")
+    args = ["lm", "train", "--input", tmp_path / "in", "--lang", "en", "--sentencepiece", "none"]
+    missing = tmp_path / "nope"
+    r = curate(*args, "--out", tmp_path / "a.arpa", "--temp-dir", missing)
+    assert_one_line_error(r, str(missing), "No such file or directory")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if not mount("-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)):
+        pytest.skip("mounting a tmpfs is not permitted here")
+    try:
+        r = curate(*args, "--out", tmp_path / "a.arpa", "--temp-dir", disk)
+        assert_one_line_error(r, str(disk), "No space left on device")
+        assert not list(disk.iterdir()) and not (tmp_path / "a.arpa").exists()
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
