@@ -43,6 +43,10 @@ from curate.lm.tokenizer import Tokenizer, train_sentencepiece
 
 MODEL_SUFFIXES = (".arpa.gz", ".arpa", ".binary", ".bin", ".klm")
 DEFAULT_MEMORY = 1 << 30  # bytes for the estimator (curate lm train --memory)
+# SentencePiece's unigram trainer peaked at 13-19 bytes per character of its input here (10 MB
+# of man-page lines: +130 MB; 108 MB: 2.2 GB); its sample of lines is sized to the budget
+SENTENCEPIECE_BYTES_PER_CHAR = 24
+SENTENCEPIECE_MAX_LINES = 2_000_000
 
 
 def sentencepiece_path(model: str | Path) -> Path:
@@ -69,6 +73,7 @@ class TrainResult:
     ngrams: list[int]
     discounts: list[tuple[float, float, float]]
     seconds: dict[str, float]
+    sentencepiece_lines: int | None = None  # lines SentencePiece trained on (a sample)
 
 
 def read_texts(
@@ -185,7 +190,8 @@ def _train(
     seconds: dict[str, float] = {}
     t = time.perf_counter()
     spool = work / "lines.arrows"
-    documents, n_lines = _spool_lines(read_texts(inputs, language, domain, text_column), spool)
+    texts = read_texts(inputs, language, domain, text_column)
+    documents, n_lines, n_chars = _spool_lines(texts, spool)
     if n_lines == 0:
         raise InputError(f"no text for language={language} domain={domain} in the input")
     pa.default_memory_pool().release_unused()  # mimalloc keeps freed pages otherwise
@@ -193,10 +199,19 @@ def _train(
 
     t = time.perf_counter()
     sp_path: Path | None = None
+    sp_lines = None
     if isinstance(sentencepiece, int):
         prefix = sentencepiece_path(out).with_suffix("")  # models/en.sp
+        # SentencePiece holds its sample of lines; size the sample to the budget
+        sample = max(1000, memory // SENTENCEPIECE_BYTES_PER_CHAR * n_lines // n_chars)
+        sample = SENTENCEPIECE_MAX_LINES if sample >= n_lines else sample
+        sp_lines = min(n_lines, sample)
         sp_path = train_sentencepiece(
-            _python_lines(spool), prefix, vocab_size=sentencepiece, language=language
+            _python_lines(spool),
+            prefix,
+            vocab_size=sentencepiece,
+            language=language,
+            max_sentences=sample,
         )
     elif sentencepiece:
         sp_path = Path(sentencepiece)
@@ -259,16 +274,17 @@ def _train(
         result_ngrams,
         discounts,
         {k: round(v, 3) for k, v in seconds.items()},
+        sp_lines,
     )
 
 
 LINES_PER_CHUNK = 100_000
 
 
-def _spool_lines(texts: Iterator[tuple[Path, pa.Array]], spool: Path) -> tuple[int, int]:
+def _spool_lines(texts: Iterator[tuple[Path, pa.Array]], spool: Path) -> tuple[int, int, int]:
     """Normalise every text into lines (curate.lm.normalize) and write them to an Arrow stream
-    file; returns (documents, lines). A .txt file counts as one document."""
-    documents = lines_written = 0
+    file; returns (documents, lines, characters). A .txt file counts as one document."""
+    documents = lines_written = chars = 0
     txt_files: set[Path] = set()
     schema = pa.schema([("line", pa.string())])
     with pa.OSFile(str(spool), "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
@@ -283,7 +299,8 @@ def _spool_lines(texts: Iterator[tuple[Path, pa.Array]], spool: Path) -> tuple[i
                 part = lines.slice(start, LINES_PER_CHUNK)
                 writer.write_batch(pa.record_batch([part], schema=schema))
             lines_written += len(lines)
-    return documents, lines_written
+            chars += int(pc.sum(pc.utf8_length(lines)).as_py() or 0)
+    return documents, lines_written, chars
 
 
 def _spooled(spool: Path) -> Iterator[pa.Array]:

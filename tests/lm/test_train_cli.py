@@ -122,3 +122,21 @@ def test_memory_budget_must_be_a_size_of_at_least_a_megabyte(tmp_path, capsys, s
         main([*args, str(tmp_path / "a.arpa"), "--memory", size])
     assert exit_.value.code == 2
     assert "--memory" in capsys.readouterr().err
+
+
+def test_sentencepiece_trains_on_a_sample_sized_to_the_budget(tmp_path, capsys):
+    """SentencePiece's trainer holds its input (~20 bytes per character): a small --memory
+    gives it a sample of the lines, the default budget all of them on a small corpus."""
+    docs = stdlib_docs()[:300]
+    pq.write_table(pa.table({"text": docs}), tmp_path / "docs.parquet")
+    lines = {}
+    for memory in ("1M", "1G"):
+        args = ["lm", "train", "--input", str(tmp_path / "docs.parquet"), "--lang", "en",
+                "--out", str(tmp_path / f"{memory}.arpa"), "--sentencepiece", "600",
+                "--order", "3", "--memory", memory]  # fmt: skip
+        assert main(args) == 0
+        info = json.loads(capsys.readouterr().out)
+        lines[memory] = (info["sentencepiece_lines"], info["lines"])
+    sampled, total = lines["1M"]
+    assert 1000 <= sampled < total / 2
+    assert lines["1G"] == (total, total)
