@@ -16,12 +16,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Demo models, trained from the bundled reference text (CCNet trains on Wikipedia the same way).
+# curate's own estimator even where lmplz is on PATH: the same models, so the same demo, everywhere.
 MODELS := models/en.arpa models/zh.arpa models/en_math.arpa models/domain.bin
 
 models: $(MODELS)
 
 models/%.arpa: sample_corpus/reference/%.txt | $(STAMP)
-	$(BIN)/curate lm train --input $< --lang $(firstword $(subst _, ,$*)) --out $@ --sentencepiece 8000
+	$(BIN)/curate lm train --input $< --lang $(firstword $(subst _, ,$*)) --out $@ --sentencepiece 8000 \
+		--estimator curate
 
 models/domain.bin: | $(STAMP)
 	$(BIN)/curate classifier train --input 'sample_corpus/dump=*' --label-column domain --out $@
