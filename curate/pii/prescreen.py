@@ -10,6 +10,12 @@ number before a Capitalised word or a street keyword for an address. Two levels 
    whitespace (at most ``reach`` more), overlapping windows merge, and the windows are joined
    into one short *digest* string. Recognizers run on the digest; hits map back to the document.
 
+Full-width forms and other scripts' digits (``１３８１２３４``, ``abc＠example.com``) count as
+their ASCII selves: the triggers are written in ASCII and run on the document folded to ASCII
+(curate/pii/fold.py; same length, so same offsets), as the recognizers do on the digest. RE2
+cannot fold a column, so level 1 runs the triggers *widened* instead (``@`` becomes ``[@＠]``,
+``[0-9]`` becomes ``\\p{Nd}``), which match the text exactly where the triggers match its fold.
+
 Why this loses nothing: a window ends at whitespace, so a match made of one whitespace-free token
 (email, IP, card, URL) lies inside its window whole, and multi-token values (phones, addresses)
 are covered by the trigger plus the margin. The separator is a blank line, which no recognizer
@@ -20,13 +26,17 @@ results against full-text results on Faker-filled documents.
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import regex as re
 
-# RE2-compatible (used by pyarrow) and Python-regex-compatible at once: no lookarounds.
+from curate.pii.fold import fold, widen
+
+# RE2-compatible (used by pyarrow) and Python-regex-compatible at once: no lookarounds. ASCII
+# only: full-width forms are folded (windows) or widened (column_mask), see curate/pii/fold.py.
 _DIGITS = r"[0-9](?:[ ().\-/]{0,3}[0-9]){6,}"  # phones have 7+ digits, ids and cards more
 TRIGGERS: dict[str, str] = {
     "EMAIL": r"@",
@@ -53,10 +63,16 @@ def trigger_regex(entities: Iterable[str]) -> str:
 
 
 def column_mask(texts: pa.Array, pattern: str) -> pa.Array:
-    """Vectorised level: which documents contain any trigger (RE2 over the Arrow column)."""
+    """Vectorised level: which documents contain any trigger, in ASCII or full-width forms
+    (RE2 over the Arrow column)."""
     if not pattern:
         return pa.array([False] * len(texts))
-    return pc.fill_null(pc.match_substring_regex(texts, pattern), False)
+    return pc.fill_null(pc.match_substring_regex(texts, _widened(pattern)), False)
+
+
+@functools.cache
+def _widened(pattern: str) -> str:
+    return widen(pattern)
 
 
 class Digester:
@@ -70,6 +86,7 @@ class Digester:
     def windows(self, text: str) -> list[tuple[int, int]]:
         if self.regex is None:
             return []
+        text = fold(text)  # full-width forms trigger as ASCII; same length, same offsets
         n, margin, reach = len(text), self.margin, self.reach
         out: list[tuple[int, int]] = []
         for m in self.regex.finditer(text):

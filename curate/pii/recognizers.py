@@ -6,6 +6,9 @@ placeholders (``EMAIL`` -> ``<EMAIL>``); presidio's recognizers are built with t
 
 Gaps filled, each with a test in tests/pii/test_recognizers.py:
 
+* Full-width forms. ``１３８１２３４５６７８`` and ``abc＠example.com`` are typed by Chinese and
+  Japanese input methods; ``analyze`` gives the recognizers the text folded to ASCII, with the
+  same offsets (curate/pii/fold.py), so every pattern and checksum below stays ASCII.
 * CJK-safe anchors. Chinese and Japanese text has no spaces, and CJK characters are ``\\w``, so
   presidio's ``\\b`` never fires in ``电话13812345678`` and its email pattern swallows the Chinese
   text before ``abc@x.com``. Our anchors only look at ASCII letters and digits.
@@ -40,6 +43,7 @@ from presidio_analyzer.predefined_recognizers import (
 )
 
 from curate.pii import ALL_ENTITIES, NER_ENTITIES, PATTERN_ENTITIES  # noqa: F401
+from curate.pii.fold import fold
 from curate.pii.offline import has_public_suffix
 
 # ASCII-only word boundaries: a CJK character next to a value is a boundary, a Latin letter is not.
@@ -419,7 +423,11 @@ _NOT_PII_BEFORE = re.compile(r"(?i)(?:\bISBN(?:-1[03])?|\bISSN|\bDOI|\bISO|\bRFC
 
 def analyze(text: str, recognizers: list[EntityRecognizer]) -> list[RecognizerResult]:
     """Every recognizer's results on ``text`` (no NLP artifacts: no context boosting), less
-    numbers introduced as an ISBN, ISSN, DOI, ISO or RFC number and decimals taken for phones."""
+    numbers introduced as an ISBN, ISSN, DOI, ISO or RFC number and decimals taken for phones.
+
+    The recognizers see ``text`` folded (full-width forms and every script's digits as ASCII,
+    curate/pii/fold.py); the fold keeps the length, so the offsets are those of ``text``."""
+    text = fold(text)
     results: list[RecognizerResult] = []
     for r in recognizers:
         results += r.analyze(text, r.supported_entities, None)

@@ -6,13 +6,16 @@
   line stay put; whitespace inside the value is kept).
 * ``hash``: ``<EMAIL:3f9a0c27d1e4>``, an HMAC-SHA256 of the value under a salt: the same value
   gives the same token everywhere in a run (across workers, since the salt is configuration),
-  and without the salt the token cannot be matched against a list of guessed values.
+  and without the salt the token cannot be matched against a list of guessed values. The value
+  is hashed folded (curate/pii/fold.py), so a full-width number and its ASCII spelling agree.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+
+from curate.pii.fold import fold
 
 Span = tuple[int, int, str, float]  # (start, end, entity, score)
 
@@ -41,7 +44,8 @@ def token(value: str, entity: str, mode: str, salt: bytes = b"") -> str:
         return f"<{entity}>"
     if mode == "mask":
         return "".join(ch if ch.isspace() else "*" for ch in value)
-    digest = hmac.new(salt, f"{entity}\0{value}".encode(), hashlib.sha256).hexdigest()
+    # folded: ``１３８...`` and ``138...`` are one value, so they get one token
+    digest = hmac.new(salt, f"{entity}\0{fold(value)}".encode(), hashlib.sha256).hexdigest()
     return f"<{entity}:{digest[:12]}>"
 
 

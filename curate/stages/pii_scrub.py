@@ -5,7 +5,9 @@ configured entity type (``pii_counts.EMAIL``, ``pii_counts.PERSON`` ...): Parque
 field as its own column, so a later threshold reads only the counts it needs. The text is
 rewritten in place (``<EMAIL>`` placeholders, ``mask`` or salted ``hash``); a row is removed
 only when ``max_pii_per_1k_chars`` is set and its PII density passes it (reason ``pii_density``).
-Removed rows are written with their text already scrubbed.
+Removed rows are written with their text already scrubbed. Values typed in full-width forms or
+with another script's digits (``１３８１２３４``, ``abc＠example.com``) are found as their ASCII
+spelling and replaced in place (curate/pii/fold.py).
 
 Speed comes from not asking presidio about text that cannot match (curate/pii/prescreen.py),
 from running only the NER component of the spaCy model on name-like windows, batched

@@ -136,3 +136,10 @@ DECOYS = [
     "Pi is 3.14159265358979 and e is 2.718281828.",
     "The sha256 is 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.",
 ]
+
+
+def full_width(text: str) -> str:
+    """``text`` typed by an input method in full-width mode: ASCII as U+FF01-FF5E, space U+3000."""
+    return "".join(
+        "\u3000" if c == " " else chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text
+    )

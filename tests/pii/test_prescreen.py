@@ -5,9 +5,10 @@ from __future__ import annotations
 import pyarrow as pa
 import regex as re
 
+from curate.pii.fold import fold
 from curate.pii.prescreen import Digester, column_mask, to_text_offsets, trigger_regex
 from curate.pii.recognizers import PATTERN_ENTITIES, analyze, build_recognizers
-from tests.pii.fixtures import DECOYS, make_docs
+from tests.pii.fixtures import DECOYS, full_width, make_docs
 
 
 def _full(text, recs):
@@ -28,6 +29,9 @@ def test_digest_finds_exactly_what_the_full_text_gives():
     texts, langs, _ = make_docs(n_en=120, n_zh=60, seed=7, per_doc=3)
     texts += DECOYS
     langs += ["en"] * len(DECOYS)
+    # and the same documents typed in full-width forms (widened triggers, folded recognizers)
+    texts += [full_width(t) for t in texts[::4]]
+    langs += langs[::4]
     digester = Digester(trigger_regex(PATTERN_ENTITIES))
     recs = {lang: build_recognizers(lang, PATTERN_ENTITIES) for lang in ("en", "zh")}
     digest_chars = 0
@@ -39,10 +43,10 @@ def test_digest_finds_exactly_what_the_full_text_gives():
 
 def test_column_mask_agrees_with_python_regex():
     texts, _, _ = make_docs(n_en=60, n_zh=20, seed=3, per_doc=1)
-    texts += ["plain words only", "", "no digits, no at sign", None]
+    texts += ["plain words only", "", "no digits, no at sign", None, "电话１３８１２３４５６７８"]
     pattern = trigger_regex(PATTERN_ENTITIES)
     mask = column_mask(pa.array(texts, pa.string()), pattern).to_pylist()
-    expected = [bool(t) and re.search(pattern, t) is not None for t in texts]
+    expected = [bool(t) and re.search(pattern, fold(t)) is not None for t in texts]
     assert mask == expected
     assert not all(mask)
 

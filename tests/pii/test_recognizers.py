@@ -15,7 +15,7 @@ from curate.pii.recognizers import (
     cn_id_ok,
     luhn_ok,
 )
-from tests.pii.fixtures import DECOYS
+from tests.pii.fixtures import DECOYS, full_width
 
 PATTERNS = list(DEFAULT_PATTERN_ENTITIES)
 
@@ -189,3 +189,52 @@ def test_digit_runs_hold_every_phone_and_skip_short_numbers():
     assert "030) 123 4567" in runs and "44 115 496 0914" in runs
     assert all(sum(c.isdigit() for c in r) >= 7 for r in runs)
     assert not any("040" in r or "2.10" in r for r in runs)
+
+
+@pytest.mark.parametrize(
+    "entity, value, language",
+    [
+        ("PHONE", "13812345678", "zh"),
+        ("PHONE", "138-1234-5678", "zh"),
+        ("PHONE", "138 1234 5678", "zh"),  # ideographic spaces
+        ("PHONE", "+86 138 1234 5678", "zh"),
+        ("PHONE", "(010) 12345678", "zh"),
+        ("PHONE", "03-1234-5678", "ja"),
+        ("CN_ID", "23038220010928233X", "zh"),
+        ("CREDIT_CARD", "6246610990695840", "zh"),
+        ("CREDIT_CARD", "4111 1111 1111 1111", "zh"),
+        ("EMAIL", "abc.d@example.cn", "zh"),
+        ("IP_ADDRESS", "8.8.4.4", "zh"),
+        ("IBAN", "GB82WEST12345698765432", "en"),
+    ],
+)
+def test_full_width_values_are_found_as_their_ascii_spelling(entity, value, language):
+    wide = full_width(value)
+    for text in (f"联系方式：{wide}，谢谢", f"请联系{wide}。"):
+        hits = [
+            (r.entity_type, r.start, r.end)
+            for r in analyze(text, build_recognizers(language, PATTERNS))
+            if r.score >= 0.3
+        ]
+        start = text.index(wide)
+        assert (entity, start, start + len(wide)) in hits, (text, hits)  # offsets of the original
+
+
+def test_mixed_width_and_other_scripts_digits():
+    cases = [
+        ("zh", "电话：１３８－1234－５６７８，", "PHONE", "１３８－1234－５６７８"),
+        ("zh", "邮箱abc＠example.com。", "EMAIL", "abc＠example.com"),
+        ("ja", "港区六本木６丁目１０番１号です", "STREET_ADDRESS", "港区六本木６丁目１０番１号"),
+        ("zh", "合肥路３号", "STREET_ADDRESS", "合肥路３号"),
+        # Chinese punctuation stays a boundary: an ASCII colon here would join the address
+        ("zh", "服务器 IP：e12e:4cb:48fd:315c:d607:34da:e863:36bc，", "IP_ADDRESS", "e12e:4cb"),
+        ("en", "Call +٤٤ ١١٥ ٤٩٦ ٠٩١٤ today.", "PHONE", "+٤٤ ١١٥ ٤٩٦ ٠٩١٤"),
+    ]
+    for language, text, entity, value in cases:
+        hits = [v for e, v in found(text, language) if e == entity]
+        assert any(value in v for v in hits), (text, hits)
+
+
+def test_full_width_decoys_survive():
+    for text in DECOYS:
+        assert found(full_width(text)) == set(), text
