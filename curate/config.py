@@ -2,6 +2,11 @@
 
 Every error names the file and the key (``deepseek.yaml: stages[1].quality_filter.rule``) and,
 where a near miss is likely, the closest valid key.
+
+YAML is data: the safe loader builds no Python objects, and anchors and aliases are counted
+while the document is composed, before anything is built: a document whose aliases expand to
+more than MAX_ALIAS_VALUES values ("billion laughs"), that nests deeper than MAX_DEPTH or whose
+alias refers to its own anchor is refused with the line and key, in milliseconds.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -72,10 +77,85 @@ class PipelineConfig:
         }
 
 
+# Values that aliases may add to a pipeline, counted as if every alias were written out. A
+# recipe that reuses a parameter block in every stage adds a few hundred; a "billion laughs"
+# document (nine anchors, each nine aliases of the one before) adds 9^9 and would hang
+# whatever walks it (fingerprint, report, error messages).
+MAX_ALIAS_VALUES = 100_000
+# Nesting deeper than this is no pipeline; PyYAML's composer recurses once per level.
+MAX_DEPTH = 100
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that counts what aliases expand to while composing, before anything is built,
+    and refuses a document whose aliases add more than MAX_ALIAS_VALUES values, whose nesting
+    passes MAX_DEPTH, or whose alias sits inside its own anchor (a cycle)."""
+
+    def __init__(self, stream: str, source: str) -> None:
+        super().__init__(stream)
+        self.source = source
+        self.path: list[Any] = []  # the key or index of each open node: stages[3].pii_scrub
+        self.values = 0  # values composed so far, aliases counted at their expanded size
+        self.aliased = 0  # of which added by aliases
+        self.sizes: dict[str, int] = {}  # anchor -> expanded size, once its node is complete
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.path.append(index)
+        try:
+            event = self.peek_event()
+            if len(self.path) > MAX_DEPTH:
+                self.fail(event, f"nested more than {MAX_DEPTH} levels deep")
+            if isinstance(event, yaml.AliasEvent) and event.anchor in self.anchors:
+                size = self.sizes.get(event.anchor)
+                if size is None:
+                    self.fail(event, f"alias *{event.anchor} is inside its own anchor")
+                self.values += size
+                self.aliased += size
+                if self.aliased > MAX_ALIAS_VALUES:
+                    self.fail(
+                        event,
+                        f"aliases expand to more than {MAX_ALIAS_VALUES:,} values (alias "
+                        f"*{event.anchor} adds {size:,}); a pipeline needs far fewer: write "
+                        "them out or alias less",
+                    )
+                return super().compose_node(parent, index)
+            before = self.values
+            self.values += 1
+            node = super().compose_node(parent, index)
+            anchor = getattr(event, "anchor", None)
+            if anchor is not None:
+                self.sizes[anchor] = self.values - before
+            return node
+        finally:
+            self.path.pop()
+
+    def fail(self, event: yaml.Event, what: str) -> NoReturn:
+        key = ""
+        for index in self.path[1:]:
+            if isinstance(index, int):
+                key += f"[{index}]"
+            elif isinstance(index, yaml.ScalarNode):
+                key += f".{index.value}" if key else str(index.value)
+            else:  # a mapping key being composed
+                key += " (a key)"
+        if len(key) > 80:
+            key = key[:77] + "..."
+        where = f"line {event.start_mark.line + 1}" + (f", {key}" if key else "")
+        raise ConfigError(f"{self.source}: {where}: {what}")
+
+
+def _load_yaml(text: str, source: str) -> Any:
+    loader = _BoundedLoader(text, source)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def load_pipeline(path: str | Path) -> PipelineConfig:
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = _load_yaml(path.read_text(encoding="utf-8"), str(path))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such pipeline file") from None
     except yaml.YAMLError as exc:

@@ -97,3 +97,28 @@ def test_invalid_yaml_names_file(tmp_path):
     bad.write_text("stages: [\n")
     with pytest.raises(ConfigError, match="bad.yaml: not valid YAML"):
         load_pipeline(bad)
+
+
+def test_reused_anchors_and_merge_keys_load_as_written_out(tmp_path):
+    # checked against a file with every alias written out; config.py bounds what they expand to
+    anchored = tmp_path / "anchored.yaml"
+    anchored.write_text(
+        "name: a\n"
+        "stages:\n"
+        "  - language_id: {languages: &langs [en, zh], min_score: 0.5}\n"
+        "  - quality_filter: {rules: [gopher_quality], languages: *langs}\n"
+        "  - exact_dedup: &dedup {keep: earliest}\n"
+        "  - exact_dedup: {<<: *dedup, normalize: false}\n"
+    )
+    written = tmp_path / "written.yaml"
+    written.write_text(
+        "name: a\n"
+        "stages:\n"
+        "  - language_id: {languages: [en, zh], min_score: 0.5}\n"
+        "  - quality_filter: {rules: [gopher_quality], languages: [en, zh]}\n"
+        "  - exact_dedup: {keep: earliest}\n"
+        "  - exact_dedup: {keep: earliest, normalize: false}\n"
+    )
+    a, b = load_pipeline(anchored), load_pipeline(written)
+    assert a.to_dict()["stages"] == b.to_dict()["stages"]
+    assert a.fingerprint() == b.fingerprint()

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -121,3 +124,83 @@ def test_resume_refuses_a_changed_input(tmp_path):
     pq.write_table(table.slice(1), shard)  # one document fewer
     with pytest.raises(CurateError, match="cannot --resume: the input changed"):
         run(tmp_path / "in", tmp_path / "out", resume=True)
+
+
+# ---------------------------------------------------------------- YAML aliases
+
+
+def laughs(indent: str, levels: int = 9, width: int = 9) -> str:
+    """A "billion laughs" list: each anchor holds ``width`` aliases of the one before, so
+    width**levels values once expanded (9**9 = 387,420,489 strings from a 1 kB file)."""
+    lines = [f"{indent}- &l0 [" + ", ".join(["lol"] * width) + "]"]
+    for i in range(1, levels):
+        lines.append(f"{indent}- &l{i} [" + ", ".join([f"*l{i - 1}"] * width) + "]")
+    return "\n".join(lines) + "\n"
+
+
+BOMBS = {  # where the bomb sits -> the key the error must name
+    "name: x\nstages: [exact_dedup]\ndescription:\n" + laughs("  "): r"description\[\d\]\[",
+    "name: x\nstages: [exact_dedup]\ninput:\n" + laughs("  "): r"input\[\d\]\[",
+    "name: x\nstages:\n  - quality_filter:\n      rules: [gopher_quality]\n      params:\n"
+    + laughs("        "): r"stages\[0\]\.quality_filter\.params\[\d\]\[",
+    # merge keys are aliases too, counted at their expanded size (whatever PyYAML then keeps)
+    "name: x\nstages: [exact_dedup]\ndescription:\n  m0: &m0 {"
+    + ", ".join(f"k{i}: {i}" for i in range(10))
+    + "}\n"
+    + "".join(f"  m{i}: &m{i} {{<<: [{', '.join([f'*m{i - 1}'] * 10)}]}}\n" for i in range(1, 9)): (
+        r"description\.m\d\.<<\[\d\]"
+    ),
+}
+
+
+def curate(*args) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "curate.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,  # a regression hangs for minutes; fail instead
+    )
+
+
+def test_a_billion_laughs_fails_fast_through_the_cli(tmp_path):
+    bomb = tmp_path / "laughs.yaml"
+    bomb.write_text(next(iter(BOMBS)))
+    t = time.perf_counter()
+    r = curate("run", bomb, "--output", tmp_path / "out")
+    assert time.perf_counter() - t < 30  # the interpreter start is most of it
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    (line,) = [ln for ln in r.stderr.splitlines() if ln.startswith("curate: error:")]
+    assert f"{bomb}: line " in line and ", description[" in line
+    assert "aliases expand to more than 100,000 values" in line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("text, key", BOMBS.items())
+def test_alias_bombs_anywhere_name_their_key(tmp_path, text, key):
+    bomb = tmp_path / "p.yaml"
+    bomb.write_text(text)
+    t = time.perf_counter()
+    with pytest.raises(ConfigError, match=rf"p.yaml: line \d+, {key}.*aliases expand"):
+        load_pipeline(bomb)
+    assert time.perf_counter() - t < 5
+
+
+def test_an_alias_inside_its_own_anchor_is_refused(tmp_path):
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text("name: x\nstages:\n  - exact_dedup: &a {keep: *a}\n")
+    with pytest.raises(ConfigError, match=r"p.yaml: line 3, stages\[0\].exact_dedup.keep: alias"):
+        load_pipeline(pipe)
+
+
+def test_deep_nesting_is_an_error_not_a_recursion_error(tmp_path):
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text("name: x\nstages: [exact_dedup]\ndescription: " + "[" * 5000 + "]" * 5000)
+    with pytest.raises(ConfigError, match="p.yaml: line 3, description.*nested more than 100"):
+        load_pipeline(pipe)
+
+
+def test_aliases_are_bounded_not_banned(tmp_path):
+    pipe = tmp_path / "p.yaml"  # 66,429 strings, 74,718 values added by aliases: under the bound
+    pipe.write_text("name: x\nstages: [exact_dedup]\ndescription:\n" + laughs("  ", levels=5))
+    assert load_pipeline(pipe).description.count("lol") == sum(9**k for k in range(1, 6))
