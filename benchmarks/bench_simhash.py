@@ -90,8 +90,9 @@ def run(quick: bool = False) -> str:
         units = st["decision"]["units"]
         lines += [
             f"Corpus: {len(shards)} shards of `sample_corpus/`, {n_docs:,} documents, "
-            f"{units:,} sentences of >= 3 tokens. Wall s is the whole `curate run` (start-up, "
-            "reading, writing); stage s is the time inside the stage, summed over workers.",
+            f"{units:,} sentences of >= 3 tokens, not numbers only. Wall s is the whole "
+            "`curate run` (start-up, reading, writing); stage s is the time inside the stage, "
+            "summed over workers.",
             "",
             "| tool | level | wall s | stage s | docs/s | sentences/s | removed | peak RSS MB |",
             "|---|---|---|---|---|---|---|---|",

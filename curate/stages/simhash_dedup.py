@@ -17,7 +17,17 @@ cut from every document but the first (in curate.index.survivor's order for ``ke
 dump, then date, then id; or from all with ``keep_first: false``). A document left with under
 ``min_chars`` characters or under ``min_fraction`` of its original length goes as a whole with
 reason ``simhash_boilerplate``; otherwise it stays with its text shortened. Units under
-``min_tokens`` tokens are left alone.
+``min_tokens`` tokens are left alone, and so are units of numbers only ("5.1.1.", a row of
+prices), which digits -> 0 would make all alike.
+
+The barrier runs as two rounds of reduce tasks on the executor (curate.collected), so the driver
+holds the documents' ids and one bit per unit, never the units: one task per permuted table reads
+the fingerprint column of every shard, one shard at a time, and returns that table's
+near-duplicate pairs (as fingerprint values) and links to committed dumps; the driver joins them
+by union-find, which touches only fingerprints that have a near neighbour; then one task per
+share of the clusters (by a hash of the cluster's smallest fingerprint) counts their documents,
+finds their first, marks the units to cut and builds its share of the index entries. Each shard's
+spans are read back from its collected keys when its part of the decision is written.
 
 Across dumps (``index: DIR``, curate.index.store): each committed dump stores its distinct
 fingerprints with their first document and cluster id (``part-00``), its documents per cluster
@@ -39,16 +49,20 @@ above ~0.99): on short units the normalisation, not the distance, is what absorb
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import xxhash
 
 from curate import arrays
+from curate.collected import CollectedTable, Run, load_shared, run_here
 from curate.errors import CurateError
 from curate.index.store import (
     CommittedDump,
@@ -66,12 +80,15 @@ from curate.stages.base import (
     Verdict,
     column_or_nulls,
     register,
-    split_rows_by_shard,
 )
 from curate.text import split_units, token_hashes
 
 _MASK = re.compile(r"\S+@\S+|\d{4,}|\+?\d[\d\s-]{6,}\d")
 PARTITIONS = 1  # one table of fingerprints per dump; the search tables are built in memory
+# the barrier's second round: tasks of about this many units each (~36 bytes a unit), at least 4
+UNITS_PER_TASK = 1 << 20
+TOP_UNITS = 10  # the report's most removed boilerplate
+CANDIDATES = 1 << 20  # candidate pairs checked at once (~100 MB): bounds a task's memory
 
 
 @dataclass
@@ -144,12 +161,19 @@ def unit_fingerprints(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(SimHash, number of tokens) of each unit over its token ``ngram``-grams (one shorter gram
     for a unit of fewer tokens) after ``normalize_for_features``; 0 for units under
-    ``min_tokens`` tokens. Vectorised: one tokeniser pass for all units, each distinct token
-    hashed once, each distinct token sequence (repeated boilerplate) fingerprinted once."""
+    ``min_tokens`` tokens. A unit of numbers only ("5.1.1.", a row of prices) counts 0 tokens:
+    after digits -> 0 all such units look alike. Vectorised: one tokeniser pass for all units,
+    each distinct token hashed once, each distinct token sequence (repeated boilerplate)
+    fingerprinted once."""
     token_hash, counts = token_hashes(units)
+    words = np.bincount(
+        np.repeat(np.arange(len(units)), counts)[~np.isin(token_hash, NUMBER_HASHES)],
+        minlength=len(units),
+    )
+    eligible = np.where(words > 0, counts, 0)
     starts = np.cumsum(counts) - counts
     powers = _powers(int(counts.max(initial=0)) + ngram)
-    long = np.flatnonzero(counts >= min_tokens)
+    long = np.flatnonzero(eligible >= min_tokens)
     seq = _sequence_hashes(token_hash, starts, counts, powers)[long]
     _, rep, back = np.unique(seq, return_index=True, return_inverse=True)
     todo = long[rep]
@@ -172,7 +196,12 @@ def unit_fingerprints(
         gram_unit, feats = gram_unit[keep], feats[keep]
     out = np.zeros(len(units), np.uint64)
     out[long] = simhash_of_hashes(feats, np.bincount(gram_unit, minlength=len(todo)))[back]
-    return out, counts
+    return out, eligible
+
+
+# the hashes of the tokens made of digits only, which normalise to 0, 00, 000, ... (a run of
+# over 256 digits counts as a word)
+NUMBER_HASHES = np.array([xxhash.xxh3_64_intdigest(b"0" * k) for k in range(1, 257)], np.uint64)
 
 
 def _powers(n: int) -> np.ndarray:
@@ -205,39 +234,83 @@ def block_layout(hamming: int) -> list[tuple[int, int]]:
     return list(zip(shifts, widths))
 
 
-def _pairs_within_groups(order: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All (i, j) pairs of positions that share a key; ``order`` sorts ``keys``."""
+def _block(fps: np.ndarray, shift: int, width: int) -> np.ndarray:
+    return (fps >> np.uint64(shift)) & np.uint64((1 << width) - 1)
+
+
+def table_pairs(fps: np.ndarray, hamming: int, table: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs (i < j) of fingerprints within ``hamming`` bits that agree on block ``table``
+    (one permuted table); each pair once. Candidates are checked CANDIDATES at a time."""
+    keys = _block(fps, *block_layout(hamming)[table])
+    order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     n = len(order)
     starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
     ends = np.r_[starts[1:], n]
-    group_end = np.repeat(ends, ends - starts)  # for each position, where its group ends
-    counts = group_end - np.arange(n) - 1  # partners after it in the group
-    total = int(counts.sum())
-    if total == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    left = np.repeat(np.arange(n), counts)
-    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    right = left + 1 + offsets
-    return order[left], order[right]
+    partners = np.repeat(ends, ends - starts) - np.arange(n) - 1  # later positions, same key
+    found = [(np.empty(0, np.int64), np.empty(0, np.int64))]
+    for lo, hi in _spans(partners):
+        left = np.repeat(np.arange(lo, hi), partners[lo:hi])
+        right = left + 1 + _within(partners[lo:hi])
+        i, j = order[left], order[right]
+        close = np.bitwise_count(fps[i] ^ fps[j]) <= hamming
+        found.append((np.minimum(i, j)[close], np.maximum(i, j)[close]))
+    return np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+
+
+def _spans(counts: np.ndarray) -> Iterator[tuple[int, int]]:
+    """Consecutive [lo, hi) ranges of positions with about CANDIDATES counts each."""
+    ends = np.cumsum(counts)
+    lo = 0
+    while lo < len(counts):
+        hi = int(np.searchsorted(ends, ends[lo] - counts[lo] + CANDIDATES, "right"))
+        hi = max(hi, lo + 1)
+        yield lo, hi
+        lo = hi
+
+
+def _within(counts: np.ndarray) -> np.ndarray:
+    """0, 1, ..., counts[0] - 1, 0, 1, ..., counts[1] - 1, ..."""
+    return np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
 def near_duplicate_pairs(fps: np.ndarray, hamming: int) -> tuple[np.ndarray, np.ndarray]:
     """Every pair (i < j) of fingerprints within ``hamming`` bits, by permuted tables."""
     fps = np.asarray(fps, dtype=np.uint64)
-    found_i, found_j = [], []
-    for shift, width in block_layout(hamming):
-        keys = (fps >> np.uint64(shift)) & np.uint64((1 << width) - 1)
-        order = np.argsort(keys, kind="stable")
-        i, j = _pairs_within_groups(order, keys)
-        close = np.bitwise_count(fps[i] ^ fps[j]) <= hamming
-        found_i.append(i[close])
-        found_j.append(j[close])
-    i = np.concatenate(found_i) if found_i else np.empty(0, np.int64)
-    j = np.concatenate(found_j) if found_j else np.empty(0, np.int64)
-    lo, hi = np.minimum(i, j), np.maximum(i, j)
-    code = arrays.distinct(lo.astype(np.int64) * len(fps) + hi)
+    found = [table_pairs(fps, hamming, t) for t in range(hamming + 1)]
+    i = np.concatenate([f[0] for f in found]).astype(np.int64)
+    j = np.concatenate([f[1] for f in found]).astype(np.int64)
+    code = arrays.distinct(i * len(fps) + j)
     return code // len(fps), code % len(fps)
+
+
+def table_pairs_between(
+    a: np.ndarray, b: np.ndarray, hamming: int, table: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every (i, j) with ``a[i]`` within ``hamming`` bits of ``b[j]`` that agree on block
+    ``table``; each pair once."""
+    block = block_layout(hamming)[table]
+    ka, kb = _block(a, *block), _block(b, *block)
+    order = np.argsort(kb, kind="stable")
+    sorted_b = kb[order]
+    first = np.searchsorted(sorted_b, ka, "left")
+    counts = np.searchsorted(sorted_b, ka, "right") - first
+    found = [(np.empty(0, np.int64), np.empty(0, np.int64))]
+    for lo, hi in _spans(counts):
+        i = np.repeat(np.arange(lo, hi), counts[lo:hi])
+        j = order[np.repeat(first[lo:hi], counts[lo:hi]) + _within(counts[lo:hi])]
+        close = np.bitwise_count(a[i] ^ b[j]) <= hamming
+        found.append((i[close], j[close]))
+    return np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+
+
+def near_pairs_between(a: np.ndarray, b: np.ndarray, hamming: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every (i, j) with ``a[i]`` within ``hamming`` bits of ``b[j]``, by the same block tables."""
+    found = [table_pairs_between(a, b, hamming, t) for t in range(hamming + 1)]
+    i = np.concatenate([f[0] for f in found]).astype(np.int64)
+    j = np.concatenate([f[1] for f in found]).astype(np.int64)
+    code = arrays.distinct(i * max(len(b), 1) + j)
+    return code // max(len(b), 1), code % max(len(b), 1)
 
 
 def connected_components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -302,11 +375,24 @@ class SimhashDedup(RowRemovalStage):
         )
 
     def decide(self, collected: pa.Table) -> tuple[Any, dict[str, Any]]:
+        return self.decide_partitioned(CollectedTable(collected), run_here)
+
+    def decide_partitioned(self, collected: Any, run: Run) -> tuple[Any, dict[str, Any]]:
+        """The barrier as two rounds of reduce tasks: one per permuted table finds that table's
+        near-duplicate pairs (and links to committed dumps); this process joins them into
+        clusters; one task per share of the clusters counts their documents and marks the units
+        to cut. This process holds the documents' ids and one bit per unit, never the units."""
+        head = collected.read([SHARD, ROW, "id", "dump", "date", "domain"])
+        if head.num_rows == 0:
+            return None, {"documents": 0, "units": 0, "units_removed": 0, "chars_removed": 0}
         if not self.config.index:
-            return self._decide(collected, None)
+            return self._decide(collected, run, head, None)
         index = DedupIndex(self.config.index, "simhash", self._index_params(), PARTITIONS)
         with index.locked():
-            return self._decide(collected, index)
+            return self._decide(collected, run, head, index)
+
+    def decision_for_shard(self, decision: Any, shard: int) -> pa.Table | None:
+        return decision.for_shard(shard) if decision is not None else None
 
     def _index_params(self) -> dict[str, Any]:
         c = self.config
@@ -320,43 +406,71 @@ class SimhashDedup(RowRemovalStage):
             "features": "nfkc-lower-digits0/xxh3-64",
         }
 
-    def _decide(self, collected: pa.Table, index: DedupIndex | None) -> tuple[Any, dict[str, Any]]:
+    def _decide(
+        self, collected: Any, run: Run, head: pa.Table, index: DedupIndex | None
+    ) -> tuple[Any, dict[str, Any]]:
         cfg = self.config
-        collected = collected.combine_chunks()
-        n_docs = collected.num_rows
-        summary: dict[str, Any] = {"documents": n_docs}
-        if n_docs == 0:
-            return {}, summary | {"units": 0, "units_removed": 0, "chars_removed": 0}
-        units = Units.of(collected, cfg.keep)
-        reference, new, run_dumps = [], [], {}
+        n_docs = head.num_rows
+        order = survival_order(head, cfg.keep)
+        reference: list[CommittedDump] = []
+        new: list[str] = []
+        run_dumps: dict[str, str] = {}
         if index is not None:
-            run_dumps = dump_fingerprints(collected, self.name, cfg.index)
+            run_dumps = dump_fingerprints(head, self.name, cfg.index)
             reference, new = index.plan(run_dumps)
-        graph = _cluster(units, cfg.hamming, cfg.min_docs, index, reference)
-        remove = graph.seen & ~graph.first if cfg.keep_first else graph.seen
-        summary |= graph.summary(units, remove)
-        summary |= {
-            "by_dump": _breakdown(units, remove, collected.column("dump")),
-            "by_domain": _breakdown(units, remove, collected.column("domain")),
-            "top_removed": _top_units(units, graph, remove),
+        search = functools.partial(_search_table, collected, cfg.hamming, reference)
+        found = sorted(run(search, list(range(cfg.hamming + 1))), key=lambda r: r[0])
+        graph = Graph.build(found, index, reference)
+        # each new dump's documents numbered in survival order (their ordinals in the index)
+        dumps = np.array(head.column("dump").to_pylist(), object)
+        ordinal = np.zeros(n_docs, np.int64)
+        new_code = np.full(n_docs, -1, np.int32)
+        for code, name in enumerate(new):
+            rows = order[dumps[order] == name]
+            ordinal[rows] = np.arange(len(rows))
+            new_code[rows] = code
+        top_seq = max((d.seq for d in index.dumps()), default=0) if index is not None else 0
+        share = collected.share
+        task = functools.partial(
+            _reduce_clusters,
+            collected,
+            [share(f"graph_{k}", v) for k, v in graph.arrays().items()],
+            share("rank", rank_of(order)),
+            (share("new_code", new_code), share("ordinal", ordinal), len(new), top_seq),
+            cfg.min_docs,
+            cfg.keep_first,
+        )
+        n_tasks = max(4, -(-found[0][5] // UNITS_PER_TASK))  # every search task counts them
+        tasks = [(part, n_tasks) for part in range(n_tasks)]
+        parts = sorted(run(task, tasks), key=lambda p: p.part)
+        per_doc = {k: sum(getattr(p, k) for p in parts) for k in ("units", "removed", "chars")}
+        units_at = np.r_[0, np.cumsum(per_doc["units"])]
+        removed = per_doc["removed"]
+        summary: dict[str, Any] = {
+            "documents": n_docs,
+            "units": int(units_at[-1]),
+            "distinct_fingerprints": sum(p.distinct for p in parts),
+            "near_duplicate_pairs": graph.pairs,
+            "near_committed_fingerprints": graph.linked,
+            "boilerplate_clusters": sum(p.boilerplate for p in parts),
+            "units_removed": int(removed.sum()),
+            "chars_removed": int(per_doc["chars"].sum()),
+            "docs_cut": int((removed > 0).sum()),
+            "by_dump": _breakdown(head.column("dump"), per_doc),
+            "by_domain": _breakdown(head.column("domain"), per_doc),
+            "top_removed": _top_units(collected, units_at, parts),
         }
         if index is not None:
-            _commit(index, collected, units, graph, new)
+            _commit(index, head, order, new, parts, graph.merges())
             summary["index"] = {
                 "path": str(cfg.index),
                 "deduplicated_against": [d.name for d in reference],
                 "committed": new,
                 "already_committed": sorted(set(run_dumps) - set(new)),
             }
-        cuts = pa.table(
-            {
-                SHARD: collected.column(SHARD).take(pa.array(units.doc[remove])),
-                ROW: collected.column(ROW).take(pa.array(units.doc[remove])),
-                "start": pa.array(units.start[remove], pa.int32()),
-                "end": pa.array(units.end[remove], pa.int32()),
-            }
-        )
-        return split_rows_by_shard(cuts), summary
+        bits = np.bitwise_or.reduce([p.bits for p in parts])
+        shards = head.column(SHARD).to_numpy()
+        return Cuts(collected, shards, units_at, bits), summary
 
     def apply(self, batch: pa.RecordBatch, decision: Any) -> Verdict:
         """Cut the decided units; a page left too short goes as ``simhash_boilerplate``."""
@@ -392,148 +506,129 @@ class SimhashDedup(RowRemovalStage):
         return Verdict(batch, pa.array(reasons, pa.string()), stats=stats)
 
 
-@dataclass
-class Units:
-    """The run's units, flattened: document (row of ``collected``), span, fingerprint."""
+# ---------------------------------------------------------------- the barrier's tasks
 
-    doc: np.ndarray
-    start: np.ndarray
-    end: np.ndarray
+
+def _pieces(collected: Any, columns: list[str]) -> Iterator[pa.Table]:
+    """``columns`` of the collected rows, one shard at a time (in collected order): a task holds
+    one shard's lists at a time, not every shard's."""
+    shard = collected.read([SHARD]).column(0).to_numpy()
+    bounds = np.flatnonzero(np.r_[True, shard[1:] != shard[:-1], True])
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        yield collected.take(columns, np.arange(a, b))
+
+
+def _distinct_fingerprints(collected: Any) -> tuple[np.ndarray, int]:
+    """The run's distinct fingerprints and its number of units, a shard at a time: the shards'
+    distinct values are merged into the result whenever they outgrow it, so each value is sorted
+    O(log shards) times."""
+    out, pending, size, units = np.empty(0, np.uint64), [], 0, 0
+    for piece in _pieces(collected, ["simhash"]):
+        fps = pc.list_flatten(piece.column("simhash")).to_numpy()
+        units += len(fps)
+        pending.append(arrays.distinct(fps))
+        size += len(pending[-1])
+        if size > len(out):
+            out, pending, size = arrays.distinct(np.concatenate([out, *pending])), [], 0
+    return arrays.distinct(np.concatenate([out, *pending])), units
+
+
+def _search_table(
+    collected: Any, hamming: int, reference: list[CommittedDump], table: int
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """One permuted table over the run's distinct fingerprints: (table, near-duplicate pairs as
+    fingerprint values lo < hi, links (run fingerprint, committed cluster id as stored) to the
+    fingerprints of each committed dump, the run's number of units); pairs and links are within
+    ``hamming`` bits and agree on that table's block."""
+    distinct, units = _distinct_fingerprints(collected)
+    i, j = table_pairs(distinct, hamming, table)
+    link_fp, link_cluster = [np.empty(0, np.uint64)], [np.empty(0, np.int64)]
+    for d in reference:  # one committed dump at a time
+        part = pq.read_table(d.path / "part-00.parquet", columns=["key", "cluster"])
+        u, c = table_pairs_between(distinct, part.column("key").to_numpy(), hamming, table)
+        link_fp.append(distinct[u])
+        link_cluster.append(part.column("cluster").to_numpy()[c])
+    links = np.concatenate(link_fp), np.concatenate(link_cluster)
+    return table, distinct[i], distinct[j], *links, units
+
+
+@dataclass
+class Graph:
+    """The clusters of the fingerprints that have a near neighbour, in the run or in a
+    committed dump (every other fingerprint is a cluster of its own). Per such fingerprint
+    (sorted): ``label``, the smallest run fingerprint of its cluster, which names the cluster;
+    ``committed``, the oldest committed cluster it reaches, or -1; ``committed_docs``, the
+    documents of the committed clusters it reaches."""
+
     fps: np.ndarray
-    preview: pa.Array
-    rank: np.ndarray  # survival rank of each unit's document (0 = the first document)
+    label: np.ndarray
+    committed: np.ndarray
+    committed_docs: np.ndarray
+    linked_ids: np.ndarray  # committed clusters the run's units are near (canonical ids)
+    linked_into: np.ndarray  # ... and the oldest committed cluster of the cluster each joined
+    pairs: int
+    linked: int  # distinct run fingerprints near a committed one
 
     @classmethod
-    def of(cls, collected: pa.Table, keep: str) -> Units:
-        doc = pc.list_parent_indices(collected.column("simhash").chunk(0)).to_numpy()
-        doc = doc.astype(np.int64)
-        doc_rank = rank_of(survival_order(collected, keep))
-
-        def flat(name: str) -> pa.Array:
-            return pc.list_flatten(collected.column(name).chunk(0))
-
+    def build(cls, found: list[tuple], index: DedupIndex | None, reference: list) -> Graph:
+        a, b = np.concatenate([f[1] for f in found]), np.concatenate([f[2] for f in found])
+        if len(a):  # the same pair found in several tables counts once
+            a, b = np.unique(np.stack([a, b], 1), axis=0).T
+        link_fp, link_c, ids, id_docs = _committed_links(found, index, reference)
+        nodes = arrays.distinct(np.concatenate([a, b, link_fp]))
+        m = len(nodes)
+        comp = connected_components(
+            m + len(ids),
+            np.r_[np.searchsorted(nodes, a), np.searchsorted(nodes, link_fp)].astype(np.int64),
+            np.r_[np.searchsorted(nodes, b), m + np.searchsorted(ids, link_c)].astype(np.int64),
+        )
+        # a cluster's label is its smallest node: a run fingerprint, as run nodes come first
+        none = np.iinfo(np.int64).max
+        committed = np.full(m + len(ids), none, np.int64)
+        np.minimum.at(committed, comp[m:], ids)  # the oldest committed cluster names it
+        committed[committed == none] = -1
+        docs = np.bincount(comp[m:], weights=id_docs, minlength=m + len(ids)).astype(np.int64)
         return cls(
-            doc=doc,
-            start=flat("start").to_numpy(),
-            end=flat("end").to_numpy(),
-            fps=flat("simhash").to_numpy(),
-            preview=flat("preview"),
-            rank=doc_rank[doc],
+            fps=nodes,
+            label=nodes[comp[:m]],
+            committed=committed[comp[:m]],
+            committed_docs=docs[comp[:m]],
+            linked_ids=ids,
+            linked_into=committed[comp[m:]],
+            pairs=len(a),
+            linked=int(len(arrays.distinct(link_fp))),
+        )
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "fps": self.fps,
+            "label": self.label,
+            "committed": self.committed,
+            "committed_docs": self.committed_docs,
+        }
+
+    def merges(self) -> pa.Table:
+        """(committed id, id it merged into) for committed clusters this run joined together."""
+        moved = self.linked_into != self.linked_ids
+        return pa.table(
+            {
+                "cluster": pa.array(self.linked_ids[moved], pa.int64()),
+                "into": pa.array(self.linked_into[moved], pa.int64()),
+            }
         )
 
 
-@dataclass
-class Clusters:
-    """Near-duplicate clusters over the run's distinct fingerprints and the committed clusters
-    they touch: per run unit its cluster, whether it is boilerplate, whether it is in the
-    cluster's first document."""
-
-    unit_cluster: np.ndarray  # cluster (component) of each unit
-    seen: np.ndarray  # the unit's cluster is in >= min_docs documents
-    first: np.ndarray  # the unit is in its cluster's first document (never for committed ones)
-    docs: np.ndarray  # documents per cluster (committed + run)
-    committed: np.ndarray  # committed cluster id per component, or -1
-    linked_ids: np.ndarray  # committed clusters the run's units are near (canonical ids)
-    linked_cluster: np.ndarray  # ... and the component each joined
-    distinct: int
-    pairs: int
-    linked: int  # distinct fingerprints near one already committed
-
-    def summary(self, units: Units, remove: np.ndarray) -> dict[str, Any]:
-        lengths = units.end[remove] - units.start[remove]
-        return {
-            "units": len(units.fps),
-            "distinct_fingerprints": self.distinct,
-            "near_duplicate_pairs": self.pairs,
-            "near_committed_fingerprints": self.linked,
-            "boilerplate_clusters": int(len(arrays.distinct(self.unit_cluster[self.seen]))),
-            "units_removed": int(remove.sum()),
-            "chars_removed": int(lengths.sum()),
-            "docs_cut": int(len(arrays.distinct(units.doc[remove]))),
-        }
-
-
-def _cluster(
-    units: Units,
-    hamming: int,
-    min_docs: int,
-    index: DedupIndex | None = None,
-    reference: list[CommittedDump] | tuple = (),
-) -> Clusters:
-    """Nodes: the run's distinct fingerprints (0..m-1), then the committed clusters they are near
-    (m..m+k-1); edges: near-duplicate pairs. Components are the clusters."""
-    distinct, inverse = np.unique(units.fps, return_inverse=True)
-    m = len(distinct)
-    i, j = near_duplicate_pairs(distinct, hamming)
-    link_u, link_c, ids, id_docs = _committed_links(distinct, hamming, index, reference)
-    k = len(ids)
-    comp = connected_components(
-        m + k, np.r_[i, link_u].astype(np.int64), np.r_[j, m + np.searchsorted(ids, link_c)]
-    )
-    unit_cluster = comp[inverse]
-    # documents per cluster: committed ones (stored counts) + the run's distinct documents
-    docs = np.bincount(comp[m:], weights=id_docs, minlength=m + k).astype(np.int64)
-    width = int(units.doc.max(initial=0)) + 1
-    pair = arrays.distinct(unit_cluster * width + units.doc)
-    docs += np.bincount(pair // width, minlength=m + k)
-    none = np.iinfo(np.int64).max
-    committed = np.full(m + k, none, np.int64)
-    np.minimum.at(committed, comp[m:], ids)  # the oldest committed cluster names the component
-    committed[committed == none] = -1
-    first_rank = np.full(m + k, none, np.int64)
-    np.minimum.at(first_rank, unit_cluster, units.rank)
-    # a committed document always comes first: it is already published
-    first = (committed[unit_cluster] < 0) & (units.rank == first_rank[unit_cluster])
-    return Clusters(
-        unit_cluster=unit_cluster,
-        seen=docs[unit_cluster] >= min_docs,
-        first=first,
-        docs=docs,
-        committed=committed,
-        linked_ids=ids,
-        linked_cluster=comp[m:],
-        distinct=m,
-        pairs=len(i),
-        linked=int(len(arrays.distinct(link_u))),
-    )
-
-
-def near_pairs_between(a: np.ndarray, b: np.ndarray, hamming: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every (i, j) with ``a[i]`` within ``hamming`` bits of ``b[j]``, by the same block tables."""
-    found_i, found_j = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
-    for shift, width in block_layout(hamming):
-        mask = np.uint64((1 << width) - 1)
-        ka, kb = (a >> np.uint64(shift)) & mask, (b >> np.uint64(shift)) & mask
-        order = np.argsort(kb, kind="stable")
-        sorted_b = kb[order]
-        lo = np.searchsorted(sorted_b, ka, "left")
-        counts = np.searchsorted(sorted_b, ka, "right") - lo
-        i = np.repeat(np.arange(len(a)), counts)
-        offsets = np.arange(len(i)) - np.repeat(np.cumsum(counts) - counts, counts)
-        j = order[np.repeat(lo, counts) + offsets]
-        close = np.bitwise_count(a[i] ^ b[j]) <= hamming
-        found_i.append(i[close])
-        found_j.append(j[close])
-    code = arrays.distinct(np.concatenate(found_i) * max(len(b), 1) + np.concatenate(found_j))
-    return code // max(len(b), 1), code % max(len(b), 1)
-
-
 def _committed_links(
-    distinct: np.ndarray, hamming: int, index: DedupIndex | None, reference
+    found: list[tuple], index: DedupIndex | None, reference: list[CommittedDump]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(run fingerprint, canonical committed cluster) links, the sorted linked cluster ids and
     their committed document counts. Committed dumps are read one at a time."""
     empty = np.empty(0, np.int64)
     if index is None or not reference:
-        return empty, empty, empty, np.empty(0)
+        return np.empty(0, np.uint64), empty, empty, np.empty(0)
     canonical = _canonical(np.concatenate([_merges(index, d) for d in reference]))
-    link_u, link_c = [empty], [empty]
-    for d in reference:
-        part = index.read(d, "part-00")
-        u, c = near_pairs_between(distinct, part.column("key").to_numpy(), hamming)
-        link_u.append(u)
-        link_c.append(canonical(part.column("cluster").to_numpy()[c]))
-    link_u, link_c = np.concatenate(link_u), np.concatenate(link_c)
+    link_fp = np.concatenate([f[3] for f in found])
+    link_c = canonical(np.concatenate([f[4] for f in found]))
     ids = arrays.distinct(link_c)
     docs = np.zeros(len(ids))
     for d in reference:
@@ -542,7 +637,7 @@ def _committed_links(
         pos = np.minimum(np.searchsorted(ids, cid), max(len(ids) - 1, 0))
         hit = (ids[pos] == cid) if len(ids) else np.zeros(len(cid), bool)
         np.add.at(docs, pos[hit], clusters.column("docs").to_numpy()[hit])
-    return link_u, link_c, ids, docs
+    return link_fp, link_c, ids, docs
 
 
 def _merges(index: DedupIndex, dump: CommittedDump) -> np.ndarray:
@@ -567,61 +662,171 @@ def _canonical(merges: np.ndarray):
     return canonical
 
 
+@dataclass
+class ClusterPart:
+    """What one cluster task returns for its share of the clusters."""
+
+    part: int
+    bits: np.ndarray  # one bit per unit of the run (packed, little-endian): cut
+    units: np.ndarray  # per document: its units in this share, units cut, characters cut
+    removed: np.ndarray
+    chars: np.ndarray
+    distinct: int  # distinct fingerprints
+    boilerplate: int  # clusters in >= min_docs documents
+    top: tuple[np.ndarray, ...]  # most cut clusters: (units cut, label, a cut unit, documents)
+    commit: list[tuple[np.ndarray, ...]]  # per new dump: (keys, ordinals, cluster, ids, docs)
+
+
+def _reduce_clusters(
+    collected: Any,
+    graph: list[Any],
+    rank: Any,
+    new: tuple[Any, Any, int, int],
+    min_docs: int,
+    keep_first: bool,
+    task: tuple[int, int],
+) -> ClusterPart:
+    """The clusters whose label hashes to ``part``: their documents (committed + the run's),
+    their first document, and so which of their units go; and for each new dump, its distinct
+    fingerprints with their first document and cluster name, and its documents per cluster."""
+    part, n_tasks = task
+    g_fps, g_label, g_committed, g_docs = (load_shared(a) for a in graph)
+    kept: dict[str, list[np.ndarray]] = {k: [] for k in ("unit", "fps", "label", "pos", "length")}
+    lengths, offset = [], 0
+    for batch in _pieces(collected, ["simhash", "start", "end"]):  # keep this task's units
+        lengths.append(pc.list_value_length(batch.column("simhash")).to_numpy())
+        fps = pc.list_flatten(batch.column("simhash")).to_numpy()
+        pos = np.minimum(np.searchsorted(g_fps, fps), max(len(g_fps) - 1, 0))
+        near = g_fps[pos] == fps if len(g_fps) else np.zeros(len(fps), bool)
+        label = fps.copy()  # a fingerprint without near neighbours is a cluster of its own
+        label[near] = g_label[pos[near]]
+        mine = np.flatnonzero(fmix64(label) % np.uint64(n_tasks) == part)
+        start, end = (pc.list_flatten(batch.column(c)).to_numpy() for c in ("start", "end"))
+        pos[~near] = -1
+        for key, values in zip(kept, (mine + offset, fps, label, pos, end - start)):
+            kept[key].append(values[mine] if key != "unit" else values)
+        offset += len(fps)
+    unit, fps, label, pos, length = (np.concatenate(kept.pop(k)) for k in list(kept))
+    units_at = np.r_[0, np.cumsum(np.concatenate(lengths), dtype=np.int64)]
+    n_docs, n_units = len(units_at) - 1, int(units_at[-1])
+    near = pos >= 0
+    doc = np.searchsorted(units_at, unit, "right") - 1
+    labels, cluster = np.unique(label, return_inverse=True)
+    k = len(labels)
+    committed = np.full(k, -1, np.int64)
+    committed[cluster[near]] = g_committed[pos[near]]
+    docs = np.zeros(k, np.int64)
+    docs[cluster[near]] = g_docs[pos[near]]
+    pair = arrays.distinct(cluster * n_docs + doc)  # the run's distinct documents per cluster
+    docs += np.bincount(pair // max(n_docs, 1), minlength=k)
+    rank = load_shared(rank)[doc]
+    first_rank = np.full(k, np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(first_rank, cluster, rank)
+    # a committed document always comes first: it is already published
+    first = (committed[cluster] < 0) & (rank == first_rank[cluster])
+    seen = docs[cluster] >= min_docs
+    cut = seen & ~first if keep_first else seen
+    bits = np.zeros(n_units, bool)
+    bits[unit[cut]] = True
+    ids, at, counts = np.unique(cluster[cut], return_index=True, return_counts=True)
+    best = np.argsort(-counts, kind="stable")[:TOP_UNITS]
+    new_code, ordinal, n_new, top_seq = new
+    commit = []
+    if n_new:
+        new_code, ordinal = load_shared(new_code)[doc], load_shared(ordinal)
+        # a new cluster is named by this run's first sequence number and its number in the run
+        number = np.searchsorted(_distinct_fingerprints(collected)[0], labels)
+        name = np.where(committed >= 0, committed, make_handle(top_seq + 1, number))
+        commit = [
+            _dump_entry(fps, doc, ordinal, name[cluster], new_code == c) for c in range(n_new)
+        ]
+    return ClusterPart(
+        part=part,
+        bits=np.packbits(bits, bitorder="little"),
+        units=np.bincount(doc, minlength=n_docs),
+        removed=np.bincount(doc[cut], minlength=n_docs),
+        chars=np.bincount(doc[cut], weights=length[cut], minlength=n_docs).astype(np.int64),
+        distinct=int(len(arrays.distinct(fps))),
+        boilerplate=int((docs >= min_docs).sum()),
+        top=(counts[best], labels[ids[best]], unit[cut][at[best]], docs[ids[best]]),
+        commit=commit,
+    )
+
+
+def _dump_entry(
+    keys: np.ndarray, doc: np.ndarray, ordinal: np.ndarray, cid: np.ndarray, sel: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """One new dump's share of its index entry: distinct fingerprints with their first document
+    (ordinal) and cluster name; clusters with their number of documents; the units seen."""
+    keys, doc, cid = keys[sel], doc[sel], cid[sel]
+    ords = ordinal[doc]
+    by = np.lexsort((ords, keys))
+    keep = np.r_[True, keys[by][1:] != keys[by][:-1]] if len(by) else np.empty(0, bool)
+    pairs = np.unique(np.stack([cid, doc], 1), axis=0)
+    clusters, docs = np.unique(pairs[:, 0], return_counts=True)
+    return keys[by][keep], ords[by][keep], cid[by][keep], clusters, docs, np.array([len(keys)])
+
+
 def _commit(
-    index: DedupIndex, collected: pa.Table, units: Units, graph: Clusters, new: list[str]
+    index: DedupIndex,
+    head: pa.Table,
+    order: np.ndarray,
+    new: list[str],
+    parts: list[ClusterPart],
+    merges: pa.Table,
 ) -> None:
     """Commit each new dump: its distinct fingerprints with their first document and cluster id,
     the documents per cluster in this dump, and the committed clusters this run merged."""
-    dumps = np.array(collected.column("dump").to_pylist(), object)
-    order = survival_order(collected, index.params["keep"])
-    seq_of = {d.name: d.seq for d in index.dumps()}
-    top = max(seq_of.values(), default=0)
-    seq_of.update({name: top + 1 + i for i, name in enumerate(new)})
-    ordinal = np.empty(len(order), np.int64)  # a document's position in its dump's order
-    for name in seq_of:
-        rows = order[dumps[order] == name]
-        ordinal[rows] = np.arange(len(rows))
-    # a new cluster is named by this run's first sequence number and its number in the run
-    comp = graph.unit_cluster
-    name = make_handle(top + 1, np.arange(len(graph.docs)))
-    name = np.where(graph.committed >= 0, graph.committed, name)
-    merges = pa.table({"cluster": pa.array([], pa.int64()), "into": pa.array([], pa.int64())})
-    merged = _merged(graph)
-    if len(merged):
-        merges = pa.table({"cluster": merged[:, 0], "into": merged[:, 1]})
-    unit_dump = dumps[units.doc]
-    for dump in new:
-        sel = np.flatnonzero(unit_dump == dump)
-        keys, ords, cid = units.fps[sel], ordinal[units.doc[sel]], name[comp[sel]]
-        by = np.lexsort((ords, keys))
-        keep = np.r_[True, keys[by][1:] != keys[by][:-1]] if len(by) else np.empty(0, bool)
-        parts = [(keys[by][keep], ords[by][keep], {"cluster": cid[by][keep]})]
-        pairs = np.unique(np.stack([cid, units.doc[sel]], 1), axis=0) if len(sel) else None
-        cl, n = np.unique(pairs[:, 0], return_counts=True) if pairs is not None else ([], [])
-        clusters = pa.table({"cluster": pa.array(cl, pa.int64()), "docs": pa.array(n, pa.int32())})
+    dumps = np.array(head.column("dump").to_pylist(), object)
+    top = max((d.seq for d in index.dumps()), default=0)
+    for code, dump in enumerate(new):
+        keys, ords, cid, cl, n, units = (
+            np.concatenate([p.commit[code][f] for p in parts]) for f in range(6)
+        )
+        by = np.argsort(cl, kind="stable")  # a cluster is in one task's share
+        clusters = pa.table(
+            {"cluster": pa.array(cl[by], pa.int64()), "docs": pa.array(n[by], pa.int32())}
+        )
         rows = order[dumps[order] == dump]
-        ids = collected.column("id").take(pa.array(rows))
+        ids = head.column("id").take(pa.array(rows)).combine_chunks()
         entry = index.commit(
             dump,
             fingerprint_ids(ids),
             ids,
-            make_handle(seq_of[dump], np.arange(len(rows))),
-            parts,
-            stats={"units": len(sel), "fingerprints": int(keep.sum())},
+            make_handle(top + 1 + code, np.arange(len(rows))),
+            [(keys, ords, {"cluster": cid})],
+            stats={"units": int(units.sum()), "fingerprints": len(keys)},
             tables={"clusters": clusters, "merges": merges},
         )
-        if entry.seq != seq_of[dump]:
+        if entry.seq != top + 1 + code:
             raise CurateError(f"{index.root}: another run committed to the index meanwhile")
 
 
-def _merged(graph: Clusters) -> np.ndarray:
-    """(committed id, id it merged into) for committed clusters this run joined together."""
-    ids = graph.linked_ids
-    if not len(ids):
-        return np.empty((0, 2), np.int64)
-    into = graph.committed[graph.linked_cluster]
-    moved = into != ids
-    return np.stack([ids[moved], into[moved]], 1)
+class Cuts:
+    """The decision: one bit per collected unit, set for the units cut. Each shard's spans
+    (_row, start, end) are read back from its collected keys when its part of the decision is
+    written, so the driver never holds every span at once."""
+
+    def __init__(self, collected: Any, shards: np.ndarray, units_at: np.ndarray, bits: np.ndarray):
+        self.collected, self.shards, self.units_at, self.bits = collected, shards, units_at, bits
+
+    def for_shard(self, shard: int) -> pa.Table | None:
+        rows = np.flatnonzero(self.shards == shard)
+        count = self.units_at[rows + 1] - self.units_at[rows]
+        unit = np.repeat(self.units_at[rows] - np.cumsum(count) + count, count)
+        unit += np.arange(len(unit))
+        cut = ((self.bits[unit >> 3] >> (unit & 7).astype(np.uint8)) & 1).astype(bool)
+        if not cut.any():
+            return None
+        keys = self.collected.take([ROW, "start", "end"], rows)
+        spans = pa.table(
+            {
+                ROW: np.repeat(keys.column(ROW).to_numpy(), count)[cut],
+                "start": pc.list_flatten(keys.column("start")).to_numpy()[cut],
+                "end": pc.list_flatten(keys.column("end")).to_numpy()[cut],
+            }
+        )
+        return spans.take(pc.sort_indices(spans, [(ROW, "ascending")]))
 
 
 def cut_spans(text: str, spans: list[tuple[int, int]]) -> str:
@@ -641,21 +846,17 @@ def cut_spans(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(pieces).strip()
 
 
-def _breakdown(units: Units, remove: np.ndarray, labels: pa.Array) -> dict[str, dict[str, int]]:
+def _breakdown(labels: pa.ChunkedArray, per_doc: dict[str, np.ndarray]) -> dict[str, dict]:
     """Per label (dump or domain): units seen, units and characters removed, documents cut."""
-    codes = pc.dictionary_encode(pc.fill_null(labels, "unknown")).chunk(0)
+    codes = pc.dictionary_encode(pc.fill_null(labels, "unknown").combine_chunks())
     names = codes.dictionary.to_pylist()
     doc_code = codes.indices.to_numpy()
-    unit_code = doc_code[units.doc]
     n = len(names)
-    cut_docs = arrays.distinct(units.doc[remove])
     counts = {
-        "units": np.bincount(unit_code, minlength=n),
-        "units_removed": np.bincount(unit_code[remove], minlength=n),
-        "chars_removed": np.bincount(
-            unit_code[remove], weights=units.end[remove] - units.start[remove], minlength=n
-        ),
-        "docs_cut": np.bincount(doc_code[cut_docs], minlength=n),
+        "units": np.bincount(doc_code, weights=per_doc["units"], minlength=n),
+        "units_removed": np.bincount(doc_code, weights=per_doc["removed"], minlength=n),
+        "chars_removed": np.bincount(doc_code, weights=per_doc["chars"], minlength=n),
+        "docs_cut": np.bincount(doc_code[per_doc["removed"] > 0], minlength=n),
     }
     out = {name: {key: int(v[c]) for key, v in counts.items()} for c, name in enumerate(names)}
     return dict(sorted(out.items()))
@@ -666,17 +867,15 @@ def mask_pii(text: str) -> str:
     return _MASK.sub("***", text)
 
 
-def _top_units(units: Units, graph: Clusters, remove: np.ndarray, top: int = 10) -> list[dict]:
-    """The most often removed boilerplate, masked of PII, with the documents it is in."""
-    if not remove.any():
-        return []
-    ids, first, counts = np.unique(
-        graph.unit_cluster[remove], return_index=True, return_counts=True
-    )
-    best = np.argsort(-counts, kind="stable")[:top]
-    example = np.flatnonzero(remove)[first[best]]
-    previews = units.preview.take(pa.array(example)).to_pylist()
+def _top_units(collected: Any, units_at: np.ndarray, parts: list[ClusterPart]) -> list[dict]:
+    """The most often removed boilerplate, masked of PII, with the documents it is in (ties:
+    the cluster of the smallest fingerprint first)."""
+    removed, label, unit, docs = (np.concatenate([p.top[f] for p in parts]) for f in range(4))
+    best = np.lexsort((label, -removed))[:TOP_UNITS]
+    doc = np.searchsorted(units_at, unit[best], "right") - 1
+    lists = collected.take(["preview"], doc).column(0).to_pylist()
+    previews = [units[k] for units, k in zip(lists, (unit[best] - units_at[doc]).tolist())]
     return [
-        {"text": mask_pii(text), "removed": int(counts[b]), "documents": int(graph.docs[ids[b]])}
+        {"text": mask_pii(text), "removed": int(removed[b]), "documents": int(docs[b])}
         for text, b in zip(previews, best)
     ]
