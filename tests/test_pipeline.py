@@ -195,3 +195,27 @@ def test_report_json_shape(corpus, tmp_path):
         "bytes_out",
         "seconds",
     }
+
+
+def test_a_shards_decision_carries_only_its_own_rows():
+    """Decision files are pickles of split_rows_by_shard's tables: a zero-copy slice would
+    pickle the buffers of every shard's rows (each file as big as all of them)."""
+    import pickle
+
+    import numpy as np
+
+    from curate.stages.base import split_rows_by_shard
+
+    n = 100_000
+    removals = pa.table(
+        {
+            "_shard": np.repeat(np.arange(100), n // 100)[::-1].copy(),
+            "_row": np.arange(n),
+            "reason": pa.array(["duplicate"] * n),
+        }  # fmt: skip
+    )
+    parts = split_rows_by_shard(removals)
+    assert sorted(parts) == list(range(100))
+    assert parts[7].column("_row").to_pylist() == list(range(92_000, 93_000))
+    whole = len(pickle.dumps(removals, protocol=5))
+    assert len(pickle.dumps(parts[7], protocol=5)) < whole / 20

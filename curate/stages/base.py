@@ -252,9 +252,10 @@ def split_rows_by_shard(removals: pa.Table) -> dict[int, pa.Table]:
     bounds = np.flatnonzero(np.diff(shards)) + 1
     starts = np.concatenate([[0], bounds])
     ends = np.concatenate([bounds, [len(shards)]])
-    return {
-        int(shards[a]): removals.slice(a, b - a).drop_columns([SHARD]) for a, b in zip(starts, ends)
-    }
+    removals = removals.drop_columns([SHARD])
+    # take, not slice: a slice pickles its whole buffers, so every shard's decision file would
+    # carry every shard's rows (simhash's were 140 MB each at 240,000 documents)
+    return {int(shards[a]): removals.take(np.arange(a, b)) for a, b in zip(starts, ends)}
 
 
 def column_or_nulls(batch: pa.RecordBatch, name: str) -> pa.Array:
