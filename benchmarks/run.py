@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import fcntl
 import importlib.util
 import os
 import platform
@@ -55,17 +56,24 @@ def main() -> int:
         "figures from a noisy 2-core machine, peers measured in the same run.\n"
     )
     out = Path(args.out)
-    # --only replaces its own sections and keeps the others (each says when it was measured)
-    kept = _sections(out.read_text()) if args.only and out.exists() else {}
-    merged = {**kept, **{name: f"{text}\n_(measured {stamp})_" for name, text in sections.items()}}
-    out.write_text(
-        header
-        + "\n"
-        + "\n".join(
-            f"<!-- bench:{name} -->\n{merged[name]}\n<!-- /bench:{name} -->\n"
-            for name in sorted(merged)
+    measured = {name: f"{text}\n_(measured {stamp})_" for name, text in sections.items()}
+    # two --only runs at once each keep the other's section: read, merge and replace the file
+    # under a lock, atomically
+    with open(out.with_name(f".{out.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        # --only replaces its own sections and keeps the others (each says when it was measured)
+        kept = _sections(out.read_text()) if args.only and out.exists() else {}
+        merged = {**kept, **measured}
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(
+            header
+            + "\n"
+            + "\n".join(
+                f"<!-- bench:{name} -->\n{merged[name]}\n<!-- /bench:{name} -->\n"
+                for name in sorted(merged)
+            )
         )
-    )
+        tmp.replace(out)
     print(f"wrote {args.out}")
     return 0
 
