@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import asdict
 
 from curate.errors import CurateError
@@ -56,6 +57,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         text_column=args.text_column,
         memory=args.memory,
         temp_dir=args.temp_dir,
+        progress=lambda line: print(f"curate lm train: {line}", file=sys.stderr, flush=True),
     )
     info = asdict(result)
     info["arpa"] = str(result.arpa)

@@ -24,7 +24,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,6 +146,7 @@ def train_model(
     text_column: str = "text",
     memory: int = DEFAULT_MEMORY,
     temp_dir: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Train SentencePiece + an n-gram model on ``inputs``; write ``out`` (ARPA, .gz allowed).
 
@@ -153,7 +154,7 @@ def train_model(
     to ``temp_dir`` (default: beside ``out``), tokens are encoded to files there, and the
     estimator works within ``memory`` bytes (curate.lm.external). ``estimator``: ``auto``
     (lmplz when on PATH, else ``curate``), ``curate``, ``curate-in-memory`` (the reference,
-    linear in memory) or ``lmplz``."""
+    linear in memory) or ``lmplz``. ``progress`` gets a line after each phase."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if estimator == "lmplz" and not shutil.which("lmplz"):
@@ -168,7 +169,7 @@ def train_model(
         try:
             return _train(
                 inputs, out, work, language, domain, order, sentencepiece, estimator,
-                text_column, memory,
+                text_column, memory, progress or (lambda _: None),
             )  # fmt: skip
         except OSError as e:  # e.g. the disk holding the temporary files or --out is full
             where = e.filename or work
@@ -186,6 +187,7 @@ def _train(
     estimator: str,
     text_column: str,
     memory: int,
+    say: Callable[[str], None],
 ) -> TrainResult:
     seconds: dict[str, float] = {}
     t = time.perf_counter()
@@ -196,6 +198,8 @@ def _train(
         raise InputError(f"no text for language={language} domain={domain} in the input")
     pa.default_memory_pool().release_unused()  # mimalloc keeps freed pages otherwise
     seconds["normalize"] = time.perf_counter() - t
+    docs = f"{documents:,} document{'s' * (documents != 1)}"
+    say(f"normalised {docs} into {n_lines:,} lines ({seconds['normalize']:.1f} s)")
 
     t = time.perf_counter()
     sp_path: Path | None = None
@@ -220,6 +224,11 @@ def _train(
             shutil.copyfile(sp_path, target)
         sp_path = target
     seconds["train_sentencepiece"] = time.perf_counter() - t
+    if sp_lines is not None:
+        say(
+            f"SentencePiece ({sentencepiece:,} pieces) trained on {sp_lines:,} of {n_lines:,} "
+            f"lines ({seconds['train_sentencepiece']:.1f} s)"
+        )
 
     tokenizer = Tokenizer(sp_path)
     header = [
@@ -232,6 +241,7 @@ def _train(
         t = time.perf_counter()
         tokens = _run_lmplz(token_lines, out, order, work, memory)
         seconds["tokenize+lmplz"] = time.perf_counter() - t
+        say(f"lmplz estimated {tokens:,} tokens ({seconds['tokenize+lmplz']:.1f} s)")
         result_ngrams = _arpa_counts(out)
         discounts: list[tuple[float, float, float]] = []
         vocab_size = result_ngrams[0] if result_ngrams else 0
@@ -243,6 +253,10 @@ def _train(
         spool.unlink()
         pa.default_memory_pool().release_unused()
         seconds["tokenize"] = time.perf_counter() - t
+        tokens_in = len(ids) + len(lengths)  # </s> included, as the summary counts
+        say(
+            f"encoded {tokens_in:,} tokens, vocabulary {len(vocab):,} ({seconds['tokenize']:.1f} s)"
+        )
         t = time.perf_counter()
         model: NGramModel | DiskModel
         if estimator == "curate-in-memory":
@@ -252,6 +266,11 @@ def _train(
         ids.remove()
         lengths.remove()
         seconds["estimate"] = time.perf_counter() - t
+        budget = "in memory" if estimator == "curate-in-memory" else f"--memory {memory >> 20}M"
+        say(
+            f"estimated {sum(len(o) for o in model.orders):,} n-grams of orders 1-{order}, "
+            f"{budget} ({seconds['estimate']:.1f} s)"
+        )
         t = time.perf_counter()
         discounts = model.discounts
         header.append(
@@ -263,6 +282,7 @@ def _train(
         tokens = model.tokens
         name = "curate"
         seconds["write"] = time.perf_counter() - t
+        say(f"wrote {out} ({seconds['write']:.1f} s)")
     return TrainResult(
         out,
         sp_path,

@@ -106,7 +106,13 @@ def test_bounded_and_in_memory_estimators_write_the_same_arpa(tmp_path, capsys):
         args = ["lm", "train", "--input", str(tmp_path / "docs.parquet"), "--lang", "en",
                 "--out", str(out), "--sentencepiece", "none", "--estimator", estimator]  # fmt: skip
         assert main([*args, *extra]) == 0
-        info = json.loads(capsys.readouterr().out)
+        captured = capsys.readouterr()
+        info = json.loads(captured.out)
+        progress = [line for line in captured.err.splitlines() if line.startswith("curate lm")]
+        assert [line.split(":")[1].split()[0] for line in progress] == [
+            "normalised", "encoded", "estimated", "wrote"
+        ]  # fmt: skip
+        assert f"encoded {info['tokens']:,} tokens" in progress[1]
         # more than two 1M-budget chunks of positions (10,922 each): three sorted runs or more
         assert info["documents"] == len(docs) and info["tokens"] > 2 * (2**20 // 96)
         outputs[estimator] = out.read_bytes()
