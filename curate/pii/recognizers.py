@@ -22,6 +22,8 @@ Gaps filled, each with a test in tests/pii/test_recognizers.py:
 * The Chinese resident id (18 digits, GB 11643 checksum), street addresses (US/UK, DE, FR, CN,
   JP shapes), and IPs that are public only (loopback, private, documentation ranges and dotted
   version strings such as ``version 1.2.3.4`` are not PII by default).
+* IPv6 right after a label and its colon (``IP:2607:f8b0::200e``), which presidio's anchor
+  refuses so as not to match the tail of a longer colon-separated run.
 """
 
 from __future__ import annotations
@@ -120,9 +122,22 @@ class CjkSafeEmailRecognizer(EmailRecognizer):
         return has_public_suffix(pattern_text)
 
 
+# presidio's IPv6 patterns may not start right after a colon, ``(?<![\w:])``, so that they do not
+# match the tail of a longer colon-separated run (``1:2:3:4:5:6:7:8:9``); but that also loses
+# every address written ``IP:2001:db8::1``. A start after one colon is allowed again when what
+# precedes the colon cannot be a hex group of such a run: a label with a non-hex character or
+# more than four (``IP``, ``addr``, ``IPv6``, ``server``), or no ASCII word at all (``地址:``).
+# The address must then start with a hex digit: in netstat's ``0 :::111`` (port 111 on ``::``),
+# ``::111`` is not an address.
+_AFTER_LABEL = r"(?<=(?<![A-Za-z0-9_:])(?![0-9A-Fa-f]{1,4}:)[A-Za-z0-9_]*:)(?=[0-9A-Fa-f])"
+
+
 def _ascii_anchored(regex: str) -> str:
-    """presidio's IP patterns with their ``\\w``/``\\b`` anchors made ASCII-only."""
+    """presidio's IP patterns with their ``\\w``/``\\b`` anchors made ASCII-only, and their
+    no-colon-before anchor widened to a label and its colon (``_AFTER_LABEL``)."""
     regex = regex.replace(r"\w", "A-Za-z0-9_")
+    if regex.startswith(r"(?<![A-Za-z0-9_:])"):
+        regex = rf"(?:(?<![A-Za-z0-9_:])|{_AFTER_LABEL})" + regex[len(r"(?<![A-Za-z0-9_:])") :]
     if regex.startswith(r"\b"):
         regex = L + regex[2:]
     if regex.endswith(r"\b"):

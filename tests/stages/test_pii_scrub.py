@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curate.errors import ConfigError
+from curate.pii import DEFAULT_PATTERN_ENTITIES
 from curate.stages.base import make_stage
 from tests.pii.fixtures import DECOYS, make_docs
 
@@ -199,3 +200,16 @@ def test_config_errors_name_the_key():
         make_stage("pii_scrub", {"replacement": "hash"}, "t")
     with pytest.raises(ConfigError, match="score_threshold"):
         make_stage("pii_scrub", {"score_threshold": 2}, "t")
+
+
+def test_ip_after_a_label_keeps_the_label():
+    texts = [
+        "IP:2607:f8b0:4005:805::200e, time 12:30:45, std::vector, John 3:16.",
+        "服务器地址：2a00:1450:4001:82a::200e，备用地址:8.8.4.4。",
+    ]
+    config = {"entities": list(DEFAULT_PATTERN_ENTITIES)}  # NER would take "John" for a name
+    out = make_stage("pii_scrub", config, "t").process(_batch(texts, ["en", "zh"]))
+    assert out.batch.column("text").to_pylist() == [
+        "IP:<IP_ADDRESS>, time 12:30:45, std::vector, John 3:16.",
+        "服务器地址：<IP_ADDRESS>，备用地址:<IP_ADDRESS>。",
+    ]
