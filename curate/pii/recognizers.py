@@ -146,6 +146,11 @@ def _ascii_anchored(regex: str) -> str:
 
 
 _VERSION_BEFORE = re.compile(r"(?i)(?:\bv|\bversion|\bver\.?|\brelease|\bbuild)\s*$")
+# dotted section numbers read as IPv4: after "Section"/"第"/"§", inside a longer dotted number
+# (30.3.1.1.21), or a heading (a line that starts with the number, then a title)
+_SECTION_BEFORE = re.compile(r"(?i)(?:\bsection|\bsect\.|§|\bchapter|第|\brfc)\s*$")
+_LINE_START_BEFORE = re.compile(r"(?:^|\n)[ \t]*(?:[/*#>-]+[ \t]*)*$")
+_TITLE_AFTER = re.compile(r"\.?[ \t]+[^\W\d_]")
 
 
 class PublicIpRecognizer(IpRecognizer):
@@ -171,7 +176,25 @@ class PublicIpRecognizer(IpRecognizer):
             ip = ipaddress.ip_interface(text[r.start : r.end]).ip
         except ValueError:
             return False
+        if ip.version == 4 and _section_number(text, r.start, r.end):
+            return False
+        value = text[r.start : r.end]
+        if ip.version == 6 and "." not in value and len([g for g in value.split(":") if g]) < 3:
+            return False  # ::2, 1::3: Python slices (A[::2]), which Python counts as global
         return self.private_is_pii or ip.is_global
+
+
+def _section_number(text: str, start: int, end: int) -> bool:
+    """Is the dotted quad at [start, end) a section number rather than an IPv4 address?"""
+    if text[start - 2 : start][-2:-1].isdigit() and text[start - 1 : start] == ".":
+        return True  # 1.30.3.1.1
+    if text[end : end + 1] == "." and text[end + 1 : end + 2].isdigit():
+        return True  # 30.3.1.1.21
+    if _SECTION_BEFORE.search(text, max(0, start - 12), start):
+        return True
+    return bool(
+        _LINE_START_BEFORE.search(text, max(0, start - 40), start) and _TITLE_AFTER.match(text, end)
+    )
 
 
 class AllCardsRecognizer(PatternRecognizer):

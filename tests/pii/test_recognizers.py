@@ -303,3 +303,36 @@ def test_full_width_colon_after_an_ip_stays_a_boundary():
     value = "a841:eee4:3920:6c5b:4786:c47e:9ac0:6274"
     assert ("IP_ADDRESS", value) in found(f"王晨 评论于 {value}：这个方法", "zh")
     assert ("IP_ADDRESS", value) not in found(f"王晨 评论于 {value}:这个方法", "zh")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "3.2.15.1. Name\nDMX_REMOVE_PID",  # a numbered heading
+        "text above\n6.3.4.5. 配置逻辑卷",
+        "/* 3.7.2.2. Output Terminal Descriptor */",
+        " *    - 30.3.1.1.21 aMultipleCollisionFrames",  # part of a longer dotted number
+        "see Section 6.3.9.2, Using the shell",
+        "（参见 第 6.3.9.2 节）",
+        "Equality(C, A[::2, ::3]) and A[6:, 1::3]",  # Python slices, not IPv6
+    ],
+)
+def test_section_numbers_and_slices_are_not_ips(text):
+    """Dotted section numbers and Python slices parse as public addresses (Python calls ::2
+    global); on technical pages they were most of pii_scrub's IP hits."""
+    assert not [v for e, v in found(text) if e == "IP_ADDRESS"]
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("203.0.113.9 - - [10/Oct/2023:13:55:36] GET /", None),  # documentation range
+        ("8.8.4.4 - - [10/Oct/2023:13:55:36] GET /index.html", "8.8.4.4"),  # an access log line
+        ("nameserver 8.8.8.8\nsearch example.org", "8.8.8.8"),
+        ("The server is 8.8.8.8. Next line", "8.8.8.8"),
+        ("connect from 2607:f8b0:4005:805::200e ok", "2607:f8b0:4005:805::200e"),
+    ],
+)
+def test_addresses_near_the_section_number_rules_are_still_found(text, value):
+    ips = {v for e, v in found(text) if e == "IP_ADDRESS"}
+    assert ips == ({value} if value else set())
