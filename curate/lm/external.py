@@ -437,6 +437,10 @@ def _adjust(orders: list, budget: Budget, workdir: Path) -> list[tuple[float, fl
             ).astype(np.uint32)
             continue
         o.adjusted = Column(workdir / f"order{n + 1}.adjusted", np.uint32)
+        if n == top:  # raw counts: no continuation counts, no flags for an order above
+            for lo, hi in _ranges(len(o), budget.entries):
+                o.adjusted.append(o.count[lo:hi])
+            break
         flags = Column(workdir / f"order{n + 1}.after_bos", np.bool_)
         for lo, hi in _ranges(len(o), budget.table):
             context = o.context[lo:hi]
@@ -444,11 +448,8 @@ def _adjust(orders: list, budget: Budget, workdir: Path) -> list[tuple[float, fl
                 continue
             here = after_bos[int(context[0]) : int(context[-1]) + 1][context - context[0]]
             flags.append(here)
-            count = o.count[lo:hi]
-            if n == top:
-                o.adjusted.append(count)
-            else:
-                o.adjusted.append(np.where(here, count, _continuation(orders[n + 1], lo, hi)))
+            continuation = _continuation(orders[n + 1], lo, hi)
+            o.adjusted.append(np.where(here, o.count[lo:hi], continuation))
         if isinstance(after_bos, Column):
             after_bos.remove()
         after_bos = flags
