@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import gzip
-from pathlib import Path
-
 import pyarrow as pa
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from curate.lm.normalize import normalize_line, normalize_lines
 from tests.conftest import stdlib_docs
-
-ZH_MAN = Path("/usr/share/man/zh_CN/man1")
+from tests.man_pages import read_pages
 
 
 def reference(docs: list[str | None]) -> tuple[list[str], list[int]]:
@@ -45,12 +40,8 @@ def test_vectorised_equals_reference_on_real_text():
     assert vectorised(docs) == reference(docs)
 
 
-@pytest.mark.skipif(not ZH_MAN.is_dir(), reason="manpages-zh is not installed")
 def test_vectorised_equals_reference_on_chinese_man_pages():
-    docs = []
-    for path in sorted(ZH_MAN.glob("*.gz"))[:80]:
-        with gzip.open(path, "rt", errors="replace") as f:
-            docs.append(f.read())
+    docs = read_pages("zh_CN", 80)
     got = vectorised(docs)
     assert got == reference(docs)
     assert sum(len(line) for line in got[0]) > 10_000

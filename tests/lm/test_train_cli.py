@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import random
 import shutil
-from pathlib import Path
 
 import kenlm
 import pyarrow as pa
@@ -18,8 +16,7 @@ from curate.lm.normalize import normalize_lines
 from curate.lm.score import KenLMScorer
 from curate.lm.tokenizer import Tokenizer
 from tests.conftest import stdlib_docs
-
-ZH_MAN = Path("/usr/share/man/zh_CN/man1")
+from tests.man_pages import read_pages
 
 
 def test_train_command_filters_language_and_writes_models(tmp_path, capsys):
@@ -63,13 +60,9 @@ def test_whitespace_tokenizer_splits_han_and_guards_specials():
     assert Tokenizer().tokenize(lines) == ["我 爱 python 和 数 据", "a [s] b [/s] [unk]"]
 
 
-@pytest.mark.skipif(not ZH_MAN.is_dir(), reason="manpages-zh is not installed")
 @pytest.mark.parametrize("sentencepiece", ["none", "3000"])
 def test_chinese_model_prefers_real_text_to_shuffled(tmp_path, sentencepiece):
-    docs = []
-    for path in sorted(ZH_MAN.glob("*.gz"))[:160]:
-        with gzip.open(path, "rt", errors="replace") as f:
-            docs.append(f.read())
+    docs = read_pages("zh_CN", 160)
     random.Random(0).shuffle(docs)
     (tmp_path / "zh.txt").write_text("\n".join(docs[40:]))
     out = tmp_path / "zh.arpa"

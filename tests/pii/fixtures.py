@@ -12,9 +12,9 @@ import gzip
 import random
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from tests.conftest import stdlib_docs
+from tests.man_pages import page_paths
 
 EN_LOCALES = ["en_US", "en_GB", "de_DE", "fr_FR"]
 EN_CARRIERS = [
@@ -59,7 +59,7 @@ class Truth:
 def chinese_docs(limit: int = 400, min_chars: int = 200) -> list[str]:
     """Chinese prose from Debian's zh_CN man pages, roff requests and escapes removed."""
     out = []
-    for path in sorted(Path("/usr/share/man/zh_CN").rglob("*.gz")):
+    for path in page_paths("zh_CN", 100, section=""):
         with gzip.open(path, "rt", encoding="utf-8", errors="ignore") as f:
             raw = f.read()
         lines = [ln for ln in raw.splitlines() if ln and not ln.startswith((".", "'"))]
