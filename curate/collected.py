@@ -1,8 +1,8 @@
 """The keys every shard collected for a global stage, read column by column.
 
 A global stage's ``decide(table)`` sees every shard's keys at once, on one process. A stage whose
-barrier splits into independent parts (MinHash: one reduce task per LSH band) also defines
-``decide_partitioned(collected, run)``; the runner then hands it
+barrier splits into independent parts (MinHash: one reduce task per LSH band) overrides
+``barrier(collected, run)``; the runner hands it
 
 * ``collected``: ``read(columns)`` gives those columns of every shard, in shard order, so a reduce
   task reads only its own band's column of each shard's file (the shuffle by band: Parquet's

@@ -31,6 +31,7 @@ TOP_KEYS = {
     "batch_size": "rows per Arrow record batch (default 2048)",
     "on_error": "quarantine (bad rows/files set aside, run goes on) or fail",
     "workers": "default number of worker processes",
+    "partitions": "hash partitions of a keyed barrier (default: one per 4 GiB of input)",
 }
 
 
@@ -54,6 +55,7 @@ class PipelineConfig:
     batch_size: int = 2048
     on_error: str = "quarantine"
     workers: int | None = None
+    partitions: int | None = None  # None: from the input's size (curate.pipeline)
     description: str = ""
     source: str = "<dict>"
 
@@ -64,6 +66,8 @@ class PipelineConfig:
             "batch_size": self.batch_size,
             "on_error": self.on_error,
         }
+        if self.partitions is not None:  # resuming with another count would mix layouts
+            body["partitions"] = self.partitions
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,6 +77,7 @@ class PipelineConfig:
             "output": self.output,
             "batch_size": self.batch_size,
             "on_error": self.on_error,
+            **({"partitions": self.partitions} if self.partitions is not None else {}),
             "stages": [{s.name: s.params} for s in self.stages],
         }
 
@@ -211,6 +216,11 @@ def parse_pipeline(raw: Any, source: str = "<dict>") -> PipelineConfig:
     workers = raw.get("workers")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise ConfigError(f"{source}: workers must be a positive integer, got {workers!r}")
+    partitions = raw.get("partitions")
+    if partitions is not None and (
+        not isinstance(partitions, int) or isinstance(partitions, bool) or partitions < 1
+    ):
+        raise ConfigError(f"{source}: partitions must be a positive integer, got {partitions!r}")
     output = raw.get("output", "")
     if not isinstance(output, str):
         raise ConfigError(f"{source}: 'output' must be a path")
@@ -223,5 +233,6 @@ def parse_pipeline(raw: Any, source: str = "<dict>") -> PipelineConfig:
         batch_size=batch_size,
         on_error=on_error,
         workers=workers,
+        partitions=partitions,
         source=source,
     )

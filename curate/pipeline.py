@@ -13,7 +13,7 @@ final numbers do not depend on where a run was interrupted.
 from __future__ import annotations
 
 import json
-import pickle
+import math
 import shutil
 import time
 import traceback
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -40,9 +41,15 @@ from curate.io import (
     read_work_shard,
     shard_fingerprint,
 )
-from curate.stages.base import ROW, SHARD, Stage
+from curate.shuffle import partition_of, read_partition, write_json, write_partitioned
+from curate.stages.base import ROW, SHARD, KeyedDedup, Stage, merge_counts
 
 WORK = "_work"
+# A keyed barrier gets one hash partition per this much input (Parquet bytes) unless the pipeline
+# sets ``partitions``: a few million documents' keys per reduce task.
+PARTITION_INPUT_BYTES = 4 << 30
+# Shards whose decision files one task writes after a keyed barrier.
+SHARDS_PER_GROUP = 256
 # what a run (or `curate report --compare`, which writes compare.html) puts in its output dir
 OWNED = (
     "data",
@@ -89,6 +96,7 @@ class ShardTask:
     collect: int | None
     batch_size: int
     on_error: str
+    partitions: int = 1  # hash partitions of the collected keys, when the collect stage is keyed
 
 
 # ---------------------------------------------------------------- worker side
@@ -97,7 +105,7 @@ _STAGE_CACHE: dict[str, Stage] = {}
 _DECISION_CACHE: dict[str, Any] = {}
 
 
-def _stage(task: ShardTask, i: int) -> Stage:
+def _stage(task: ShardTask | KeyedBarrier, i: int) -> Stage:
     """One instance per stage per worker process: models load once, not once per shard."""
     label, name, params = task.stages[i]
     key = json.dumps([label, name, params], sort_keys=True, default=str)
@@ -142,15 +150,19 @@ def _run_shard(task: ShardTask) -> dict[str, Any]:
     removed_writers: dict[str, AtomicParquetWriter] = {}
     out_path = run / "data" / part if task.final else work / part
     out = AtomicParquetWriter(out_path)
+    keyed = task.collect is not None and _keyed(_stage(task, task.collect))
     collect_writer = (
-        AtomicParquetWriter(work / "collect" / part) if task.collect is not None else None
+        AtomicParquetWriter(work / "collect" / part)
+        if task.collect is not None and not keyed
+        else None
     )
+    keyed_parts: list[pa.Table] = []  # a keyed stage's keys, partitioned when the shard is done
     quarantine = AtomicParquetWriter(run / "quarantine" / part)
     result["input"] = {"docs": 0, "bytes": 0}
     result["quarantine"] = {"docs": 0, "by_error": {}, "files": []}
     decision = None
     if task.apply is not None:
-        decision = _load_decision(run, task.stages[task.apply][0], task.shard.index)
+        decision = _load_decision(run, task)
     rows_in = 0
     last_schema: pa.Schema | None = None
     try:
@@ -173,7 +185,7 @@ def _run_shard(task: ShardTask) -> dict[str, Any]:
                 batch = batch.drop_columns([ROW])
             for i in task.streaming:
                 batch = _run_stage(task, i, _stage(task, i).process, batch, stats, removed_writers)
-            if task.collect is not None and collect_writer is not None:
+            if task.collect is not None:
                 stage = _stage(task, task.collect)
                 label = task.stages[task.collect][0]
                 t = time.perf_counter()
@@ -184,12 +196,17 @@ def _run_shard(task: ShardTask) -> dict[str, Any]:
                 keys = stage.collect(with_pos)
                 keys = _with_positions(keys, with_pos, task.shard.index)
                 stats[label]["seconds"] += time.perf_counter() - t
-                collect_writer.write(keys)
+                if keyed:
+                    keyed_parts.append(keys)
+                else:
+                    collect_writer.write(keys)
             out.write(batch)
             last_schema = batch.schema
         out.close(schema=last_schema or pa.schema([("id", pa.string()), ("text", pa.string())]))
         if collect_writer is not None:
             collect_writer.close(schema=pa.schema([(SHARD, pa.int32()), (ROW, pa.int64())]))
+        if keyed:
+            _write_keyed(work / "collect" / part, _stage(task, task.collect), keyed_parts, task)
         for w in removed_writers.values():
             w.close()
         quarantine.close()
@@ -204,6 +221,28 @@ def _run_shard(task: ShardTask) -> dict[str, Any]:
     failpoint("shard_done")
     atomic_write_bytes(work / "done" / f"{part}.json", json.dumps(result).encode())
     return result
+
+
+def _keyed(stage: Stage) -> bool:
+    return isinstance(stage, KeyedDedup) and stage.keyed()
+
+
+def _write_keyed(path: Path, stage: KeyedDedup, parts: list[pa.Table], task: ShardTask) -> None:
+    """One shard's keys, one row group per hash partition of the key (rows without a key are
+    spread by position: they never meet another row)."""
+    if parts:
+        keys = pa.concat_tables(parts, promote_options="default")
+    else:  # an empty shard still gets the schema, so that every reduce task knows it
+        keys = pa.table({SHARD: pa.array([], pa.int32()), ROW: pa.array([], pa.int64())})
+    if stage.key_column in keys.column_names:
+        key = keys.column(stage.key_column)
+        spread = np.uint64(task.shard.index << 40) + keys.column(ROW).to_numpy().astype(np.uint64)
+        values = pc.fill_null(key, 0).to_numpy().astype(np.uint64)
+        values = np.where(key.is_valid().to_numpy(zero_copy_only=False), values, spread)
+        part = partition_of(values, task.partitions)
+    else:
+        part = np.zeros(keys.num_rows, np.int64)
+    write_partitioned(path, keys, part)
 
 
 def _stage_indices(task: ShardTask) -> list[int]:
@@ -309,14 +348,23 @@ def _decision_dir(run: Path, label: str) -> Path:
     return run / WORK / "decisions" / label
 
 
-def _load_decision(run: Path, label: str, shard: int) -> Any:
-    path = _decision_dir(run, label) / f"part-{shard:05d}.pkl"
-    key = str(path)
-    if key not in _DECISION_CACHE:
-        _DECISION_CACHE.clear()  # one decision at a time per worker
-        with open(path, "rb") as f:
-            _DECISION_CACHE[key] = pickle.load(f)
-    return _DECISION_CACHE[key]
+def _load_decision(run: Path, task: ShardTask) -> Any:
+    """This shard's part of the decision that opens the pass: its Parquet table of rows (None
+    when the decision names none of its rows), or the stage's one JSON document."""
+    stage = _stage(task, task.apply)  # type: ignore[arg-type]
+    ddir = _decision_dir(run, task.stages[task.apply][0])  # type: ignore[index]
+    if not stage.decision_per_shard:
+        path = ddir / "decision.json"
+        if str(path) not in _DECISION_CACHE:
+            _DECISION_CACHE.clear()  # one decision at a time per worker
+            _DECISION_CACHE[str(path)] = json.loads(path.read_text())
+        return _DECISION_CACHE[str(path)]
+    path = ddir / f"part-{task.shard.index:05d}.parquet"
+    if not path.exists():
+        if not (ddir / "summary.json").exists():
+            raise CurateError(f"{ddir}: the decision is incomplete (no summary.json)")
+        return None
+    return pq.read_table(path)
 
 
 # ---------------------------------------------------------------- driver side
@@ -344,6 +392,9 @@ def run_pipeline(
     }
     _prepare_output(run, fingerprint, resume)
     stage_triples = [(s.label, s.name, s.params) for s in config.stages]
+    partitions = config.partitions or max(
+        1, math.ceil(sum(s.size for s in shards) / PARTITION_INPUT_BYTES)
+    )
     timings: list[dict[str, Any]] = []
     results_by_pass: list[list[dict[str, Any]]] = []
     decisions: dict[str, dict[str, Any]] = {}
@@ -370,6 +421,7 @@ def run_pipeline(
                     p.collect,
                     config.batch_size,
                     config.on_error,
+                    partitions,
                 )
             )
         names = [
@@ -387,8 +439,9 @@ def run_pipeline(
             label = stage_triples[p.collect][0]
             t = time.perf_counter()
             decisions[label] = _decide(
-                run, stages[p.collect], label, shards, p.index, resume, executor
-            )
+                run, stages[p.collect], stage_triples, p.collect, shards, p.index, resume,
+                executor, partitions,
+            )  # fmt: skip
             entry["decide_seconds"] = round(time.perf_counter() - t, 3)
         if p.index > 0 and not keep_work:
             shutil.rmtree(run / WORK / f"pass-{p.index - 1}" / "collect", ignore_errors=True)
@@ -398,8 +451,10 @@ def run_pipeline(
         entry["seconds"] = round(time.perf_counter() - t_pass, 3)
         timings.append(entry)
     if not keep_work:  # decision summaries stay: a resumed run reports from them
-        for path in (run / WORK / "decisions").rglob("*.pkl"):
-            path.unlink()
+        for ddir in (run / WORK / "decisions").glob("*"):
+            for path in [*ddir.glob("part-*.parquet"), ddir / "decision.json"]:
+                path.unlink(missing_ok=True)
+            shutil.rmtree(ddir / "reduce", ignore_errors=True)
         for p in passes[:-1]:
             shutil.rmtree(run / WORK / f"pass-{p.index}" / "collect", ignore_errors=True)
     failpoint("before_report")
@@ -421,40 +476,154 @@ def run_pipeline(
 def _decide(
     run: Path,
     stage: Stage,
-    label: str,
+    stage_triples: list[tuple[str, str, dict[str, Any]]],
+    index: int,
     shards: list[Shard],
     pass_index: int,
     resume: bool,
     executor: Executor,
+    partitions: int,
 ) -> dict[str, Any]:
+    """The barrier of the global stage ``index``: its decision files, and its summary."""
+    label = stage_triples[index][0]
     ddir = _decision_dir(run, label)
     summary_path = ddir / "summary.json"
     if resume and summary_path.exists():
         return json.loads(summary_path.read_text())
     collect_dir = run / WORK / f"pass-{pass_index}" / "collect"
-    paths = [collect_dir / shard_part(s) for s in shards if (collect_dir / shard_part(s)).exists()]
     t = time.perf_counter()
     failpoint("decide")
-    decide_partitioned = getattr(stage, "decide_partitioned", None)
-    if decide_partitioned is not None:  # reduce tasks on the executor (curate.collected)
+    if _keyed(stage):
+        spec = KeyedBarrier(
+            str(run), stage_triples, index, str(collect_dir), len(shards), partitions
+        )
+        summary = _keyed_barrier(spec, resume, executor)
+    else:
+        paths = [collect_dir / shard_part(s) for s in shards]
         scratch = ddir / "scratch"
-        decision, summary = decide_partitioned(
-            CollectedFiles(paths, scratch),
+        decision, summary = stage.barrier(
+            CollectedFiles([p for p in paths if p.exists()], scratch),
             lambda fn, tasks: executor.map(fn, tasks, desc=f"{label} decide"),
         )
         shutil.rmtree(scratch, ignore_errors=True)
-    else:
-        tables = [pq.read_table(path) for path in paths]
-        tables = [t for t in tables if t.num_rows] or tables[:1]
-        collected = pa.concat_tables(tables, promote_options="default") if tables else pa.table({})
-        decision, summary = stage.decide(collected)
+        if stage.decision_per_shard:
+            for shard in shards:
+                part = stage.decision_for_shard(decision, shard.index)
+                if part is not None and part.num_rows:
+                    _write_decision(ddir / f"part-{shard.index:05d}.parquet", part)
+                failpoint("decision_file")
+        else:
+            write_json(ddir / "decision.json", decision)
     summary = {**summary, "seconds": round(time.perf_counter() - t, 3)}
-    for shard in shards:
-        part = pickle.dumps(stage.decision_for_shard(decision, shard.index), protocol=5)
-        atomic_write_bytes(ddir / f"part-{shard.index:05d}.pkl", part)
-        failpoint("decision_file")
     atomic_write_bytes(summary_path, json.dumps(summary).encode())
     return summary
+
+
+def _write_decision(path: Path, table: pa.Table) -> None:
+    writer = AtomicParquetWriter(path)
+    writer.write(table)
+    writer.close()
+
+
+# ---------------------------------------------------------------- keyed barrier (reduce tasks)
+
+
+@dataclass
+class KeyedBarrier:
+    """What the reduce and gather tasks of one keyed barrier need; small and picklable: paths
+    are derived from the run directory and the shard count, never listed."""
+
+    run_dir: str
+    stages: list[tuple[str, str, dict[str, Any]]]
+    index: int
+    collect_dir: str
+    shards: int
+    partitions: int
+    part: int = -1  # the partition (reduce) or shard group (gather) of one task
+
+    @property
+    def decisions(self) -> Path:
+        return _decision_dir(Path(self.run_dir), self.stages[self.index][0])
+
+    def collect_files(self) -> list[Path]:
+        return [Path(self.collect_dir, f"part-{i:05d}.parquet") for i in range(self.shards)]
+
+    def reduce_file(self, p: int) -> Path:
+        return self.decisions / "reduce" / f"part-{p:05d}.parquet"
+
+
+def _keyed_barrier(spec: KeyedBarrier, resume: bool, executor: Executor) -> dict[str, Any]:
+    """Reduce tasks decide one hash partition each; gather tasks then write each shard's
+    decision file from one row group per partition. The driver only sums small summaries."""
+    label = spec.stages[spec.index][0]
+    summaries, todo = [], []
+    for p in range(spec.partitions):
+        done = spec.reduce_file(p).with_suffix(".json")
+        if resume and done.exists():
+            summaries.append(json.loads(done.read_text()))
+        else:
+            todo.append(_with_part(spec, p))
+    summaries.extend(executor.map(_reduce_partition, todo, desc=f"{label} reduce"))
+    groups = math.ceil(spec.shards / SHARDS_PER_GROUP)
+    todo = [
+        _with_part(spec, g)
+        for g in range(groups)
+        if not (resume and (spec.decisions / "reduce" / f"group-{g:05d}.json").exists())
+    ]
+    for _ in executor.map(_gather_group, todo, desc=f"{label} decision files"):
+        pass
+    return merge_counts(summaries)
+
+
+def _with_part(spec: KeyedBarrier, part: int) -> KeyedBarrier:
+    return KeyedBarrier(**{**spec.__dict__, "part": part})
+
+
+def _reduce_partition(spec: KeyedBarrier) -> dict[str, Any]:
+    """One partition: its keys from every shard, the stage's ``reduce``, the removals written
+    by group of shards."""
+    stage = _stage(spec, spec.index)
+    keys = read_partition(spec.collect_files(), spec.part)
+    if keys is None:  # no shard has keys in this partition
+        removals, summary = None, {}
+    else:
+        removals, summary = stage.reduce(keys)
+    out = spec.reduce_file(spec.part)
+    if removals is not None and removals.num_rows:
+        shard = removals.column(SHARD).to_numpy()
+        write_partitioned(out, removals, shard // SHARDS_PER_GROUP)
+    failpoint("reduce_partition")
+    write_json(out.with_suffix(".json"), summary)
+    return summary
+
+
+def _gather_group(spec: KeyedBarrier) -> None:
+    """The decision files of one group of shards, from that group's row group of every
+    partition's removals."""
+    group = spec.part
+    files = [spec.reduce_file(p) for p in range(spec.partitions)]
+    removals = read_partition(files, group)
+    if removals is not None and removals.num_rows:
+        removals = removals.sort_by([(SHARD, "ascending"), (ROW, "ascending")])
+        shard = removals.column(SHARD).to_numpy()
+        cuts = np.flatnonzero(np.diff(shard)) + 1
+        narrow = _narrow(removals.drop_columns([SHARD]).schema)
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(shard)]):
+            part = removals.slice(a, b - a).drop_columns([SHARD]).cast(narrow)  # one shard's
+            _write_decision(spec.decisions / f"part-{int(shard[a]):05d}.parquet", part)
+    write_json(spec.decisions / "reduce" / f"group-{group:05d}.json", {"group": group})
+
+
+def _narrow(schema: pa.Schema) -> pa.Schema:
+    """64-bit-offset types back to the usual ones (for a table known to be small)."""
+    narrow = {pa.large_string(): pa.string(), pa.large_binary(): pa.binary()}
+    fields = []
+    for f in schema:
+        t = narrow.get(f.type, f.type)
+        if pa.types.is_large_list(t):
+            t = pa.list_(t.value_type)
+        fields.append(f.with_type(t))
+    return pa.schema(fields)
 
 
 def _prepare_output(run: Path, fingerprint: dict[str, Any], resume: bool) -> None:

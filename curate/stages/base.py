@@ -4,8 +4,12 @@ Two kinds of stage:
 
 * streaming: ``process(batch) -> Verdict``, one batch at a time, on any worker;
 * global: needs a view of the whole corpus before it can decide (dedup, percentiles). The runner
-  calls ``annotate(batch)`` and ``collect(batch)`` on every shard, then ``decide(collected)`` once
-  behind a barrier, then ``apply(batch, decision)`` on every shard in the next pass.
+  calls ``annotate(batch)`` and ``collect(batch)`` on every shard, then the barrier, then
+  ``apply(batch, decision)`` on every shard in the next pass. The barrier is declared by the
+  stage's class: a ``KeyedDedup`` decides rows that share a key together, so reduce tasks decide
+  one hash partition of the keys each and no process holds the corpus (curate.shuffle); any other
+  global stage runs ``barrier(collected, run)``, which may start reduce tasks of its own
+  (MinHash, SimHash) or, by default, calls ``decide`` on every shard's keys at once.
 
 Stage code never opens files or knows which executor runs it: the runner plans passes, the
 executor places shards. Scoring (annotate) is kept apart from deciding (a threshold, a survivor).
@@ -75,12 +79,21 @@ class Stage:
         """Keys this stage needs from the batch to decide; the runner adds _shard and _row."""
         raise NotImplementedError
 
+    # How the runner stores a decision: False, one JSON document for every shard (thresholds,
+    # rates); True, a Parquet table per shard from ``decision_for_shard`` (rows to remove).
+    decision_per_shard: ClassVar[bool] = False
+
     def decide(self, collected: pa.Table) -> tuple[Any, dict[str, Any]]:
-        """Return (decision, summary) from every shard's keys: the barrier."""
+        """Return (decision, summary) from every shard's keys, held in memory."""
         raise NotImplementedError
 
+    def barrier(self, collected: Any, run: Any) -> tuple[Any, dict[str, Any]]:
+        """The barrier over ``collected`` (curate.collected.CollectedFiles); ``run(fn, tasks)``
+        is the executor's map for reduce tasks. Default: every shard's keys in this process."""
+        return self.decide(collected.read(collected.column_names))
+
     def decision_for_shard(self, decision: Any, shard: int) -> Any:
-        """The part of the decision one shard needs (default: all of it)."""
+        """The part of the decision one shard needs (a table when ``decision_per_shard``)."""
         return decision
 
     def apply(self, batch: pa.RecordBatch, decision: Any) -> Verdict:
@@ -272,6 +285,7 @@ class RowRemovalStage(Stage):
     made by ``split_rows_by_shard``: each shard gets its own rows, applied vectorised."""
 
     kind = "global"
+    decision_per_shard = True
 
     def decision_for_shard(self, decision: Any, shard: int) -> Any:
         return decision.get(shard)
@@ -294,3 +308,39 @@ def apply_row_removals(batch: pa.RecordBatch, removals: pa.Table | None) -> Verd
         extra[name] = pc.take(removals.column(name), where).combine_chunks()
     reason = pc.take(removals.column("reason"), where).combine_chunks()
     return Verdict(batch, reason, extra)
+
+
+class KeyedDedup(RowRemovalStage):
+    """Dedup where duplicates share a key (a content hash, a normalised URL): rows with different
+    keys never decide each other, so the barrier splits by hash partitions of ``key_column`` and
+    each reduce task runs ``reduce`` on one partition. ``decide`` is the same over all rows."""
+
+    key_column: ClassVar[str] = "key"  # uint64 column of ``collect``'s table; null: no key
+
+    def keyed(self) -> bool:
+        """Whether this configuration decides per key (an index lookup may need more)."""
+        return True
+
+    def reduce(self, keys: pa.Table) -> tuple[pa.Table, dict[str, Any]]:
+        """(removals with _shard, _row, reason, duplicate_of; summary counters) for the rows of
+        one or more whole keys. Counters are numbers or {name: number} maps: the runner sums them
+        over partitions (``merge_counts``)."""
+        raise NotImplementedError
+
+    def decide(self, collected: pa.Table) -> tuple[Any, dict[str, Any]]:
+        removals, summary = self.reduce(collected)
+        return split_rows_by_shard(removals), summary
+
+
+def merge_counts(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sum partition summaries: numbers add, maps of numbers add key by key (sorted)."""
+    out: dict[str, Any] = {}
+    for summary in summaries:
+        for key, value in summary.items():
+            if isinstance(value, dict):
+                merged = out.setdefault(key, {})
+                for k, v in value.items():
+                    merged[k] = merged.get(k, 0) + v
+            else:
+                out[key] = out.get(key, 0) + value
+    return {k: dict(sorted(v.items())) if isinstance(v, dict) else v for k, v in out.items()}

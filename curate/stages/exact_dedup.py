@@ -22,10 +22,9 @@ from xxhash import xxh3_64_intdigest
 from curate.stages.base import (
     ROW,
     SHARD,
-    RowRemovalStage,
+    KeyedDedup,
     column_or_nulls,
     register,
-    split_rows_by_shard,
 )
 
 
@@ -91,10 +90,11 @@ def survivors(keys: pa.Table, group_column: str, keep: str) -> pa.Table:
 
 
 @register
-class ExactDedup(RowRemovalStage):
+class ExactDedup(KeyedDedup):
     name = "exact_dedup"
     Config = ExactDedupConfig
     kind = "global"
+    key_column = "hash"
 
     def collect(self, batch: pa.RecordBatch) -> pa.Table:
         text = batch.column("text")
@@ -109,17 +109,14 @@ class ExactDedup(RowRemovalStage):
         }
         return pa.table(cols)
 
-    def decide(self, collected: pa.Table) -> tuple[Any, dict[str, Any]]:
-        if collected.num_rows == 0:
-            return {}, {"documents": 0, "duplicate_groups": 0, "duplicates": 0}
-        removals = survivors(collected, "hash", self.config.keep)
+    def reduce(self, keys: pa.Table) -> tuple[pa.Table, dict[str, Any]]:
+        removals = survivors(keys, "hash", self.config.keep)
         removals = removals.append_column(
             "reason", pa.array(["exact_duplicate"] * removals.num_rows, pa.string())
         )
-        groups = pc.count_distinct(removals.column("duplicate_of")).as_py()
         summary = {
-            "documents": collected.num_rows,
-            "duplicate_groups": groups,
+            "documents": keys.num_rows,
+            "duplicate_groups": pc.count_distinct(removals.column("duplicate_of")).as_py(),
             "duplicates": removals.num_rows,
         }
-        return split_rows_by_shard(removals), summary
+        return removals, summary

@@ -166,9 +166,9 @@ class MinHashDedup(RowRemovalStage):
         return pa.table(cols)
 
     def decide(self, collected: pa.Table) -> tuple[Any, dict[str, Any]]:
-        return self.decide_partitioned(CollectedTable(collected), run_here)
+        return self.barrier(CollectedTable(collected), run_here)
 
-    def decide_partitioned(self, collected: Any, run: Run) -> tuple[Any, dict[str, Any]]:
+    def barrier(self, collected: Any, run: Run) -> tuple[Any, dict[str, Any]]:
         """The barrier as map-reduce: one task per band finds that band's bucket links (and its
         hits in that partition of the index); this process verifies the distinct candidate
         pairs, joins clusters and picks survivors."""

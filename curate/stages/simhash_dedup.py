@@ -375,9 +375,9 @@ class SimhashDedup(RowRemovalStage):
         )
 
     def decide(self, collected: pa.Table) -> tuple[Any, dict[str, Any]]:
-        return self.decide_partitioned(CollectedTable(collected), run_here)
+        return self.barrier(CollectedTable(collected), run_here)
 
-    def decide_partitioned(self, collected: Any, run: Run) -> tuple[Any, dict[str, Any]]:
+    def barrier(self, collected: Any, run: Run) -> tuple[Any, dict[str, Any]]:
         """The barrier as two rounds of reduce tasks: one per permuted table finds that table's
         near-duplicate pairs (and links to committed dumps); this process joins them into
         clusters; one task per share of the clusters counts their documents and marks the units

@@ -41,7 +41,8 @@ from curate.index.store import DedupIndex, dump_fingerprints, fingerprint_ids, m
 from curate.index.survivor import Keep, rank_of, survival_order
 from curate.stages.base import (
     ROW,
-    RowRemovalStage,
+    SHARD,
+    KeyedDedup,
     column_or_nulls,
     register,
     split_rows_by_shard,
@@ -164,7 +165,7 @@ def _remove_dot_segments(path: str) -> str:
 
 
 @register
-class UrlDedup(RowRemovalStage):
+class UrlDedup(KeyedDedup):
     name = "url_dedup"
     Config = UrlDedupConfig
     kind = "global"
@@ -198,18 +199,36 @@ class UrlDedup(RowRemovalStage):
             }
         )
 
+    def keyed(self) -> bool:
+        return not self.config.index  # the index commit numbers whole dumps (for now)
+
+    def reduce(self, keys: pa.Table) -> tuple[pa.Table, dict[str, Any]]:
+        summary = self._counts(keys)
+        if keys.num_rows == 0:
+            return _no_removals(), {**summary, "duplicates": 0, "duplicates_of_committed_dumps": 0}
+        return self._decide(keys, summary, None)
+
     def decide(self, collected: pa.Table) -> tuple[Any, dict[str, Any]]:
-        n = collected.num_rows
-        summary: dict[str, Any] = {"documents": n}
-        if n == 0:
+        summary = self._counts(collected)
+        if collected.num_rows == 0:
             return {}, {**summary, "duplicates": 0}
-        summary["malformed_urls"] = int(pc.sum(collected.column("malformed")).as_py() or 0)
-        summary["without_url"] = collected.column("key").null_count
         if not self.config.index:
-            return self._decide(collected, summary, None)
+            removals, summary = self._decide(collected, summary, None)
+            return split_rows_by_shard(removals), summary
         index = DedupIndex(self.config.index, "url", self._index_params(), PARTITIONS)
         with index.locked():
-            return self._decide(collected, summary, index)
+            removals, summary = self._decide(collected, summary, index)
+            return split_rows_by_shard(removals), summary
+
+    @staticmethod
+    def _counts(keys: pa.Table) -> dict[str, Any]:
+        if keys.num_rows == 0:
+            return {"documents": 0, "malformed_urls": 0, "without_url": 0}
+        return {
+            "documents": keys.num_rows,
+            "malformed_urls": int(pc.sum(keys.column("malformed")).as_py() or 0),
+            "without_url": keys.column("key").null_count,
+        }
 
     def _index_params(self) -> dict[str, Any]:
         c = self.config
@@ -223,7 +242,7 @@ class UrlDedup(RowRemovalStage):
 
     def _decide(
         self, collected: pa.Table, summary: dict[str, Any], index: DedupIndex | None
-    ) -> tuple[Any, dict[str, Any]]:
+    ) -> tuple[pa.Table, dict[str, Any]]:
         n = collected.num_rows
         order = survival_order(collected, self.config.keep)
         rank = rank_of(order)
@@ -283,7 +302,7 @@ class UrlDedup(RowRemovalStage):
                 "committed": new,
                 "already_committed": sorted(set(run_dumps) - set(new)),
             }
-        return split_rows_by_shard(removals), summary
+        return removals, summary
 
     def _commit(
         self, index, collected, order, keys, has_key, survivor_row, survivor_handle, new
@@ -310,3 +329,14 @@ class UrlDedup(RowRemovalStage):
             entry = index.commit(name, fingerprint_ids(ids), ids, root[rows_d], parts)
             if entry.seq != seq_of[name]:
                 raise CurateError(f"{index.root}: another run committed to the index meanwhile")
+
+
+def _no_removals() -> pa.Table:
+    return pa.table(
+        {
+            SHARD: pa.array([], pa.int32()),
+            ROW: pa.array([], pa.int64()),
+            "reason": pa.array([], pa.string()),
+            "duplicate_of": pa.array([], pa.string()),
+        }
+    )

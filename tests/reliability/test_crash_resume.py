@@ -45,6 +45,8 @@ KILLS = {
     "minhash decide": [("decide", 0.5)],
     "perplexity decide": [("decide", 1.0)],
     "decision files": [("decision_file", 0.1)],
+    "keyed reduce tasks": [("reduce_partition", 0.5)],
+    "keyed reduce, all done": [("reduce_partition", 1.0)],
     "decision files, minhash": [("decision_file", 0.45)],
     "index part, url": [("index_part", 0.05)],
     "index part, minhash": [("index_part", 0.7)],
@@ -75,14 +77,17 @@ def subset(root: Path) -> Path:
 
 
 def pipeline(where: Path, input: Path) -> Path:
-    """Cross-dump dedup with indexes, a streaming stage, a KenLM percentile threshold."""
+    """Cross-dump dedup with indexes, a keyed barrier in 3 partitions, a streaming stage, a KenLM
+    percentile threshold."""
     body = {
         "name": "crash",
         "input": str(input),
         "output": str(where / "out"),
         "batch_size": 64,
+        "partitions": 3,  # exact_dedup's barrier runs as 3 reduce tasks
         "stages": [
             {"url_dedup": {"index": str(where / "idx" / "url")}},
+            {"exact_dedup": {}},
             {"minhash_dedup": {"num_perm": 64, "index": str(where / "idx" / "minhash")}},
             {"domain_classify": {"url_rules": {"github.com": "code"}, "default": "web"}},
             {

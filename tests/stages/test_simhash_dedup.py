@@ -552,9 +552,7 @@ def test_partitioned_decide_equals_brute_force_all_pairs(min_docs, keep_first, m
     ]
     stage = SimhashDedup(SimhashDedupConfig(min_docs=min_docs, keep_first=keep_first))
     reversed_run = lambda fn, tasks: [fn(t) for t in tasks][::-1]  # noqa: E731
-    decision, summary = stage.decide_partitioned(
-        CollectedTable(collected_of(docs, shards=3)), reversed_run
-    )
+    decision, summary = stage.barrier(CollectedTable(collected_of(docs, shards=3)), reversed_run)
     got = set()
     for shard in range(3):
         spans = stage.decision_for_shard(decision, shard)
