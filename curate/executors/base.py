@@ -9,8 +9,15 @@ from typing import Any, Protocol
 class Executor(Protocol):
     name: str
 
-    def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any], desc: str = "") -> Iterator[Any]:
-        """Run ``fn(task)`` for every task; yield results in completion order."""
+    def map(
+        self,
+        fn: Callable[[Any], Any],
+        tasks: Sequence[Any],
+        desc: str = "",
+        memory: int | None = None,
+    ) -> Iterator[Any]:
+        """Run ``fn(task)`` for every task; yield results in completion order. ``memory``: bytes
+        one task may need (a cluster scheduler places tasks by it)."""
         ...
 
     def describe(self) -> dict[str, Any]:

@@ -27,7 +27,13 @@ class LocalExecutor:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
         return self._pool
 
-    def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any], desc: str = "") -> Iterator[Any]:
+    def map(
+        self,
+        fn: Callable[[Any], Any],
+        tasks: Sequence[Any],
+        desc: str = "",
+        memory: int | None = None,  # one machine: the user sized --workers for it
+    ) -> Iterator[Any]:
         if not tasks:
             return
         with progress(total=len(tasks), desc=desc) as bar:

@@ -53,15 +53,23 @@ class RayExecutor:
             self._started_here = True
         self.workers = workers or int(ray.cluster_resources().get("CPU", 1))
 
-    def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any], desc: str = "") -> Iterator[Any]:
+    def map(
+        self,
+        fn: Callable[[Any], Any],
+        tasks: Sequence[Any],
+        desc: str = "",
+        memory: int | None = None,
+    ) -> Iterator[Any]:
         if not tasks:
             return
         ray = self._ray
         # ray.remote takes functions only: a partial is sent as its function plus arguments
         bound = fn if isinstance(fn, functools.partial) else functools.partial(fn)
-        remote = ray.remote(num_cpus=1, max_retries=self.max_retries, retry_exceptions=False)(
-            bound.func
-        )
+        # a task declares its memory, so Ray spreads large reduce tasks over nodes
+        options: dict[str, Any] = {"num_cpus": 1, "max_retries": self.max_retries}
+        if memory:
+            options["memory"] = int(memory)
+        remote = ray.remote(retry_exceptions=False, **options)(bound.func)
 
         def submit(task: Any) -> Any:
             return remote.remote(*bound.args, task, **bound.keywords)

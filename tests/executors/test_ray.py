@@ -82,7 +82,14 @@ def ray_cluster():
 
 def _run(root: Path, out: Path, executor, stages=STAGES) -> dict:
     config = parse_pipeline(
-        {"name": "t", "input": str(root), "output": str(out), "stages": stages, "batch_size": 16}
+        {
+            "name": "t",
+            "input": str(root),
+            "output": str(out),
+            "stages": stages,
+            "batch_size": 16,
+            "partitions": 3,  # exact_dedup decides in 3 reduce tasks
+        }
     )
     try:
         return run_pipeline(config, executor)
