@@ -74,7 +74,7 @@ def test_same_result_for_any_partition_count(corpus, tmp_path, partitions):
 
 def test_exact_dedup_equals_brute_force(tmp_path):
     """Random texts with planted copies (case, width and spacing changed) in 6 shards: the removed
-    rows are exactly every text whose normalised form came earlier (by date, dump, input order)."""
+    rows are exactly every text whose normalised form came earlier (by dump, date, id)."""
     rng = random.Random(3)
     words = ["alpha", "beta", "gamma", "delta", "ＡＢＣ", "数据", "curate", "shard"]
     base = [" ".join(rng.choices(words, k=8)) for _ in range(300)]
@@ -102,8 +102,8 @@ def test_exact_dedup_equals_brute_force(tmp_path):
         return " ".join(unicodedata.normalize("NFKC", t).lower().split())
 
     best: dict[str, tuple] = {}
-    for i, r in enumerate(rows):
-        key = (r[3], r[2], i % 6, i // 6)  # exact_dedup: date, dump, then shard and row
+    for r in rows:
+        key = (r[2], r[3], r[0])  # the survival order of every dedup stage: dump, date, id
         if norm(r[1]) not in best or key < best[norm(r[1])][0]:
             best[norm(r[1])] = (key, r[0])
     want = sorted((r[0], best[norm(r[1])][1]) for r in rows if best[norm(r[1])][1] != r[0])

@@ -46,3 +46,14 @@ def rank_of(order: np.ndarray) -> np.ndarray:
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order), dtype=np.int64)
     return rank
+
+
+def group_survivor(group: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """For each row, the row (an index into ``group``) that survives its group: the one of
+    smallest ``rank``. Rows of a group of one survive themselves."""
+    by = np.lexsort((rank, group))
+    first = np.ones(len(by), bool)
+    first[1:] = group[by][1:] != group[by][:-1]
+    survivor = np.empty(len(by), np.int64)
+    survivor[by] = by[np.maximum.accumulate(np.where(first, np.arange(len(by)), 0))]
+    return survivor

@@ -5,20 +5,22 @@ copies that differ only in case, full-width forms or line wrapping count as one 
 fingerprint is the 64-bit xxh3 hash of the normalised UTF-8 bytes (a collision among 10^9
 documents has probability ~3%; dedup at that scale should use MinHash anyway).
 
-Which copy survives follows ``keep``: ``earliest`` (by date, then dump, then input order) keeps
-the first crawl of a page, as cross-dump dedup does; ``latest`` keeps the freshest.
+Which copy survives follows ``keep``, in the order every dedup stage shares
+(curate.index.survivor): ``earliest`` (by dump, then date, then id) keeps the first crawl of a
+page, as cross-dump dedup does; ``latest`` keeps the freshest; ``longest`` the longest text.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from xxhash import xxh3_64_intdigest
 
+from curate.index.survivor import Keep, group_survivor, rank_of, survival_order
 from curate.stages.base import (
     ROW,
     SHARD,
@@ -30,7 +32,7 @@ from curate.stages.base import (
 
 @dataclass
 class ExactDedupConfig:
-    keep: Literal["earliest", "latest"] = "earliest"  # DeepSeek: a later dump's copy goes
+    keep: Keep = "earliest"  # DeepSeek: a later dump's copy goes
     normalize: bool = True  # NFKC + lowercase + collapsed whitespace before hashing
 
 
@@ -46,45 +48,16 @@ def content_hash(text: pa.Array) -> pa.Array:
 
 
 def survivors(keys: pa.Table, group_column: str, keep: str) -> pa.Table:
-    """Removal table (_shard, _row, duplicate_of) for every row that is not its group's first.
-
-    The survivor is the earliest (or latest) by date, then dump, then input order; a row with no
-    date or dump sorts after every dated one either way.
-    """
-    direction = "ascending" if keep == "earliest" else "descending"
-    missing = "\uffff" if keep == "earliest" else ""  # sorts last in the chosen direction
-    sortable = pa.table(
-        {
-            "group": keys.column(group_column),
-            "date": pc.fill_null(keys.column("date"), missing),
-            "dump": pc.fill_null(keys.column("dump"), missing),
-            SHARD: keys.column(SHARD),
-            ROW: keys.column(ROW),
-        }
-    )
-    order = pc.sort_indices(
-        sortable,
-        sort_keys=[
-            ("group", "ascending"),
-            ("date", direction),
-            ("dump", direction),
-            (SHARD, "ascending"),
-            (ROW, "ascending"),
-        ],
-    )
-    keys = keys.take(order)
-    groups = keys.column(group_column).to_numpy()
-    n = len(groups)
-    is_first = np.ones(n, dtype=bool)
-    is_first[1:] = groups[1:] != groups[:-1]
-    first_pos = np.maximum.accumulate(np.where(is_first, np.arange(n), 0))
-    dup = ~is_first
-    survivor_ids = pc.take(keys.column("id"), pa.array(first_pos[dup]))
+    """Removal table (_shard, _row, duplicate_of) for every row that is not its group's best, in
+    the survival order every dedup stage shares (curate.index.survivor)."""
+    rank = rank_of(survival_order(keys, keep))
+    survivor = group_survivor(keys.column(group_column).to_numpy(), rank)
+    dup = pa.array(survivor != np.arange(len(survivor)))
     return pa.table(
         {
-            SHARD: keys.column(SHARD).filter(pa.array(dup)),
-            ROW: keys.column(ROW).filter(pa.array(dup)),
-            "duplicate_of": survivor_ids,
+            SHARD: keys.column(SHARD).filter(dup),
+            ROW: keys.column(ROW).filter(dup),
+            "duplicate_of": keys.column("id").take(pa.array(survivor)).filter(dup),
         }
     )
 
@@ -98,15 +71,15 @@ class ExactDedup(KeyedDedup):
 
     def collect(self, batch: pa.RecordBatch) -> pa.Table:
         text = batch.column("text")
-        if self.config.normalize:
-            text = normalize_text(text)
         cols = {
-            "hash": content_hash(text),
+            "hash": content_hash(normalize_text(text) if self.config.normalize else text),
             "id": batch.column("id"),
             "date": column_or_nulls(batch, "date"),
             "dump": column_or_nulls(batch, "dump"),
             ROW: batch.column(ROW),
         }
+        if self.config.keep == "longest":
+            cols["length"] = pc.utf8_length(text)
         return pa.table(cols)
 
     def reduce(self, keys: pa.Table) -> tuple[pa.Table, dict[str, Any]]:

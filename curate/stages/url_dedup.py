@@ -38,7 +38,7 @@ from xxhash import xxh3_64_intdigest
 
 from curate.errors import CurateError
 from curate.index.store import DedupIndex, dump_fingerprints, fingerprint_ids, make_handle
-from curate.index.survivor import Keep, rank_of, survival_order
+from curate.index.survivor import Keep, group_survivor, rank_of, survival_order
 from curate.stages.base import (
     ROW,
     SHARD,
@@ -263,11 +263,7 @@ class UrlDedup(KeyedDedup):
         in_run = has_key[survivor_handle[has_key] < 0]
         survivor_row = np.arange(n)
         if len(in_run):
-            by = np.lexsort((rank[in_run], keys[in_run]))
-            srt = in_run[by]
-            first = np.ones(len(srt), bool)
-            first[1:] = keys[srt[1:]] != keys[srt[:-1]]
-            survivor_row[srt] = srt[np.maximum.accumulate(np.where(first, np.arange(len(srt)), 0))]
+            survivor_row[in_run] = in_run[group_survivor(keys[in_run], rank[in_run])]
         from_index = survivor_handle >= 0
         removed = np.flatnonzero(from_index | (survivor_row != np.arange(n)))
         ids = collected.column("id")

@@ -11,7 +11,8 @@ from curate.stages.exact_dedup import ExactDedup, ExactDedupConfig, normalize_te
 
 
 def brute_force(rows, keep):
-    """Exact answer: group by normalised text, survivor = min/max (date, dump), then order."""
+    """Exact answer: group by normalised text, survivor in the shared survival order
+    (curate.index.survivor): earliest = min (dump, date, id); latest = max (date, dump), then id."""
 
     def norm(t):
         return " ".join(unicodedata.normalize("NFKC", t).lower().split())
@@ -22,10 +23,10 @@ def brute_force(rows, keep):
     removed = {}
     for members in groups.values():
         if keep == "earliest":
-            best = min(members, key=lambda r: (r["date"], r["dump"], r["pos"]))
-        else:  # newest first; ties broken by input order
-            by_pos = sorted(members, key=lambda r: r["pos"])
-            best = sorted(by_pos, key=lambda r: (r["date"], r["dump"]), reverse=True)[0]
+            best = min(members, key=lambda r: (r["dump"], r["date"], r["id"]))
+        else:  # newest first; ties broken by the smallest id
+            by_id = sorted(members, key=lambda r: r["id"])
+            best = sorted(by_id, key=lambda r: (r["date"], r["dump"]), reverse=True)[0]
         for r in members:
             if r is not best:
                 removed[r["id"]] = best["id"]
