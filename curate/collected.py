@@ -26,6 +26,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate.shuffle import read_partition, write_partitioned
+from curate.stages.base import SHARD
+
 Run = Callable[[Callable[[Any], Any], Sequence[Any]], Iterable[Any]]
 
 
@@ -45,6 +48,16 @@ class CollectedTable:
 
     def share(self, name: str, array: np.ndarray) -> Any:
         return array
+
+    def pieces(self) -> list[tuple[int, int]]:
+        """Row ranges [start, stop) of the shards, in order."""
+        shard = self.table.column(SHARD).to_numpy() if self.num_rows else np.empty(0)
+        bounds = np.flatnonzero(np.r_[True, shard[1:] != shard[:-1], True]) if len(shard) else []
+        return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def spill(self, name: str, table: pa.Table, part: np.ndarray) -> Any:
+        """``table`` split by ``part`` for reduce tasks (``read_spilled``)."""
+        return {int(p): table.filter(pa.array(part == p)) for p in np.unique(part)}
 
 
 class CollectedFiles:
@@ -86,6 +99,17 @@ class CollectedFiles:
         back[np.concatenate(where)] = np.arange(len(rows))
         return got.take(pa.array(back))
 
+    def pieces(self) -> list[tuple[int, int]]:
+        """Row ranges [start, stop) of the files (one shard each), in order."""
+        return [(int(a), int(b)) for a, b in zip(self.starts[:-1], self.starts[1:])]
+
+    def spill(self, name: str, table: pa.Table, part: np.ndarray) -> Any:
+        """``table`` written with one row group per value of ``part`` (curate.shuffle), for
+        reduce tasks to read their partition with ``read_spilled``; any process may call it."""
+        path = self.scratch / f"{name}.parquet"
+        write_partitioned(path, table, part)
+        return str(path)
+
     def share(self, name: str, array: np.ndarray) -> Any:
         self.scratch.mkdir(parents=True, exist_ok=True)
         path = self.scratch / f"{name}.npy"
@@ -94,6 +118,16 @@ class CollectedFiles:
             np.save(f, np.ascontiguousarray(array))
         tmp.replace(path)
         return str(path)
+
+
+def read_spilled(handles: Sequence[Any], partition: int) -> pa.Table | None:
+    """One partition of every spilled table that has it (None when none has)."""
+    files = [Path(h) for h in handles if not isinstance(h, dict)]
+    parts = [h[partition] for h in handles if isinstance(h, dict) and partition in h]
+    on_disk = read_partition(files, partition) if files else None
+    if on_disk is not None:
+        parts.append(on_disk)
+    return pa.concat_tables(parts, promote_options="default") if parts else None
 
 
 def load_shared(handle: Any) -> np.ndarray:

@@ -62,7 +62,7 @@ import pyarrow.parquet as pq
 import xxhash
 
 from curate import arrays
-from curate.collected import CollectedTable, Run, load_shared, run_here
+from curate.collected import CollectedTable, Run, load_shared, read_spilled, run_here
 from curate.errors import CurateError
 from curate.index.store import (
     CommittedDump,
@@ -431,24 +431,39 @@ class SimhashDedup(RowRemovalStage):
             new_code[rows] = code
         top_seq = max((d.seq for d in index.dumps()), default=0) if index is not None else 0
         share = collected.share
+        n_tasks = max(4, -(-found[0][5] // UNITS_PER_TASK))  # every search task counts them
+        # round 2a: each shard's units go to the task of their cluster (a hash of its label)
+        graph_arrays = [share(f"graph_{k}", v) for k, v in graph.arrays().items()]
+        route = functools.partial(_route_units, collected, graph_arrays, n_tasks)
+        routed = sorted(run(route, list(enumerate(collected.pieces()))), key=lambda r: r[0])
+        units_at = np.r_[0, np.cumsum(np.concatenate([r[1] for r in routed]), dtype=np.int64)]
+        # round 2b: one task per share of the clusters, reading only its own units
         task = functools.partial(
             _reduce_clusters,
-            collected,
-            [share(f"graph_{k}", v) for k, v in graph.arrays().items()],
+            [r[2] for r in routed],
+            share("units_at", units_at),
             share("rank", rank_of(order)),
             (share("new_code", new_code), share("ordinal", ordinal), len(new), top_seq),
+            found[0][6],
             cfg.min_docs,
             cfg.keep_first,
+            graph_arrays,
         )
-        n_tasks = max(4, -(-found[0][5] // UNITS_PER_TASK))  # every search task counts them
-        tasks = [(part, n_tasks) for part in range(n_tasks)]
+        tasks = list(range(n_tasks))
         parts = sorted(run(task, tasks), key=lambda p: p.part)
-        per_doc = {k: sum(getattr(p, k) for p in parts) for k in ("units", "removed", "chars")}
-        units_at = np.r_[0, np.cumsum(per_doc["units"])]
+        n_units = int(units_at[-1])
+        cut_doc = np.concatenate([p.cut_doc for p in parts])
+        per_doc = {
+            "units": np.diff(units_at),
+            "removed": np.bincount(cut_doc, minlength=n_docs),
+            "chars": np.bincount(
+                cut_doc, weights=np.concatenate([p.cut_chars for p in parts]), minlength=n_docs
+            ).astype(np.int64),
+        }
         removed = per_doc["removed"]
         summary: dict[str, Any] = {
             "documents": n_docs,
-            "units": int(units_at[-1]),
+            "units": n_units,
             "distinct_fingerprints": sum(p.distinct for p in parts),
             "near_duplicate_pairs": graph.pairs,
             "near_committed_fingerprints": graph.linked,
@@ -468,9 +483,11 @@ class SimhashDedup(RowRemovalStage):
                 "committed": new,
                 "already_committed": sorted(set(run_dumps) - set(new)),
             }
-        bits = np.bitwise_or.reduce([p.bits for p in parts])
+        bits = np.zeros(n_units, bool)
+        for p in parts:
+            bits[p.cut_unit] = True
         shards = head.column(SHARD).to_numpy()
-        return Cuts(collected, shards, units_at, bits), summary
+        return Cuts(collected, shards, units_at, np.packbits(bits, bitorder="little")), summary
 
     def apply(self, batch: pa.RecordBatch, decision: Any) -> Verdict:
         """Cut the decided units; a page left too short goes as ``simhash_boilerplate``."""
@@ -535,12 +552,15 @@ def _distinct_fingerprints(collected: Any) -> tuple[np.ndarray, int]:
 
 def _search_table(
     collected: Any, hamming: int, reference: list[CommittedDump], table: int
-) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, Any]:
     """One permuted table over the run's distinct fingerprints: (table, near-duplicate pairs as
     fingerprint values lo < hi, links (run fingerprint, committed cluster id as stored) to the
-    fingerprints of each committed dump, the run's number of units); pairs and links are within
-    ``hamming`` bits and agree on that table's block."""
+    fingerprints of each committed dump, the run's number of units, and for table 0 the shared
+    distinct fingerprints); pairs and links are within ``hamming`` bits and agree on that table's
+    block."""
     distinct, units = _distinct_fingerprints(collected)
+    # one task hands the run's distinct fingerprints to the cluster tasks (they number clusters)
+    handle = collected.share("distinct", distinct) if table == 0 else None
     i, j = table_pairs(distinct, hamming, table)
     link_fp, link_cluster = [np.empty(0, np.uint64)], [np.empty(0, np.int64)]
     for d in reference:  # one committed dump at a time
@@ -549,7 +569,7 @@ def _search_table(
         link_fp.append(distinct[u])
         link_cluster.append(part.column("cluster").to_numpy()[c])
     links = np.concatenate(link_fp), np.concatenate(link_cluster)
-    return table, distinct[i], distinct[j], *links, units
+    return table, distinct[i], distinct[j], *links, units, handle
 
 
 @dataclass
@@ -664,70 +684,93 @@ def _canonical(merges: np.ndarray):
 
 @dataclass
 class ClusterPart:
-    """What one cluster task returns for its share of the clusters."""
+    """What one cluster task returns for its share of the clusters: only what it cuts, so the
+    driver's work grows with the units cut, not with tasks x documents."""
 
     part: int
-    bits: np.ndarray  # one bit per unit of the run (packed, little-endian): cut
-    units: np.ndarray  # per document: its units in this share, units cut, characters cut
-    removed: np.ndarray
-    chars: np.ndarray
+    cut_unit: np.ndarray  # run-wide numbers of the units cut
+    cut_doc: np.ndarray  # ... their documents
+    cut_chars: np.ndarray  # ... and their lengths in characters
     distinct: int  # distinct fingerprints
     boilerplate: int  # clusters in >= min_docs documents
     top: tuple[np.ndarray, ...]  # most cut clusters: (units cut, label, a cut unit, documents)
     commit: list[tuple[np.ndarray, ...]]  # per new dump: (keys, ordinals, cluster, ids, docs)
 
 
+def _route_units(
+    collected: Any, graph: list[Any], n_tasks: int, piece: tuple[int, tuple[int, int]]
+) -> tuple[int, np.ndarray, Any]:
+    """One shard's units, each with its cluster's label, spilled by the cluster task that owns
+    the label: (piece number, units per document of the shard, the spill's handle)."""
+    number, (start, stop) = piece
+    g_fps, g_label = load_shared(graph[0]), load_shared(graph[1])
+    batch = collected.take(["simhash", "start", "end"], np.arange(start, stop))
+    lengths = pc.list_value_length(batch.column("simhash")).to_numpy().astype(np.int64)
+    fps = pc.list_flatten(batch.column("simhash")).to_numpy()
+    pos = np.minimum(np.searchsorted(g_fps, fps), max(len(g_fps) - 1, 0))
+    near = g_fps[pos] == fps if len(g_fps) else np.zeros(len(fps), bool)
+    label = fps.copy()  # a fingerprint without near neighbours is a cluster of its own
+    label[near] = g_label[pos[near]]
+    pos[~near] = -1
+    doc = np.repeat(np.arange(start, stop, dtype=np.int64), lengths)
+    first = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    s_, e_ = (pc.list_flatten(batch.column(c)).to_numpy() for c in ("start", "end"))
+    units = pa.table(
+        {
+            "doc": doc,
+            "k": (np.arange(len(fps)) - first).astype(np.int32),  # the unit's place in its doc
+            "fps": fps,
+            "label": label,
+            "pos": pos.astype(np.int64),
+            "length": (e_ - s_).astype(np.int64),
+        }
+    )
+    part = (fmix64(label) % np.uint64(n_tasks)).astype(np.int64)
+    return number, lengths, collected.spill(f"units-{number:05d}", units, part)
+
+
 def _reduce_clusters(
-    collected: Any,
-    graph: list[Any],
+    spilled: list[Any],
+    units_at: Any,
     rank: Any,
     new: tuple[Any, Any, int, int],
+    distinct: Any,
     min_docs: int,
     keep_first: bool,
-    task: tuple[int, int],
+    graph: list[Any],
+    part: int,
 ) -> ClusterPart:
     """The clusters whose label hashes to ``part``: their documents (committed + the run's),
     their first document, and so which of their units go; and for each new dump, its distinct
-    fingerprints with their first document and cluster name, and its documents per cluster."""
-    part, n_tasks = task
-    g_fps, g_label, g_committed, g_docs = (load_shared(a) for a in graph)
-    kept: dict[str, list[np.ndarray]] = {k: [] for k in ("unit", "fps", "label", "pos", "length")}
-    lengths, offset = [], 0
-    for batch in _pieces(collected, ["simhash", "start", "end"]):  # keep this task's units
-        lengths.append(pc.list_value_length(batch.column("simhash")).to_numpy())
-        fps = pc.list_flatten(batch.column("simhash")).to_numpy()
-        pos = np.minimum(np.searchsorted(g_fps, fps), max(len(g_fps) - 1, 0))
-        near = g_fps[pos] == fps if len(g_fps) else np.zeros(len(fps), bool)
-        label = fps.copy()  # a fingerprint without near neighbours is a cluster of its own
-        label[near] = g_label[pos[near]]
-        mine = np.flatnonzero(fmix64(label) % np.uint64(n_tasks) == part)
-        start, end = (pc.list_flatten(batch.column(c)).to_numpy() for c in ("start", "end"))
-        pos[~near] = -1
-        for key, values in zip(kept, (mine + offset, fps, label, pos, end - start)):
-            kept[key].append(values[mine] if key != "unit" else values)
-        offset += len(fps)
-    unit, fps, label, pos, length = (np.concatenate(kept.pop(k)) for k in list(kept))
-    units_at = np.r_[0, np.cumsum(np.concatenate(lengths), dtype=np.int64)]
-    n_docs, n_units = len(units_at) - 1, int(units_at[-1])
+    fingerprints with their first document and cluster name, and its documents per cluster.
+    Reads only this share's units (spilled by ``_route_units``)."""
+    g_committed, g_docs = load_shared(graph[2]), load_shared(graph[3])
+    units_at = load_shared(units_at)
+    n_docs = len(units_at) - 1
+    table = read_spilled(spilled, part)
+    cols = ("doc", "k", "fps", "label", "pos", "length")
+    if table is None:
+        doc, k, fps, label, pos, length = (np.empty(0, np.int64) for _ in cols)
+        fps, label = fps.astype(np.uint64), label.astype(np.uint64)
+    else:
+        doc, k, fps, label, pos, length = (table.column(c).to_numpy() for c in cols)
+    unit = units_at[doc] + k
     near = pos >= 0
-    doc = np.searchsorted(units_at, unit, "right") - 1
     labels, cluster = np.unique(label, return_inverse=True)
-    k = len(labels)
-    committed = np.full(k, -1, np.int64)
+    n_clusters = len(labels)
+    committed = np.full(n_clusters, -1, np.int64)
     committed[cluster[near]] = g_committed[pos[near]]
-    docs = np.zeros(k, np.int64)
+    docs = np.zeros(n_clusters, np.int64)
     docs[cluster[near]] = g_docs[pos[near]]
     pair = arrays.distinct(cluster * n_docs + doc)  # the run's distinct documents per cluster
-    docs += np.bincount(pair // max(n_docs, 1), minlength=k)
+    docs += np.bincount(pair // max(n_docs, 1), minlength=n_clusters)
     rank = load_shared(rank)[doc]
-    first_rank = np.full(k, np.iinfo(np.int64).max, np.int64)
+    first_rank = np.full(n_clusters, np.iinfo(np.int64).max, np.int64)
     np.minimum.at(first_rank, cluster, rank)
     # a committed document always comes first: it is already published
     first = (committed[cluster] < 0) & (rank == first_rank[cluster])
     seen = docs[cluster] >= min_docs
     cut = seen & ~first if keep_first else seen
-    bits = np.zeros(n_units, bool)
-    bits[unit[cut]] = True
     ids, at, counts = np.unique(cluster[cut], return_index=True, return_counts=True)
     best = np.argsort(-counts, kind="stable")[:TOP_UNITS]
     new_code, ordinal, n_new, top_seq = new
@@ -735,17 +778,16 @@ def _reduce_clusters(
     if n_new:
         new_code, ordinal = load_shared(new_code)[doc], load_shared(ordinal)
         # a new cluster is named by this run's first sequence number and its number in the run
-        number = np.searchsorted(_distinct_fingerprints(collected)[0], labels)
+        number = np.searchsorted(load_shared(distinct), labels)
         name = np.where(committed >= 0, committed, make_handle(top_seq + 1, number))
         commit = [
             _dump_entry(fps, doc, ordinal, name[cluster], new_code == c) for c in range(n_new)
         ]
     return ClusterPart(
         part=part,
-        bits=np.packbits(bits, bitorder="little"),
-        units=np.bincount(doc, minlength=n_docs),
-        removed=np.bincount(doc[cut], minlength=n_docs),
-        chars=np.bincount(doc[cut], weights=length[cut], minlength=n_docs).astype(np.int64),
+        cut_unit=unit[cut],
+        cut_doc=doc[cut],
+        cut_chars=length[cut],
         distinct=int(len(arrays.distinct(fps))),
         boilerplate=int((docs >= min_docs).sum()),
         top=(counts[best], labels[ids[best]], unit[cut][at[best]], docs[ids[best]]),
@@ -808,10 +850,14 @@ class Cuts:
     written, so the driver never holds every span at once."""
 
     def __init__(self, collected: Any, shards: np.ndarray, units_at: np.ndarray, bits: np.ndarray):
-        self.collected, self.shards, self.units_at, self.bits = collected, shards, units_at, bits
+        self.collected, self.units_at, self.bits = collected, units_at, bits
+        # rows come grouped by shard in shard order: each shard's rows found by bisection
+        self.order = np.argsort(shards, kind="stable")
+        self.sorted_shards = shards[self.order]
 
     def for_shard(self, shard: int) -> pa.Table | None:
-        rows = np.flatnonzero(self.shards == shard)
+        a, b = np.searchsorted(self.sorted_shards, [shard, shard + 1])
+        rows = self.order[a:b]
         count = self.units_at[rows + 1] - self.units_at[rows]
         unit = np.repeat(self.units_at[rows] - np.cumsum(count) + count, count)
         unit += np.arange(len(unit))
