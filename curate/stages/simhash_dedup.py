@@ -25,9 +25,10 @@ holds the documents' ids and one bit per unit, never the units: one task per per
 the fingerprint column of every shard, one shard at a time, and returns that table's
 near-duplicate pairs (as fingerprint values) and links to committed dumps; the driver joins them
 by union-find, which touches only fingerprints that have a near neighbour; then one task per
-share of the clusters (by a hash of the cluster's smallest fingerprint) counts their documents,
-finds their first, marks the units to cut and builds its share of the index entries. Each shard's
-spans are read back from its collected keys when its part of the decision is written.
+shard labels its units with their cluster and spills them by share of the clusters (a hash of the
+cluster's smallest fingerprint), and one task per share reads only its units, counts their
+documents, finds their first, marks the units to cut and builds its share of the index entries.
+Each shard's spans are read back from its collected keys when its part of the decision is written.
 
 Across dumps (``index: DIR``, curate.index.store): each committed dump stores its distinct
 fingerprints with their first document and cluster id (``part-00``), its documents per cluster
