@@ -51,7 +51,10 @@ RESULT_PACKAGES = (
 
 
 def install_hint(extra: str) -> str:
-    return f"pip install '{DISTRIBUTION}[{extra}]'"
+    # 0.1.0 is not on the registry yet: the line that works today comes first
+    return (
+        f"pip install '.[{extra}]' in a clone of curate, or pip install '{DISTRIBUTION}[{extra}]'"
+    )
 
 
 def missing(extra: str) -> list[str]:

@@ -142,6 +142,7 @@ def test_the_core_runs_dedup_alone_and_a_stage_names_its_missing_extra(tmp_path)
         (line,) = r.stderr.strip().splitlines()
         name = next(iter(stage))
         assert f"stage '{name}' needs the [{extra}] extra" in line, line
+        assert f"pip install '.[{extra}]' in a clone" in line, line
         assert f"pip install '{DISTRIBUTION}[{extra}]'" in line, line
         assert not (tmp_path / "x").exists()  # refused before any work
     commands = [
