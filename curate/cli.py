@@ -91,6 +91,19 @@ def _cmd_measure_curve(args: argparse.Namespace) -> int:
     return 0
 
 
+class _VersionAction(argparse.Action):
+    """Like argparse's version action, but looks the packages up only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from curate.extras import version_text
+
+        print(version_text(__version__))
+        parser.exit()
+
+
 class UsageError(Exception):
     pass
 
@@ -103,7 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="curate", description="Curate LLM pretraining corpora: dedup, filter, scrub, remix."
     )
-    parser.add_argument("--version", action="version", version=f"curate {__version__}")
+    parser.add_argument(
+        "--version",
+        action=_VersionAction,
+        help="curate's version and those of the packages that change results",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a pipeline YAML over Parquet shards")

@@ -42,6 +42,17 @@ class Shard:
     hive: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     size: int = 0
 
+    @property
+    def shown(self) -> str:
+        """The path as valid text, for messages, reports and the ``source_file`` column."""
+        return shown(self.path)
+
+
+def shown(path: str) -> str:
+    """``path`` as valid UTF-8 text: bytes of a name that is not UTF-8 (Latin-1 names exist on
+    real disks; Python holds them as surrogates) are written ``\\xNN``, as quarantined rows are."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
 
 def parse_hive(relpath: str) -> tuple[tuple[str, str], ...]:
     """``dump=CC-MAIN-2023-06/part-0.parquet`` -> (("dump", "CC-MAIN-2023-06"),)."""
@@ -50,10 +61,16 @@ def parse_hive(relpath: str) -> tuple[tuple[str, str], ...]:
         if "=" not in segment:
             continue
         key, _, value = segment.partition("=")
+        if shown(value) != value:  # a column value must be text; a file name need not be
+            raise InputError(
+                f"{shown(relpath)}: folder '{shown(segment)}' is a hive partition whose value is "
+                "not valid UTF-8 (rename the folder: the value becomes a column)"
+            )
         if not _HIVE_KEY.match(key) or not value or "=" in value:
             raise InputError(
-                f"{relpath}: folder '{segment}' looks like a hive partition but does not parse "
-                "as key=value (key: letters, digits, _; value: non-empty, '=' written as %3D)"
+                f"{shown(relpath)}: folder '{shown(segment)}' looks like a hive partition but "
+                "does not parse as key=value (key: letters, digits, _; value: non-empty, '=' "
+                "written as %3D)"
             )
         parts.append((key, unquote(value)))
     return tuple(parts)
@@ -123,10 +140,17 @@ def shard_fingerprint(shard: Shard) -> str:
 class BadFile(InputError):
     """A whole file is unusable; ``table`` holds its rows when they could still be read."""
 
-    def __init__(self, message: str, table: pa.Table | None = None, rows_unread: int = 0) -> None:
+    def __init__(
+        self,
+        message: str,
+        table: pa.Table | None = None,
+        rows_unread: int = 0,
+        rows: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.table = table
         self.rows_unread = rows_unread  # rows the file claims but that could not be read
+        self.rows = rows  # rows its footer declares; None when the footer is unreadable
 
 
 @dataclass
@@ -145,15 +169,29 @@ def read_input_shard(shard: Shard, batch_size: int) -> Iterator[ReadBatch]:
     BadFile naming the file.
     """
     try:
+        # opened by its bytes: pyarrow encodes str paths as UTF-8, which a Latin-1 name is not
+        source = pa.OSFile(os.fsencode(shard.path))
+    except (pa.ArrowException, OSError) as exc:
+        raise BadFile(f"{shard.shown}: cannot open ({_short(exc)})") from None
+    try:
+        yield from _read_source(shard, source, batch_size)
+    finally:
+        source.close()
+
+
+def _read_source(shard: Shard, source: pa.NativeFile, batch_size: int) -> Iterator[ReadBatch]:
+    try:
         # page CRCs are checked when the writer stored them: a flipped byte is an error, not text
-        pf = pq.ParquetFile(shard.path, page_checksum_verification=True)
+        pf = pq.ParquetFile(source, page_checksum_verification=True)
         schema = pf.schema_arrow
     except (pa.ArrowException, OSError) as exc:
-        raise BadFile(f"{shard.path}: not a readable Parquet file ({_short(exc)})") from None
+        raise BadFile(f"{shard.shown}: not a readable Parquet file ({_short(exc)})") from None
+    declared = pf.metadata.num_rows
     if TEXT not in schema.names:
         raise BadFile(
-            f"{shard.path}: no '{TEXT}' column (columns: {', '.join(schema.names)})",
-            _read_all_or_none(shard.path),
+            f"{shard.shown}: no '{TEXT}' column (columns: {', '.join(schema.names)})",
+            _read_all_or_none(pf),
+            rows=declared,
         )
     text_type = schema.field(TEXT).type
     if not (
@@ -163,10 +201,11 @@ def read_input_shard(shard: Shard, batch_size: int) -> Iterator[ReadBatch]:
         or pa.types.is_large_binary(text_type)
     ):
         raise BadFile(
-            f"{shard.path}: column '{TEXT}' has type {text_type}, expected string",
-            _read_all_or_none(shard.path),
+            f"{shard.shown}: column '{TEXT}' has type {text_type}, expected string",
+            _read_all_or_none(pf),
+            rows=declared,
         )
-    id_prefix = xxhash.xxh3_64_hexdigest(shard.relpath.replace(os.sep, "/").encode())[:12]
+    id_prefix = xxhash.xxh3_64_hexdigest(os.fsencode(shard.relpath.replace(os.sep, "/")))[:12]
     # Row group by row group: a corrupt one loses its unread rows, not the rest of the file.
     offset = 0
     lost: list[str] = []
@@ -186,7 +225,7 @@ def read_input_shard(shard: Shard, batch_size: int) -> Iterator[ReadBatch]:
             )
         offset += group_rows
     if lost:
-        raise BadFile(f"{shard.path}: " + "; ".join(lost), rows_unread=unread)
+        raise BadFile(f"{shard.shown}: " + "; ".join(lost), rows_unread=unread, rows=declared)
 
 
 def _normalise(batch: pa.RecordBatch, shard: Shard, id_prefix: str, offset: int) -> ReadBatch:
@@ -241,7 +280,7 @@ def _normalise(batch: pa.RecordBatch, shard: Shard, id_prefix: str, offset: int)
     quarantined = table.filter(bad)
     quarantined = quarantined.append_column(
         "error", pa.array([e for e in errors if e is not None], pa.string())
-    ).append_column("source_file", pa.array([shard.path] * quarantined.num_rows, pa.string()))
+    ).append_column("source_file", pa.array([shard.shown] * quarantined.num_rows, pa.string()))
     good = table.filter(pc.invert(bad)).drop_columns(["_source_row"])
     return ReadBatch(_to_batch(good), quarantined)
 
@@ -284,9 +323,9 @@ def _to_batch(table: pa.Table) -> pa.RecordBatch:
     )
 
 
-def _read_all_or_none(path: str) -> pa.Table | None:
+def _read_all_or_none(pf: pq.ParquetFile) -> pa.Table | None:
     try:
-        return pq.read_table(path)
+        return pf.read()
     except (pa.ArrowException, OSError):
         return None
 

@@ -40,6 +40,7 @@ from curate.io import (
     read_input_shard,
     read_work_shard,
     shard_fingerprint,
+    shown,
 )
 from curate.shuffle import partition_of, read_partition, write_json, write_partitioned
 from curate.stages.base import ROW, SHARD, KeyedDedup, Stage, merge_counts
@@ -50,6 +51,17 @@ WORK = "_work"
 PARTITION_INPUT_BYTES = 4 << 30
 # Shards whose decision files one task writes after a keyed barrier.
 SHARDS_PER_GROUP = 256
+# quarantine/_bad_files/part-*.parquet: one record per input file that could not be used (the
+# leading _ keeps dataset readers of quarantine/, curate's own input discovery too, on the rows)
+BAD_FILE_SCHEMA = pa.schema(
+    [
+        ("path", pa.string()),
+        ("error", pa.string()),
+        ("size_bytes", pa.int64()),
+        ("rows", pa.int64()),
+        ("rows_unread", pa.int64()),
+    ]
+)
 # what a run (or `curate report --compare`, which writes compare.html) puts in its output dir
 OWNED = (
     "data",
@@ -130,12 +142,12 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
             log.parent.mkdir(parents=True, exist_ok=True)
             with open(log, "a", encoding="utf-8") as f:
                 f.write(
-                    f"--- {task.shard.path} (pass {task.pass_index})\n{traceback.format_exc()}\n"
+                    f"--- {task.shard.shown} (pass {task.pass_index})\n{traceback.format_exc()}\n"
                 )
         except OSError:  # a full disk must not hide the error itself
             pass
         raise CurateError(
-            f"{task.shard.path}: pass {task.pass_index} failed: {type(exc).__name__}: {exc} "
+            f"{task.shard.shown}: pass {task.pass_index} failed: {type(exc).__name__}: {exc} "
             f"(traceback in {log})"
         ) from None
 
@@ -279,16 +291,25 @@ def _source_batches(task: ShardTask, result: dict[str, Any], quarantine: AtomicP
     except BadFile as exc:
         if task.on_error == "fail":
             raise
-        result["quarantine"]["files"].append(
-            {"path": task.shard.path, "error": str(exc), "rows_unread": exc.rows_unread}
-        )
+        record = {
+            "path": task.shard.shown,
+            "error": str(exc),
+            "size_bytes": task.shard.size,
+            "rows": exc.rows,  # what its footer declares, None when the footer is unreadable
+            "rows_unread": exc.rows_unread,
+        }
+        result["quarantine"]["files"].append(record)
+        # quarantine/ names every file it lost, as Spark's badRecordsPath/bad_files/ does
+        writer = AtomicParquetWriter(run / "quarantine" / "_bad_files" / shard_part(task.shard))
+        writer.write(pa.Table.from_pylist([record], schema=BAD_FILE_SCHEMA))
+        writer.close()
         if exc.table is not None and exc.table.num_rows:
             table = exc.table
             table = table.append_column(
                 "_source_row", pa.array(range(table.num_rows), pa.int64())
             ).append_column("error", pa.array([str(exc)] * table.num_rows, pa.string()))
             table = table.append_column(
-                "source_file", pa.array([task.shard.path] * table.num_rows, pa.string())
+                "source_file", pa.array([task.shard.shown] * table.num_rows, pa.string())
             )
             _quarantine_rows(result, quarantine, table, file_level=True)
 
@@ -388,7 +409,7 @@ def run_pipeline(
     fingerprint = {
         "curate_version": __version__,
         "config": config.fingerprint(),
-        "inputs": [[s.relpath, shard_fingerprint(s)] for s in shards],
+        "inputs": [[shown(s.relpath), shard_fingerprint(s)] for s in shards],
     }
     _prepare_output(run, fingerprint, resume)
     stage_triples = [(s.label, s.name, s.params) for s in config.stages]
@@ -685,7 +706,7 @@ def _check_apart(run: Path, inputs: list[str], shards: list[Shard]) -> None:
     for shard in shards:
         if Path(shard.path).resolve().is_relative_to(out):
             raise InputError(
-                f"{shard.path}: this input lies inside the output directory {run}, which a run "
+                f"{shard.shown}: this input lies inside the output directory {run}, which a run "
                 "clears (choose an output outside the input)"
             )
 

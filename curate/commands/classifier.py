@@ -174,6 +174,9 @@ def train(
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from curate.extras import require
+
+    require("lid", "curate classifier train")
     m = train(
         args.input,
         args.out,

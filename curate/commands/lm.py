@@ -46,6 +46,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     if args.order < 1:
         raise CurateError("--order must be at least 1")
+    if args.sentencepiece is not None:
+        from curate.extras import require
+
+        require("lm", "curate lm train --sentencepiece")
     result = train_model(
         args.input,
         args.out,

@@ -30,7 +30,9 @@ class RayExecutor:
         try:
             import ray
         except ImportError:
-            raise ConfigError("--executor ray needs Ray: pip install 'curate[ray]'") from None
+            from curate.extras import install_hint
+
+            raise ConfigError(f"--executor ray needs Ray: {install_hint('ray')}") from None
         self._ray = ray
         self.address = address
         self.max_retries = max_retries

@@ -83,6 +83,7 @@ class SpacyNer:
         self.batch_size = batch_size
         self.cache_size = cache_size
         self._cache: dict[str, list[tuple[int, int, str]]] = {}
+        self.chars_run = 0  # chars the model actually read in this process (cache misses)
         self._nlp: Any = None
         self._loaded = False
         self.error = ""
@@ -138,7 +139,10 @@ class SpacyNer:
         return out
 
     def find(self, texts: list[str]) -> tuple[list[list[tuple[int, int, str, float]]], int]:
-        """(start, end, entity, score) per text from NER over its windows, and chars sent."""
+        """(start, end, entity, score) per text from NER over its windows, and the chars of the
+        batch's distinct windows: what the model reads without the cache. The cache saves work
+        but must not move a report counter, which would then depend on what the worker saw
+        before (the other shards it ran, or none after a resume)."""
         found: list[list[tuple[int, int, str, float]]] = [[] for _ in texts]
         jobs = [(i, a, texts[i][a:b]) for i, t in enumerate(texts) for a, b in self.windows(t)]
         if not jobs or not self.load():
@@ -148,10 +152,11 @@ class SpacyNer:
         if len(cache) + len(pieces) > self.cache_size:
             cache.clear()  # bounded: forgotten wholesale, refilled by the windows of this batch
         todo = [piece for piece in pieces if piece not in cache]
+        self.chars_run += sum(len(piece) for piece in todo)
         for piece, doc in zip(todo, self._nlp.pipe(todo, batch_size=self.batch_size)):
             cache[piece] = [
                 (e.start_char, e.end_char, LABELS[e.label_]) for e in doc.ents if e.label_ in LABELS
             ]
         for i, a, piece in jobs:
             found[i] += [(a + s, a + e, entity, NER_SCORE) for s, e, entity in cache[piece]]
-        return found, sum(len(piece) for piece in todo)
+        return found, sum(len(piece) for piece in pieces)

@@ -8,6 +8,7 @@ from typing import Any
 
 from curate import __version__, accounting
 from curate.errors import CurateError
+from curate.extras import versions
 from curate.io import atomic_write_bytes
 from curate.report.html import render_html
 from curate.report.markdown import render_markdown
@@ -79,6 +80,7 @@ def build_report(
     }
     return {
         "curate_version": __version__,
+        "versions": versions(),  # the packages that change results, to reproduce a run
         "pipeline": config.name,
         "config": config.to_dict(),
         "input": {

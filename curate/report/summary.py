@@ -44,10 +44,14 @@ def render_summary(report: dict[str, Any]) -> str:
     rows = summary_rows(report)
     lines = text_table(rows, (0, len(rows) - 2))
     q = report["quarantine"]
-    if q["docs"] or q["files"]:
+    if q["docs"]:
+        lines.append(f"quarantined: {q['docs']:,} docs (rows in quarantine/, reasons in report.md)")
+    if q["files"]:
+        unread = q.get("docs_unreadable", 0)
         lines.append(
-            f"quarantined: {q['docs']:,} docs, {len(q['files'])} unusable files "
-            f"(see quarantine/ and report.md)"
+            f"unusable input files: {len(q['files'])} of {report['input']['shards']}"
+            + (f", {unread:,} rows in them unread" if unread else "")
+            + " (one record each in quarantine/_bad_files/)"
         )
     t = report["totals"]
     lines.append(

@@ -62,6 +62,14 @@ class Stage:
     kind: ClassVar[str] = "streaming"  # or "global"
     # Columns the stage adds to kept rows; listed by `curate stages`.
     adds_columns: ClassVar[tuple[str, ...]] = ()
+    # The optional install extra (curate.extras.EXTRAS) whose packages the stage imports;
+    # extra_for() names one that only some parameters need.
+    extra: ClassVar[str | None] = None
+
+    @classmethod
+    def extra_for(cls, config: Any) -> str | None:
+        """The extra this configuration needs (a stage whose model is optional may need none)."""
+        return cls.extra
 
     def __init__(self, config: Any) -> None:
         self.config = config
@@ -214,7 +222,18 @@ def make_stage(name: str, params: dict[str, Any] | None, where: str) -> Stage:
             f"{where}: unknown stage '{name}'{did_you_mean(name, known)}; available: {available}"
         )
     cls = REGISTRY[name]
-    return cls(build_config(cls, params, where))
+    # a missing extra is named before any work, not an ImportError deep in a worker: the
+    # stage's own one before its parameters are checked (that may import it too), then the
+    # one its parameters ask for
+    from curate.extras import require
+
+    if cls.extra is not None:
+        require(cls.extra, f"{where}: stage '{name}'")
+    config = build_config(cls, params, where)
+    extra = cls.extra_for(config)
+    if extra is not None and extra != cls.extra:
+        require(extra, f"{where}: stage '{name}'")
+    return cls(config)
 
 
 def _import_stage_module(name: str) -> None:

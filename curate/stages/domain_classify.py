@@ -85,6 +85,10 @@ class DomainClassify(Stage):
     kind = "streaming"
     adds_columns = ("domain", "domain_source", "domain_score")
 
+    @classmethod
+    def extra_for(cls, config: DomainClassifyConfig) -> str | None:
+        return "lid" if config.model else None  # hints and URL rules need nothing
+
     def __init__(self, config: DomainClassifyConfig) -> None:
         super().__init__(config)
         self._model: FastTextModel | None = None

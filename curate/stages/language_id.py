@@ -46,6 +46,7 @@ class LanguageIdConfig:
 @register
 class LanguageId(Stage):
     name = "language_id"
+    extra = "lid"
     Config = LanguageIdConfig
     kind = "streaming"
     adds_columns = ("language", "language_score")

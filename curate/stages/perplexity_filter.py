@@ -147,6 +147,7 @@ def group_labels(batch: pa.RecordBatch | pa.Table) -> tuple[pa.Array, pa.Array]:
 @register
 class PerplexityFilter(Stage):
     name = "perplexity_filter"
+    extra = "lm"
     Config = PerplexityFilterConfig
     kind = "global"
     adds_columns = ("perplexity", "perplexity_bucket")

@@ -75,6 +75,7 @@ class PiiScrubConfig:
 @register
 class PiiScrub(Stage):
     name = "pii_scrub"
+    extra = "pii"
     Config = PiiScrubConfig
     kind = "streaming"
     adds_columns = ("pii_counts",)

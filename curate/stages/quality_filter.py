@@ -110,6 +110,7 @@ def _datatrove_params(rule: str) -> list[str]:
 @register
 class QualityFilter(Stage):
     name = "quality_filter"
+    extra = "quality"
     Config = QualityFilterConfig
     kind = "streaming"
 

@@ -161,6 +161,10 @@ class Remix(Stage):
     kind = "global"
     adds_columns = ("repeat",)
 
+    @classmethod
+    def extra_for(cls, config: RemixConfig) -> str | None:
+        return "lm" if config.tokenizer.endswith(".model") else None  # SentencePiece counts
+
     def __init__(self, config: RemixConfig) -> None:
         super().__init__(config)
         self._tokenizer: Any = None

@@ -4,9 +4,11 @@ Each case and what curate must do with it (`on_error: quarantine`, the default; 
 `on_error: fail` every file-level case stops the run with exit 2 and the file named instead):
 
 - truncated Parquet (dump=A/truncated.parquet), not Parquet at all (dump=A/not-parquet.parquet):
-  the file is listed in report.json quarantine.files with "not a readable Parquet file".
+  the file is listed in report.json quarantine.files with "not a readable Parquet file", and
+  has a record (path, error, size, rows its footer declares) in quarantine/_bad_files/.
 - no `text` column (dump=A/no-text.parquet), `text` of type int64 (dump=A/int-text.parquet): the
-  file is listed and its rows go to quarantine/ with an error naming the file and the problem.
+  file is listed and recorded the same way, and its rows go to quarantine/ with an error naming
+  the file and the problem.
 - null, empty and blank text (rows.parquet ids null-*, empty-*): rows in quarantine/ with
   "text is null" / "text is empty".
 - invalid UTF-8 and lone surrogates in text, in a string and in a binary column (ids bad-ff,

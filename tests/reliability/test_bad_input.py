@@ -54,13 +54,14 @@ def good_shard(folder: Path, n: int = 40) -> Path:
     docs = stdlib_docs()[:n]
     path = folder / "good.parquet"
     urls = [f"https://docs.example/{i}" for i in range(n)]
-    pq.write_table(pa.table({"text": docs, "url": urls}), path)
+    with open(path, "wb") as f:  # by file: pyarrow cannot encode a folder name that is not UTF-8
+        pq.write_table(pa.table({"text": docs, "url": urls}), f)
     return path
 
 
 def ids_with_errors(folder: Path) -> dict[str, list[str]]:
     found = collections.defaultdict(list)
-    for f in sorted(folder.rglob("part-*.parquet")):
+    for f in sorted(folder.glob("part-*.parquet")):
         t = pq.read_table(f)
         for i, e in zip(t["id"].to_pylist(), t["error"].to_pylist()):
             found[i].append(e)
@@ -68,9 +69,11 @@ def ids_with_errors(folder: Path) -> dict[str, list[str]]:
 
 
 def ids_in(folder: Path) -> list[str]:
+    """Ids of the rows under ``folder`` (quarantine/_bad_files/ holds file records, not rows)."""
     out = []
     for f in sorted(folder.rglob("part-*.parquet")) if folder.exists() else []:
-        out += pq.read_table(f, columns=["id"])["id"].to_pylist()
+        if f.parent.name != "_bad_files":
+            out += pq.read_table(f, columns=["id"])["id"].to_pylist()
     return out
 
 
@@ -87,7 +90,12 @@ def test_dirty_corpus_runs_to_the_end_without_a_traceback(dirty):
     _, out, r = dirty
     assert r.returncode == 0, r.stderr[-3000:]
     assert "Traceback" not in r.stderr
-    assert "unusable files" in r.stdout  # the summary points at the quarantine
+    # the summary says how many input files were lost, and where their records are
+    shards = json.loads((out / "report.json").read_text())["input"]["shards"]
+    assert (
+        f"unusable input files: 5 of {shards}, 20 rows in them unread "
+        "(one record each in quarantine/_bad_files/)" in r.stdout
+    ), r.stdout
 
 
 def test_bad_rows_are_quarantined_with_their_reason(dirty):
@@ -111,6 +119,31 @@ def test_unusable_files_are_listed_with_their_reason(dirty):
     for path, (reason, unread) in expect["files"].items():
         assert reason in files[path]["error"] and path in files[path]["error"]
         assert files[path]["rows_unread"] == unread
+
+
+def test_unusable_files_have_a_record_in_quarantine(dirty):
+    """Someone (or a tool) reading only quarantine/ learns every file that was lost: its path,
+    the error, its size and, when its footer is readable, how many rows it declared."""
+    expect, out, _ = dirty
+    records = pq.read_table(out / "quarantine" / "_bad_files").to_pylist()
+    by_path = {r["path"]: r for r in records}
+    assert len(records) == len(by_path) == len(expect["files"])
+    assert set(by_path) == set(expect["files"])
+    declared = {
+        "truncated.parquet": None,  # footer cut off: nothing to read the count from
+        "not-parquet.parquet": None,
+        "no-text.parquet": 3,
+        "int-text.parquet": 2,
+        "corrupt-page.parquet": CORRUPT_ROWS[0] * CORRUPT_ROWS[1],
+    }
+    for path, (reason, unread) in expect["files"].items():
+        r = by_path[path]
+        assert reason in r["error"] and path in r["error"]
+        assert r["size_bytes"] == Path(path).stat().st_size > 0
+        assert r["rows"] == declared[Path(path).name]
+        assert r["rows_unread"] == unread
+    report = json.loads((out / "report.json").read_text())
+    assert {f["path"]: f for f in report["quarantine"]["files"]} == by_path  # the same records
 
 
 def test_every_row_is_accounted_for_exactly_once(dirty):
@@ -289,3 +322,52 @@ def test_lm_train_with_a_full_or_missing_temp_dir_is_a_clear_error(tmp_path):
         assert not list(disk.iterdir()) and not (tmp_path / "a.arpa").exists()
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+def latin1(folder: Path, name: bytes) -> Path:
+    """A path under ``folder`` whose last part is ``name``, bytes that are not UTF-8."""
+    return folder / os.fsdecode(name)
+
+
+def test_file_names_that_are_not_utf8_are_read_like_any_other(tmp_path):
+    """Latin-1 names exist on real disks: such a file is read (its rows kept, removed or
+    quarantined), named with \\xNN escapes in quarantine/ and the report; never a traceback."""
+    docs = stdlib_docs()
+    dump = tmp_path / "in" / "dump=A"
+    good_shard(dump)
+    folder = latin1(dump, b"r\xe9sum\xe9s")  # a folder that is not UTF-8 either (not hive)
+    folder.mkdir()
+    with open(latin1(folder, b"caf\xe9.parquet"), "wb") as f:
+        pq.write_table(
+            pa.table({"id": ["l1-0", "l1-1", "l1-2"], "text": [docs[50], "", docs[51]]}), f
+        )
+    latin1(dump, b"na\xefve.parquet").write_bytes(b"not parquet at all")
+    out = tmp_path / "out"
+    r = curate("run", pipeline(tmp_path / "p.yaml", tmp_path / "in", out), "--workers", "1")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "Traceback" not in r.stderr
+    assert {"l1-0", "l1-2"} <= set(ids_in(out / "data")) | set(ids_in(out / "removed"))
+    shown_file = str(dump / "r\\xe9sum\\xe9s" / "caf\\xe9.parquet")
+    assert ids_with_errors(out / "quarantine") == {"l1-1": ["text is empty"]}
+    (row,) = pq.read_table(out / "quarantine", columns=["source_file"]).to_pylist()
+    assert row["source_file"] == shown_file
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))  # valid UTF-8 JSON
+    assert check_balance(report) == []
+    assert report["totals"]["docs_in"] == 40 + 3
+    (bad,) = pq.read_table(out / "quarantine" / "_bad_files").to_pylist()
+    assert bad["path"] == str(dump / "na\\xefve.parquet")
+    assert bad["error"].startswith(bad["path"] + ": not a readable Parquet file")
+    assert [f["path"] for f in report["quarantine"]["files"]] == [bad["path"]]
+    for name in ("report.md", "report.html"):
+        (out / name).read_text(encoding="utf-8")
+    # the same run resumed: the fingerprint of a Latin-1 name compares equal to itself
+    r = curate("run", tmp_path / "p.yaml", "--workers", "1", "--resume")
+    assert r.returncode == 0, r.stderr[-3000:]
+
+
+def test_a_hive_value_that_is_not_utf8_stops_the_run(tmp_path):
+    # the value would become a column of text: refused with one line naming the folder
+    good_shard(latin1(tmp_path / "in", b"dump=caf\xe9"))
+    p = pipeline(tmp_path / "p.yaml", tmp_path / "in", tmp_path / "out")
+    assert_one_line_error(curate("run", p), "folder 'dump=caf\\xe9'", "not valid UTF-8")
+    assert not (tmp_path / "out").exists()
