@@ -15,17 +15,25 @@ Decide (global, exact): for each (language, domain) group the rule is looked up 
 
 Rows with ``perplexity > threshold`` go; they carry ``perplexity_threshold``. Every scored row
 gets CCNet's ``perplexity_bucket``: ``head`` up to the group's p30, ``middle`` up to p60, ``tail``
-beyond (Wenzek et al. 2020, section 3.3; RedPajama-v2 keeps head + middle). Percentiles are exact:
-the barrier sees every score (language, domain and score: about 20 bytes per document).
+beyond (Wenzek et al. 2020, section 3.3; RedPajama-v2 keeps head + middle).
+
+Percentiles are exact (error 0: the same floats as sorting every score), yet no process holds the
+scores: reduce tasks over spans of the collected rows bin each group's scores on a fixed log grid
+(128 bins per octave), the driver finds the bin holding each wanted rank, and the next round
+fetches only those bins' scores (a bin of more than ``selection.CAP`` scores is split and searched
+again). The driver holds per-group bins (~70 KB a group) and at most ``CAP`` scores a window; the
+decision is ``{"lang/domain": {"threshold", "head", "middle"}}``, plain JSON.
 
 The summary (``decision`` in report.json) gives, per group: rule, threshold, bucket edges, counts
 and a histogram of scores on 30 log-spaced bins shared by all groups (``histogram_edges``), for the
 report to draw with the threshold; removal by domain and by language (``by_domain``,
 ``by_language``); and up to ``examples`` removed texts per domain (``examples``: first 200
 characters, emails and long digit runs masked). Example candidates are the ``examples``
-highest-perplexity rows of each group in each batch (collected with their masked prefix, so the
-barrier holds a few strings per batch, not every text); the examples shown are removed ones,
-spread over their range of perplexity.
+highest-perplexity rows of each group in each batch (collected with their masked prefix); each
+reduce task keeps the ``RESERVOIR`` candidates of each group at or above its threshold's bin with
+the lowest hash of their text, merged the same way, so the sample does not depend on how rows
+were split into tasks. The examples shown are removed ones from that sample, spread over its range
+of perplexity.
 """
 
 from __future__ import annotations

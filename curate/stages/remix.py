@@ -18,6 +18,13 @@ copies with ``repeat`` = 1, 2, ... (the original keeps ``repeat`` = 0). The subs
 ids, seed and the group totals, never on sharding or workers. A rate is capped at ``max_repeat``
 epochs; the summary lists such targets (and targets for groups without documents) as unmet.
 
+The barrier runs in reduce tasks: per-group document and token counts on the top 12 bits of the
+hash, then only the rows of the bin where a group's cumulative amount crosses its target (split
+further while it holds more than ``selection.CAP`` rows), so the driver never holds a column of
+the corpus. The cut is ``select``'s over the whole group (tested against it); token sums are added
+in a different order, so a cut could move by one row only where two sums tie to the last bit.
+The decision is ``{group: {"whole": m, "threshold": hash or -1}}``, plain JSON.
+
 Tokens are estimated by default as 0.3 per character plus 0.3 more per CJK character (DeepSeek's
 API documentation: "1 English character ~ 0.3 token, 1 Chinese character ~ 0.6 token"), or
 counted by a real tokenizer (``tokenizer``: a SentencePiece ``.model`` or a ``tokenizer.json``).
