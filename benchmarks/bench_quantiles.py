@@ -5,7 +5,7 @@ _row): perplexity (language, domain, a log-normal score, a masked example on 3 r
 and 2,048-row batch) and remix (group, 64-bit hash, tokens). Each barrier's
 ``decide_partitioned`` runs in a fresh process over ``CollectedFiles`` with a 2-worker local
 pool, as ``curate run`` calls it; reported: that process's peak RSS above its RSS just before
-decide (ru_maxrss), the reduce workers' peak, rounds and wall time.
+decide (sampled every 10 ms), the reduce workers' peak, rounds and wall time.
 
     python benchmarks/run.py --only quantiles
 """
@@ -24,10 +24,12 @@ import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARDS = 64
+ROWS_PER_TASK = 1 << 17  # smaller than the default 2^20: every size below runs several tasks
 
 CHILD = r"""
-import json, resource, sys, time
+import json, resource, sys, threading, time
 from pathlib import Path
+from curate import selection
 from curate.collected import CollectedFiles
 from curate.executors.local import LocalExecutor
 from curate.stages.base import make_stage
@@ -36,6 +38,7 @@ def rss_mb():
     return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
 
 kind, folder = sys.argv[1], Path(sys.argv[2])
+selection.ROWS_PER_TASK = int(sys.argv[3])  # several tasks, so that they run in the pool
 params = {
     "perplexity_filter": {"models": {"en": "models/en.arpa", "zh": "models/zh.arpa"},
                           "thresholds": {"default": {"keep_below": "p90"}, "code": {"skip": True}}},
@@ -46,12 +49,22 @@ ex = LocalExecutor(2)
 collected = CollectedFiles(sorted(folder.glob("*.parquet")), folder / "scratch")
 list(ex.map(len, [[1], [2]]))  # start the pool before the baseline
 base = rss_mb()
+peak, done = [base], threading.Event()
+
+def watch():  # ru_maxrss would include the start-up peak, before decide
+    while not done.wait(0.01):
+        peak.append(max(peak[-1], rss_mb()))
+
+watcher = threading.Thread(target=watch)
+watcher.start()
 t = time.perf_counter()
 decision, summary = stage.decide_partitioned(collected, lambda fn, ts: ex.map(fn, ts))
 seconds = time.perf_counter() - t
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+done.set()
+watcher.join()
+peak = max(peak[-1], rss_mb())
 ex.close()
+workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 print(json.dumps({"rows": collected.num_rows, "base": base, "peak": peak, "workers": workers,
                   "seconds": seconds, "search": summary["search"],
                   "decision_bytes": len(json.dumps(decision))}))
@@ -93,7 +106,7 @@ def _measure(kind: str, rows: int) -> dict:
         folder = Path(tmp) / "collect"
         _write(folder, kind, rows)
         out = subprocess.run(
-            [sys.executable, "-c", CHILD, kind, str(folder)],
+            [sys.executable, "-c", CHILD, kind, str(folder), str(ROWS_PER_TASK)],
             cwd=ROOT,
             env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
             capture_output=True,
@@ -104,13 +117,15 @@ def _measure(kind: str, rows: int) -> dict:
 
 
 def run(quick: bool = False) -> str:
-    sizes = [200_000] if quick else [200_000, 2_000_000]
+    sizes = [250_000, 500_000] if quick else [500_000, 2_000_000, 8_000_000]
     lines = [
         "## quantiles: perplexity_filter and remix barriers",
         "",
         "Synthetic collect files, 64 shards; `decide_partitioned` over `CollectedFiles` with a "
-        "2-worker local pool, in a fresh process. Driver growth = peak RSS minus RSS just "
-        "before decide.",
+        "2-worker local pool, in a fresh process, 2^17 rows a reduce task. Driver growth = "
+        "peak RSS during decide (sampled every 10 ms) minus RSS just before it (it should not "
+        "grow with rows: the driver holds per-group bins); worker peak = the largest reduce "
+        "worker's RSS (it grows with rows a task, not with rows).",
         "",
         "| barrier | rows | driver growth MB | bytes/row | worker peak MB | tasks | rounds |"
         " decide s |",

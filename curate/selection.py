@@ -3,9 +3,10 @@
 A barrier that needs a percentile per group (perplexity_filter) or a cut in hash order (remix)
 runs reduce tasks over spans of the collected rows. Each task returns a small histogram per
 group; the driver finds the bin that holds each wanted rank, and the next round fetches only the
-values inside those bins, or, when a bin holds more than ``CAP`` values, splits it into ``SPLIT``
-narrower bins and looks again. The driver holds O(groups x bins + CAP) numbers, never a column
-that grows with the corpus, and the answer is the exact k-th smallest value (no sketch error).
+values inside those bins, or, beyond ``CAP`` values in a round, splits the fullest bins into
+``SPLIT`` narrower bins and looks again. The driver holds O(groups x bins + CAP) numbers, never
+a column that grows with the corpus, and the answer is the exact k-th smallest value (no sketch
+error).
 
 Float values (perplexity) start from ``FINE_EDGES``: 128 log-spaced bins per factor of two
 (0.54% wide), so one bin of a 3e9-document group at its densest holds ~1% of it and at most a
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-CAP = 1 << 20  # values one window may send back to the driver (8 MB of float64)
+CAP = 1 << 20  # values one round may send back to the driver, all windows (8 MB of float64)
 SPLIT = 1024  # sub-bins a window too full to fetch is split into
 ROWS_PER_TASK = 1 << 20  # collected rows one reduce task reads (whole files when it can)
 PER_OCTAVE = 128
@@ -93,6 +94,18 @@ def merge_parts(into: dict, parts: dict) -> None:
             into[wid] = ("split", counts + part[1], min(lo, part[2]), max(hi, part[3]))
 
 
+def fetch_within(cap: int, counts: dict[Any, int]) -> set[Any]:
+    """The windows whose values one round fetches: smallest first, at most ``cap`` values in
+    all; the others are split (``SPLIT`` times narrower each round)."""
+    out, total = set(), 0
+    for key, count in sorted(counts.items(), key=lambda kv: kv[1]):
+        if total + count > cap:
+            break
+        out.add(key)
+        total += count
+    return out
+
+
 @dataclass
 class Window:
     key: str
@@ -113,6 +126,7 @@ class RankSearch:
         self.found: dict[str, dict[int, tuple[float, int]]] = {}
         self.rounds = 0
         self.fetched = 0  # values sent to the driver, all rounds
+        self.largest_round = 0  # values sent to the driver in one round, at most ``cap``
         self._next = 0
 
     def start(self, key: str, counts: np.ndarray, vmin: float, vmax: float, ranks: Iterable[int]):
@@ -134,15 +148,19 @@ class RankSearch:
             self._next += 1
 
     def request(self) -> dict[str, list[tuple[int, float, float, bool]]]:
-        """What the next round's tasks look for, per group."""
+        """What the next round's tasks look for, per group: the smallest windows' values while
+        they fit in ``cap`` (one round's budget, over all groups), the others split."""
+        fetch = fetch_within(self.cap, {wid: w.count for wid, w in self.pending.items()})
         out: dict[str, list] = {}
         for wid, w in self.pending.items():
-            out.setdefault(w.key, []).append((wid, w.lo, w.hi, w.count > self.cap))
+            out.setdefault(w.key, []).append((wid, w.lo, w.hi, wid not in fetch))
         return out
 
     def update(self, merged: dict) -> None:
         """Take a round's merged ``window_parts``; split windows give narrower ones."""
         self.rounds += 1
+        this_round = sum(sum(map(len, p[1])) for p in merged.values() if p[0] == "values")
+        self.largest_round = max(self.largest_round, this_round)
         pending, self.pending = self.pending, {}
         for wid, w in pending.items():
             part = merged.get(wid)

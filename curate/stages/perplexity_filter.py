@@ -20,9 +20,9 @@ beyond (Wenzek et al. 2020, section 3.3; RedPajama-v2 keeps head + middle).
 Percentiles are exact (error 0: the same floats as sorting every score), yet no process holds the
 scores: reduce tasks over spans of the collected rows bin each group's scores on a fixed log grid
 (128 bins per octave), the driver finds the bin holding each wanted rank, and the next round
-fetches only those bins' scores (a bin of more than ``selection.CAP`` scores is split and searched
-again). The driver holds per-group bins (~70 KB a group) and at most ``CAP`` scores a window; the
-decision is ``{"lang/domain": {"threshold", "head", "middle"}}``, plain JSON.
+fetches only those bins' scores (beyond ``selection.CAP`` scores a round, the fullest bins are
+split and searched again). The driver holds per-group bins (~105 KB a group) and at most ``CAP``
+scores a round; the decision is ``{"lang/domain": {"threshold", "head", "middle"}}``, plain JSON.
 
 The summary (``decision`` in report.json) gives, per group: rule, threshold, bucket edges, counts
 and a histogram of scores on 30 log-spaced bins shared by all groups (``histogram_edges``), for the
@@ -335,7 +335,10 @@ class PerplexityFilter(Stage):
         summary = self._summary(collected.num_rows, pairs, groups, summaries, edges)
         summary["examples"] = self._examples(decision, reservoirs)
         summary["search"] = {"tasks": len(spans), "rounds": search.rounds + 1}
-        summary["search"]["scores_fetched"] = search.fetched
+        summary["search"] |= {
+            "scores_fetched": search.fetched,
+            "largest_round": search.largest_round,
+        }
         return decision, summary
 
     def _example_floor(self, pair: str, plan: dict, search: selection.RankSearch) -> float:

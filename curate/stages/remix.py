@@ -20,9 +20,10 @@ epochs; the summary lists such targets (and targets for groups without documents
 
 The barrier runs in reduce tasks: per-group document and token counts on the top 12 bits of the
 hash, then only the rows of the bin where a group's cumulative amount crosses its target (split
-further while it holds more than ``selection.CAP`` rows), so the driver never holds a column of
-the corpus. The cut is ``select``'s over the whole group (tested against it); token sums are added
-in a different order, so a cut could move by one row only where two sums tie to the last bit.
+further while the round's bins hold more than ``selection.CAP`` rows), so the driver never holds
+a column of the corpus. The cut is ``select``'s over the whole group (tested against it); token
+sums are added in another order, so a cut could move by one row only where two sums tie to the
+last bit.
 The decision is ``{group: {"whole": m, "threshold": hash or -1}}``, plain JSON.
 
 Tokens are estimated by default as 0.3 per character plus 0.3 more per CJK character (DeepSeek's
@@ -199,7 +200,7 @@ class Remix(Stage):
         tokens on 4,096 bins of the hash; this process plans the rates, then finds each group's
         hash threshold (``select``'s, exactly) by fetching only the bin where the group's
         cumulative amount crosses its target, split further while it holds more than
-        ``selection.CAP`` rows. It holds per-group bins, never a column of the corpus."""
+        ``selection.CAP`` rows a round. It holds per-group bins, never a column of the corpus."""
         c = self.config
         spans = selection.spans(collected)
         groups: dict[str, dict[str, Any]] = {}
@@ -226,10 +227,13 @@ class Remix(Stage):
                 start = {"want": frac * float(amount.sum()), "prefix": 0, "bits": 0, "below": 0}
                 start |= {"amount_below": 0.0, "tokens_below": 0.0}
                 search[g] = _locate(start, groups[g], c.unit)
-        rounds = fetched = 0
+        rounds = fetched = largest = 0
         while search:
+            fetch = selection.fetch_within(
+                selection.CAP, {g: w["count"] for g, w in search.items()}
+            )
             request = {
-                g: (w["prefix"], w["bits"], w["count"] > selection.CAP and w["bits"] < 64)
+                g: (w["prefix"], w["bits"], g not in fetch and w["bits"] < 64)
                 for g, w in search.items()
             }
             merged: dict[str, dict[str, Any]] = {}
@@ -237,6 +241,7 @@ class Remix(Stage):
                 for g, h in part.items():
                     _merge_bins(merged, g, h)
             rounds += 1
+            largest = max(largest, sum(len(h.get("hash", ())) for h in merged.values()))
             for g in list(search):
                 w, got = search[g], merged.get(g, {})
                 if "hash" not in got:  # split: look again in the sub-bin that crosses
@@ -250,6 +255,7 @@ class Remix(Stage):
                 del search[g]
         summary = _summary(c, names, share, untargeted, wanted, docs_in, tok_in, docs_out, tok_out)
         summary["search"] = {"tasks": len(spans), "rounds": rounds + 1, "hashes_fetched": fetched}
+        summary["search"]["largest_round"] = largest
         return decision, summary
 
     def apply(self, batch: pa.RecordBatch, decision: Any) -> Verdict:

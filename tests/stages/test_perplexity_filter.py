@@ -430,6 +430,7 @@ def test_partitioned_percentiles_equal_brute_force_with_ties_and_extremes(monkey
             assert decision[pair]["head"] == cut["bucket_edges"]["head"]
         if cap == 16:  # the tie and the dense bins were split before their values were fetched
             assert summary["search"]["rounds"] > 3
+            assert 0 < summary["search"]["largest_round"] <= 16
             assert summary["search"]["tasks"] == math.ceil(collected.num_rows / rows)
     json.loads(json.dumps(decision))  # the runner writes it as JSON
 

@@ -344,4 +344,5 @@ def test_partitioned_cut_equals_brute_force(params, monkeypatch):
             assert (row["docs_after"], row["tokens_after"]) == (docs_out[g], tok_out[g])
         rounds = summary["search"]["rounds"]
         assert rounds > 2 if cap == 8 else rounds == 2
+        assert summary["search"]["largest_round"] <= cap
     assert json.loads(json.dumps(decision)) == decision  # the runner writes it as JSON
