@@ -8,9 +8,11 @@ values inside those bins, or, beyond ``CAP`` values in a round, splits the fulle
 a column that grows with the corpus, and the answer is the exact k-th smallest value (no sketch
 error).
 
-Float values (perplexity) start from ``FINE_EDGES``: 128 log-spaced bins per factor of two
-(0.54% wide), so one bin of a 3e9-document group at its densest holds ~1% of it and at most a
-few rounds follow; the sample's bins hold a handful of values and the answer takes two reads.
+Finite float values (perplexity; |v| below 1e307) start from ``FINE_EDGES``: 128 log-spaced
+bins per factor of two (0.54% wide). A log-normal group with sigma 0.6 (in ln) puts at most 0.36%
+of its values in one bin: 1.1e7 of a 3e9-document group, so its windows are split once or twice
+before their values are fetched; the sample's bins hold a handful of values, so the answer
+takes two reads of the collected keys.
 """
 
 from __future__ import annotations
