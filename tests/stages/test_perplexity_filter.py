@@ -180,7 +180,7 @@ def test_apply_removes_above_threshold_and_writes_buckets():
             ROW: pa.array(range(12), pa.int64()),
         }
     )
-    verdict = stage.apply(batch, decision)
+    verdict = stage.apply(batch, json.loads(json.dumps(decision)))  # as the runner stores it
     reasons = verdict.reason.to_pylist()
     assert reasons == [None] * 8 + ["perplexity_above_threshold"] * 2 + [None, None]
     assert verdict.extra["perplexity_threshold"].to_pylist() == [None] * 8 + [8.0, 8.0, None, None]
