@@ -15,21 +15,30 @@ Decide (global, exact): for each (language, domain) group the rule is looked up 
 
 Rows with ``perplexity > threshold`` go; they carry ``perplexity_threshold``. Every scored row
 gets CCNet's ``perplexity_bucket``: ``head`` up to the group's p30, ``middle`` up to p60, ``tail``
-beyond (Wenzek et al. 2020, section 3.3; RedPajama-v2 keeps head + middle). Percentiles are exact:
-the barrier sees every score (language, domain and score: about 20 bytes per document).
+beyond (Wenzek et al. 2020, section 3.3; RedPajama-v2 keeps head + middle).
+
+Percentiles are exact (error 0: the same floats as sorting every score), yet no process holds the
+scores: reduce tasks over spans of the collected rows bin each group's scores on a fixed log grid
+(128 bins per octave), the driver finds the bin holding each wanted rank, and the next round
+fetches only those bins' scores (beyond ``selection.CAP`` scores a round, the fullest bins are
+split and searched again). The driver holds per-group bins (~105 KB a group) and at most ``CAP``
+scores a round; the decision is ``{"lang/domain": {"threshold", "head", "middle"}}``, plain JSON.
 
 The summary (``decision`` in report.json) gives, per group: rule, threshold, bucket edges, counts
 and a histogram of scores on 30 log-spaced bins shared by all groups (``histogram_edges``), for the
 report to draw with the threshold; removal by domain and by language (``by_domain``,
 ``by_language``); and up to ``examples`` removed texts per domain (``examples``: first 200
 characters, emails and long digit runs masked). Example candidates are the ``examples``
-highest-perplexity rows of each group in each batch (collected with their masked prefix, so the
-barrier holds a few strings per batch, not every text); the examples shown are removed ones,
-spread over their range of perplexity.
+highest-perplexity rows of each group in each batch (collected with their masked prefix); each
+reduce task keeps the ``RESERVOIR`` candidates of each group at or above its threshold's bin with
+the lowest hash of their text, merged the same way, so the sample does not depend on how rows
+were split into tasks. The examples shown are removed ones from that sample, spread over its range
+of perplexity.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -39,7 +48,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from xxhash import xxh3_64_intdigest
 
+from curate import selection
+from curate.collected import CollectedTable, Run, run_here
 from curate.stages.base import Stage, Verdict, register
 
 UNKNOWN = "unknown"  # label of a null language or domain
@@ -47,6 +59,8 @@ PERCENTILE = re.compile(r"^p(\d+(\.\d+)?)$")
 EXAMPLE_CHARS = 200
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+"
 DIGIT_RUN = r"\+?\(?\d([\s().-]{0,2}\d){4,}"  # 5+ digits, maybe separated: phones, ids, cards
+REPORT_PERCENTILES = (10, 30, 50, 60, 70, 90)
+RESERVOIR = 64  # removed-example candidates kept per group (and per domain), lowest text hash
 
 
 @dataclass
@@ -117,8 +131,7 @@ def parse_rule(rule: Any, where: str) -> tuple[str, float | None]:
 
 def nearest_rank(sorted_values: np.ndarray, percent: float) -> float:
     """The smallest value with at least ``percent``% of values at or below it."""
-    k = max(1, math.ceil(percent / 100 * len(sorted_values)))
-    return float(sorted_values[k - 1])
+    return float(sorted_values[_nearest_rank(len(sorted_values), percent)])
 
 
 def masked_prefix(text: pa.Array, chars: int = EXAMPLE_CHARS) -> pa.Array:
@@ -230,24 +243,126 @@ class PerplexityFilter(Stage):
 
     # -- decide
     def decide(self, collected: pa.Table) -> tuple[Any, dict[str, Any]]:
+        return self.barrier(CollectedTable(collected), run_here)
+
+    def barrier(self, collected: Any, run: Run) -> tuple[Any, dict[str, Any]]:
+        """Reduce tasks over spans of the collected rows: the first round counts each group and
+        bins its scores (``curate.selection``); the next rounds fetch the bins that hold the
+        wanted ranks, the report histogram, the removed counts and the example reservoirs.
+        This process holds per-group histograms and at most ``selection.CAP`` scores a round."""
         if collected.num_rows == 0:
             return {}, {"documents": 0, "groups": {}}
-        language, domain = group_labels(collected)
-        pp = pc.fill_null(collected.column("perplexity"), np.nan).to_numpy()
-        pairs = pc.binary_join_element_wise(language, domain, "/")
-        encoded = pc.dictionary_encode(pairs)
-        codes = encoded.indices.to_numpy()
-        scored = pp[~np.isnan(pp)]
-        edges = _log_edges(scored, self.config.histogram_bins)
-        lo, hi = (percentile(b, "buckets") for b in self.config.buckets)
-        decision: dict[str, tuple[float | None, float, float]] = {}
+        spans = selection.spans(collected)
         groups: dict[str, dict[str, Any]] = {}
-        totals = {"documents": int(collected.num_rows), "scored": 0, "removed": 0}
+        for part in run(functools.partial(_scan, collected), spans):
+            for pair, g in part.items():
+                _merge_scan(groups, pair, g)
+        pairs = sorted(groups, key=lambda p: groups[p]["first"])  # first seen, as a table reads
+        scored = [g for g in groups.values() if g["scored"]]
+        edges = np.zeros(0)
+        if scored:
+            lo_all = min(g["min"] for g in scored)
+            edges = _log_edges(lo_all, max(g["max"] for g in scored), self.config.histogram_bins)
+        lo, hi = (percentile(b, "buckets") for b in self.config.buckets)
+        search = selection.RankSearch()
+        examples = self.config.examples and "example" in collected.column_names
+        plan: dict[str, dict[str, Any]] = {}
+        for pair in pairs:
+            g = groups[pair]
+            kind, arg = self.rule(*pair.split("/", 1))
+            if self.model_key(*pair.split("/", 1)) is None or kind == "skip" or not g["scored"]:
+                continue
+            n = g["scored"]
+            ranks = {"head": _nearest_rank(n, lo), "middle": _nearest_rank(n, hi)}
+            if kind == "keep_below":
+                ranks["threshold"] = _nearest_rank(n, float(arg))
+            lerp = {p: _linear_ranks(n, p) for p in REPORT_PERCENTILES}
+            plan[pair] = {"kind": kind, "arg": arg, "ranks": ranks, "lerp": lerp}
+            wanted = [*ranks.values(), *(r for p in lerp.values() for r in p[:2])]
+            search.start(pair, g["counts"], g["min"], g["max"], wanted)
+        # the second round also bins the report histogram, counts rows above a fixed threshold
+        # and keeps each group's example reservoir (rows in or above the threshold's fine bin)
+        extras: dict[str, Any] | None = {
+            "edges": edges,
+            "above": {p: float(v["arg"]) for p, v in plan.items() if v["kind"] == "max"},
+            "floor": {p: self._example_floor(p, v, search) for p, v in plan.items()},
+            "reservoir": RESERVOIR if examples else 0,
+        }
+        histograms: dict[str, np.ndarray] = {}
+        above: dict[str, int] = {}
+        reservoirs: dict[str, list[tuple]] = {}
+        if not plan:
+            extras = None
+        while not search.done or extras:
+            merged: dict = {}
+            task = functools.partial(_refine, collected, search.request(), extras)
+            for part in run(task, spans):
+                selection.merge_parts(merged, part["windows"])
+                for pair, h in part.get("histograms", {}).items():
+                    histograms[pair] = histograms.get(pair, 0) + h
+                for pair, c in part.get("above", {}).items():
+                    above[pair] = above.get(pair, 0) + c
+                for pair, rows in part.get("examples", {}).items():
+                    reservoirs[pair] = _bottom(reservoirs.get(pair, []) + rows, RESERVOIR)
+            search.update(merged)
+            extras = None
+        decision: dict[str, dict[str, float]] = {}
+        summaries: dict[str, dict[str, Any]] = {}
+        for pair, p in plan.items():
+            found = search.found[pair]
+            value = {name: found[r][0] for name, r in p["ranks"].items()}
+            if p["kind"] == "max":
+                threshold, removed = float(p["arg"]), above.get(pair, 0)
+            else:
+                threshold, at_or_below = found[p["ranks"]["threshold"]]
+                removed = groups[pair]["scored"] - at_or_below
+            decision[pair] = {
+                "threshold": threshold,
+                "head": value["head"],
+                "middle": value["middle"],
+            }
+            summaries[pair] = {
+                "threshold": threshold,
+                "removed": int(removed),
+                "bucket_edges": {"head": value["head"], "middle": value["middle"]},
+                "percentiles": {
+                    f"p{q:g}": _lerp(found[a][0], found[b][0], t)
+                    for q, (a, b, t) in p["lerp"].items()
+                },
+                "histogram": np.asarray(histograms.get(pair, np.zeros(len(edges) - 1)), np.int64)
+                .ravel()
+                .tolist(),
+            }
+        summary = self._summary(collected.num_rows, pairs, groups, summaries, edges)
+        summary["examples"] = self._examples(decision, reservoirs)
+        summary["search"] = {"tasks": len(spans), "rounds": search.rounds + 1}
+        summary["search"] |= {
+            "scores_fetched": search.fetched,
+            "largest_round": search.largest_round,
+        }
+        return decision, summary
+
+    def _example_floor(self, pair: str, plan: dict, search: selection.RankSearch) -> float:
+        """Example candidates at or above this score can be removed ones."""
+        if plan["kind"] == "max":
+            return float(plan["arg"])
+        r = plan["ranks"]["threshold"]
+        return min(w.lo for w in search.pending.values() if w.key == pair and r in w.ranks)
+
+    def _summary(
+        self,
+        documents: int,
+        pairs: list[str],
+        groups: dict[str, dict[str, Any]],
+        cuts: dict[str, dict[str, Any]],
+        edges: np.ndarray,
+    ) -> dict[str, Any]:
+        entries: dict[str, dict[str, Any]] = {}
+        totals = {"documents": int(documents), "scored": 0, "removed": 0}
         totals |= {"unscored_no_model": 0, "unscored_skip": 0, "unscored_empty": 0}
-        for code, pair in enumerate(encoded.dictionary.to_pylist()):
+        for pair in pairs:
             lang, dom = pair.split("/", 1)
-            values = pp[codes == code]
-            ok = np.sort(values[~np.isnan(values)])
+            g = groups[pair]
             kind, arg = self.rule(lang, dom)
             model = self.model_key(lang, dom)
             entry: dict[str, Any] = {
@@ -255,58 +370,55 @@ class PerplexityFilter(Stage):
                 "domain": dom,
                 "model": self.config.models.get(model) if model else None,
                 "rule": _describe(kind, arg) if model else "no model",
-                "documents": int(len(values)),
-                "scored": int(len(ok)),
+                "documents": int(g["documents"]),
+                "scored": int(g["scored"]),
             }
             if model is None or kind == "skip":
                 why = "unscored_no_model" if model is None else "unscored_skip"
-                totals[why] += len(values)
+                totals[why] += g["documents"]
                 entry["removed"] = 0
-                groups[pair] = entry
+                entries[pair] = entry
                 continue
-            totals["unscored_empty"] += int(len(values) - len(ok))
-            totals["scored"] += int(len(ok))
-            if len(ok):
-                decision[pair], cut = _cut(ok, kind, arg, lo, hi, edges)
-                entry |= cut
-                entry["removal_rate"] = round(cut["removed"] / len(values), 4)
-                totals["removed"] += cut["removed"]
+            totals["unscored_empty"] += int(g["documents"] - g["scored"])
+            totals["scored"] += int(g["scored"])
+            if pair in cuts:
+                entry |= cuts[pair]
+                entry["removal_rate"] = round(cuts[pair]["removed"] / g["documents"], 4)
+                totals["removed"] += cuts[pair]["removed"]
             else:
                 entry["removed"] = 0
-            groups[pair] = entry
-        summary = {
+            entries[pair] = entry
+        return {
             **totals,
             "histogram_edges": [round(float(e), 3) for e in edges],
-            "groups": groups,
-            "by_domain": _rollup(groups, "domain"),
-            "by_language": _rollup(groups, "language"),
-            "examples": self._examples(collected, decision, pairs, pp),
+            "groups": entries,
+            "by_domain": _rollup(entries, "domain"),
+            "by_language": _rollup(entries, "language"),
         }
-        return decision, summary
 
     def _examples(
-        self, collected: pa.Table, decision: dict, pairs: pa.Array, pp: np.ndarray
+        self, decision: dict[str, dict[str, float]], reservoirs: dict[str, list[tuple]]
     ) -> dict[str, list[dict[str, Any]]]:
-        """Per domain, up to ``examples`` removed texts spread over their perplexity range."""
-        if "example" not in collected.column_names or not decision:
-            return {}
-        threshold = np.array(
-            [decision.get(p, (np.inf,))[0] for p in pairs.to_pylist()], dtype=float
-        )
-        text = collected.column("example").combine_chunks()
-        rows = np.flatnonzero(pc.is_valid(text).to_numpy(zero_copy_only=False) & (pp > threshold))
+        """Per domain, up to ``examples`` removed texts spread over their perplexity range,
+        from the bottom-``RESERVOIR`` removed candidates by hash of their text."""
+        by_domain: dict[str, list[tuple]] = {}
+        for pair, rows in reservoirs.items():
+            threshold = decision[pair]["threshold"]
+            lang, dom = pair.split("/", 1)
+            mine = [(h, pp, text, lang, threshold) for h, pp, text in rows if pp > threshold]
+            by_domain.setdefault(dom, []).extend(mine)
         out: dict[str, list[dict[str, Any]]] = {}
-        pair_list = pairs.to_pylist()
-        for domain in sorted({pair_list[r].split("/", 1)[1] for r in rows}):
-            mine = [r for r in rows if pair_list[r].split("/", 1)[1] == domain]
-            mine.sort(key=lambda r: pp[r])
-            picks = np.unique(np.linspace(0, len(mine) - 1, self.config.examples).round())
-            out[domain] = [
+        for dom in sorted(by_domain):
+            rows = sorted(_bottom(by_domain[dom], RESERVOIR), key=lambda r: r[1])
+            if not rows or not self.config.examples:
+                continue
+            picks = np.unique(np.linspace(0, len(rows) - 1, self.config.examples).round())
+            out[dom] = [
                 {
-                    "language": pair_list[mine[int(i)]].split("/", 1)[0],
-                    "perplexity": round(float(pp[mine[int(i)]]), 1),
-                    "threshold": round(float(threshold[mine[int(i)]]), 1),
-                    "text": text[int(mine[int(i)])].as_py(),
+                    "language": rows[int(i)][3],
+                    "perplexity": round(float(rows[int(i)][1]), 1),
+                    "threshold": round(float(rows[int(i)][4]), 1),
+                    "text": rows[int(i)][2],
                 }
                 for i in picks
             ]
@@ -321,7 +433,8 @@ class PerplexityFilter(Stage):
         where = pc.index_in(pairs, value_set=pa.array(keys, pa.string())).to_numpy(
             zero_copy_only=False
         )
-        table = np.array([decision[k] for k in keys] + [(np.nan, np.nan, np.nan)], dtype=float)
+        cuts = [[decision[k][c] for c in ("threshold", "head", "middle")] for k in keys]
+        table = np.array(cuts + [[np.nan, np.nan, np.nan]], dtype=float)
         where = np.where(np.isnan(where.astype(float)), len(keys), where).astype(np.int64)
         threshold, head, middle = table[where].T
         pp = pc.fill_null(batch.column("perplexity"), np.nan).to_numpy(zero_copy_only=False)
@@ -340,22 +453,6 @@ class PerplexityFilter(Stage):
         stats["unscored"] = float(n - np.count_nonzero(scored))
         extra = {"perplexity_threshold": pa.array(threshold, pa.float64(), mask=~removed)}
         return Verdict(batch, reason, extra, stats)
-
-
-def _cut(
-    ok: np.ndarray, kind: str, arg: Any, lo: float, hi: float, edges: np.ndarray
-) -> tuple[tuple[float, float, float], dict[str, Any]]:
-    """One group's (threshold, head edge, middle edge) and its summary, from its sorted scores."""
-    threshold = float(arg) if kind == "max" else nearest_rank(ok, float(arg))
-    head, middle = nearest_rank(ok, lo), nearest_rank(ok, hi)
-    summary = {
-        "threshold": threshold,
-        "removed": int(np.count_nonzero(ok > threshold)),
-        "bucket_edges": {"head": head, "middle": middle},
-        "percentiles": {f"p{p}": float(np.percentile(ok, p)) for p in (10, 30, 50, 60, 70, 90)},
-        "histogram": np.histogram(ok, bins=edges)[0].tolist(),
-    }
-    return (threshold, head, middle), summary
 
 
 def _rollup(groups: dict[str, dict[str, Any]], by: str) -> dict[str, dict[str, Any]]:
@@ -378,11 +475,121 @@ def _describe(kind: str, arg: float | None) -> str:
     return "skip"
 
 
-def _log_edges(values: np.ndarray, bins: int) -> np.ndarray:
-    """``bins`` log-spaced bins spanning all scores (shared by every group's histogram)."""
-    if len(values) == 0:
-        return np.zeros(0)
-    lo, hi = float(values.min()), float(values.max())
+def _log_edges(lo: float, hi: float, bins: int) -> np.ndarray:
+    """``bins`` log-spaced bins from the lowest to the highest score (shared by every group)."""
     if hi <= lo:
         hi = lo * 1.01 + 1e-9
     return np.geomspace(lo, hi, bins + 1)
+
+
+def _nearest_rank(n: int, percent: float) -> int:
+    """0-based rank of ``nearest_rank`` among ``n`` sorted values."""
+    return max(1, math.ceil(percent / 100 * n)) - 1
+
+
+def _linear_ranks(n: int, percent: float) -> tuple[int, int, float]:
+    """The two ranks and the weight ``np.percentile`` (method linear) interpolates between."""
+    virtual = (n - 1) * (percent / 100)
+    below = min(max(math.floor(virtual), 0), n - 1)
+    return below, min(below + 1, n - 1), virtual - math.floor(virtual)
+
+
+def _lerp(a: float, b: float, t: float) -> float:
+    """numpy's ``_lerp``, float for float, so percentiles equal ``np.percentile``'s."""
+    diff = b - a
+    return float(b - diff * (1 - t)) if t >= 0.5 else float(a + diff * t)
+
+
+def _groups_of(table: pa.Table) -> tuple[list[str], list[np.ndarray], np.ndarray]:
+    """(group names "lang/domain", row indices of each, perplexity with NaN for null)."""
+    language, domain = group_labels(table)
+    encoded = pc.dictionary_encode(pc.binary_join_element_wise(language, domain, "/"))
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(encoded.dictionary) + 1))
+    rows = [order[bounds[i] : bounds[i + 1]] for i in range(len(encoded.dictionary))]
+    pp = pc.fill_null(table.column("perplexity"), np.nan).to_numpy(zero_copy_only=False)
+    return encoded.dictionary.to_pylist(), rows, np.asarray(pp, np.float64)
+
+
+def _scan(collected: Any, span: tuple[int, int]) -> dict[str, dict[str, Any]]:
+    """Reduce task, round 1: per group, documents, scores and their histogram on the fine grid."""
+    table = selection.read_span(collected, ["language", "domain", "perplexity"], span)
+    out = {}
+    names, rows, pp = _groups_of(table)
+    for pair, mine in zip(names, rows):
+        ok = pp[mine]
+        ok = ok[~np.isnan(ok)]
+        bins, counts = np.unique(selection.fine_bins(ok), return_counts=True)
+        out[pair] = {
+            "first": span[0] + int(mine.min()),
+            "documents": len(mine),
+            "scored": len(ok),
+            "bins": bins,
+            "bin_counts": counts,
+            "min": float(ok.min()) if len(ok) else np.inf,
+            "max": float(ok.max()) if len(ok) else -np.inf,
+        }
+    return out
+
+
+def _merge_scan(groups: dict[str, dict[str, Any]], pair: str, part: dict[str, Any]) -> None:
+    g = groups.setdefault(
+        pair,
+        {
+            "first": part["first"],
+            "documents": 0,
+            "scored": 0,
+            "counts": np.zeros(len(selection.FINE_EDGES) - 1, np.int64),
+            "min": np.inf,
+            "max": -np.inf,
+        },
+    )
+    g["first"] = min(g["first"], part["first"])
+    g["documents"] += part["documents"]
+    g["scored"] += part["scored"]
+    np.add.at(g["counts"], part["bins"], part["bin_counts"])
+    g["min"], g["max"] = min(g["min"], part["min"]), max(g["max"], part["max"])
+
+
+def _refine(
+    collected: Any, request: dict[str, list], extras: dict[str, Any] | None, span: tuple[int, int]
+) -> dict[str, Any]:
+    """Reduce task, later rounds: the scores inside the requested windows (or their split
+    counts); in the first of them also the report histogram per group, the rows above a fixed
+    threshold and the example candidates at or above each group's floor."""
+    columns = ["language", "domain", "perplexity"]
+    if extras and extras["reservoir"]:
+        columns.append("example")
+    table = selection.read_span(collected, columns, span)
+    names, rows, pp = _groups_of(table)
+    out: dict[str, Any] = {"windows": {}}
+    if extras:
+        out |= {"histograms": {}, "above": {}, "examples": {}}
+    example = table.column("example") if "example" in columns else None
+    for pair, mine in zip(names, rows):
+        values = pp[mine]
+        if pair in request:
+            out["windows"] |= selection.window_parts(values, request[pair])
+        if not extras or pair not in extras["floor"]:
+            continue
+        ok = values[~np.isnan(values)]
+        out["histograms"][pair] = np.histogram(ok, bins=extras["edges"])[0]
+        if pair in extras["above"]:
+            out["above"][pair] = int(np.count_nonzero(ok > extras["above"][pair]))
+        if example is not None:
+            hit = mine[(values >= extras["floor"][pair])]
+            texts = example.take(pa.array(hit)).to_pylist()
+            cands = [
+                (xxh3_64_intdigest(t.encode("utf-8")), float(pp[r]), t)
+                for r, t in zip(hit, texts)
+                if t is not None
+            ]
+            out["examples"][pair] = _bottom(cands, extras["reservoir"])
+    return out
+
+
+def _bottom(rows: list[tuple], k: int) -> list[tuple]:
+    """The ``k`` rows with the lowest (hash, perplexity, text): a sample that does not depend
+    on how rows were split into tasks."""
+    return sorted(rows, key=lambda r: r[:3])[:k]

@@ -18,6 +18,14 @@ copies with ``repeat`` = 1, 2, ... (the original keeps ``repeat`` = 0). The subs
 ids, seed and the group totals, never on sharding or workers. A rate is capped at ``max_repeat``
 epochs; the summary lists such targets (and targets for groups without documents) as unmet.
 
+The barrier runs in reduce tasks: per-group document and token counts on the top 12 bits of the
+hash, then only the rows of the bin where a group's cumulative amount crosses its target (split
+further while the round's bins hold more than ``selection.CAP`` rows), so the driver never holds
+a column of the corpus. The cut is ``select``'s over the whole group (tested against it); token
+sums are added in another order, so a cut could move by one row only where two sums tie to the
+last bit.
+The decision is ``{group: {"whole": m, "threshold": hash or -1}}``, plain JSON.
+
 Tokens are estimated by default as 0.3 per character plus 0.3 more per CJK character (DeepSeek's
 API documentation: "1 English character ~ 0.3 token, 1 Chinese character ~ 0.6 token"), or
 counted by a real tokenizer (``tokenizer``: a SentencePiece ``.model`` or a ``tokenizer.json``).
@@ -25,6 +33,7 @@ counted by a real tokenizer (``tokenizer``: a SentencePiece ``.model`` or a ``to
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -34,6 +43,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from xxhash import xxh3_64_intdigest
 
+from curate import selection
+from curate.collected import CollectedTable, Run, run_here
 from curate.stages.base import Stage, Verdict, register
 
 CJK = "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
@@ -186,43 +197,78 @@ class Remix(Stage):
         )
 
     def decide(self, collected: pa.Table) -> tuple[Any, dict[str, Any]]:
+        return self.barrier(CollectedTable(collected), run_here)
+
+    def barrier(self, collected: Any, run: Run) -> tuple[Any, dict[str, Any]]:
+        """Reduce tasks over spans of the collected rows count each group's documents and
+        tokens on 4,096 bins of the hash; this process plans the rates, then finds each group's
+        hash threshold (``select``'s, exactly) by fetching only the bin where the group's
+        cumulative amount crosses its target, split further while it holds more than
+        ``selection.CAP`` rows a round. It holds per-group bins, never a column of the corpus."""
         c = self.config
-        if collected.num_rows:
-            groups = collected.column("group").to_numpy(zero_copy_only=False)
-            hashes = collected.column("hash").to_numpy()
-            tokens = collected.column("tokens").to_numpy()
-        else:
-            groups, hashes, tokens = np.array([], object), np.array([], np.uint64), np.array([])
-        names = sorted(set(groups.tolist()))
-        rows = {g: np.flatnonzero(groups == g) for g in names}
-        docs_in = {g: len(rows[g]) for g in names}
-        tok_in = {g: float(tokens[rows[g]].sum()) for g in names}
+        spans = selection.spans(collected)
+        groups: dict[str, dict[str, Any]] = {}
+        for part in run(functools.partial(_count, collected, None), spans):
+            for g, h in part.items():
+                _merge_bins(groups, g, h)
+        names = sorted(groups)
+        docs_in = {g: int(groups[g]["counts"].sum()) for g in names}
+        tok_in = {g: float(groups[g]["tokens"].sum()) for g in names}
         unit_in = tok_in if c.unit == "tokens" else {g: float(n) for g, n in docs_in.items()}
         wanted, share, untargeted = plan_rates(unit_in, c)
         rates = {g: min(r, c.max_repeat) for g, r in wanted.items()}
-        decision: dict[str, tuple[int, int]] = {}
+        decision: dict[str, dict[str, int]] = {}
         docs_out: dict[str, int] = {}
         tok_out: dict[str, float] = {}
+        search: dict[str, dict[str, Any]] = {}
         for g in names:
-            idx = rows[g]
-            amount = tokens[idx] if c.unit == "tokens" else np.ones(len(idx))
-            whole, threshold, _ = select(hashes[idx], amount, rates[g])
-            decision[g] = (whole, threshold)
-            extra = (
-                hashes[idx] <= np.uint64(threshold) if threshold >= 0 else np.zeros(len(idx), bool)
+            whole = math.floor(rates[g] + 1e-9)
+            frac = rates[g] - whole
+            decision[g] = {"whole": whole, "threshold": -1}
+            docs_out[g], tok_out[g] = whole * docs_in[g], whole * tok_in[g]
+            if frac > 1e-9 and docs_in[g]:
+                amount = groups[g]["tokens" if c.unit == "tokens" else "counts"]
+                start = {"want": frac * float(amount.sum()), "prefix": 0, "bits": 0, "below": 0}
+                start |= {"amount_below": 0.0, "tokens_below": 0.0}
+                search[g] = _locate(start, groups[g], c.unit)
+        rounds = fetched = largest = 0
+        while search:
+            fetch = selection.fetch_within(
+                selection.CAP, {g: w["count"] for g, w in search.items()}
             )
-            docs_out[g] = whole * len(idx) + int(extra.sum())
-            tok_out[g] = whole * tok_in[g] + float(tokens[idx][extra].sum())
+            request = {
+                g: (w["prefix"], w["bits"], g not in fetch and w["bits"] < 64)
+                for g, w in search.items()
+            }
+            merged: dict[str, dict[str, Any]] = {}
+            for part in run(functools.partial(_count, collected, request), spans):
+                for g, h in part.items():
+                    _merge_bins(merged, g, h)
+            rounds += 1
+            largest = max(largest, sum(len(h.get("hash", ())) for h in merged.values()))
+            for g in list(search):
+                w, got = search[g], merged.get(g, {})
+                if "hash" not in got:  # split: look again in the sub-bin that crosses
+                    search[g] = _locate(w, got, c.unit)
+                    continue
+                fetched += len(got["hash"])
+                threshold, count, tokens = _cut(w, got, c.unit)
+                decision[g]["threshold"] = threshold
+                docs_out[g] += count
+                tok_out[g] += tokens
+                del search[g]
         summary = _summary(c, names, share, untargeted, wanted, docs_in, tok_in, docs_out, tok_out)
+        summary["search"] = {"tasks": len(spans), "rounds": rounds + 1, "hashes_fetched": fetched}
+        summary["search"]["largest_round"] = largest
         return decision, summary
 
     def apply(self, batch: pa.RecordBatch, decision: Any) -> Verdict:
         n = batch.num_rows
         names = sorted(decision)
         # One row per group, plus a last one (rate 1) for a group the decision never saw.
-        whole = np.array([decision[g][0] for g in names] + [1], np.int64)
-        has_extra = np.array([decision[g][1] >= 0 for g in names] + [False])
-        limit = np.array([max(decision[g][1], 0) for g in names] + [0], np.uint64)
+        whole = np.array([decision[g]["whole"] for g in names] + [1], np.int64)
+        has_extra = np.array([decision[g]["threshold"] >= 0 for g in names] + [False])
+        limit = np.array([max(decision[g]["threshold"], 0) for g in names] + [0], np.uint64)
         where = pc.index_in(
             group_keys(batch, self.config.by), value_set=pa.array(names, pa.string())
         )
@@ -239,6 +285,101 @@ class Remix(Stage):
             repeat = (np.arange(len(take)) - starts + 1).astype(np.int32)
             added = batch.take(pa.array(take)).append_column("repeat", pa.array(repeat))
         return Verdict(out, reason, stats={"docs_repeated": int((more > 0).sum())}, added=added)
+
+
+HASH_BITS = 12  # bits of the hash one round bins on: 4,096 bins
+
+
+def _count(collected: Any, request: dict[str, tuple] | None, span: tuple[int, int]) -> dict:
+    """Reduce task. Without a request: per group, documents and tokens on the top
+    ``HASH_BITS`` bits of the hash. With one, per requested group: the rows whose hash starts
+    with the window's prefix (hash, tokens, row, and the largest hash below the window), or, to
+    split it, their counts and tokens on the next bits."""
+    table = selection.read_span(collected, ["group", "hash", "tokens"], span)
+    encoded = pc.dictionary_encode(table.column("group").combine_chunks())
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    hashes = table.column("hash").to_numpy()
+    tokens = table.column("tokens").to_numpy()
+    out: dict[str, dict[str, Any]] = {}
+    for code, g in enumerate(encoded.dictionary.to_pylist()):
+        if request is not None and g not in request:
+            continue
+        mine = np.flatnonzero(codes == code)
+        h, t = hashes[mine], tokens[mine]
+        prefix, bits, split = request[g] if request is not None else (0, 0, True)
+        inside = (h >> np.uint64(64 - bits)) == np.uint64(prefix) if bits else np.ones(len(h), bool)
+        if split:
+            step = min(HASH_BITS, 64 - bits)
+            sub = ((h[inside] << np.uint64(bits)) >> np.uint64(64 - step)).astype(np.int64)
+            out[g] = {
+                "counts": np.bincount(sub, minlength=1 << step),
+                "tokens": np.bincount(sub, weights=t[inside], minlength=1 << step),
+            }
+            continue
+        lo = np.uint64(prefix << (64 - bits))
+        below = h[h < lo]
+        out[g] = {
+            "hash": h[inside],
+            "tokens_of": t[inside],
+            "row": span[0] + mine[inside],
+            "below_max": int(below.max()) if len(below) else -1,
+        }
+    return out
+
+
+def _merge_bins(into: dict[str, dict[str, Any]], g: str, part: dict[str, Any]) -> None:
+    if g not in into:
+        into[g] = dict(part)
+    elif "counts" in part:
+        into[g]["counts"] = into[g]["counts"] + part["counts"]
+        into[g]["tokens"] = into[g]["tokens"] + part["tokens"]
+    else:
+        mine = into[g]
+        for key in ("hash", "tokens_of", "row"):
+            mine[key] = np.concatenate([mine[key], part[key]])
+        mine["below_max"] = max(mine["below_max"], part["below_max"])
+
+
+def _locate(w: dict[str, Any], bins: dict[str, Any], unit: str) -> dict[str, Any]:
+    """Narrow a group's window to the sub-bin where its cumulative amount first reaches
+    ``want`` (``bins``: counts and tokens over the window's next bits, in hash order)."""
+    counts, tokens = bins["counts"], bins["tokens"]
+    amount = tokens if unit == "tokens" else counts.astype(np.float64)
+    cum = w["amount_below"] + np.cumsum(amount)
+    last = int(np.flatnonzero(counts)[-1])
+    b = min(int(np.searchsorted(cum, w["want"])), last)
+    step = int(np.log2(len(counts)))
+    return {
+        **w,
+        "prefix": (w["prefix"] << step) | b,
+        "bits": w["bits"] + step,
+        "count": int(counts[b]),
+        "below": w["below"] + int(counts[:b].sum()),
+        "amount_below": w["amount_below"] + float(amount[:b].sum()),
+        "tokens_below": w["tokens_below"] + float(tokens[:b].sum()),
+    }
+
+
+def _cut(w: dict[str, Any], got: dict[str, Any], unit: str) -> tuple[int, int, float]:
+    """(threshold, rows with hash <= threshold, their tokens) from the rows of the window that
+    holds the crossing: ``select``'s choice of k, with rows in (hash, row) order."""
+    order = np.lexsort((got["row"], got["hash"]))
+    h, t = got["hash"][order], got["tokens_of"][order]
+    amount = t if unit == "tokens" else np.ones(len(h))
+    cum = w["amount_below"] + np.cumsum(amount)
+    want = w["want"]
+    i = min(int(np.searchsorted(cum, want)), len(h) - 1)
+    before = cum[i - 1] if i else w["amount_below"]
+    if cum[i] - want <= want - before:
+        threshold = int(h[i])
+    elif i:
+        threshold = int(h[i - 1])
+    else:
+        threshold = got["below_max"]  # the last row before the window (or none: -1)
+    if threshold < 0:
+        return -1, 0, 0.0
+    extra = h <= np.uint64(threshold)
+    return threshold, w["below"] + int(extra.sum()), w["tokens_below"] + float(t[extra].sum())
 
 
 def _summary(

@@ -4,6 +4,7 @@ real KenLM models trained on real text (Python's documentation for prose, its so
 from __future__ import annotations
 
 import inspect
+import json
 import math
 import os
 import random
@@ -15,6 +16,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from curate import selection
+from curate.collected import CollectedFiles, run_here
 from curate.config import parse_pipeline
 from curate.errors import ConfigError
 from curate.executors.local import LocalExecutor
@@ -26,6 +29,7 @@ from curate.stages.perplexity_filter import (
     PerplexityFilter,
     PerplexityFilterConfig,
     masked_prefix,
+    nearest_rank,
 )
 from tests.conftest import stdlib_docs
 
@@ -176,7 +180,7 @@ def test_apply_removes_above_threshold_and_writes_buckets():
             ROW: pa.array(range(12), pa.int64()),
         }
     )
-    verdict = stage.apply(batch, decision)
+    verdict = stage.apply(batch, json.loads(json.dumps(decision)))  # as the runner stores it
     reasons = verdict.reason.to_pylist()
     assert reasons == [None] * 8 + ["perplexity_above_threshold"] * 2 + [None, None]
     assert verdict.extra["perplexity_threshold"].to_pylist() == [None] * 8 + [8.0, 8.0, None, None]
@@ -306,6 +310,7 @@ def test_config_errors(models, params, message):
 SAMPLE = Path(os.environ.get("CURATE_SAMPLE_CORPUS", Path(__file__).parents[2] / "sample_corpus"))
 # reference file -> models key (what `make models` trains, vocabulary 8000)
 SAMPLE_MODELS = {"en.txt": "en", "zh.txt": "zh", "en_math.txt": "en/math"}
+REPO_MODELS = Path(__file__).parents[2] / "models"  # `make models`
 
 
 @pytest.mark.skipif(
@@ -354,3 +359,155 @@ def test_sample_corpus_removes_injected_low_quality_keeps_clean(tmp_path):
     for group, (low_floor, clean_ceiling) in floors.items():
         low, clean = rates[group]
         assert low >= low_floor and clean <= clean_ceiling, (group, low, clean)
+
+
+# ---------------------------------------------------------------- partitioned vs brute force
+
+
+def brute_force_cuts(stage: PerplexityFilter, collected: pa.Table) -> dict[str, dict]:
+    """The exact computation over one in-memory table (what decide did before it ran in
+    reduce tasks): every group's sorted scores, nearest ranks, np.percentile, np.histogram."""
+    lang = pc.fill_null(collected["language"], "unknown").to_pylist()
+    dom = pc.fill_null(collected["domain"], "unknown").to_pylist()
+    pp = pc.fill_null(collected["perplexity"], np.nan).to_numpy()
+    pairs = np.array([f"{a}/{b}" for a, b in zip(lang, dom)])
+    scored = pp[~np.isnan(pp)]
+    edges = np.geomspace(scored.min(), scored.max(), stage.config.histogram_bins + 1)
+    out = {}
+    for pair in sorted(set(pairs)):
+        kind, arg = stage.rule(*pair.split("/", 1))
+        ok = np.sort(pp[(pairs == pair) & ~np.isnan(pp)])
+        if stage.model_key(*pair.split("/", 1)) is None or kind == "skip" or not len(ok):
+            continue
+        threshold = float(arg) if kind == "max" else nearest_rank(ok, arg)
+        out[pair] = {
+            "threshold": threshold,
+            "removed": int((ok > threshold).sum()),
+            "bucket_edges": {"head": nearest_rank(ok, 30), "middle": nearest_rank(ok, 60)},
+            "percentiles": {f"p{p}": float(np.percentile(ok, p)) for p in (10, 30, 50, 60, 70, 90)},
+            "histogram": np.histogram(ok, bins=edges)[0].tolist(),
+        }
+    return out
+
+
+def partitioned_cuts(stage, collected, monkeypatch, cap: int, rows: int):
+    """decide in reduce tasks of ``rows`` rows, fetching at most ``cap`` scores a window."""
+    monkeypatch.setattr(selection, "CAP", cap)
+    monkeypatch.setattr(selection, "ROWS_PER_TASK", rows)
+    decision, summary = (
+        stage.decide(collected)
+        if isinstance(collected, pa.Table)
+        else (stage.barrier(collected, run_here))
+    )
+    keys = ("threshold", "removed", "bucket_edges", "percentiles", "histogram")
+    cuts = {p: {k: g[k] for k in keys} for p, g in summary["groups"].items() if "threshold" in g}
+    return decision, summary, cuts
+
+
+def test_partitioned_percentiles_equal_brute_force_with_ties_and_extremes(monkeypatch):
+    """Many tasks, windows split again and again (cap 16), a tie bigger than the cap, scores
+    beyond the fine grid at both ends, a one-document group: every number equals the exact one."""
+    rng = np.random.default_rng(5)
+    groups = {
+        ("en", "web"): rng.lognormal(6, 0.5, 5000),
+        ("en", "ties"): np.concatenate([np.full(3000, 100.0), rng.uniform(99, 101, 40)]),
+        ("en", "wide"): 10.0 ** rng.uniform(-15, 25, 700),
+        ("en", "one"): np.array([42.0]),
+        ("en", "small"): np.concatenate([rng.lognormal(5, 1, 7), [np.nan] * 3]),
+        ("zh", "web"): rng.lognormal(7, 0.4, 900),
+        ("en", "code"): rng.lognormal(4, 1, 50),
+    }
+    thresholds = {"default": {"keep_below": "p70"}, "zh": {"max": 1500}, "code": {"skip": True}}
+    stage, _ = decide_only(thresholds, {("en", "web"): np.ones(1)})
+    collected = decide_only_table(groups, rng)
+    expected = brute_force_cuts(stage, collected)
+    for cap, rows in ((16, 333), (1 << 20, 1 << 20)):
+        decision, summary, cuts = partitioned_cuts(stage, collected, monkeypatch, cap, rows)
+        assert cuts == expected, (cap, rows)
+        assert set(decision) == set(expected)
+        for pair, cut in expected.items():
+            assert decision[pair]["threshold"] == cut["threshold"]
+            assert decision[pair]["head"] == cut["bucket_edges"]["head"]
+        if cap == 16:  # the tie and the dense bins were split before their values were fetched
+            assert summary["search"]["rounds"] > 3
+            assert 0 < summary["search"]["largest_round"] <= 16
+            assert summary["search"]["tasks"] == math.ceil(collected.num_rows / rows)
+    json.loads(json.dumps(decision))  # the runner writes it as JSON
+
+
+def decide_only_table(groups: dict, rng: np.random.Generator) -> pa.Table:
+    language, domain, pp = [], [], []
+    for (lang, dom), values in groups.items():
+        language += [lang] * len(values)
+        domain += [dom] * len(values)
+        pp += [None if math.isnan(v) else float(v) for v in values]
+    order = rng.permutation(len(pp))  # groups interleaved over the tasks
+    table = pa.table(
+        {"language": language, "domain": domain, "perplexity": pa.array(pp, pa.float64())}
+    )
+    return table.take(pa.array(order))
+
+
+@pytest.mark.skipif(
+    not all((REPO_MODELS / f"{m}.arpa").is_file() for m in ("en", "zh", "en_math")),
+    reason="demo models not built (make models)",
+)
+def test_partitioned_percentiles_equal_brute_force_on_real_scores(monkeypatch, tmp_path):
+    """Real KenLM scores of two shards of the sample corpus (demo models), collected per batch
+    into one Parquet file per batch and decided over file spans: equal to the exact numbers,
+    small groups included, whether a window's scores are fetched at once or split first."""
+    params = {
+        "models": {
+            "en": str(REPO_MODELS / "en.arpa"),
+            "zh": str(REPO_MODELS / "zh.arpa"),
+            "en/math": str(REPO_MODELS / "en_math.arpa"),
+        },
+        "thresholds": {
+            "default": {"keep_below": "p90"},
+            "math": {"keep_below": "p70"},
+            "code": {"skip": True},
+        },
+    }
+    stage = PerplexityFilter(PerplexityFilterConfig(**params))
+    paths = []
+    for shard in sorted((SAMPLE / "dump=CC-MAIN-2023-06").glob("*.parquet"))[:2]:
+        for batch in pq.ParquetFile(shard).iter_batches(batch_size=512):
+            keys = stage.collect(stage.annotate(batch))
+            paths.append(tmp_path / f"collect-{len(paths):05d}.parquet")
+            pq.write_table(keys, paths[-1])
+    collected = pa.concat_tables(pq.read_table(p) for p in paths)
+    assert collected["perplexity"].null_count < collected.num_rows // 3
+    expected = brute_force_cuts(stage, collected)
+    sizes = sorted(g["documents"] for g in decide_only_table_sizes(collected).values())
+    assert sizes[0] < 20 < 1000 < sizes[-1]  # small groups and large ones
+    files = CollectedFiles(paths, tmp_path / "scratch")
+    for cap in (1 << 20, 4):
+        _, summary, cuts = partitioned_cuts(stage, files, monkeypatch, cap, 1500)
+        assert cuts == expected, cap
+        assert summary["search"]["tasks"] == math.ceil(len(paths) / 3)
+        assert summary["search"]["rounds"] == 2 if cap > 4 else summary["search"]["rounds"] > 2
+    # the examples come from the bounded reservoir: removed rows, at most 3 per domain
+    for shown in summary["examples"].values():
+        assert 1 <= len(shown) <= 3 and all(e["perplexity"] > e["threshold"] for e in shown)
+
+
+def decide_only_table_sizes(collected: pa.Table) -> dict[str, dict]:
+    lang = pc.fill_null(collected["language"], "unknown").to_pylist()
+    dom = pc.fill_null(collected["domain"], "unknown").to_pylist()
+    pp = collected["perplexity"].to_pylist()
+    out: dict[str, dict] = {}
+    for a, b, p in zip(lang, dom, pp):
+        if p is not None:
+            out.setdefault(f"{a}/{b}", {"documents": 0})["documents"] += 1
+    return out
+
+
+def test_linear_percentile_matches_numpy_float_for_float():
+    from curate.stages.perplexity_filter import _lerp, _linear_ranks
+
+    rng = np.random.default_rng(11)
+    for n in [1, 2, 3, 7, 10, 11, 101, 1000, 4097]:
+        ok = np.sort(rng.lognormal(6, 1.5, n))
+        for p in (0.5, 10, 30, 33.3, 50, 60, 70, 90, 99.9, 100):
+            a, b, t = _linear_ranks(n, p)
+            assert _lerp(ok[a], ok[b], t) == float(np.percentile(ok, p)), (n, p)

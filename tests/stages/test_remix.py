@@ -276,3 +276,73 @@ def test_language_domain_remix_compose_in_one_pipeline(tmp_path):
     assert table["domain"].null_count == 0
     mix = report["stages"][2]["decision"]["mixture"]
     assert sum(r["docs_after"] for r in mix.values()) == table.num_rows
+
+
+# ---------------------------------------------------------------- partitioned vs brute force
+
+
+def brute_force_decide(c: RemixConfig, collected: pa.Table) -> tuple[dict, dict, dict]:
+    """The decision over one in-memory table (what decide did before it ran in reduce
+    tasks): every group's rows sorted by hash, ``select`` on them."""
+    groups = np.array(collected["group"].to_pylist(), object)
+    hashes, tokens = collected["hash"].to_numpy(), collected["tokens"].to_numpy()
+    names = sorted(set(groups.tolist()))
+    rows = {g: np.flatnonzero(groups == g) for g in names}
+    tok_in = {g: float(tokens[rows[g]].sum()) for g in names}
+    unit_in = tok_in if c.unit == "tokens" else {g: float(len(rows[g])) for g in names}
+    wanted, _, _ = plan_rates(unit_in, c)
+    decision, docs_out, tok_out = {}, {}, {}
+    for g in names:
+        idx = rows[g]
+        amount = tokens[idx] if c.unit == "tokens" else np.ones(len(idx))
+        whole, threshold, _ = select(hashes[idx], amount, min(wanted[g], c.max_repeat))
+        decision[g] = {"whole": whole, "threshold": threshold}
+        extra = hashes[idx] <= np.uint64(max(threshold, 0)) if threshold >= 0 else idx < 0
+        docs_out[g] = whole * len(idx) + int(extra.sum())
+        tok_out[g] = round(whole * tok_in[g] + float(tokens[idx][extra].sum()))
+    return decision, docs_out, tok_out
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"temperature": 2.0, "unit": "tokens"},
+        {"temperature": 3.0, "unit": "documents", "max_repeat": 2.5},
+        {"targets": {"web": 0.3, "code": 0.5, "math": 0.2}, "seed": 9},
+    ],
+)
+def test_partitioned_cut_equals_brute_force(params, monkeypatch):
+    """Many reduce tasks, windows split before their hashes are fetched (cap 8), duplicate ids
+    (equal hashes) and empty documents (0 tokens): the same thresholds and counts as ``select``
+    over the whole table."""
+    from curate import selection
+    from curate.stages.remix import id_hashes
+
+    rng = np.random.default_rng(2)
+    sizes = {"web": 60000, "code": 4000, "math": 37}
+    group = np.repeat(list(sizes), list(sizes.values()))
+    ids = [f"doc-{i}" for i in range(len(group))]
+    ids[10:200] = ["dup"] * 190  # one hash, 190 rows of web
+    tokens = np.round(rng.lognormal(5, 1.2, len(group)) / 0.3) * 0.3
+    tokens[rng.random(len(group)) < 0.01] = 0.0
+    order = rng.permutation(len(group))
+    collected = pa.table(
+        {
+            "group": pa.array(group[order].tolist(), pa.string()),
+            "hash": pa.array(id_hashes(pa.array(ids), params.get("seed", 0))[order], pa.uint64()),
+            "tokens": pa.array(tokens[order], pa.float64()),
+        }
+    )
+    stage = make_stage("remix", params, "t")
+    expected, docs_out, tok_out = brute_force_decide(stage.config, collected)
+    for cap, rows in ((8, 7001), (1 << 20, 1 << 20)):
+        monkeypatch.setattr(selection, "CAP", cap)
+        monkeypatch.setattr(selection, "ROWS_PER_TASK", rows)
+        decision, summary = stage.decide(collected)
+        assert decision == expected, cap
+        for g, row in summary["mixture"].items():
+            assert (row["docs_after"], row["tokens_after"]) == (docs_out[g], tok_out[g])
+        rounds = summary["search"]["rounds"]
+        assert rounds > 2 if cap == 8 else rounds == 2
+        assert summary["search"]["largest_round"] <= cap
+    assert json.loads(json.dumps(decision)) == decision  # the runner writes it as JSON
