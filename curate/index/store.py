@@ -71,7 +71,7 @@ NO_HANDLE = -1
 # root: ~1 MB at 60-byte ids); a lookup or an id fetch reads only the row groups it needs
 PART_ROW_GROUP = 1 << 14
 DOCS_ROW_GROUP = 1 << 14
-FINGERPRINT_SLICE = 1 << 20
+FINGERPRINT_SLICE = 64 << 20  # bytes of ids joined and hashed at a time
 NEWLINE = pa.scalar("\n", pa.large_string())
 PAGE = 4096  # what a read of a memory-mapped array costs: the pages it touches
 
@@ -119,12 +119,25 @@ class _CountedFile(io.RawIOBase):
 
 @contextmanager
 def open_parquet(path: Path, meter: ReadMeter) -> Iterator[pq.ParquetFile]:
-    """A Parquet file of the index whose reads count in ``meter``."""
+    """A Parquet file of the index whose reads count in ``meter``. The footer is read by its
+    length (pyarrow would read the last 64 KiB, a small file whole), and row groups without
+    pre-buffering, so a read costs the column chunks it decodes."""
     if not path.exists():
         raise CurateError(f"{path}: missing from the index (a damaged or older index?)")
     raw = _CountedFile(path, meter)
     try:
-        yield pq.ParquetFile(pa.PythonFile(raw, mode="r"))
+        size = raw.seek(0, os.SEEK_END)
+        if size < 12:
+            raise CurateError(f"{path}: not a Parquet file ({size} bytes; a damaged index?)")
+        raw.seek(size - 8)
+        tail = raw.read(8)
+        length = int.from_bytes(tail[:4], "little")
+        if tail[4:] != b"PAR1" or length > size - 12:
+            raise CurateError(f"{path}: not a Parquet file (no footer; a damaged index?)")
+        raw.seek(size - 8 - length)
+        footer = raw.read(length)
+        metadata = pq.ParquetFile(pa.BufferReader(footer + tail)).metadata
+        yield pq.ParquetFile(pa.PythonFile(raw, mode="r"), metadata=metadata, pre_buffer=False)
     finally:
         raw.close()
 
@@ -169,16 +182,20 @@ def fingerprint_ids(ids: pa.Array | pa.ChunkedArray) -> str:
     """Order-free fingerprint of a dump's document ids (a re-run must bring the same documents):
     xxh3-64 of the ids sorted (UTF-8 byte order = code point order) and joined by newlines."""
     # 64-bit offsets throughout (a dump's ids pass 2 GiB at ~40 M documents); the join is hashed
-    # a slice at a time, so the joined text is never built whole
+    # ~64 MB of ids at a time, so the joined text is never built whole
     ids = ids if isinstance(ids, pa.ChunkedArray) else pa.chunked_array([ids])
     ids = ids.cast(pa.large_string()).combine_chunks()
     order = pc.sort_indices(ids)
+    lengths = pc.fill_null(pc.binary_length(ids), 0).take(order).to_numpy()
+    ends = np.cumsum(lengths + 1)
+    marks = np.arange(1, (int(ends[-1]) if len(ends) else 0) // FINGERPRINT_SLICE + 1)
+    cuts = np.unique(np.r_[0, np.searchsorted(ends, marks * FINGERPRINT_SLICE), len(ids)])
     digest = xxh3_64()
-    for start in range(0, len(ids), FINGERPRINT_SLICE):
-        piece = ids.take(order[start : start + FINGERPRINT_SLICE])
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        piece = ids.take(order[a:b])
         bounds = pa.array([0, len(piece)], pa.int64())
         joined = pc.binary_join(pa.LargeListArray.from_arrays(bounds, piece), NEWLINE)[0]
-        if start:
+        if a:
             digest.update(b"\n")
         if (buffer := joined.as_buffer()) is not None:
             digest.update(buffer)
@@ -218,12 +235,14 @@ class DedupIndex:
         self.kind = kind
         self.params = params
         self.partitions = partitions
-        self.meter = ReadMeter()
+        self.meter = ReadMeter()  # what this object read from the index's files
         self._dumps: list[CommittedDump] | None = None  # meta.json read once (and under lock)
         header = {"format": FORMAT, "kind": kind, "params": params, "partitions": partitions}
         meta = self.root / "index.json"
         if meta.exists():
-            found = json.loads(meta.read_text())
+            raw = meta.read_bytes()
+            self.meter.add(len(raw))
+            found = json.loads(raw)
             if found.get("kind") != kind:
                 raise CurateError(f"{self.root}: a {found.get('kind')} index, not a {kind} index")
             for key in sorted(set(found.get("params", {})) | set(params)):
