@@ -7,8 +7,10 @@ Layout of ``DIR`` (all Parquet/JSON/NumPy, readable without curate)::
     .lock                       flock held by a run while it reads and commits
     dumps/000001/               one folder per committed dump, named by commit sequence number
         meta.json               dump name, seq, docs, fingerprint of its ids, commit time
-        docs.parquet            id, root: row = the document's *ordinal* in the dump
-        part-00.parquet ...     (key uint64, doc uint32) sorted by key; one file per partition
+        docs.parquet            id (large_string), root: row = the document's *ordinal* in the
+                                dump; row groups of DOCS_ROW_GROUP rows
+        part-00.parquet ...     (key uint64, doc uint32) sorted by key; one file per partition,
+                                row groups of PART_ROW_GROUP rows with key min/max statistics
         signatures.npy          uint32 [docs, num_perm], MinHash with verify: signature
         shingles.npy            uint32, each document's distinct shingle hashes, MinHash with
         shingle_offsets.npy     verify: exact (int64 [docs + 1] offsets into shingles.npy)
@@ -29,11 +31,20 @@ each, ~425 per document here, + offsets 8; 16 band keys + ordinals ~130; id and 
 ``verify: signature`` 676 bytes/doc (signatures 512 instead of the shingles); URL dedup 20
 bytes/doc. On paper for 10^9 documents: MinHash ~1.9 TB of disk with exact verification (scales
 with page length: ~4 bytes per word), ~680 GB with signature verification, ~170 GB without; URL
-~20-30 GB. Memory: a lookup reads one band of one committed dump at a time (12 bytes x that
-dump's documents) plus the rows it matches, and memory-maps the shingles/signatures of the
-documents it verifies; the run's own keys are in memory for ``decide`` (about the bytes/doc above
-plus 80 for the row's bookkeeping, so a 10^8-document dump needs ~200 GB on one node with exact
-verification, or the per-band sharding above).
+~20-30 GB.
+
+Reading streams and keeps nothing between calls but the dumps' meta.json (read once per
+DedupIndex, again when ``locked()`` takes the lock). A lookup reads one partition of one dump at a
+time and in it only the row groups whose key range holds a key not found in an earlier dump, one
+row group at a time (its ``doc`` column only on a hit): memory is the keys asked plus one row
+group. ``ids``/``roots`` read only the docs.parquet row groups holding the asked ordinals;
+``signatures``/``shingle_sets`` memory-map the arrays per call and gather the asked rows. Every
+read is counted at the file (``ReadMeter``; mapped arrays by the distinct pages gathered) and a
+barrier reports the total as ``index.bytes_read``. A probe that is dense in key space (a dump
+against earlier dumps of the same size) still touches every row group of every committed dump:
+its reads grow with the index (benchmarks/bench_index.py), its memory does not. The run's own keys
+are in memory for ``decide`` (about the bytes/doc above plus 80 for the row's bookkeeping).
+Older indexes (one row group per file) are read the same way, without the skipping.
 
 Committing a dump writes a hidden temporary folder and renames it to its sequence number: the
 rename is the commit, so a crash leaves the index as it was (the next open removes the debris).
@@ -484,6 +495,7 @@ class DedupIndex:
                 compression="zstd",
                 row_group_size=DOCS_ROW_GROUP,
                 write_statistics=False,  # read by ordinal, never filtered by value
+                use_dictionary=False,  # ids are distinct: a dictionary only grows the file
             )
             for p, (keys, docs, *more) in enumerate(parts or []):
                 write_partition(tmp, p, keys, docs, more[0] if more else None)

@@ -253,13 +253,25 @@ def test_lookup_reads_only_the_row_groups_it_needs(tmp_path, monkeypatch):
 def test_ids_and_roots_read_only_the_rows_asked(tmp_path, monkeypatch):
     index, _ = _two_dumps(tmp_path, monkeypatch)
     handles = np.array([(2 << 32) | 4_321, (1 << 32) | 17, (2 << 32) | 0, (1 << 32) | 17])
+    index.dumps()  # the meta.json reads, once
     before, rchar = index.bytes_read, _rchar()
     assert index.ids(handles).to_pylist() == ["b4321", "a17", "b0", "a17"]
     assert index.roots(handles).tolist() == (handles + 7).tolist()
     read = index.bytes_read - before
     assert _rchar(since=rchar) == read
+    # per call and dump: the footer (by its length) and the asked row groups' column chunk
+    import pyarrow.parquet as pq
+
+    want = 0
+    for at in (0, 1):  # id, root
+        for seq, groups in ((1, {0}), (2, {0, 43})):
+            path = index.dumps()[seq - 1].path / "docs.parquet"
+            md = pq.ParquetFile(path).metadata
+            want += 8 + int.from_bytes(path.read_bytes()[-8:-4], "little")  # footer length
+            want += sum(md.row_group(g).column(at).total_compressed_size for g in groups)
+    assert read == want
     docs = sum((d.path / "docs.parquet").stat().st_size for d in index.dumps())
-    assert 0 < read < docs / 2  # the footers and 3 row groups of 50 per column
+    assert read < docs
     assert index.ids(np.empty(0, np.int64)).to_pylist() == []
     assert index.roots(np.empty(0, np.int64)).tolist() == []
     # nothing read from the index stays in the object between calls but the dumps' meta.json
@@ -342,3 +354,62 @@ def test_fingerprint_over_more_than_2_gib_of_ids():
         want.update((b"\n" if k else b"") + rows[i, :12].tobytes())
         want.update(memoryview(rows[i, 12:]))
     assert got == want.hexdigest()
+
+
+def test_signatures_and_shingle_sets_read_the_pages_of_their_rows(tmp_path):
+    """Memory-mapped per call: the bytes counted are the .npy headers plus the distinct 4 KiB
+    pages under the rows gathered, and the rows are the committed ones."""
+    import pyarrow as pa
+
+    from curate.minhash import SetStore
+
+    n, rng = 2_000, np.random.default_rng(8)
+    sigs = rng.integers(0, 2**32, (n, 128), dtype=np.uint32)  # 512-byte rows
+    sizes = rng.integers(0, 300, n)
+    offsets = np.r_[0, np.cumsum(sizes)].astype(np.int64)
+    values = rng.integers(0, 2**32, int(offsets[-1]), dtype=np.uint32)
+    index = DedupIndex(tmp_path / "i", "test", {"p": 1}, partitions=1)
+    ids = pa.array([f"d{i}" for i in range(n)])
+    with index.locked():
+        index.commit(
+            "a",
+            "f",
+            ids,
+            np.arange(n) + (1 << 32),
+            [(np.arange(n, dtype=np.uint64), np.arange(n))],
+            signatures=sigs,
+        )
+    index2 = DedupIndex(tmp_path / "j", "test", {"p": 1}, partitions=1)
+    with index2.locked():
+        index2.commit(
+            "a",
+            "f",
+            ids,
+            np.arange(n) + (1 << 32),
+            [(np.arange(n, dtype=np.uint64), np.arange(n))],
+            shingles=SetStore(values, offsets),
+        )
+    rows = np.array([900, 5, 6, 1_999])
+    handles = (1 << 32) | rows
+    folder = index.dumps()[0].path
+    header = np.load(folder / "signatures.npy", mmap_mode="r").offset
+    before = index.bytes_read
+    assert np.array_equal(index.signatures(handles), sigs[rows])
+    pages = {(header + r * 512) // 4096 for r in rows} | {
+        (header + r * 512 + 511) // 4096 for r in rows
+    }
+    assert index.bytes_read - before == header + 4096 * len(pages)
+    before = index2.bytes_read
+    got = index2.shingle_sets(handles)
+    for k, r in enumerate(rows):
+        assert np.array_equal(
+            got.values[got.offsets[k] : got.offsets[k + 1]], values[offsets[r] : offsets[r + 1]]
+        )
+    folder = index2.dumps()[0].path
+    h_val = np.load(folder / "shingles.npy", mmap_mode="r").offset
+    h_off = np.load(folder / "shingle_offsets.npy", mmap_mode="r").offset
+    off_pages = {(h_off + r * 8 + b) // 4096 for r in rows for b in (0, 15)}
+    val_pages = {
+        (h_val + 4 * int(x)) // 4096 for r in rows for x in range(offsets[r], offsets[r + 1])
+    }
+    assert index2.bytes_read - before == h_val + h_off + 4096 * (len(off_pages) + len(val_pages))
