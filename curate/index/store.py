@@ -7,8 +7,10 @@ Layout of ``DIR`` (all Parquet/JSON/NumPy, readable without curate)::
     .lock                       flock held by a run while it reads and commits
     dumps/000001/               one folder per committed dump, named by commit sequence number
         meta.json               dump name, seq, docs, fingerprint of its ids, commit time
-        docs.parquet            id, root: row = the document's *ordinal* in the dump
-        part-00.parquet ...     (key uint64, doc uint32) sorted by key; one file per partition
+        docs.parquet            id (large_string), root: row = the document's *ordinal* in the
+                                dump; row groups of DOCS_ROW_GROUP rows
+        part-00.parquet ...     (key uint64, doc uint32) sorted by key; one file per partition,
+                                row groups of PART_ROW_GROUP rows with key min/max statistics
         signatures.npy          uint32 [docs, num_perm], MinHash with verify: signature
         shingles.npy            uint32, each document's distinct shingle hashes, MinHash with
         shingle_offsets.npy     verify: exact (int64 [docs + 1] offsets into shingles.npy)
@@ -29,11 +31,20 @@ each, ~425 per document here, + offsets 8; 16 band keys + ordinals ~130; id and 
 ``verify: signature`` 676 bytes/doc (signatures 512 instead of the shingles); URL dedup 20
 bytes/doc. On paper for 10^9 documents: MinHash ~1.9 TB of disk with exact verification (scales
 with page length: ~4 bytes per word), ~680 GB with signature verification, ~170 GB without; URL
-~20-30 GB. Memory: a lookup reads one band of one committed dump at a time (12 bytes x that
-dump's documents) plus the rows it matches, and memory-maps the shingles/signatures of the
-documents it verifies; the run's own keys are in memory for ``decide`` (about the bytes/doc above
-plus 80 for the row's bookkeeping, so a 10^8-document dump needs ~200 GB on one node with exact
-verification, or the per-band sharding above).
+~20-30 GB.
+
+Reading streams and keeps nothing between calls but the dumps' meta.json (read once per
+DedupIndex, again when ``locked()`` takes the lock). A lookup reads one partition of one dump at a
+time and in it only the row groups whose key range holds a key not found in an earlier dump, one
+row group at a time (its ``doc`` column only on a hit): memory is the keys asked plus one row
+group. ``ids``/``roots`` read only the docs.parquet row groups holding the asked ordinals;
+``signatures``/``shingle_sets`` memory-map the arrays per call and gather the asked rows. Every
+read is counted at the file (``ReadMeter``; mapped arrays by the distinct pages gathered) and a
+barrier reports the total as ``index.bytes_read``. A probe that is dense in key space (a dump
+against earlier dumps of the same size) still touches every row group of every committed dump:
+its reads grow with the index (benchmarks/bench_index.py), its memory does not. The run's own keys
+are in memory for ``decide`` (about the bytes/doc above plus 80 for the row's bookkeeping).
+Older indexes (one row group per file) are read the same way, without the skipping.
 
 Committing a dump writes a hidden temporary folder and renames it to its sequence number: the
 rename is the commit, so a crash leaves the index as it was (the next open removes the debris).
@@ -44,6 +55,7 @@ against the dumps committed before it, exactly as the first time, so a re-run is
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import os
 import shutil
@@ -59,13 +71,112 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from xxhash import xxh3_64_hexdigest
+from xxhash import xxh3_64
 
 from curate.errors import CurateError, failpoint
 
 FORMAT = 1
 SEQ_SHIFT = 32
 NO_HANDLE = -1
+# rows per Parquet row group of a partition (12 bytes a row: 192 KiB) and of docs.parquet (id and
+# root: ~1 MB at 60-byte ids); a lookup or an id fetch reads only the row groups it needs
+PART_ROW_GROUP = 1 << 14
+DOCS_ROW_GROUP = 1 << 14
+FINGERPRINT_SLICE = 64 << 20  # bytes of ids joined and hashed at a time
+NEWLINE = pa.scalar("\n", pa.large_string())
+PAGE = 4096  # what a read of a memory-mapped array costs: the pages it touches
+
+
+class ReadMeter:
+    """Bytes read from an index's files, counted at the file (Parquet reads through
+    ``open_counted``, memory-mapped arrays by the pages a gather touches)."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def add(self, n: int) -> None:
+        self.bytes += int(n)
+
+
+class _CountedFile(io.RawIOBase):
+    """A read-only file that adds every byte it returns to a ReadMeter."""
+
+    def __init__(self, path: Path, meter: ReadMeter):
+        super().__init__()
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 (closed with this object)
+        self._meter = meter
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._file.readinto(buffer)
+        self._meter.add(n or 0)
+        return n
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+@contextmanager
+def open_parquet(path: Path, meter: ReadMeter) -> Iterator[pq.ParquetFile]:
+    """A Parquet file of the index whose reads count in ``meter``. The footer is read by its
+    length (pyarrow would read the last 64 KiB, a small file whole), and row groups without
+    pre-buffering, so a read costs the column chunks it decodes."""
+    if not path.exists():
+        raise CurateError(f"{path}: missing from the index (a damaged or older index?)")
+    raw = _CountedFile(path, meter)
+    try:
+        size = raw.seek(0, os.SEEK_END)
+        if size < 12:
+            raise CurateError(f"{path}: not a Parquet file ({size} bytes; a damaged index?)")
+        raw.seek(size - 8)
+        tail = raw.read(8)
+        length = int.from_bytes(tail[:4], "little")
+        if tail[4:] != b"PAR1" or length > size - 12:
+            raise CurateError(f"{path}: not a Parquet file (no footer; a damaged index?)")
+        raw.seek(size - 8 - length)
+        footer = raw.read(length)
+        metadata = pq.ParquetFile(pa.BufferReader(footer + tail)).metadata
+        yield pq.ParquetFile(pa.PythonFile(raw, mode="r"), metadata=metadata, pre_buffer=False)
+    finally:
+        raw.close()
+
+
+def read_parquet(path: Path, meter: ReadMeter, columns: list[str] | None = None) -> pa.Table:
+    """A whole (small) table of the index, counted."""
+    with open_parquet(path, meter) as f:
+        return f.read(columns=columns)
+
+
+def _load_npy(path: Path, meter: ReadMeter) -> np.ndarray:
+    """A memory-mapped array of the index: only its header is read here (counted)."""
+    array = np.load(path, mmap_mode="r")
+    meter.add(array.offset)
+    return array
+
+
+def _pages(starts: np.ndarray, ends: np.ndarray) -> int:
+    """Bytes of the distinct pages covered by byte ranges [start, end)."""
+    keep = ends > starts
+    first, last = starts[keep] // PAGE, (ends[keep] - 1) // PAGE
+    if not len(first):
+        return 0
+    order = np.argsort(first, kind="stable")
+    first, last = first[order], last[order]
+    reach = np.maximum.accumulate(last)
+    begin = np.maximum(first, np.r_[-1, reach[:-1]] + 1)  # past what earlier ranges covered
+    return int(np.maximum(last - begin + 1, 0).sum()) * PAGE
 
 
 def make_handle(seq: int | np.ndarray, ordinal: int | np.ndarray) -> np.ndarray:
@@ -79,13 +190,27 @@ def split_handle(handles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fingerprint_ids(ids: pa.Array | pa.ChunkedArray) -> str:
-    """Order-free fingerprint of a dump's document ids (a re-run must bring the same documents)."""
-    # the ids sorted (UTF-8 byte order = code point order) and joined by newlines, in Arrow
-    ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
-    ordered = ids.take(pc.sort_indices(ids)).cast(pa.string())
-    bounds = pa.array([0, len(ordered)], pa.int32())
-    joined = pc.binary_join(pa.ListArray.from_arrays(bounds, ordered), "\n")[0].as_buffer()
-    return xxh3_64_hexdigest(joined if joined is not None else b"")
+    """Order-free fingerprint of a dump's document ids (a re-run must bring the same documents):
+    xxh3-64 of the ids sorted (UTF-8 byte order = code point order) and joined by newlines."""
+    # 64-bit offsets throughout (a dump's ids pass 2 GiB at ~40 M documents); the join is hashed
+    # ~64 MB of ids at a time, so the joined text is never built whole
+    ids = ids if isinstance(ids, pa.ChunkedArray) else pa.chunked_array([ids])
+    ids = ids.cast(pa.large_string()).combine_chunks()
+    order = pc.sort_indices(ids)
+    lengths = pc.fill_null(pc.binary_length(ids), 0).take(order).to_numpy()
+    ends = np.cumsum(lengths + 1)
+    marks = np.arange(1, (int(ends[-1]) if len(ends) else 0) // FINGERPRINT_SLICE + 1)
+    cuts = np.unique(np.r_[0, np.searchsorted(ends, marks * FINGERPRINT_SLICE), len(ids)])
+    digest = xxh3_64()
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        piece = ids.take(order[a:b])
+        bounds = pa.array([0, len(piece)], pa.int64())
+        joined = pc.binary_join(pa.LargeListArray.from_arrays(bounds, piece), NEWLINE)[0]
+        if a:
+            digest.update(b"\n")
+        if (buffer := joined.as_buffer()) is not None:
+            digest.update(buffer)
+    return digest.hexdigest()
 
 
 def dump_fingerprints(table: pa.Table, stage: str, index: str | Path) -> dict[str, str]:
@@ -121,11 +246,14 @@ class DedupIndex:
         self.kind = kind
         self.params = params
         self.partitions = partitions
-        self._cache: dict[tuple[int, str], Any] = {}
+        self.meter = ReadMeter()  # what this object read from the index's files
+        self._dumps: list[CommittedDump] | None = None  # meta.json read once (and under lock)
         header = {"format": FORMAT, "kind": kind, "params": params, "partitions": partitions}
         meta = self.root / "index.json"
         if meta.exists():
-            found = json.loads(meta.read_text())
+            raw = meta.read_bytes()
+            self.meter.add(len(raw))
+            found = json.loads(raw)
             if found.get("kind") != kind:
                 raise CurateError(f"{self.root}: a {found.get('kind')} index, not a {kind} index")
             for key in sorted(set(found.get("params", {})) | set(params)):
@@ -144,14 +272,28 @@ class DedupIndex:
             _atomic_text(meta, json.dumps(header, indent=1))
 
     # ------------------------------------------------------------ reading
+    @property
+    def bytes_read(self) -> int:
+        """Bytes this object read from the index's files so far (lookups run through it, ids,
+        roots, signatures, shingle sets, tables, meta.json)."""
+        return self.meter.bytes
+
     def dumps(self) -> list[CommittedDump]:
-        """Committed dumps in commit order."""
+        """Committed dumps in commit order (each meta.json is read once per DedupIndex, and
+        again when ``locked()`` takes the lock: another run may have committed meanwhile)."""
+        if self._dumps is None:
+            self._dumps = self._read_dumps()
+        return list(self._dumps)
+
+    def _read_dumps(self) -> list[CommittedDump]:
         out = []
         folder = self.root / "dumps"
         for path in sorted(folder.iterdir()) if folder.exists() else []:
             if path.name.startswith(".") or not (path / "meta.json").exists():
                 continue
-            m = json.loads((path / "meta.json").read_text())
+            raw = (path / "meta.json").read_bytes()
+            self.meter.add(len(raw))
+            m = json.loads(raw)
             out.append(
                 CommittedDump(
                     m["dump"], m["seq"], m["docs"], m["fingerprint"], path, m["committed_at"]
@@ -169,6 +311,7 @@ class DedupIndex:
                     shutil.rmtree(tmp, ignore_errors=True)
                 for tmp in self.root.glob(".*.tmp"):  # a crashed index.json write
                     tmp.unlink(missing_ok=True)
+                self._dumps = self._read_dumps()
                 yield self
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
@@ -206,15 +349,13 @@ class DedupIndex:
         self, reference: list[CommittedDump], partition: int, keys: np.ndarray
     ) -> np.ndarray:
         """For each key, the smallest handle in ``reference`` with that key in ``partition``,
-        or NO_HANDLE (see ``lookup_partition``)."""
-        return lookup_partition(reference, partition, keys)
+        or NO_HANDLE (see ``lookup_partition``); its reads count in ``bytes_read``."""
+        return lookup_partition(reference, partition, keys, self.meter)
 
-    def read(self, dump: CommittedDump, name: str) -> pa.Table:
-        """One of a committed dump's tables: ``part-00``, ``docs``, or a stage's own."""
-        path = dump.path / f"{name}.parquet"
-        if not path.exists():
-            raise CurateError(f"{path}: missing from the index (a damaged or older index?)")
-        return pq.read_table(path)
+    def read(self, dump: CommittedDump, name: str, columns: list[str] | None = None) -> pa.Table:
+        """One of a committed dump's tables: ``part-00``, ``docs``, or a stage's own (read
+        whole: for the small per-dump tables of a stage, not for a dump's documents)."""
+        return read_parquet(dump.path / f"{name}.parquet", self.meter, columns)
 
     def _dump_by_seq(self, seq: int) -> CommittedDump:
         for d in self.dumps():
@@ -222,68 +363,84 @@ class DedupIndex:
                 return d
         raise CurateError(f"{self.root}: no committed dump with sequence number {seq}")
 
-    def _docs(self, seq: int) -> pa.Table:
-        key = (seq, "docs")
-        if key not in self._cache:
-            self._cache[key] = pq.read_table(self._dump_by_seq(seq).path / "docs.parquet")
-        return self._cache[key]
+    def _doc_column(self, handles: np.ndarray, column: str) -> pa.ChunkedArray:
+        """``column`` of docs.parquet at each handle, in handle order: per dump, only the row
+        groups holding the asked ordinals are read, one at a time."""
+        seqs, ords = split_handle(handles)
+        pieces, where = [], []
+        for seq in np.unique(seqs):
+            at = np.flatnonzero(seqs == seq)
+            path = self._dump_by_seq(int(seq)).path / "docs.parquet"
+            with open_parquet(path, self.meter) as f:
+                md = f.metadata
+                rows = [md.row_group(g).num_rows for g in range(md.num_row_groups)]
+                starts = np.cumsum([0, *rows])
+                if ords[at].max() >= starts[-1]:
+                    raise CurateError(
+                        f"{path}: {starts[-1]} documents, asked for ordinal "
+                        f"{int(ords[at].max())} (a damaged index?)"
+                    )
+                group = np.searchsorted(starts, ords[at], "right") - 1
+                for g in np.unique(group):
+                    sel = at[group == g]
+                    values = f.read_row_group(int(g), columns=[column]).column(0)
+                    pieces.append(values.take(pa.array(ords[sel] - starts[g])))
+                    where.append(sel)
+        if not pieces:
+            return pa.chunked_array([], pa.large_string() if column == "id" else pa.int64())
+        back = np.argsort(np.concatenate(where), kind="stable")
+        joined = pa.chunked_array([p.cast(pieces[0].type) for p in pieces])
+        return joined.take(pa.array(back))
 
     def roots(self, handles: np.ndarray) -> np.ndarray:
         """The survivor handle of each document handle."""
-        out = np.empty(len(handles), np.int64)
-        seqs, ords = split_handle(handles)
-        for seq in np.unique(seqs):
-            sel = seqs == seq
-            out[sel] = self._docs(int(seq)).column("root").to_numpy()[ords[sel]]
-        return out
+        if not len(handles):
+            return np.empty(0, np.int64)
+        return self._doc_column(handles, "root").to_numpy().astype(np.int64)
 
     def ids(self, handles: np.ndarray) -> pa.Array:
-        """The document id of each handle."""
-        seqs, ords = split_handle(handles)
-        out: list[str | None] = [None] * len(handles)
-        for seq in np.unique(seqs):
-            where = np.flatnonzero(seqs == seq)
-            ids = self._docs(int(seq)).column("id").take(pa.array(ords[where])).to_pylist()
-            for i, v in zip(where, ids):
-                out[i] = v
-        return pa.array(out, pa.string())
+        """The document id of each handle (``large_string``)."""
+        column = self._doc_column(handles, "id").cast(pa.large_string())
+        return column.combine_chunks() if column.num_chunks else pa.array([], pa.large_string())
 
     def signatures(self, handles: np.ndarray) -> np.ndarray:
-        """Rows of the committed MinHash signatures (memory-mapped: only these rows are read)."""
+        """Rows of the committed MinHash signatures (memory-mapped per call: only these rows'
+        pages are read, and counted)."""
         seqs, ords = split_handle(handles)
         out = None
         for seq in np.unique(seqs):
-            key = (int(seq), "sig")
-            if key not in self._cache:
-                path = self._dump_by_seq(int(seq)).path / "signatures.npy"
-                self._cache[key] = np.load(path, mmap_mode="r")
-            sigs = self._cache[key]
+            sigs = _load_npy(self._dump_by_seq(int(seq)).path / "signatures.npy", self.meter)
             if out is None:
                 out = np.empty((len(handles), sigs.shape[1]), sigs.dtype)
             sel = seqs == seq
             out[sel] = sigs[ords[sel]]
+            row = sigs.strides[0]
+            start = sigs.offset + ords[sel] * row
+            self.meter.add(_pages(start, start + row))
+            del sigs  # unmapped: nothing of the index stays open between calls
         return out if out is not None else np.empty((0, 0), np.uint32)
 
     def shingle_sets(self, handles: np.ndarray) -> Any:
         """The committed shingle sets of ``handles``, in that order, as a curate.minhash.SetStore
-        (memory-mapped: only these documents' hashes are read)."""
+        (memory-mapped per call: only these documents' hashes and offsets are read, counted)."""
         from curate.minhash import SetStore
 
         seqs, ords = split_handle(handles)
         sizes = np.zeros(len(handles), np.int64)
         parts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         for seq in np.unique(seqs):
-            key = (int(seq), "shingles")
-            if key not in self._cache:
-                path = self._dump_by_seq(int(seq)).path
-                self._cache[key] = SetStore(
-                    np.load(path / "shingles.npy", mmap_mode="r"),
-                    np.load(path / "shingle_offsets.npy", mmap_mode="r"),
-                )
+            path = self._dump_by_seq(int(seq)).path
+            values = _load_npy(path / "shingles.npy", self.meter)
+            offsets = _load_npy(path / "shingle_offsets.npy", self.meter)
+            store = SetStore(values, offsets)
             sel = np.flatnonzero(seqs == seq)
-            store = self._cache[key]
             sizes[sel] = store.sizes(ords[sel])
             parts[int(seq)] = (sel, store.gather(ords[sel]))
+            at = offsets.offset + ords[sel] * 8
+            self.meter.add(_pages(at, at + 16))
+            first = values.offset + np.asarray(offsets[ords[sel]], np.int64) * 4
+            self.meter.add(_pages(first, first + sizes[sel] * 4))
+            del store, values, offsets
         offsets = np.concatenate([[0], np.cumsum(sizes)])
         values = np.empty(int(offsets[-1]), np.uint32)
         for sel, vals in parts.values():
@@ -333,9 +490,12 @@ class DedupIndex:
         tmp = staged if staged is not None else self.begin_commit()
         try:
             pq.write_table(
-                pa.table({"id": ids, "root": pa.array(roots, pa.int64())}),
+                pa.table({"id": ids.cast(pa.large_string()), "root": pa.array(roots, pa.int64())}),
                 tmp / "docs.parquet",
                 compression="zstd",
+                row_group_size=DOCS_ROW_GROUP,
+                write_statistics=False,  # read by ordinal, never filtered by value
+                use_dictionary=False,  # ids are distinct: a dictionary only grows the file
             )
             for p, (keys, docs, *more) in enumerate(parts or []):
                 write_partition(tmp, p, keys, docs, more[0] if more else None)
@@ -365,7 +525,9 @@ class DedupIndex:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        return self._dump_by_seq(seq)
+        entry = CommittedDump(name, seq, meta["docs"], fingerprint, final, meta["committed_at"])
+        self._dumps = [*self.dumps(), entry]
+        return entry
 
 
 def _part(partition: int) -> str:
@@ -373,24 +535,46 @@ def _part(partition: int) -> str:
 
 
 def lookup_partition(
-    reference: list[CommittedDump], partition: int, keys: np.ndarray
+    reference: list[CommittedDump],
+    partition: int,
+    keys: np.ndarray,
+    meter: ReadMeter | None = None,
 ) -> np.ndarray:
     """For each key, the smallest handle in ``reference`` with that key in ``partition``, or
-    NO_HANDLE. Reads only that partition's file of each dump, one dump at a time, in commit
-    order: a reduce task for one partition needs nothing else of the index."""
+    NO_HANDLE. Streams: one dump at a time, in commit order, and in each dump's partition file
+    only the row groups whose key range holds a key still unfound, one row group at a time
+    (its ``doc`` column only if a key hit). Memory: the keys asked + one row group; reads are
+    counted in ``meter``. A reduce task for one partition needs nothing else of the index."""
+    meter = meter if meter is not None else ReadMeter()
+    keys = np.asarray(keys, np.uint64)
     found = np.full(len(keys), NO_HANDLE, np.int64)
-    if not len(keys):
-        return found
-    for d in reference:
-        part = pq.read_table(d.path / _part(partition))
-        idx_keys = part.column("key").to_numpy()
-        if not len(idx_keys):
-            continue
-        pos = np.searchsorted(idx_keys, keys)  # leftmost: the smallest ordinal of that key
-        pos_c = np.minimum(pos, len(idx_keys) - 1)
-        hit = (found == NO_HANDLE) & (idx_keys[pos_c] == keys)
-        docs = part.column("doc").to_numpy().astype(np.int64)
-        found[hit] = make_handle(np.full(hit.sum(), d.seq), docs[pos_c[hit]])
+    order = np.argsort(keys, kind="stable")
+    for d in reference:  # commit order: a handle found in an earlier dump is the smaller one
+        todo = order[found[order] == NO_HANDLE]
+        if not len(todo):
+            break
+        want = keys[todo]  # sorted
+        with open_parquet(d.path / _part(partition), meter) as f:
+            md = f.metadata
+            key_at = md.schema.to_arrow_schema().get_field_index("key")
+            for g in range(md.num_row_groups):
+                if not md.row_group(g).num_rows:
+                    continue
+                stats = md.row_group(g).column(key_at).statistics
+                lo, hi = 0, len(want)
+                if stats is not None and stats.has_min_max:
+                    lo = int(np.searchsorted(want, np.uint64(stats.min), "left"))
+                    hi = int(np.searchsorted(want, np.uint64(stats.max), "right"))
+                if lo >= hi:
+                    continue
+                idx_keys = f.read_row_group(g, columns=["key"]).column(0).to_numpy()
+                ask, rows = want[lo:hi], todo[lo:hi]
+                pos = np.minimum(np.searchsorted(idx_keys, ask), len(idx_keys) - 1)
+                # leftmost in the first row group holding the key: its smallest ordinal
+                hit = (idx_keys[pos] == ask) & (found[rows] == NO_HANDLE)
+                if hit.any():
+                    docs = f.read_row_group(g, columns=["doc"]).column(0).to_numpy()
+                    found[rows[hit]] = make_handle(d.seq, docs[pos[hit]].astype(np.int64))
     return found
 
 
@@ -411,7 +595,11 @@ def write_partition(
         columns[column] = pa.array(np.asarray(values)[order])
     # keys are uniformly random: dictionary/compression gain little, plain is faster
     pq.write_table(
-        pa.table(columns), Path(folder) / _part(partition), compression="zstd", use_dictionary=False
+        pa.table(columns),
+        Path(folder) / _part(partition),
+        compression="zstd",
+        use_dictionary=False,
+        row_group_size=PART_ROW_GROUP,  # with key statistics: lookups skip row groups by range
     )
 
 
@@ -423,7 +611,7 @@ def index_info(root: str | Path) -> dict[str, Any]:
         raise CurateError(f"{root}: not a curate dedup index (no index.json)")
     header = json.loads(meta.read_text())
     index = DedupIndex.__new__(DedupIndex)
-    index.root = root
+    index.root, index.meter, index._dumps = root, ReadMeter(), None
     dumps = []
     for d in index.dumps():
         size = sum(f.stat().st_size for f in d.path.iterdir())

@@ -45,6 +45,7 @@ from curate.errors import CurateError
 from curate.index.store import (
     CommittedDump,
     DedupIndex,
+    ReadMeter,
     dump_fingerprints,
     fingerprint_ids,
     lookup_partition,
@@ -289,6 +290,7 @@ class MinHashDedup(RowRemovalStage):
                 "reference_docs": sum(d.docs for d in reference),
                 "committed": committed,
                 "already_committed": sorted(set(run_dumps) - set(new)),
+                "bytes_read": index.bytes_read + sum(r[5] for r in results),
             }
         return split_rows_by_shard(removals), summary
 
@@ -340,16 +342,18 @@ def _reduce_band(
     ordinal: Any,
     staged: list[Path],
     band: int,
-) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One band: (band, run links u -> v, index links u -> committed handle), unverified; also
-    stages this band's partition of every new dump for the index commit."""
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """One band: (band, run links u -> v, index links u -> committed handle, bytes read from
+    the index), unverified; also stages this band's partition of every new dump for the index
+    commit."""
     keys = collected.read([_band(band)]).column(0).to_numpy()
     nodes = load_shared(nodes)
     has = nodes >= 0
     kj, nd = keys[has], nodes[has]
     iu, ih = np.empty(0, np.int64), np.empty(0, np.int64)
+    meter = ReadMeter()
     if reference:  # keys already committed link to the best committed document
-        hit_h = lookup_partition(reference, band, kj)
+        hit_h = lookup_partition(reference, band, kj, meter)
         hit = hit_h >= 0
         iu, ih = nd[hit], hit_h[hit]
         kj, nd = kj[~hit], nd[~hit]
@@ -359,7 +363,7 @@ def _reduce_band(
         for i, folder in enumerate(staged):
             sel = has & (code == i)
             write_partition(folder, band, keys[sel], ords[sel])
-    return band, u, v, iu, ih
+    return band, u, v, iu, ih, meter.bytes
 
 
 def _distinct_pairs(us: list[np.ndarray], vs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

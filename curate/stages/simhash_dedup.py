@@ -59,7 +59,6 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import xxhash
 
 from curate import arrays
@@ -68,9 +67,11 @@ from curate.errors import CurateError
 from curate.index.store import (
     CommittedDump,
     DedupIndex,
+    ReadMeter,
     dump_fingerprints,
     fingerprint_ids,
     make_handle,
+    read_parquet,
 )
 from curate.index.survivor import rank_of, survival_order
 from curate.minhash import fmix64  # MurmurHash3's 64-bit finaliser
@@ -445,7 +446,7 @@ class SimhashDedup(RowRemovalStage):
             share("units_at", units_at),
             share("rank", rank_of(order)),
             (share("new_code", new_code), share("ordinal", ordinal), len(new), top_seq),
-            found[0][6],
+            found[0][7],  # the distinct fingerprints, shared by table 0's task
             cfg.min_docs,
             cfg.keep_first,
             graph_arrays,
@@ -483,6 +484,7 @@ class SimhashDedup(RowRemovalStage):
                 "deduplicated_against": [d.name for d in reference],
                 "committed": new,
                 "already_committed": sorted(set(run_dumps) - set(new)),
+                "bytes_read": index.bytes_read + sum(f[6] for f in found),
             }
         bits = np.zeros(n_units, bool)
         for p in parts:
@@ -553,24 +555,25 @@ def _distinct_fingerprints(collected: Any) -> tuple[np.ndarray, int]:
 
 def _search_table(
     collected: Any, hamming: int, reference: list[CommittedDump], table: int
-) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, Any]:
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int, Any]:
     """One permuted table over the run's distinct fingerprints: (table, near-duplicate pairs as
     fingerprint values lo < hi, links (run fingerprint, committed cluster id as stored) to the
-    fingerprints of each committed dump, the run's number of units, and for table 0 the shared
-    distinct fingerprints); pairs and links are within ``hamming`` bits and agree on that table's
-    block."""
+    fingerprints of each committed dump, the run's number of units, bytes read from the index,
+    and for table 0 the shared distinct fingerprints); pairs and links are within ``hamming``
+    bits and agree on that table's block."""
     distinct, units = _distinct_fingerprints(collected)
     # one task hands the run's distinct fingerprints to the cluster tasks (they number clusters)
     handle = collected.share("distinct", distinct) if table == 0 else None
     i, j = table_pairs(distinct, hamming, table)
     link_fp, link_cluster = [np.empty(0, np.uint64)], [np.empty(0, np.int64)]
+    meter = ReadMeter()
     for d in reference:  # one committed dump at a time
-        part = pq.read_table(d.path / "part-00.parquet", columns=["key", "cluster"])
+        part = read_parquet(d.path / "part-00.parquet", meter, ["key", "cluster"])
         u, c = table_pairs_between(distinct, part.column("key").to_numpy(), hamming, table)
         link_fp.append(distinct[u])
         link_cluster.append(part.column("cluster").to_numpy()[c])
     links = np.concatenate(link_fp), np.concatenate(link_cluster)
-    return table, distinct[i], distinct[j], *links, units, handle
+    return table, distinct[i], distinct[j], *links, units, meter.bytes, handle
 
 
 @dataclass

@@ -297,6 +297,7 @@ class UrlDedup(KeyedDedup):
                 "deduplicated_against": [d.name for d in reference],
                 "committed": new,
                 "already_committed": sorted(set(run_dumps) - set(new)),
+                "bytes_read": index.bytes_read,
             }
         return removals, summary
 
