@@ -33,12 +33,14 @@ from curate.executors import Executor
 from curate.io import (
     AtomicParquetWriter,
     BadFile,
+    InputFile,
     Shard,
     atomic_write_bytes,
-    discover_shards,
-    read_input_shard,
+    discover_files,
+    plan_shards,
+    read_footer,
+    read_input_file,
     read_work_shard,
-    shard_fingerprint,
 )
 from curate.stages.base import ROW, SHARD, Stage
 
@@ -122,12 +124,12 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
             log.parent.mkdir(parents=True, exist_ok=True)
             with open(log, "a", encoding="utf-8") as f:
                 f.write(
-                    f"--- {task.shard.path} (pass {task.pass_index})\n{traceback.format_exc()}\n"
+                    f"--- {task.shard.where} (pass {task.pass_index})\n{traceback.format_exc()}\n"
                 )
         except OSError:  # a full disk must not hide the error itself
             pass
         raise CurateError(
-            f"{task.shard.path}: pass {task.pass_index} failed: {type(exc).__name__}: {exc} "
+            f"{task.shard.where}: pass {task.pass_index} failed: {type(exc).__name__}: {exc} "
             f"(traceback in {log})"
         ) from None
 
@@ -229,8 +231,15 @@ def _source_batches(task: ShardTask, result: dict[str, Any], quarantine: AtomicP
         prev = run / WORK / f"pass-{task.pass_index - 1}" / shard_part(task.shard)
         yield from read_work_shard(str(prev), task.batch_size)
         return
+    for file in task.shard.files:  # an unusable file is set aside alone, not its shard
+        yield from _file_batches(task, file, result, quarantine)
+
+
+def _file_batches(
+    task: ShardTask, file: InputFile, result: dict[str, Any], quarantine: AtomicParquetWriter
+):
     try:
-        for rb in read_input_shard(task.shard, task.batch_size):
+        for rb in read_input_file(file, task.batch_size):
             if rb.quarantined is not None:
                 _quarantine_rows(result, quarantine, rb.quarantined)
             result["input"]["docs"] += rb.batch.num_rows
@@ -241,7 +250,7 @@ def _source_batches(task: ShardTask, result: dict[str, Any], quarantine: AtomicP
         if task.on_error == "fail":
             raise
         result["quarantine"]["files"].append(
-            {"path": task.shard.path, "error": str(exc), "rows_unread": exc.rows_unread}
+            {"path": file.path, "error": str(exc), "rows_unread": exc.rows_unread}
         )
         if exc.table is not None and exc.table.num_rows:
             table = exc.table
@@ -249,7 +258,7 @@ def _source_batches(task: ShardTask, result: dict[str, Any], quarantine: AtomicP
                 "_source_row", pa.array(range(table.num_rows), pa.int64())
             ).append_column("error", pa.array([str(exc)] * table.num_rows, pa.string()))
             table = table.append_column(
-                "source_file", pa.array([task.shard.path] * table.num_rows, pa.string())
+                "source_file", pa.array([file.path] * table.num_rows, pa.string())
             )
             _quarantine_rows(result, quarantine, table, file_level=True)
 
@@ -333,14 +342,16 @@ def run_pipeline(
 
     t_start = time.perf_counter()
     run = Path(config.output)
-    shards = discover_shards(config.input)
-    _check_apart(run, config.input, shards)
+    files = discover_files(config.input)
+    _check_apart(run, config.input, files)
+    footers = [read_footer(f) for f in files]  # one read of each footer: fingerprint and plan
+    shards = plan_shards(files, footers, config.shard_rows)
     stages = [spec.build() for spec in config.stages]
     passes = plan_passes([s.kind for s in stages])
     fingerprint = {
         "curate_version": __version__,
         "config": config.fingerprint(),
-        "inputs": [[s.relpath, shard_fingerprint(s)] for s in shards],
+        "inputs": [[f.relpath, footer.fingerprint] for f, footer in zip(files, footers)],
     }
     _prepare_output(run, fingerprint, resume)
     stage_triples = [(s.label, s.name, s.params) for s in config.stages]
@@ -407,6 +418,7 @@ def run_pipeline(
         config,
         stages,
         shards,
+        files,
         results_by_pass,
         decisions,
         fingerprint,
@@ -494,7 +506,7 @@ def _prepare_output(run: Path, fingerprint: dict[str, Any], resume: bool) -> Non
         raise CurateError(f"{run}: cannot write the output directory ({exc.strerror})") from None
 
 
-def _check_apart(run: Path, inputs: list[str], shards: list[Shard]) -> None:
+def _check_apart(run: Path, inputs: list[str], files: list[InputFile]) -> None:
     """Input and output never overlap: a fresh run clears its output, and a later run must not
     read an earlier run's output as input."""
     out = run.resolve()
@@ -504,10 +516,10 @@ def _check_apart(run: Path, inputs: list[str], shards: list[Shard]) -> None:
                 f"{run}: the output directory is inside the input directory {spec}; a later run "
                 "would read this run's output as input (choose an output outside it)"
             )
-    for shard in shards:
-        if Path(shard.path).resolve().is_relative_to(out):
+    for file in files:
+        if Path(file.path).resolve().is_relative_to(out):
             raise InputError(
-                f"{shard.path}: this input lies inside the output directory {run}, which a run "
+                f"{file.path}: this input lies inside the output directory {run}, which a run "
                 "clears (choose an output outside the input)"
             )
 
