@@ -88,7 +88,7 @@ def run(quick: bool = False) -> str:
                 f"(`scripts/same_outcome.py`): {'yes' if same.returncode == 0 else 'NO'}.",
                 "",
                 "```",
-                same.stdout.strip(),
+                same.stdout.strip().replace(str(tmp) + "/", ""),
                 "```",
             ]
         )
