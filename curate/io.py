@@ -36,7 +36,9 @@ _HIVE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
 
-# shard_rows "auto": about this many shards when the input allows, each at most AUTO_MAX_ROWS rows
+# shard_rows "auto": about this many shards when the input allows, each at most AUTO_MAX_ROWS rows.
+# The plan must not depend on the workers (the output would), so a small input is cut for a
+# 64-core box; a large one gets a cluster's worth of shards from the cap.
 AUTO_SHARDS = 64
 AUTO_MAX_ROWS = 100_000  # ~400 MB of Common Crawl text: 3e9 documents in ~30,000 shards
 
