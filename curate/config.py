@@ -29,6 +29,8 @@ TOP_KEYS = {
     "output": "output directory",
     "stages": "ordered list of {stage_name: {parameters}}",
     "batch_size": "rows per Arrow record batch (default 2048)",
+    "shard_rows": "rows per shard, the unit of parallel work (default auto: the input in about "
+    "64 shards of at most 100,000 rows); files are cut at row-group boundaries or grouped",
     "on_error": "quarantine (bad rows/files set aside, run goes on) or fail",
     "workers": "default number of worker processes",
     "partitions": "hash partitions of a keyed barrier (default: one per 4 GiB of input)",
@@ -53,6 +55,7 @@ class PipelineConfig:
     input: list[str] = field(default_factory=list)
     output: str = ""
     batch_size: int = 2048
+    shard_rows: int | str = "auto"
     on_error: str = "quarantine"
     workers: int | None = None
     partitions: int | None = None  # None: from the input's size (curate.pipeline)
@@ -64,6 +67,7 @@ class PipelineConfig:
         body = {
             "stages": [[s.name, s.params] for s in self.stages],
             "batch_size": self.batch_size,
+            "shard_rows": self.shard_rows,  # shard k's files, markers and decisions
             "on_error": self.on_error,
         }
         if self.partitions is not None:  # resuming with another count would mix layouts
@@ -76,6 +80,7 @@ class PipelineConfig:
             "input": self.input,
             "output": self.output,
             "batch_size": self.batch_size,
+            "shard_rows": self.shard_rows,
             "on_error": self.on_error,
             **({"partitions": self.partitions} if self.partitions is not None else {}),
             "stages": [{s.name: s.params} for s in self.stages],
@@ -213,6 +218,13 @@ def parse_pipeline(raw: Any, source: str = "<dict>") -> PipelineConfig:
     batch_size = raw.get("batch_size", 2048)
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise ConfigError(f"{source}: batch_size must be a positive integer, got {batch_size!r}")
+    shard_rows = raw.get("shard_rows", "auto")
+    if shard_rows != "auto" and (
+        not isinstance(shard_rows, int) or isinstance(shard_rows, bool) or shard_rows < 1
+    ):
+        raise ConfigError(
+            f"{source}: shard_rows must be 'auto' or a positive integer, got {shard_rows!r}"
+        )
     workers = raw.get("workers")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise ConfigError(f"{source}: workers must be a positive integer, got {workers!r}")
@@ -231,6 +243,7 @@ def parse_pipeline(raw: Any, source: str = "<dict>") -> PipelineConfig:
         input=inputs,
         output=output,
         batch_size=batch_size,
+        shard_rows=shard_rows,
         on_error=on_error,
         workers=workers,
         partitions=partitions,

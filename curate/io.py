@@ -2,9 +2,13 @@
 
 Data model: a required ``text`` string column; optional ``id``, ``url``, ``dump``, ``date``,
 ``domain``, ``language``; any other column is carried through. Hive folders (``dump=X/``) become
-columns when the file does not already have them. A missing ``id`` is derived from the shard's
-path relative to its input root and the row number, so the same input gets the same ids on any
-machine and with any number of workers.
+columns when the file does not already have them. A missing ``id`` is derived from the file's
+path relative to its input root and the row's number in the file, so the same input gets the same
+ids on any machine, with any number of workers and any shard size.
+
+A shard, the unit of parallel work, is a range of row groups of one file or several whole small
+files (``plan_shards``): one large file keeps every worker busy and many tiny files do not cost a
+task each. A row group is never split: a file written as one row group is one shard.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -32,20 +36,46 @@ _HIVE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
 
-@dataclass(frozen=True)
-class Shard:
-    """One input Parquet file: its path, its path relative to the input root, its hive columns."""
+# shard_rows "auto": about this many shards when the input allows, each at most AUTO_MAX_ROWS rows.
+# The plan must not depend on the workers (the output would), so a small input is cut for a
+# 64-core box; a large one gets a cluster's worth of shards from the cap.
+AUTO_SHARDS = 64
+AUTO_MAX_ROWS = 100_000  # ~400 MB of Common Crawl text: 3e9 documents in ~30,000 shards
 
-    index: int
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input Parquet file (its path, its path relative to the input root, its hive columns),
+    or, with ``row_groups``, the range of its row groups that one shard reads."""
+
     path: str
     relpath: str
     hive: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     size: int = 0
+    row_groups: tuple[int, int] | None = None  # [first, stop); None: the whole file
+    first_row: int = 0  # the file's row number of the first row read (ids count from it)
 
     @property
     def shown(self) -> str:
         """The path as valid text, for messages, reports and the ``source_file`` column."""
         return shown(self.path)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """The unit of parallel work: a range of row groups of one file, or whole files."""
+
+    index: int
+    files: tuple[InputFile, ...]
+
+    @property
+    def where(self) -> str:
+        """The shard's input, for messages."""
+        first = self.files[0]
+        if first.row_groups is not None:
+            return f"{first.shown} (row groups {first.row_groups[0]}-{first.row_groups[1] - 1})"
+        more = len(self.files) - 1
+        return first.shown + (f" (and {more} more file{'s' * (more > 1)})" if more else "")
 
 
 def shown(path: str) -> str:
@@ -76,7 +106,15 @@ def parse_hive(relpath: str) -> tuple[tuple[str, str], ...]:
     return tuple(parts)
 
 
-def discover_shards(inputs: list[str]) -> list[Shard]:
+def discover_shards(inputs: list[str], shard_rows: int | str | None = None) -> list[Shard]:
+    """The shards of the given inputs: one per file with ``shard_rows`` None, else as planned."""
+    files = discover_files(inputs)
+    if shard_rows is None:
+        return [Shard(i, (f,)) for i, f in enumerate(files)]
+    return plan_shards(files, [read_footer(f) for f in files], shard_rows)
+
+
+def discover_files(inputs: list[str]) -> list[InputFile]:
     """Every ``*.parquet`` under the given directories, globs or files, in a stable order."""
     if not inputs:
         raise InputError("no input given: set 'input' in the pipeline or pass --input")
@@ -101,10 +139,7 @@ def discover_shards(inputs: list[str]) -> list[Shard]:
     if not found:
         raise InputError(f"{', '.join(inputs)}: no *.parquet files found")
     ordered = sorted(found.values(), key=lambda pr: (pr[1], pr[0]))
-    return [
-        Shard(i, path, rel, parse_hive(rel), os.path.getsize(path))
-        for i, (path, rel) in enumerate(ordered)
-    ]
+    return [InputFile(path, rel, parse_hive(rel), os.path.getsize(path)) for path, rel in ordered]
 
 
 def _glob_root(spec: str) -> str:
@@ -129,12 +164,100 @@ def _parquet_files(path: str) -> list[str]:
     return out
 
 
-def shard_fingerprint(shard: Shard) -> str:
-    """Cheap content fingerprint: size plus a hash of the Parquet footer (the last 1 MiB)."""
-    with open(shard.path, "rb") as f:
-        f.seek(max(0, shard.size - (1 << 20)))
+@dataclass(frozen=True)
+class Footer:
+    """What the driver learns from one read of a file's footer."""
+
+    fingerprint: str  # size plus a hash of the footer: row counts, offsets, sizes, statistics
+    group_rows: tuple[int, ...] = ()  # rows per row group; () when the footer is unreadable
+    # more than one row group and a usable text column (an unusable file stays whole: its
+    # quarantined rows number from 0)
+    splittable: bool = False
+    schema: pa.Schema | None = None  # files are grouped only with files of the same schema
+
+
+_FOOTER_READ = 64 << 10  # one read gets most footers whole; a bigger one costs a second read
+
+
+def read_footer(file: InputFile) -> Footer:
+    """Fingerprint and row groups of ``file`` from one read of its tail (two if the footer is
+    longer than 64 KiB). An unreadable footer is no error here: the shard that reads the file
+    quarantines it, and its fingerprint is that of its tail."""
+    with open(file.path, "rb") as f:
+        f.seek(max(0, file.size - _FOOTER_READ))
         tail = f.read()
-    return f"{shard.size}:{xxhash.xxh3_64_hexdigest(tail)}"
+        n = int.from_bytes(tail[-8:-4], "little") if len(tail) >= 12 else -1
+        if tail[-4:] != b"PAR1" or not 0 < n <= file.size - 12:
+            return Footer(f"{file.size}:{xxhash.xxh3_64_hexdigest(tail)}")
+        if n + 8 > len(tail):
+            f.seek(file.size - 8 - n)
+            tail = f.read(n + 8)
+    footer = tail[-8 - n :]
+    fingerprint = f"{file.size}:{xxhash.xxh3_64_hexdigest(footer)}"
+    try:  # the footer alone, framed as a _metadata file, parses without touching the data
+        meta = pq.read_metadata(pa.BufferReader(b"PAR1" + footer))
+        schema = meta.schema.to_arrow_schema()
+    except (pa.ArrowException, OSError):
+        return Footer(fingerprint)
+    rows = tuple(meta.row_group(g).num_rows for g in range(meta.num_row_groups))
+    return Footer(fingerprint, rows, len(rows) > 1 and _text_problem(schema) is None, schema)
+
+
+def auto_shard_rows(total_rows: int) -> int:
+    """The rows per shard of ``shard_rows: auto`` for an input of ``total_rows`` rows."""
+    return max(1, min(AUTO_MAX_ROWS, -(-total_rows // AUTO_SHARDS)))
+
+
+def plan_shards(
+    files: list[InputFile], footers: list[Footer], shard_rows: int | str
+) -> list[Shard]:
+    """Cut the input into shards of at most ``shard_rows`` rows, in input order.
+
+    A file of more rows is cut at row-group boundaries (a row group of more rows is a shard of
+    its own); smaller files are packed together, whole, when their schemas are the same (a
+    shard's output is one Parquet file; an unreadable file joins any group, it adds no rows).
+    Shard k then holds the rows right after shard k-1's, so (shard, row) orders rows as
+    (file, row) does, whatever the shard size.
+    """
+    target = (
+        auto_shard_rows(sum(sum(f.group_rows) for f in footers))
+        if shard_rows == "auto"
+        else int(shard_rows)
+    )
+    shards: list[Shard] = []
+    group: list[InputFile] = []
+    group_rows = 0
+    group_schema: pa.Schema | None = None
+    for file, footer in zip(files, footers):
+        rows = sum(footer.group_rows)
+        if rows <= target or not footer.splittable:
+            other = (
+                footer.schema is not None
+                and group_schema is not None
+                and not footer.schema.equals(group_schema)
+            )
+            if group and (group_rows + rows > target or other):
+                shards.append(Shard(len(shards), tuple(group)))
+                group, group_rows, group_schema = [], 0, None
+            group.append(file)
+            group_rows += rows
+            group_schema = group_schema or footer.schema
+            continue
+        if group:
+            shards.append(Shard(len(shards), tuple(group)))
+            group, group_rows, group_schema = [], 0, None
+        start = first_row = taken = 0
+        for g, n in enumerate(footer.group_rows):
+            if taken and taken + n > target:
+                part = replace(file, row_groups=(start, g), first_row=first_row)
+                shards.append(Shard(len(shards), (part,)))
+                start, first_row, taken = g, first_row + taken, 0
+            taken += n
+        part = replace(file, row_groups=(start, len(footer.group_rows)), first_row=first_row)
+        shards.append(Shard(len(shards), (part,)))
+    if group:
+        shards.append(Shard(len(shards), tuple(group)))
+    return shards
 
 
 class BadFile(InputError):
@@ -162,7 +285,13 @@ class ReadBatch:
 
 
 def read_input_shard(shard: Shard, batch_size: int) -> Iterator[ReadBatch]:
-    """Stream a raw input shard as normalised record batches.
+    """Stream every file of ``shard`` (see read_input_file); the first unusable one raises."""
+    for file in shard.files:
+        yield from read_input_file(file, batch_size)
+
+
+def read_input_file(file: InputFile, batch_size: int) -> Iterator[ReadBatch]:
+    """Stream a raw input file (its ``row_groups`` when set) as normalised record batches.
 
     Rows whose text is null, empty or not valid UTF-8 come back in ``quarantined`` with an
     ``error`` column; a file that cannot be read or lacks a usable ``text`` column raises
@@ -170,52 +299,41 @@ def read_input_shard(shard: Shard, batch_size: int) -> Iterator[ReadBatch]:
     """
     try:
         # opened by its bytes: pyarrow encodes str paths as UTF-8, which a Latin-1 name is not
-        source = pa.OSFile(os.fsencode(shard.path))
+        source = pa.OSFile(os.fsencode(file.path))
     except (pa.ArrowException, OSError) as exc:
-        raise BadFile(f"{shard.shown}: cannot open ({_short(exc)})") from None
+        raise BadFile(f"{file.shown}: cannot open ({_short(exc)})") from None
     try:
-        yield from _read_source(shard, source, batch_size)
+        yield from _read_source(file, source, batch_size)
     finally:
         source.close()
 
 
-def _read_source(shard: Shard, source: pa.NativeFile, batch_size: int) -> Iterator[ReadBatch]:
+def _read_source(file: InputFile, source: pa.NativeFile, batch_size: int) -> Iterator[ReadBatch]:
     try:
         # page CRCs are checked when the writer stored them: a flipped byte is an error, not text
         pf = pq.ParquetFile(source, page_checksum_verification=True)
         schema = pf.schema_arrow
     except (pa.ArrowException, OSError) as exc:
-        raise BadFile(f"{shard.shown}: not a readable Parquet file ({_short(exc)})") from None
-    declared = pf.metadata.num_rows
-    if TEXT not in schema.names:
+        raise BadFile(f"{file.shown}: not a readable Parquet file ({_short(exc)})") from None
+    first, stop = file.row_groups or (0, pf.num_row_groups)
+    declared = sum(pf.metadata.row_group(g).num_rows for g in range(first, stop))
+    problem = _text_problem(schema)
+    if problem:
         raise BadFile(
-            f"{shard.shown}: no '{TEXT}' column (columns: {', '.join(schema.names)})",
-            _read_all_or_none(pf),
-            rows=declared,
+            f"{file.shown}: {problem}", _read_all_or_none(pf, range(first, stop)), rows=declared
         )
-    text_type = schema.field(TEXT).type
-    if not (
-        pa.types.is_string(text_type)
-        or pa.types.is_large_string(text_type)
-        or pa.types.is_binary(text_type)
-        or pa.types.is_large_binary(text_type)
-    ):
-        raise BadFile(
-            f"{shard.shown}: column '{TEXT}' has type {text_type}, expected string",
-            _read_all_or_none(pf),
-            rows=declared,
-        )
-    id_prefix = xxhash.xxh3_64_hexdigest(os.fsencode(shard.relpath.replace(os.sep, "/")))[:12]
+    id_prefix = xxhash.xxh3_64_hexdigest(os.fsencode(file.relpath.replace(os.sep, "/")))[:12]
     # Row group by row group: a corrupt one loses its unread rows, not the rest of the file.
-    offset = 0
+    # Each group's compressed column chunks are read whole, then decoded one batch at a time.
+    offset = file.first_row
     lost: list[str] = []
     unread = 0
-    for group in range(pf.num_row_groups):
+    for group in range(first, stop):
         group_rows = pf.metadata.row_group(group).num_rows
         read = 0
         try:
             for batch in pf.iter_batches(batch_size=batch_size, row_groups=[group]):
-                yield _normalise(batch, shard, id_prefix, offset + read)
+                yield _normalise(batch, file, id_prefix, offset + read)
                 read += batch.num_rows
         except (pa.ArrowException, OSError) as exc:
             unread += group_rows - read
@@ -225,10 +343,25 @@ def _read_source(shard: Shard, source: pa.NativeFile, batch_size: int) -> Iterat
             )
         offset += group_rows
     if lost:
-        raise BadFile(f"{shard.shown}: " + "; ".join(lost), rows_unread=unread, rows=declared)
+        raise BadFile(f"{file.shown}: " + "; ".join(lost), rows_unread=unread, rows=declared)
 
 
-def _normalise(batch: pa.RecordBatch, shard: Shard, id_prefix: str, offset: int) -> ReadBatch:
+def _text_problem(schema: pa.Schema) -> str | None:
+    """Why a file with this schema has no usable text column, or None."""
+    if TEXT not in schema.names:
+        return f"no '{TEXT}' column (columns: {', '.join(schema.names)})"
+    text_type = schema.field(TEXT).type
+    if not (
+        pa.types.is_string(text_type)
+        or pa.types.is_large_string(text_type)
+        or pa.types.is_binary(text_type)
+        or pa.types.is_large_binary(text_type)
+    ):
+        return f"column '{TEXT}' has type {text_type}, expected string"
+    return None
+
+
+def _normalise(batch: pa.RecordBatch, file: InputFile, id_prefix: str, offset: int) -> ReadBatch:
     n = batch.num_rows
     table = pa.Table.from_batches([batch])
     if "id" not in table.column_names:
@@ -242,7 +375,7 @@ def _normalise(batch: pa.RecordBatch, shard: Shard, id_prefix: str, offset: int)
         table = table.set_column(
             table.column_names.index("id"), "id", pc.cast(table["id"], pa.string())
         )
-    for key, value in shard.hive:
+    for key, value in file.hive:
         if key not in table.column_names:
             table = table.append_column(key, pa.array([value] * n, pa.string()))
     errors: list[str | None] = [None] * n
@@ -280,7 +413,7 @@ def _normalise(batch: pa.RecordBatch, shard: Shard, id_prefix: str, offset: int)
     quarantined = table.filter(bad)
     quarantined = quarantined.append_column(
         "error", pa.array([e for e in errors if e is not None], pa.string())
-    ).append_column("source_file", pa.array([shard.shown] * quarantined.num_rows, pa.string()))
+    ).append_column("source_file", pa.array([file.shown] * quarantined.num_rows, pa.string()))
     good = table.filter(pc.invert(bad)).drop_columns(["_source_row"])
     return ReadBatch(_to_batch(good), quarantined)
 
@@ -323,9 +456,9 @@ def _to_batch(table: pa.Table) -> pa.RecordBatch:
     )
 
 
-def _read_all_or_none(pf: pq.ParquetFile) -> pa.Table | None:
+def _read_all_or_none(pf: pq.ParquetFile, groups: range) -> pa.Table | None:
     try:
-        return pf.read()
+        return pf.read_row_groups(list(groups))
     except (pa.ArrowException, OSError):
         return None
 

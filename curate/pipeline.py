@@ -34,12 +34,14 @@ from curate.executors import Executor
 from curate.io import (
     AtomicParquetWriter,
     BadFile,
+    InputFile,
     Shard,
     atomic_write_bytes,
-    discover_shards,
-    read_input_shard,
+    discover_files,
+    plan_shards,
+    read_footer,
+    read_input_file,
     read_work_shard,
-    shard_fingerprint,
     shown,
 )
 from curate.shuffle import partition_of, read_partition, write_json, write_partitioned
@@ -142,12 +144,12 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
             log.parent.mkdir(parents=True, exist_ok=True)
             with open(log, "a", encoding="utf-8") as f:
                 f.write(
-                    f"--- {task.shard.shown} (pass {task.pass_index})\n{traceback.format_exc()}\n"
+                    f"--- {task.shard.where} (pass {task.pass_index})\n{traceback.format_exc()}\n"
                 )
         except OSError:  # a full disk must not hide the error itself
             pass
         raise CurateError(
-            f"{task.shard.shown}: pass {task.pass_index} failed: {type(exc).__name__}: {exc} "
+            f"{task.shard.where}: pass {task.pass_index} failed: {type(exc).__name__}: {exc} "
             f"(traceback in {log})"
         ) from None
 
@@ -280,8 +282,15 @@ def _source_batches(task: ShardTask, result: dict[str, Any], quarantine: AtomicP
         prev = run / WORK / f"pass-{task.pass_index - 1}" / shard_part(task.shard)
         yield from read_work_shard(str(prev), task.batch_size)
         return
+    for file in task.shard.files:  # an unusable file is set aside alone, not its shard
+        yield from _file_batches(task, file, result, quarantine)
+
+
+def _file_batches(
+    task: ShardTask, file: InputFile, result: dict[str, Any], quarantine: AtomicParquetWriter
+):
     try:
-        for rb in read_input_shard(task.shard, task.batch_size):
+        for rb in read_input_file(file, task.batch_size):
             if rb.quarantined is not None:
                 _quarantine_rows(result, quarantine, rb.quarantined)
             result["input"]["docs"] += rb.batch.num_rows
@@ -292,15 +301,18 @@ def _source_batches(task: ShardTask, result: dict[str, Any], quarantine: AtomicP
         if task.on_error == "fail":
             raise
         record = {
-            "path": task.shard.shown,
+            "path": file.shown,
             "error": str(exc),
-            "size_bytes": task.shard.size,
+            "size_bytes": file.size,
             "rows": exc.rows,  # what its footer declares, None when the footer is unreadable
             "rows_unread": exc.rows_unread,
         }
         result["quarantine"]["files"].append(record)
-        # quarantine/ names every file it lost, as Spark's badRecordsPath/bad_files/ does
-        writer = AtomicParquetWriter(run / "quarantine" / "_bad_files" / shard_part(task.shard))
+        # quarantine/ names every file it lost, as Spark's badRecordsPath/bad_files/ does; one
+        # record file per input file of the shard (a shard may group several files)
+        k = task.shard.files.index(file)
+        name = shard_part(task.shard).replace(".parquet", f"-{k:04d}.parquet")
+        writer = AtomicParquetWriter(Path(task.run_dir) / "quarantine" / "_bad_files" / name)
         writer.write(pa.Table.from_pylist([record], schema=BAD_FILE_SCHEMA))
         writer.close()
         if exc.table is not None and exc.table.num_rows:
@@ -309,7 +321,7 @@ def _source_batches(task: ShardTask, result: dict[str, Any], quarantine: AtomicP
                 "_source_row", pa.array(range(table.num_rows), pa.int64())
             ).append_column("error", pa.array([str(exc)] * table.num_rows, pa.string()))
             table = table.append_column(
-                "source_file", pa.array([task.shard.shown] * table.num_rows, pa.string())
+                "source_file", pa.array([file.shown] * table.num_rows, pa.string())
             )
             _quarantine_rows(result, quarantine, table, file_level=True)
 
@@ -402,19 +414,21 @@ def run_pipeline(
 
     t_start = time.perf_counter()
     run = Path(config.output)
-    shards = discover_shards(config.input)
-    _check_apart(run, config.input, shards)
+    files = discover_files(config.input)
+    _check_apart(run, config.input, files)
+    footers = [read_footer(f) for f in files]  # one read of each footer: fingerprint and plan
+    shards = plan_shards(files, footers, config.shard_rows)
     stages = [spec.build() for spec in config.stages]
     passes = plan_passes([s.kind for s in stages])
     fingerprint = {
         "curate_version": __version__,
         "config": config.fingerprint(),
-        "inputs": [[shown(s.relpath), shard_fingerprint(s)] for s in shards],
+        "inputs": [[shown(f.relpath), footer.fingerprint] for f, footer in zip(files, footers)],
     }
     _prepare_output(run, fingerprint, resume)
     stage_triples = [(s.label, s.name, s.params) for s in config.stages]
     partitions = config.partitions or max(
-        1, math.ceil(sum(s.size for s in shards) / PARTITION_INPUT_BYTES)
+        1, math.ceil(sum(f.size for f in files) / PARTITION_INPUT_BYTES)
     )
     timings: list[dict[str, Any]] = []
     results_by_pass: list[list[dict[str, Any]]] = []
@@ -483,6 +497,7 @@ def run_pipeline(
         config,
         stages,
         shards,
+        files,
         results_by_pass,
         decisions,
         fingerprint,
@@ -693,7 +708,7 @@ def _prepare_output(run: Path, fingerprint: dict[str, Any], resume: bool) -> Non
         raise CurateError(f"{run}: cannot write the output directory ({exc.strerror})") from None
 
 
-def _check_apart(run: Path, inputs: list[str], shards: list[Shard]) -> None:
+def _check_apart(run: Path, inputs: list[str], files: list[InputFile]) -> None:
     """Input and output never overlap: a fresh run clears its output, and a later run must not
     read an earlier run's output as input."""
     out = run.resolve()
@@ -703,10 +718,10 @@ def _check_apart(run: Path, inputs: list[str], shards: list[Shard]) -> None:
                 f"{run}: the output directory is inside the input directory {spec}; a later run "
                 "would read this run's output as input (choose an output outside it)"
             )
-    for shard in shards:
-        if Path(shard.path).resolve().is_relative_to(out):
+    for file in files:
+        if Path(file.path).resolve().is_relative_to(out):
             raise InputError(
-                f"{shard.shown}: this input lies inside the output directory {run}, which a run "
+                f"{file.shown}: this input lies inside the output directory {run}, which a run "
                 "clears (choose an output outside the input)"
             )
 

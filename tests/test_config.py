@@ -87,6 +87,20 @@ def test_fingerprint_ignores_paths_but_not_params():
     assert a.fingerprint() == b.fingerprint() != c.fingerprint()
 
 
+@pytest.mark.parametrize("bad", [0, -5, 2.5, "big", True, None])
+def test_shard_rows_is_auto_or_a_positive_integer(bad):
+    assert parse(["exact_dedup"]).shard_rows == "auto"
+    assert parse(["exact_dedup"], shard_rows=5000).shard_rows == 5000
+    with pytest.raises(
+        ConfigError, match="t.yaml: shard_rows must be 'auto' or a positive integer"
+    ):
+        parse(["exact_dedup"], shard_rows=bad)
+    # the cut decides which shard writes which files: a resumed run must use the same one
+    assert (
+        parse(["exact_dedup"], shard_rows=10).fingerprint() != parse(["exact_dedup"]).fingerprint()
+    )
+
+
 def test_bundled_pipeline_loads(repo_root):
     config = load_pipeline(repo_root / "pipelines" / "deepseek.yaml")
     assert config.stages and config.input and config.output

@@ -5,7 +5,18 @@ import pyarrow.parquet as pq
 import pytest
 
 from curate.errors import InputError
-from curate.io import BadFile, Shard, discover_shards, parse_hive, read_input_shard
+from curate.io import (
+    BadFile,
+    InputFile,
+    auto_shard_rows,
+    discover_files,
+    discover_shards,
+    parse_hive,
+    plan_shards,
+    read_footer,
+    read_input_file,
+    read_input_shard,
+)
 
 
 def write(path, **columns):
@@ -28,10 +39,10 @@ def test_discovery_recurses_sorts_and_globs(tmp_path):
     for d in ("b", "a"):
         write(tmp_path / f"dump={d}" / "x.parquet", text=["t"])
     (tmp_path / "notes.txt").write_text("not parquet")
-    shards = discover_shards([str(tmp_path)])
+    shards = discover_files([str(tmp_path)])
     assert [s.relpath for s in shards] == ["dump=a/x.parquet", "dump=b/x.parquet"]
     assert shards[0].hive == (("dump", "a"),)
-    globbed = discover_shards([str(tmp_path / "dump=*")])
+    globbed = discover_files([str(tmp_path / "dump=*")])
     assert [s.relpath for s in globbed] == [s.relpath for s in shards]
 
 
@@ -87,14 +98,14 @@ def test_unreadable_and_schema_errors_name_the_file(tmp_path):
     bad = tmp_path / "corrupt.parquet"
     bad.write_bytes(b"PAR1 this is not parquet")
     with pytest.raises(BadFile, match="corrupt.parquet: not a readable Parquet file"):
-        list(read_input_shard(Shard(0, str(bad), bad.name), 10))
+        list(read_input_file(InputFile(str(bad), bad.name), 10))
     notext = write(tmp_path / "notext.parquet", body=["x"])
     with pytest.raises(BadFile, match="notext.parquet: no 'text' column \\(columns: body\\)") as e:
-        list(read_input_shard(Shard(0, str(notext), notext.name), 10))
+        list(read_input_file(InputFile(str(notext), notext.name), 10))
     assert e.value.table.num_rows == 1  # rows are kept for quarantine
     wrong = write(tmp_path / "int.parquet", text=[1, 2])
     with pytest.raises(BadFile, match="int.parquet: column 'text' has type int64"):
-        list(read_input_shard(Shard(0, str(wrong), wrong.name), 10))
+        list(read_input_file(InputFile(str(wrong), wrong.name), 10))
 
 
 def test_truncated_file(tmp_path):
@@ -103,4 +114,76 @@ def test_truncated_file(tmp_path):
     cut = tmp_path / "cut.parquet"
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(BadFile, match="cut.parquet: not a readable Parquet file"):
-        list(read_input_shard(Shard(0, str(cut), cut.name), 10))
+        list(read_input_file(InputFile(str(cut), cut.name), 10))
+
+
+# ---------------------------------------------------------------- shards: the unit of parallel work
+
+
+def plan(paths_root, shard_rows):
+    files = discover_files([str(paths_root)])
+    return plan_shards(files, [read_footer(f) for f in files], shard_rows)
+
+
+def spans(shards):
+    """Each shard as [(relpath, row_groups, first_row)]."""
+    return [[(f.relpath, f.row_groups, f.first_row) for f in s.files] for s in shards]
+
+
+def test_a_large_file_is_cut_at_row_group_boundaries(tmp_path):
+    path = tmp_path / "big.parquet"
+    pq.write_table(pa.table({"text": [f"doc {i}" for i in range(1000)]}), path, row_group_size=100)
+    assert spans(plan(tmp_path, 250)) == [
+        [("big.parquet", (0, 2), 0)],
+        [("big.parquet", (2, 4), 200)],
+        [("big.parquet", (4, 6), 400)],
+        [("big.parquet", (6, 8), 600)],
+        [("big.parquet", (8, 10), 800)],
+    ]
+    # a row group bigger than the target is a shard of its own; a file that fits stays whole
+    assert spans(plan(tmp_path, 60)) == [[("big.parquet", (g, g + 1), g * 100)] for g in range(10)]
+    assert spans(plan(tmp_path, 1000)) == [[("big.parquet", None, 0)]]
+    # ids and rows read do not depend on the cut: they count from the file's first row
+    whole = [rb.batch for rb in read_input_shard(plan(tmp_path, 1000)[0], 64)]
+    cut = [rb.batch for s in plan(tmp_path, 250) for rb in read_input_shard(s, 64)]
+    assert pa.Table.from_batches(cut).equals(pa.Table.from_batches(whole))
+    assert len(set(pa.Table.from_batches(cut)["id"].to_pylist())) == 1000
+
+
+def test_small_files_are_grouped_in_order(tmp_path):
+    for i, rows in enumerate([30, 30, 30, 50, 10, 80]):
+        write(tmp_path / f"f{i}.parquet", text=["t"] * rows)
+    names = [[f for f, _, _ in s] for s in spans(plan(tmp_path, 100))]
+    assert names == [
+        ["f0.parquet", "f1.parquet", "f2.parquet"],
+        ["f3.parquet", "f4.parquet"],
+        ["f5.parquet"],
+    ]
+    assert [s.index for s in plan(tmp_path, 100)] == [0, 1, 2]
+    assert len(plan(tmp_path, 1)) == 6  # one row group each: never cut, never grouped
+
+
+def test_auto_shard_rows():
+    assert auto_shard_rows(24_061) == 376  # the sample: its 30 row groups, one shard each
+    assert auto_shard_rows(10) == 1
+    assert auto_shard_rows(3_000_000_000) == 100_000
+
+
+def test_read_footer_once_for_fingerprint_and_plan(tmp_path):
+    path = tmp_path / "many.parquet"  # a footer over 64 KiB: read in a second seek
+    pq.write_table(pa.table({"text": ["x"] * 3000, "n": range(3000)}), path, row_group_size=1)
+    footer = read_footer(InputFile(str(path), path.name, size=path.stat().st_size))
+    assert pq.read_metadata(path).serialized_size > 64 << 10
+    assert footer.group_rows == (1,) * 3000 and footer.splittable
+    again = read_footer(InputFile(str(path), path.name, size=path.stat().st_size))
+    assert again.fingerprint == footer.fingerprint
+    pq.write_table(pa.table({"text": ["y"] * 3000, "n": range(3000)}), path, row_group_size=1)
+    changed = read_footer(InputFile(str(path), path.name, size=path.stat().st_size))
+    assert changed.fingerprint != footer.fingerprint  # same size, other statistics
+    junk = tmp_path / "junk.parquet"
+    junk.write_bytes(b"PAR1 not parquet at all")
+    bad = read_footer(InputFile(str(junk), junk.name, size=junk.stat().st_size))
+    assert bad.group_rows == () and not bad.splittable and bad.fingerprint.startswith("23:")
+    notext = write(tmp_path / "notext" / "p.parquet", body=["x"] * 10)
+    pq.write_table(pa.table({"body": ["x"] * 10}), notext, row_group_size=2)
+    assert not read_footer(InputFile(str(notext), "p", size=notext.stat().st_size)).splittable

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -219,3 +220,103 @@ def test_a_shards_decision_carries_only_its_own_rows():
     assert parts[7].column("_row").to_pylist() == list(range(92_000, 93_000))
     whole = len(pickle.dumps(removals, protocol=5))
     assert len(pickle.dumps(parts[7], protocol=5)) < whole / 20
+
+
+# ---------------------------------------------------------------- shards: ranges and groups
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_corpus"
+DEDUP = [
+    {"url_dedup": {}},
+    {"exact_dedup": {}},
+    {"minhash_dedup": {}},
+    {"simhash_dedup": {"level": "sentence"}},
+    {"quality_filter": {}},
+]
+
+
+def outcome(out):
+    """Every row of the run's output, removed rows (per stage) and quarantine, in file order."""
+
+    def rows(path):
+        parts = sorted(path.glob("part-*.parquet")) if path.exists() else []
+        return [row for p in parts for row in pq.read_table(p).to_pylist()]
+
+    removed = {d.name: rows(d) for d in sorted((out / "removed").iterdir())}
+    return rows(out / "data"), removed, rows(out / "quarantine")
+
+
+def test_one_file_cut_into_shards_gives_the_same_result_as_one_shard(tmp_path):
+    """Real sample text from four dumps in one file, no ids (they are generated), row groups of
+    100 rows: one shard, shards of two row groups, and one shard per row group (auto) keep and
+    remove the same documents, row for row."""
+    tables = []
+    for dump in sorted(SAMPLE.glob("dump=*")):
+        t = pq.read_table(dump / "part-00000.parquet").slice(0, 300)
+        tables.append(t.select(["text", "url", "dump", "date"]))
+    root = tmp_path / "in"
+    root.mkdir()
+    pq.write_table(pa.concat_tables(tables), root / "all.parquet", row_group_size=100)
+    results = {}
+    for shard_rows, workers in ((10**6, 1), (250, 2), ("auto", 2)):
+        out = tmp_path / f"out-{shard_rows}"
+        report = run(root, out, DEDUP, workers=workers, shard_rows=shard_rows)
+        assert check_balance(report) == []
+        assert report["input"]["files"] == 1
+        results[shard_rows] = report, outcome(out)
+    assert [results[k][0]["input"]["shards"] for k in results] == [1, 6, 12]
+    assert results[250][0]["timings"]["passes"][0]["shards_run"] == 6
+    (one, (kept, removed, quarantined)), *others = results.values()
+    assert len(kept) + sum(map(len, removed.values())) + len(quarantined) == 1200
+    assert all(removed.get(s) for s in ("url_dedup", "exact_dedup", "minhash_dedup"))
+    for report, result in others:
+        assert result == (kept, removed, quarantined)
+        assert stable(report) == stable(one)
+
+
+def test_many_tiny_files_are_grouped(corpus, tmp_path):
+    root, truth = corpus
+    for path in sorted(root.rglob("*.parquet")):  # 18 files of at most 8 rows, one row group
+        table = pq.read_table(path)
+        path.unlink()
+        for k in range(0, table.num_rows, 8):
+            pq.write_table(table.slice(k, 8), path.with_name(f"{path.stem}-{k:03d}.parquet"))
+    files = sorted(root.rglob("*.parquet"))
+    whole = run(root, tmp_path / "one-per-file", shard_rows=1)
+    grouped = run(root, tmp_path / "grouped", shard_rows=10**6)
+    assert whole["input"]["shards"] == len(files) > 1
+    assert grouped["input"]["shards"] == 1
+    assert grouped["input"]["files"] == len(files)
+    assert [len(list((tmp_path / d / "data").iterdir())) for d in ("one-per-file", "grouped")] == [
+        len(files),
+        1,
+    ]
+    assert grouped["totals"]["docs_in"] == whole["totals"]["docs_in"] == truth["rows"]
+    assert stable(grouped) == stable(whole)
+    assert outcome(tmp_path / "grouped") == outcome(tmp_path / "one-per-file")
+
+
+def test_a_bad_file_in_a_group_is_quarantined_alone(corpus, tmp_path):
+    root, truth = corpus
+    folder = sorted(root.glob("dump=*"))[0]
+    (folder / "part-0a-corrupt.parquet").write_bytes(b"PAR1 not parquet at all PAR1")
+    pq.write_table(pa.table({"body": ["no text column"] * 3}), folder / "part-0b-notext.parquet")
+    report = run(root, tmp_path / "out", shard_rows=10**6)
+    files = [f.name for f in sorted(root.rglob("*.parquet"))]
+    # the unreadable file rides in its neighbours' shard; the one of another schema has its own
+    assert files[:4] == [
+        "part-0.parquet",
+        "part-0a-corrupt.parquet",
+        "part-0b-notext.parquet",
+        "part-1.parquet",
+    ]
+    assert report["input"]["shards"] == 3
+    q = report["quarantine"]
+    assert sorted(f["path"].rsplit("/", 1)[1] for f in q["files"]) == [
+        "part-0a-corrupt.parquet",
+        "part-0b-notext.parquet",
+    ]
+    assert q["docs"] == truth["bad_rows"] + 3
+    assert report["totals"]["docs_in"] == truth["rows"] + 3  # every good file's rows were read
+    assert check_balance(report) == []
+    kept, removed, quarantined = outcome(tmp_path / "out")
+    assert len(kept) + sum(map(len, removed.values())) == truth["rows"] - truth["bad_rows"]

@@ -51,10 +51,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def load_labelled(inputs: list[str], text_column: str, label_column: str) -> pa.Table:
     """(text, label) rows with a non-null label from every shard, exact duplicate texts once."""
-    from curate.io import discover_shards
+    from curate.io import discover_files
 
     tables = []
-    for shard in discover_shards(inputs):
+    for shard in discover_files(inputs):
         names = pq.read_schema(shard.path).names
         for column in (text_column, label_column):
             if column not in names:

@@ -30,6 +30,7 @@ def build_report(
     config: Any,
     stages: list[Any],
     shards: list[Any],
+    files: list[Any],
     results_by_pass: list[list[dict[str, Any]]],
     decisions: dict[str, dict[str, Any]],
     fingerprint: dict[str, Any],
@@ -85,6 +86,7 @@ def build_report(
         "config": config.to_dict(),
         "input": {
             "paths": config.input,
+            "files": len(files),
             "shards": len(shards),
             "fingerprint": fingerprint,
         },

@@ -19,7 +19,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     out.append("")
     t = report["totals"]
     out.append(
-        f"Input: {report['input']['shards']} shards, {t['docs_in']:,} documents, "
+        f"Input: {_files(report['input'])}{report['input']['shards']} shards, "
+        f"{t['docs_in']:,} documents, "
         f"{t['bytes_in'] / 1e6:.1f} MB of text; output {t['docs_out']:,} documents, "
         f"{t['bytes_out'] / 1e6:.1f} MB. Quarantined: {t['docs_quarantined']:,}."
     )
@@ -75,3 +76,8 @@ def _masked(decision: dict[str, Any]) -> dict[str, Any]:
     if not top:
         return decision
     return {**decision, "top_removed": [{**u, "text": mask_pii(u["text"])} for u in top]}
+
+
+def _files(inputs: dict) -> str:
+    """'12 files in ' (reports written before shards could group or cut files have no count)."""
+    return f"{inputs['files']:,} files in " if "files" in inputs else ""

@@ -307,6 +307,7 @@ def run_info(report: dict[str, Any]) -> str:
                 ["pipeline", report["pipeline"]],
                 ["curate", report.get("curate_version", "")],
                 ["input", ", ".join(report.get("input", {}).get("paths", []))],
+                ["files", report.get("input", {}).get("files", "")],
                 ["shards", report.get("input", {}).get("shards", "")],
                 ["config fingerprint", fp.get("config", "")],
                 ["executor", ", ".join(f"{k} {v}" for k, v in ex.items())],
@@ -319,8 +320,8 @@ def run_info(report: dict[str, Any]) -> str:
         "<h3>Quarantine</h3>" + table(["error", "docs"], quarantine, cls="left")
         if quarantine
         else "",
-        "<details><summary>Input fingerprint (size:hash of each shard)</summary>"
-        + table(["shard", "size:hash"], inputs, cls="left")
+        "<details><summary>Input fingerprint (size:hash of each file's footer)</summary>"
+        + table(["file", "size:hash"], inputs, cls="left")
         + "</details>"
         if inputs
         else "",

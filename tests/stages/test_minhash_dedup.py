@@ -393,14 +393,14 @@ def test_finds_the_injected_near_duplicates_of_the_sample_corpus():
     recall 0.979."""
     import pyarrow.parquet as pq
 
-    from curate.io import discover_shards, read_input_shard
+    from curate.io import discover_files, read_input_file
 
     stage = MinHashDedup(MinHashDedupConfig())
     parts = []
-    for shard in discover_shards([str(SAMPLE)]):
-        if "manifest" in shard.relpath or "reference" in shard.relpath:
+    for file in discover_files([str(SAMPLE)]):
+        if "manifest" in file.relpath or "reference" in file.relpath:
             continue
-        for rb in read_input_shard(shard, 4096):
+        for rb in read_input_file(file, 4096):
             batch = rb.batch.append_column(ROW, pa.array(range(rb.batch.num_rows), pa.int64()))
             keys = stage.collect(batch)
             parts.append(
