@@ -316,7 +316,7 @@ def _read_source(file: InputFile, source: pa.NativeFile, batch_size: int) -> Ite
     except (pa.ArrowException, OSError) as exc:
         raise BadFile(f"{file.shown}: not a readable Parquet file ({_short(exc)})") from None
     first, stop = file.row_groups or (0, pf.num_row_groups)
-    declared = sum(pf.metadata.row_group(g).num_rows for g in range(first, stop))
+    declared = pf.metadata.num_rows  # the file's, as its footer says (a shard may read a part)
     problem = _text_problem(schema)
     if problem:
         raise BadFile(
