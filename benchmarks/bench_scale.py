@@ -1,0 +1,128 @@
+"""Scale: the keyed barriers (url_dedup, exact_dedup) on a size ladder, today vs before #17.
+
+The sample replicated 1x, 10x, 40x and 100x (bench_soak's replicas: new ids, hosts and
+half-swapped texts, same shard size), run through `url_dedup` + `exact_dedup` with `--workers 2`.
+"before" is commit bc811e4 (both barriers decided in the driver over every shard's keys),
+exported with `git archive` and run from the same interpreter on the same files, up to 40x. RSS of
+the driver and of the largest worker, sampled every 0.1 s, by phase (bench_soak.phase).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_soak import phase, replicate  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+BEFORE = "bc811e4"  # the last commit whose url/exact barriers decided in the driver
+
+
+def pipeline(where: Path) -> Path:
+    body = {
+        "name": "scale",
+        "input": str(where / "in"),
+        "output": str(where / "out"),
+        "stages": [{"url_dedup": {"keep": "earliest"}}, {"exact_dedup": {"keep": "earliest"}}],
+    }
+    path = where / "scale.yaml"
+    path.write_text(yaml.safe_dump(body))
+    return path
+
+
+def measured(where: Path, shards: int, code: Path) -> tuple[float, float, float, dict]:
+    """Wall seconds, driver peak MB at the barriers, largest worker peak MB, the report."""
+    shutil.rmtree(where / "out", ignore_errors=True)
+    cmd = [sys.executable, "-m", "curate.cli", "run", str(pipeline(where)), "--workers", "2"]
+    env = {"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin"}
+    driver = worker = 0.0
+    with tempfile.TemporaryFile(mode="w+") as log:
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=code, stdout=log, stderr=subprocess.STDOUT, env=env)
+        parent = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            try:
+                d = parent.memory_info().rss / 2**20
+                w = [p.memory_info().rss / 2**20 for p in parent.children(recursive=True)]
+            except psutil.Error:
+                continue
+            if phase(where / "out", shards).startswith("decide"):
+                driver = max(driver, d)
+            worker = max([worker, *w])
+            time.sleep(0.1)
+        seconds = time.perf_counter() - t
+        if proc.returncode != 0:
+            log.seek(0)
+            raise RuntimeError(log.read()[-2000:])
+    return seconds, driver, worker, json.loads((where / "out" / "report.json").read_text())
+
+
+def export(commit: str, dest: Path) -> Path:
+    archive = dest / "src.tar"
+    with open(archive, "wb") as f:
+        subprocess.run(["git", "archive", commit], cwd=ROOT, stdout=f, check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(dest / "src", filter="data")
+    return dest / "src"
+
+
+def run(quick: bool = False) -> str:
+    sizes = (1, 2) if quick else (1, 10, 40, 100)
+    before_up_to = 2 if quick else 40
+    tmp = Path(tempfile.mkdtemp(prefix="curate-scale-"))
+    rows = []
+    try:
+        old = export(BEFORE, tmp)
+        for n in sizes:
+            where = tmp / f"x{n}"
+            docs = replicate(ROOT / "sample_corpus", where / "in", n)
+            shards = len(list((where / "in").rglob("*.parquet")))
+            now = measured(where, shards, ROOT)
+            then = measured(where, shards, old) if n <= before_up_to else None
+            if then is not None:  # the same decisions: kept and removed counts per stage
+                a = [(s["docs_out"], s["docs_removed"]) for s in now[3]["stages"]]
+                b = [(s["docs_out"], s["docs_removed"]) for s in then[3]["stages"]]
+                assert a == b, (n, a, b)
+            rows.append((n, docs, shards, now, then))
+            shutil.rmtree(where, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    lines = [
+        "## Scale: keyed barriers on a size ladder",
+        "",
+        "Command: `python benchmarks/run.py --only scale` (`url_dedup` + `exact_dedup`, no index, "
+        f"`--workers 2`, default `partitions` (auto: one per 4 GiB of input, so 1 here); the "
+        f"sample replicated as in the soak section; 'before' is {BEFORE}, where both barriers "
+        "decided in the driver over every shard's keys, on the same files in the same run; same "
+        "kept and removed counts asserted). Driver = peak RSS of the driver process during the "
+        "barriers; worker = largest worker process at any time (the reduce tasks run there).",
+        "",
+        "| corpus | documents | files | wall s (before) | docs/s (before) | driver MB at the "
+        "barriers (before) | largest worker MB (before) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for n, docs, shards, now, then in rows:
+
+        def pair(i: int, fmt: str, now=now, then=then) -> str:
+            return format(now[i], fmt) + (f" ({format(then[i], fmt)})" if then else "")
+
+        rate = f"{docs / now[0]:,.0f}" + (f" ({docs / then[0]:,.0f})" if then else "")
+        lines.append(
+            f"| {n}x | {docs:,} | {shards} | {pair(0, ',.0f')} | {rate} | {pair(1, ',.0f')} | "
+            f"{pair(2, ',.0f')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(run(quick="--quick" in sys.argv))
