@@ -238,7 +238,7 @@ def scoring_speed(models: dict[str, str], docs: pa.Table) -> list[str]:
         load = time.perf_counter() - t
         t = time.perf_counter()
         for start in range(0, len(text), 2048):
-            scorer.perplexity(text.slice(start, 2048))
+            scorer.score(text.slice(start, 2048))
         seconds = time.perf_counter() - t
         mb = sum(len(s.encode()) for s in text.to_pylist()) / 2**20
         split = scorer.timings
@@ -357,7 +357,8 @@ def run(quick: bool) -> str:
         )
         out += [
             "",
-            "Scoring speed on one core (normalise + tokenise + KenLM query, batches of 2048 "
+            "Scoring speed on one core (what perplexity_filter runs: normalise + tokenise + KenLM "
+            "queries for CCNet's perplexity and the line-end surprisal, batches of 2048 "
             "documents from the first sample shards; the split is the share of scoring time):",
             "",
             *scoring_speed(models, sample),

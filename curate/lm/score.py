@@ -12,9 +12,8 @@ An n-gram model barely notices a fragment of fluent text (a teaser, a cut-off li
 n-gram in it is fluent, and its one unlikely event, the line ending after "returns a", is one
 token among many in ``pp``. ``line_end_surprisal`` is that event on its own: the mean over the
 document's lines of ``-log10 p(</s> | the line's last n-1 tokens)``. The filter's score is
-``pp * 10 ** (weight * line_end_surprisal)`` (``DocumentScores.combined``): with weight 1, every
-line end counts as much as a whole line's average token. On a held-out test
-(``benchmarks/bench_perplexity_heldout.py``) this moves truncated text from AUC 0.62 to 0.99.
+``pp * 10 ** (weight * line_end_surprisal)`` (``DocumentScores.combined``; perplexity_filter's
+``line_end_weight``), measured in ``benchmarks/bench_perplexity_heldout.py``.
 
 ``p(</s> | ...)`` comes from two KenLM queries on the line's last n-1 tokens (with and without
 ``</s>``): a 5-gram model conditions on those four tokens only, so this is exact and costs far
