@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from curate.lm.normalize import normalize_lines
 from curate.lm.tokenizer import Tokenizer
@@ -85,14 +86,20 @@ class KenLMScorer:
         n = len(text)
         t0 = time.perf_counter()
         lines, doc = normalize_lines(text)
+        # each distinct line is tokenised and scored once per batch: web pages repeat lines
+        # (menus, footers, boilerplate; a third of the sample corpus's English lines)
+        distinct = pc.dictionary_encode(lines)
+        line_of = distinct.indices.to_numpy(zero_copy_only=False)
         t1 = time.perf_counter()
-        tokens = self.tokenizer.tokenize(lines)
+        tokens = self.tokenizer.tokenize(distinct.dictionary)
         t2 = time.perf_counter()
         score = self.model.score
         log10 = np.fromiter((score(t) for t in tokens), dtype=np.float64, count=len(tokens))
-        ends = self._line_ends(tokens) if line_ends else None
+        ends = self._line_ends(tokens)[line_of] if line_ends else None
+        log10 = log10[line_of]
         t3 = time.perf_counter()
         words = np.fromiter((t.count(" ") + 2 for t in tokens), dtype=np.float64, count=len(tokens))
+        words = words[line_of]
         total_log = np.bincount(doc, weights=log10, minlength=n)
         total_words = np.bincount(doc, weights=words, minlength=n)
         with np.errstate(invalid="ignore", divide="ignore"):
