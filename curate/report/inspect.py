@@ -168,11 +168,17 @@ def inspect_stage(
         lines += _head(k, len(rows), row)
         if row.get("perplexity") is not None:
             threshold = row.get("perplexity_threshold")
-            lines.append(
+            line = (
                 f"  perplexity {row['perplexity']:,.1f} > threshold {threshold:,.1f}"
                 if threshold is not None
                 else f"  perplexity {row['perplexity']:,.1f}"
             )
+            if row.get("perplexity_ccnet") is not None:  # the score's two parts
+                line += f" (CCNet's {row['perplexity_ccnet']:,.1f}"
+                if row.get("line_end_surprisal") is not None:
+                    line += f", line-end surprisal {row['line_end_surprisal']:.2f}"
+                line += ")"
+            lines.append(line)
         dup = row.get("duplicate_of")
         if dup and dup in found:
             other, where = found[dup]

@@ -63,6 +63,11 @@ def test_perplexity_filter_shows_score_and_threshold(small_run):
     expected = f"perplexity {row['perplexity']:,.1f} > threshold {row['perplexity_threshold']:,.1f}"
     assert expected in r.stdout
     assert row["perplexity"] > row["perplexity_threshold"]
+    parts = (
+        f"(CCNet's {row['perplexity_ccnet']:,.1f}, "
+        f"line-end surprisal {row['line_end_surprisal']:.2f})"
+    )
+    assert expected + " " + parts in r.stdout
 
 
 def test_reason_filter_and_unknown_reason(small_run):

@@ -289,6 +289,28 @@ def test_domain_model_scores_its_own_domain_lower(models):
     assert np.median(en.perplexity(prose)) < np.median(en.perplexity(code)) / 1.4
 
 
+def test_annotate_writes_three_score_columns(models):
+    """`perplexity` (what decide thresholds) = perplexity_ccnet * 10 ** (w * line_end_surprisal);
+    unscored rows (no model) stay null in all three; weight 0 is CCNet's perplexity exactly."""
+    text = [*models["held_out"][:10], "no model for this one"]
+    batch = pa.record_batch({"text": text, "language": ["en"] * 10 + ["fr"]})
+    columns = ("perplexity", "perplexity_ccnet", "line_end_surprisal")
+    out = {}
+    for weight in (0.5, 0.0):
+        stage = PerplexityFilter(
+            PerplexityFilterConfig(models={"en": models["en"]}, line_end_weight=weight)
+        )
+        scored = stage.annotate(stage.annotate(batch))  # a rerun rescores, no duplicate columns
+        assert scored.schema.names == ["text", "language", *columns]
+        out[weight] = {c: scored.column(c).to_numpy(zero_copy_only=False) for c in columns}
+        assert all(scored.column(c)[10].as_py() is None for c in columns)
+    pp, ccnet, ends = (out[0.5][c][:10] for c in columns)
+    assert (ends > 0).all()
+    np.testing.assert_allclose(pp, ccnet * 10 ** (0.5 * ends))
+    np.testing.assert_array_equal(out[0.0]["perplexity"][:10], ccnet)
+    np.testing.assert_array_equal(out[0.0]["line_end_surprisal"][:10], ends)
+
+
 @pytest.mark.parametrize(
     "params, message",
     [
@@ -298,6 +320,8 @@ def test_domain_model_scores_its_own_domain_lower(models):
         ({"thresholds": {"web": {"maximum": 5}}}, "unknown rule 'maximum'"),
         ({"thresholds": {"web": {"max": -1}}}, "expected a positive number"),
         ({"buckets": ["p60", "p30"]}, "must be below"),
+        ({"line_end_weight": -1}, "line_end_weight: expected a number >= 0"),
+        ({"line_end_weight": "high"}, "line_end_weight: expected a number"),
         ({"modles": {}}, "did you mean 'models'"),
     ],
 )
