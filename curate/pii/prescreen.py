@@ -44,6 +44,7 @@ TRIGGERS: dict[str, str] = {
     "CREDIT_CARD": _DIGITS,
     "US_SSN": _DIGITS,
     "CN_ID": _DIGITS,
+    "UK_NINO": r"[A-Za-z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-Da-d]",
     "IBAN": r"[A-Za-z]{2}[0-9]{2}",
     "IP_ADDRESS": r"[0-9]\.[0-9]|[0-9A-Fa-f]:[0-9A-Fa-f:]|::",
     "STREET_ADDRESS": (

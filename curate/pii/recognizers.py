@@ -19,7 +19,8 @@ Gaps filled, each with a test in tests/pii/test_recognizers.py:
   patterns add NANP, international ``+CC``, CN mobile/landline, JP and FR national formats.
   libphonenumber's matcher is the costly part, so it only sees the digit runs that can hold a
   phone number of at least ``MIN_PHONE_DIGITS`` digits (``PhoneDigitsRecognizer``).
-* The Chinese resident id (18 digits, GB 11643 checksum), street addresses (US/UK, DE, FR, CN,
+* The Chinese resident id (18 digits, GB 11643 checksum), the UK National Insurance number
+  (presidio's pattern, off in its defaults, ASCII-anchored), street addresses (US/UK, DE, FR, CN,
   JP shapes), and IPs that are public only (loopback, private, documentation ranges and dotted
   version strings such as ``version 1.2.3.4`` are not PII by default).
 * IPv6 right after a label and its colon (``IP:2607:f8b0::200e``), which presidio's anchor
@@ -40,11 +41,12 @@ from presidio_analyzer.predefined_recognizers import (
     IbanRecognizer,
     IpRecognizer,
     PhoneRecognizer,
+    UkNinoRecognizer,
     UrlRecognizer,
     UsSsnRecognizer,
 )
 
-from curate.pii import ALL_ENTITIES, NER_ENTITIES, PATTERN_ENTITIES  # noqa: F401
+from curate.pii import ALL_ENTITIES, DEFAULT_PHONE_REGIONS, NER_ENTITIES, PATTERN_ENTITIES  # noqa: F401
 from curate.pii.fold import fold
 from curate.pii.offline import has_public_suffix
 
@@ -57,12 +59,8 @@ NR = r"(?![A-Za-z0-9_]|[.\-/][0-9])"
 
 CASE_SENSITIVE = re.MULTILINE  # ours: case matters (street names are Title Case)
 
-# libphonenumber regions tried per document language, one full matcher pass each (the costly
-# part of presidio's pattern path). English keeps exactly presidio's defaults, so our hits stay a
-# superset of plain presidio's; other national formats come from PhoneShapesRecognizer, and
-# numbers written with +CC are found whatever the region.
-PRESIDIO_REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
-PHONE_REGIONS = {"en": PRESIDIO_REGIONS, "zh": ("CN", "HK", "TW"), "ja": ("JP",)}
+# Languages with recognizers of their own (CN mobile and landline shapes); others: "other".
+LANGUAGE_GROUPS = ("en", "zh", "ja")
 # A phone number here has 7 to 15 digits (E.164 caps at 15). Shorter valid numbers exist (German
 # pagers, 5-digit Hong Kong premium lines) but in text they are indistinguishable from counts.
 MIN_PHONE_DIGITS = 7
@@ -128,8 +126,18 @@ class CjkSafeEmailRecognizer(EmailRecognizer):
 # precedes the colon cannot be a hex group of such a run: a label with a non-hex character or
 # more than four (``IP``, ``addr``, ``IPv6``, ``server``), or no ASCII word at all (``地址:``).
 # The address must then start with a hex digit: in netstat's ``0 :::111`` (port 111 on ``::``),
-# ``::111`` is not an address.
-_AFTER_LABEL = r"(?<=(?<![A-Za-z0-9_:])(?![0-9A-Fa-f]{1,4}:)[A-Za-z0-9_]*:)(?=[0-9A-Fa-f])"
+# ``::111`` is not an address. A label ending in three hex digits or more ends in a glued group
+# (``foo2001:db8::10.0.0.1``, ``12345:db8::1``: presidio's word-adjacent cases), not a name.
+_AFTER_LABEL = (
+    r"(?<=(?<![A-Za-z0-9_:])(?![0-9A-Fa-f]{1,4}:)[A-Za-z0-9_]*:)(?<![0-9A-Fa-f]{3}:)"
+    r"(?=[0-9A-Fa-f])"
+)
+
+
+# After an IPv4 address only ``.digit`` says it is part of a longer dotted number: a ``/`` or
+# ``-`` and a digit is a path, a range or an (even invalid) CIDR suffix (``73.162.10.20/2024``,
+# ``10.0.0.1-10.0.0.9``, presidio's ``10.0.0.0/123``), after which the address is still one.
+IP_R = r"(?![A-Za-z0-9_]|\.[0-9])"
 
 
 def _ascii_anchored(regex: str) -> str:
@@ -141,7 +149,7 @@ def _ascii_anchored(regex: str) -> str:
     if regex.startswith(r"\b"):
         regex = L + regex[2:]
     if regex.endswith(r"\b"):
-        regex = regex[:-2] + NR
+        regex = regex[:-2] + IP_R
     return regex
 
 
@@ -178,10 +186,36 @@ class PublicIpRecognizer(IpRecognizer):
             return False
         if ip.version == 4 and _section_number(text, r.start, r.end):
             return False
-        value = text[r.start : r.end]
-        if ip.version == 6 and "." not in value and len([g for g in value.split(":") if g]) < 3:
-            return False  # ::2, 1::3: Python slices (A[::2]), which Python counts as global
-        return self.private_is_pii or ip.is_global
+        if ip.version == 6 and _not_an_ipv6_address(text, r.start, r.end):
+            return False
+        # multicast (ff02::1, 224.0.0.251) names a group of hosts, never a person's machine
+        return self.private_is_pii or (ip.is_global and not ip.is_multicast)
+
+
+def _not_an_ipv6_address(text: str, start: int, end: int) -> bool:
+    """Is the short IPv6 form at [start, end) (fewer than three groups) code, not an address?
+
+    ``a::b`` (C++ names of hex letters) has no digit; ``::2``, ``1::3`` inside a subscript
+    (``A[::2, ::3]``, ``A[6:, 1::3]``) are Python slices. Forms with a zone, a prefix, an
+    embedded IPv4 or a hex letter beside a digit are addresses (``fe80::1%eth0``, ``::1/128``,
+    ``ff02::1``, ``2a00::1``), and so is ``::1`` outside a subscript. Right after a colon a
+    short form is the tail of a longer run (``text2001:db8::1``), which presidio refuses too."""
+    value = text[start:end]
+    if any(c in value for c in ".%/") or len([g for g in value.split(":") if g]) >= 3:
+        return False
+    if not any(c.isdigit() for c in value) or text[start - 1 : start] == ":":
+        return True  # a::b; or the tail of a colon run (text2001:db8::1), as presidio has it
+    if not value.replace(":", "").isdigit():
+        return False
+    return _in_subscript(text, start)
+
+
+def _in_subscript(text: str, start: int, reach: int = 40) -> bool:
+    """Is ``start`` inside ``name[...`` (an unclosed ``[`` right after a name, ``)`` or ``]``)?"""
+    i = text.rfind("[", max(0, start - reach), start)
+    if i <= 0 or "]" in text[i:start]:
+        return False
+    return text[i - 1].isalnum() or text[i - 1] in "_)]"
 
 
 def _section_number(text: str, start: int, end: int) -> bool:
@@ -202,7 +236,9 @@ class AllCardsRecognizer(PatternRecognizer):
 
     PATTERNS = [
         Pattern("card (contiguous)", NL + r"[1-6]\d{11,18}" + NR, 0.3),
-        Pattern("card (grouped)", NL + r"[1-6]\d{3}(?:[ \-]\d{3,6}){2,4}" + NR, 0.3),
+        # one separator throughout, so that ``4012-8888-8888-1881 4012 8888 8888 1881`` is two
+        # cards, not a Luhn-invalid run that swallows the start of the second
+        Pattern("card (grouped)", NL + r"[1-6]\d{3}([ \-])\d{3,6}(?:\1\d{3,6}){1,3}" + NR, 0.3),
     ]
 
     def __init__(self) -> None:
@@ -237,6 +273,34 @@ class CnResidentIdRecognizer(PatternRecognizer):
 
     def validate_result(self, pattern_text: str) -> bool:
         return cn_id_ok(pattern_text)
+
+
+def _ascii_words(patterns: list[Pattern], left: str, right: str) -> list[Pattern]:
+    """presidio's ``\\b...\\b`` patterns with ASCII-only anchors instead, so that a value
+    touching CJK text (``详情078-05-1123谢谢``) is found."""
+    out = []
+    for p in patterns:
+        assert p.regex.startswith(r"\b") and p.regex.endswith(r"\b"), p.regex
+        out.append(Pattern(p.name, left + p.regex[2:-2] + right, p.score))
+    return out
+
+
+class UkNinoAsciiRecognizer(UkNinoRecognizer):
+    """presidio's UK National Insurance number (two prefix letters, six digits, suffix A-D;
+    off in presidio's defaults), ASCII-anchored (``保险号AA123456B``)."""
+
+    def __init__(self) -> None:
+        patterns = _ascii_words(UkNinoRecognizer.PATTERNS, L, R)
+        super().__init__(patterns=patterns, supported_entity="UK_NINO")
+
+
+class UsSsnAsciiRecognizer(UsSsnRecognizer):
+    """presidio's US SSN patterns and checks, ASCII-anchored and not glued to a longer dotted or
+    dashed number; run on every row whatever its language."""
+
+    def __init__(self) -> None:
+        patterns = _ascii_words(UsSsnRecognizer.PATTERNS, NL, NR)
+        super().__init__(patterns=patterns, supported_entity="US_SSN")
 
 
 def _phone_patterns(language: str) -> list[Pattern]:
@@ -421,17 +485,23 @@ class StreetAddressRecognizer(PatternRecognizer):
 
 
 def build_recognizers(
-    language: str, entities: Iterable[str], private_ips_are_pii: bool = False
+    language: str,
+    entities: Iterable[str],
+    private_ips_are_pii: bool = False,
+    phone_regions: Iterable[str] = DEFAULT_PHONE_REGIONS,
 ) -> list[EntityRecognizer]:
-    """The pattern recognizers for documents in ``language`` that find any of ``entities``."""
+    """The pattern recognizers for documents in ``language`` that find any of ``entities``.
+
+    libphonenumber tries every region of ``phone_regions`` on every row whatever its language
+    (a Chinese mobile in an English page, a Turkish number in a Chinese one); the language only
+    adds unvalidated shapes (CN mobile and landline in zh/ja rows)."""
     wanted = set(entities)
-    group = language if language in PHONE_REGIONS else "other"
+    group = language if language in LANGUAGE_GROUPS else "other"
     out: list[EntityRecognizer] = []
     if "EMAIL" in wanted:
         out.append(CjkSafeEmailRecognizer())
     if "PHONE" in wanted:
-        regions = PHONE_REGIONS.get(group, PRESIDIO_REGIONS)
-        out.append(PhoneDigitsRecognizer(regions))
+        out.append(PhoneDigitsRecognizer(tuple(phone_regions)))
         out.append(PhoneShapesRecognizer(group))
     if "CREDIT_CARD" in wanted:
         out += [CreditCardRecognizer(supported_entity="CREDIT_CARD"), AllCardsRecognizer()]
@@ -439,8 +509,10 @@ def build_recognizers(
         out.append(PublicIpRecognizer(private_ips_are_pii))
     if "IBAN" in wanted:
         out.append(IbanRecognizer(supported_entity="IBAN"))
-    if "US_SSN" in wanted and group in ("en", "other"):
-        out.append(UsSsnRecognizer(supported_entity="US_SSN"))
+    if "US_SSN" in wanted:  # in any language: "Sozialversicherungsnummer (USA): 293 75 8674"
+        out.append(UsSsnAsciiRecognizer())
+    if "UK_NINO" in wanted:
+        out.append(UkNinoAsciiRecognizer())
     if "CN_ID" in wanted:
         out.append(CnResidentIdRecognizer())
     if "STREET_ADDRESS" in wanted:
