@@ -65,7 +65,7 @@ def _misses(entity: str, cases, config: dict, expect=_expected) -> list[str]:
             meta.append((language, text, expect(entity, text, values)))
     out, counts = _scrub(config, docs, langs)
     misses = []
-    for (language, text, values), doc, scrubbed, count in zip(meta, docs, out, counts):
+    for (language, text, values), scrubbed, count in zip(meta, out, counts):
         if values:
             left = [v for v in values if v in scrubbed]
             if left or f"<{entity}>" not in scrubbed:
