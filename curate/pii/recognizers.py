@@ -181,33 +181,56 @@ class PublicIpRecognizer(IpRecognizer):
         if _VERSION_BEFORE.search(text, max(0, r.start - 12), r.start):
             return False
         try:
-            ip = ipaddress.ip_interface(text[r.start : r.end]).ip
+            iface = ipaddress.ip_interface(text[r.start : r.end])
         except ValueError:
             return False
+        ip = iface.ip
         if ip.version == 4 and _section_number(text, r.start, r.end):
             return False
         if ip.version == 6 and _not_an_ipv6_address(text, r.start, r.end):
             return False
-        # multicast (ff02::1, 224.0.0.251) names a group of hosts, never a person's machine
-        return self.private_is_pii or (ip.is_global and not ip.is_multicast)
+        if self.private_is_pii:
+            return True
+        # a network (8.8.8.0/24, 2002::/16, 130.155.160.0/255.255.240.0) is many machines, and
+        # multicast (ff02::1, 224.0.0.251) a group of them: neither is a person's
+        if ip == iface.network.network_address and iface.network.prefixlen < iface.max_prefixlen:
+            return False
+        if _NETMASK_AFTER.match(text, r.end):
+            return False
+        return ip.is_global and not ip.is_multicast
+
+
+_NETMASK_AFTER = re.compile(r"/(?:255|254|252|248|240|224|192|128|0)(?:\.\d{1,3}){3}")
+# Short IPv6 forms (fewer than three groups) that are addresses: ::1, 2001::1 (decimal), and a
+# four-digit hex group before the :: (fe80::1, 2a00::1, ff02::1; with a zone or a prefix also
+# fe80::, 2001:db8::). Read from the sample corpus, the others are code and notation: tc
+# handles (800::800), git's fd::17, reStructuredText's "degree 4::", netstat's ::1:25.
+_SHORT_DECIMAL = re.compile(r"::\d{1,4}|\d{4}::\d{1,4}")
+_SHORT_HEX = re.compile(r"[0-9A-Fa-f]{4}(?::[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4})?")
 
 
 def _not_an_ipv6_address(text: str, start: int, end: int) -> bool:
     """Is the short IPv6 form at [start, end) (fewer than three groups) code, not an address?
 
-    ``a::b`` (C++ names of hex letters) has no digit; ``::2``, ``1::3`` inside a subscript
-    (``A[::2, ::3]``, ``A[6:, 1::3]``) are Python slices. Forms with a zone, a prefix, an
-    embedded IPv4 or a hex letter beside a digit are addresses (``fe80::1%eth0``, ``::1/128``,
-    ``ff02::1``, ``2a00::1``), and so is ``::1`` outside a subscript. Right after a colon a
-    short form is the tail of a longer run (``text2001:db8::1``), which presidio refuses too."""
+    Addresses: ``::1`` and ``2001::1`` unless inside a subscript (``A[::2, ::3]``, ``A[6:,
+    1::3]`` are Python slices), a four-digit hex group with a digit in it before the ``::``
+    (``fe80::1``, ``ff02::1``, ``2a00::1``; ending in ``::`` only with a zone or a prefix:
+    ``fe80::/10``). Not: ``a::b``, ``800::800``, ``fd::17``, ``4::``, and right after a colon the
+    tail of a longer run (``text2001:db8::1``), which presidio refuses too."""
     value = text[start:end]
-    if any(c in value for c in ".%/") or len([g for g in value.split(":") if g]) >= 3:
+    if "." in value:
+        return False  # an embedded IPv4 (::ffff:192.0.2.1)
+    addr = re.split(r"[%/]", value, maxsplit=1)[0]
+    if len([g for g in addr.split(":") if g]) >= 3:
         return False
-    if not any(c.isdigit() for c in value) or text[start - 1 : start] == ":":
-        return True  # a::b; or the tail of a colon run (text2001:db8::1), as presidio has it
-    if not value.replace(":", "").isdigit():
-        return False
-    return _in_subscript(text, start)
+    if text[start - 1 : start] == ":":
+        return True
+    if _SHORT_DECIMAL.fullmatch(addr):
+        return _in_subscript(text, start)
+    if not any(c.isdigit() for c in addr) or not _SHORT_HEX.fullmatch(addr):
+        return True
+    # ending in :: only as a prefix (2001:db8::/32; /9999, an invalid one, still says so)
+    return addr.endswith("::") and addr == value and text[end : end + 1] != "/"
 
 
 def _in_subscript(text: str, start: int, reach: int = 40) -> bool:

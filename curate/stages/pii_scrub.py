@@ -50,7 +50,7 @@ class PiiScrubConfig:
     ner_languages: list[str] = field(default_factory=lambda: ["en"])  # add "zh": jieba
     default_language: str = "en"  # rows without a language column or value
     private_ips_are_pii: bool = False  # loopback/private/documentation ranges are not PII
-    # libphonenumber regions tried on every row, whatever its language: presidio's + CN HK TW JP
+    # libphonenumber regions tried on every row, whatever its language: presidio's + CN TW JP
     phone_regions: list[str] = field(default_factory=lambda: list(DEFAULT_PHONE_REGIONS))
 
     def validate(self) -> None:
