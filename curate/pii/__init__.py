@@ -2,8 +2,8 @@
 
 * ``recognizers``: presidio ``PatternRecognizer`` subclasses that fill presidio's gaps (CJK-safe
   anchors, every Luhn-valid card brand and length, CN/JP/EU phones, the Chinese resident id with
-  its checksum, the UK National Insurance number, street addresses, public-only IPs) and the
-  per-language recognizer sets.
+  its checksum, street addresses, public-only IPs), presidio's national ids made CJK-safe (UK
+  NINO, Spanish NIF/NIE, Italian fiscal code, Korean RRN) and the per-language recognizer sets.
 * ``prescreen``: cheap candidate windows, so presidio only ever sees the text that can match.
 * ``ner``: spaCy NER for PERSON/LOCATION, batched with ``nlp.pipe`` over name-like windows.
 * ``zh_ner``: Chinese PERSON/LOCATION from jieba's part-of-speech tags, filtered (opt-in).
@@ -21,6 +21,10 @@ PATTERN_ENTITIES = (
     "IBAN",
     "US_SSN",
     "UK_NINO",
+    "ES_NIF",
+    "ES_NIE",
+    "IT_FISCAL_CODE",
+    "KR_RRN",
     "CN_ID",
     "STREET_ADDRESS",
     "URL",

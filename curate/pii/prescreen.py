@@ -45,6 +45,10 @@ TRIGGERS: dict[str, str] = {
     "US_SSN": _DIGITS,
     "CN_ID": _DIGITS,
     "UK_NINO": r"[A-Za-z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-Da-d]",
+    "ES_NIF": r"[0-9]{7}-?[A-Za-z]",
+    "ES_NIE": r"[0-9]{7}-?[A-Za-z]",
+    "IT_FISCAL_CODE": r"[A-Za-z]{6}[0-9LMNP-Vlmnp-v]{2}[A-Za-z]",
+    "KR_RRN": _DIGITS,
     "IBAN": r"[A-Za-z]{2}[0-9]{2}",
     "IP_ADDRESS": r"[0-9]\.[0-9]|[0-9A-Fa-f]:[0-9A-Fa-f:]|::",
     "STREET_ADDRESS": (

@@ -38,8 +38,12 @@ from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, Reco
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
     EmailRecognizer,
+    EsNieRecognizer,
+    EsNifRecognizer,
     IbanRecognizer,
     IpRecognizer,
+    ItFiscalCodeRecognizer,
+    KrRrnRecognizer,
     PhoneRecognizer,
     UkNinoRecognizer,
     UrlRecognizer,
@@ -317,6 +321,31 @@ class UkNinoAsciiRecognizer(UkNinoRecognizer):
         super().__init__(patterns=patterns, supported_entity="UK_NINO")
 
 
+def national_id_recognizers(wanted: set[str]) -> list[EntityRecognizer]:
+    """presidio's national ids with their own checks (Spanish NIF/NIE check letter, Italian
+    fiscal code check character, Korean RRN date and check digit), ASCII-anchored; presidio
+    ships them but its default analyzer does not run them for English."""
+    out: list[EntityRecognizer] = []
+    for entity, cls in (
+        ("ES_NIF", EsNifRecognizer),
+        ("ES_NIE", EsNieRecognizer),
+        ("IT_FISCAL_CODE", ItFiscalCodeRecognizer),
+        ("KR_RRN", KrRrnRecognizer),
+    ):
+        if entity in wanted:
+            patterns = [Pattern(p.name, _ascii_word_regex(p.regex), p.score) for p in cls.PATTERNS]
+            out.append(cls(patterns=patterns, supported_entity=entity, supported_language="en"))
+    return out
+
+
+def _ascii_word_regex(regex: str) -> str:
+    if regex.startswith(r"\b"):
+        regex = L + regex[2:]
+    if regex.endswith(r"\b"):
+        regex = regex[:-2] + R
+    return regex
+
+
 class UsSsnAsciiRecognizer(UsSsnRecognizer):
     """presidio's US SSN patterns and checks, ASCII-anchored and not glued to a longer dotted or
     dashed number; run on every row whatever its language."""
@@ -536,6 +565,7 @@ def build_recognizers(
         out.append(UsSsnAsciiRecognizer())
     if "UK_NINO" in wanted:
         out.append(UkNinoAsciiRecognizer())
+    out += national_id_recognizers(wanted)
     if "CN_ID" in wanted:
         out.append(CnResidentIdRecognizer())
     if "STREET_ADDRESS" in wanted:
