@@ -15,14 +15,17 @@ Gaps filled, each with a test in tests/pii/test_recognizers.py:
 * Cards: every brand and length from 12 to 19 digits that passes Luhn (presidio's regex stops at
   17 digits and at a few prefixes; UnionPay 19-digit cards and Maestro are missed).
 * Phones: presidio validates with libphonenumber at leniency VALID (no false hits on dates,
-  prices or version strings, but fictitious and some national formats are missed); shape
-  patterns add NANP, international ``+CC``, CN mobile/landline, JP and FR national formats.
+  prices or version strings, but fictitious and some national formats are missed), here for
+  every region of ``phone_regions`` on every row; shape patterns add NANP, international
+  ``+CC``, CN mobile/landline (zh/ja rows), JP and FR national formats.
   libphonenumber's matcher is the costly part, so it only sees the digit runs that can hold a
   phone number of at least ``MIN_PHONE_DIGITS`` digits (``PhoneDigitsRecognizer``).
-* The Chinese resident id (18 digits, GB 11643 checksum), the UK National Insurance number
-  (presidio's pattern, off in its defaults, ASCII-anchored), street addresses (US/UK, DE, FR, CN,
-  JP shapes), and IPs that are public only (loopback, private, documentation ranges and dotted
-  version strings such as ``version 1.2.3.4`` are not PII by default).
+* The Chinese resident id (18 digits, GB 11643 checksum); presidio's national ids that its
+  default English analyzer leaves off (UK NINO, Spanish NIF/NIE, Italian fiscal code, Korean
+  RRN) and its US SSN, ASCII-anchored and run on every row; street addresses (US/UK, DE, FR,
+  CN, JP shapes); IPs that are public only (loopback, private, documentation, multicast ranges,
+  networks such as ``8.8.8.0/24``, dotted version strings such as ``version 1.2.3.4`` and
+  section numbers are not PII by default).
 * IPv6 right after a label and its colon (``IP:2607:f8b0::200e``), which presidio's anchor
   refuses so as not to match the tail of a longer colon-separated run.
 """

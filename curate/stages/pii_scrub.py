@@ -11,11 +11,14 @@ spelling and replaced in place (curate/pii/fold.py).
 
 Speed comes from not asking presidio about text that cannot match (curate/pii/prescreen.py),
 from running only the NER component of the spaCy model on name-like windows, batched
-(curate/pii/ner.py), and from running NER only for the languages and entities asked for. The
-document's ``language`` column picks the recognizers (curate/pii/recognizers.py) and the NER:
-spaCy for every language in ``ner_languages`` but Chinese, jieba's part-of-speech tags for
-Chinese (curate/pii/zh_ner.py). Chinese NER is opt-in (``ner_languages: [en, zh]``): on technical
-Chinese text about 0.2 per 1,000 characters of ordinary words are taken for names.
+(curate/pii/ner.py), and from running NER only for the languages and entities asked for. Every
+pattern recognizer runs on every row, and libphonenumber tries every region of
+``phone_regions`` whatever the row's language (a label is a guess, pages mix languages); the
+document's ``language`` column only adds shapes of its own (CN phone shapes in zh/ja rows,
+curate/pii/recognizers.py) and picks the NER: spaCy for every language in ``ner_languages`` but
+Chinese, jieba's part-of-speech tags for Chinese (curate/pii/zh_ner.py). Chinese NER is opt-in
+(``ner_languages: [en, zh]``): on technical Chinese text about 0.2 per 1,000 characters of
+ordinary words are taken for names.
 
 No PII leaves through the side doors: stats, logs and errors carry counts per entity type only.
 Without the spaCy model the stage runs pattern-only, logs it once per worker and counts the
