@@ -47,7 +47,12 @@ TRIGGERS: dict[str, str] = {
     "UK_NINO": r"[A-Za-z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-Da-d]",
     "ES_NIF": r"[0-9]{7}-?[A-Za-z]",
     "ES_NIE": r"[0-9]{7}-?[A-Za-z]",
-    "IT_FISCAL_CODE": r"[A-Za-z]{6}[0-9LMNP-Vlmnp-v]{2}[A-Za-z]",
+    # all 16 characters: six letters, then digits or their omocodia letters around the month
+    # letter, checksum letter (shorter, any long English word would trigger)
+    "IT_FISCAL_CODE": (
+        r"[A-Za-z]{6}[0-9LMNP-Vlmnp-v]{2}[A-EHLMPR-Ta-ehlmpr-t][0-9LMNP-Vlmnp-v]{2}[A-Za-z]"
+        r"[0-9LMNP-Vlmnp-v]{3}[A-Za-z]"
+    ),
     "KR_RRN": _DIGITS,
     "IBAN": r"[A-Za-z]{2}[0-9]{2}",
     "IP_ADDRESS": r"[0-9]\.[0-9]|[0-9A-Fa-f]:[0-9A-Fa-f:]|::",
