@@ -45,8 +45,8 @@ TRIGGERS: dict[str, str] = {
     "US_SSN": _DIGITS,
     "CN_ID": _DIGITS,
     "UK_NINO": r"[A-Za-z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-Da-d]",
-    "ES_NIF": r"[0-9]{7}-?[A-Za-z]",
-    "ES_NIE": r"[0-9]{7}-?[A-Za-z]",
+    "ES_NIF": _DIGITS,  # 7-8 digits and a letter: the window around the digits holds it
+    "ES_NIE": _DIGITS,
     # all 16 characters: six letters, then digits or their omocodia letters around the month
     # letter, checksum letter (shorter, any long English word would trigger)
     "IT_FISCAL_CODE": (
