@@ -36,6 +36,6 @@ DEFAULT_PATTERN_ENTITIES = tuple(e for e in PATTERN_ENTITIES if e != "URL")
 DEFAULT_ENTITIES = DEFAULT_PATTERN_ENTITIES + NER_ENTITIES
 # libphonenumber regions tried on every row: presidio's defaults (US GB DE FR IL IN BR; its CA is
 # left out: +1 numbers of Canada are found through US) and the recipe's Chinese (CN TW) and JP.
-# HK is left out: every 8-digit number is a valid HK landline (on the sample corpus it was 314
-# matches in English technical text: sizes, clock rates); add it for Hong Kong pages.
+# HK is left out: every 8-digit number is a valid HK landline (31500000, a clock rate in an
+# English page, is one); add it for Hong Kong pages.
 DEFAULT_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "BR", "CN", "TW", "JP")
