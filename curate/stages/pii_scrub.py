@@ -75,20 +75,19 @@ class PiiScrubConfig:
             raise ValueError("salt: replacement 'hash' needs a salt (any private string)")
         if self.max_pii_per_1k_chars is not None and self.max_pii_per_1k_chars < 0:
             raise ValueError("max_pii_per_1k_chars: must be >= 0 or null")
-        if "PHONE" in self.entities:
-            from phonenumbers import SUPPORTED_REGIONS
+        from phonenumbers import SUPPORTED_REGIONS
 
-            if not self.phone_regions:
-                raise ValueError("phone_regions: give at least one region (e.g. US, CN)")
-            for r in self.phone_regions:
-                if r not in SUPPORTED_REGIONS:
-                    raise ValueError(
-                        f"phone_regions: unknown region {r!r}"
-                        f"{did_you_mean(str(r).upper(), sorted(SUPPORTED_REGIONS))}; "
-                        "use libphonenumber's two-letter region codes (US, GB, CN, TR, ...)"
-                    )
-            if len(set(self.phone_regions)) != len(self.phone_regions):
-                raise ValueError("phone_regions: listed twice: " + ", ".join(self.phone_regions))
+        if "PHONE" in self.entities and not self.phone_regions:
+            raise ValueError("phone_regions: give at least one region (e.g. US, CN)")
+        for r in self.phone_regions:
+            if r not in SUPPORTED_REGIONS:
+                raise ValueError(
+                    f"phone_regions: unknown region {r!r}"
+                    f"{did_you_mean(str(r).upper(), sorted(SUPPORTED_REGIONS))}; "
+                    "use libphonenumber's two-letter region codes (US, GB, CN, TR, ...)"
+                )
+        if len(set(self.phone_regions)) != len(self.phone_regions):
+            raise ValueError("phone_regions: listed twice: " + ", ".join(self.phone_regions))
 
 
 @register

@@ -207,6 +207,8 @@ def test_config_errors_name_the_key():
     with pytest.raises(ConfigError, match="phone_regions: listed twice"):
         make_stage("pii_scrub", {"phone_regions": ["CN", "CN"]}, "t")
     make_stage("pii_scrub", {"entities": ["EMAIL"], "phone_regions": []}, "t")  # no phones asked
+    with pytest.raises(ConfigError, match="phone_regions: unknown region 'XX'"):
+        make_stage("pii_scrub", {"entities": ["EMAIL"], "phone_regions": ["XX"]}, "t")
 
 
 def test_phone_regions_follow_the_config_not_the_row_language():
