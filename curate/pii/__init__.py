@@ -2,7 +2,8 @@
 
 * ``recognizers``: presidio ``PatternRecognizer`` subclasses that fill presidio's gaps (CJK-safe
   anchors, every Luhn-valid card brand and length, CN/JP/EU phones, the Chinese resident id with
-  its checksum, street addresses, public-only IPs) and the per-language recognizer sets.
+  its checksum, street addresses, public-only IPs), presidio's national ids made CJK-safe (UK
+  NINO, Spanish NIF/NIE, Italian fiscal code, Korean RRN) and the per-language recognizer sets.
 * ``prescreen``: cheap candidate windows, so presidio only ever sees the text that can match.
 * ``ner``: spaCy NER for PERSON/LOCATION, batched with ``nlp.pipe`` over name-like windows.
 * ``zh_ner``: Chinese PERSON/LOCATION from jieba's part-of-speech tags, filtered (opt-in).
@@ -19,6 +20,11 @@ PATTERN_ENTITIES = (
     "IP_ADDRESS",
     "IBAN",
     "US_SSN",
+    "UK_NINO",
+    "ES_NIF",
+    "ES_NIE",
+    "IT_FISCAL_CODE",
+    "KR_RRN",
     "CN_ID",
     "STREET_ADDRESS",
     "URL",
@@ -28,3 +34,8 @@ ALL_ENTITIES = PATTERN_ENTITIES + NER_ENTITIES
 # URL only where asked for: links in web text are rarely personal
 DEFAULT_PATTERN_ENTITIES = tuple(e for e in PATTERN_ENTITIES if e != "URL")
 DEFAULT_ENTITIES = DEFAULT_PATTERN_ENTITIES + NER_ENTITIES
+# libphonenumber regions tried on every row: presidio's defaults (US GB DE FR IL IN BR; its CA is
+# left out: +1 numbers of Canada are found through US) and the recipe's Chinese (CN TW) and JP.
+# HK is left out: every 8-digit number is a valid HK landline (31500000, a clock rate in an
+# English page, is one); add it for Hong Kong pages.
+DEFAULT_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "BR", "CN", "TW", "JP")

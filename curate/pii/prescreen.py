@@ -44,6 +44,16 @@ TRIGGERS: dict[str, str] = {
     "CREDIT_CARD": _DIGITS,
     "US_SSN": _DIGITS,
     "CN_ID": _DIGITS,
+    "UK_NINO": r"[A-Za-z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-Da-d]",
+    "ES_NIF": _DIGITS,  # 7-8 digits and a letter: the window around the digits holds it
+    "ES_NIE": _DIGITS,
+    # all 16 characters: six letters, then digits or their omocodia letters around the month
+    # letter, checksum letter (shorter, any long English word would trigger)
+    "IT_FISCAL_CODE": (
+        r"[A-Za-z]{6}[0-9LMNP-Vlmnp-v]{2}[A-EHLMPR-Ta-ehlmpr-t][0-9LMNP-Vlmnp-v]{2}[A-Za-z]"
+        r"[0-9LMNP-Vlmnp-v]{3}[A-Za-z]"
+    ),
+    "KR_RRN": _DIGITS,
     "IBAN": r"[A-Za-z]{2}[0-9]{2}",
     "IP_ADDRESS": r"[0-9]\.[0-9]|[0-9A-Fa-f]:[0-9A-Fa-f:]|::",
     "STREET_ADDRESS": (

@@ -15,13 +15,17 @@ Gaps filled, each with a test in tests/pii/test_recognizers.py:
 * Cards: every brand and length from 12 to 19 digits that passes Luhn (presidio's regex stops at
   17 digits and at a few prefixes; UnionPay 19-digit cards and Maestro are missed).
 * Phones: presidio validates with libphonenumber at leniency VALID (no false hits on dates,
-  prices or version strings, but fictitious and some national formats are missed); shape
-  patterns add NANP, international ``+CC``, CN mobile/landline, JP and FR national formats.
+  prices or version strings, but fictitious and some national formats are missed), here for
+  every region of ``phone_regions`` on every row; shape patterns add NANP, international
+  ``+CC``, CN mobile/landline (zh/ja rows), JP and FR national formats.
   libphonenumber's matcher is the costly part, so it only sees the digit runs that can hold a
   phone number of at least ``MIN_PHONE_DIGITS`` digits (``PhoneDigitsRecognizer``).
-* The Chinese resident id (18 digits, GB 11643 checksum), street addresses (US/UK, DE, FR, CN,
-  JP shapes), and IPs that are public only (loopback, private, documentation ranges and dotted
-  version strings such as ``version 1.2.3.4`` are not PII by default).
+* The Chinese resident id (18 digits, GB 11643 checksum); presidio's national ids that its
+  default English analyzer leaves off (UK NINO, Spanish NIF/NIE, Italian fiscal code, Korean
+  RRN) and its US SSN, ASCII-anchored and run on every row; street addresses (US/UK, DE, FR,
+  CN, JP shapes); IPs that are public only (loopback, private, documentation, multicast ranges,
+  networks such as ``8.8.8.0/24``, dotted version strings such as ``version 1.2.3.4`` and
+  section numbers are not PII by default).
 * IPv6 right after a label and its colon (``IP:2607:f8b0::200e``), which presidio's anchor
   refuses so as not to match the tail of a longer colon-separated run.
 """
@@ -37,14 +41,19 @@ from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, Reco
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
     EmailRecognizer,
+    EsNieRecognizer,
+    EsNifRecognizer,
     IbanRecognizer,
     IpRecognizer,
+    ItFiscalCodeRecognizer,
+    KrRrnRecognizer,
     PhoneRecognizer,
+    UkNinoRecognizer,
     UrlRecognizer,
     UsSsnRecognizer,
 )
 
-from curate.pii import ALL_ENTITIES, NER_ENTITIES, PATTERN_ENTITIES  # noqa: F401
+from curate.pii import ALL_ENTITIES, DEFAULT_PHONE_REGIONS, NER_ENTITIES, PATTERN_ENTITIES  # noqa: F401
 from curate.pii.fold import fold
 from curate.pii.offline import has_public_suffix
 
@@ -57,12 +66,8 @@ NR = r"(?![A-Za-z0-9_]|[.\-/][0-9])"
 
 CASE_SENSITIVE = re.MULTILINE  # ours: case matters (street names are Title Case)
 
-# libphonenumber regions tried per document language, one full matcher pass each (the costly
-# part of presidio's pattern path). English keeps exactly presidio's defaults, so our hits stay a
-# superset of plain presidio's; other national formats come from PhoneShapesRecognizer, and
-# numbers written with +CC are found whatever the region.
-PRESIDIO_REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
-PHONE_REGIONS = {"en": PRESIDIO_REGIONS, "zh": ("CN", "HK", "TW"), "ja": ("JP",)}
+# Languages with recognizers of their own (CN mobile and landline shapes); others: "other".
+LANGUAGE_GROUPS = ("en", "zh", "ja")
 # A phone number here has 7 to 15 digits (E.164 caps at 15). Shorter valid numbers exist (German
 # pagers, 5-digit Hong Kong premium lines) but in text they are indistinguishable from counts.
 MIN_PHONE_DIGITS = 7
@@ -128,8 +133,18 @@ class CjkSafeEmailRecognizer(EmailRecognizer):
 # precedes the colon cannot be a hex group of such a run: a label with a non-hex character or
 # more than four (``IP``, ``addr``, ``IPv6``, ``server``), or no ASCII word at all (``地址:``).
 # The address must then start with a hex digit: in netstat's ``0 :::111`` (port 111 on ``::``),
-# ``::111`` is not an address.
-_AFTER_LABEL = r"(?<=(?<![A-Za-z0-9_:])(?![0-9A-Fa-f]{1,4}:)[A-Za-z0-9_]*:)(?=[0-9A-Fa-f])"
+# ``::111`` is not an address. A label ending in three hex digits or more ends in a glued group
+# (``foo2001:db8::10.0.0.1``, ``12345:db8::1``: presidio's word-adjacent cases), not a name.
+_AFTER_LABEL = (
+    r"(?<=(?<![A-Za-z0-9_:])(?![0-9A-Fa-f]{1,4}:)[A-Za-z0-9_]*:)(?<![0-9A-Fa-f]{3}:)"
+    r"(?=[0-9A-Fa-f])"
+)
+
+
+# After an IPv4 address only ``.digit`` says it is part of a longer dotted number: a ``/`` or
+# ``-`` and a digit is a path, a range or an (even invalid) CIDR suffix (``73.162.10.20/2024``,
+# ``10.0.0.1-10.0.0.9``, presidio's ``10.0.0.0/123``), after which the address is still one.
+IP_R = r"(?![A-Za-z0-9_]|\.[0-9])"
 
 
 def _ascii_anchored(regex: str) -> str:
@@ -141,7 +156,7 @@ def _ascii_anchored(regex: str) -> str:
     if regex.startswith(r"\b"):
         regex = L + regex[2:]
     if regex.endswith(r"\b"):
-        regex = regex[:-2] + NR
+        regex = regex[:-2] + IP_R
     return regex
 
 
@@ -173,15 +188,64 @@ class PublicIpRecognizer(IpRecognizer):
         if _VERSION_BEFORE.search(text, max(0, r.start - 12), r.start):
             return False
         try:
-            ip = ipaddress.ip_interface(text[r.start : r.end]).ip
+            iface = ipaddress.ip_interface(text[r.start : r.end])
         except ValueError:
             return False
+        ip = iface.ip
         if ip.version == 4 and _section_number(text, r.start, r.end):
             return False
-        value = text[r.start : r.end]
-        if ip.version == 6 and "." not in value and len([g for g in value.split(":") if g]) < 3:
-            return False  # ::2, 1::3: Python slices (A[::2]), which Python counts as global
-        return self.private_is_pii or ip.is_global
+        if ip.version == 6 and _not_an_ipv6_address(text, r.start, r.end):
+            return False
+        if self.private_is_pii:
+            return True
+        # a network (8.8.8.0/24, 2002::/16, 130.155.160.0/255.255.240.0) is many machines, and
+        # multicast (ff02::1, 224.0.0.251) a group of them: neither is a person's
+        if ip == iface.network.network_address and iface.network.prefixlen < iface.max_prefixlen:
+            return False
+        if _NETMASK_AFTER.match(text, r.end):
+            return False
+        return ip.is_global and not ip.is_multicast
+
+
+_NETMASK_AFTER = re.compile(r"/(?:255|254|252|248|240|224|192|128|0)(?:\.\d{1,3}){3}")
+# Short IPv6 forms (fewer than three groups) that are addresses: ::1, 2001::1 (decimal), and a
+# four-digit hex group before the :: (fe80::1, 2a00::1, ff02::1; with a zone or a prefix also
+# fe80::, 2001:db8::). Read from the sample corpus, the others are code and notation: tc
+# handles (800::800), git's fd::17, reStructuredText's "degree 4::", netstat's ::1:25.
+_SHORT_DECIMAL = re.compile(r"::\d{1,4}|\d{4}::\d{1,4}")
+_SHORT_HEX = re.compile(r"[0-9A-Fa-f]{4}(?::[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4})?")
+
+
+def _not_an_ipv6_address(text: str, start: int, end: int) -> bool:
+    """Is the short IPv6 form at [start, end) (fewer than three groups) code, not an address?
+
+    Addresses: ``::1`` and ``2001::1`` unless inside a subscript (``A[::2, ::3]``, ``A[6:,
+    1::3]`` are Python slices), a four-digit hex group with a digit in it before the ``::``
+    (``fe80::1``, ``ff02::1``, ``2a00::1``; ending in ``::`` only with a zone or a prefix:
+    ``fe80::/10``). Not: ``a::b``, ``800::800``, ``fd::17``, ``4::``, and right after a colon the
+    tail of a longer run (``text2001:db8::1``), which presidio refuses too."""
+    value = text[start:end]
+    if "." in value:
+        return False  # an embedded IPv4 (::ffff:192.0.2.1)
+    addr = re.split(r"[%/]", value, maxsplit=1)[0]
+    if len([g for g in addr.split(":") if g]) >= 3:
+        return False
+    if text[start - 1 : start] == ":":
+        return True
+    if _SHORT_DECIMAL.fullmatch(addr):
+        return _in_subscript(text, start)
+    if not any(c.isdigit() for c in addr) or not _SHORT_HEX.fullmatch(addr):
+        return True
+    # ending in :: only as a prefix (2001:db8::/32; /9999, an invalid one, still says so)
+    return addr.endswith("::") and addr == value and text[end : end + 1] != "/"
+
+
+def _in_subscript(text: str, start: int, reach: int = 40) -> bool:
+    """Is ``start`` inside ``name[...`` (an unclosed ``[`` right after a name, ``)`` or ``]``)?"""
+    i = text.rfind("[", max(0, start - reach), start)
+    if i <= 0 or "]" in text[i:start]:
+        return False
+    return text[i - 1].isalnum() or text[i - 1] in "_)]"
 
 
 def _section_number(text: str, start: int, end: int) -> bool:
@@ -202,7 +266,9 @@ class AllCardsRecognizer(PatternRecognizer):
 
     PATTERNS = [
         Pattern("card (contiguous)", NL + r"[1-6]\d{11,18}" + NR, 0.3),
-        Pattern("card (grouped)", NL + r"[1-6]\d{3}(?:[ \-]\d{3,6}){2,4}" + NR, 0.3),
+        # one separator throughout, so that ``4012-8888-8888-1881 4012 8888 8888 1881`` is two
+        # cards, not a Luhn-invalid run that swallows the start of the second
+        Pattern("card (grouped)", NL + r"[1-6]\d{3}([ \-])\d{3,6}(?:\1\d{3,6}){1,3}" + NR, 0.3),
     ]
 
     def __init__(self) -> None:
@@ -237,6 +303,59 @@ class CnResidentIdRecognizer(PatternRecognizer):
 
     def validate_result(self, pattern_text: str) -> bool:
         return cn_id_ok(pattern_text)
+
+
+def _ascii_words(patterns: list[Pattern], left: str, right: str) -> list[Pattern]:
+    """presidio's ``\\b...\\b`` patterns with ASCII-only anchors instead, so that a value
+    touching CJK text (``详情078-05-1123谢谢``) is found."""
+    out = []
+    for p in patterns:
+        assert p.regex.startswith(r"\b") and p.regex.endswith(r"\b"), p.regex
+        out.append(Pattern(p.name, left + p.regex[2:-2] + right, p.score))
+    return out
+
+
+class UkNinoAsciiRecognizer(UkNinoRecognizer):
+    """presidio's UK National Insurance number (two prefix letters, six digits, suffix A-D;
+    off in presidio's defaults), ASCII-anchored (``保险号AA123456B``)."""
+
+    def __init__(self) -> None:
+        patterns = _ascii_words(UkNinoRecognizer.PATTERNS, L, R)
+        super().__init__(patterns=patterns, supported_entity="UK_NINO")
+
+
+def national_id_recognizers(wanted: set[str]) -> list[EntityRecognizer]:
+    """presidio's national ids with their own checks (Spanish NIF/NIE check letter, Italian
+    fiscal code check character, Korean RRN date and check digit), ASCII-anchored; presidio
+    ships them but its default analyzer does not run them for English."""
+    out: list[EntityRecognizer] = []
+    for entity, cls in (
+        ("ES_NIF", EsNifRecognizer),
+        ("ES_NIE", EsNieRecognizer),
+        ("IT_FISCAL_CODE", ItFiscalCodeRecognizer),
+        ("KR_RRN", KrRrnRecognizer),
+    ):
+        if entity in wanted:
+            patterns = [Pattern(p.name, _ascii_word_regex(p.regex), p.score) for p in cls.PATTERNS]
+            out.append(cls(patterns=patterns, supported_entity=entity, supported_language="en"))
+    return out
+
+
+def _ascii_word_regex(regex: str) -> str:
+    if regex.startswith(r"\b"):
+        regex = L + regex[2:]
+    if regex.endswith(r"\b"):
+        regex = regex[:-2] + R
+    return regex
+
+
+class UsSsnAsciiRecognizer(UsSsnRecognizer):
+    """presidio's US SSN patterns and checks, ASCII-anchored and not glued to a longer dotted or
+    dashed number; run on every row whatever its language."""
+
+    def __init__(self) -> None:
+        patterns = _ascii_words(UsSsnRecognizer.PATTERNS, NL, NR)
+        super().__init__(patterns=patterns, supported_entity="US_SSN")
 
 
 def _phone_patterns(language: str) -> list[Pattern]:
@@ -421,17 +540,23 @@ class StreetAddressRecognizer(PatternRecognizer):
 
 
 def build_recognizers(
-    language: str, entities: Iterable[str], private_ips_are_pii: bool = False
+    language: str,
+    entities: Iterable[str],
+    private_ips_are_pii: bool = False,
+    phone_regions: Iterable[str] = DEFAULT_PHONE_REGIONS,
 ) -> list[EntityRecognizer]:
-    """The pattern recognizers for documents in ``language`` that find any of ``entities``."""
+    """The pattern recognizers for documents in ``language`` that find any of ``entities``.
+
+    libphonenumber tries every region of ``phone_regions`` on every row whatever its language
+    (a Chinese mobile in an English page, a Turkish number in a Chinese one); the language only
+    adds unvalidated shapes (CN mobile and landline in zh/ja rows)."""
     wanted = set(entities)
-    group = language if language in PHONE_REGIONS else "other"
+    group = language if language in LANGUAGE_GROUPS else "other"
     out: list[EntityRecognizer] = []
     if "EMAIL" in wanted:
         out.append(CjkSafeEmailRecognizer())
     if "PHONE" in wanted:
-        regions = PHONE_REGIONS.get(group, PRESIDIO_REGIONS)
-        out.append(PhoneDigitsRecognizer(regions))
+        out.append(PhoneDigitsRecognizer(tuple(phone_regions)))
         out.append(PhoneShapesRecognizer(group))
     if "CREDIT_CARD" in wanted:
         out += [CreditCardRecognizer(supported_entity="CREDIT_CARD"), AllCardsRecognizer()]
@@ -439,8 +564,11 @@ def build_recognizers(
         out.append(PublicIpRecognizer(private_ips_are_pii))
     if "IBAN" in wanted:
         out.append(IbanRecognizer(supported_entity="IBAN"))
-    if "US_SSN" in wanted and group in ("en", "other"):
-        out.append(UsSsnRecognizer(supported_entity="US_SSN"))
+    if "US_SSN" in wanted:  # in any language: "Sozialversicherungsnummer (USA): 293 75 8674"
+        out.append(UsSsnAsciiRecognizer())
+    if "UK_NINO" in wanted:
+        out.append(UkNinoAsciiRecognizer())
+    out += national_id_recognizers(wanted)
     if "CN_ID" in wanted:
         out.append(CnResidentIdRecognizer())
     if "STREET_ADDRESS" in wanted:

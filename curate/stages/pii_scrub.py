@@ -11,11 +11,14 @@ spelling and replaced in place (curate/pii/fold.py).
 
 Speed comes from not asking presidio about text that cannot match (curate/pii/prescreen.py),
 from running only the NER component of the spaCy model on name-like windows, batched
-(curate/pii/ner.py), and from running NER only for the languages and entities asked for. The
-document's ``language`` column picks the recognizers (curate/pii/recognizers.py) and the NER:
-spaCy for every language in ``ner_languages`` but Chinese, jieba's part-of-speech tags for
-Chinese (curate/pii/zh_ner.py). Chinese NER is opt-in (``ner_languages: [en, zh]``): on technical
-Chinese text about 0.2 per 1,000 characters of ordinary words are taken for names.
+(curate/pii/ner.py), and from running NER only for the languages and entities asked for. Every
+pattern recognizer runs on every row, and libphonenumber tries every region of
+``phone_regions`` whatever the row's language (a label is a guess, pages mix languages); the
+document's ``language`` column only adds shapes of its own (CN phone shapes in zh/ja rows,
+curate/pii/recognizers.py) and picks the NER: spaCy for every language in ``ner_languages`` but
+Chinese, jieba's part-of-speech tags for Chinese (curate/pii/zh_ner.py). Chinese NER is opt-in
+(``ner_languages: [en, zh]``): on technical Chinese text about 0.2 per 1,000 characters of
+ordinary words are taken for names.
 
 No PII leaves through the side doors: stats, logs and errors carry counts per entity type only.
 Without the spaCy model the stage runs pattern-only, logs it once per worker and counts the
@@ -32,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate.errors import did_you_mean
-from curate.pii import DEFAULT_ENTITIES
+from curate.pii import DEFAULT_ENTITIES, DEFAULT_PHONE_REGIONS
 from curate.stages.base import Stage, Verdict, register
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,8 @@ class PiiScrubConfig:
     ner_languages: list[str] = field(default_factory=lambda: ["en"])  # add "zh": jieba
     default_language: str = "en"  # rows without a language column or value
     private_ips_are_pii: bool = False  # loopback/private/documentation ranges are not PII
+    # libphonenumber regions tried on every row, whatever its language: presidio's + CN TW JP
+    phone_regions: list[str] = field(default_factory=lambda: list(DEFAULT_PHONE_REGIONS))
 
     def validate(self) -> None:
         from curate.pii.recognizers import ALL_ENTITIES
@@ -70,6 +75,19 @@ class PiiScrubConfig:
             raise ValueError("salt: replacement 'hash' needs a salt (any private string)")
         if self.max_pii_per_1k_chars is not None and self.max_pii_per_1k_chars < 0:
             raise ValueError("max_pii_per_1k_chars: must be >= 0 or null")
+        from phonenumbers import SUPPORTED_REGIONS
+
+        if "PHONE" in self.entities and not self.phone_regions:
+            raise ValueError("phone_regions: give at least one region (e.g. US, CN)")
+        for r in self.phone_regions:
+            if r not in SUPPORTED_REGIONS:
+                raise ValueError(
+                    f"phone_regions: unknown region {r!r}"
+                    f"{did_you_mean(str(r).upper(), sorted(SUPPORTED_REGIONS))}; "
+                    "use libphonenumber's two-letter region codes (US, GB, CN, TR, ...)"
+                )
+        if len(set(self.phone_regions)) != len(self.phone_regions):
+            raise ValueError("phone_regions: listed twice: " + ", ".join(self.phone_regions))
 
 
 @register
@@ -107,12 +125,13 @@ class PiiScrub(Stage):
             self._zh_ner = JiebaNer()
 
     def _recognizers_for(self, language: str) -> list:
-        from curate.pii.recognizers import PHONE_REGIONS, build_recognizers
+        from curate.pii.recognizers import LANGUAGE_GROUPS, build_recognizers
 
-        group = language if language in PHONE_REGIONS else "other"
+        group = language if language in LANGUAGE_GROUPS else "other"
         if group not in self._recognizers:
+            cfg = self.config
             self._recognizers[group] = build_recognizers(
-                group, self.pattern_entities, self.config.private_ips_are_pii
+                group, self.pattern_entities, cfg.private_ips_are_pii, cfg.phone_regions
             )
         return self._recognizers[group]
 

@@ -3,13 +3,18 @@
 URL normalisation (each step in `normalize_url`, the switches in the config):
 
 * scheme and host lowercased, a trailing dot of the host dropped, an internationalised host
-  written in punycode (``bücher.de`` = ``xn--bcher-kva.de``), user:password dropped;
+  written in punycode by UTS #46 / IDNA 2008 (``bücher.de`` = ``xn--bcher-kva.de``; ``faß.de``
+  is ``xn--fa-hia.de``, not ``fass.de`` as IDNA 2003 had it; a name IDNA 2008 refuses keeps its
+  own spelling), user:password dropped; ``http:example.com`` read as ``http://example.com``;
 * the default port (80 for http, 443 for https, 21 for ftp) and the fragment (``#...``) dropped;
 * dot segments resolved (``/a/./b/../c`` = ``/a/c``), percent-escapes normalised (unreserved
   characters decoded, other escapes upper-case, non-ASCII characters and spaces escaped as
   UTF-8), an empty path written ``/``;
 * tracking and session parameters dropped (``utm_*``, ``fbclid``, ``gclid``, session ids, ...),
-  ``;jsessionid=`` path parameters dropped, the remaining query parameters sorted;
+  ``;jsessionid=`` path parameters dropped, the remaining query parameters sorted; in the query
+  ``+`` is a space (``%20``), a name without a value has an empty one (``?c`` = ``?c=``) and
+  characters without a meaning there are decoded (``%2C`` = ``,``), as w3lib's
+  ``canonicalize_url`` has it;
 * ``http`` and ``https`` the same page (``ignore_scheme``), ``www.example.org`` the same site as
   ``example.org`` (``ignore_www``).
 
@@ -31,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote_plus, urlsplit
 
+import idna
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -80,6 +86,11 @@ TRACKING_PARAMS = [
     "oscsid",
 ]
 PARTITIONS = 16  # index partitions by the key's top 4 bits
+# Bumped whenever a URL's normal form changes, so that an index holding keys of the old form is
+# refused instead of silently missing duplicates. 2: IDNA 2008 hosts; ``+`` = ``%20``,
+# ``?c`` = ``?c=``, ``%2C`` = ``,`` and ``%3F`` = ``?`` in queries; ``http:host``.
+NORMALIZER_VERSION = 2
+_SPECIAL_SCHEMES = ("http", "https", "ftp")
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21}
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
@@ -96,12 +107,19 @@ class UrlDedupConfig:
     index: str | None = None  # persistent cross-dump index directory
 
 
-def _escapes(part: str) -> str:
+# In a query, servers form-decode names and values: only & = + ; # and % mean something
+# escaped or not, so the other characters a query may hold literally are decoded (a=1%2C2 is
+# a=1,2, as w3lib's canonicalize_url has it). In the path an escaped reserved character stays
+# escaped (RFC 3986 6.2.2.2 decodes only unreserved ones: /a%2Fb is not /a/b).
+_QUERY_LITERAL = _UNRESERVED | frozenset("/?:@!$'()*,")
+
+
+def _escapes(part: str, literal: frozenset[str] = _UNRESERVED) -> str:
     def fix(m: re.Match) -> str:
         char = chr(int(m[1], 16))
-        return char if char in _UNRESERVED else "%" + m[1].upper()
+        return char if char in literal else "%" + m[1].upper()
 
-    return quote(_ESCAPE.sub(fix, part), safe="/%:@!$&'()*+,;=-._~")
+    return quote(_ESCAPE.sub(fix, part), safe="/?%:@!$&'()*+,;=-._~")
 
 
 def normalize_url(
@@ -114,6 +132,9 @@ def normalize_url(
     """The normalised form of ``url``, or None when it does not parse as a URL with a host."""
     try:
         parts = urlsplit(url.strip())
+        if not parts.netloc and parts.scheme.lower() in _SPECIAL_SCHEMES:
+            # WHATWG: http:example.com is http://example.com
+            parts = urlsplit(f"{parts.scheme}://{parts.path.lstrip('/')}?{parts.query}")
         port = parts.port
         host = parts.hostname
     except ValueError:
@@ -123,10 +144,7 @@ def normalize_url(
         return None
     host = host.rstrip(".")
     if not host.isascii():
-        try:
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError:
-            return None
+        host = _idna(host)
     if ignore_www and host.startswith("www."):
         host = host[4:]
     netloc = f"[{host}]" if ":" in host else host
@@ -139,12 +157,24 @@ def normalize_url(
             continue
         name = unquote_plus(pair.split("=", 1)[0]).lower()
         if not any(fnmatch.fnmatchcase(name, p) for p in drop_params):
-            params.append(_escapes(pair))
+            # form encoding: + is a space; a name alone is a name with an empty value
+            pair = pair.replace("+", "%20")
+            params.append(_escapes(pair if "=" in pair else pair + "=", _QUERY_LITERAL))
     if sort_params:
         params.sort()
     prefix = "" if ignore_scheme and scheme in ("http", "https") else f"{scheme}:"
     query = "?" + "&".join(params) if params else ""
     return f"{prefix}//{netloc}{path}{query}"
+
+
+def _idna(host: str) -> str:
+    """``host`` in punycode by UTS #46 non-transitional processing (IDNA 2008): ``faß.de`` and
+    ``fass.de`` are two sites. A name IDNA 2008 refuses (emoji, an empty or overlong label) keeps
+    its own lowercased spelling: it is then the duplicate of the very same spelling only."""
+    try:
+        return idna.encode(host, uts46=True, transitional=False).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        return host
 
 
 def _remove_dot_segments(path: str) -> str:
@@ -233,6 +263,7 @@ class UrlDedup(KeyedDedup):
     def _index_params(self) -> dict[str, Any]:
         c = self.config
         return {
+            "normalizer": NORMALIZER_VERSION,
             "keep": c.keep,
             "ignore_scheme": c.ignore_scheme,
             "ignore_www": c.ignore_www,

@@ -56,3 +56,17 @@ def test_offsets_crossing_a_separator_are_dropped():
     assert to_text_offsets(spans, 1, 4) == (11, 14)
     assert to_text_offsets(spans, 3, 9) is None
     assert to_text_offsets(spans, 8, 12) == (41, 45)
+
+
+def test_national_id_triggers_skip_ordinary_words():
+    """A trigger that fires on long words sends prose to the recognizers: a first Italian
+    fiscal-code trigger of nine characters doubled the text they saw on the sample."""
+    from curate.pii.prescreen import TRIGGERS
+
+    text = (
+        "Internationalization, responsibilities, counterproductive misunderstandings and "
+        "INTERNATIONALLY recognised characteristics."
+    )
+    for entity in ("UK_NINO", "ES_NIF", "ES_NIE", "IT_FISCAL_CODE", "KR_RRN"):
+        assert not re.search(TRIGGERS[entity], text), entity
+        assert not re.search(TRIGGERS[entity], text.lower()), entity

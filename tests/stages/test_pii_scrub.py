@@ -200,6 +200,33 @@ def test_config_errors_name_the_key():
         make_stage("pii_scrub", {"replacement": "hash"}, "t")
     with pytest.raises(ConfigError, match="score_threshold"):
         make_stage("pii_scrub", {"score_threshold": 2}, "t")
+    with pytest.raises(ConfigError, match="phone_regions: unknown region 'tr'.*did you mean 'TR'"):
+        make_stage("pii_scrub", {"phone_regions": ["US", "tr"]}, "t")
+    with pytest.raises(ConfigError, match="phone_regions: give at least one"):
+        make_stage("pii_scrub", {"phone_regions": []}, "t")
+    with pytest.raises(ConfigError, match="phone_regions: listed twice"):
+        make_stage("pii_scrub", {"phone_regions": ["CN", "CN"]}, "t")
+    make_stage("pii_scrub", {"entities": ["EMAIL"], "phone_regions": []}, "t")  # no phones asked
+    with pytest.raises(ConfigError, match="phone_regions: unknown region 'XX'"):
+        make_stage("pii_scrub", {"entities": ["EMAIL"], "phone_regions": ["XX"]}, "t")
+
+
+def test_phone_regions_follow_the_config_not_the_row_language():
+    texts = [
+        "Call me on 138 1234 5678.",
+        "Ruf an: 138 1234 5678.",
+        "电话：+90 532 123 45 67，0532 123 45 67。",
+    ]
+    langs = ["en", "de", "zh"]
+    batch = pa.RecordBatch.from_pydict({"id": ["a", "b", "c"], "text": texts, "language": langs})
+    out = make_stage("pii_scrub", {"entities": ["PHONE"]}, "t").process(batch)
+    assert out.batch.column("text").to_pylist() == [
+        "Call me on <PHONE>.",
+        "Ruf an: <PHONE>.",
+        "电话：<PHONE>，<PHONE>。",
+    ]
+    only_us = make_stage("pii_scrub", {"entities": ["PHONE"], "phone_regions": ["US"]}, "t")
+    assert only_us.process(batch).batch.column("text").to_pylist()[0] == texts[0]
 
 
 def test_ip_after_a_label_keeps_the_label():
