@@ -355,3 +355,47 @@ def _node_type(sources: Sequence[str]) -> str:
 
 def _part(folder: Path, i: int) -> Path:
     return folder / f"part-{i:05d}.parquet"
+
+
+# ---------------------------------------------------------------- measuring a task's memory
+
+
+class TaskPeaks:
+    """A ``run(fn, tasks)`` that runs every task in a fresh process (forked from a forkserver
+    that has imported this module) and keeps, per task, its counts and two peaks in bytes:
+    ``rss``, the peak RSS over the RSS it started with (this includes the pages of numpy's and
+    Arrow's libraries the task touches first, 25-60 MB), and ``heap``, what it allocated
+    (tracemalloc's peak, which numpy reports to, plus Arrow's pool peak). How the tests and
+    benchmarks/bench_components.py check that a task's memory follows its partition."""
+
+    def __init__(self) -> None:
+        import multiprocessing as mp
+
+        self._ctx = mp.get_context("forkserver")
+        self._ctx.set_forkserver_preload(["curate.dedup.components"])
+        self.peaks: list[dict[str, Any]] = []  # per task: counts, rss, heap, start
+
+    def __call__(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterable[Any]:
+        with self._ctx.Pool(1, maxtasksperchild=1) as pool:
+            for task in tasks:
+                measured = pool.apply(_measured, (fn, task))
+                self.peaks.append(measured)
+                yield measured["counts"]
+
+
+def _measured(fn: Callable[[Any], Any], task: Any) -> dict[str, Any]:
+    import resource
+    import tracemalloc
+
+    def rss() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize()
+
+    start, arrow_start = rss(), pa.default_memory_pool().max_memory()
+    tracemalloc.start()
+    counts = fn(task)
+    heap = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    heap += pa.default_memory_pool().max_memory() - arrow_start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"counts": counts, "rss": max(peak - start, 0), "heap": heap, "start": start}
