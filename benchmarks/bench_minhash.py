@@ -216,7 +216,7 @@ def exact_pairs(sets: list[np.ndarray], t: float, check_all_pairs: bool) -> set[
 
 
 def score(removed: set[int], pairs: set[tuple[int, int]], n: int) -> dict[str, float]:
-    from curate.minhash import connected_components
+    from curate.dedup.components import connected_components
 
     u = np.array([a for a, _ in pairs], np.int64)
     v = np.array([b for _, b in pairs], np.int64)

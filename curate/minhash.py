@@ -1,6 +1,7 @@
 """MinHash algorithms: normalisation, shingles, their hashes, signatures, LSH band keys,
-union-find clusters and verification of candidate pairs. Plain functions over numpy/Arrow
-columns; the ``minhash_dedup`` stage (curate/stages/minhash_dedup.py) puts them together.
+bucket links and verification of candidate pairs (clusters: curate.dedup.components). Plain
+functions over numpy/Arrow columns; the ``minhash_dedup`` stage (curate/stages/minhash_dedup.py)
+puts them together.
 
 Normalisation and shingles. Text is NFKC-normalised and lowercased; every run of punctuation,
 symbols, separators and control characters (Unicode P*, S*, Z*, Cc, Cf) becomes one space. Each
@@ -213,27 +214,6 @@ def optimal_bands(
 
 
 # ---------------------------------------------------------------- clusters
-
-
-def connected_components(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Union-find over nodes 0..n-1 and links (u, v): each node's label is the smallest node of
-    its component. Hooks the larger root under the smaller, then compresses paths, until no link
-    joins two roots (O(log n) rounds in practice)."""
-    parent = np.arange(n, dtype=np.int64)
-    u, v = np.asarray(u, np.int64), np.asarray(v, np.int64)
-    while len(u):
-        pu, pv = parent[u], parent[v]
-        apart = pu != pv
-        u, v, pu, pv = u[apart], v[apart], pu[apart], pv[apart]
-        if not len(u):
-            break
-        np.minimum.at(parent, np.maximum(pu, pv), np.minimum(pu, pv))
-        while True:
-            grand = parent[parent]
-            if np.array_equal(grand, parent):
-                break
-            parent = grand
-    return parent
 
 
 def bucket_links(keys: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,7 @@ share a bucket, and each is linked to the bucket's best survivor, only when the 
 near the threshold both ways: measured F1 0.937 against 0.989 for ``exact`` on the benchmark
 corpus), ``none`` links every band collision. ``exact`` keeps each document's distinct 32-bit
 shingle hashes for the barrier and the index: 4 bytes per shingle instead of the signature's
-4 x num_perm. Clusters are the connected components of the links (union-find in numpy);
+4 x num_perm. Clusters are the connected components of the links (curate.dedup.components);
 each keeps its best document by ``keep`` (curate.index.survivor) and loses the others, which
 record ``duplicate_of`` (the survivor's id) and ``cluster``.
 
@@ -41,6 +41,7 @@ import pyarrow.parquet as pq
 
 from curate.arrays import distinct
 from curate.collected import CollectedTable, Run, load_shared, run_here
+from curate.dedup.components import connected_components
 from curate.errors import CurateError
 from curate.index.store import (
     CommittedDump,
@@ -57,7 +58,6 @@ from curate.minhash import (
     SetStore,
     band_keys,
     bucket_links,
-    connected_components,
     jaccard_at_least,
     minhash,
     optimal_bands,

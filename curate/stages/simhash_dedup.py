@@ -10,7 +10,7 @@ blocks; by pigeonhole, two fingerprints within distance ``hamming`` agree exactl
 block, so grouping by each block in turn (``hamming + 1`` tables) finds every candidate pair, and a
 popcount check keeps the true ones. The search is exact, not approximate (tested against all
 pairs). Identical fingerprints are collapsed first, so a footer repeated on 10^5 pages costs one
-entry, not 10^10 pairs. Near-duplicate pairs are joined into clusters by union-find.
+entry, not 10^10 pairs. Near-duplicate pairs are joined into clusters by curate.dedup.components.
 
 A cluster whose units occur in at least ``min_docs`` documents is boilerplate: its occurrences are
 cut from every document but the first (in curate.index.survivor's order for ``keep``: earliest
@@ -63,6 +63,7 @@ import xxhash
 
 from curate import arrays
 from curate.collected import CollectedTable, Run, load_shared, read_spilled, run_here
+from curate.dedup.components import connected_components
 from curate.errors import CurateError
 from curate.index.store import (
     CommittedDump,
@@ -313,25 +314,6 @@ def near_pairs_between(a: np.ndarray, b: np.ndarray, hamming: int) -> tuple[np.n
     j = np.concatenate([f[1] for f in found]).astype(np.int64)
     code = arrays.distinct(i * max(len(b), 1) + j)
     return code // max(len(b), 1), code % max(len(b), 1)
-
-
-def connected_components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Union-find by vectorised min-label propagation with pointer jumping: label per node."""
-    labels = np.arange(n)
-    if len(i) == 0:
-        return labels
-    while True:
-        low = np.minimum(labels[i], labels[j])
-        before = labels.copy()
-        np.minimum.at(labels, i, low)
-        np.minimum.at(labels, j, low)
-        while True:  # pointer jumping: follow labels to their roots
-            jumped = labels[labels]
-            if np.array_equal(jumped, labels):
-                break
-            labels = jumped
-        if np.array_equal(labels, before):
-            return labels
 
 
 # ---------------------------------------------------------------- the stage

@@ -16,7 +16,6 @@ from curate.index.survivor import survival_order
 from curate.minhash import (
     SetStore,
     band_keys,
-    connected_components,
     jaccard_at_least,
     optimal_bands,
     shingle_hash32,
@@ -167,22 +166,6 @@ def brute_components(n: int, edges: list[tuple[int, int]]) -> list[int]:
         for x in comp:
             label[x] = min(comp)
     return label
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    st.integers(1, 60).flatmap(
-        lambda n: st.tuples(
-            st.just(n),
-            st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=80),
-        )
-    )
-)
-def test_union_find_matches_brute_force(case):
-    n, edges = case
-    u = np.array([a for a, _ in edges], np.int64)
-    v = np.array([b for _, b in edges], np.int64)
-    assert connected_components(n, u, v).tolist() == brute_components(n, edges)
 
 
 def test_without_verification_clusters_are_the_band_collision_components():

@@ -26,7 +26,6 @@ from curate.stages.simhash_dedup import (
     SimhashDedup,
     SimhashDedupConfig,
     block_layout,
-    connected_components,
     cut_spans,
     fmix64,
     mask_pii,
@@ -90,27 +89,6 @@ def test_table_search_finds_exactly_the_brute_force_pairs(candidates, monkeypatc
     for k in (0, 1, 3, 5):
         i, j = near_duplicate_pairs(arr, k)
         assert set(zip(i.tolist(), j.tolist())) == brute_pairs(fps, k)
-
-
-@settings(max_examples=50, deadline=None)
-@given(st.integers(2, 60), st.lists(st.tuples(st.integers(0, 59), st.integers(0, 59)), max_size=80))
-def test_connected_components_match_union_find(n, edges):
-    edges = [(a % n, b % n) for a, b in edges]
-    parent = list(range(n))
-
-    def find(x):
-        while parent[x] != x:
-            x = parent[x]
-        return x
-
-    for a, b in edges:
-        parent[find(a)] = find(b)
-    i = np.array([a for a, _ in edges], dtype=np.int64)
-    j = np.array([b for _, b in edges], dtype=np.int64)
-    labels = connected_components(n, i, j)
-    for a in range(n):
-        for b in range(n):
-            assert (labels[a] == labels[b]) == (find(a) == find(b))
 
 
 def test_cut_spans():

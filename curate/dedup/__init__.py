@@ -1,0 +1,2 @@
+"""The dedup core shared by the dedup stages: connected components over duplicate pairs
+(``components``)."""
