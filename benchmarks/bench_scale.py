@@ -4,7 +4,7 @@ The sample replicated 1x, 10x, 40x and 100x (bench_soak's replicas: new ids, hos
 half-swapped texts, same shard size), run through `url_dedup` + `exact_dedup` with `--workers 2`.
 "before" is commit bc811e4 (both barriers decided in the driver over every shard's keys),
 exported with `git archive` and run from the same interpreter on the same files, up to 40x. RSS of
-the driver and of the largest worker, sampled every 0.1 s, by phase (bench_soak.phase).
+the driver (which runs the barriers) and of the largest worker, sampled every 0.1 s.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import psutil
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_soak import phase, replicate  # noqa: E402
+from bench_soak import replicate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = "bc811e4"  # the last commit whose url/exact barriers decided in the driver
@@ -40,8 +40,10 @@ def pipeline(where: Path) -> Path:
     return path
 
 
-def measured(where: Path, shards: int, code: Path) -> tuple[float, float, float, dict]:
-    """Wall seconds, driver peak MB at the barriers, largest worker peak MB, the report."""
+def measured(where: Path, code: Path) -> tuple[float, float, float, dict]:
+    """Wall seconds, driver peak MB, largest worker peak MB, the report. The driver runs the
+    barriers (before #17 it held every key there); the shard tasks and reduce tasks run in the
+    workers."""
     shutil.rmtree(where / "out", ignore_errors=True)
     cmd = [sys.executable, "-m", "curate.cli", "run", str(pipeline(where)), "--workers", "2"]
     env = {"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin"}
@@ -56,8 +58,7 @@ def measured(where: Path, shards: int, code: Path) -> tuple[float, float, float,
                 w = [p.memory_info().rss / 2**20 for p in parent.children(recursive=True)]
             except psutil.Error:
                 continue
-            if phase(where / "out", shards).startswith("decide"):
-                driver = max(driver, d)
+            driver = max(driver, d)
             worker = max([worker, *w])
             time.sleep(0.1)
         seconds = time.perf_counter() - t
@@ -86,14 +87,14 @@ def run(quick: bool = False) -> str:
         for n in sizes:
             where = tmp / f"x{n}"
             docs = replicate(ROOT / "sample_corpus", where / "in", n)
-            shards = len(list((where / "in").rglob("*.parquet")))
-            now = measured(where, shards, ROOT)
-            then = measured(where, shards, old) if n <= before_up_to else None
+            files = len(list((where / "in").rglob("*.parquet")))
+            then = measured(where, old) if n <= before_up_to else None
+            now = measured(where, ROOT)
             if then is not None:  # the same decisions: kept and removed counts per stage
                 a = [(s["docs_out"], s["docs_removed"]) for s in now[3]["stages"]]
                 b = [(s["docs_out"], s["docs_removed"]) for s in then[3]["stages"]]
                 assert a == b, (n, a, b)
-            rows.append((n, docs, shards, now, then))
+            rows.append((n, docs, files, now, then))
             shutil.rmtree(where, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -104,22 +105,26 @@ def run(quick: bool = False) -> str:
         f"`--workers 2`, default `partitions` (auto: one per 4 GiB of input, so 1 here); the "
         f"sample replicated as in the soak section; 'before' is {BEFORE}, where both barriers "
         "decided in the driver over every shard's keys, on the same files in the same run; same "
-        "kept and removed counts asserted). Driver = peak RSS of the driver process during the "
-        "barriers; worker = largest worker process at any time (the reduce tasks run there).",
+        "kept and removed counts asserted). Driver = peak RSS of the driver process over the run "
+        "(it runs the barriers); worker = largest worker process (shard and reduce tasks); "
+        "shards = the units of work (today: ranges of row groups, `shard_rows: auto`; before: "
+        "one per file).",
         "",
-        "| corpus | documents | files | wall s (before) | docs/s (before) | driver MB at the "
-        "barriers (before) | largest worker MB (before) |",
-        "|---|---|---|---|---|---|---|",
+        "| corpus | documents | files | shards (before) | wall s (before) | docs/s (before) | "
+        "driver peak MB (before) | largest worker MB (before) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for n, docs, shards, now, then in rows:
+    for n, docs, files, now, then in rows:
 
         def pair(i: int, fmt: str, now=now, then=then) -> str:
             return format(now[i], fmt) + (f" ({format(then[i], fmt)})" if then else "")
 
         rate = f"{docs / now[0]:,.0f}" + (f" ({docs / then[0]:,.0f})" if then else "")
+        shards = str(now[3]["input"]["shards"])
+        shards += f" ({then[3]['input']['shards']})" if then else ""
         lines.append(
-            f"| {n}x | {docs:,} | {shards} | {pair(0, ',.0f')} | {rate} | {pair(1, ',.0f')} | "
-            f"{pair(2, ',.0f')} |"
+            f"| {n}x | {docs:,} | {files} | {shards} | {pair(0, ',.0f')} | {rate} | "
+            f"{pair(1, ',.0f')} | {pair(2, ',.0f')} |"
         )
     return "\n".join(lines) + "\n"
 
