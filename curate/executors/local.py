@@ -37,7 +37,9 @@ class LocalExecutor:
         if not tasks:
             return
         with progress(total=len(tasks), desc=desc) as bar:
-            if self.workers == 1 or len(tasks) == 1:
+            # Inline only when asked for one worker: a lone task of a larger run (a barrier's
+            # only reduce task) must not grow the driver, which lives through the whole run.
+            if self.workers == 1:
                 for task in tasks:
                     yield fn(task)
                     bar.update(1)
