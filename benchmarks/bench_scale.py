@@ -28,9 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BEFORE = "bc811e4"  # the last commit whose url/exact barriers decided in the driver
 
 
-def pipeline(where: Path) -> Path:
+def pipeline(where: Path, partitions: int | None = None) -> Path:
     body = {
         "name": "scale",
+        **({"partitions": partitions} if partitions else {}),
         "input": str(where / "in"),
         "output": str(where / "out"),
         "stages": [{"url_dedup": {"keep": "earliest"}}, {"exact_dedup": {"keep": "earliest"}}],
@@ -40,12 +41,13 @@ def pipeline(where: Path) -> Path:
     return path
 
 
-def measured(where: Path, code: Path) -> tuple[float, float, float, dict]:
+def measured(where: Path, code: Path, partitions: int | None = None) -> tuple:
     """Wall seconds, driver peak MB, largest worker peak MB, the report. The driver runs the
     barriers (before #17 it held every key there); the shard tasks and reduce tasks run in the
     workers."""
     shutil.rmtree(where / "out", ignore_errors=True)
-    cmd = [sys.executable, "-m", "curate.cli", "run", str(pipeline(where)), "--workers", "2"]
+    path = pipeline(where, partitions)
+    cmd = [sys.executable, "-m", "curate.cli", "run", str(path), "--workers", "2"]
     env = {"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin"}
     driver = worker = 0.0
     with tempfile.TemporaryFile(mode="w+") as log:
@@ -94,7 +96,9 @@ def run(quick: bool = False) -> str:
                 a = [(s["docs_out"], s["docs_removed"]) for s in now[3]["stages"]]
                 b = [(s["docs_out"], s["docs_removed"]) for s in then[3]["stages"]]
                 assert a == b, (n, a, b)
-            rows.append((n, docs, files, now, then))
+            rows.append((f"{n}x", docs, files, now, then))
+            if n == sizes[-1]:  # the reduce tasks' memory is the partition's, not the corpus's
+                rows.append((f"{n}x, partitions: 8", docs, files, measured(where, ROOT, 8), None))
             shutil.rmtree(where, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -123,7 +127,7 @@ def run(quick: bool = False) -> str:
         shards = str(now[3]["input"]["shards"])
         shards += f" ({then[3]['input']['shards']})" if then else ""
         lines.append(
-            f"| {n}x | {docs:,} | {files} | {shards} | {pair(0, ',.0f')} | {rate} | "
+            f"| {n} | {docs:,} | {files} | {shards} | {pair(0, ',.0f')} | {rate} | "
             f"{pair(1, ',.0f')} | {pair(2, ',.0f')} |"
         )
     return "\n".join(lines) + "\n"
