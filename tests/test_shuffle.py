@@ -162,3 +162,17 @@ def test_keyed_barrier_over_more_than_2_gib_of_ids(tmp_path):
     assert removed.num_rows == n // 2
     first = removed.slice(0, 1).to_pylist()[0]
     assert first["id"][:8] == "00000001" and first["duplicate_of"][:8] == "00000000"
+
+
+def test_a_barrier_with_no_rows_reports_zero_counters(tmp_path):
+    """Every row quarantined: the keyed barriers still state their counters, at zero."""
+    (tmp_path / "in").mkdir()
+    pq.write_table(
+        pa.table({"text": pa.array([None, ""], pa.string()), "url": ["http://a", "http://b"]}),
+        tmp_path / "in" / "a.parquet",
+    )
+    report = run(tmp_path / "in", tmp_path / "out", DEDUP, workers=2, partitions=3)
+    url, exact = (s["decision"] for s in report["stages"])
+    assert url["documents"] == url["duplicates"] == url["without_url"] == 0
+    assert exact["documents"] == exact["duplicates"] == exact["duplicate_groups"] == 0
+    assert report["totals"]["docs_quarantined"] == 2
