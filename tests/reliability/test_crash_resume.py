@@ -64,15 +64,16 @@ KILLS = {
 }
 
 
-def subset(root: Path) -> Path:
-    """Two dumps of the bundled sample, 2 shards x 150 rows each, row groups of 50."""
+def subset(root: Path, rows: int = ROWS_PER_SHARD, row_group: int = 50) -> Path:
+    """Two dumps of the bundled sample, 2 files x ``rows`` rows each, row groups of
+    ``row_group``."""
     for dump in DUMPS:
         folder = root / "in" / f"dump={dump}"
         folder.mkdir(parents=True)
         for part in range(2):
             src = REPO / "sample_corpus" / f"dump={dump}" / f"part-{part:05d}.parquet"
-            table = pq.read_table(src).slice(0, ROWS_PER_SHARD)
-            pq.write_table(table, folder / f"part-{part:05d}.parquet", row_group_size=50)
+            table = pq.read_table(src).slice(0, rows)
+            pq.write_table(table, folder / f"part-{part:05d}.parquet", row_group_size=row_group)
     return root / "in"
 
 

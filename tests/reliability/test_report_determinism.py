@@ -11,24 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from tests.reliability.test_crash_resume import DUMPS, subset
+
 REPO = Path(__file__).resolve().parents[2]
-DUMPS = ("CC-MAIN-2023-06", "CC-MAIN-2023-14")
 ROWS_PER_SHARD = 120
-
-
-def subset(root: Path) -> Path:
-    for dump in DUMPS:
-        folder = root / "in" / f"dump={dump}"
-        folder.mkdir(parents=True)
-        for part in range(2):
-            src = REPO / "sample_corpus" / f"dump={dump}" / f"part-{part:05d}.parquet"
-            table = pq.read_table(src).slice(0, ROWS_PER_SHARD)
-            pq.write_table(table, folder / f"part-{part:05d}.parquet", row_group_size=40)
-    return root / "in"
 
 
 def recipe(root: Path, input: Path) -> Path:
@@ -84,7 +73,7 @@ def report(root: Path) -> dict:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("determinism")
-    pipe = recipe(root, subset(root))
+    pipe = recipe(root, subset(root, ROWS_PER_SHARD, row_group=40))
     out = {}
     assert run(pipe, "--workers", "1") == 0
     out["one worker"] = report(root)
