@@ -65,6 +65,54 @@ def normalize_for_features(text: str) -> str:
     return _DIGITS.sub("0", unicodedata.normalize("NFKC", text).lower())
 
 
+# Slots: what a template fills in per page (a URL, an e-mail, numbers and dates, a month's name
+# next to a number, capitalised names). mask_slots replaces each by a placeholder token.
+SLOT_TOKENS = ("_url_", "_email_", "_num_", "_month_", "_cap_")
+_MONTHS = frozenset(
+    ("jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun", "june",
+     "jul", "july", "aug", "august", "sep", "sept", "september", "oct", "october", "nov",
+     "november", "dec", "december")
+)  # fmt: skip
+# one pass each, in this order: a URL or an e-mail holds digits, a month is found by its number
+_SLOT_PASSES = (
+    ("_url_", re.compile(r"(?:https?://|www\.)[^\s\x00,;。、]+", re.IGNORECASE)),
+    ("_email_", re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
+    # 2024-03-01, 9:00, (414) 950-4525, 1,234: digits and the separators between them
+    ("_num_", re.compile(r"[+(]?\d(?:[\d()]|[-./:,\s](?=[\d(]))*")),
+)
+_MONTH = re.compile(r"\b([A-Za-z]{3,9})\.?(?= +_num_)|(?<=_num_ )([A-Za-z]{3,9})\b\.?")
+_WORD = re.compile(r"[^\W\d_]+")
+_CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
+
+
+def _month(m: re.Match) -> str:
+    return " _month_ " if (m.group(1) or m.group(2)).lower() in _MONTHS else m.group(0)
+
+
+def mask_slots(units: list[str]) -> list[str]:
+    """Each unit (NFKC) with its slots replaced by placeholder tokens (SLOT_TOKENS): URLs, e-mail
+    addresses, numbers with their separators (dates, times, phone numbers, counts), month names
+    next to a number, and runs of capitalised words (names, companies, titles) but the unit's
+    first word. Capitalised words stay when they are over half of the unit's words (a heading,
+    a title-cased or upper-cased line: there the capitals tell nothing). One regex pass over the
+    joined units for the slots; the capitals rule is per unit."""
+    if not units:
+        return []
+    joined = unicodedata.normalize("NFKC", _UNIT_SEP.join(u.replace(_UNIT_SEP, " ") for u in units))
+    for token, pattern in _SLOT_PASSES:
+        joined = pattern.sub(f" {token} ", joined)
+    joined = _MONTH.sub(_month, joined)
+    out = joined.split(_UNIT_SEP)
+    texts = pa.array(out, pa.string())
+    words = pc.count_substring_regex(texts, r"\pL+").to_numpy()
+    capitals = pc.count_substring_regex(texts, r"(?:^|[^\pL\pN_])\p{Lu}").to_numpy()
+    for k in np.flatnonzero((capitals > 1) & (2 * capitals <= words)).tolist():
+        text = out[k]  # the first word stays anyway: a sentence starts with a capital
+        head = _WORD.search(text).end()  # type: ignore[union-attr]
+        out[k] = text[:head] + _CAPITALISED.sub(" _cap_ ", text[head:])
+    return out
+
+
 def tokens(text: str) -> list[str]:
     return TOKEN.findall(text)
 

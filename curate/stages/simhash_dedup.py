@@ -84,7 +84,7 @@ from curate.stages.base import (
     column_or_nulls,
     register,
 )
-from curate.text import split_units, token_hashes
+from curate.text import SLOT_TOKENS, mask_slots, split_units, token_hashes
 
 _MASK = re.compile(r"\S+@\S+|\d{4,}|\+?\d[\d\s-]{6,}\d")
 PARTITIONS = 1  # one table of fingerprints per dump; the search tables are built in memory
@@ -107,6 +107,7 @@ class SimhashDedupConfig:
     min_chars: int = 100  # a document left shorter than this goes as a whole
     min_fraction: float = 0.2  # ... or left with less than this share of its text
     preview_chars: int = 60  # characters of each unit kept to show the top boilerplate
+    mask_slots: bool = True  # numbers, dates, e-mails, URLs, names -> placeholders first
     index: str | None = None  # persistent cross-dump index directory
 
     def validate(self) -> None:
@@ -160,17 +161,20 @@ def simhash(features: list[list[str]], weights: str = "binary") -> np.ndarray:
 
 
 def unit_fingerprints(
-    units: list[str], ngram: int, min_tokens: int, weights: str = "binary"
+    units: list[str], ngram: int, min_tokens: int, weights: str = "binary", mask: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """(SimHash, number of tokens) of each unit over its token ``ngram``-grams (one shorter gram
     for a unit of fewer tokens) after ``normalize_for_features``; 0 for units under
     ``min_tokens`` tokens. A unit of numbers only ("5.1.1.", a row of prices) counts 0 tokens:
     after digits -> 0 all such units look alike. Vectorised: one tokeniser pass for all units,
     each distinct token hashed once, each distinct token sequence (repeated boilerplate)
-    fingerprinted once."""
+    fingerprinted once. With ``mask``, slots are replaced by placeholders first
+    (curate.text.mask_slots), which count as tokens but not as words."""
+    if mask:
+        units = mask_slots(units)
     token_hash, counts = token_hashes(units)
     words = np.bincount(
-        np.repeat(np.arange(len(units)), counts)[~np.isin(token_hash, NUMBER_HASHES)],
+        np.repeat(np.arange(len(units)), counts)[~np.isin(token_hash, NOT_WORDS)],
         minlength=len(units),
     )
     eligible = np.where(words > 0, counts, 0)
@@ -205,6 +209,8 @@ def unit_fingerprints(
 # the hashes of the tokens made of digits only, which normalise to 0, 00, 000, ... (a run of
 # over 256 digits counts as a word)
 NUMBER_HASHES = np.array([xxhash.xxh3_64_intdigest(b"0" * k) for k in range(1, 257)], np.uint64)
+SLOT_HASHES = np.array([xxhash.xxh3_64_intdigest(t.encode()) for t in SLOT_TOKENS], np.uint64)
+NOT_WORDS = np.r_[NUMBER_HASHES, SLOT_HASHES]
 
 
 def _powers(n: int) -> np.ndarray:
@@ -334,7 +340,9 @@ class SimhashDedup(RowRemovalStage):
                 spans.append((start, end))
                 units.append(text[start:end])
                 doc.append(row)
-        fps, n_tokens = unit_fingerprints(units, cfg.ngram, cfg.min_tokens, cfg.weights)
+        fps, n_tokens = unit_fingerprints(
+            units, cfg.ngram, cfg.min_tokens, cfg.weights, cfg.mask_slots
+        )
         keep = np.flatnonzero(n_tokens >= cfg.min_tokens)  # short units collide by chance
         span = np.array(spans, np.int32).reshape(-1, 2)[keep]
         per_doc = np.bincount(np.array(doc, np.int64)[keep], minlength=batch.num_rows)
@@ -387,7 +395,7 @@ class SimhashDedup(RowRemovalStage):
             "weights": c.weights,
             "min_tokens": c.min_tokens,
             "keep": c.keep,
-            "features": "nfkc-lower-digits0/xxh3-64",
+            "features": "nfkc-lower-digits0/xxh3-64" + ("/slots" if c.mask_slots else ""),
         }
 
     def _decide(

@@ -34,7 +34,7 @@ from curate.stages.simhash_dedup import (
     simhash,
     unit_fingerprints,
 )
-from curate.text import normalize_for_features, tokens
+from curate.text import SLOT_TOKENS, mask_slots, normalize_for_features, tokens
 from tests.conftest import stdlib_docs
 
 
@@ -388,9 +388,9 @@ def test_recall_on_the_injected_boilerplate_of_the_sample():
     assert recall >= 0.95, recall
 
 
-def fingerprint_reference(unit: str, ngram: int, weights: str = "binary") -> int:
+def fingerprint_reference(unit: str, ngram: int, weights: str = "binary", mask=False) -> int:
     """The documented definition, one unit at a time in plain Python."""
-    toks = tokens(normalize_for_features(unit))
+    toks = tokens(normalize_for_features(mask_slots([unit])[0] if mask else unit))
     h = [xxhash.xxh3_64_intdigest(t.encode()) for t in toks]
     windows = [h[i : i + ngram] for i in range(max(len(h) - ngram + 1, 1))] if h else []
     grams = []
@@ -411,13 +411,50 @@ def fingerprint_reference(unit: str, ngram: int, weights: str = "binary") -> int
     ),
     st.integers(1, 4),
     st.sampled_from(["binary", "tf"]),
+    st.booleans(),
 )
-def test_vectorised_fingerprints_match_the_definition(units, ngram, weights):
-    fps, counts = unit_fingerprints(units, ngram, 2, weights)
+def test_vectorised_fingerprints_match_the_definition(units, ngram, weights, mask):
+    fps, counts = unit_fingerprints(units, ngram, 2, weights, mask)
     for unit, fp, n in zip(units, fps.tolist(), counts.tolist()):
-        toks = tokens(normalize_for_features(unit))
-        assert n == (len(toks) if any(t.strip("0") for t in toks) else 0)  # numbers only: 0
-        assert fp == (fingerprint_reference(unit, ngram, weights) if n >= 2 else 0)
+        toks = tokens(normalize_for_features(mask_slots([unit])[0] if mask else unit))
+        word = any(t.strip("0") and t not in SLOT_TOKENS for t in toks)
+        assert n == (len(toks) if word else 0)  # numbers and slots only: 0
+        assert fp == (fingerprint_reference(unit, ngram, weights, mask) if n >= 2 else 0)
+
+
+SLOTTED = st.lists(
+    st.text(alphabet="aA Bz0 9.,:-@/()年月日数据\x00\n", max_size=25)
+    | st.sampled_from(["Posted on March 3, 2021 by Jane Smith", "https://a.org/x", "+1 (415) 555"]),
+    max_size=8,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(SLOTTED)
+def test_slots_are_masked_one_unit_at_a_time(units):
+    """Masking the joined units (the vectorised pass) is masking each unit on its own."""
+    assert mask_slots(units) == [mask_slots([u])[0] for u in units]
+
+
+def test_slots_become_placeholders():
+    """Names, dates, counts, e-mails, URLs and phone numbers of a template are masked, so its
+    occurrences fingerprint alike; a heading (mostly capitals) keeps its words."""
+    a, b = mask_slots(
+        [
+            "Posted on March 3, 2021 by Jane Smith. Questions? Mail jane@example.org",
+            "Posted on Nov 12, 1999 by Li Wei. Questions? Mail li.wei@example.com",
+        ]
+    )
+    assert tokens(a.lower()) == tokens(b.lower())
+    assert "_month_" in a and "_email_" in a and "_cap_" in a
+    (c,) = mask_slots(["Printed from https://example.com/a/b on 2024-03-01, call (414) 950-4525."])
+    assert tokens(c) == ["Printed", "from", "_url_", "on", "_num_", "call", "_num_"]
+    assert mask_slots(["You may copy it.", "The Linux Kernel Archives"]) == [
+        "You may copy it.",  # "may" is a month only next to a number
+        "The Linux Kernel Archives",  # mostly capitals: nothing to tell apart
+    ]
+    zh = mask_slots(["发布于2014年3月5日 12:30，作者：梁鑫"])[0]
+    assert tokens(zh)[:5] == ["发", "布", "于", "_num_", "年"]
 
 
 def test_units_of_numbers_only_are_too_short_to_be_boilerplate():
