@@ -77,10 +77,15 @@ _MONTHS = frozenset(
 _SLOT_PASSES = (
     ("_url_", re.compile(r"(?:https?://|www\.)[^\s\x00,;。、]+", re.IGNORECASE)),
     ("_email_", re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
-    # 2024-03-01, 9:00, (414) 950-4525, 1,234: digits and the separators between them
-    ("_num_", re.compile(r"[+(]?\d(?:[\d()]|[-./:,\s](?=[\d(]))*")),
+    # 2024-03-01, 9:00, (414) 950-4525, 1,234: digits and the separators between them, not
+    # touching a Latin letter (u32, 0x1F, 9am stay words: a code line is not a template)
+    (
+        "_num_",
+        re.compile(r"(?<![A-Za-z_\d])[+(]?\d(?:[\d()]|[-./:,\s](?=[\d(]))*(?![A-Za-z_\d])"),
+    ),
 )
 _MONTH = re.compile(r"\b([A-Za-z]{3,9})\.?(?= +_num_)|(?<=_num_ )([A-Za-z]{3,9})\b\.?")
+_DATE = re.compile(r"_(?:num|month)_(?:[ ,]*_(?:num|month)_)+")  # "March 3, 2021": one slot
 _WORD = re.compile(r"[^\W\d_]+")
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
 
@@ -93,7 +98,7 @@ def mask_slots(units: list[str]) -> list[str]:
     """Each unit (NFKC) with its slots replaced by placeholder tokens (SLOT_TOKENS): URLs, e-mail
     addresses, numbers with their separators (dates, times, phone numbers, counts), month names
     next to a number, and runs of capitalised words (names, companies, titles) but the unit's
-    first word. Capitalised words stay when they are over half of the unit's words (a heading,
+    first word. Capitalised words stay when they are over 3/4 of the unit's words (a heading,
     a title-cased or upper-cased line: there the capitals tell nothing). One regex pass over the
     joined units for the slots; the capitals rule is per unit."""
     if not units:
@@ -101,12 +106,16 @@ def mask_slots(units: list[str]) -> list[str]:
     joined = unicodedata.normalize("NFKC", _UNIT_SEP.join(u.replace(_UNIT_SEP, " ") for u in units))
     for token, pattern in _SLOT_PASSES:
         joined = pattern.sub(f" {token} ", joined)
-    joined = _MONTH.sub(_month, joined)
+    joined = _DATE.sub(" _num_ ", _MONTH.sub(_month, joined))
     out = joined.split(_UNIT_SEP)
     texts = pa.array(out, pa.string())
-    words = pc.count_substring_regex(texts, r"\pL+").to_numpy()
-    capitals = pc.count_substring_regex(texts, r"(?:^|[^\pL\pN_])\p{Lu}").to_numpy()
-    for k in np.flatnonzero((capitals > 1) & (2 * capitals <= words)).tolist():
+    words = pc.count_substring_regex(texts, r"\pL+").to_numpy().copy()
+    words -= pc.count_substring_regex(texts, r"_(?:url|email|num|month)_").to_numpy()
+    # a capital after a non-word character (a space put first: "^" would match at every
+    # restart of the count)
+    spaced = pc.binary_join_element_wise(" ", texts, "")
+    capitals = pc.count_substring_regex(spaced, r"[^\pL\pN_]\p{Lu}").to_numpy()
+    for k in np.flatnonzero((capitals > 1) & (4 * capitals <= 3 * words)).tolist():
         text = out[k]  # the first word stays anyway: a sentence starts with a capital
         head = _WORD.search(text).end()  # type: ignore[union-attr]
         out[k] = text[:head] + _CAPITALISED.sub(" _cap_ ", text[head:])

@@ -169,14 +169,14 @@ def unit_fingerprints(
     after digits -> 0 all such units look alike. Vectorised: one tokeniser pass for all units,
     each distinct token hashed once, each distinct token sequence (repeated boilerplate)
     fingerprinted once. With ``mask``, slots are replaced by placeholders first
-    (curate.text.mask_slots), which count as tokens but not as words."""
-    if mask:
-        units = mask_slots(units)
-    token_hash, counts = token_hashes(units)
-    words = np.bincount(
-        np.repeat(np.arange(len(units)), counts)[~np.isin(token_hash, NOT_WORDS)],
-        minlength=len(units),
-    )
+    (curate.text.mask_slots), which count as tokens but not as words; a unit left with fewer
+    than MASKED_WORDS words is mostly slots ("rev 2023.9.27", a bare URL) and is taken as
+    written: all such units would otherwise look alike."""
+    masked = mask_slots(units) if mask else units
+    token_hash, counts, words = _tokens(masked)
+    if mask and (words < MASKED_WORDS).any():
+        units = [u if w < MASKED_WORDS else m for u, m, w in zip(units, masked, words.tolist())]
+        token_hash, counts, words = _tokens(units)
     eligible = np.where(words > 0, counts, 0)
     starts = np.cumsum(counts) - counts
     powers = _powers(int(counts.max(initial=0)) + ngram)
@@ -211,6 +211,18 @@ def unit_fingerprints(
 NUMBER_HASHES = np.array([xxhash.xxh3_64_intdigest(b"0" * k) for k in range(1, 257)], np.uint64)
 SLOT_HASHES = np.array([xxhash.xxh3_64_intdigest(t.encode()) for t in SLOT_TOKENS], np.uint64)
 NOT_WORDS = np.r_[NUMBER_HASHES, SLOT_HASHES]
+MASKED_WORDS = 2  # a masked unit needs this many words left, or it is fingerprinted as written
+
+
+def _tokens(units: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Token hashes and tokens per unit (curate.text.token_hashes), and words per unit: tokens
+    that are neither numbers nor slot placeholders."""
+    token_hash, counts = token_hashes(units)
+    words = np.bincount(
+        np.repeat(np.arange(len(units)), counts)[~np.isin(token_hash, NOT_WORDS)],
+        minlength=len(units),
+    )
+    return token_hash, counts, words
 
 
 def _powers(n: int) -> np.ndarray:

@@ -388,9 +388,19 @@ def test_recall_on_the_injected_boilerplate_of_the_sample():
     assert recall >= 0.95, recall
 
 
+def as_fingerprinted(unit: str, mask: bool) -> str:
+    """The unit masked of its slots, unless that leaves it under MASKED_WORDS words."""
+    if not mask:
+        return unit
+    masked = mask_slots([unit])[0]
+    toks = tokens(normalize_for_features(masked))
+    words = sum(1 for t in toks if t.strip("0") and t not in SLOT_TOKENS)
+    return masked if words >= simhash_dedup.MASKED_WORDS else unit
+
+
 def fingerprint_reference(unit: str, ngram: int, weights: str = "binary", mask=False) -> int:
     """The documented definition, one unit at a time in plain Python."""
-    toks = tokens(normalize_for_features(mask_slots([unit])[0] if mask else unit))
+    toks = tokens(normalize_for_features(as_fingerprinted(unit, mask)))
     h = [xxhash.xxh3_64_intdigest(t.encode()) for t in toks]
     windows = [h[i : i + ngram] for i in range(max(len(h) - ngram + 1, 1))] if h else []
     grams = []
@@ -416,7 +426,7 @@ def fingerprint_reference(unit: str, ngram: int, weights: str = "binary", mask=F
 def test_vectorised_fingerprints_match_the_definition(units, ngram, weights, mask):
     fps, counts = unit_fingerprints(units, ngram, 2, weights, mask)
     for unit, fp, n in zip(units, fps.tolist(), counts.tolist()):
-        toks = tokens(normalize_for_features(mask_slots([unit])[0] if mask else unit))
+        toks = tokens(normalize_for_features(as_fingerprinted(unit, mask)))
         word = any(t.strip("0") and t not in SLOT_TOKENS for t in toks)
         assert n == (len(toks) if word else 0)  # numbers and slots only: 0
         assert fp == (fingerprint_reference(unit, ngram, weights, mask) if n >= 2 else 0)
@@ -446,7 +456,9 @@ def test_slots_become_placeholders():
         ]
     )
     assert tokens(a.lower()) == tokens(b.lower())
-    assert "_month_" in a and "_email_" in a and "_cap_" in a
+    assert "_num_" in a and "_email_" in a and "_cap_" in a
+    dates = mask_slots(["on 3 Mar. 2021", "on May 3", "on 2021-03-03 12:00", "in May"])
+    assert [tokens(d) for d in dates] == [["on", "_num_"]] * 3 + [["in", "May"]]  # one slot
     (c,) = mask_slots(["Printed from https://example.com/a/b on 2024-03-01, call (414) 950-4525."])
     assert tokens(c) == ["Printed", "from", "_url_", "on", "_num_", "call", "_num_"]
     assert mask_slots(["You may copy it.", "The Linux Kernel Archives"]) == [
@@ -477,6 +489,20 @@ def test_units_of_numbers_only_are_too_short_to_be_boilerplate():
     cut = [texts[i][a:b] for i, spans in cuts.items() for a, b in spans]
     assert not any(c.endswith(".1.") for c in cut)  # the section numbers stay
     assert sum(c.startswith("Page ") for c in cut) == 11  # "Page N of 10" is boilerplate
+
+
+def test_masking_spares_code_and_units_made_of_slots():
+    """Digits inside a word are not a slot (a code line stays itself), and a unit that is mostly
+    slots (a bare URL, "rev <version>") is fingerprinted as written: masked, they would all be
+    one unit, cut from every page."""
+    units = ["__u32 size;", "#define KEY_POWER2 0x164", "http://a.example.org", "rev 2023.9.27"]
+    units += ["https://b.example.com/x", "rev 2024.1.3", "Posted on May 3, 2021 by Ann Lee"]
+    units += ["Posted on 2020-01-09 by Bob Stone"]
+    masked, _ = unit_fingerprints(units, 3, 2, mask=True)
+    plain, _ = unit_fingerprints(units, 3, 2, mask=False)
+    assert masked[:6].tolist() == plain[:6].tolist()
+    assert masked[2] != masked[4] and masked[3] != masked[5]
+    assert masked[6] == masked[7] != 0 and plain[6] != plain[7]
 
 
 def collected_of(docs, shards=1):
