@@ -87,6 +87,8 @@ from curate.stages.base import (
 from curate.text import SLOT_TOKENS, mask_slots, split_units, token_hashes
 
 _MASK = re.compile(r"\S+@\S+|\d{4,}|\+?\d[\d\s-]{6,}\d")
+_PLACEHOLDER = re.compile("|".join(SLOT_TOKENS))
+_SPACE_BEFORE = re.compile(r" ([,.;:!?，。；：！？])")
 PARTITIONS = 1  # one table of fingerprints per dump; the search tables are built in memory
 # the barrier's second round: tasks of about this many units each (~36 bytes a unit), at least 4
 UNITS_PER_TASK = 1 << 20
@@ -477,7 +479,7 @@ class SimhashDedup(RowRemovalStage):
             "docs_cut": int((removed > 0).sum()),
             "by_dump": _breakdown(head.column("dump"), per_doc),
             "by_domain": _breakdown(head.column("domain"), per_doc),
-            "top_removed": _top_units(collected, units_at, parts),
+            "top_removed": _top_units(collected, units_at, parts, cfg.mask_slots),
         }
         if index is not None:
             _commit(index, head, order, new, parts, graph.merges())
@@ -914,12 +916,18 @@ def _breakdown(labels: pa.ChunkedArray, per_doc: dict[str, np.ndarray]) -> dict[
     return dict(sorted(out.items()))
 
 
-def mask_pii(text: str) -> str:
-    """E-mail addresses, phone-like and other long digit runs -> ``***`` (for the report)."""
+def mask_pii(text: str, slots: bool = False) -> str:
+    """E-mail addresses, phone-like and other long digit runs -> ``***`` (for the report); with
+    ``slots``, every slot mask_slots finds too (names, dates, URLs): the template is shown."""
+    if slots:
+        text = _PLACEHOLDER.sub(" *** ", mask_slots([text])[0])
+        text = _SPACE_BEFORE.sub(r"\1", " ".join(text.split()))
     return _MASK.sub("***", text)
 
 
-def _top_units(collected: Any, units_at: np.ndarray, parts: list[ClusterPart]) -> list[dict]:
+def _top_units(
+    collected: Any, units_at: np.ndarray, parts: list[ClusterPart], slots: bool
+) -> list[dict]:
     """The most often removed boilerplate, masked of PII, with the documents it is in (ties:
     the cluster of the smallest fingerprint first)."""
     removed, label, unit, docs = (np.concatenate([p.top[f] for p in parts]) for f in range(4))
@@ -928,6 +936,6 @@ def _top_units(collected: Any, units_at: np.ndarray, parts: list[ClusterPart]) -
     lists = collected.take(["preview"], doc).column(0).to_pylist()
     previews = [units[k] for units, k in zip(lists, (unit[best] - units_at[doc]).tolist())]
     return [
-        {"text": mask_pii(text), "removed": int(removed[b]), "documents": int(docs[b])}
+        {"text": mask_pii(text, slots), "removed": int(removed[b]), "documents": int(docs[b])}
         for text, b in zip(previews, best)
     ]

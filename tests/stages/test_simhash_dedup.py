@@ -350,6 +350,8 @@ def test_top_removed_units_are_masked_of_pii():
     _, _, summary = run_stage(SimhashDedup(SimhashDedupConfig(preview_chars=200)), rows)
     text = summary["top_removed"][0]["text"]
     assert "webmaster" in footer and "@" not in text and "4567" not in text and "***" in text
+    # names and dates of a template are masked too (slots, as the fingerprint sees them)
+    assert mask_pii("Posted on March 3, 2021 by Jane Smith", slots=True) == "Posted on *** by ***"
 
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_corpus"
