@@ -24,18 +24,56 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not config.output:
         raise_usage("no output directory: set 'output' in the pipeline or pass --output")
     workers = args.workers or config.workers
+    remote = _staged(config) if _is_remote(config.output) else None
     executor = make_executor(args.executor, workers, args.address)
     try:
         report = run_pipeline(config, executor, resume=args.resume, keep_work=args.keep_work)
     finally:
         executor.close()
+    if remote is not None:
+        _publish(config.output, remote)
+        config.output = remote
     print(render_summary(report))
-    print(f"report: {os.path.join(config.output, 'report.md')}")
+    print(f"report: {config.output.rstrip('/')}/report.md")
     problems = check_balance(report)
     if problems:
         print("ACCOUNTING ERROR: " + "; ".join(problems), file=sys.stderr)
         return 3
     return 0
+
+
+def _is_remote(path: str) -> bool:
+    from curate.storage import is_remote
+
+    return is_remote(path)
+
+
+def _staged(config) -> str:
+    """An object-store output: the run works in a local staging folder (its markers make
+    --resume work), then publishes. Returns the URL; ``config.output`` becomes the folder."""
+    from curate.storage import filesystem, staging_dir
+
+    url = config.output
+    filesystem(url)  # a bad URL or a missing package fails before any work
+    config.output = str(staging_dir(url))
+    print(f"staging {url} in {config.output}", file=sys.stderr)
+    return url
+
+
+def _publish(staging: str, url: str) -> None:
+    """Every output object under a name with this run's id, then _manifest.json, last."""
+    import json
+    import uuid
+    from pathlib import Path
+
+    from curate.io import atomic_write_bytes
+    from curate.storage import publish
+
+    marker = Path(staging, "_work", "publish.json")
+    run_id = json.loads(marker.read_text())["run_id"] if marker.exists() else uuid.uuid4().hex[:12]
+    atomic_write_bytes(marker, json.dumps({"url": url, "run_id": run_id}).encode())
+    manifest = publish(Path(staging), url, run_id, skip=("_work",))
+    print(f"published {len(manifest['objects'])} objects to {url} (manifest written last)")
 
 
 def _cmd_stages(args: argparse.Namespace) -> int:

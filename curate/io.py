@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
-from curate import jsonl
+from curate import jsonl, storage
 from curate.errors import CurateError, InputError, failpoint
 
 TEXT = "text"
@@ -125,8 +125,20 @@ def discover_files(inputs: list[str], jsonl_keys: dict[str, str] | None = None) 
     if not inputs:
         raise InputError("no input given: set 'input' in the pipeline or pass --input")
     found: dict[str, tuple[str, str]] = {}
+    sizes: dict[str, int] = {}
     for spec in inputs:
-        if _GLOB_CHARS.search(spec):
+        if storage.is_remote(spec):  # s3:// gs:// hf://: listed, or what its manifest lists
+            glob_at = _GLOB_CHARS.search(spec)
+            root = spec[: glob_at.start()].rsplit("/", 1)[0] if glob_at else spec.rstrip("/")
+            listed = storage.list_files(spec)
+            if not listed:
+                raise InputError(f"{spec}: no objects found")
+            for url, size, name in listed:  # name: without a published run's id
+                rel = name.rsplit("/", 1)[-1] if name == root else name[len(root) + 1 :]
+                if _input_file(rel) and not any(p.startswith((".", "_")) for p in rel.split("/")):
+                    found.setdefault(url, (url, rel))
+                    sizes[url] = size
+        elif _GLOB_CHARS.search(spec):
             root = _glob_root(spec)
             matches = sorted(glob.glob(spec, recursive=True))
             if not matches:
@@ -151,7 +163,7 @@ def discover_files(inputs: list[str], jsonl_keys: dict[str, str] | None = None) 
             path,
             rel,
             parse_hive(rel),
-            os.path.getsize(path),
+            sizes[path] if path in sizes else os.path.getsize(path),
             keys=keys if jsonl.is_jsonl(path) and dict(keys) != jsonl.default_keys() else (),
         )
         for path, rel in ordered
@@ -208,7 +220,7 @@ def read_footer(file: InputFile) -> Footer:
     play its row groups (curate.jsonl)."""
     if jsonl.is_jsonl(file.path):
         return _jsonl_footer(file)
-    with open(file.path, "rb") as f:
+    with storage.open_raw(file.path) as f:
         f.seek(max(0, file.size - _FOOTER_READ))
         tail = f.read()
         n = int.from_bytes(tail[-8:-4], "little") if len(tail) >= 12 else -1
@@ -235,8 +247,9 @@ def _jsonl_footer(file: InputFile) -> Footer:
                 jsonl.fingerprint_compressed(file.path, file.size), schema=jsonl.SCHEMA, alone=True
             )
         fingerprint, rows, offsets = jsonl.scan_plain(file.path)
-    except OSError as exc:  # the shard that reads it quarantines it
-        return Footer(f"{file.size}:unreadable ({exc.strerror})", schema=jsonl.SCHEMA, alone=True)
+    except (OSError, InputError) as exc:  # the shard that reads it quarantines it
+        reason = getattr(exc, "strerror", None) or str(exc)[:100]
+        return Footer(f"{file.size}:unreadable ({reason})", schema=jsonl.SCHEMA, alone=True)
     return Footer(fingerprint, rows, len(rows) > 1, jsonl.SCHEMA, offsets)
 
 
@@ -350,9 +363,11 @@ def read_input_file(file: InputFile, batch_size: int) -> Iterator[ReadBatch]:
         yield from _read_jsonl(file, batch_size)
         return
     try:
-        # opened by its bytes: pyarrow encodes str paths as UTF-8, which a Latin-1 name is not
-        source = pa.OSFile(os.fsencode(file.path))
-    except (pa.ArrowException, OSError) as exc:
+        if storage.is_remote(file.path):
+            source = storage.open_input(file.path)
+        else:  # opened by its bytes: pyarrow encodes str paths as UTF-8, a Latin-1 name is not
+            source = pa.OSFile(os.fsencode(file.path))
+    except (pa.ArrowException, OSError, InputError) as exc:
         raise BadFile(f"{file.shown}: cannot open ({_short(exc)})") from None
     try:
         yield from _read_source(file, source, batch_size)
@@ -404,7 +419,8 @@ def _read_jsonl(file: InputFile, batch_size: int) -> Iterator[ReadBatch]:
     keys = dict(file.keys) or jsonl.default_keys()
     id_prefix = xxhash.xxh3_64_hexdigest(os.fsencode(file.relpath.replace(os.sep, "/")))[:12]
     try:
-        stream = jsonl.open_lines(os.fsencode(file.path), file.byte_range)
+        path = file.path if storage.is_remote(file.path) else os.fsencode(file.path)
+        stream = jsonl.open_lines(path, file.byte_range)
     except OSError as exc:
         raise BadFile(f"{file.shown}: cannot open ({_short(exc)})") from None
     number = file.first_row

@@ -28,6 +28,8 @@ import pyarrow as pa
 import pyarrow.json as pj
 import xxhash
 
+from curate.storage import open_raw
+
 COLUMNS = ("id", "text", "url", "date", "dump", "language")
 SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst")
 SCHEMA = pa.schema([(c, pa.string()) for c in COLUMNS])
@@ -58,7 +60,7 @@ def scan_plain(path: str) -> tuple[str, tuple[int, ...], tuple[int, ...]]:
     offsets = [0]
     lines = pos = 0
     last = b""
-    with open(path, "rb") as f:
+    with open_raw(path) as f:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
             ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10)
@@ -80,7 +82,7 @@ def scan_plain(path: str) -> tuple[str, tuple[int, ...], tuple[int, ...]]:
 
 def fingerprint_compressed(path: str, size: int) -> str:
     """Size and a hash of the first and last 64 KiB: the file is not read whole to plan."""
-    with open(path, "rb") as f:
+    with open_raw(path) as f:
         head = f.read(_HEAD)
         f.seek(max(0, size - _HEAD))
         tail = f.read()
@@ -89,7 +91,7 @@ def fingerprint_compressed(path: str, size: int) -> str:
 
 def open_lines(path: bytes | str, byte_range: tuple[int, int] | None = None) -> IO[bytes]:
     """A binary stream of the file's (decompressed) bytes, or of ``byte_range`` of a plain file."""
-    raw = open(path, "rb")  # noqa: SIM115 (returned, closed by the caller)
+    raw = open_raw(path)
     name = path.decode(errors="replace") if isinstance(path, bytes) else path
     if name.endswith((".gz", ".zst")):
         return _Decompressed(raw, "zst" if name.endswith(".zst") else "gz")

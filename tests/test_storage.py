@@ -1,0 +1,218 @@
+"""Object storage against a real S3 endpoint on 127.0.0.1 (moto's ThreadedMotoServer, started
+here; no mock of curate's storage layer): a pipeline from s3:// to s3:// equals the local run, a
+killed run resumes to the same output, readers trust only what the manifest lists, and a
+missing bucket or wrong credentials give one clear line naming the URL."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from curate.report import check_balance
+from tests.reliability.test_crash_resume import subset
+
+boto3 = pytest.importorskip("boto3")
+moto_server = pytest.importorskip("moto.server")
+
+REPO = Path(__file__).resolve().parents[1]
+STAGES = [{"url_dedup": {}}, {"exact_dedup": {}}, {"minhash_dedup": {"num_perm": 64}}]
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {
+        "AWS_ACCESS_KEY_ID": "curate-test",
+        "AWS_SECRET_ACCESS_KEY": "curate-test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        "CURATE_STAGING": str(tmp_path_factory.mktemp("staging")),
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    client = boto3.client("s3")
+    client.create_bucket(Bucket="corpus")
+    root = tmp_path_factory.mktemp("s3")
+    local_in = subset(root)
+    for path in sorted(local_in.rglob("*.parquet")):
+        client.upload_file(str(path), "corpus", f"in/{path.relative_to(local_in).as_posix()}")
+    try:
+        yield {"env": env, "client": client, "local_in": local_in, "root": root}
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        server.stop()
+
+
+def curate(*args, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "curate.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,
+        timeout=600,
+    )
+
+
+def pipeline(where: Path, input: str, output: str) -> Path:
+    path = where / f"p-{abs(hash(output))}.yaml"
+    body = {"name": "s3", "input": input, "output": output, "batch_size": 64, "stages": STAGES}
+    path.write_text(yaml.safe_dump(body))
+    return path
+
+
+def get_json(client, key: str) -> dict:
+    return json.loads(client.get_object(Bucket="corpus", Key=key)["Body"].read())
+
+
+def read_back(client, prefix: str) -> tuple[dict, dict[str, list[str]]]:
+    """The published report and the ids of every folder, read through the manifest only."""
+    manifest = get_json(client, f"{prefix}/_manifest.json")
+    objects = {o["name"]: o["object"] for o in manifest["objects"]}
+    report = get_json(client, f"{prefix}/{objects['report.json']}")
+    ids: dict[str, list[str]] = {}
+    for name, obj in objects.items():
+        if name.endswith(".parquet") and "_bad_files" not in name:
+            body = client.get_object(Bucket="corpus", Key=f"{prefix}/{obj}")["Body"].read()
+            folder = name.rsplit("/", 1)[0]
+            table = pq.read_table(pa.BufferReader(body), columns=["id"])
+            ids.setdefault(folder, []).extend(table["id"].to_pylist())
+    return report, {k: sorted(v) for k, v in ids.items()}
+
+
+def local_ids(out: Path) -> dict[str, list[str]]:
+    ids: dict[str, list[str]] = {}
+    for f in sorted(out.rglob("*.parquet")):
+        rel = f.relative_to(out).as_posix()
+        if rel.startswith("_work") or "_bad_files" in rel:
+            continue
+        table = pq.read_table(f, columns=["id"])
+        ids.setdefault(rel.rsplit("/", 1)[0], []).extend(table["id"].to_pylist())
+    return {k: sorted(v) for k, v in ids.items()}
+
+
+def counts(report: dict) -> dict:
+    timing = ("seconds", "docs_per_second", "mb_per_second")
+    t = {k: v for k, v in report["totals"].items() if k not in timing}
+    stages = [
+        {k: v for k, v in s.items() if k not in ("seconds", "params", "decision")}
+        for s in report["stages"]
+    ]
+    return {"totals": t, "stages": stages}
+
+
+@pytest.fixture(scope="module")
+def local_run(s3):
+    out = s3["root"] / "local-out"
+    r = curate("run", pipeline(s3["root"], str(s3["local_in"]), str(out)), "--workers", "1")
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads((out / "report.json").read_text()), local_ids(out)
+
+
+def test_s3_to_s3_equals_the_local_run(s3, local_run):
+    r = curate("run", pipeline(s3["root"], "s3://corpus/in", "s3://corpus/out"), "--workers", "2")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "published" in r.stdout
+    report, ids = read_back(s3["client"], "out")
+    assert check_balance(report) == []
+    assert counts(report) == counts(local_run[0])
+    assert ids == local_run[1]
+    # the input was read from the bucket: the report names s3:// files
+    assert report["input"]["paths"] == ["s3://corpus/in"]
+
+
+def test_a_killed_s3_run_resumes_to_the_same_output(s3, local_run):
+    pipe = pipeline(s3["root"], "s3://corpus/in", "s3://corpus/killed")
+    r = curate("run", pipe, "--workers", "1", env={"CURATE_FAILPOINT": "write_batch:9"})
+    assert r.returncode == -9, (r.returncode, r.stderr[-2000:])
+    listed = s3["client"].list_objects_v2(Bucket="corpus", Prefix="killed/")
+    assert listed.get("KeyCount", 0) == 0  # nothing published before the run is whole
+    r = curate("run", pipe, "--workers", "1", "--resume")
+    assert r.returncode == 0, r.stderr[-3000:]
+    report, ids = read_back(s3["client"], "killed")
+    assert counts(report) == counts(local_run[0]) and ids == local_run[1]
+
+
+def test_readers_trust_only_the_manifest(s3, local_run):
+    from curate.io import discover_files
+
+    client = s3["client"]
+    pipe = pipeline(s3["root"], "s3://corpus/in", "s3://corpus/again")
+    assert curate("run", pipe, "--workers", "1").returncode == 0
+    # an object no manifest lists (a half-written later run, say) is not read
+    client.put_object(Bucket="corpus", Key="again/data/part-00000-stray.parquet", Body=b"junk")
+    files = discover_files(["s3://corpus/again/data"])
+    assert "stray" not in " ".join(f.path for f in files)
+    assert [f.relpath for f in files] == sorted(f.relpath for f in files)
+    assert all(f.relpath.startswith("part-") and f.relpath.count("-") == 1 for f in files)
+    # a second run replaces the first: a new manifest, the old objects deleted after it
+    first = get_json(client, "again/_manifest.json")
+    assert curate("run", pipe, "--workers", "1").returncode == 0
+    second = get_json(client, "again/_manifest.json")
+    assert first["run_id"] != second["run_id"]
+    listed = client.list_objects_v2(Bucket="corpus", Prefix="again/")["Contents"]
+    keys = {o["Key"] for o in listed if not o["Key"].endswith("/")}  # pyarrow's folder markers
+    assert keys == {f"again/{o['object']}" for o in second["objects"]} | {"again/_manifest.json"}
+    # and curate run reads the published output as its input
+    r = curate("run", pipeline(s3["root"], "s3://corpus/again/data", str(s3["root"] / "from-out")))
+    assert r.returncode == 0, r.stderr[-2000:]
+    rerun = json.loads((s3["root"] / "from-out" / "report.json").read_text())
+    assert rerun["totals"]["docs_in"] == local_run[0]["totals"]["docs_out"]
+
+
+def test_a_missing_bucket_is_one_clear_line(s3):
+    r = curate("run", pipeline(s3["root"], "s3://no-such-bucket/in", str(s3["root"] / "o")))
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    line = [x for x in r.stderr.splitlines() if x.startswith("curate: error:")]
+    assert len(line) == 1 and "s3://no-such-bucket/in" in line[0] and "does not exist" in line[0]
+
+
+def test_wrong_credentials_are_one_clear_line(tmp_path):
+    """A second S3 endpoint that checks credentials (moto with IAM auth on from the first
+    request): a key it does not know is refused, and curate says so naming the URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code = (
+        "import time; from moto.server import ThreadedMotoServer; "
+        f"s = ThreadedMotoServer(ip_address='127.0.0.1', port={port}); s.start(); time.sleep(600)"
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "WRONGKEY",
+               "AWS_SECRET_ACCESS_KEY": "wrong"}  # fmt: skip
+        r = curate("run", pipeline(tmp_path, "s3://corpus/in", str(tmp_path / "o")), env=env)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+        line = [x for x in r.stderr.splitlines() if x.startswith("curate: error:")]
+        assert len(line) == 1 and "s3://corpus/in" in line[0], r.stderr
+        assert "access denied" in line[0] or "credentials" in line[0], line[0]
+    finally:
+        server.kill()
+        server.wait()
