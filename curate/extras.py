@@ -31,6 +31,8 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "ray": ("ray",),
     # curate ingest: resiliparse extracts (and detects charsets), trafilatura is the other
     "warc": ("resiliparse", "trafilatura"),
+    # gs:// and hf:// paths (s3:// is pyarrow's own)
+    "s3": ("fsspec", "gcsfs", "huggingface_hub"),
 }
 
 # distributions whose version changes what a run outputs (the models' code and the readers)

@@ -35,7 +35,7 @@ from typing import Any
 import pyarrow as pa
 import xxhash
 
-from curate import __version__
+from curate import __version__, storage
 from curate.errors import CurateError, InputError, failpoint
 from curate.io import AtomicParquetWriter, atomic_write_bytes, shown
 from curate.warc import ReadStats, Record, parse_http, read_records
@@ -87,14 +87,22 @@ class IngestTask:
     extractor: str = "resiliparse"
     records_per_shard: int | None = None
     max_record_bytes: int = MAX_RECORD_BYTES
+    size: int = 0
 
 
-def discover_warc(inputs: list[str]) -> list[str]:
-    """Every WARC/WET file under the given directories, globs or files, sorted."""
+def discover_warc(inputs: list[str]) -> dict[str, int]:
+    """Every WARC/WET file under the given directories, globs, files or object-store prefixes,
+    sorted, with its size."""
     import glob
 
-    found: set[str] = set()
+    found: dict[str, int] = {}
     for spec in inputs:
+        if storage.is_remote(spec):
+            listed = [(u, n) for u, n, name in storage.list_files(spec) if name.endswith(SUFFIXES)]
+            if not listed:
+                raise InputError(f"{spec}: no WARC or WET objects found ({', '.join(SUFFIXES)})")
+            found.update(listed)
+            continue
         matches = sorted(glob.glob(spec, recursive=True)) if re.search(r"[*?\[]", spec) else [spec]
         if not matches:
             raise InputError(f"{spec}: the glob matches nothing")
@@ -102,16 +110,19 @@ def discover_warc(inputs: list[str]) -> list[str]:
             if os.path.isdir(m):
                 for dirpath, dirnames, files in os.walk(m):
                     dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
-                    found.update(os.path.join(dirpath, f) for f in files if f.endswith(SUFFIXES))
+                    for f in files:
+                        if f.endswith(SUFFIXES):
+                            path = os.path.join(dirpath, f)
+                            found[path] = os.path.getsize(path)
             elif os.path.isfile(m):
                 if not m.endswith(SUFFIXES):
                     raise InputError(f"{m}: not a WARC or WET file ({', '.join(SUFFIXES)})")
-                found.add(m)
+                found[m] = os.path.getsize(m)
             else:
                 raise InputError(f"{m}: no such file or directory")
     if not found:
         raise InputError(f"{', '.join(inputs)}: no WARC or WET files found ({', '.join(SUFFIXES)})")
-    return sorted(found)
+    return dict(sorted(found.items()))
 
 
 def stem(path: str) -> str:
@@ -125,7 +136,7 @@ def stem(path: str) -> str:
 def dump_of(path: str, flag: str | None) -> str:
     if flag:
         return flag
-    found = DUMP_IN_PATH.findall(os.path.abspath(path))
+    found = DUMP_IN_PATH.findall(path if storage.is_remote(path) else os.path.abspath(path))
     if not found:
         raise InputError(
             f"{shown(path)}: no Common Crawl dump name (CC-MAIN-YYYY-WW) in the path; pass --dump"
@@ -143,7 +154,7 @@ def ingest_file(task: IngestTask) -> dict[str, Any]:
     counts: dict[str, Any] = {c: 0 for c in COUNTERS}
     counts.update(
         file=shown(task.path),
-        bytes_in=os.path.getsize(task.path),
+        bytes_in=task.size,
         payload_bytes=0,
         text_bytes=0,
         by_error={},
@@ -197,7 +208,8 @@ def ingest_file(task: IngestTask) -> dict[str, Any]:
     stats = ReadStats()
     gzipped = task.path.endswith(".gz")
     try:
-        with open(os.fsencode(task.path), "rb") as raw:
+        opened = task.path if storage.is_remote(task.path) else os.fsencode(task.path)
+        with storage.open_raw(opened) as raw:
             for record in read_records(raw, gzipped, stats):
                 counts["records"] += 1
                 kind = record.type
@@ -382,7 +394,8 @@ def run_ingest(
 
     require("warc", "curate ingest")
     _extractor(extractor)  # an unknown name fails before any work
-    paths = discover_warc(inputs)
+    sizes = discover_warc(inputs)
+    paths = list(sizes)
     names: dict[str, str] = {}
     for path in paths:
         name = stem(path)
@@ -392,11 +405,16 @@ def run_ingest(
                 "would collide (ingest them into separate --output folders)"
             )
         names[name] = path
-    out = Path(output)
+    url = output if storage.is_remote(output) else None
+    if url is not None:  # work in a local staging folder, publish at the end
+        storage.filesystem(url)
+        out = storage.staging_dir(url)
+    else:
+        out = Path(output)
     tasks = [
         IngestTask(
             path, stem(path), str(out), dump_of(path, dump), extractor, records_per_shard,
-            max_record_bytes,
+            max_record_bytes, sizes[path],
         )
         for path in paths
     ]  # fmt: skip
@@ -408,7 +426,7 @@ def run_ingest(
             "records_per_shard": records_per_shard,
             "max_record_bytes": max_record_bytes,
         },
-        "inputs": [[shown(p), _file_fingerprint(p)] for p in paths],
+        "inputs": [[shown(p), _file_fingerprint(p, sizes[p])] for p in paths],
     }
     _prepare(out, fingerprint, resume)
     t0 = time.perf_counter()
@@ -424,12 +442,23 @@ def run_ingest(
     report = _report(results, fingerprint, time.perf_counter() - t0, len(todo))
     atomic_write_bytes(out / "ingest_report.json", json.dumps(report, indent=1).encode())
     atomic_write_bytes(out / "ingest_report.md", render_ingest(report).encode())
+    if url is not None:
+        _publish(out, url)
     return report
 
 
-def _file_fingerprint(path: str) -> str:
-    size = os.path.getsize(path)
-    with open(path, "rb") as f:
+def _publish(staging: Path, url: str) -> None:
+    """Write-once objects named with this ingest's id, then _manifest.json, last."""
+    import uuid
+
+    marker = staging / "_ingest" / "publish.json"
+    run_id = json.loads(marker.read_text())["run_id"] if marker.exists() else uuid.uuid4().hex[:12]
+    atomic_write_bytes(marker, json.dumps({"url": url, "run_id": run_id}).encode())
+    storage.publish(staging, url, run_id, skip=("_ingest",))
+
+
+def _file_fingerprint(path: str, size: int) -> str:
+    with storage.open_raw(path) as f:
         head = f.read(64 << 10)
         f.seek(max(0, size - (64 << 10)))
         tail = f.read()

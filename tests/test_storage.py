@@ -216,3 +216,31 @@ def test_wrong_credentials_are_one_clear_line(tmp_path):
     finally:
         server.kill()
         server.wait()
+
+
+def test_ingest_from_s3_to_s3_then_run_from_it(s3, tmp_path):
+    from tests.warc_files import html_pages, write_warc
+
+    crawl = write_warc(tmp_path / "a.warc.gz", html_pages(12), big_mb=0)
+    s3["client"].upload_file(
+        str(tmp_path / "a.warc.gz"), "corpus", "crawl/CC-MAIN-2024-10/a.warc.gz"
+    )
+    r = curate("ingest", "s3://corpus/crawl", "--output", "s3://corpus/cc", "--workers", "1")
+    assert r.returncode == 0, r.stderr[-3000:]
+    manifest = get_json(s3["client"], "cc/_manifest.json")
+    names = {o["name"] for o in manifest["objects"]}
+    assert "dump=CC-MAIN-2024-10/a-00000.parquet" in names and "ingest_report.json" in names
+    obj = {o["name"]: o["object"] for o in manifest["objects"]}["ingest_report.json"]
+    report = get_json(s3["client"], f"cc/{obj}")
+    assert report["totals"]["written"] == len(crawl.written)
+    assert report["totals"]["quarantined"] == len(crawl.quarantined)
+    out = tmp_path / "run"
+    r = curate("run", pipeline(tmp_path, "s3://corpus/cc", str(out)), "--workers", "1")
+    assert r.returncode == 0, r.stderr[-3000:]
+    run = json.loads((out / "report.json").read_text())
+    assert run["totals"]["docs_in"] == len(crawl.written)
+    dumps = set(pq.read_table(out / "data", columns=["dump"])["dump"].to_pylist())
+    removed = out / "removed"
+    if removed.exists():
+        dumps |= set(pq.read_table(removed, columns=["dump"])["dump"].to_pylist())
+    assert dumps == {"CC-MAIN-2024-10"}
