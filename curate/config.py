@@ -48,7 +48,12 @@ class StageSpec:
     where: str = ""  # where it was written, for error messages
 
     def build(self) -> Stage:
-        return make_stage(self.name, self.params, self.where or self.label)
+        from curate.storage import localize_models
+
+        # a model named by s3:// (gs://, hf://) is fetched once per machine, here: on the
+        # driver to validate, on every worker (of any node) that builds the stage
+        params = localize_models(self.params)
+        return make_stage(self.name, params, self.where or self.label)
 
 
 @dataclass

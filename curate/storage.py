@@ -244,3 +244,65 @@ def staging_dir(url: str) -> Path:
     root = Path(os.environ.get("CURATE_STAGING") or Path.home() / ".cache" / "curate" / "staging")
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", url)[-80:]
     return root / f"{name}-{hashlib.sha256(url.encode()).hexdigest()[:12]}"
+
+
+# stage parameters that name model files (a model's companions, <stem>.*, come with it)
+MODEL_KEYS = ("models", "model", "sentencepiece", "tokenizer")
+
+
+def localize_models(params: dict) -> dict:
+    """``params`` with every object-store URL under a model key replaced by a local copy (in
+    ``CURATE_MODEL_CACHE`` or ~/.cache/curate/models), fetched once per machine with the
+    objects beside it that share its stem (``en.arpa`` brings ``en.sp.model``)."""
+    if not isinstance(params, dict) or not any(k in params for k in MODEL_KEYS):
+        return params
+    out = dict(params)
+    for key in MODEL_KEYS:
+        if key in out:
+            out[key] = _localize(out[key])
+    return out
+
+
+def _localize(value):
+    if isinstance(value, dict):
+        return {k: _localize(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_localize(v) for v in value]
+    if isinstance(value, str) and is_remote(value):
+        return str(fetch_model(value))
+    return value
+
+
+def fetch_model(url: str) -> Path:
+    """A local copy of the model at ``url`` and of its companions; objects already fetched with
+    the same size are not fetched again."""
+    import hashlib
+
+    folder, _, name = url.rstrip("/").rpartition("/")
+    stem = name.split(".", 1)[0]
+    root = Path(
+        os.environ.get("CURATE_MODEL_CACHE") or Path.home() / ".cache" / "curate" / "models"
+    )
+    local = root / hashlib.sha256(folder.encode()).hexdigest()[:16]
+    fs, base = filesystem(folder)
+    try:
+        siblings = [
+            i
+            for i in fs.get_file_info(pafs.FileSelector(base, recursive=False))
+            if i.is_file and i.base_name.split(".", 1)[0] == stem
+        ]
+        if not any(i.base_name == name for i in siblings):
+            raise FileNotFoundError(f"no object {name} under {folder}")
+        local.mkdir(parents=True, exist_ok=True)
+        for info in siblings:
+            target = local / info.base_name
+            if target.exists() and target.stat().st_size == info.size:
+                continue
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            with fs.open_input_stream(info.path) as src, open(tmp, "wb") as dst:
+                while chunk := src.read(8 << 20):
+                    dst.write(chunk)
+            os.replace(tmp, target)  # a local rename: two workers fetching at once both win
+    except (OSError, pa.ArrowException) as exc:
+        raise CurateError(explain(url, exc)) from None
+    return local / name

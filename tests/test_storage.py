@@ -244,3 +244,31 @@ def test_ingest_from_s3_to_s3_then_run_from_it(s3, tmp_path):
     if removed.exists():
         dumps |= set(pq.read_table(removed, columns=["dump"])["dump"].to_pylist())
     assert dumps == {"CC-MAIN-2024-10"}
+
+
+def test_a_model_named_by_s3_url_is_fetched_with_its_companions(s3, tmp_path):
+    """perplexity_filter with its KenLM model (and the SentencePiece model beside it) in the
+    bucket: the same output as with the local files."""
+    for name in ("en_math.arpa", "en_math.sp.model"):
+        s3["client"].upload_file(str(REPO / "models" / name), "corpus", f"models/{name}")
+    outs = {}
+    for where, model in (("local", str(REPO / "models" / "en_math.arpa")),
+                         ("s3", "s3://corpus/models/en_math.arpa")):  # fmt: skip
+        body = {
+            "name": "lm",
+            "input": str(s3["local_in"]),
+            "output": str(tmp_path / where),
+            "stages": [
+                {"perplexity_filter": {"models": {"en": model},
+                                       "thresholds": {"default": {"keep_below": "p80"}}}}
+            ],
+        }  # fmt: skip
+        pipe = tmp_path / f"{where}.yaml"
+        pipe.write_text(yaml.safe_dump(body))
+        env = {"CURATE_MODEL_CACHE": str(tmp_path / "cache")}
+        r = curate("run", pipe, "--workers", "2", env=env)
+        assert r.returncode == 0, r.stderr[-3000:]
+        outs[where] = local_ids(tmp_path / where)
+    assert outs["s3"] == outs["local"] and outs["local"].get("removed/perplexity_filter")
+    cached = sorted(p.name for p in (tmp_path / "cache").rglob("*") if p.is_file())
+    assert cached == ["en_math.arpa", "en_math.sp.model"]
