@@ -272,3 +272,66 @@ def test_a_model_named_by_s3_url_is_fetched_with_its_companions(s3, tmp_path):
     assert outs["s3"] == outs["local"] and outs["local"].get("removed/perplexity_filter")
     cached = sorted(p.name for p in (tmp_path / "cache").rglob("*") if p.is_file())
     assert cached == ["en_math.arpa", "en_math.sp.model"]
+
+
+def test_indexes_on_s3_equal_local_indexes_run_after_run(s3, tmp_path):
+    """url_dedup and minhash_dedup with their cross-dump indexes in the bucket, input and output
+    too: the first run equals the local one; a second run on another machine (a fresh staging
+    folder) pulls the published indexes and equals the second local run."""
+
+    def body(input: str, output: str, idx: str) -> dict:
+        return {
+            "name": "idx",
+            "input": input,
+            "output": output,
+            "batch_size": 64,
+            "stages": [
+                {"url_dedup": {"index": f"{idx}/url"}},
+                {"exact_dedup": {}},
+                {"minhash_dedup": {"num_perm": 64, "index": f"{idx}/minhash"}},
+            ],
+        }
+
+    results = {}
+    for attempt, dump in ((1, "CC-MAIN-2023-06"), (2, "CC-MAIN-2023-14")):  # dump by dump
+        local_pipe = tmp_path / f"local-{attempt}.yaml"
+        out = tmp_path / f"local-out-{attempt}"
+        local_pipe.write_text(
+            yaml.safe_dump(
+                body(str(s3["local_in"] / f"dump={dump}"), str(out), str(tmp_path / "idx"))
+            )
+        )
+        r = curate("run", local_pipe, "--workers", "1")
+        assert r.returncode == 0, r.stderr[-3000:]
+        local = (json.loads((out / "report.json").read_text()), local_ids(out))
+
+        s3_pipe = tmp_path / f"s3-{attempt}.yaml"
+        s3_pipe.write_text(
+            yaml.safe_dump(
+                body(
+                    f"s3://corpus/in/dump={dump}",
+                    f"s3://corpus/idx-out-{attempt}",
+                    "s3://corpus/idx",
+                )
+            )
+        )
+        env = {"CURATE_STAGING": str(tmp_path / f"machine-{attempt}")}  # a new machine each time
+        r = curate("run", s3_pipe, "--workers", "2", env=env)
+        assert r.returncode == 0, r.stderr[-3000:]
+        report, ids = read_back(s3["client"], f"idx-out-{attempt}")
+        assert counts(report) == counts(local[0]), attempt
+        assert ids == local[1], attempt
+        decision, local_decision = (
+            report["stages"][0]["decision"],
+            local[0]["stages"][0]["decision"],
+        )
+        for key in ("duplicates", "duplicates_of_committed_dumps"):
+            assert decision[key] == local_decision[key], (attempt, key)
+        results[attempt] = decision
+        for kind in ("url", "minhash"):
+            manifest = get_json(s3["client"], f"idx/{kind}/_manifest.json")
+            assert any(o["name"].endswith("meta.json") for o in manifest["objects"])
+    # the second dump was deduplicated against the first through the pulled index
+    assert results[1]["duplicates_of_committed_dumps"] == 0
+    assert results[2]["duplicates_of_committed_dumps"] > 0
+    assert results[2]["index"]["deduplicated_against"] == ["CC-MAIN-2023-06"]
