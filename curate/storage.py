@@ -23,7 +23,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from curate.errors import CurateError, InputError
+from curate.errors import CurateError, InputError, failpoint
 
 SCHEMES = ("s3", "gs", "gcs", "hf")
 MANIFEST = "_manifest.json"
@@ -214,6 +214,9 @@ def publish(
         }
     except (OSError, pa.ArrowException) as exc:
         raise CurateError(explain(url, exc)) from None
+    if MANIFEST not in present:  # a first publish: an empty manifest first, so that a reader
+        # of the half-published folder trusts nothing rather than every object it finds
+        write_bytes(join(url, MANIFEST), json.dumps({"run_id": run_id, "objects": []}).encode())
     objects = []
     for path in sorted(p for p in local.rglob("*") if p.is_file()):
         name = path.relative_to(local).as_posix()
@@ -224,6 +227,7 @@ def publish(
         obj = f"{stem}-{tag}.{ext}" if dot and "/" not in ext else f"{name}-{tag}"
         size = path.stat().st_size
         if present.get(obj) != size:
+            failpoint("publish_object")
             upload(path, join(url, obj))
         objects.append({"name": name, "object": obj, "size": size})
     manifest = {"run_id": run_id, "objects": objects}

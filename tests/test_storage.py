@@ -335,3 +335,28 @@ def test_indexes_on_s3_equal_local_indexes_run_after_run(s3, tmp_path):
     assert results[1]["duplicates_of_committed_dumps"] == 0
     assert results[2]["duplicates_of_committed_dumps"] > 0
     assert results[2]["index"]["deduplicated_against"] == ["CC-MAIN-2023-06"]
+
+
+def test_a_publish_killed_half_way_resumes(s3, local_run):
+    """Killed after some objects were uploaded and before the manifest: readers see no run
+    there; --resume sends only what is missing, then the manifest."""
+    pipe = pipeline(s3["root"], "s3://corpus/in", "s3://corpus/half")
+    r = curate("run", pipe, "--workers", "1", env={"CURATE_FAILPOINT": "publish_object:6"})
+    assert r.returncode == -9, (r.returncode, r.stderr[-2000:])
+    keys = [
+        o["Key"] for o in s3["client"].list_objects_v2(Bucket="corpus", Prefix="half/")["Contents"]
+    ]
+    assert len(keys) == 6 and "half/_manifest.json" in keys  # the empty one, written first
+    from curate.errors import InputError
+    from curate.io import discover_files
+
+    with pytest.raises(InputError, match="no objects found"):  # 5 objects, none listed yet
+        discover_files(["s3://corpus/half"])
+    r = curate("run", pipe, "--workers", "1", "--resume")
+    assert r.returncode == 0, r.stderr[-3000:]
+    report, ids = read_back(s3["client"], "half")
+    assert counts(report) == counts(local_run[0]) and ids == local_run[1]
+    manifest = get_json(s3["client"], "half/_manifest.json")
+    assert {f"half/{o['object']}" for o in manifest["objects"]} >= set(keys) - {
+        "half/_manifest.json"
+    }  # the 5 objects sent before the kill are the run's
