@@ -243,7 +243,10 @@ def ingest_file(task: IngestTask) -> dict[str, Any]:
                 counts["text_bytes"] += len(row["text"].encode("utf-8", "surrogatepass"))
                 for name, value in row.items():
                     rows[name].append(value)
-                if len(rows["id"]) >= FLUSH_ROWS:
+                room = FLUSH_ROWS
+                if task.records_per_shard:  # a part holds at most records_per_shard rows
+                    room = min(room, task.records_per_shard - (writer.rows if writer else 0))
+                if len(rows["id"]) >= room:
                     flush()
         flush()
         for w in writers:

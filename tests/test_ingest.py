@@ -197,3 +197,15 @@ def test_fastwarc_quirks_mode_loses_records_this_reader_reports():
     assert len(seen) < 4  # one record gone, no error
     assert [u for u, _ in ours] == [f"https://e/{i}" for i in range(4)]
     assert ours[1][1].startswith("wrong Content-Length") and ours[2][1] is None
+
+
+def test_records_per_shard_cuts_the_output(crawl, tmp_path):
+    out = tmp_path / "out"
+    a = crawl["root"] / "crawl" / DUMP / "a.warc.gz"
+    r = curate("ingest", a, "--output", out, "--records-per-shard", "7")
+    assert r.returncode == 0, r.stderr[-3000:]
+    parts = sorted((out / f"dump={DUMP}").glob("a-*.parquet"))
+    sizes = [pq.ParquetFile(p).metadata.num_rows for p in parts]
+    written = len(crawl["a"].written)
+    assert sum(sizes) == written and len(parts) == -(-written // 7)
+    assert all(n == 7 for n in sizes[:-1]) and 0 < sizes[-1] <= 7
