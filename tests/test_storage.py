@@ -138,15 +138,17 @@ def test_s3_to_s3_equals_the_local_run(s3, local_run):
     assert report["input"]["paths"] == ["s3://corpus/in"]
 
 
-def test_a_killed_s3_run_resumes_to_the_same_output(s3, local_run):
-    pipe = pipeline(s3["root"], "s3://corpus/in", "s3://corpus/killed")
-    r = curate("run", pipe, "--workers", "1", env={"CURATE_FAILPOINT": "write_batch:9"})
+@pytest.mark.parametrize("point", ["write_batch:9", "shard_done:5", "decide:2", "before_report:1"])
+def test_a_killed_s3_run_resumes_to_the_same_output(s3, local_run, point):
+    prefix = f"killed-{point.split(':')[0]}"
+    pipe = pipeline(s3["root"], "s3://corpus/in", f"s3://corpus/{prefix}")
+    r = curate("run", pipe, "--workers", "1", env={"CURATE_FAILPOINT": point})
     assert r.returncode == -9, (r.returncode, r.stderr[-2000:])
-    listed = s3["client"].list_objects_v2(Bucket="corpus", Prefix="killed/")
+    listed = s3["client"].list_objects_v2(Bucket="corpus", Prefix=f"{prefix}/")
     assert listed.get("KeyCount", 0) == 0  # nothing published before the run is whole
     r = curate("run", pipe, "--workers", "1", "--resume")
     assert r.returncode == 0, r.stderr[-3000:]
-    report, ids = read_back(s3["client"], "killed")
+    report, ids = read_back(s3["client"], prefix)
     assert counts(report) == counts(local_run[0]) and ids == local_run[1]
 
 
@@ -360,3 +362,37 @@ def test_a_publish_killed_half_way_resumes(s3, local_run):
     assert {f"half/{o['object']}" for o in manifest["objects"]} >= set(keys) - {
         "half/_manifest.json"
     }  # the 5 objects sent before the kill are the run's
+
+
+def test_jsonl_inputs_in_the_bucket_read_like_local_ones(s3, tmp_path):
+    """Plain JSONL (cut into shards by byte ranges, read with ranged reads) and .jsonl.gz from
+    s3:// give the local run's output."""
+    import gzip
+
+    from tests.conftest import stdlib_docs
+
+    docs = stdlib_docs()
+    local = tmp_path / "jsonl" / "dump=CC-MAIN-2024-10"
+    local.mkdir(parents=True)
+    plain = "".join(
+        json.dumps({"text": f"{docs[i % len(docs)]} #{i}", "url": f"https://j/{i}"}) + "\n"
+        for i in range(3000)
+    )
+    (local / "a.jsonl").write_text(plain + '{"text": broken\n')
+    head = "".join(plain.splitlines(keepends=True)[:1000])
+    (local / "b.jsonl.gz").write_bytes(gzip.compress(head.encode()))
+    for f in sorted(local.iterdir()):
+        s3["client"].upload_file(str(f), "corpus", f"jsonl/dump=CC-MAIN-2024-10/{f.name}")
+    outs = {}
+    for where, input in (("local", str(tmp_path / "jsonl")), ("s3", "s3://corpus/jsonl")):
+        body = {"name": "j", "input": input, "output": str(tmp_path / f"out-{where}"),
+                "shard_rows": 1024, "stages": [{"exact_dedup": {}}]}  # fmt: skip
+        pipe = tmp_path / f"{where}.yaml"
+        pipe.write_text(yaml.safe_dump(body))
+        r = curate("run", pipe, "--workers", "2")
+        assert r.returncode == 0, r.stderr[-3000:]
+        report = json.loads((tmp_path / f"out-{where}" / "report.json").read_text())
+        assert check_balance(report) == [] and report["totals"]["docs_quarantined"] == 1
+        outs[where] = (counts(report), local_ids(tmp_path / f"out-{where}"))
+    assert outs["s3"] == outs["local"]
+    assert len(list((tmp_path / "out-s3" / "data").glob("*.parquet"))) > 2  # a.jsonl was cut
