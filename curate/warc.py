@@ -29,7 +29,8 @@ _READ = 1 << 20
 _SLICE = 64 << 10
 _GZIP_MAGIC = b"\x1f\x8b\x08"
 _MAX_HEADER = 1 << 20  # a WARC header block longer than this is no header
-_NEXT_RECORD = re.compile(rb"(?:^|\r?\n)(WARC/1\.[01]\r?\n)")
+# where a record starts: anywhere, since the bytes before it may be a record cut mid-line
+_NEXT_RECORD = re.compile(rb"(WARC/1\.[01]\r\n)")
 
 
 @dataclass
@@ -184,6 +185,13 @@ def read_records(raw: IO[bytes], gzipped: bool, stats: ReadStats | None = None) 
             del buf[:nxt]
             if done and not buf:
                 return
+            continue
+        inner = _NEXT_RECORD.search(buf, 1, end + 2)
+        if inner:  # another record starts inside this header: this one is cut short
+            cut = inner.start(1)
+            yield Record(_parse_headers(bytes(buf[:cut])), b"", base, "a WARC header is cut short")
+            base += cut
+            del buf[:cut]
             continue
         headers = _parse_headers(bytes(buf[:end]))
         start = end + 4

@@ -15,6 +15,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from curate.ingest import check_ingest_balance
 from curate.report import check_balance
@@ -209,3 +211,47 @@ def test_records_per_shard_cuts_the_output(crawl, tmp_path):
     written = len(crawl["a"].written)
     assert sum(sizes) == written and len(parts) == -(-written // 7)
     assert all(n == 7 for n in sizes[:-1]) and 0 < sizes[-1] <= 7
+
+
+record_plan = st.lists(
+    st.tuples(
+        st.sampled_from(["good", "good", "good", "long", "short", "cut"]),
+        st.binary(min_size=0, max_size=3000),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(plan=record_plan, gzipped=st.booleans())
+def test_reader_reports_every_record_whatever_the_damage(plan, gzipped):
+    """Property: with a good record after each damaged one, every record written comes back
+    once, in order: a good one whole, a damaged one (wrong Content-Length, a cut gzip member
+    or a cut record) with its error; nothing else."""
+    members, want = [], []
+    for i, (fault, payload) in enumerate(plan):
+        url = f"https://p/{i}"
+        html = b"<html><p>" + payload.replace(b"WARC/1.", b"warc/1.") + b"</p></html>"
+        delta = {"long": 17, "short": -5}.get(fault, 0)
+        record = response(url, html, length_delta=delta)
+        data = gzip.compress(record, compresslevel=1) if gzipped else record
+        if fault == "cut":
+            data = data[: max(1, len(data) // 2)]
+        members.append(data)
+        want.append((url, fault))
+        if fault != "good":  # a good record after each damaged one
+            url = f"https://p/{i}-after"
+            members.append(
+                gzip.compress(response(url, b"ok"), 1) if gzipped else response(url, b"ok")
+            )
+            want.append((url, "good"))
+    got = list(read_records(io.BytesIO(b"".join(members)), gzipped))
+    assert len(got) == len(want), ([(r.headers.get("warc-target-uri"), r.error) for r in got], want)
+    for record, (url, fault) in zip(got, want):
+        if fault == "good":
+            assert record.error is None and record.headers["warc-target-uri"] == url
+        else:
+            assert record.error is not None, (url, fault)
+            if record.headers:  # a cut gzip member may lose the header too
+                assert record.headers["warc-target-uri"] == url
