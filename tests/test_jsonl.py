@@ -16,6 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from curate.config import load_pipeline
 from curate.errors import ConfigError
@@ -212,3 +214,38 @@ def test_a_jsonl_key_for_an_unknown_column_is_a_config_error(tmp_path):
     pipe = write_pipeline(tmp_path, tmp_path, tmp_path / "out", jsonl={"txt": "content"})
     with pytest.raises(ConfigError, match=r"jsonl\.txt.*did you mean 'text'"):
         load_pipeline(str(pipe))
+
+
+line_kinds = st.lists(
+    st.one_of(
+        st.text(min_size=1, max_size=40).map(lambda t: ("good", json.dumps({"text": "t " + t}))),
+        st.just(("blank", "")),
+        st.just(("bad", "{broken")),
+        st.just(("bad", "[1, 2]")),
+        st.just(("bad", '{"text": 3}')),
+        st.just(("bad", '{"text": "  "}')),
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(lines=line_kinds, batch=st.integers(1, 9), compression=st.sampled_from(["", ".gz"]))
+def test_every_line_is_a_row_or_quarantined_with_its_number(tmp_path_factory, lines, batch,
+                                                             compression):  # fmt: skip
+    """Property: whatever the mix of lines and the batch size, each non-blank line is a row
+    or a quarantined row, once, with its own line number; blank lines are neither."""
+    from curate.io import InputFile, read_input_file
+
+    body = "".join(text + "\n" for _, text in lines).encode()
+    path = tmp_path_factory.mktemp("prop") / f"x.jsonl{compression}"
+    path.write_bytes(gzip.compress(body) if compression else body)
+    file = InputFile(str(path), path.name, (), len(body))
+    kept, bad = [], []
+    for rb in read_input_file(file, batch):
+        kept += [int(i.rsplit("-", 1)[1]) for i in rb.batch.column("id").to_pylist()]
+        if rb.quarantined is not None:
+            bad += rb.quarantined["_source_row"].to_pylist()
+    assert kept == [i for i, (k, _) in enumerate(lines) if k == "good"]
+    assert bad == [i for i, (k, _) in enumerate(lines) if k == "bad"]
