@@ -74,10 +74,10 @@ def _pull_indexes(config) -> list[tuple[str, str]]:
 def _staged(config) -> str:
     """An object-store output: the run works in a local staging folder (its markers make
     --resume work), then publishes. Returns the URL; ``config.output`` becomes the folder."""
-    from curate.storage import filesystem, staging_dir
+    from curate.storage import check_writable, staging_dir
 
     url = config.output
-    filesystem(url)  # a bad URL or a missing package fails before any work
+    check_writable(url)  # a missing bucket or refused credentials fail before any work
     config.output = str(staging_dir(url))
     print(f"staging {url} in {config.output}", file=sys.stderr)
     return url

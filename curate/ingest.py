@@ -410,7 +410,7 @@ def run_ingest(
         names[name] = path
     url = output if storage.is_remote(output) else None
     if url is not None:  # work in a local staging folder, publish at the end
-        storage.filesystem(url)
+        storage.check_writable(url)  # fails before any work
         out = storage.staging_dir(url)
     else:
         out = Path(output)

@@ -83,7 +83,15 @@ def filesystem(url: str) -> tuple[pafs.FileSystem, str]:
     return _filesystem(scheme, endpoint), path
 
 
-_DENIED = ("ACCESS_DENIED", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403")
+_DENIED = (
+    "ACCESS_DENIED",
+    "AccessDenied",
+    "InvalidAccessKeyId",
+    "INVALID_ACCESS_KEY_ID",
+    "SignatureDoesNotMatch",
+    "SIGNATURE_DOES_NOT_MATCH",
+    "403",
+)
 
 
 def explain(url: str, exc: BaseException) -> str:
@@ -285,6 +293,27 @@ def pull(url: str, local: Path) -> int:
     except (OSError, pa.ArrowException) as exc:
         raise CurateError(explain(url, exc)) from None
     return fetched
+
+
+def check_writable(url: str) -> None:
+    """Fail before any work when ``url`` cannot be written: a missing bucket, refused
+    credentials (a probe object is written and deleted at the bucket's top; a policy that only
+    refuses the prefix shows when the run publishes)."""
+    import uuid
+
+    fs, base = filesystem(url)
+    bucket = base.split("/", 1)[0]
+    try:
+        if fs.get_file_info(bucket).type == pafs.FileType.NotFound:
+            raise CurateError(f"{url}: the bucket {bucket} does not exist")
+        # at the bucket's top: deleting an object under a prefix makes pyarrow leave a folder
+        # marker there
+        probe = f"{bucket}/.curate-probe-{uuid.uuid4().hex[:8]}"
+        with fs.open_output_stream(probe) as f:
+            f.write(b"")
+        fs.delete_file(probe)
+    except (OSError, pa.ArrowException) as exc:
+        raise CurateError(explain(url, exc)) from None
 
 
 def staging_dir(url: str) -> Path:

@@ -210,11 +210,16 @@ def test_wrong_credentials_are_one_clear_line(tmp_path):
             time.sleep(0.1)
         env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "WRONGKEY",
                "AWS_SECRET_ACCESS_KEY": "wrong"}  # fmt: skip
-        r = curate("run", pipeline(tmp_path, "s3://corpus/in", str(tmp_path / "o")), env=env)
-        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
-        line = [x for x in r.stderr.splitlines() if x.startswith("curate: error:")]
-        assert len(line) == 1 and "s3://corpus/in" in line[0], r.stderr
-        assert "access denied" in line[0] or "credentials" in line[0], line[0]
+        for input, output in (("s3://corpus/in", str(tmp_path / "o")),
+                              (str(tmp_path), "s3://corpus/out")):  # fmt: skip
+            (tmp_path / "x.jsonl").write_text('{"text": "a document"}\n')
+            r = curate("run", pipeline(tmp_path, input, output), env=env)
+            assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+            line = [x for x in r.stderr.splitlines() if x.startswith("curate: error:")]
+            url = input if input.startswith("s3://") else output
+            assert len(line) == 1 and url in line[0], r.stderr
+            assert "access denied: check the credentials" in line[0], line[0]
+            assert not (tmp_path / "o").exists()  # before any work
     finally:
         server.kill()
         server.wait()
