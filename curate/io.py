@@ -421,7 +421,7 @@ def _read_jsonl(file: InputFile, batch_size: int) -> Iterator[ReadBatch]:
     try:
         path = file.path if storage.is_remote(file.path) else os.fsencode(file.path)
         stream = jsonl.open_lines(path, file.byte_range)
-    except OSError as exc:
+    except (OSError, InputError) as exc:
         raise BadFile(f"{file.shown}: cannot open ({_short(exc)})") from None
     number = file.first_row
     try:
@@ -429,15 +429,7 @@ def _read_jsonl(file: InputFile, batch_size: int) -> Iterator[ReadBatch]:
             table, rows, bad = jsonl.parse_lines(lines, number, keys)
             derived = pa.array([f"{id_prefix}-{r}" for r in rows.to_pylist()], pa.string())
             table = table.set_column(0, "id", pc.coalesce(table["id"], derived))
-            read = _normalise(
-                table.to_batches()[0]
-                if table.num_rows
-                else pa.RecordBatch.from_pylist([], schema=table.schema),
-                file,
-                id_prefix,
-                number,
-                rows,
-            )
+            read = _normalise(_to_batch(table), file, id_prefix, number, rows)
             if bad:
                 read.quarantined = _bad_lines(bad, file, id_prefix, read.quarantined)
             yield read
