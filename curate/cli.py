@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import os
 import sys
+from pathlib import Path
 
 from curate import __version__
 
@@ -24,18 +25,77 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not config.output:
         raise_usage("no output directory: set 'output' in the pipeline or pass --output")
     workers = args.workers or config.workers
+    remote = _staged(config) if _is_remote(config.output) else None
+    indexes = _pull_indexes(config)
     executor = make_executor(args.executor, workers, args.address)
     try:
         report = run_pipeline(config, executor, resume=args.resume, keep_work=args.keep_work)
     finally:
         executor.close()
+    for local, url in indexes:  # committed dumps go back to the bucket, manifest last
+        from curate.storage import publish
+
+        publish(Path(local), url, None, delete_stale=False)
+    if remote is not None:
+        _publish(config.output, remote)
+        config.output = remote
     print(render_summary(report))
-    print(f"report: {os.path.join(config.output, 'report.md')}")
+    print(f"report: {config.output.rstrip('/')}/report.md")
     problems = check_balance(report)
     if problems:
         print("ACCOUNTING ERROR: " + "; ".join(problems), file=sys.stderr)
         return 3
     return 0
+
+
+def _is_remote(path: str) -> bool:
+    from curate.storage import is_remote
+
+    return is_remote(path)
+
+
+def _pull_indexes(config) -> list[tuple[str, str]]:
+    """A cross-dump ``index:`` on an object store is mirrored into a local staging folder for
+    the run (the index's own commit protocol runs there) and published back after it, each
+    file as an object named by its content, the manifest last. One writer at a time."""
+    from curate.storage import is_remote, pull, staging_dir
+
+    pairs = []
+    for spec in config.stages:
+        url = spec.params.get("index") if isinstance(spec.params, dict) else None
+        if isinstance(url, str) and is_remote(url):
+            local = staging_dir(url)
+            pull(url, local)
+            spec.params = {**spec.params, "index": str(local)}
+            pairs.append((str(local), url))
+    return pairs
+
+
+def _staged(config) -> str:
+    """An object-store output: the run works in a local staging folder (its markers make
+    --resume work), then publishes. Returns the URL; ``config.output`` becomes the folder."""
+    from curate.storage import check_writable, staging_dir
+
+    url = config.output
+    check_writable(url)  # a missing bucket or refused credentials fail before any work
+    config.output = str(staging_dir(url))
+    print(f"staging {url} in {config.output}", file=sys.stderr)
+    return url
+
+
+def _publish(staging: str, url: str) -> None:
+    """Every output object under a name with this run's id, then _manifest.json, last."""
+    import json
+    import uuid
+
+    from curate.io import atomic_write_bytes
+    from curate.storage import publish
+
+    marker = Path(staging, "_work", "publish.json")
+    run_id = json.loads(marker.read_text())["run_id"] if marker.exists() else uuid.uuid4().hex[:12]
+    atomic_write_bytes(marker, json.dumps({"url": url, "run_id": run_id}).encode())
+    manifest = publish(Path(staging), url, run_id, skip=("_work",))
+    print(f"published {len(manifest['objects'])} objects to {url} (manifest written last)")
 
 
 def _cmd_stages(args: argparse.Namespace) -> int:

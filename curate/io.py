@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
+from curate import jsonl, storage
 from curate.errors import CurateError, InputError, failpoint
 
 TEXT = "text"
@@ -54,6 +55,8 @@ class InputFile:
     size: int = 0
     row_groups: tuple[int, int] | None = None  # [first, stop); None: the whole file
     first_row: int = 0  # the file's row number of the first row read (ids count from it)
+    byte_range: tuple[int, int] | None = None  # a plain JSONL file's part: [start, stop) bytes
+    keys: tuple[tuple[str, str], ...] = ()  # JSONL: (column, JSON key) pairs; () the defaults
 
     @property
     def shown(self) -> str:
@@ -72,6 +75,8 @@ class Shard:
     def where(self) -> str:
         """The shard's input, for messages."""
         first = self.files[0]
+        if first.byte_range is not None:
+            return f"{first.shown} (lines from {first.first_row + 1})"
         if first.row_groups is not None:
             return f"{first.shown} (row groups {first.row_groups[0]}-{first.row_groups[1] - 1})"
         more = len(self.files) - 1
@@ -114,22 +119,35 @@ def discover_shards(inputs: list[str], shard_rows: int | str | None = None) -> l
     return plan_shards(files, [read_footer(f) for f in files], shard_rows)
 
 
-def discover_files(inputs: list[str]) -> list[InputFile]:
-    """Every ``*.parquet`` under the given directories, globs or files, in a stable order."""
+def discover_files(inputs: list[str], jsonl_keys: dict[str, str] | None = None) -> list[InputFile]:
+    """Every ``*.parquet`` and ``*.jsonl[.gz|.zst]`` under the given directories, globs or
+    files, in a stable order. ``jsonl_keys``: the JSON key of each column, where not its name."""
     if not inputs:
         raise InputError("no input given: set 'input' in the pipeline or pass --input")
     found: dict[str, tuple[str, str]] = {}
+    sizes: dict[str, int] = {}
     for spec in inputs:
-        if _GLOB_CHARS.search(spec):
+        if storage.is_remote(spec):  # s3:// gs:// hf://: listed, or what its manifest lists
+            glob_at = _GLOB_CHARS.search(spec)
+            root = spec[: glob_at.start()].rsplit("/", 1)[0] if glob_at else spec.rstrip("/")
+            listed = storage.list_files(spec)
+            if not listed:
+                raise InputError(f"{spec}: no objects found")
+            for url, size, name in listed:  # name: without a published run's id
+                rel = name.rsplit("/", 1)[-1] if name == root else name[len(root) + 1 :]
+                if _input_file(rel) and not any(p.startswith((".", "_")) for p in rel.split("/")):
+                    found.setdefault(url, (url, rel))
+                    sizes[url] = size
+        elif _GLOB_CHARS.search(spec):
             root = _glob_root(spec)
             matches = sorted(glob.glob(spec, recursive=True))
             if not matches:
                 raise InputError(f"{spec}: the glob matches nothing")
             for m in matches:
-                for path in _parquet_files(m):
+                for path in _input_files(m):
                     found.setdefault(os.path.abspath(path), (path, os.path.relpath(path, root)))
         elif os.path.isdir(spec):
-            for path in _parquet_files(spec):
+            for path in _input_files(spec):
                 found.setdefault(os.path.abspath(path), (path, os.path.relpath(path, spec)))
         elif os.path.isfile(spec):
             root = os.path.dirname(spec) or "."
@@ -137,9 +155,19 @@ def discover_files(inputs: list[str]) -> list[InputFile]:
         else:
             raise InputError(f"{spec}: no such file or directory")
     if not found:
-        raise InputError(f"{', '.join(inputs)}: no *.parquet files found")
+        raise InputError(f"{', '.join(inputs)}: no *.parquet or *.jsonl[.gz|.zst] files found")
     ordered = sorted(found.values(), key=lambda pr: (pr[1], pr[0]))
-    return [InputFile(path, rel, parse_hive(rel), os.path.getsize(path)) for path, rel in ordered]
+    keys = tuple(sorted({**jsonl.default_keys(), **(jsonl_keys or {})}.items()))
+    return [
+        InputFile(
+            path,
+            rel,
+            parse_hive(rel),
+            sizes[path] if path in sizes else os.path.getsize(path),
+            keys=keys if jsonl.is_jsonl(path) and dict(keys) != jsonl.default_keys() else (),
+        )
+        for path, rel in ordered
+    ]
 
 
 def _glob_root(spec: str) -> str:
@@ -150,16 +178,20 @@ def _glob_root(spec: str) -> str:
     return os.path.dirname(spec) or "."
 
 
-def _parquet_files(path: str) -> list[str]:
+def _input_file(name: str) -> bool:
+    return name.endswith(".parquet") or jsonl.is_jsonl(name)
+
+
+def _input_files(path: str) -> list[str]:
     if os.path.isfile(path):
-        return [path] if path.endswith(".parquet") else []
+        return [path] if _input_file(path) else []
     out = []
     for dirpath, dirnames, filenames in os.walk(path):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
         out.extend(
             os.path.join(dirpath, f)
             for f in sorted(filenames)
-            if f.endswith(".parquet") and not f.startswith((".", "_"))
+            if _input_file(f) and not f.startswith((".", "_"))
         )
     return out
 
@@ -174,6 +206,8 @@ class Footer:
     # quarantined rows number from 0)
     splittable: bool = False
     schema: pa.Schema | None = None  # files are grouped only with files of the same schema
+    offsets: tuple[int, ...] = ()  # plain JSONL: byte offset of each block, then the size
+    alone: bool = False  # a shard of its own, never cut (compressed JSONL: rows unknown)
 
 
 _FOOTER_READ = 64 << 10  # one read gets most footers whole; a bigger one costs a second read
@@ -182,8 +216,11 @@ _FOOTER_READ = 64 << 10  # one read gets most footers whole; a bigger one costs 
 def read_footer(file: InputFile) -> Footer:
     """Fingerprint and row groups of ``file`` from one read of its tail (two if the footer is
     longer than 64 KiB). An unreadable footer is no error here: the shard that reads the file
-    quarantines it, and its fingerprint is that of its tail."""
-    with open(file.path, "rb") as f:
+    quarantines it, and its fingerprint is that of its tail. A JSONL file's blocks of lines
+    play its row groups (curate.jsonl)."""
+    if jsonl.is_jsonl(file.path):
+        return _jsonl_footer(file)
+    with storage.open_raw(file.path) as f:
         f.seek(max(0, file.size - _FOOTER_READ))
         tail = f.read()
         n = int.from_bytes(tail[-8:-4], "little") if len(tail) >= 12 else -1
@@ -201,6 +238,19 @@ def read_footer(file: InputFile) -> Footer:
         return Footer(fingerprint)
     rows = tuple(meta.row_group(g).num_rows for g in range(meta.num_row_groups))
     return Footer(fingerprint, rows, len(rows) > 1 and _text_problem(schema) is None, schema)
+
+
+def _jsonl_footer(file: InputFile) -> Footer:
+    try:
+        if jsonl.compressed(file.path):
+            return Footer(
+                jsonl.fingerprint_compressed(file.path, file.size), schema=jsonl.SCHEMA, alone=True
+            )
+        fingerprint, rows, offsets = jsonl.scan_plain(file.path)
+    except (OSError, InputError) as exc:  # the shard that reads it quarantines it
+        reason = getattr(exc, "strerror", None) or str(exc)[:100]
+        return Footer(f"{file.size}:unreadable ({reason})", schema=jsonl.SCHEMA, alone=True)
+    return Footer(fingerprint, rows, len(rows) > 1, jsonl.SCHEMA, offsets)
 
 
 def auto_shard_rows(total_rows: int) -> int:
@@ -230,6 +280,12 @@ def plan_shards(
     group_schema: pa.Schema | None = None
     for file, footer in zip(files, footers):
         rows = sum(footer.group_rows)
+        if footer.alone:
+            if group:
+                shards.append(Shard(len(shards), tuple(group)))
+                group, group_rows, group_schema = [], 0, None
+            shards.append(Shard(len(shards), (file,)))
+            continue
         if rows <= target or not footer.splittable:
             other = (
                 footer.schema is not None
@@ -249,15 +305,21 @@ def plan_shards(
         start = first_row = taken = 0
         for g, n in enumerate(footer.group_rows):
             if taken and taken + n > target:
-                part = replace(file, row_groups=(start, g), first_row=first_row)
+                part = _part(file, footer, start, g, first_row)
                 shards.append(Shard(len(shards), (part,)))
                 start, first_row, taken = g, first_row + taken, 0
             taken += n
-        part = replace(file, row_groups=(start, len(footer.group_rows)), first_row=first_row)
+        part = _part(file, footer, start, len(footer.group_rows), first_row)
         shards.append(Shard(len(shards), (part,)))
     if group:
         shards.append(Shard(len(shards), tuple(group)))
     return shards
+
+
+def _part(file: InputFile, footer: Footer, start: int, stop: int, first_row: int) -> InputFile:
+    """Row groups [start, stop) of ``file``; for a JSONL file, the bytes of those blocks."""
+    span = (footer.offsets[start], footer.offsets[stop]) if footer.offsets else None
+    return replace(file, row_groups=(start, stop), first_row=first_row, byte_range=span)
 
 
 class BadFile(InputError):
@@ -297,10 +359,15 @@ def read_input_file(file: InputFile, batch_size: int) -> Iterator[ReadBatch]:
     ``error`` column; a file that cannot be read or lacks a usable ``text`` column raises
     BadFile naming the file.
     """
+    if jsonl.is_jsonl(file.path):
+        yield from _read_jsonl(file, batch_size)
+        return
     try:
-        # opened by its bytes: pyarrow encodes str paths as UTF-8, which a Latin-1 name is not
-        source = pa.OSFile(os.fsencode(file.path))
-    except (pa.ArrowException, OSError) as exc:
+        if storage.is_remote(file.path):
+            source = storage.open_input(file.path)
+        else:  # opened by its bytes: pyarrow encodes str paths as UTF-8, a Latin-1 name is not
+            source = pa.OSFile(os.fsencode(file.path))
+    except (pa.ArrowException, OSError, InputError) as exc:
         raise BadFile(f"{file.shown}: cannot open ({_short(exc)})") from None
     try:
         yield from _read_source(file, source, batch_size)
@@ -346,6 +413,56 @@ def _read_source(file: InputFile, source: pa.NativeFile, batch_size: int) -> Ite
         raise BadFile(f"{file.shown}: " + "; ".join(lost), rows_unread=unread, rows=declared)
 
 
+def _read_jsonl(file: InputFile, batch_size: int) -> Iterator[ReadBatch]:
+    """A JSONL file (its ``byte_range`` when set), a batch of lines at a time: bad lines go to
+    quarantine with their number; a read error keeps every line before it (BadFile)."""
+    keys = dict(file.keys) or jsonl.default_keys()
+    id_prefix = xxhash.xxh3_64_hexdigest(os.fsencode(file.relpath.replace(os.sep, "/")))[:12]
+    try:
+        path = file.path if storage.is_remote(file.path) else os.fsencode(file.path)
+        stream = jsonl.open_lines(path, file.byte_range)
+    except (OSError, InputError) as exc:
+        raise BadFile(f"{file.shown}: cannot open ({_short(exc)})") from None
+    number = file.first_row
+    try:
+        for number, lines in jsonl.line_batches(stream, file.first_row, batch_size):
+            table, rows, bad = jsonl.parse_lines(lines, number, keys)
+            derived = pa.array([f"{id_prefix}-{r}" for r in rows.to_pylist()], pa.string())
+            table = table.set_column(0, "id", pc.coalesce(table["id"], derived))
+            read = _normalise(_to_batch(table), file, id_prefix, number, rows)
+            if bad:
+                read.quarantined = _bad_lines(bad, file, id_prefix, read.quarantined)
+            yield read
+            number += len(lines)
+    except jsonl.ReadError as exc:
+        raise BadFile(
+            f"{file.shown}: unreadable after line {number} ({_short(exc)}); the lines before "
+            "it are kept"
+        ) from None
+    finally:
+        stream.close()
+
+
+def _bad_lines(
+    bad: list[tuple[int, str, str]], file: InputFile, id_prefix: str, more: pa.Table | None
+) -> pa.Table:
+    """Quarantine rows for lines that did not parse: the line itself as ``text``."""
+    n = len(bad)
+    columns = {c: pa.nulls(n, pa.string()) for c in jsonl.COLUMNS}
+    columns["id"] = pa.array([f"{id_prefix}-{b[0]}" for b in bad], pa.string())
+    columns["text"] = pa.array([b[2] for b in bad], pa.string())
+    for key, value in file.hive:
+        if key not in columns:
+            columns[key] = pa.array([value] * n, pa.string())
+    columns["_source_row"] = pa.array([b[0] for b in bad], pa.int64())
+    columns["error"] = pa.array([b[1] for b in bad], pa.string())
+    columns["source_file"] = pa.array([file.shown] * n, pa.string())
+    table = pa.table(columns)
+    if more is None:
+        return table
+    return pa.concat_tables([more, table.cast(more.schema)]).sort_by("_source_row")
+
+
 def _text_problem(schema: pa.Schema) -> str | None:
     """Why a file with this schema has no usable text column, or None."""
     if TEXT not in schema.names:
@@ -361,7 +478,15 @@ def _text_problem(schema: pa.Schema) -> str | None:
     return None
 
 
-def _normalise(batch: pa.RecordBatch, file: InputFile, id_prefix: str, offset: int) -> ReadBatch:
+def _normalise(
+    batch: pa.RecordBatch,
+    file: InputFile,
+    id_prefix: str,
+    offset: int,
+    source_rows: pa.Array | None = None,
+) -> ReadBatch:
+    """Ids, hive columns, UTF-8 and empty-text checks. ``source_rows``: each row's number in
+    the file, when the rows are not ``offset``, ``offset + 1``, ... (JSONL: blank and bad lines)."""
     n = batch.num_rows
     table = pa.Table.from_batches([batch])
     if "id" not in table.column_names:
@@ -378,6 +503,9 @@ def _normalise(batch: pa.RecordBatch, file: InputFile, id_prefix: str, offset: i
     for key, value in file.hive:
         if key not in table.column_names:
             table = table.append_column(key, pa.array([value] * n, pa.string()))
+        elif source_rows is not None:  # JSONL: the fixed schema has the column, maybe null
+            at = table.column_names.index(key)
+            table = table.set_column(at, key, pc.coalesce(table[key], pa.scalar(value)))
     errors: list[str | None] = [None] * n
     text = table[TEXT].combine_chunks()
     if pa.types.is_binary(text.type) or pa.types.is_large_binary(text.type):
@@ -406,7 +534,9 @@ def _normalise(batch: pa.RecordBatch, file: InputFile, id_prefix: str, offset: i
         elif errors[i] is None and empty[i]:
             errors[i] = "text is empty"
     table = table.set_column(table.column_names.index(TEXT), TEXT, text)
-    table = table.append_column("_source_row", pa.array(range(offset, offset + n), pa.int64()))
+    if source_rows is None:
+        source_rows = pa.array(range(offset, offset + n), pa.int64())
+    table = table.append_column("_source_row", source_rows)
     if not any(e is not None for e in errors):
         return ReadBatch(_to_batch(table.drop_columns(["_source_row"])))
     bad = pa.array([e is not None for e in errors])

@@ -414,7 +414,7 @@ def run_pipeline(
 
     t_start = time.perf_counter()
     run = Path(config.output)
-    files = discover_files(config.input)
+    files = discover_files(config.input, config.jsonl)
     _check_apart(run, config.input, files)
     footers = [read_footer(f) for f in files]  # one read of each footer: fingerprint and plan
     shards = plan_shards(files, footers, config.shard_rows)

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Real text some tests read from Debian packages: translated man pages (zh_CN, fr, de, ru).
+# Real text some tests read from Debian packages: translated man pages (zh_CN, fr, de, ru), and
+# real HTML pages (python3-doc, debian-reference-en) that the `curate ingest` tests write WARCs of.
 # Installs them when missing and we may (root with apt-get); otherwise says what is missing.
 # Asks dpkg, not the folders: man-db, shadow and others put a few pages in /usr/share/man/zh_CN too.
 set -euo pipefail
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 missing=()
-for pkg in manpages-zh manpages-fr manpages-de manpages-ru; do
+for pkg in manpages-zh manpages-fr manpages-de manpages-ru python3-doc debian-reference-en; do
   installed "$pkg" || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

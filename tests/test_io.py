@@ -49,7 +49,7 @@ def test_discovery_recurses_sorts_and_globs(tmp_path):
 def test_discovery_errors(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         discover_shards([str(tmp_path / "missing")])
-    with pytest.raises(InputError, match="no \\*.parquet files"):
+    with pytest.raises(InputError, match="no \\*.parquet or \\*.jsonl"):
         discover_shards([str(tmp_path)])
 
 

@@ -58,7 +58,7 @@ def test_the_distribution_is_not_the_registrys_unrelated_curate(wheel):
     assert {"pii", "lm", "lid", "quality", "ray", "all"} <= extras
     core = [r for r in meta.get_all("Requires-Dist") if "extra ==" not in r]
     names = {re.split(r"[<>=!~\[; ]", r)[0].lower() for r in core}
-    assert names == {"pyarrow", "numpy", "pyyaml", "xxhash", "tqdm", "psutil", "idna"}
+    assert names == {"pyarrow", "numpy", "pyyaml", "xxhash", "tqdm", "psutil", "idna", "zstandard"}
 
 
 def test_every_extra_installs_what_curate_checks_for():

@@ -211,7 +211,9 @@ def test_a_hive_folder_that_does_not_parse_stops_the_run(folder, tmp_path):
 def test_an_empty_input_directory_stops_the_run(tmp_path):
     (tmp_path / "in" / "dump=A").mkdir(parents=True)
     p = pipeline(tmp_path / "p.yaml", tmp_path / "in", tmp_path / "out")
-    assert_one_line_error(curate("run", p), str(tmp_path / "in"), "no *.parquet files found")
+    assert_one_line_error(
+        curate("run", p), str(tmp_path / "in"), "no *.parquet or *.jsonl[.gz|.zst] files found"
+    )
 
 
 def test_output_below_a_file_stops_the_run(tmp_path):

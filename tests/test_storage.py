@@ -1,0 +1,403 @@
+"""Object storage against a real S3 endpoint on 127.0.0.1 (moto's ThreadedMotoServer, started
+here; no mock of curate's storage layer): a pipeline from s3:// to s3:// equals the local run, a
+killed run resumes to the same output, readers trust only what the manifest lists, and a
+missing bucket or wrong credentials give one clear line naming the URL."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from curate.report import check_balance
+from tests.reliability.test_crash_resume import subset
+
+boto3 = pytest.importorskip("boto3")
+moto_server = pytest.importorskip("moto.server")
+
+REPO = Path(__file__).resolve().parents[1]
+STAGES = [{"url_dedup": {}}, {"exact_dedup": {}}, {"minhash_dedup": {"num_perm": 64}}]
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {
+        "AWS_ACCESS_KEY_ID": "curate-test",
+        "AWS_SECRET_ACCESS_KEY": "curate-test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        "CURATE_STAGING": str(tmp_path_factory.mktemp("staging")),
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    client = boto3.client("s3")
+    client.create_bucket(Bucket="corpus")
+    root = tmp_path_factory.mktemp("s3")
+    local_in = subset(root)
+    for path in sorted(local_in.rglob("*.parquet")):
+        client.upload_file(str(path), "corpus", f"in/{path.relative_to(local_in).as_posix()}")
+    try:
+        yield {"env": env, "client": client, "local_in": local_in, "root": root}
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        server.stop()
+
+
+def curate(*args, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "curate.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,
+        timeout=600,
+    )
+
+
+def pipeline(where: Path, input: str, output: str) -> Path:
+    path = where / f"p-{abs(hash(output))}.yaml"
+    body = {"name": "s3", "input": input, "output": output, "batch_size": 64, "stages": STAGES}
+    path.write_text(yaml.safe_dump(body))
+    return path
+
+
+def get_json(client, key: str) -> dict:
+    return json.loads(client.get_object(Bucket="corpus", Key=key)["Body"].read())
+
+
+def read_back(client, prefix: str) -> tuple[dict, dict[str, list[str]]]:
+    """The published report and the ids of every folder, read through the manifest only."""
+    manifest = get_json(client, f"{prefix}/_manifest.json")
+    objects = {o["name"]: o["object"] for o in manifest["objects"]}
+    report = get_json(client, f"{prefix}/{objects['report.json']}")
+    ids: dict[str, list[str]] = {}
+    for name, obj in objects.items():
+        if name.endswith(".parquet") and "_bad_files" not in name:
+            body = client.get_object(Bucket="corpus", Key=f"{prefix}/{obj}")["Body"].read()
+            folder = name.rsplit("/", 1)[0]
+            table = pq.read_table(pa.BufferReader(body), columns=["id"])
+            ids.setdefault(folder, []).extend(table["id"].to_pylist())
+    return report, {k: sorted(v) for k, v in ids.items()}
+
+
+def local_ids(out: Path) -> dict[str, list[str]]:
+    ids: dict[str, list[str]] = {}
+    for f in sorted(out.rglob("*.parquet")):
+        rel = f.relative_to(out).as_posix()
+        if rel.startswith("_work") or "_bad_files" in rel:
+            continue
+        table = pq.read_table(f, columns=["id"])
+        ids.setdefault(rel.rsplit("/", 1)[0], []).extend(table["id"].to_pylist())
+    return {k: sorted(v) for k, v in ids.items()}
+
+
+def counts(report: dict) -> dict:
+    timing = ("seconds", "docs_per_second", "mb_per_second")
+    t = {k: v for k, v in report["totals"].items() if k not in timing}
+    stages = [
+        {k: v for k, v in s.items() if k not in ("seconds", "params", "decision")}
+        for s in report["stages"]
+    ]
+    return {"totals": t, "stages": stages}
+
+
+@pytest.fixture(scope="module")
+def local_run(s3):
+    out = s3["root"] / "local-out"
+    r = curate("run", pipeline(s3["root"], str(s3["local_in"]), str(out)), "--workers", "1")
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads((out / "report.json").read_text()), local_ids(out)
+
+
+def test_s3_to_s3_equals_the_local_run(s3, local_run):
+    r = curate("run", pipeline(s3["root"], "s3://corpus/in", "s3://corpus/out"), "--workers", "2")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "published" in r.stdout
+    report, ids = read_back(s3["client"], "out")
+    assert check_balance(report) == []
+    assert counts(report) == counts(local_run[0])
+    assert ids == local_run[1]
+    # the input was read from the bucket: the report names s3:// files
+    assert report["input"]["paths"] == ["s3://corpus/in"]
+
+
+@pytest.mark.parametrize("point", ["write_batch:9", "shard_done:5", "decide:2", "before_report:1"])
+def test_a_killed_s3_run_resumes_to_the_same_output(s3, local_run, point):
+    prefix = f"killed-{point.split(':')[0]}"
+    pipe = pipeline(s3["root"], "s3://corpus/in", f"s3://corpus/{prefix}")
+    r = curate("run", pipe, "--workers", "1", env={"CURATE_FAILPOINT": point})
+    assert r.returncode == -9, (r.returncode, r.stderr[-2000:])
+    listed = s3["client"].list_objects_v2(Bucket="corpus", Prefix=f"{prefix}/")
+    assert listed.get("KeyCount", 0) == 0  # nothing published before the run is whole
+    r = curate("run", pipe, "--workers", "1", "--resume")
+    assert r.returncode == 0, r.stderr[-3000:]
+    report, ids = read_back(s3["client"], prefix)
+    assert counts(report) == counts(local_run[0]) and ids == local_run[1]
+
+
+def test_readers_trust_only_the_manifest(s3, local_run):
+    from curate.io import discover_files
+
+    client = s3["client"]
+    pipe = pipeline(s3["root"], "s3://corpus/in", "s3://corpus/again")
+    assert curate("run", pipe, "--workers", "1").returncode == 0
+    # an object no manifest lists (a half-written later run, say) is not read
+    client.put_object(Bucket="corpus", Key="again/data/part-00000-stray.parquet", Body=b"junk")
+    files = discover_files(["s3://corpus/again/data"])
+    assert "stray" not in " ".join(f.path for f in files)
+    assert [f.relpath for f in files] == sorted(f.relpath for f in files)
+    assert all(f.relpath.startswith("part-") and f.relpath.count("-") == 1 for f in files)
+    # a second run replaces the first: a new manifest, the old objects deleted after it
+    first = get_json(client, "again/_manifest.json")
+    assert curate("run", pipe, "--workers", "1").returncode == 0
+    second = get_json(client, "again/_manifest.json")
+    assert first["run_id"] != second["run_id"]
+    listed = client.list_objects_v2(Bucket="corpus", Prefix="again/")["Contents"]
+    keys = {o["Key"] for o in listed if not o["Key"].endswith("/")}  # pyarrow's folder markers
+    assert keys == {f"again/{o['object']}" for o in second["objects"]} | {"again/_manifest.json"}
+    # and curate run reads the published output as its input
+    r = curate("run", pipeline(s3["root"], "s3://corpus/again/data", str(s3["root"] / "from-out")))
+    assert r.returncode == 0, r.stderr[-2000:]
+    rerun = json.loads((s3["root"] / "from-out" / "report.json").read_text())
+    assert rerun["totals"]["docs_in"] == local_run[0]["totals"]["docs_out"]
+
+
+def test_a_missing_bucket_is_one_clear_line(s3):
+    r = curate("run", pipeline(s3["root"], "s3://no-such-bucket/in", str(s3["root"] / "o")))
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    line = [x for x in r.stderr.splitlines() if x.startswith("curate: error:")]
+    assert len(line) == 1 and "s3://no-such-bucket/in" in line[0] and "does not exist" in line[0]
+
+
+def test_wrong_credentials_are_one_clear_line(tmp_path):
+    """A second S3 endpoint that checks credentials (moto with IAM auth on from the first
+    request): a key it does not know is refused, and curate says so naming the URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code = (
+        "import time; from moto.server import ThreadedMotoServer; "
+        f"s = ThreadedMotoServer(ip_address='127.0.0.1', port={port}); s.start(); time.sleep(600)"
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "WRONGKEY",
+               "AWS_SECRET_ACCESS_KEY": "wrong"}  # fmt: skip
+        for input, output in (("s3://corpus/in", str(tmp_path / "o")),
+                              (str(tmp_path), "s3://corpus/out")):  # fmt: skip
+            (tmp_path / "x.jsonl").write_text('{"text": "a document"}\n')
+            r = curate("run", pipeline(tmp_path, input, output), env=env)
+            assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+            line = [x for x in r.stderr.splitlines() if x.startswith("curate: error:")]
+            url = input if input.startswith("s3://") else output
+            assert len(line) == 1 and url in line[0], r.stderr
+            assert "access denied: check the credentials" in line[0], line[0]
+            assert not (tmp_path / "o").exists()  # before any work
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_ingest_from_s3_to_s3_then_run_from_it(s3, tmp_path):
+    from tests.warc_files import html_pages, write_warc
+
+    crawl = write_warc(tmp_path / "a.warc.gz", html_pages(12), big_mb=0)
+    s3["client"].upload_file(
+        str(tmp_path / "a.warc.gz"), "corpus", "crawl/CC-MAIN-2024-10/a.warc.gz"
+    )
+    r = curate("ingest", "s3://corpus/crawl", "--output", "s3://corpus/cc", "--workers", "1")
+    assert r.returncode == 0, r.stderr[-3000:]
+    manifest = get_json(s3["client"], "cc/_manifest.json")
+    names = {o["name"] for o in manifest["objects"]}
+    assert "dump=CC-MAIN-2024-10/a-00000.parquet" in names and "ingest_report.json" in names
+    obj = {o["name"]: o["object"] for o in manifest["objects"]}["ingest_report.json"]
+    report = get_json(s3["client"], f"cc/{obj}")
+    assert report["totals"]["written"] == len(crawl.written)
+    assert report["totals"]["quarantined"] == len(crawl.quarantined)
+    out = tmp_path / "run"
+    r = curate("run", pipeline(tmp_path, "s3://corpus/cc", str(out)), "--workers", "1")
+    assert r.returncode == 0, r.stderr[-3000:]
+    run = json.loads((out / "report.json").read_text())
+    assert run["totals"]["docs_in"] == len(crawl.written)
+    dumps = set(pq.read_table(out / "data", columns=["dump"])["dump"].to_pylist())
+    removed = out / "removed"
+    if removed.exists():
+        dumps |= set(pq.read_table(removed, columns=["dump"])["dump"].to_pylist())
+    assert dumps == {"CC-MAIN-2024-10"}
+
+
+def test_a_model_named_by_s3_url_is_fetched_with_its_companions(s3, tmp_path):
+    """perplexity_filter with its KenLM model (and the SentencePiece model beside it) in the
+    bucket: the same output as with the local files."""
+    for name in ("en_math.arpa", "en_math.sp.model"):
+        s3["client"].upload_file(str(REPO / "models" / name), "corpus", f"models/{name}")
+    outs = {}
+    for where, model in (("local", str(REPO / "models" / "en_math.arpa")),
+                         ("s3", "s3://corpus/models/en_math.arpa")):  # fmt: skip
+        body = {
+            "name": "lm",
+            "input": str(s3["local_in"]),
+            "output": str(tmp_path / where),
+            "stages": [
+                {"perplexity_filter": {"models": {"en": model},
+                                       "thresholds": {"default": {"keep_below": "p80"}}}}
+            ],
+        }  # fmt: skip
+        pipe = tmp_path / f"{where}.yaml"
+        pipe.write_text(yaml.safe_dump(body))
+        env = {"CURATE_MODEL_CACHE": str(tmp_path / "cache")}
+        r = curate("run", pipe, "--workers", "2", env=env)
+        assert r.returncode == 0, r.stderr[-3000:]
+        outs[where] = local_ids(tmp_path / where)
+    assert outs["s3"] == outs["local"] and outs["local"].get("removed/perplexity_filter")
+    cached = sorted(p.name for p in (tmp_path / "cache").rglob("*") if p.is_file())
+    assert cached == ["en_math.arpa", "en_math.sp.model"]
+
+
+def test_indexes_on_s3_equal_local_indexes_run_after_run(s3, tmp_path):
+    """url_dedup and minhash_dedup with their cross-dump indexes in the bucket, input and output
+    too: the first run equals the local one; a second run on another machine (a fresh staging
+    folder) pulls the published indexes and equals the second local run."""
+
+    def body(input: str, output: str, idx: str) -> dict:
+        return {
+            "name": "idx",
+            "input": input,
+            "output": output,
+            "batch_size": 64,
+            "stages": [
+                {"url_dedup": {"index": f"{idx}/url"}},
+                {"exact_dedup": {}},
+                {"minhash_dedup": {"num_perm": 64, "index": f"{idx}/minhash"}},
+            ],
+        }
+
+    results = {}
+    for attempt, dump in ((1, "CC-MAIN-2023-06"), (2, "CC-MAIN-2023-14")):  # dump by dump
+        local_pipe = tmp_path / f"local-{attempt}.yaml"
+        out = tmp_path / f"local-out-{attempt}"
+        local_pipe.write_text(
+            yaml.safe_dump(
+                body(str(s3["local_in"] / f"dump={dump}"), str(out), str(tmp_path / "idx"))
+            )
+        )
+        r = curate("run", local_pipe, "--workers", "1")
+        assert r.returncode == 0, r.stderr[-3000:]
+        local = (json.loads((out / "report.json").read_text()), local_ids(out))
+
+        s3_pipe = tmp_path / f"s3-{attempt}.yaml"
+        s3_pipe.write_text(
+            yaml.safe_dump(
+                body(
+                    f"s3://corpus/in/dump={dump}",
+                    f"s3://corpus/idx-out-{attempt}",
+                    "s3://corpus/idx",
+                )
+            )
+        )
+        env = {"CURATE_STAGING": str(tmp_path / f"machine-{attempt}")}  # a new machine each time
+        r = curate("run", s3_pipe, "--workers", "2", env=env)
+        assert r.returncode == 0, r.stderr[-3000:]
+        report, ids = read_back(s3["client"], f"idx-out-{attempt}")
+        assert counts(report) == counts(local[0]), attempt
+        assert ids == local[1], attempt
+        decision, local_decision = (
+            report["stages"][0]["decision"],
+            local[0]["stages"][0]["decision"],
+        )
+        for key in ("duplicates", "duplicates_of_committed_dumps"):
+            assert decision[key] == local_decision[key], (attempt, key)
+        results[attempt] = decision
+        for kind in ("url", "minhash"):
+            manifest = get_json(s3["client"], f"idx/{kind}/_manifest.json")
+            assert any(o["name"].endswith("meta.json") for o in manifest["objects"])
+    # the second dump was deduplicated against the first through the pulled index
+    assert results[1]["duplicates_of_committed_dumps"] == 0
+    assert results[2]["duplicates_of_committed_dumps"] > 0
+    assert results[2]["index"]["deduplicated_against"] == ["CC-MAIN-2023-06"]
+
+
+def test_a_publish_killed_half_way_resumes(s3, local_run):
+    """Killed after some objects were uploaded and before the manifest: readers see no run
+    there; --resume sends only what is missing, then the manifest."""
+    pipe = pipeline(s3["root"], "s3://corpus/in", "s3://corpus/half")
+    r = curate("run", pipe, "--workers", "1", env={"CURATE_FAILPOINT": "publish_object:6"})
+    assert r.returncode == -9, (r.returncode, r.stderr[-2000:])
+    keys = [
+        o["Key"] for o in s3["client"].list_objects_v2(Bucket="corpus", Prefix="half/")["Contents"]
+    ]
+    assert len(keys) == 6 and "half/_manifest.json" in keys  # the empty one, written first
+    from curate.errors import InputError
+    from curate.io import discover_files
+
+    with pytest.raises(InputError, match="no objects found"):  # 5 objects, none listed yet
+        discover_files(["s3://corpus/half"])
+    r = curate("run", pipe, "--workers", "1", "--resume")
+    assert r.returncode == 0, r.stderr[-3000:]
+    report, ids = read_back(s3["client"], "half")
+    assert counts(report) == counts(local_run[0]) and ids == local_run[1]
+    manifest = get_json(s3["client"], "half/_manifest.json")
+    assert {f"half/{o['object']}" for o in manifest["objects"]} >= set(keys) - {
+        "half/_manifest.json"
+    }  # the 5 objects sent before the kill are the run's
+
+
+def test_jsonl_inputs_in_the_bucket_read_like_local_ones(s3, tmp_path):
+    """Plain JSONL (cut into shards by byte ranges, read with ranged reads) and .jsonl.gz from
+    s3:// give the local run's output."""
+    import gzip
+
+    from tests.conftest import stdlib_docs
+
+    docs = stdlib_docs()
+    local = tmp_path / "jsonl" / "dump=CC-MAIN-2024-10"
+    local.mkdir(parents=True)
+    plain = "".join(
+        json.dumps({"text": f"{docs[i % len(docs)]} #{i}", "url": f"https://j/{i}"}) + "\n"
+        for i in range(3000)
+    )
+    (local / "a.jsonl").write_text(plain + '{"text": broken\n')
+    head = "".join(plain.splitlines(keepends=True)[:1000])
+    (local / "b.jsonl.gz").write_bytes(gzip.compress(head.encode()))
+    for f in sorted(local.iterdir()):
+        s3["client"].upload_file(str(f), "corpus", f"jsonl/dump=CC-MAIN-2024-10/{f.name}")
+    outs = {}
+    for where, input in (("local", str(tmp_path / "jsonl")), ("s3", "s3://corpus/jsonl")):
+        body = {"name": "j", "input": input, "output": str(tmp_path / f"out-{where}"),
+                "shard_rows": 1024, "stages": [{"exact_dedup": {}}]}  # fmt: skip
+        pipe = tmp_path / f"{where}.yaml"
+        pipe.write_text(yaml.safe_dump(body))
+        r = curate("run", pipe, "--workers", "2")
+        assert r.returncode == 0, r.stderr[-3000:]
+        report = json.loads((tmp_path / f"out-{where}" / "report.json").read_text())
+        assert check_balance(report) == [] and report["totals"]["docs_quarantined"] == 1
+        outs[where] = (counts(report), local_ids(tmp_path / f"out-{where}"))
+    assert outs["s3"] == outs["local"]
+    assert len(list((tmp_path / "out-s3" / "data").glob("*.parquet"))) > 2  # a.jsonl was cut
