@@ -48,26 +48,28 @@ def url_set(listed: int) -> dict[str, list[str]]:
     }
 
 
-OURS_LOAD = """
-import resource, time
+# peak RSS from /proc (VmHWM starts afresh at exec; ru_maxrss is inherited from the parent)
+HWM = "int(next(ln for ln in open('/proc/self/status') if ln.startswith('VmHWM')).split()[1])"
+OURS_LOAD = f"""
+import time
 from curate.stages.url_filter import UrlFilter, UrlFilterConfig
-r0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+r0 = {HWM}
 t = time.process_time()
 lists = UrlFilter(UrlFilterConfig()).lists()
 kept = sum(x.hashes.nbytes for x in lists if x.hashes is not None)
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - r0
+rss = {HWM} - r0
 print(time.process_time() - t, rss / 1024, kept / 2**20)
 """
-PEER_LOAD = """
-import resource, time
+PEER_LOAD = f"""
+import time
 from datatrove.pipeline.filters import URLFilter
 from tldextract import TLDExtract
 peer = URLFilter()
 peer.tldextractor = TLDExtract(suffix_list_urls=())
-r0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+r0 = {HWM}
 t = time.process_time()
 peer.download_data()
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - r0
+rss = {HWM} - r0
 print(time.process_time() - t, rss / 1024, float("nan"))
 """
 
