@@ -205,3 +205,47 @@ def test_training_input_errors_are_one_line(tmp_path):
     )  # fmt: skip
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert "missing.txt" in r.stderr
+
+
+def test_partitioned_cuts_equal_brute_force_per_group(model, monkeypatch):
+    """Many groups, ties and a score of exactly 1.0, decided in small reduce tasks with a small
+    fetch cap: each group's threshold and removed count equal the exact computation."""
+    from curate import selection
+
+    monkeypatch.setattr(selection, "CAP", 64)
+    monkeypatch.setattr(selection, "ROWS_PER_TASK", 300)
+    rng = np.random.default_rng(3)
+    n = 3000
+    score = rng.beta(5, 1, n).astype(np.float32)
+    score[:200] = 1.0
+    score[200:400] = score[400]  # ties
+    language = rng.choice(["en", "zh"], n)
+    domain = rng.choice(["web", "math", "code"], n)
+    thresholds = {"default": {"keep_above": "p20"}, "zh/math": {"min": 0.9}, "code": {"skip": True}}
+    stage = QualityClassifier(QualityClassifierConfig(model=model["path"], thresholds=thresholds))
+    batch = pa.record_batch(
+        {
+            "text": pa.array(["x"] * n),
+            "language": pa.array(language),
+            "domain": pa.array(domain),
+            "quality_score": pa.array(score, pa.float32()),
+        }
+    )
+    decision, summary = stage.decide(stage.collect(batch))
+    verdict = stage.apply(batch, decision)
+    gone = np.asarray(verdict.reason.is_valid())
+    for lang in ("en", "zh"):
+        for dom in ("web", "math"):
+            mine = (language == lang) & (domain == dom)
+            reject = np.sort(np.maximum(1.0 - score[mine].astype(np.float64), 1e-9))
+            if (lang, dom) == ("zh", "math"):
+                cut = 0.9
+                want = score[mine].astype(np.float64) < 0.9
+            else:
+                cut = 1.0 - nearest_rank(reject, 80)
+                want = np.maximum(1.0 - score[mine].astype(np.float64), 1e-9) > 1.0 - cut
+            group = summary["groups"][f"{lang}/{dom}"]
+            assert group["threshold"] == pytest.approx(cut, abs=1e-12)
+            assert group["removed"] == int(want.sum()) == int(gone[mine].sum())
+            assert (gone[mine] == want).all()
+    assert not gone[domain == "code"].any()
