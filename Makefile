@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 
 # Demo models, trained from the bundled reference text (CCNet trains on Wikipedia the same way).
 # curate's own estimator even where lmplz is on PATH: the same models, so the same demo, everywhere.
-MODELS := models/en.arpa models/zh.arpa models/en_math.arpa models/domain.bin
+MODELS := models/en.arpa models/zh.arpa models/en_math.arpa models/domain.bin models/quality.bin
 
 models: $(MODELS)
 
@@ -29,6 +29,12 @@ models/%.arpa: sample_corpus/reference/%.txt | $(STAMP)
 
 models/domain.bin: | $(STAMP)
 	$(BIN)/curate classifier train --input 'sample_corpus/dump=*' --label-column domain --out $@
+
+# Quality classifier, as DCLM builds its own: reference text (hq) against the crawl itself (lq).
+models/quality.bin: | $(STAMP)
+	$(BIN)/curate classifier train --positive sample_corpus/reference/en.txt \
+		sample_corpus/reference/zh.txt sample_corpus/reference/en_math.txt \
+		--negative 'sample_corpus/dump=*' --out $@
 
 demo: $(STAMP) $(MODELS)
 	$(BIN)/curate run pipelines/deepseek.yaml

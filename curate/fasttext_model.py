@@ -69,6 +69,40 @@ class FastTextModel:
         np.minimum(scores, 1.0, out=scores)  # softmax rounding can give 1.00001
         return pa.array(top, pa.string()), scores
 
+    @property
+    def labels(self) -> list[str]:
+        """The model's labels, without ``__label__``, most frequent in training first."""
+        names, _ = self._model.getLabels("strict")
+        return [n[len(LABEL) :] for n in names]
+
+    def probability(self, lines: list[str], label: str) -> np.ndarray:
+        """P(``label``) for every line (float32).
+
+        A two-label model (every quality classifier: DCLM's ``hq``/``cc``, ours ``hq``/``lq``)
+        answers from the top label alone, ``p`` or ``1 - p``, in one vectorised call; the
+        binding's ``multilinePredict`` repeats the top probability for k > 1, so a model with
+        more labels is asked line by line.
+        """
+        labels = self.labels
+        if label not in labels:
+            raise CurateError(
+                f"{self.path}: no label '{label}' in this model (labels: {', '.join(labels)})"
+            )
+        if len(labels) == 2:
+            top, p = self.predict(lines)
+            hit = np.asarray(pc.fill_null(pc.equal(top, label), False), dtype=bool)
+            out = np.where(hit, p, np.float32(1.0) - p).astype(np.float32)
+            out[np.asarray(top.is_null())] = np.nan  # an empty line has no answer
+            return out
+        want = LABEL + label
+        out = np.zeros(len(lines), np.float32)
+        for i, line in enumerate(lines):
+            answers = self._model.predict(line, -1, 0.0, "strict")
+            out[i] = next((min(p, 1.0) for p, name in answers if name == want), 0.0)
+            if not answers:
+                out[i] = np.nan
+        return out
+
 
 def one_line_prefix(text: pa.Array, max_chars: int) -> list[str]:
     """What language ID reads: the first ``max_chars`` characters, whitespace runs -> one space.

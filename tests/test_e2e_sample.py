@@ -28,7 +28,7 @@ def ids(folder: Path) -> list[str]:
 def demo_run(tmp_path_factory):
     missing = [
         m
-        for m in ("en.arpa", "zh.arpa", "en_math.arpa", "domain.bin")
+        for m in ("en.arpa", "zh.arpa", "en_math.arpa", "domain.bin", "quality.bin")
         if not (ROOT / "models" / m).exists()
     ]
     if missing:
@@ -84,6 +84,11 @@ def test_every_stage_of_the_recipe_ran_and_did_its_part(demo_run):
     rates = [v["removal_rate"] for _, v in sorted(by["url_dedup"]["by_dump"].items())]
     assert rates[0] == min(rates)
     assert by["perplexity_filter"]["docs_removed"] > 0
+    assert (
+        by["quality_classifier"]["by_reason"]
+        == {"quality_score_below_threshold": by["quality_classifier"]["docs_removed"]}
+        and by["quality_classifier"]["docs_removed"] > 0
+    )
     assert by["pii_scrub"]["extra"].get("docs_rewritten", 0) > 0
     assert by["remix"]["docs_added"] > 0 and by["remix"]["docs_removed"] > 0
     for name in ("report.md", "report.html"):

@@ -176,6 +176,9 @@ class PerplexityFilter(Stage):
     Config = PerplexityFilterConfig
     kind = "global"
     adds_columns = ("perplexity", "perplexity_ccnet", "line_end_surprisal", "perplexity_bucket")
+    # the collected column the barrier thresholds (higher is worse); quality_classifier's differs
+    score_column = "perplexity"
+    example_digits = 1  # of the scores shown with report examples
 
     def __init__(self, config: PerplexityFilterConfig) -> None:
         super().__init__(config)
@@ -273,7 +276,7 @@ class PerplexityFilter(Stage):
             return {}, {"documents": 0, "groups": {}}
         spans = selection.spans(collected)
         groups: dict[str, dict[str, Any]] = {}
-        for part in run(functools.partial(_scan, collected), spans):
+        for part in run(functools.partial(_scan, collected, column=self.score_column), spans):
             for pair, g in part.items():
                 _merge_scan(groups, pair, g)
         pairs = sorted(groups, key=lambda p: groups[p]["first"])  # first seen, as a table reads
@@ -281,7 +284,7 @@ class PerplexityFilter(Stage):
         edges = np.zeros(0)
         if scored:
             lo_all = min(g["min"] for g in scored)
-            edges = _log_edges(lo_all, max(g["max"] for g in scored), self.config.histogram_bins)
+            edges = self.histogram_edges(lo_all, max(g["max"] for g in scored))
         lo, hi = (percentile(b, "buckets") for b in self.config.buckets)
         search = selection.RankSearch()
         examples = self.config.examples and "example" in collected.column_names
@@ -314,7 +317,9 @@ class PerplexityFilter(Stage):
             extras = None
         while not search.done or extras:
             merged: dict = {}
-            task = functools.partial(_refine, collected, search.request(), extras)
+            task = functools.partial(
+                _refine, collected, search.request(), extras, column=self.score_column
+            )
             for part in run(task, spans):
                 selection.merge_parts(merged, part["windows"])
                 for pair, h in part.get("histograms", {}).items():
@@ -360,6 +365,10 @@ class PerplexityFilter(Stage):
             "largest_round": search.largest_round,
         }
         return decision, summary
+
+    def histogram_edges(self, lo: float, hi: float) -> np.ndarray:
+        """Edges of the report's histogram, shared by every group: log-spaced over the scores."""
+        return _log_edges(lo, hi, self.config.histogram_bins)
 
     def _example_floor(self, pair: str, plan: dict, search: selection.RankSearch) -> float:
         """Example candidates at or above this score can be removed ones."""
@@ -435,8 +444,8 @@ class PerplexityFilter(Stage):
             out[dom] = [
                 {
                     "language": rows[int(i)][3],
-                    "perplexity": round(float(rows[int(i)][1]), 1),
-                    "threshold": round(float(rows[int(i)][4]), 1),
+                    "perplexity": round(float(rows[int(i)][1]), self.example_digits),
+                    "threshold": round(float(rows[int(i)][4]), self.example_digits),
                     "text": rows[int(i)][2],
                 }
                 for i in picks
@@ -519,23 +528,27 @@ def _lerp(a: float, b: float, t: float) -> float:
     return float(b - diff * (1 - t)) if t >= 0.5 else float(a + diff * t)
 
 
-def _groups_of(table: pa.Table) -> tuple[list[str], list[np.ndarray], np.ndarray]:
-    """(group names "lang/domain", row indices of each, perplexity with NaN for null)."""
+def _groups_of(
+    table: pa.Table, column: str = "perplexity"
+) -> tuple[list[str], list[np.ndarray], np.ndarray]:
+    """(group names "lang/domain", row indices of each, the score with NaN for null)."""
     language, domain = group_labels(table)
     encoded = pc.dictionary_encode(pc.binary_join_element_wise(language, domain, "/"))
     codes = encoded.indices.to_numpy(zero_copy_only=False)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(encoded.dictionary) + 1))
     rows = [order[bounds[i] : bounds[i + 1]] for i in range(len(encoded.dictionary))]
-    pp = pc.fill_null(table.column("perplexity"), np.nan).to_numpy(zero_copy_only=False)
+    pp = pc.fill_null(table.column(column), np.nan).to_numpy(zero_copy_only=False)
     return encoded.dictionary.to_pylist(), rows, np.asarray(pp, np.float64)
 
 
-def _scan(collected: Any, span: tuple[int, int]) -> dict[str, dict[str, Any]]:
+def _scan(
+    collected: Any, span: tuple[int, int], column: str = "perplexity"
+) -> dict[str, dict[str, Any]]:
     """Reduce task, round 1: per group, documents, scores and their histogram on the fine grid."""
-    table = selection.read_span(collected, ["language", "domain", "perplexity"], span)
+    table = selection.read_span(collected, ["language", "domain", column], span)
     out = {}
-    names, rows, pp = _groups_of(table)
+    names, rows, pp = _groups_of(table, column)
     for pair, mine in zip(names, rows):
         ok = pp[mine]
         ok = ok[~np.isnan(ok)]
@@ -572,16 +585,20 @@ def _merge_scan(groups: dict[str, dict[str, Any]], pair: str, part: dict[str, An
 
 
 def _refine(
-    collected: Any, request: dict[str, list], extras: dict[str, Any] | None, span: tuple[int, int]
+    collected: Any,
+    request: dict[str, list],
+    extras: dict[str, Any] | None,
+    span: tuple[int, int],
+    column: str = "perplexity",
 ) -> dict[str, Any]:
     """Reduce task, later rounds: the scores inside the requested windows (or their split
     counts); in the first of them also the report histogram per group, the rows above a fixed
     threshold and the example candidates at or above each group's floor."""
-    columns = ["language", "domain", "perplexity"]
+    columns = ["language", "domain", column]
     if extras and extras["reservoir"]:
         columns.append("example")
     table = selection.read_span(collected, columns, span)
-    names, rows, pp = _groups_of(table)
+    names, rows, pp = _groups_of(table, column)
     out: dict[str, Any] = {"windows": {}}
     if extras:
         out |= {"histograms": {}, "above": {}, "examples": {}}

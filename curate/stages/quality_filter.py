@@ -5,7 +5,10 @@ in a datatrove ``Document``, calls the filter's ``filter_batch`` and turns the a
 verdict. Rules run in the order given; a document dropped by one rule is not seen by the next,
 and a rule that edits text (C4 drops lines) passes the edited text on, as in a datatrove pipeline.
 
-These heuristics were written for English prose; rows whose ``language`` is not in
+Rules are chosen by the row's ``language``: ``rule_sets`` names the rules of a language
+(Chinese: ``cjk_repetition`` and ``cjk_quality``, character-based rules of ``curate.cjk_rules``
+with FineWeb-2's Chinese thresholds), ``rules`` serve every other language in ``languages`` (the
+datatrove rules were written for English prose). Rows whose ``language`` is not in
 ``languages`` pass through untouched (``skipped_language``), and so do rows whose ``domain`` is
 not in ``domains`` when that list is given (``skipped_domain``: Gopher's rules would drop nearly
 all source code).
@@ -39,28 +42,44 @@ RULES = {
 }
 
 
+def _all_rules() -> list[str]:
+    from curate.cjk_rules import RULES as CJK_RULES
+
+    return [*RULES, *CJK_RULES]
+
+
 @dataclass
 class QualityFilterConfig:
     rules: list[str] = field(default_factory=lambda: ["gopher_repetition", "gopher_quality"])
     languages: list[str] = field(default_factory=lambda: ["en"])  # rules are English heuristics
+    # a language's own rules (others in `languages` get `rules`); FineWeb-2 tunes per language
+    rule_sets: dict[str, list[str]] = field(
+        default_factory=lambda: {"zh": ["cjk_repetition", "cjk_quality"]}
+    )
     params: dict[str, dict[str, Any]] = field(default_factory=dict)  # per rule, datatrove kwargs
     domains: list[str] | None = None  # only these domains are filtered (None: all)
     word_tokenizer: Literal["gopher", "datatrove"] = "gopher"  # Rae et al. 2021: whitespace
 
     def validate(self) -> None:
+        known = _all_rules()
         if not self.rules:
-            raise ValueError("rules: give at least one of " + ", ".join(RULES))
-        for rule in self.rules:
-            if rule not in RULES:
-                raise ValueError(
-                    f"rules: unknown rule '{rule}'{did_you_mean(rule, RULES)}; "
-                    f"valid: {', '.join(RULES)}"
-                )
+            raise ValueError("rules: give at least one of " + ", ".join(known))
+        lists = {"rules": self.rules, **{f"rule_sets.{k}": v for k, v in self.rule_sets.items()}}
+        for where, rules in lists.items():
+            if not isinstance(rules, list) or not rules:
+                raise ValueError(f"{where}: give a list of rules, e.g. [cjk_repetition]")
+            for rule in rules:
+                if rule not in known:
+                    raise ValueError(
+                        f"{where}: unknown rule '{rule}'{did_you_mean(rule, known)}; "
+                        f"valid: {', '.join(known)}"
+                    )
+        in_use = self.in_use()
         for rule, kwargs in self.params.items():
-            if rule not in self.rules:
+            if rule not in in_use:
                 raise ValueError(
-                    f"params.{rule}: not one of the rules in use ({', '.join(self.rules)})"
-                    f"{did_you_mean(rule, self.rules)}"
+                    f"params.{rule}: not one of the rules in use ({', '.join(in_use)})"
+                    f"{did_you_mean(rule, in_use)}"
                 )
             allowed = _datatrove_params(rule)
             for key in kwargs or {}:
@@ -69,6 +88,9 @@ class QualityFilterConfig:
                         f"params.{rule}: unknown parameter '{key}'{did_you_mean(key, allowed)}; "
                         f"valid: {', '.join(allowed)}"
                     )
+
+    def in_use(self) -> list[str]:
+        return list(dict.fromkeys([*self.rules, *(r for v in self.rule_sets.values() for r in v)]))
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -103,6 +125,12 @@ def _datatrove_class(rule: str) -> type:
 
 
 def _datatrove_params(rule: str) -> list[str]:
+    if rule not in RULES:  # curate.cjk_rules: dataclass fields
+        import dataclasses
+
+        from curate.cjk_rules import RULES as CJK_RULES
+
+        return [f.name for f in dataclasses.fields(CJK_RULES[rule])]
     sig = inspect.signature(_datatrove_class(rule).__init__)
     return [p for p in sig.parameters if p not in ("self", "exclusion_writer", "language")]
 
@@ -116,18 +144,27 @@ class QualityFilter(Stage):
 
     def __init__(self, config: QualityFilterConfig) -> None:
         super().__init__(config)
-        self._filters: list[tuple[str, Any]] | None = None
+        self._filters: dict[str, Any] | None = None
 
-    def _load(self) -> list[tuple[str, Any]]:
+    def _load(self) -> dict[str, Any]:
+        """Every rule in use, built once per worker."""
         if self._filters is None:
+            from curate.cjk_rules import RULES as CJK_RULES
+
             extra = {}
             if self.config.word_tokenizer == "gopher":
                 extra["language"] = whitespace_tokenizer()
-            self._filters = [
-                (rule, _datatrove_class(rule)(**extra, **(self.config.params.get(rule) or {})))
-                for rule in self.config.rules
-            ]
+            self._filters = {}
+            for rule in self.config.in_use():
+                kwargs = self.config.params.get(rule) or {}
+                if rule in CJK_RULES:
+                    self._filters[rule] = CJK_RULES[rule](**kwargs)
+                else:
+                    self._filters[rule] = _datatrove_class(rule)(**extra, **kwargs)
         return self._filters
+
+    def rules_for(self, language: str | None) -> list[str]:
+        return self.config.rule_sets.get(language or "", self.config.rules)
 
     def process(self, batch: pa.RecordBatch) -> Verdict:
         from datatrove.data import Document
@@ -156,10 +193,14 @@ class QualityFilter(Stage):
             i: Document(text=texts[i], id=str(ids[i]), metadata={}) for i in range(n) if in_scope[i]
         }
         filters = self._load()
+        languages = (
+            batch.column("language").to_pylist() if "language" in batch.schema.names else [None] * n
+        )
         # Document-major order: datatrove memoises word splitting of the last few texts
         # (lru_cache on split_into_parts), so the second rule reuses the first's tokens.
         for i, doc in docs.items():
-            for rule, flt in filters:
+            for rule in self.rules_for(languages[i]):
+                flt = filters[rule]
                 answer = flt.filter(doc)
                 keep, why = answer if isinstance(answer, tuple) else (answer, None)
                 if not keep:
