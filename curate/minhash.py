@@ -278,14 +278,19 @@ def sketch(
     ids = np.empty(int(offsets[-1] - offsets[0]) // 2 + len(low) + 1, np.int32)
     counts = np.empty(len(low), np.int64)
     _, starts, lengths = minhash_jit.token_ids(data, offsets, char_classes(definition), ids, counts)
-    vocab = np.fromiter(
-        (
-            xxh3_64_intdigest(data[a : a + n].tobytes())
-            for a, n in zip(starts.tolist(), lengths.tolist())
-        ),
-        np.uint64,
+    # each distinct token's bytes back to back (one gather), then one xxh3 call per token
+    ends = np.cumsum(lengths)
+    within = np.arange(int(ends[-1]) if len(ends) else 0)
+    words = pa.Array.from_buffers(
+        pa.large_binary(),
         len(starts),
+        [
+            None,
+            pa.py_buffer(np.concatenate([[0], ends]).astype(np.int64)),
+            pa.py_buffer(data[within + np.repeat(starts - ends + lengths, lengths)]),
+        ],
     )
+    vocab = np.fromiter(map(xxh3_64_intdigest, words.to_pylist()), np.uint64, len(starts))
     a, b = permutations(num_perm, seed)
     sigs = np.full((len(low), num_perm), 0xFFFFFFFF, np.uint32)
     n_sh = np.where(counts > 0, np.maximum(counts - ngram + 1, 1), 0)
