@@ -279,26 +279,29 @@ def run(quick: bool) -> str:
             )
         lines += [
             "",
-            "| split | method | workers | wall s | vs rensa | F1 (word truth) | precision | "
-            "recall | F1 (nfkc_cjk truth) | removed |",
-            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| split | method | workers | wall s | vs rensa | peak RSS MB | F1 | precision | "
+            "recall | F1 against the other truth | removed |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         rensa_s = held["best"]["rensa"]["seconds"]
         for name, m in (("dev", dev), ("heldout", held)):
             for method, r in m["best"].items():
                 label, workers = METHODS[method]
-                sw, sn = m["scores"][method]["word"], m["scores"][method]["nfkc_cjk"]
+                own = "nfkc_cjk" if method == "curate-nfkc_cjk" else "word"
+                other = "word" if own == "nfkc_cjk" else "nfkc_cjk"
+                s_own, s_other = m["scores"][method][own], m["scores"][method][other]
                 speed = f"{rensa_s / r['seconds']:.2f}x" if name == "heldout" else "-"
                 lines.append(
                     f"| {name} | {label} | {workers} | {r['seconds']:.1f} | {speed} | "
-                    f"{sw['f1']:.3f} | {sw['precision']:.3f} | {sw['recall']:.3f} | "
-                    f"{sn['f1']:.3f} | {sw['removed']:,} |"
+                    f"{r['rss_bytes'] / 2**20:.0f} | {s_own['f1']:.3f} | "
+                    f"{s_own['precision']:.3f} | {s_own['recall']:.3f} | {s_other['f1']:.3f} "
+                    f"({other}) | {s_own['removed']:,} |"
                 )
         lines += [
             "",
-            "Precision and recall are against the truth of the method's own definition for the "
-            "`word` column (rensa's shingles are `word`'s); the `nfkc_cjk` column scores the "
-            "same removals against the other truth. Wall time: a fresh process per run "
+            "F1, precision and recall are against the truth of the method's own token "
+            "definition (rensa's shingles are `word`'s); the next column scores the same "
+            "removals against the other definition's truth. Wall time: a fresh process per run "
             "(interpreter start, imports, numba's cached kernels loaded in each worker), reading "
             f"the Parquet file; curate also writes kept and removed documents. Best of {rounds} "
             "interleaved round(s); rensa's time is on the held-out split.",
