@@ -53,7 +53,7 @@ from bench_minhash import _tree_rss, exact_pairs, score  # noqa: E402
 
 THRESHOLD = 0.8
 NGRAM = 5
-ROUNDS = 2
+ROUNDS = 3
 _WORD = re.compile(r"\w+")
 
 

@@ -398,6 +398,32 @@ class SetStore:
 
 
 def jaccard_at_least(
+    a: SetStore, rows_a: np.ndarray, b: SetStore, rows_b: np.ndarray, threshold: float
+) -> np.ndarray:
+    """For each pair (rows_a[i] of ``a``, rows_b[i] of ``b``): exact Jaccard >= threshold.
+    Compiled (curate.minhash_jit.jaccard_pairs): pairs whose sizes alone rule it out
+    (|small| < t |large|) are never read; for the others the smaller set goes into a hash table
+    and the larger is counted against it, in any order (a set's hashes are distinct). The
+    sorting path below is the reference it is tested against."""
+    from curate import minhash_jit
+
+    rows_a, rows_b = np.asarray(rows_a, np.int64), np.asarray(rows_b, np.int64)
+    out = np.zeros(len(rows_a), bool)
+    if len(rows_a):
+        minhash_jit.jaccard_pairs(
+            np.asarray(a.values, np.uint32),
+            a.offsets,
+            rows_a,
+            np.asarray(b.values, np.uint32),
+            b.offsets,
+            rows_b,
+            float(threshold),
+            out,
+        )
+    return out
+
+
+def jaccard_at_least_sorted(
     a: SetStore,
     rows_a: np.ndarray,
     b: SetStore,
@@ -405,10 +431,9 @@ def jaccard_at_least(
     threshold: float,
     chunk: int = 1 << 22,
 ) -> np.ndarray:
-    """For each pair (rows_a[i] of ``a``, rows_b[i] of ``b``): exact Jaccard >= threshold.
-    Pairs whose sizes alone rule it out (|small| < t |large|) are never gathered; the others
-    are counted in chunks of about ``chunk`` hashes: a set's hashes are distinct, so the
-    intersection is the number of (pair, hash) keys that occur twice."""
+    """``jaccard_at_least`` in NumPy (the reference): pairs whose sizes alone rule it out are
+    never gathered; the others are counted in chunks of about ``chunk`` hashes: a set's hashes
+    are distinct, so the intersection is the number of (pair, hash) keys that occur twice."""
     rows_a, rows_b = np.asarray(rows_a, np.int64), np.asarray(rows_b, np.int64)
     la, lb = a.sizes(rows_a), b.sizes(rows_b)
     out = np.zeros(len(rows_a), bool)

@@ -225,3 +225,53 @@ def sketch(ids, vocab_hashes, counts, ngram, base, a, b, sigs, shingles, distinc
         distinct[d] = at - first
         start += n
     return at
+
+
+@njit(cache=True, nogil=True)
+def jaccard_pairs(va, oa, rows_a, vb, ob, rows_b, threshold, out):
+    """``out[i]``: the sets ``rows_a[i]`` of (``va``, ``oa``) and ``rows_b[i]`` of (``vb``, ``ob``)
+    (distinct uint32 values, offsets) have Jaccard >= ``threshold``. The smaller set of a pair
+    goes into an open-addressing table (slots stamped with the pair, never cleared), the larger
+    is looked up in it."""
+    eps = 1e-9
+    most = 1
+    for i in range(len(rows_a)):
+        la = oa[rows_a[i] + 1] - oa[rows_a[i]]
+        lb = ob[rows_b[i] + 1] - ob[rows_b[i]]
+        most = max(most, min(la, lb))
+    cap = 1 << 4
+    while cap < 2 * most:
+        cap <<= 1
+    mask = np.uint32(cap - 1)
+    keys = np.empty(cap, np.uint32)
+    stamp = np.full(cap, -1, np.int64)
+    for i in range(len(rows_a)):
+        sa, ea = oa[rows_a[i]], oa[rows_a[i] + 1]
+        sb, eb = ob[rows_b[i]], ob[rows_b[i] + 1]
+        la, lb = ea - sa, eb - sb
+        small, large = min(la, lb), max(la, lb)
+        if small == 0 or small < threshold * large - eps:
+            out[i] = False
+            continue
+        if la > lb:  # the table holds the smaller set
+            sa, ea, sb, eb = sb, eb, sa, ea
+            fill, probe = vb, va
+        else:
+            fill, probe = va, vb
+        for k in range(sa, ea):
+            v = fill[k]
+            slot = v & mask
+            while stamp[slot] == i:
+                slot = (slot + np.uint32(1)) & mask
+            stamp[slot] = i
+            keys[slot] = v
+        inter = 0
+        for k in range(sb, eb):
+            v = probe[k]
+            slot = v & mask
+            while stamp[slot] == i:
+                if keys[slot] == v:
+                    inter += 1
+                    break
+                slot = (slot + np.uint32(1)) & mask
+        out[i] = inter >= threshold * (la + lb - inter) - eps
