@@ -32,8 +32,8 @@ same hash values, bit for bit.
 
 Verification. ``jaccard_at_least`` computes the exact Jaccard similarity of two documents' sets
 of 32-bit shingle hashes (a collision inside one pair's union is ~1e-5 likely for pages of a few
-hundred shingles), batched over many pairs with one sort; ``signatures_agree`` is the MinHash
-estimate (the share of equal signature positions).
+hundred shingles), a compiled loop over the pairs (each pair's smaller set in a hash table);
+``signatures_agree`` is the MinHash estimate (the share of equal signature positions).
 """
 
 from __future__ import annotations
@@ -309,7 +309,8 @@ def sketch(
 
 
 def shingle_sets(hashes: np.ndarray, n_sh: np.ndarray) -> pa.ListArray:
-    """Each document's distinct 32-bit shingle hashes, sorted: the sets exact Jaccard compares."""
+    """Each document's distinct 32-bit shingle hashes, sorted: the sets exact Jaccard compares
+    (the reference for ``sketch``'s sets, which hold the same values in first-seen order)."""
     doc = np.repeat(np.arange(len(n_sh), dtype=np.uint64), n_sh)
     keyed = distinct((doc << np.uint64(32)) | hashes.astype(np.uint64))
     sizes = np.bincount((keyed >> np.uint64(32)).astype(np.int64), minlength=len(n_sh))
@@ -372,8 +373,8 @@ def signatures_agree(sa: np.ndarray, sb: np.ndarray, need: int, chunk: int = 655
 
 
 class SetStore:
-    """Shingle sets held as one flat sorted-per-document uint32 array plus offsets (Arrow's
-    list layout, zero-copy from a ``list<uint32>`` column)."""
+    """Shingle sets held as one flat uint32 array plus offsets (Arrow's list layout, zero-copy
+    from a ``list<uint32>`` column); a document's values are distinct, in any order."""
 
     def __init__(self, values: np.ndarray, offsets: np.ndarray):
         self.values = values
