@@ -160,6 +160,9 @@ def test_compiled_sketch_equals_the_reference_path(definition):
         sketch(chunked, definition=definition).signatures,
         sketch(text.slice(3), definition=definition).signatures,
     )
+    large = sketch(text.cast(pa.large_string()).slice(5), definition=definition)
+    small = sketch(text.slice(5), definition=definition)
+    assert np.array_equal(large.signatures, small.signatures) and large.sets.equals(small.sets)
 
 
 @settings(max_examples=300, deadline=None)
