@@ -1,14 +1,27 @@
-"""MinHash algorithms: normalisation, shingles, their hashes, signatures, LSH band keys,
+r"""MinHash algorithms: normalisation, shingles, their hashes, signatures, LSH band keys,
 bucket links and verification of candidate pairs (clusters: curate.dedup.components). Plain
 functions over numpy/Arrow columns; the ``minhash_dedup`` stage (curate/stages/minhash_dedup.py)
 puts them together.
 
-Normalisation and shingles. Text is NFKC-normalised and lowercased; every run of punctuation,
-symbols, separators and control characters (Unicode P*, S*, Z*, Cc, Cf) becomes one space. Each
-Han, Hiragana, Katakana or Thai character is a token of its own (those scripts put no spaces between
-words); other tokens are the space-separated words. A shingle is ``ngram`` consecutive tokens: word
-5-grams for English, character 5-grams for Chinese, both in mixed text. A document with fewer
-tokens than ``ngram`` has one shingle (all its tokens); one with no token is never a duplicate.
+Tokens, two definitions (``TOKENS``), side by side:
+
+* ``nfkc_cjk`` (the default): text is NFKC-normalised and lowercased; every run of punctuation,
+  symbols, separators and control characters (Unicode P*, S*, Z*, Cc, Cf) separates tokens, ``_``
+  included. Each Han, Hiragana, Katakana or Thai character is a token of its own (those scripts put
+  no spaces between words); other tokens are the runs between separators. Chinese gets character
+  5-grams, English word 5-grams, both in mixed text; ``foo_bar`` is two tokens.
+* ``word``: the common definition (text-dedup, ``re.findall(r"\w+", text.lower())``): lowercased
+  (Unicode simple case mapping, as Arrow's ``utf8_lower``), tokens are maximal runs of Python's
+  ``\w`` (letters, digits, ``_``). No NFKC; a run of Chinese characters is one token.
+
+A shingle is ``ngram`` consecutive tokens. A document with fewer tokens than ``ngram`` has one
+shingle (all its tokens); one with no token is never a duplicate.
+
+Speed. ``sketch`` computes signatures and shingle sets of a batch in two compiled passes
+(curate.minhash_jit, numba): one over the UTF-8 bytes (a table of 0x110000 character classes per
+definition, each distinct token interned once), one over token ids (shingle hashes, 128
+permutations, each distinct shingle once). ``tokens`` / ``shingle_hashes`` / ``minhash`` are the
+Arrow/NumPy path it replaced, kept as the reference the tests hold it to.
 
 Hashes. A shingle's 32-bit hash (``shingle_hash32``) combines the xxh3-64 hashes of its tokens as a
 polynomial, finalised by MurmurHash3's fmix64, low 32 bits. The signature is datasketch's MinHash
@@ -19,14 +32,17 @@ same hash values, bit for bit.
 
 Verification. ``jaccard_at_least`` computes the exact Jaccard similarity of two documents' sets
 of 32-bit shingle hashes (a collision inside one pair's union is ~1e-5 likely for pages of a few
-hundred shingles), batched over many pairs with one sort; ``signatures_agree`` is the MinHash
-estimate (the share of equal signature positions).
+hundred shingles), a compiled loop over the pairs (each pair's smaller set in a hash table);
+``signatures_agree`` is the MinHash estimate (the share of equal signature positions).
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import re
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
@@ -40,8 +56,19 @@ from curate.arrays import distinct
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _TOKEN_BASE = np.uint64(0x9E3779B97F4A7C15)  # odd constant: polynomial over token hashes
 _BAND_BASE = np.uint64(0xC2B2AE3D27D4EB4F)
-_OWN_TOKEN = r"([\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}])"
-_SEPARATORS = r"[\p{P}\p{S}\p{Z}\p{Cc}\p{Cf}]+"
+_OWN_CLASS = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}]"
+_SEP_CLASS = r"[\p{P}\p{S}\p{Z}\p{Cc}\p{Cf}]"
+_OWN_TOKEN = f"({_OWN_CLASS})"
+_SEPARATORS = f"{_SEP_CLASS}+"
+_WORD = re.compile(r"\w+")
+
+Tokens = Literal["nfkc_cjk", "word"]
+TOKENS: tuple[str, ...] = ("nfkc_cjk", "word")
+# what an index records: an index built with one definition refuses the other
+SHINGLE_SCHEME = {
+    "nfkc_cjk": "nfkc-lower-sep-cjk/xxh3-poly-fmix/affine32",
+    "word": "lower-w/xxh3-poly-fmix/affine32",
+}
 
 
 def normalize(text: pa.Array) -> pa.Array:
@@ -52,16 +79,20 @@ def normalize(text: pa.Array) -> pa.Array:
     return pc.utf8_trim(text, " ")
 
 
-def tokens(text: pa.Array) -> pa.ListArray:
-    """One list of tokens per document (empty for a document with no token)."""
+def tokens(text: pa.Array, definition: Tokens = "nfkc_cjk") -> pa.ListArray:
+    """One list of tokens per document (empty for a document with no token): the reference
+    path (Arrow regexes; Python's ``re`` for ``word``), which ``sketch`` is tested against."""
+    if definition == "word":
+        lowered = pc.utf8_lower(pc.fill_null(text, "")).to_pylist()
+        return pa.array([_WORD.findall(t) or None for t in lowered], pa.list_(pa.string()))
     norm = normalize(text)
     norm = pc.if_else(pc.equal(norm, ""), pa.scalar(None, pa.string()), norm)
     return pc.split_pattern(norm, " ")
 
 
-def shingles(text: str, ngram: int = 5) -> list[bytes]:
+def shingles(text: str, ngram: int = 5, definition: Tokens = "nfkc_cjk") -> list[bytes]:
     """The shingles of one text, as UTF-8 bytes with tokens joined by a space (for datasketch)."""
-    toks = tokens(pa.array([text], pa.string()))[0].as_py() or []
+    toks = tokens(pa.array([text], pa.string()), definition)[0].as_py() or []
     if not toks:
         return []
     count = max(len(toks) - ngram + 1, 1)
@@ -165,15 +196,121 @@ def minhash(
 
 
 def signatures(
-    text: pa.Array, num_perm: int = 128, seed: int = 1, ngram: int = 5
+    text: pa.Array,
+    num_perm: int = 128,
+    seed: int = 1,
+    ngram: int = 5,
+    definition: Tokens = "nfkc_cjk",
 ) -> tuple[np.ndarray, np.ndarray]:
     """(signatures uint32 [docs, num_perm], has_shingles bool [docs]) of a batch of texts."""
-    hashes, n_sh = shingle_hashes(tokens(text), ngram)
-    return minhash(hashes, n_sh, num_perm, seed), n_sh > 0
+    sk = sketch(text, num_perm, seed, ngram, definition)
+    return sk.signatures, sk.shingled
+
+
+# ---------------------------------------------------------------- compiled path
+
+
+@dataclass
+class Sketch:
+    signatures: np.ndarray  # uint32 [docs, num_perm]; all ones for a document without shingles
+    shingled: np.ndarray  # bool [docs]: the document has a shingle
+    sets: pa.ListArray  # list<uint32>: each document's distinct shingle hashes
+
+
+@functools.lru_cache(maxsize=2)
+def char_classes(definition: Tokens) -> np.ndarray:
+    """uint8 [0x110000]: 0 separator, 1 part of a word, 2 a token of its own. Built by running the
+    reference path's own regexes (Arrow's RE2 for ``nfkc_cjk``, Python's ``re`` for ``word``) over
+    one string of every code point, so both paths classify every character alike."""
+    cps = np.arange(0x110000, dtype=np.uint32)
+    cps[0xD800:0xE000] = 0x20  # surrogates never occur in UTF-8 text
+    every = cps.tobytes().decode("utf-32-le")
+
+    def marked(pattern: str, python: bool = False) -> np.ndarray:
+        out = (
+            re.sub(pattern, "\0", every)
+            if python
+            else pc.replace_substring_regex(pa.array([every]), pattern, "\0")[0].as_py()
+        )
+        return np.frombuffer(out.encode("utf-32-le"), np.uint32) == 0
+
+    if definition == "word":
+        classes = marked(r"\w", python=True).astype(np.uint8)  # WORD = 1
+    else:
+        own = marked(_OWN_CLASS)
+        classes = np.where(marked(_SEP_CLASS), 0, np.where(own, 2, 1)).astype(np.uint8)
+    classes[0] = 0  # NUL: a control character, and \w does not match it
+    classes[0xD800:0xE000] = 0
+    return classes
+
+
+def _lowered(text: pa.Array, definition: Tokens) -> pa.Array:
+    """The text ``definition`` cuts tokens from: lowercased, and NFKC for ``nfkc_cjk`` (ASCII
+    documents skip NFKC: it changes no ASCII character)."""
+    text = pc.fill_null(text, "")
+    if definition == "nfkc_cjk":
+        ascii_ = pc.string_is_ascii(text)
+        if not pc.all(ascii_).as_py():
+            other = pc.invert(ascii_)
+            normed = pc.utf8_normalize(pc.filter(text, other), "NFKC")
+            text = pc.replace_with_mask(text, other, normed.cast(text.type))
+    return pc.utf8_lower(text)
+
+
+def sketch(
+    text: pa.Array | pa.ChunkedArray,
+    num_perm: int = 128,
+    seed: int = 1,
+    ngram: int = 5,
+    definition: Tokens = "nfkc_cjk",
+) -> Sketch:
+    """Signatures and shingle sets of a batch of texts, in two compiled passes (see above)."""
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    if len(text) == 0:  # a schema probe (the driver's): no need to load the kernels
+        empty = pa.ListArray.from_arrays(pa.array([0], pa.int32()), pa.array([], pa.uint32()))
+        return Sketch(np.empty((0, num_perm), np.uint32), np.empty(0, bool), empty)
+    from curate import minhash_jit
+
+    low = _lowered(text, definition)
+    width = np.int64 if pa.types.is_large_string(low.type) else np.int32
+    buffers = low.buffers()
+    offsets = np.frombuffer(buffers[1], width, len(low) + 1, low.offset * np.dtype(width).itemsize)
+    offsets = offsets.astype(np.int64)
+    data = np.frombuffer(buffers[2], np.uint8) if buffers[2] is not None else np.zeros(1, np.uint8)
+    ids = np.empty(int(offsets[-1] - offsets[0]) // 2 + len(low) + 1, np.int32)
+    counts = np.empty(len(low), np.int64)
+    _, starts, lengths = minhash_jit.token_ids(data, offsets, char_classes(definition), ids, counts)
+    # each distinct token's bytes back to back (one gather), then one xxh3 call per token
+    ends = np.cumsum(lengths)
+    within = np.arange(int(ends[-1]) if len(ends) else 0)
+    words = pa.Array.from_buffers(
+        pa.large_binary(),
+        len(starts),
+        [
+            None,
+            pa.py_buffer(np.concatenate([[0], ends]).astype(np.int64)),
+            pa.py_buffer(data[within + np.repeat(starts - ends + lengths, lengths)]),
+        ],
+    )
+    vocab = np.fromiter(map(xxh3_64_intdigest, words.to_pylist()), np.uint64, len(starts))
+    a, b = permutations(num_perm, seed)
+    sigs = np.full((len(low), num_perm), 0xFFFFFFFF, np.uint32)
+    n_sh = np.where(counts > 0, np.maximum(counts - ngram + 1, 1), 0)
+    values = np.empty(int(n_sh.sum()), np.uint32)
+    distinct = np.empty(len(low), np.int64)
+    total = minhash_jit.sketch(ids, vocab, counts, ngram, _TOKEN_BASE, a, b, sigs, values, distinct)
+    offsets_out = np.zeros(len(low) + 1, np.int64)
+    np.cumsum(distinct, out=offsets_out[1:])
+    sets = pa.ListArray.from_arrays(
+        pa.array(offsets_out.astype(np.int32)), pa.array(values[:total])
+    )
+    return Sketch(sigs, counts > 0, sets)
 
 
 def shingle_sets(hashes: np.ndarray, n_sh: np.ndarray) -> pa.ListArray:
-    """Each document's distinct 32-bit shingle hashes, sorted: the sets exact Jaccard compares."""
+    """Each document's distinct 32-bit shingle hashes, sorted: the sets exact Jaccard compares
+    (the reference for ``sketch``'s sets, which hold the same values in first-seen order)."""
     doc = np.repeat(np.arange(len(n_sh), dtype=np.uint64), n_sh)
     keyed = distinct((doc << np.uint64(32)) | hashes.astype(np.uint64))
     sizes = np.bincount((keyed >> np.uint64(32)).astype(np.int64), minlength=len(n_sh))
@@ -236,8 +373,8 @@ def signatures_agree(sa: np.ndarray, sb: np.ndarray, need: int, chunk: int = 655
 
 
 class SetStore:
-    """Shingle sets held as one flat sorted-per-document uint32 array plus offsets (Arrow's
-    list layout, zero-copy from a ``list<uint32>`` column)."""
+    """Shingle sets held as one flat uint32 array plus offsets (Arrow's list layout, zero-copy
+    from a ``list<uint32>`` column); a document's values are distinct, in any order."""
 
     def __init__(self, values: np.ndarray, offsets: np.ndarray):
         self.values = values
@@ -262,6 +399,32 @@ class SetStore:
 
 
 def jaccard_at_least(
+    a: SetStore, rows_a: np.ndarray, b: SetStore, rows_b: np.ndarray, threshold: float
+) -> np.ndarray:
+    """For each pair (rows_a[i] of ``a``, rows_b[i] of ``b``): exact Jaccard >= threshold.
+    Compiled (curate.minhash_jit.jaccard_pairs): pairs whose sizes alone rule it out
+    (|small| < t |large|) are never read; for the others the smaller set goes into a hash table
+    and the larger is counted against it, in any order (a set's hashes are distinct). The
+    sorting path below is the reference it is tested against."""
+    from curate import minhash_jit
+
+    rows_a, rows_b = np.asarray(rows_a, np.int64), np.asarray(rows_b, np.int64)
+    out = np.zeros(len(rows_a), bool)
+    if len(rows_a):
+        minhash_jit.jaccard_pairs(
+            np.asarray(a.values, np.uint32),
+            a.offsets,
+            rows_a,
+            np.asarray(b.values, np.uint32),
+            b.offsets,
+            rows_b,
+            float(threshold),
+            out,
+        )
+    return out
+
+
+def jaccard_at_least_sorted(
     a: SetStore,
     rows_a: np.ndarray,
     b: SetStore,
@@ -269,10 +432,9 @@ def jaccard_at_least(
     threshold: float,
     chunk: int = 1 << 22,
 ) -> np.ndarray:
-    """For each pair (rows_a[i] of ``a``, rows_b[i] of ``b``): exact Jaccard >= threshold.
-    Pairs whose sizes alone rule it out (|small| < t |large|) are never gathered; the others
-    are counted in chunks of about ``chunk`` hashes: a set's hashes are distinct, so the
-    intersection is the number of (pair, hash) keys that occur twice."""
+    """``jaccard_at_least`` in NumPy (the reference): pairs whose sizes alone rule it out are
+    never gathered; the others are counted in chunks of about ``chunk`` hashes: a set's hashes
+    are distinct, so the intersection is the number of (pair, hash) keys that occur twice."""
     rows_a, rows_b = np.asarray(rows_a, np.int64), np.asarray(rows_b, np.int64)
     la, lb = a.sizes(rows_a), b.sizes(rows_b)
     out = np.zeros(len(rows_a), bool)

@@ -25,7 +25,19 @@ from tests.conftest import stdlib_docs
 REPO = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 # what the core imports; everything else comes with an extra
-CORE = ("pyarrow", "numpy", "yaml", "_yaml", "xxhash", "tqdm", "psutil", "idna")
+# import names of the core dependencies (numba needs llvmlite)
+CORE = (
+    "pyarrow",
+    "numpy",
+    "yaml",
+    "_yaml",
+    "xxhash",
+    "tqdm",
+    "psutil",
+    "idna",
+    "numba",
+    "llvmlite",
+)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +70,17 @@ def test_the_distribution_is_not_the_registrys_unrelated_curate(wheel):
     assert {"pii", "lm", "lid", "quality", "ray", "all"} <= extras
     core = [r for r in meta.get_all("Requires-Dist") if "extra ==" not in r]
     names = {re.split(r"[<>=!~\[; ]", r)[0].lower() for r in core}
-    assert names == {"pyarrow", "numpy", "pyyaml", "xxhash", "tqdm", "psutil", "idna", "zstandard"}
+    assert names == {
+        "pyarrow",
+        "numpy",
+        "pyyaml",
+        "xxhash",
+        "tqdm",
+        "psutil",
+        "idna",
+        "zstandard",
+        "numba",
+    }
 
 
 def test_every_extra_installs_what_curate_checks_for():

@@ -1,9 +1,10 @@
 """minhash_dedup: remove near-duplicates (Jaccard similarity of shingle sets >= ``threshold``)
 with MinHash-LSH, within the run and against every dump committed to a cross-dump ``index``.
 
-Shingles, hashes and signatures are curate.minhash's: NFKC + lowercase, word 5-grams (CJK
-character 5-grams), signatures bit for bit those of ``datasketch.MinHash`` with the same
-permutations and hash function; ``export`` writes them for use with datasketch's tools.
+Shingles, hashes and signatures are curate.minhash's: 5-grams of ``tokens`` (``nfkc_cjk``: NFKC +
+lowercase, punctuation and ``_`` separate, CJK characters apart; ``word``: lowercase, maximal
+``\\w+`` runs, the common definition), signatures bit for bit those of ``datasketch.MinHash`` with
+the same permutations and hash function; ``export`` writes them for use with datasketch's tools.
 
 LSH and clusters. The signature is cut into ``bands`` bands of ``rows`` values (by default chosen
 from ``threshold`` by datasketch's optimiser of weighted false-positive and false-negative
@@ -55,16 +56,16 @@ from curate.index.store import (
 )
 from curate.index.survivor import Keep, rank_of, survival_order
 from curate.minhash import (
+    SHINGLE_SCHEME,
+    TOKENS,
     SetStore,
+    Tokens,
     band_keys,
     bucket_links,
     jaccard_at_least,
-    minhash,
     optimal_bands,
-    shingle_hashes,
-    shingle_sets,
     signatures_agree,
-    tokens,
+    sketch,
 )
 from curate.stages.base import (
     ROW,
@@ -83,6 +84,9 @@ class MinHashDedupConfig:
     threshold: float = 0.8  # text-dedup / datasketch examples: Jaccard >= 0.8 is a near-duplicate
     num_perm: int = 128  # datasketch default
     ngram: int = 5  # datatrove and text-dedup: 5-gram shingles
+    # nfkc_cjk: NFKC, punctuation and `_` separate, CJK characters apart; word: lowercase + \w+
+    # runs (text-dedup's). Both in curate/minhash.py's docstring.
+    tokens: Tokens = "nfkc_cjk"
     seed: int = 1  # datasketch default
     bands: int | None = None  # None: datasketch's optimiser with the weights below (-> 16 x 8)
     rows: int | None = None
@@ -99,6 +103,8 @@ class MinHashDedupConfig:
             raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
         if self.num_perm < 2 or self.ngram < 1:
             raise ValueError("num_perm must be >= 2 and ngram >= 1")
+        if self.tokens not in TOKENS:
+            raise ValueError(f"tokens must be one of {', '.join(TOKENS)}, got {self.tokens!r}")
         if (self.bands is None) != (self.rows is None):
             raise ValueError("give both bands and rows, or neither (then they are optimised)")
         if self.bands is not None and (
@@ -147,8 +153,8 @@ class MinHashDedup(RowRemovalStage):
     def collect(self, batch: pa.RecordBatch) -> pa.Table:
         c = self.config
         bands, rows = c.lsh()
-        hashes, n_sh = shingle_hashes(tokens(batch.column("text")), c.ngram)
-        sigs = minhash(hashes, n_sh, c.num_perm, c.seed)
+        sk = sketch(batch.column("text"), c.num_perm, c.seed, c.ngram, c.tokens)
+        sigs = sk.signatures
         keys = band_keys(sigs, bands, rows)
         cols = {
             ROW: batch.column(ROW),
@@ -156,14 +162,14 @@ class MinHashDedup(RowRemovalStage):
             "dump": column_or_nulls(batch, "dump"),
             "date": column_or_nulls(batch, "date"),
             "length": pc.utf8_length(batch.column("text")),
-            "shingled": pa.array(n_sh > 0),
+            "shingled": pa.array(sk.shingled),
             # one column per band: a band's reduce task reads only its own column chunks
             **{_band(j): pa.array(keys[:, j]) for j in range(bands)},
         }
         if c.verify == "signature" or c.export:
             cols["signature"] = _fixed_list(sigs)
         if c.verify == "exact":
-            cols["shingles"] = shingle_sets(hashes, n_sh)
+            cols["shingles"] = sk.sets
         return pa.table(cols)
 
     def decide(self, collected: pa.Table) -> tuple[Any, dict[str, Any]]:
@@ -433,7 +439,7 @@ def _open_index(c: MinHashDedupConfig, bands: int, rows: int) -> DedupIndex:
         "verify": c.verify,
         "threshold": c.threshold,
         "keep": c.keep,
-        "shingles": "nfkc-lower-sep-cjk/xxh3-poly-fmix/affine32",
+        "shingles": SHINGLE_SCHEME[c.tokens],
     }
     return DedupIndex(c.index, "minhash", params, partitions=bands)
 

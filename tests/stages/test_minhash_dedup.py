@@ -17,10 +17,15 @@ from curate.minhash import (
     SetStore,
     band_keys,
     jaccard_at_least,
+    jaccard_at_least_sorted,
+    minhash,
     optimal_bands,
     shingle_hash32,
+    shingle_hashes,
     shingles,
     signatures,
+    sketch,
+    tokens,
 )
 from curate.stages.base import ROW, SHARD, apply_row_removals
 from curate.stages.minhash_dedup import MinHashDedup, MinHashDedupConfig
@@ -108,16 +113,76 @@ def jaccard(a: set, b: set) -> float:
 # ---------------------------------------------------------------- signatures
 
 
-def test_signatures_are_datasketch_minhash_bit_for_bit():
+@pytest.mark.parametrize("definition", ["nfkc_cjk", "word"])
+def test_signatures_are_datasketch_minhash_bit_for_bit(definition):
     docs = stdlib_docs()[:150] + CHINESE + ["mixed 中文 and English 文本", "two words", "?!"]
     for num_perm, seed, ngram in ((128, 1, 5), (64, 42, 3), (256, 7, 1)):
-        sigs, has = signatures(pa.array(docs), num_perm, seed, ngram)
+        sigs, has = signatures(pa.array(docs), num_perm, seed, ngram, definition)
         for i, text in enumerate(docs):
             mh = MinHash(num_perm=num_perm, seed=seed, hashfunc=shingle_hash32)
-            mh.update_batch(shingles(text, ngram))
+            mh.update_batch(shingles(text, ngram, definition))
             assert np.array_equal(mh.hashvalues, sigs[i]), (num_perm, seed, i)
-            assert has[i] == bool(shingles(text, ngram))
+            assert has[i] == bool(shingles(text, ngram, definition))
     assert not has[-1]  # punctuation only: no token, no signature
+
+
+EDGE_TEXTS = [
+    "数据去重是预训练 mixed 中文 and English 文本 ÉCOLE ﬁne Ｆｕｌｌ İstanbul",
+    "snake_case_name = other__name; x_1 = _private",
+    "e\u0301te\u0301 cafe\u0301 naïve ½ ™ … \u00a0nbsp\u200bzero-width",
+    "ภาษาไทยไม่มีช่องว่าง ひらがなカタカナ 한국어 문장 Ελληνικά Русский",
+    "",
+    "!!! ... ---",
+    "one",
+    "x" * 3000 + " tail",
+    "\U0001f600 emoji \U00020000 ext-b 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ①②③",
+]
+
+
+@pytest.mark.parametrize("definition", ["nfkc_cjk", "word"])
+def test_compiled_sketch_equals_the_reference_path(definition):
+    """The numba kernels (curate.minhash_jit) against the Arrow/NumPy path they replaced: the
+    same signatures, the same shingled flags, the same distinct shingle sets."""
+    docs = stdlib_docs()[:200] + CHINESE + EDGE_TEXTS + [None]
+    text = pa.array(docs, pa.string())
+    for ngram, num_perm, seed in ((5, 128, 1), (1, 64, 3), (3, 32, 9)):
+        sk = sketch(text, num_perm, seed, ngram, definition)
+        hashes, n_sh = shingle_hashes(tokens(text, definition), ngram)
+        assert np.array_equal(sk.signatures, minhash(hashes, n_sh, num_perm, seed))
+        assert np.array_equal(sk.shingled, n_sh > 0)
+        bounds = np.concatenate([[0], np.cumsum(n_sh)])
+        for i, got in enumerate(sk.sets.to_pylist()):
+            want = np.unique(hashes[bounds[i] : bounds[i + 1]])
+            assert sorted(got) == want.tolist(), (definition, i)
+    # a sliced, chunked input (Arrow offsets not starting at zero) gives the same rows
+    chunked = pa.chunked_array([text.slice(3, 50), text.slice(53)])
+    assert np.array_equal(
+        sketch(chunked, definition=definition).signatures,
+        sketch(text.slice(3), definition=definition).signatures,
+    )
+    large = sketch(text.cast(pa.large_string()).slice(5), definition=definition)
+    small = sketch(text.slice(5), definition=definition)
+    assert np.array_equal(large.signatures, small.signatures) and large.sets.equals(small.sets)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=60), min_size=1, max_size=8))
+def test_compiled_tokens_match_python_re_on_any_text(texts):
+    """``word``: tokens are exactly Python's ``re.findall(r"\\w+", ...)`` of the lowercased text,
+    for any Unicode input (the shingle sets hold every token when ngram is 1)."""
+    import re
+
+    import pyarrow.compute as pc
+
+    for definition in ("word", "nfkc_cjk"):
+        sk = sketch(pa.array(texts), 16, 1, 1, definition)
+        ref = tokens(pa.array(texts), definition).to_pylist()
+        for i, text in enumerate(texts):
+            toks = ref[i] or []
+            if definition == "word":
+                assert toks == re.findall(r"\w+", pc.utf8_lower(pa.scalar(text)).as_py())
+            want = {shingle_hash32(t.encode()) for t in toks}
+            assert set(sk.sets[i].as_py()) == want
 
 
 def test_shingles_words_for_english_characters_for_chinese():
@@ -134,6 +199,12 @@ def test_shingles_words_for_english_characters_for_chinese():
         s.encode() for s in ["用 minhash", "minhash 去", "去 重"]
     ]
     assert shingles("...", 5) == []
+    # the common definition: word-character runs after lowercasing, `_` inside a word, no NFKC
+    assert shingles("snake_case + CamelCase, ＦＵＬＬ", 5, "word") == [
+        "snake_case camelcase ｆｕｌｌ".encode()
+    ]
+    assert shingles("数据去重 data", 1, "word") == ["数据去重".encode(), b"data"]
+    assert shingles("snake_case", 1) == [b"snake", b"case"]  # nfkc_cjk: `_` separates
 
 
 @pytest.mark.parametrize("threshold", [0.5, 0.7, 0.8, 0.85, 0.9])
@@ -244,8 +315,11 @@ def test_against_exact_jaccard(verify, floor):
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.lists(st.integers(0, 40), max_size=30), min_size=2, max_size=12), st.data())
 def test_jaccard_at_least_matches_python_sets(sets, data):
-    """The batched exact Jaccard equals set arithmetic on every pair, at several thresholds."""
-    uniq = [sorted(set(x)) for x in sets]
+    """The batched exact Jaccard (compiled, and the NumPy reference) equals set arithmetic on
+    every pair, at several thresholds, whatever the order of a set's values."""
+    uniq = [list(set(x)) for x in sets]
+    for x in uniq:
+        random.Random(len(x)).shuffle(x)
     store = SetStore(
         np.array([v for x in uniq for v in x], np.uint32),
         np.concatenate([[0], np.cumsum([len(x) for x in uniq])]),
@@ -254,12 +328,14 @@ def test_jaccard_at_least_matches_python_sets(sets, data):
     a = np.array([p[0] for p in pairs])
     b = np.array([p[1] for p in pairs])
     t = data.draw(st.sampled_from([0.3, 0.5, 0.8, 1.0]))
-    got = jaccard_at_least(store, a, store, b, t, chunk=data.draw(st.integers(1, 64)))
+    got = jaccard_at_least(store, a, store, b, t)
+    reference = jaccard_at_least_sorted(store, a, store, b, t, chunk=data.draw(st.integers(1, 64)))
     want = [
         bool(uniq[i] and uniq[j]) and jaccard(set(uniq[i]), set(uniq[j])) >= t - 1e-9
         for i, j in pairs
     ]
     assert got.tolist() == want
+    assert reference.tolist() == want
 
 
 def test_keep_latest_and_longest():
@@ -407,3 +483,33 @@ def test_finds_the_injected_near_duplicates_of_the_sample_corpus():
     )
     assert len(injected) > 500
     assert recall >= 0.95
+
+
+def test_tokens_option_is_validated_and_recorded_by_the_index(tmp_path):
+    """An index built with one token definition refuses a run with the other (its shingle
+    hashes would not match); an unknown definition is a config error naming the choices."""
+    from curate.errors import CurateError
+    from curate.stages.minhash_dedup import _open_index
+
+    with pytest.raises(ValueError, match="tokens must be one of nfkc_cjk, word"):
+        MinHashDedupConfig(tokens="words").validate()
+    index = str(tmp_path / "index")
+    _open_index(MinHashDedupConfig(index=index), 16, 8)
+    _open_index(MinHashDedupConfig(index=index, tokens="nfkc_cjk"), 16, 8)  # same: opens
+    with pytest.raises(CurateError, match="built with shingles='nfkc-lower-sep-cjk"):
+        _open_index(MinHashDedupConfig(index=index, tokens="word"), 16, 8)
+
+
+def test_word_tokens_in_the_stage_keep_identifiers_whole():
+    """Code that differs only in identifier spelling around `_` (``foo_bar`` vs ``foo bar``) is
+    one text for nfkc_cjk and two for word (the exact-Jaccard check sees the definition's sets)."""
+    body = " ".join(f"value_{i} = compute_total(item_{i}, scale_factor)" for i in range(40))
+    spaced = body.replace("_", " ")
+    rows = [
+        {"id": "a", "text": body, "dump": "d", "date": None},
+        {"id": "b", "text": spaced, "dump": "d", "date": None},
+    ]
+    removed, _, _ = run_global(MinHashDedup(MinHashDedupConfig()), rows, shards=1)
+    assert removed == {"b": "a"}
+    removed, _, _ = run_global(MinHashDedup(MinHashDedupConfig(tokens="word")), rows, shards=1)
+    assert removed == {}
