@@ -180,11 +180,13 @@ def cluster_number(survivor_ids: pa.Array) -> pa.Array:
 
 
 def _read_shard(p: Plan, shard: int, columns: list[str]) -> pa.Table | None:
+    """``columns`` of one shard's collect file; None for a shard with no row (its file, when
+    there is one, holds only _shard and _row)."""
     try:
-        table = pq.read_table(p.collect_file(shard), columns=columns)
+        f = pq.ParquetFile(p.collect_file(shard))
     except FileNotFoundError:
         return None
-    return table if table.num_rows else None
+    return f.read(columns=columns) if f.metadata.num_rows else None
 
 
 def _nodes(shard: int, rows: np.ndarray) -> np.ndarray:
@@ -292,10 +294,11 @@ def _schema(p: Plan, columns: list[str]) -> pa.Schema:
     """The collect files' types of ``columns`` (for an empty join)."""
     for s in range(p.shards):
         try:
-            schema = pq.read_schema(p.collect_file(s))
+            f = pq.ParquetFile(p.collect_file(s))
         except FileNotFoundError:
             continue
-        return pa.schema([schema.field(c) for c in columns])
+        if f.metadata.num_rows:
+            return pa.schema([f.schema_arrow.field(c) for c in columns])
     raise CurateError(f"{p.collect}: no collect file")
 
 

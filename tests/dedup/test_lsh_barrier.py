@@ -48,8 +48,10 @@ def collect_files(stage, per_shard: list[list[dict]], folder) -> list:
     for s, part in enumerate(per_shard):
         path = folder / f"part-{s:05d}.parquet"
         paths.append(path)
-        if not part:
-            continue  # an empty shard: no file (or an empty one), both are skipped
+        if not part:  # the runner's file for a shard with no row: _shard and _row only
+            empty = pa.table({SHARD: pa.array([], pa.int32()), ROW: pa.array([], pa.int64())})
+            pq.write_table(empty, path)
+            continue
         batch = pa.RecordBatch.from_pylist([{**r, ROW: j} for j, r in enumerate(part)])
         keys = stage.collect(batch)
         keys = keys.add_column(0, SHARD, pa.array([s] * keys.num_rows, pa.int32()))
