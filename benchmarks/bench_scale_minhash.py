@@ -92,6 +92,19 @@ def outcome(report: dict) -> tuple:
     return s["docs_out"], s["docs_removed"], d["clusters"], d["candidate_pairs"]
 
 
+def _line(row: tuple) -> str:
+    n, docs, shards, now, then = row
+
+    def pair(key: str, fmt: str) -> str:
+        return format(now[key], fmt) + (f" ({format(then[key], fmt)})" if then else "")
+
+    return (
+        f"| {n} | {docs:,} | {shards} | {pair('seconds', ',.0f')} | {pair('decide', ',.1f')} | "
+        f"{pair('barrier driver', ',.0f')} | {pair('barrier worker', ',.0f')} | "
+        f"{pair('driver', ',.0f')} |"
+    )
+
+
 def run(quick: bool = False) -> str:
     sizes = (1, 2) if quick else (1, 4, 10)
     tmp = Path(tempfile.mkdtemp(prefix="curate-scale-minhash-"))
@@ -106,6 +119,7 @@ def run(quick: bool = False) -> str:
             then = measured(where, old, shards)
             assert outcome(now["report"]) == outcome(then["report"]), n  # the same decisions
             rows.append((f"{n}x", docs, shards, now, then))
+            print(_line(rows[-1]), file=sys.stderr, flush=True)  # progress, for a long run
             if n == sizes[-1]:
                 eight = measured(where, ROOT, shards, 8)
                 rows.append((f"{n}x, partitions: 8", docs, shards, eight, None))
@@ -130,16 +144,7 @@ def run(quick: bool = False) -> str:
         "driver peak MB over the run (before) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for n, docs, shards, now, then in rows:
-
-        def pair(key: str, fmt: str, now=now, then=then) -> str:
-            return format(now[key], fmt) + (f" ({format(then[key], fmt)})" if then else "")
-
-        lines.append(
-            f"| {n} | {docs:,} | {shards} | {pair('seconds', ',.0f')} | {pair('decide', ',.1f')} | "
-            f"{pair('barrier driver', ',.0f')} | {pair('barrier worker', ',.0f')} | "
-            f"{pair('driver', ',.0f')} |"
-        )
+    lines += [_line(row) for row in rows]
     return "\n".join(lines) + "\n"
 
 
