@@ -33,7 +33,10 @@ Run = Callable[[Callable[[Any], Any], Sequence[Any]], Iterable[Any]]
 
 
 class CollectedTable:
-    """Collected keys held in memory."""
+    """Collected keys held in memory (no ``decisions`` folder: a barrier returns its decision)."""
+
+    decisions = None
+    partitions = 1
 
     def __init__(self, table: pa.Table):
         self.table = table
@@ -61,12 +64,26 @@ class CollectedTable:
 
 
 class CollectedFiles:
-    """Collected keys in one Parquet file per shard (shard order); empty shards are skipped."""
+    """Collected keys in one Parquet file per shard (shard order); missing or empty shards are
+    skipped. ``decisions``: the folder where a barrier's tasks may write each shard's decision
+    file (part-<shard>.parquet, then the barrier returns ``DecisionFiles``); ``partitions``:
+    the run's hash partitions (how many parts a barrier's keys are split into)."""
 
-    def __init__(self, paths: list[Path], scratch: Path):
+    def __init__(
+        self,
+        paths: list[Path],
+        scratch: Path,
+        decisions: Path | None = None,
+        partitions: int = 1,
+    ):
         self.paths, sizes, names = [], [], None
+        self.shards = len(paths)  # paths[i] is shard i's (part-<i>.parquet)
+        self.folder = Path(paths[0]).parent if paths else Path(scratch)
         for path in paths:
-            meta = pq.read_metadata(path)
+            try:
+                meta = pq.read_metadata(path)
+            except FileNotFoundError:
+                continue
             if meta.num_rows:
                 self.paths.append(Path(path))
                 sizes.append(meta.num_rows)
@@ -75,6 +92,8 @@ class CollectedFiles:
         self.num_rows = int(self.starts[-1])
         self.column_names = names or []
         self.scratch = Path(scratch)
+        self.decisions = decisions
+        self.partitions = partitions
 
     def read(self, columns: list[str]) -> pa.Table:
         if not self.paths:

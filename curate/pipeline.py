@@ -44,8 +44,14 @@ from curate.io import (
     read_work_shard,
     shown,
 )
-from curate.shuffle import partition_of, read_partition, write_json, write_partitioned
-from curate.stages.base import ROW, SHARD, KeyedDedup, Stage, merge_counts
+from curate.shuffle import (
+    gather_decisions,
+    partition_of,
+    read_partition,
+    write_json,
+    write_partitioned,
+)
+from curate.stages.base import ROW, SHARD, DecisionFiles, KeyedDedup, Stage, merge_counts
 
 WORK = "_work"
 # A keyed barrier gets one hash partition per this much input (Parquet bytes) unless the pipeline
@@ -538,11 +544,13 @@ def _decide(
         paths = [collect_dir / shard_part(s) for s in shards]
         scratch = ddir / "scratch"
         decision, summary = stage.barrier(
-            CollectedFiles([p for p in paths if p.exists()], scratch),
+            CollectedFiles(paths, scratch, ddir, partitions),
             lambda fn, tasks: executor.map(fn, tasks, desc=f"{label} decide"),
         )
         shutil.rmtree(scratch, ignore_errors=True)
-        if stage.decision_per_shard:
+        if isinstance(decision, DecisionFiles):  # the barrier's tasks wrote them
+            pass
+        elif stage.decision_per_shard:
             for shard in shards:
                 part = stage.decision_for_shard(decision, shard.index)
                 if part is not None and part.num_rows:
@@ -658,30 +666,9 @@ def _reduce_partition(spec: KeyedBarrier) -> dict[str, Any]:
 def _gather_group(spec: KeyedBarrier) -> None:
     """The decision files of one group of shards, from that group's row group of every
     partition's removals."""
-    group = spec.part
     files = [spec.reduce_file(p) for p in range(spec.partitions)]
-    removals = read_partition(files, group)
-    if removals is not None and removals.num_rows:
-        removals = removals.sort_by([(SHARD, "ascending"), (ROW, "ascending")])
-        shard = removals.column(SHARD).to_numpy()
-        cuts = np.flatnonzero(np.diff(shard)) + 1
-        narrow = _narrow(removals.drop_columns([SHARD]).schema)
-        for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(shard)]):
-            part = removals.slice(a, b - a).drop_columns([SHARD]).cast(narrow)  # one shard's
-            _write_decision(spec.decisions / f"part-{int(shard[a]):05d}.parquet", part)
-    write_json(spec.decisions / "reduce" / f"group-{group:05d}.json", {"group": group})
-
-
-def _narrow(schema: pa.Schema) -> pa.Schema:
-    """64-bit-offset types back to the usual ones (for a table known to be small)."""
-    narrow = {pa.large_string(): pa.string(), pa.large_binary(): pa.binary()}
-    fields = []
-    for f in schema:
-        t = narrow.get(f.type, f.type)
-        if pa.types.is_large_list(t):
-            t = pa.list_(t.value_type)
-        fields.append(f.with_type(t))
-    return pa.schema(fields)
+    gather_decisions(files, spec.part, spec.decisions)
+    write_json(spec.decisions / "reduce" / f"group-{spec.part:05d}.json", {"group": spec.part})
 
 
 def _prepare_output(run: Path, fingerprint: dict[str, Any], resume: bool) -> None:

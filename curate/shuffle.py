@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.io import _writing, atomic_write_bytes
+from curate.io import AtomicParquetWriter, _writing, atomic_write_bytes
 
 META = b"curate.partitions"
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads keys that share low bits
@@ -97,3 +97,32 @@ def read_partition(
 
 def write_json(path: Path, value: object) -> None:
     atomic_write_bytes(path, json.dumps(value, sort_keys=True).encode())
+
+
+def gather_decisions(files: list[Path], group: int, folder: Path) -> None:
+    """The decision files (``folder``/part-<shard>.parquet: _row, reason, ...) of one group of
+    shards, from that group's row group of every reduce task's removals (with _shard)."""
+    removals = read_partition(files, group)
+    if removals is None or not removals.num_rows:
+        return
+    removals = removals.sort_by([("_shard", "ascending"), ("_row", "ascending")])
+    shard = removals.column("_shard").to_numpy()
+    cuts = np.flatnonzero(np.diff(shard)) + 1
+    schema = narrow(removals.drop_columns(["_shard"]).schema)
+    for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(shard)]):
+        part = removals.slice(a, b - a).drop_columns(["_shard"]).cast(schema)  # one shard's
+        writer = AtomicParquetWriter(folder / f"part-{int(shard[a]):05d}.parquet")
+        writer.write(part)
+        writer.close()
+
+
+def narrow(schema: pa.Schema) -> pa.Schema:
+    """64-bit-offset types back to the usual ones (for a table known to be small)."""
+    types = {pa.large_string(): pa.string(), pa.large_binary(): pa.binary()}
+    fields = []
+    for f in schema:
+        t = types.get(f.type, f.type)
+        if pa.types.is_large_list(t):
+            t = pa.list_(t.value_type)
+        fields.append(f.with_type(t))
+    return pa.schema(fields)

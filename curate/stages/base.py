@@ -54,6 +54,15 @@ class Verdict:
         return cls(batch, pa.nulls(batch.num_rows, pa.string()), stats=stats or {})
 
 
+@dataclass(frozen=True)
+class DecisionFiles:
+    """A barrier's decision when its own tasks wrote each shard's decision file
+    (``collected.decisions``/part-<shard>.parquet, a shard with no row to change has none):
+    the runner writes nothing more, and no process held the whole decision."""
+
+    folder: str
+
+
 class Stage:
     """Base class for stages. Subclasses set ``name``, ``Config`` and ``kind``."""
 
@@ -97,7 +106,10 @@ class Stage:
 
     def barrier(self, collected: Any, run: Any) -> tuple[Any, dict[str, Any]]:
         """The barrier over ``collected`` (curate.collected.CollectedFiles); ``run(fn, tasks)``
-        is the executor's map for reduce tasks. Default: every shard's keys in this process."""
+        is the executor's map for reduce tasks. Returns (decision, summary): the decision in
+        memory (the runner writes it, per shard or as JSON), or ``DecisionFiles`` when the
+        barrier's tasks wrote every shard's file in ``collected.decisions`` themselves.
+        Default: every shard's keys in this process."""
         return self.decide(collected.read(collected.column_names))
 
     def decision_for_shard(self, decision: Any, shard: int) -> Any:

@@ -17,7 +17,15 @@ corpus), ``none`` links every band collision. ``exact`` keeps each document's di
 shingle hashes for the barrier and the index: 4 bytes per shingle instead of the signature's
 4 x num_perm. Clusters are the connected components of the links (curate.dedup.components);
 each keeps its best document by ``keep`` (curate.index.survivor) and loses the others, which
-record ``duplicate_of`` (the survivor's id) and ``cluster``.
+record ``duplicate_of`` (the survivor's id) and ``cluster`` (a hash of the survivor's id: the same
+number whatever the sharding).
+
+Barrier. Without an index the runner's barrier runs as partitioned tasks
+(curate.dedup.lsh_barrier): band keys, buckets, candidate verification, connected components,
+survivors and per-shard decision files, each task holding one hash partition or one group of
+shards; the driver holds counts. With an ``index`` (and in memory, ``decide``) one band task per
+band finds the links and this process verifies them, joins clusters and picks survivors, holding
+~3 KB per document: the same decisions.
 
 Across dumps (``index: DIR``): the documents of every dump already committed to the index come
 before this run's in survival order; a run's document that falls in a bucket holding committed
@@ -42,6 +50,7 @@ import pyarrow.parquet as pq
 
 from curate.arrays import distinct
 from curate.collected import CollectedTable, Run, load_shared, run_here
+from curate.dedup import lsh_barrier
 from curate.dedup.components import connected_components
 from curate.errors import CurateError
 from curate.index.store import (
@@ -70,6 +79,7 @@ from curate.minhash import (
 from curate.stages.base import (
     ROW,
     SHARD,
+    DecisionFiles,
     RowRemovalStage,
     column_or_nulls,
     register,
@@ -133,15 +143,8 @@ def _matrix(column: pa.ChunkedArray | pa.Array, width: int, dtype: Any) -> np.nd
 
 def size_histogram(sizes: np.ndarray) -> dict[str, int]:
     """Cluster sizes in powers of two: {"2": n, "3": n, "4-7": n, "8-15": n, ...}."""
-    out: dict[str, int] = {}
-    for lo in (2, 3, 4, 8, 16, 32, 64, 128, 256, 512, 1024):
-        hi = {2: 2, 3: 3}.get(lo, lo * 2 - 1)
-        count = (
-            int(((sizes >= lo) & (sizes <= hi)).sum()) if lo < 1024 else int((sizes >= lo).sum())
-        )
-        if count:
-            out[str(lo) if lo == hi else f"{lo}-{hi}" if lo < 1024 else f"{lo}+"] = count
-    return out
+    size, count = np.unique(sizes, return_counts=True)
+    return lsh_barrier.histogram({int(s): int(c) for s, c in zip(size, count)})
 
 
 @register
@@ -176,9 +179,10 @@ class MinHashDedup(RowRemovalStage):
         return self.barrier(CollectedTable(collected), run_here)
 
     def barrier(self, collected: Any, run: Run) -> tuple[Any, dict[str, Any]]:
-        """The barrier as map-reduce: one task per band finds that band's bucket links (and its
-        hits in that partition of the index); this process verifies the distinct candidate
-        pairs, joins clusters and picks survivors."""
+        """Without an index, on the runner's files: partitioned tasks all the way
+        (curate.dedup.lsh_barrier), which write the decision files. Otherwise one task per band
+        finds that band's bucket links (and its hits in that partition of the index); this
+        process verifies the distinct candidate pairs, joins clusters and picks survivors."""
         c = self.config
         bands, rows = c.lsh()
         n = collected.num_rows
@@ -186,7 +190,20 @@ class MinHashDedup(RowRemovalStage):
         if n == 0:
             return {}, {**summary, "clusters": 0, "duplicates": 0}
         if c.export:
-            _export(collected.read(["id", "dump", "signature"]), Path(c.export))
+            for _ in run(functools.partial(_export, collected, Path(c.export)), [0]):
+                pass
+        if collected.decisions is not None and not c.index:  # tasks all the way
+            plan = lsh_barrier.plan(
+                collected.folder,
+                collected.shards,
+                collected.scratch / "minhash",
+                collected.decisions,
+                collected.partitions,
+                n,
+                c,
+            )
+            summary.update(lsh_barrier.run_barrier(plan, run))
+            return DecisionFiles(str(collected.decisions)), summary
         head = collected.read([SHARD, ROW, "id", "dump", "date", "length", "shingled"])
         index = _open_index(c, bands, rows) if c.index else None
         with index.locked() if index is not None else contextlib.nullcontext():
@@ -259,15 +276,15 @@ class MinHashDedup(RowRemovalStage):
         ids = head.column("id")
         run_survivor_rows = order[survivor_label[~in_index] - k]
         dup_of[~in_index] = ids.take(pa.array(run_survivor_rows)).to_pylist()
-        # cluster number: by survivor, in survival order
         uniq_labels, cluster = np.unique(survivor_label, return_inverse=True)
+        survivor_ids = pa.array(dup_of.tolist(), pa.string())
         removals = pa.table(
             {
                 SHARD: head.column(SHARD).take(pa.array(removed)),
                 ROW: head.column(ROW).take(pa.array(removed)),
                 "reason": pa.array(["minhash_duplicate"] * len(removed), pa.string()),
-                "duplicate_of": pa.array(dup_of.tolist(), pa.string()),
-                "cluster": pa.array(cluster.astype(np.int64)),
+                "duplicate_of": survivor_ids,
+                "cluster": lsh_barrier.cluster_number(survivor_ids),
             }
         )
         sizes = np.bincount(cluster) + 1 if len(removed) else np.empty(0, np.int64)
@@ -444,8 +461,16 @@ def _open_index(c: MinHashDedupConfig, bands: int, rows: int) -> DedupIndex:
     return DedupIndex(c.index, "minhash", params, partitions=bands)
 
 
-def _export(table: pa.Table, folder: Path) -> None:
+def _export(collected: Any, folder: Path, _: int) -> None:
+    """(id, dump, signature) of every shard to one Parquet file, a shard at a time (a task)."""
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / ".signatures.parquet.tmp"
-    pq.write_table(table, tmp, compression="zstd")
+    columns = ["id", "dump", "signature"]
+    writer = None
+    for a, b in collected.pieces():
+        table = collected.take(columns, np.arange(a, b))
+        writer = writer or pq.ParquetWriter(tmp, table.schema, compression="zstd")
+        writer.write_table(table)
+    if writer is not None:
+        writer.close()
     tmp.replace(folder / "signatures.parquet")

@@ -261,3 +261,68 @@ def test_killed_and_resumed_run_equals_an_uninterrupted_one(scenario, baseline, 
     for key in expected:
         if key != "stages":
             assert got[key] == expected[key], key
+
+
+# ---------------------------------------------------------------- minhash's partitioned barrier
+
+# kill points among the hits of "minhash_task" (each task of the barrier's rounds, after its
+# file is written): the first, the middle, the last decision file; "/2": two workers
+MINHASH_KILLS = [("minhash_task", 0.0), ("minhash_task", 0.5), ("minhash_task", 1.0),
+                 ("minhash_task/2", 0.4)]  # fmt: skip
+
+
+def minhash_pipeline(where: Path, input: Path) -> Path:
+    """minhash_dedup with no index: its barrier is rounds of partitioned tasks (3 partitions)."""
+    body = {
+        "name": "crash-minhash",
+        "input": str(input),
+        "output": str(where / "out"),
+        "batch_size": 64,
+        "partitions": 3,
+        "stages": [{"minhash_dedup": {"num_perm": 64}}],
+    }
+    path = where / "p.yaml"
+    path.write_text(yaml.safe_dump(body))
+    return path
+
+
+def minhash_outcome(where: Path) -> dict:
+    out = where / "out"
+    report = json.loads((out / "report.json").read_text())
+    decision = {k: v for k, v in report["stages"][0]["decision"].items() if k != "seconds"}
+    removed = pq.read_table(out / "removed" / "minhash_dedup").sort_by("id").to_pylist()
+    return {"data": ids(out / "data"), "removed": removed, "decision": decision}
+
+
+def test_a_minhash_barrier_task_killed_midway_is_redone_on_resume(tmp_path):
+    """SIGKILL the run inside the partitioned minhash barrier (one of its tasks, with 1 and 2
+    workers), --resume: the same kept rows, removed rows (duplicate_of, cluster) and counters."""
+    input = subset(tmp_path, rows=100)
+    where = tmp_path / "baseline"
+    where.mkdir()
+    curate.errors._FAILPOINT, curate.errors._HITS = "", {}
+    try:
+        assert curate_main(["run", str(minhash_pipeline(where, input)), "--workers", "1"]) == 0
+        hits = dict(curate.errors._HITS)
+    finally:
+        curate.errors._FAILPOINT, curate.errors._HITS = None, {}
+    expected = minhash_outcome(where)
+    assert expected["decision"]["duplicates"] > 0 and expected["decision"]["partitions"] == 3
+    assert hits["minhash_task"] > 20  # rounds x tasks
+
+    def one(kill: tuple[str, float]) -> dict:
+        point, at = kill
+        name, _, w = point.partition("/")
+        scenario = tmp_path / f"{name}-{w or 1}-{at}"
+        scenario.mkdir()
+        pipe = minhash_pipeline(scenario, input)
+        code = run(pipe, int(w or 1), False, f"{name}:{nth_hit(hits, name, at)}")
+        assert code == -9, (kill, code)
+        assert_no_partial_files(scenario)
+        assert run(pipe, int(w or 1), resume=True, failpoint=None) == 0
+        assert debris(scenario) == []
+        return minhash_outcome(scenario)
+
+    with ThreadPoolExecutor(2) as pool:
+        for kill, got in zip(MINHASH_KILLS, pool.map(one, MINHASH_KILLS)):
+            assert got == expected, kill

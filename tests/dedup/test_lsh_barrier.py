@@ -1,0 +1,152 @@
+"""minhash_dedup's partitioned barrier (curate.dedup.lsh_barrier) against the in-memory one: the
+same decision file per shard, row for row (duplicate_of and cluster included), and the same
+counters, whatever the partitions, the shard layout, ``verify`` or ``keep``."""
+
+from __future__ import annotations
+
+import random
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from curate.collected import CollectedFiles, run_here
+from curate.dedup import lsh_barrier
+from curate.stages.base import ROW, SHARD, DecisionFiles
+from curate.stages.minhash_dedup import MinHashDedup, MinHashDedupConfig
+from tests.stages.test_minhash_dedup import near_duplicate_rows
+
+PARTITIONED_ONLY = ("partitions", "component_rounds")
+
+
+def rows_with_ties(seed: int) -> list[dict]:
+    """Near-duplicates in three dumps with dates, some equal (ties go to the id), and rows with
+    no shingle (empty: never in a bucket) or one (fewer words than the n-gram)."""
+    rng = random.Random(seed)
+    rows = near_duplicate_rows(seed=seed, base=120, dumps=("d1", "d2", "d3"))
+    for r in rows:
+        r["date"] = rng.choice([None, "2023-01-02", "2023-01-02", "2023-05-09"])
+    rows += [{"id": "empty", "text": "", "dump": "d1", "date": None}]
+    rows += [{"id": "short", "text": "two words", "dump": "d2", "date": None}]
+    rng.shuffle(rows)
+    return rows
+
+
+def layout(rows: list[dict], shards: int, empty: int | None) -> list[list[dict]]:
+    """Rows cut into ``shards`` consecutive shards, shard ``empty`` with none."""
+    cut = [rows[i * len(rows) // shards : (i + 1) * len(rows) // shards] for i in range(shards)]
+    if empty is not None:
+        cut[(empty + 1) % shards] += cut[empty]
+        cut[empty] = []
+    return cut
+
+
+def collect_files(stage, per_shard: list[list[dict]], folder) -> list:
+    """The runner's collect files: part-<shard>.parquet with _shard, _row and the keys."""
+    folder.mkdir(parents=True)
+    paths, tables = [], []
+    for s, part in enumerate(per_shard):
+        path = folder / f"part-{s:05d}.parquet"
+        paths.append(path)
+        if not part:  # the runner's file for a shard with no row: _shard and _row only
+            empty = pa.table({SHARD: pa.array([], pa.int32()), ROW: pa.array([], pa.int64())})
+            pq.write_table(empty, path)
+            continue
+        batch = pa.RecordBatch.from_pylist([{**r, ROW: j} for j, r in enumerate(part)])
+        keys = stage.collect(batch)
+        keys = keys.add_column(0, SHARD, pa.array([s] * keys.num_rows, pa.int32()))
+        pq.write_table(keys, path, row_group_size=7)
+        tables.append(keys)
+    return paths, pa.concat_tables(tables)
+
+
+def in_memory(stage, table: pa.Table, shards: int) -> tuple[dict, dict]:
+    decision, summary = stage.decide(table)
+    parts = {s: stage.decision_for_shard(decision, s) for s in range(shards)}
+    return {s: t for s, t in parts.items() if t is not None and t.num_rows}, summary
+
+
+def partitioned(stage, paths, tmp_path, partitions: int) -> tuple[dict, dict]:
+    decisions = tmp_path / "decisions"
+    collected = CollectedFiles(paths, tmp_path / "scratch", decisions, partitions)
+    decision, summary = stage.barrier(collected, run_here)
+    assert isinstance(decision, DecisionFiles)
+    assert summary["partitions"] == partitions
+    assert not (tmp_path / "scratch" / "minhash").exists()  # the rounds' files are gone
+    files = sorted(decisions.glob("part-*.parquet"))
+    return {int(f.stem.split("-")[1]): pq.read_table(f) for f in files}, summary
+
+
+@pytest.mark.parametrize("partitions", [1, 3, 8])
+@pytest.mark.parametrize(
+    "shards,empty,verify,keep",
+    [
+        (1, None, "exact", "earliest"),
+        (4, 2, "exact", "latest"),
+        (7, 0, "signature", "longest"),
+        (3, None, "none", "earliest"),
+    ],
+)
+def test_partitioned_barrier_equals_the_in_memory_one(
+    tmp_path, partitions, shards, empty, verify, keep
+):
+    stage = MinHashDedup(MinHashDedupConfig(num_perm=64, verify=verify, keep=keep))
+    rows = rows_with_ties(seed=shards)
+    paths, table = collect_files(stage, layout(rows, shards, empty), tmp_path / "collect")
+    expected, expected_summary = in_memory(stage, table, shards)
+    got, summary = partitioned(stage, paths, tmp_path, partitions)
+    assert expected_summary["duplicates"] > 10 and expected_summary["clusters"] > 5
+    if verify != "none":
+        assert expected_summary["rejected_by_verification"] > 0
+    assert sorted(got) == sorted(expected)
+    for s in expected:
+        assert got[s].equals(expected[s]), s
+    for key in PARTITIONED_ONLY:
+        summary.pop(key)
+    assert summary == expected_summary
+
+
+def test_cluster_numbers_do_not_depend_on_the_sharding(tmp_path):
+    """The same rows in 2 and in 5 shards: each removed id gets the same cluster number (the
+    hash of its survivor's id), not a position among this run's clusters."""
+    stage = MinHashDedup(MinHashDedupConfig(num_perm=64))
+    rows = rows_with_ties(seed=11)
+    by_id = []
+    for shards in (2, 5):
+        cut = layout(rows, shards, None)
+        paths, _ = collect_files(stage, cut, tmp_path / f"c{shards}")
+        got, _ = partitioned(stage, paths, tmp_path / f"p{shards}", 3)
+        found = {}
+        for s, table in got.items():
+            for r, cluster in zip(table[ROW].to_pylist(), table["cluster"].to_pylist()):
+                found[cut[s][r]["id"]] = cluster
+        by_id.append(found)
+    assert by_id[0] == by_id[1] and len(by_id[0]) > 10
+
+
+def test_no_candidate_at_all(tmp_path):
+    """Distinct texts only: no bucket of two, no decision file, zero counters."""
+    stage = MinHashDedup(MinHashDedupConfig(num_perm=64))
+    rng = random.Random(5)
+    words = [f"w{i}" for i in range(5000)]
+    rows = [
+        {"id": f"r{i}", "text": " ".join(rng.choices(words, k=40)), "dump": "d1", "date": None}
+        for i in range(60)
+    ]
+    rows += [{"id": "empty", "text": "", "dump": "d1", "date": None}]
+    rows += [{"id": "short", "text": "two words", "dump": "d2", "date": None}]
+    paths, table = collect_files(stage, layout(rows, 3, None), tmp_path / "collect")
+    got, summary = partitioned(stage, paths, tmp_path, 2)
+    assert got == {} and summary["duplicates"] == 0 and summary["clusters"] == 0
+    assert summary["cluster_sizes"] == {} and summary["shingled"] == len(rows) - 1  # the empty text
+
+
+def test_histogram_matches_the_in_memory_one():
+    import numpy as np
+
+    from curate.stages.minhash_dedup import size_histogram
+
+    sizes = {2: 5, 3: 1, 5: 2, 7: 1, 9: 3, 1500: 1}
+    flat = np.repeat(list(sizes), list(sizes.values()))
+    assert lsh_barrier.histogram(sizes) == size_histogram(flat)
+    assert list(lsh_barrier.histogram(sizes)) == ["2", "3", "4-7", "8-15", "1024+"]
