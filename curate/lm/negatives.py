@@ -10,7 +10,7 @@ log-likelihood ratio of the two models per token (Moore & Lewis 2010, "Intellige
 language model training data": the cross-entropy difference of an in-domain and a general model;
 here the second model is of what the reference is not).
 
-Four transformations of normalised reference lines, chosen at random per line:
+Four transformations of normalised reference lines, one chosen at random per line:
 
 * ``truncated`` (35%): each sentence of the line cut after a uniform 1..n-1 of its n words; the
   fragments stay on one line or become lines of their own (half each);
@@ -18,7 +18,11 @@ Four transformations of normalised reference lines, chosen at random per line:
 * ``joined`` (25%): 2-8 of the reference's short lines (headings, list items of at most five words)
   joined by a separator, as menus and breadcrumbs are;
 * ``numbers`` (15%): 3-8 cells of numbers (integers, decimals, percentages), a few of the line's
-  words among them, joined by a separator, as tables are.
+  words among them, joined by a separator, as tables are;
+
+and, besides, ``typos``: a copy of 15% of the lines with 15% of their letters replaced by random
+letters (typing and OCR errors; the line-end evidence cannot see them, their line ends are
+intact).
 
 The input is already normalised (``curate.lm.normalize``: digits are 0), and so is the output.
 Everything is done on whole columns (Arrow lists, numpy); a seed makes it deterministic.
@@ -31,6 +35,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 SHARES = {"truncated": 0.35, "shuffled": 0.25, "joined": 0.25, "numbers": 0.15}
+TYPO_LINES = 0.15  # share of the lines that also give a copy with typos
+TYPO_RATE = 0.15  # share of a typo line's letters replaced by random letters
 SEPARATORS = (" | ", " - ", " / ", " > ", " · ", "  ", ", ", " ")
 SHORT_WORDS = 5  # a reference line of at most this many words is a heading or a list item
 SENTENCE_END = r"[.!?:;]$"
@@ -48,6 +54,7 @@ def negatives(lines: pa.Array, seed: int = 0) -> pa.Array:
         _shuffled(words.filter(pa.array(kind == 1)), rng),
         _joined(lines, words, int(np.count_nonzero(kind == 2)), rng),
         _numbers(words.filter(pa.array(kind == 3)), rng),
+        _typos(lines.filter(pa.array(rng.random(n) < TYPO_LINES)), rng),
     ]
     result = pa.concat_arrays([a.cast(pa.string()) for a in out])
     return result.filter(pc.greater(pc.utf8_length(result), 0))
@@ -138,3 +145,17 @@ def _numbers(words: pa.Array, rng: np.random.Generator) -> pa.Array:
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int32)
     lists = pa.ListArray.from_arrays(pa.array(offsets), text)
     return pc.binary_join(lists, _separators(count, rng))
+
+
+def _typos(lines: pa.Array, rng: np.random.Generator) -> pa.Array:
+    """``TYPO_RATE`` of the ASCII letters of each line replaced by random letters (bytes a-z are
+    never part of a multi-byte UTF-8 character, so the text stays valid)."""
+    if len(lines) == 0:
+        return pa.array([], pa.string())
+    lines = pa.concat_arrays([lines])  # own buffers, offset 0
+    offsets, data = lines.buffers()[1], lines.buffers()[2]
+    raw = np.frombuffer(data, np.uint8).copy()
+    letter = (raw >= ord("a")) & (raw <= ord("z"))
+    hit = letter & (rng.random(len(raw)) < TYPO_RATE)
+    raw[hit] = rng.integers(ord("a"), ord("z") + 1, size=int(hit.sum()), dtype=np.uint8)
+    return pa.StringArray.from_buffers(len(lines), offsets, pa.py_buffer(raw.tobytes()))

@@ -132,4 +132,20 @@ def test_mix_follows_the_shares_and_is_deterministic(lines):
 
 def test_empty_input():
     assert len(neg.negatives(pa.array([], pa.string()))) == 0
-    assert len(neg.negatives(pa.array(["one"]))) == 1
+    assert 1 <= len(neg.negatives(pa.array(["one"]))) <= 2  # and maybe a copy with typos
+
+
+def test_typos_replace_about_their_share_of_ascii_letters_only():
+    source = ["hello world, this is a line of text", "ça va très bien, merci 00 fois"] * 200
+    out = neg._typos(pa.array(source).slice(1, 398), np.random.default_rng(4)).to_pylist()
+    assert len(out) == 398
+    changed = letters = 0
+    for a, b in zip(source[1:399], out):
+        assert len(a) == len(b)  # valid text, character for character
+        for x, y in zip(a, b):
+            if x != y:
+                assert "a" <= x <= "z" and "a" <= y <= "z", (x, y)
+            letters += "a" <= x <= "z"
+            changed += x != y
+    # replaced by a random letter: the same one 1 time in 26
+    assert abs(changed / letters - neg.TYPO_RATE * 25 / 26) < 0.02
