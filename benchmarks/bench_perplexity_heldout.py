@@ -53,7 +53,7 @@ KEEP_CLEAN = 0.97  # the cut keeps this share of clean documents
 RULE = {"default": {"keep_below": "p70"}}  # 30% of each split is garbage
 # (line_end_weight, negatives_weight) pairs tried on the dev sets
 WEIGHTS = ((0.0, 0.0), (0.5, 0.0), (1.0, 0.0), (0.0, 2.0), (0.5, 1.0), (0.5, 2.0), (0.5, 3.0),
-           (0.5, 4.0), (1.0, 2.0))  # fmt: skip
+           (0.75, 1.0), (0.75, 2.0), (0.75, 3.0), (1.0, 2.0))  # fmt: skip
 SAMPLE = {"en/web": "en", "zh/web": "zh", "en/math": "en_math"}  # sample corpus group -> model
 
 
