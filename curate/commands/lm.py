@@ -119,7 +119,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="also train <stem>.negatives.arpa, a model of negatives made from the same text "
-        "(truncations, shuffles, joined headings, number tables) that perplexity_filter "
+        "(truncations, shuffles, joined headings, number tables, typos) that perplexity_filter "
         "contrasts with (default: yes)",
     )
     train.set_defaults(fn=_cmd_train)

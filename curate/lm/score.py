@@ -18,7 +18,7 @@ document's lines of ``-log10 p(</s> | the line's last n-1 tokens)``. The filter'
 Fragments, word salads and menus are also made of fluent n-grams; what gives them away is where
 their words meet. ``curate lm train`` trains a second model beside the first, of negatives made
 from the same reference text (``curate.lm.negatives``: truncations, shuffles, joined headings,
-number tables), and ``negatives_llr`` is the document's log10 likelihood ratio of the two per
+number tables, typos), and ``negatives_llr`` is the document's log10 likelihood ratio of the two per
 token, ``(log10 p_negatives(doc) - log10 p(doc)) / tokens`` (Moore & Lewis 2010's cross-entropy
 difference, with a model of what the reference is not): above 0, the document looks more like
 the negatives. The filter's score multiplies in ``10 ** (negatives_weight * negatives_llr)``.

@@ -10,7 +10,7 @@ text. ``train_model`` does the same on any clean reference text:
 3. estimate the n-gram model with ``lmplz`` when it is on PATH, else with
    ``curate.lm.external`` (the same estimator, in numpy, in bounded memory), and write ARPA;
 4. unless ``negatives=False``: make negatives of the same lines (``curate.lm.negatives``:
-   truncations, shuffles, joined headings, number tables) and estimate a second model of them
+   truncations, shuffles, joined headings, number tables, typos) and estimate a second model of them
    the same way, ``<stem>.negatives.arpa``: perplexity_filter's ``negatives_llr`` contrasts the
    two.
 

@@ -5,13 +5,13 @@ four columns: ``perplexity_ccnet``, CCNet's document perplexity; ``line_end_surp
 over the document's lines of ``-log10 p(</s>)`` after each line's last words (high for text cut
 off mid-sentence, which an n-gram model otherwise barely notices); ``negatives_llr``, the log10
 likelihood ratio per token of the model of negatives ``curate lm train`` makes from the same
-reference (truncations, shuffles, joined headings, number tables: ``<stem>.negatives.arpa``)
-against the model (above 0: the document looks more like the negatives; null without that
-model); and ``perplexity``, the score the decision thresholds: ``perplexity_ccnet * 10 **
-(line_end_weight * line_end_surprisal + negatives_weight * negatives_llr)`` (both weights 0
-make it CCNet's exactly). A model is looked up as ``models["en/code"]``, then ``models["en"]``.
-Rows with no model, no text or a ``skip`` rule keep null scores and pass through, counted as
-such.
+reference (truncations, shuffles, joined headings, number tables, typos;
+``<stem>.negatives.arpa``) against the model (above 0: the document looks more like the
+negatives; null without that model); and ``perplexity``, the score the decision thresholds:
+``perplexity_ccnet * 10 ** (line_end_weight * line_end_surprisal + negatives_weight *
+negatives_llr)`` (both weights 0 make it CCNet's exactly). A model is looked up as
+``models["en/code"]``, then ``models["en"]``. Rows with no model, no text or a ``skip`` rule
+keep null scores and pass through, counted as such.
 
 Decide (global, exact): for each (language, domain) group the rule is looked up as
 ``thresholds["en/code"]``, ``["code"]``, ``["en"]``, then ``["default"]``, and is one of
