@@ -300,7 +300,7 @@ def test_annotate_writes_four_score_columns(models):
     for weights in ((0.5, 2.0), (0.0, 0.0), "none"):
         config = PerplexityFilterConfig(models={"en": models["en"]})
         if weights == "none":
-            config.negatives = {"en": "none"}
+            config.negatives, config.line_end_weight = {"en": "none"}, 0.5
         else:
             config.line_end_weight, config.negatives_weight = weights
         stage = PerplexityFilter(config)
