@@ -19,13 +19,15 @@ $(STAMP): pyproject.toml
 
 # Demo models, trained from the bundled reference text (CCNet trains on Wikipedia the same way).
 # curate's own estimator even where lmplz is on PATH: the same models, so the same demo, everywhere.
-MODELS := models/en.arpa models/zh.arpa models/en_math.arpa models/domain.bin models/quality.bin
+# Each writes its model of negatives beside it (models/en.negatives.arpa): one rule, both files.
+MODELS := models/en.arpa models/zh.arpa models/en_math.arpa models/domain.bin models/quality.bin \
+	models/en.negatives.arpa models/zh.negatives.arpa models/en_math.negatives.arpa
 
 models: $(MODELS)
 
-models/%.arpa: sample_corpus/reference/%.txt | $(STAMP)
-	$(BIN)/curate lm train --input $< --lang $(firstword $(subst _, ,$*)) --out $@ --sentencepiece 8000 \
-		--estimator curate
+models/%.arpa models/%.negatives.arpa: sample_corpus/reference/%.txt | $(STAMP)
+	$(BIN)/curate lm train --input $< --lang $(firstword $(subst _, ,$*)) --out models/$*.arpa \
+		--sentencepiece 8000 --estimator curate
 
 models/domain.bin: | $(STAMP)
 	$(BIN)/curate classifier train --input 'sample_corpus/dump=*' --label-column domain --out $@

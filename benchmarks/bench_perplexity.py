@@ -79,7 +79,7 @@ def estimator_scaling(out: Path, quick: bool) -> list[str]:
     inputs = [str(files[0])] if quick else sorted(str(p) for p in CORPUS.glob("dump=*"))
     cmd = [sys.executable, "-m", "curate.cli", "lm", "train", "--input", *inputs,
            "--lang", "en", "--out", str(out / "all_en.arpa"), "--sentencepiece", "none",
-           "--estimator", "curate"]  # fmt: skip
+           "--estimator", "curate", "--no-negatives"]  # fmt: skip
     m = run_measured(cmd, cwd=str(REPO))
     if m.returncode:
         raise RuntimeError(m.output)
@@ -145,7 +145,7 @@ def sentencepiece_rows(text: Path, out: Path) -> list[str]:
     for memory in ("256M", "1G"):
         cmd = [sys.executable, "-m", "curate.cli", "lm", "train", "--input", str(text),
                "--lang", "en", "--out", str(out / "man_sp.arpa"), "--sentencepiece", "8000",
-               "--estimator", "curate", "--memory", memory]  # fmt: skip
+               "--estimator", "curate", "--memory", memory, "--no-negatives"]  # fmt: skip
         m = run_measured(cmd, cwd=str(REPO))
         if m.returncode:
             raise RuntimeError(m.output)
@@ -183,7 +183,7 @@ def estimator_memory(out: Path, quick: bool) -> list[str]:
             env = ["env", f"PATH={lmplz_path}"] if lmplz else []
             cmd = [*env, sys.executable, "-m", "curate.cli", "lm", "train", "--input", str(text),
                    "--lang", "en", "--out", str(arpa), "--sentencepiece", "none",
-                   *args]  # fmt: skip
+                   "--no-negatives", *args]  # fmt: skip
             m = run_measured(cmd, cwd=str(REPO))
             if m.returncode:
                 raise RuntimeError(m.output)
@@ -204,7 +204,8 @@ def estimator_memory(out: Path, quick: bool) -> list[str]:
     return [
         "",
         "Estimator memory as the input grows (nested prefixes of the machine's English man pages; "
-        "whitespace tokens; 5-gram; whole `curate lm train` command, one process; peak RSS "
+        "whitespace tokens; 5-gram; one model, `--no-negatives`; whole `curate lm train` "
+        "command, one process; peak RSS "
         "includes the interpreter, pyarrow and the vocabulary, which the bounded estimator keeps "
         "in memory):",
         "",
@@ -345,7 +346,7 @@ def run(quick: bool) -> str:
         models, train_rows = train_models(tmp_path, quick)
         out += [
             "Training (`curate lm train`, SentencePiece unigram + curate's modified Kneser-Ney "
-            "5-gram, one process):",
+            "5-gram and the model of negatives beside it, one process; n-grams of the first):",
             "",
             *train_rows,
         ]
@@ -358,7 +359,8 @@ def run(quick: bool) -> str:
         out += [
             "",
             "Scoring speed per CPU second (what perplexity_filter runs: normalise + tokenise + "
-            "KenLM queries for CCNet's perplexity and the line-end surprisal, batches of 2048 "
+            "KenLM queries for CCNet's perplexity, the line-end surprisal and the negatives "
+            "log-likelihood ratio (two models), batches of 2048 "
             "documents from the first sample shards; the split is the share of scoring time):",
             "",
             *scoring_speed(models, sample),

@@ -9,15 +9,17 @@ split from other source files, never tuned on. Two models are trained from the r
 
 * curate: ``curate lm train --input reference.txt --lang en --order 5 --out en.arpa``, the default
   settings (SentencePiece with CCNet's 65,536 pieces requested; estimator ``auto``: lmplz when it
-  is on PATH, else curate's own);
+  is on PATH, else curate's own; beside it ``en.negatives.arpa``, a model of negatives made from
+  the same reference text by ``curate.lm.negatives``);
 * the CCNet recipe: the same SentencePiece settings and KenLM's ``lmplz -o 5 --discount_fallback``
   (built by ``scripts/build_lmplz.sh``; the row is left out when lmplz is missing), scored with
   CCNet's document perplexity.
 
 Each document is scored by ``perplexity_filter``'s own annotate step, which writes the columns
-``perplexity_ccnet`` (CCNet's formula), ``line_end_surprisal`` and ``perplexity`` (the score the
-decision thresholds). For each score: ROC AUC of garbage against clean (overall and per kind), and
-the share of garbage removed at the cut that keeps 97% of the clean documents. Then the decision
+``perplexity_ccnet`` (CCNet's formula), ``line_end_surprisal``, ``negatives_llr`` and
+``perplexity`` (the score the decision thresholds). For each score: ROC AUC of garbage against
+clean and the share of garbage removed at the cut that keeps 97% of the clean documents, overall
+and per kind. Then the decision
 itself, a threshold: ``keep_below: p70`` (the corpus holds 30% garbage) run through the stage's
 ``decide`` and ``apply``. Speed is documents per second of the annotate step on one batch of
 3,000 documents per CPU second (CPU time, not wall time: the machine is shared; best of three),
@@ -49,7 +51,9 @@ from heldout_text import KINDS, build  # noqa: E402
 
 KEEP_CLEAN = 0.97  # the cut keeps this share of clean documents
 RULE = {"default": {"keep_below": "p70"}}  # 30% of each split is garbage
-WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)  # line_end_weight values tried on the dev sets
+# (line_end_weight, negatives_weight) pairs tried on the dev sets
+WEIGHTS = ((0.0, 0.0), (0.5, 0.0), (1.0, 0.0), (0.0, 2.0), (0.5, 1.0), (0.5, 2.0), (0.5, 3.0),
+           (0.75, 1.0), (0.75, 2.0), (0.75, 3.0), (1.0, 2.0))  # fmt: skip
 SAMPLE = {"en/web": "en", "zh/web": "zh", "en/math": "en_math"}  # sample corpus group -> model
 
 
@@ -57,11 +61,14 @@ def scores() -> dict[str, str]:
     """Score column -> what it is."""
     from curate.stages.perplexity_filter import PerplexityFilterConfig
 
-    weight = PerplexityFilterConfig().line_end_weight
+    config = PerplexityFilterConfig()
+    a, b = config.line_end_weight, config.negatives_weight
     return {
         "perplexity_ccnet": "CCNet's document perplexity",
         "line_end_surprisal": "line-end surprisal alone",
-        "perplexity": f"`perplexity` = CCNet's x 10^({weight:g} x line-end surprisal)",
+        "negatives_llr": "negatives log-likelihood ratio alone",
+        "perplexity": f"`perplexity` = CCNet's x 10^({a:g} x line-end surprisal + {b:g} x "
+        "negatives llr)",
     }
 
 
@@ -79,19 +86,29 @@ def roc_auc(clean: np.ndarray, garbage: np.ndarray) -> float:
 
 
 def separation(score: np.ndarray, kind: np.ndarray) -> dict[str, float]:
+    """AUC and share removed at the cut keeping ``KEEP_CLEAN`` of clean, overall (``auc``,
+    ``removed``) and per kind (``k``, ``k removed``)."""
     clean, garbage = score[kind == "clean"], score[kind != "clean"]
     cut = np.quantile(clean, KEEP_CLEAN, method="inverted_cdf")
     out = {"auc": roc_auc(clean, garbage), "removed": float(np.mean(garbage > cut))}
     for k in sorted(set(kind) - {"clean"}):
         out[k] = roc_auc(clean, score[kind == k])
+        out[f"{k} removed"] = float(np.mean(score[kind == k] > cut))
     return out
 
 
-def with_weight(scored: pa.RecordBatch, weight: float) -> np.ndarray:
-    """The score with another ``line_end_weight``, from the annotated columns."""
-    pp = scored.column("perplexity_ccnet").to_numpy(zero_copy_only=False)
-    surprisal = scored.column("line_end_surprisal").to_numpy(zero_copy_only=False)
-    return np.nan_to_num(pp * 10.0 ** (weight * surprisal), nan=np.inf)
+def with_weights(scored: pa.RecordBatch, line_end: float, negatives: float) -> np.ndarray | None:
+    """The score with other weights, from the annotated columns (None: no negatives column)."""
+    column = {n: scored.column(n).to_numpy(zero_copy_only=False) for n in SCORE_PARTS}
+    if negatives and np.isnan(column["negatives_llr"]).all():
+        return None
+    exponent = line_end * column["line_end_surprisal"]
+    if negatives:
+        exponent = exponent + negatives * column["negatives_llr"]
+    return np.nan_to_num(column["perplexity_ccnet"] * 10.0**exponent, nan=np.inf)
+
+
+SCORE_PARTS = ("perplexity_ccnet", "line_end_surprisal", "negatives_llr")
 
 
 def sample_corpus_sets() -> dict[str, tuple[Path, pa.Table]]:
@@ -115,18 +132,23 @@ def sample_corpus_sets() -> dict[str, tuple[Path, pa.Table]]:
 
 
 def sweep(scored: dict[str, tuple[pa.RecordBatch, np.ndarray]]) -> list[str]:
-    """AUC / removed at 97% clean kept / worst kind's AUC for each weight on each dev set."""
+    """AUC / removed at 97% clean kept / worst kind's AUC for each pair of weights on each dev
+    set."""
     rows = [
-        "| line_end_weight | " + " | ".join(scored) + " |",
+        "| line_end_weight, negatives_weight | " + " | ".join(scored) + " |",
         "|---|" + "---|" * len(scored),
     ]
-    for weight in WEIGHTS:
+    for line_end, negatives in WEIGHTS:
         cells = []
         for batch, kind in scored.values():
-            s = separation(with_weight(batch, weight), kind)
+            score = with_weights(batch, line_end, negatives)
+            if score is None:
+                cells.append("no negatives model")
+                continue
+            s = separation(score, kind)
             worst = min((s[k], k) for k in sorted(set(kind) - {"clean"}))
             cells.append(f"{s['auc']:.3f} / {100 * s['removed']:.0f}% / {worst[0]:.2f} {worst[1]}")
-        rows.append(f"| {weight:g} | " + " | ".join(cells) + " |")
+        rows.append(f"| {line_end:g}, {negatives:g} | " + " | ".join(cells) + " |")
     return rows
 
 
@@ -134,7 +156,7 @@ def train(reference: Path, out: Path, lmplz: bool) -> dict:
     cmd = [sys.executable, "-m", "curate.cli", "lm", "train", "--input", str(reference),
            "--lang", "en", "--order", "5", "--out", str(out)]  # fmt: skip
     if lmplz:
-        cmd = ["env", f"PATH={_lmplz_path()}", *cmd, "--estimator", "lmplz"]
+        cmd = ["env", f"PATH={_lmplz_path()}", *cmd, "--estimator", "lmplz", "--no-negatives"]
     m = run_measured(cmd, cwd=str(REPO))
     if m.returncode:
         raise RuntimeError(m.output)
@@ -221,12 +243,18 @@ def run(quick: bool) -> str:
         for name, (_, m) in models.items():
             args = "curate lm train --input reference.txt --lang en --order 5 --out en.arpa"
             if name != "curate":
-                args += " --estimator lmplz"
+                args += " --estimator lmplz --no-negatives"
             out.append(
                 f"| {name} | `{args}` | {m['estimator']} | {m['vocabulary']:,} | "
-                f"{' / '.join(f'{n:,}' for n in m['ngrams'])} | {m['whole_seconds']:.1f} |"
+                f"{' / '.join(f'{n:,}' for n in m['ngrams'])}"
+                + (
+                    f" (negatives model: {' / '.join(f'{n:,}' for n in m['negatives_ngrams'])})"
+                    if m.get("negatives_ngrams")
+                    else ""
+                )
+                + f" | {m['whole_seconds']:.1f} |"
             )
-        head = " | ".join(f"AUC {k}" for k in KINDS)
+        head = " | ".join(f"{k}: AUC / removed" for k in KINDS)
         out += [
             "",
             "Separation (ROC AUC of garbage vs clean; removed: share of garbage above the cut "
@@ -249,7 +277,7 @@ def run(quick: bool) -> str:
                     out.append(
                         f"| {split.upper()} | {name} | {what} | {s['auc']:.3f} | "
                         f"{100 * s['removed']:.1f}% | "
-                        + " | ".join(f"{s[k]:.3f}" for k in KINDS)
+                        + " | ".join(f"{s[k]:.3f} / {100 * s[f'{k} removed']:.0f}%" for k in KINDS)
                         + " |"
                     )
                 if name == "curate" and split == "dev":
@@ -265,9 +293,9 @@ def run(quick: bool) -> str:
             dev_sets[f"sample corpus {group}"] = (scored, np.array(table["kind"].to_pylist()))
         out += [
             "",
-            "Choosing `line_end_weight` (DEV split, and the sample corpus's pages scored by the "
-            "demo models of `make models`, never the HELD-OUT split); each cell: AUC / garbage "
-            "removed at 97% of clean kept / the weakest kind's AUC:",
+            "Choosing `line_end_weight` and `negatives_weight` (DEV split, and the sample corpus's "
+            "pages scored by the demo models of `make models`, never the HELD-OUT split); each "
+            "cell: AUC / garbage removed at 97% of clean kept / the weakest kind's AUC:",
             "",
             *sweep(dev_sets),
         ]
@@ -281,8 +309,9 @@ def run(quick: bool) -> str:
             *decisions,
             "",
             "Scoring speed, one batch of 3,000 documents, documents per CPU second (best of "
-            f"{repeats}): the stage's annotate step (all three columns) and CCNet's perplexity "
-            "alone (`KenLMScorer.perplexity`, the same normalisation and tokenisation):",
+            f"{repeats}): the stage's annotate step (all four columns, two models) and CCNet's "
+            "perplexity "
+            "alone (`KenLMScorer.perplexity`, the same normalisation and tokenisation, one model):",
             "",
             "| split | annotate docs/CPU s | CCNet perplexity docs/CPU s |",
             "|---|---|---|",

@@ -2,10 +2,12 @@
 
     curate lm train --input sample_corpus/reference/en-web.txt --lang en --out models/en.arpa
 
-Writes ``models/en.arpa`` and, unless ``--sentencepiece none``, ``models/en.sp.model`` beside it
-(where perplexity_filter finds it). ``--sentencepiece`` takes a vocabulary size to train (CCNet:
-65,536; smaller corpora support less and get less, see curate.lm.tokenizer), an existing
-SentencePiece ``.model`` to reuse, or ``none`` for whitespace tokens (Han characters split).
+Writes ``models/en.arpa`` and, unless ``--sentencepiece none``, ``models/en.sp.model`` beside it,
+and, unless ``--no-negatives``, ``models/en.negatives.arpa``: a model of negatives made from the
+same text (curate.lm.negatives); perplexity_filter finds both beside the model.
+``--sentencepiece`` takes a vocabulary size to train (CCNet: 65,536; smaller corpora support
+less and get less, see curate.lm.tokenizer), an existing SentencePiece ``.model`` to reuse, or
+``none`` for whitespace tokens (Han characters split).
 ``--memory 1G`` bounds the estimator (curate.lm.external); its files go to ``--temp-dir``.
 """
 
@@ -61,11 +63,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
         text_column=args.text_column,
         memory=args.memory,
         temp_dir=args.temp_dir,
+        negatives=args.negatives,
         progress=lambda line: print(f"curate lm train: {line}", file=sys.stderr, flush=True),
     )
     info = asdict(result)
     info["arpa"] = str(result.arpa)
     info["sentencepiece"] = str(result.sentencepiece) if result.sentencepiece else None
+    info["negatives"] = str(result.negatives) if result.negatives else None
     info["megabytes"] = round(result.arpa.stat().st_size / 2**20, 2)
     print(json.dumps(info, indent=1))
     return 0
@@ -110,4 +114,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="where lines, tokens and n-grams are spooled (default: beside --out), like lmplz -T",
     )
     train.add_argument("--text-column", default="text", help="text column of Parquet input")
+    train.add_argument(
+        "--negatives",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also train <stem>.negatives.arpa, a model of negatives made from the same text "
+        "(truncations, shuffles, joined headings, number tables, typos) that perplexity_filter "
+        "contrasts with (default: yes)",
+    )
     train.set_defaults(fn=_cmd_train)

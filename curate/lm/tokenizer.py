@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -44,13 +45,31 @@ class Tokenizer:
 
     def tokenize(self, lines: pa.Array) -> list[str]:
         """One string of space-separated tokens per input line."""
+        return self.tokenize_array(lines).to_pylist()
+
+    def tokenize_array(self, lines: pa.Array) -> pa.Array:
+        """``tokenize`` as an Arrow string array."""
         lines = pc.replace_substring_regex(lines, SPECIALS_RE, r"[\1]")
         if self._sp is None:
             spaced = pc.replace_substring_regex(lines, r"(\p{Han})", r" \1 ")
             parts = pc.split_pattern_regex(pc.utf8_trim_whitespace(spaced), r"\s+")
-            return pc.binary_join(parts, " ").to_pylist()
-        pieces = self._sp.encode(lines.to_pylist(), out_type=str)
-        return [" ".join(p) for p in pieces]
+            return pc.binary_join(parts, " ")
+        # SentencePiece segments each whitespace-separated word on its own (its pieces never
+        # cross a space), so each distinct word of the batch is encoded once and the lines are
+        # put back together with Arrow: a third of the time of encoding every line. The pieces
+        # are the same but where two segmentations of a word score exactly alike ("#nnnnn":
+        # "nnnn n" or "n nnnn"; 1 line in 23,000 of bench_perplexity_heldout's).
+        words = pc.split_pattern(lines, " ")
+        parent = pc.list_parent_indices(words).to_numpy()
+        words = pc.dictionary_encode(pc.list_flatten(words))
+        pieces = self._sp.encode(words.dictionary.to_pylist(), out_type=str)
+        per_word = pa.array(list(map(" ".join, pieces)), pa.string()).take(words.indices)
+        keep = pc.greater(pc.binary_length(per_word), 0)  # "" between two spaces, say
+        parent = parent[keep.to_numpy(zero_copy_only=False)]
+        offsets = np.zeros(len(lines) + 1, np.int32)
+        np.cumsum(np.bincount(parent, minlength=len(lines)), out=offsets[1:])
+        joined = pa.ListArray.from_arrays(pa.array(offsets), per_word.filter(keep))
+        return pc.binary_join(joined, " ")
 
 
 def train_sentencepiece(

@@ -8,13 +8,18 @@ text. ``train_model`` does the same on any clean reference text:
    columns, or plain ``.txt`` files) and normalise them line by line (``curate.lm.normalize``);
 2. train SentencePiece on those lines, or reuse a given model, or split on whitespace;
 3. estimate the n-gram model with ``lmplz`` when it is on PATH, else with
-   ``curate.lm.external`` (the same estimator, in numpy, in bounded memory), and write ARPA.
+   ``curate.lm.external`` (the same estimator, in numpy, in bounded memory), and write ARPA;
+4. unless ``negatives=False``: make negatives of the same lines (``curate.lm.negatives``:
+   truncations, shuffles, joined headings, number tables, typos) and estimate a second model of them
+   the same way, ``<stem>.negatives.arpa``: perplexity_filter's ``negatives_llr`` contrasts the
+   two.
 
 Only the vocabulary grows in memory with the corpus: lines, tokens and n-grams go through files
 in a temporary directory beside the output (``temp_dir``), removed at the end.
 
-The SentencePiece model is saved beside the ARPA file as ``<stem>.sp.model``, which is where
-``perplexity_filter`` looks for it.
+The SentencePiece model is saved beside the ARPA file as ``<stem>.sp.model`` and the negatives
+model as ``<stem>.negatives.arpa`` (``.arpa.gz`` for a ``.gz`` output), which is where
+``perplexity_filter`` looks for them.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -38,6 +44,7 @@ from curate.lm.arpa import CHUNK as ARPA_CHUNK
 from curate.lm.arpa import write_arpa
 from curate.lm.external import Column, DiskModel, estimate_external
 from curate.lm.kneser_ney import SPECIALS, NGramModel, estimate
+from curate.lm.negatives import negatives as make_negatives
 from curate.lm.normalize import normalize_lines
 from curate.lm.tokenizer import Tokenizer, train_sentencepiece
 
@@ -61,6 +68,15 @@ def sentencepiece_path(model: str | Path) -> Path:
     return model.with_name(f"{name}.sp.model")
 
 
+def negatives_path(model: str | Path) -> Path:
+    """Where the negatives model of a KenLM model lives: ``models/en.arpa`` ->
+    ``models/en.negatives.arpa`` (``.arpa.gz`` -> ``.negatives.arpa.gz``)."""
+    model = Path(model)
+    sp = sentencepiece_path(model).name.removesuffix(".sp.model")
+    suffix = ".arpa.gz" if model.name.endswith(".gz") else ".arpa"
+    return model.with_name(f"{sp}.negatives{suffix}")
+
+
 @dataclass
 class TrainResult:
     arpa: Path
@@ -74,6 +90,8 @@ class TrainResult:
     discounts: list[tuple[float, float, float]]
     seconds: dict[str, float]
     sentencepiece_lines: int | None = None  # lines SentencePiece trained on (a sample)
+    negatives: Path | None = None  # the model of machine-made negatives (curate.lm.negatives)
+    negatives_ngrams: list[int] | None = None
 
 
 def read_texts(
@@ -147,6 +165,7 @@ def train_model(
     memory: int = DEFAULT_MEMORY,
     temp_dir: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
+    negatives: bool = True,
 ) -> TrainResult:
     """Train SentencePiece + an n-gram model on ``inputs``; write ``out`` (ARPA, .gz allowed).
 
@@ -169,7 +188,7 @@ def train_model(
         try:
             return _train(
                 inputs, out, work, language, domain, order, sentencepiece, estimator,
-                text_column, memory, progress or (lambda _: None),
+                text_column, memory, progress or (lambda _: None), negatives,
             )  # fmt: skip
         except OSError as e:  # e.g. the disk holding the temporary files or --out is full
             where = e.filename or work
@@ -188,6 +207,7 @@ def _train(
     text_column: str,
     memory: int,
     say: Callable[[str], None],
+    negatives: bool,
 ) -> TrainResult:
     seconds: dict[str, float] = {}
     t = time.perf_counter()
@@ -235,67 +255,101 @@ def _train(
         f"curate lm train: language={language} domain={domain or '*'} order={order}",
         f"tokenizer: {tokenizer.describe()}",
     ]
-    use_lmplz = estimator == "lmplz" or (estimator == "auto" and shutil.which("lmplz"))
-    token_lines = _tokenized(tokenizer, spool)
-    if use_lmplz:
+    negatives_out = negatives_path(out) if negatives else None
+    if negatives_out is not None:
         t = time.perf_counter()
-        tokens = _run_lmplz(token_lines, out, order, work, memory)
-        seconds["tokenize+lmplz"] = time.perf_counter() - t
-        say(f"lmplz estimated {tokens:,} tokens ({seconds['tokenize+lmplz']:.1f} s)")
-        result_ngrams = _arpa_counts(out)
-        discounts: list[tuple[float, float, float]] = []
-        vocab_size = result_ngrams[0] if result_ngrams else 0
-        name = "lmplz"
-    else:
-        t = time.perf_counter()
-        ids, lengths = Column(work / "ids.i32", np.int32), Column(work / "lengths.i64", np.int64)
-        vocab = _encode(token_lines, ids, lengths)
-        spool.unlink()
-        pa.default_memory_pool().release_unused()
-        seconds["tokenize"] = time.perf_counter() - t
-        tokens_in = len(ids) + len(lengths)  # </s> included, as the summary counts
+        n_negatives = _spool_negatives(spool, work / "negatives.arrows")
+        seconds["negatives"] = time.perf_counter() - t
         say(
-            f"encoded {tokens_in:,} tokens, vocabulary {len(vocab):,} ({seconds['tokenize']:.1f} s)"
+            f"made {n_negatives:,} negative lines from the reference ({seconds['negatives']:.1f} s)"
         )
-        t = time.perf_counter()
-        model: NGramModel | DiskModel
-        if estimator == "curate-in-memory":
-            model = estimate(ids[:], lengths[:], len(vocab), order)
-        else:
-            model = estimate_external(ids, lengths, len(vocab), order, work, memory)
-        ids.remove()
-        lengths.remove()
-        seconds["estimate"] = time.perf_counter() - t
-        budget = "in memory" if estimator == "curate-in-memory" else f"--memory {memory >> 20}M"
-        say(
-            f"estimated {sum(len(o) for o in model.orders):,} n-grams of orders 1-{order}, "
-            f"{budget} ({seconds['estimate']:.1f} s)"
+    model = _estimate(
+        _tokenized(tokenizer, spool), out, order, estimator, work, memory, header, seconds, say
+    )
+    spool.unlink()
+    negatives_model = None
+    if negatives_out is not None:
+        header = [*header[:2], "negatives: curate.lm.negatives of the reference text"]
+        lines = _tokenized(tokenizer, work / "negatives.arrows")
+        negatives_model = _estimate(
+            lines, negatives_out, order, estimator, work, memory, header, seconds, say, "negatives"
         )
-        t = time.perf_counter()
-        discounts = model.discounts
-        header.append(
-            "discounts: " + "; ".join(" ".join(f"{d:.4f}" for d in ds) for ds in discounts)
-        )
-        write_arpa(model, vocab, out, header, chunk=min(ARPA_CHUNK, max(memory // 512, 1024)))
-        result_ngrams = [len(o) for o in model.orders]
-        vocab_size = len(model.orders[0])
-        tokens = model.tokens
-        name = "curate"
-        seconds["write"] = time.perf_counter() - t
-        say(f"wrote {out} ({seconds['write']:.1f} s)")
     return TrainResult(
         out,
         sp_path,
-        name,
+        model["estimator"],
         documents,
         n_lines,
-        tokens,
-        vocab_size,
-        result_ngrams,
-        discounts,
+        model["tokens"],
+        model["vocabulary"],
+        model["ngrams"],
+        model["discounts"],
         {k: round(v, 3) for k, v in seconds.items()},
         sp_lines,
+        negatives_out,
+        negatives_model["ngrams"] if negatives_model else None,
     )
+
+
+def _estimate(
+    token_lines: Iterator[pa.Array],
+    out: Path,
+    order: int,
+    estimator: str,
+    work: Path,
+    memory: int,
+    header: list[str],
+    seconds: dict[str, float],
+    say: Callable[[str], None],
+    what: str = "",
+) -> dict[str, Any]:
+    """Estimate an n-gram model of ``token_lines`` and write it to ``out`` as ARPA."""
+    tag = f"{what} " if what else ""
+    use_lmplz = estimator == "lmplz" or (estimator == "auto" and shutil.which("lmplz"))
+    if use_lmplz:
+        t = time.perf_counter()
+        tokens = _run_lmplz(token_lines, out, order, work, memory)
+        seconds[f"{tag}tokenize+lmplz".replace(" ", "_")] = time.perf_counter() - t
+        say(f"lmplz estimated {tag}{tokens:,} tokens ({time.perf_counter() - t:.1f} s)")
+        ngrams = _arpa_counts(out)
+        vocab = ngrams[0] if ngrams else 0
+        return {"estimator": "lmplz", "tokens": tokens, "vocabulary": vocab, "ngrams": ngrams,
+                "discounts": []}  # fmt: skip
+    key = f"{what}_" if what else ""
+    t = time.perf_counter()
+    ids, lengths = Column(work / "ids.i32", np.int32), Column(work / "lengths.i64", np.int64)
+    vocab = _encode(token_lines, ids, lengths)
+    pa.default_memory_pool().release_unused()
+    seconds[f"{key}tokenize"] = time.perf_counter() - t
+    tokens_in = len(ids) + len(lengths)  # </s> included, as the summary counts
+    say(
+        f"encoded {tag}{tokens_in:,} tokens, vocabulary {len(vocab):,} "
+        f"({seconds[f'{key}tokenize']:.1f} s)"
+    )
+    t = time.perf_counter()
+    model: NGramModel | DiskModel
+    if estimator == "curate-in-memory":
+        model = estimate(ids[:], lengths[:], len(vocab), order)
+    else:
+        model = estimate_external(ids, lengths, len(vocab), order, work, memory)
+    ids.remove()
+    lengths.remove()
+    seconds[f"{key}estimate"] = time.perf_counter() - t
+    budget = "in memory" if estimator == "curate-in-memory" else f"--memory {memory >> 20}M"
+    say(
+        f"estimated {tag}{sum(len(o) for o in model.orders):,} n-grams of orders 1-{order}, "
+        f"{budget} ({seconds[f'{key}estimate']:.1f} s)"
+    )
+    t = time.perf_counter()
+    header = [
+        *header,
+        "discounts: " + "; ".join(" ".join(f"{d:.4f}" for d in ds) for ds in model.discounts),
+    ]
+    write_arpa(model, vocab, out, header, chunk=min(ARPA_CHUNK, max(memory // 512, 1024)))
+    seconds[f"{key}write"] = time.perf_counter() - t
+    say(f"wrote {out} ({seconds[f'{key}write']:.1f} s)")
+    return {"estimator": "curate", "tokens": model.tokens, "vocabulary": len(model.orders[0]),
+            "ngrams": [len(o) for o in model.orders], "discounts": model.discounts}  # fmt: skip
 
 
 LINES_PER_CHUNK = 100_000
@@ -321,6 +375,18 @@ def _spool_lines(texts: Iterator[tuple[Path, pa.Array]], spool: Path) -> tuple[i
             lines_written += len(lines)
             chars += int(pc.sum(pc.utf8_length(lines)).as_py() or 0)
     return documents, lines_written, chars
+
+
+def _spool_negatives(spool: Path, out: Path) -> int:
+    """Negatives of every spooled batch of lines (curate.lm.negatives), spooled the same way."""
+    written = 0
+    schema = pa.schema([("line", pa.string())])
+    with pa.OSFile(str(out), "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
+        for i, lines in enumerate(_spooled(spool)):
+            negative = make_negatives(lines, seed=i)
+            writer.write_batch(pa.record_batch([negative], schema=schema))
+            written += len(negative)
+    return written
 
 
 def _spooled(spool: Path) -> Iterator[pa.Array]:

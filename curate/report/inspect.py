@@ -173,10 +173,12 @@ def inspect_stage(
                 if threshold is not None
                 else f"  perplexity {row['perplexity']:,.1f}"
             )
-            if row.get("perplexity_ccnet") is not None:  # the score's two parts
+            if row.get("perplexity_ccnet") is not None:  # the score's parts
                 line += f" (CCNet's {row['perplexity_ccnet']:,.1f}"
                 if row.get("line_end_surprisal") is not None:
                     line += f", line-end surprisal {row['line_end_surprisal']:.2f}"
+                if row.get("negatives_llr") is not None:
+                    line += f", negatives llr {row['negatives_llr']:+.2f}"
                 line += ")"
             lines.append(line)
         dup = row.get("duplicate_of")

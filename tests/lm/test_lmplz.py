@@ -49,6 +49,9 @@ def test_curate_estimator_writes_the_model_lmplz_writes(both):
     ours, theirs = (read_arpa(models[k].arpa) for k in ("curate", "lmplz"))
     assert models["curate"].ngrams == models["lmplz"].ngrams
     assert models["curate"].tokens == models["lmplz"].tokens
+    # the model of negatives, made from the same lines, goes through the same estimator
+    assert models["curate"].negatives_ngrams == models["lmplz"].negatives_ngrams
+    assert models["lmplz"].negatives_ngrams and models["lmplz"].negatives.is_file()
     for n, (a, b) in enumerate(zip(ours, theirs), start=1):
         assert a.keys() == b.keys(), n
         grams = [g for g in a if g != ("<s>",)]  # log10 p(<s>): -99 here, 0 in lmplz's file

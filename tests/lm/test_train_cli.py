@@ -39,6 +39,9 @@ def test_train_command_filters_language_and_writes_models(tmp_path, capsys):
     assert info["documents"] == len(docs) and info["estimator"] == "curate"
     assert len(info["ngrams"]) == 3 and info["sentencepiece"].endswith("en.sp.model")
     assert (tmp_path / "models" / "en.sp.model").is_file()
+    # the model of negatives made from the same text, beside it, compressed like it
+    assert info["negatives"] == str(tmp_path / "models" / "en.negatives.arpa.gz")
+    assert kenlm.Model(info["negatives"]).order == 3 and len(info["negatives_ngrams"]) == 3
     model = kenlm.Model(str(out))
     assert model.order == 3
     scorer = KenLMScorer(out)  # finds en.sp.model beside it
@@ -103,14 +106,18 @@ def test_bounded_and_in_memory_estimators_write_the_same_arpa(tmp_path, capsys):
         info = json.loads(captured.out)
         progress = [line for line in captured.err.splitlines() if line.startswith("curate lm")]
         assert [line.split(":")[1].split()[0] for line in progress] == [
-            "normalised", "encoded", "estimated", "wrote"
+            "normalised", "made", "encoded", "estimated", "wrote", "encoded", "estimated", "wrote"
         ]  # fmt: skip
-        assert f"encoded {info['tokens']:,} tokens" in progress[1]
+        assert f"encoded {info['tokens']:,} tokens" in progress[2]
+        assert "encoded negatives" in progress[5]
         # more than two 1M-budget chunks of positions (10,922 each): three sorted runs or more
         assert info["documents"] == len(docs) and info["tokens"] > 2 * (2**20 // 96)
-        outputs[estimator] = out.read_bytes()
+        outputs[estimator] = out.read_bytes(), (models / f"{estimator}.negatives.arpa").read_bytes()
     assert outputs["curate"] == outputs["curate-in-memory"]
-    assert sorted(p.name for p in models.iterdir()) == ["curate-in-memory.arpa", "curate.arpa"]
+    assert sorted(p.name for p in models.iterdir()) == [
+        "curate-in-memory.arpa", "curate-in-memory.negatives.arpa",
+        "curate.arpa", "curate.negatives.arpa",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("size", ["lots", "12Q", "100K"])
@@ -132,10 +139,15 @@ def test_sentencepiece_trains_on_a_sample_sized_to_the_budget(tmp_path, capsys):
     for memory in ("1M", "1G"):
         args = ["lm", "train", "--input", str(tmp_path / "docs.parquet"), "--lang", "en",
                 "--out", str(tmp_path / f"{memory}.arpa"), "--sentencepiece", "600",
-                "--order", "3", "--memory", memory]  # fmt: skip
+                "--order", "3", "--memory", memory, "--estimator", "curate"]  # fmt: skip
+        if memory == "1M":  # (lmplz refuses a 1M budget: curate's estimator either way)
+            args.append("--no-negatives")
         assert main(args) == 0
         info = json.loads(capsys.readouterr().out)
         lines[memory] = (info["sentencepiece_lines"], info["lines"])
+        assert (info["negatives"] is None) == (memory == "1M")
+    assert not (tmp_path / "1M.negatives.arpa").exists()
+    assert (tmp_path / "1G.negatives.arpa").is_file()
     sampled, total = lines["1M"]
     assert 1000 <= sampled < total / 2
     assert lines["1G"] == (total, total)

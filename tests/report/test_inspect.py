@@ -65,8 +65,11 @@ def test_perplexity_filter_shows_score_and_threshold(small_run):
     assert row["perplexity"] > row["perplexity_threshold"]
     parts = (
         f"(CCNet's {row['perplexity_ccnet']:,.1f}, "
-        f"line-end surprisal {row['line_end_surprisal']:.2f})"
+        f"line-end surprisal {row['line_end_surprisal']:.2f}"
     )
+    if row.get("negatives_llr") is not None:  # a model trained with its negatives
+        parts += f", negatives llr {row['negatives_llr']:+.2f}"
+    parts += ")"
     assert expected + " " + parts in r.stdout
 
 

@@ -289,26 +289,32 @@ def test_domain_model_scores_its_own_domain_lower(models):
     assert np.median(en.perplexity(prose)) < np.median(en.perplexity(code)) / 1.4
 
 
-def test_annotate_writes_three_score_columns(models):
-    """`perplexity` (what decide thresholds) = perplexity_ccnet * 10 ** (w * line_end_surprisal);
-    unscored rows (no model) stay null in all three; weight 0 is CCNet's perplexity exactly."""
+def test_annotate_writes_four_score_columns(models):
+    """`perplexity` (what decide thresholds) = perplexity_ccnet * 10 ** (w * line_end_surprisal
+    + v * negatives_llr); unscored rows (no model) stay null in all four; both weights 0 is
+    CCNet's perplexity exactly; without a negatives model its column is null and left out."""
     text = [*models["held_out"][:10], "no model for this one"]
     batch = pa.record_batch({"text": text, "language": ["en"] * 10 + ["fr"]})
-    columns = ("perplexity", "perplexity_ccnet", "line_end_surprisal")
+    columns = ("perplexity", "perplexity_ccnet", "line_end_surprisal", "negatives_llr")
     out = {}
-    for weight in (0.5, 0.0):
-        stage = PerplexityFilter(
-            PerplexityFilterConfig(models={"en": models["en"]}, line_end_weight=weight)
-        )
+    for weights in ((0.5, 2.0), (0.0, 0.0), "none"):
+        config = PerplexityFilterConfig(models={"en": models["en"]})
+        if weights == "none":
+            config.negatives, config.line_end_weight = {"en": "none"}, 0.5
+        else:
+            config.line_end_weight, config.negatives_weight = weights
+        stage = PerplexityFilter(config)
         scored = stage.annotate(stage.annotate(batch))  # a rerun rescores, no duplicate columns
         assert scored.schema.names == ["text", "language", *columns]
-        out[weight] = {c: scored.column(c).to_numpy(zero_copy_only=False) for c in columns}
+        out[weights] = {c: scored.column(c).to_numpy(zero_copy_only=False) for c in columns}
         assert all(scored.column(c)[10].as_py() is None for c in columns)
-    pp, ccnet, ends = (out[0.5][c][:10] for c in columns)
-    assert (ends > 0).all()
-    np.testing.assert_allclose(pp, ccnet * 10 ** (0.5 * ends))
-    np.testing.assert_array_equal(out[0.0]["perplexity"][:10], ccnet)
-    np.testing.assert_array_equal(out[0.0]["line_end_surprisal"][:10], ends)
+    pp, ccnet, ends, llr = (out[(0.5, 2.0)][c][:10] for c in columns)
+    assert (ends > 0).all() and np.isfinite(llr).all()
+    np.testing.assert_allclose(pp, ccnet * 10 ** (0.5 * ends + 2.0 * llr))
+    np.testing.assert_array_equal(out[(0.0, 0.0)]["perplexity"][:10], ccnet)
+    np.testing.assert_array_equal(out[(0.0, 0.0)]["line_end_surprisal"][:10], ends)
+    assert np.isnan(out["none"]["negatives_llr"]).all()
+    np.testing.assert_allclose(out["none"]["perplexity"][:10], ccnet * 10 ** (0.5 * ends))
 
 
 @pytest.mark.parametrize(
@@ -322,6 +328,9 @@ def test_annotate_writes_three_score_columns(models):
         ({"buckets": ["p60", "p30"]}, "must be below"),
         ({"line_end_weight": -1}, "line_end_weight: expected a number >= 0"),
         ({"line_end_weight": "high"}, "line_end_weight: expected a number"),
+        ({"negatives_weight": -2}, "negatives_weight: expected a number >= 0"),
+        ({"negatives": {"zh": "none"}}, "negatives.zh: no model 'zh' in models"),
+        ({"negatives": {"en": "nope.arpa"}}, "negatives.en: nope.arpa not found"),
         ({"modles": {}}, "did you mean 'models'"),
     ],
 )
