@@ -9,6 +9,10 @@ barrier splits into independent parts (MinHash: one reduce task per LSH band) ov
   column chunks are the partitions); ``take(columns, rows)`` reads only some rows;
   ``share(name, array)`` hands a large array to the tasks (a ``.npy`` file under the run's work
   directory, memory-mapped by the tasks on whichever node they run);
+* ``write_decision(shard, table)``: a stage whose barrier sets ``writes_decisions`` has its tasks
+  write each shard's decision table themselves (a Parquet file in the stage's decision folder,
+  what the runner would otherwise write from ``decision_for_shard``), so the decision never
+  passes through the driver;
 * ``run(fn, tasks)``: the executor's map, so the reduce tasks run in the local process pool or as
   Ray tasks, like the shard tasks. Results come back in completion order.
 
@@ -26,6 +30,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate.errors import failpoint
+from curate.io import AtomicParquetWriter
 from curate.shuffle import read_partition, write_partitioned
 from curate.stages.base import SHARD
 
@@ -39,6 +45,7 @@ class CollectedTable:
         self.table = table
         self.num_rows = table.num_rows
         self.column_names = table.column_names
+        self.decisions: dict[int, pa.Table] = {}  # written by the barrier's tasks (in-process)
 
     def read(self, columns: list[str]) -> pa.Table:
         return self.table.select(columns)
@@ -59,11 +66,19 @@ class CollectedTable:
         """``table`` split by ``part`` for reduce tasks (``read_spilled``)."""
         return {int(p): table.filter(pa.array(part == p)) for p in np.unique(part)}
 
+    def write_decision(self, shard: int, table: pa.Table) -> None:
+        self.decisions[shard] = table
+
+    def decision(self, shard: int) -> pa.Table | None:
+        """What ``write_decision`` was given for ``shard`` (None when nothing)."""
+        return self.decisions.get(shard)
+
 
 class CollectedFiles:
     """Collected keys in one Parquet file per shard (shard order); empty shards are skipped."""
 
-    def __init__(self, paths: list[Path], scratch: Path):
+    def __init__(self, paths: list[Path], scratch: Path, decisions: Path | None = None):
+        self.decisions = decisions  # where ``write_decision`` puts part-NNNNN.parquet
         self.paths, sizes, names = [], [], None
         for path in paths:
             meta = pq.read_metadata(path)
@@ -109,6 +124,19 @@ class CollectedFiles:
         path = self.scratch / f"{name}.parquet"
         write_partitioned(path, table, part)
         return str(path)
+
+    def write_decision(self, shard: int, table: pa.Table) -> None:
+        """One shard's decision file, written whole or not at all; any process may call it."""
+        if self.decisions is None:
+            raise ValueError("these collected keys have no decision folder")
+        writer = AtomicParquetWriter(self.decisions / f"part-{shard:05d}.parquet")
+        writer.write(table)
+        writer.close()
+        failpoint("decision_file")
+
+    def decision(self, shard: int) -> pa.Table | None:
+        """None: the decision files are on disk, where the runner's shard tasks read them."""
+        return None
 
     def share(self, name: str, array: np.ndarray) -> Any:
         self.scratch.mkdir(parents=True, exist_ok=True)

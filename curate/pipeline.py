@@ -538,17 +538,17 @@ def _decide(
         paths = [collect_dir / shard_part(s) for s in shards]
         scratch = ddir / "scratch"
         decision, summary = stage.barrier(
-            CollectedFiles([p for p in paths if p.exists()], scratch),
+            CollectedFiles([p for p in paths if p.exists()], scratch, ddir),
             lambda fn, tasks: executor.map(fn, tasks, desc=f"{label} decide"),
         )
         shutil.rmtree(scratch, ignore_errors=True)
-        if stage.decision_per_shard:
+        if stage.decision_per_shard and not stage.writes_decisions:
             for shard in shards:
                 part = stage.decision_for_shard(decision, shard.index)
                 if part is not None and part.num_rows:
                     _write_decision(ddir / f"part-{shard.index:05d}.parquet", part)
                 failpoint("decision_file")
-        else:
+        elif not stage.decision_per_shard:
             write_json(ddir / "decision.json", decision)
     summary = {**summary, "seconds": round(time.perf_counter() - t, 3)}
     atomic_write_bytes(summary_path, json.dumps(summary).encode())
