@@ -20,15 +20,19 @@ reason ``simhash_boilerplate``; otherwise it stays with its text shortened. Unit
 ``min_tokens`` tokens are left alone, and so are units of numbers only ("5.1.1.", a row of
 prices), which digits -> 0 would make all alike.
 
-The barrier runs as two rounds of reduce tasks on the executor (curate.collected), so the driver
-holds the documents' ids and one bit per unit, never the units: one task per permuted table reads
-the fingerprint column of every shard, one shard at a time, and returns that table's
-near-duplicate pairs (as fingerprint values) and links to committed dumps; the driver joins them
-by union-find, which touches only fingerprints that have a near neighbour; then one task per
-shard labels its units with their cluster and spills them by share of the clusters (a hash of the
-cluster's smallest fingerprint), and one task per share reads only its units, counts their
-documents, finds their first, marks the units to cut and builds its share of the index entries.
-Each shard's spans are read back from its collected keys when its part of the decision is written.
+The barrier runs as rounds of reduce tasks on the executor (curate.collected), so the driver
+holds no per-document state (without ``index:``): one task per permuted table reads the
+fingerprint column of every shard, one shard at a time, and returns that table's near-duplicate
+pairs (as fingerprint values) and links to committed dumps; the driver joins them by union-find,
+which touches only fingerprints that have a near neighbour; then one task per shard labels its
+units with their cluster and spills them by share of the clusters (a hash of the cluster's
+smallest fingerprint), with each cluster's first document in the shard and that document's
+survival columns (id, dump, date); one task per share reads only its units and those firsts,
+counts the clusters' documents, picks each cluster's first document (the first of its shards'
+firsts: the order restricted to a subset is the order), marks the units to cut and spills them by
+group of shards; one task per group of shards writes their decision files (cut spans) and returns
+their counts by dump and domain, which the driver sums. With ``index:``, the commit numbers each
+new dump's documents in survival order in the driver (per document, as before).
 
 Across dumps (``index: DIR``, curate.index.store): each committed dump stores its distinct
 fingerprints with their first document and cluster id (``part-00``), its documents per cluster
