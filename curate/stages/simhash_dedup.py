@@ -98,7 +98,7 @@ PARTITIONS = 1  # one table of fingerprints per dump; the search tables are buil
 UNITS_PER_TASK = 1 << 20
 TOP_UNITS = 10  # the report's most removed boilerplate
 CANDIDATES = 1 << 20  # candidate pairs checked at once (~100 MB): bounds a task's memory
-SHARDS_PER_GROUP = 256  # shards whose decision files one task writes (as the keyed barriers)
+SHARDS_PER_GROUP = 16  # shards whose decision files one task writes: their cuts in memory
 
 
 @dataclass
