@@ -789,7 +789,10 @@ def _reduce_clusters(
     # each cluster's first document over the run: the first of its shards' firsts
     winner = np.full(n_clusters, -1, np.int64)
     heads = read_spilled(firsts, part)
-    if heads is not None and heads.num_rows:
+    if heads is not None and keep_first:  # only boilerplate clusters need their first
+        need = labels[docs >= min_docs]
+        heads = heads.filter(pa.array(np.isin(heads.column("label").to_numpy(), need)))
+    if heads is not None and heads.num_rows and keep_first:
         heads = heads.take(pc.sort_indices(heads, [("doc", "ascending")]))  # ties: earlier row
         by = survival_order(heads, keep)
         h_label = heads.column("label").to_numpy()[by]
