@@ -61,6 +61,7 @@ def collect_sample(where: Path) -> Path:
         "output": str(where / "out"),
         "stages": [{"simhash_dedup": PARAMS}],
     }
+    where.mkdir(parents=True, exist_ok=True)
     path = where / "collect.yaml"
     path.write_text(yaml.safe_dump(body))
     cmd = [sys.executable, "-m", "curate.cli", "run", str(path), "--workers", "2", "--keep-work"]
@@ -92,7 +93,8 @@ def ladder(collect: Path, run: Path, copies: int) -> tuple[int, int]:
                 flat = fps.values.to_numpy()
                 place = np.arange(len(flat), dtype=np.uint64)
                 swap = (_fmix64(place * GOLDEN + np.uint64(k)) & np.uint64(1)).astype(bool)
-                new = np.where(swap, _fmix64(flat ^ (np.uint64(k) * GOLDEN)), flat)
+                salt = np.uint64((k * int(GOLDEN)) % 2**64)
+                new = np.where(swap, _fmix64(flat ^ salt), flat)
                 lists = pa.ListArray.from_arrays(fps.offsets, pa.array(new, pa.uint64()))
                 table = table.set_column(table.schema.get_field_index("simhash"), "simhash", lists)
                 ids = pc.binary_join_element_wise(table.column("id"), f"r{k}", "~")
