@@ -9,10 +9,10 @@ barrier splits into independent parts (MinHash: one reduce task per LSH band) ov
   column chunks are the partitions); ``take(columns, rows)`` reads only some rows;
   ``share(name, array)`` hands a large array to the tasks (a ``.npy`` file under the run's work
   directory, memory-mapped by the tasks on whichever node they run);
-* ``write_decision(shard, table)``: a stage whose barrier sets ``writes_decisions`` has its tasks
-  write each shard's decision table themselves (a Parquet file in the stage's decision folder,
-  what the runner would otherwise write from ``decision_for_shard``), so the decision never
-  passes through the driver;
+* ``write_decision(shard, table)``: a barrier's tasks write each shard's decision table
+  themselves (a Parquet file in the stage's decision folder, ``decisions``), so the decision
+  never passes through the driver; ``decision(shard)`` is then None (on disk) or, in memory,
+  what was written;
 * ``run(fn, tasks)``: the executor's map, so the reduce tasks run in the local process pool or as
   Ray tasks, like the shard tasks. Results come back in completion order.
 
@@ -45,7 +45,7 @@ class CollectedTable:
         self.table = table
         self.num_rows = table.num_rows
         self.column_names = table.column_names
-        self.decisions: dict[int, pa.Table] = {}  # written by the barrier's tasks (in-process)
+        self.written: dict[int, pa.Table] = {}  # by the barrier's tasks (in-process)
 
     def read(self, columns: list[str]) -> pa.Table:
         return self.table.select(columns)
@@ -67,11 +67,11 @@ class CollectedTable:
         return {int(p): table.filter(pa.array(part == p)) for p in np.unique(part)}
 
     def write_decision(self, shard: int, table: pa.Table) -> None:
-        self.decisions[shard] = table
+        self.written[shard] = table
 
     def decision(self, shard: int) -> pa.Table | None:
         """What ``write_decision`` was given for ``shard`` (None when nothing)."""
-        return self.decisions.get(shard)
+        return self.written.get(shard)
 
 
 class CollectedFiles:

@@ -542,13 +542,13 @@ def _decide(
             lambda fn, tasks: executor.map(fn, tasks, desc=f"{label} decide"),
         )
         shutil.rmtree(scratch, ignore_errors=True)
-        if stage.decision_per_shard and not stage.writes_decisions:
+        if stage.decision_per_shard:
             for shard in shards:
                 part = stage.decision_for_shard(decision, shard.index)
                 if part is not None and part.num_rows:
                     _write_decision(ddir / f"part-{shard.index:05d}.parquet", part)
                 failpoint("decision_file")
-        elif not stage.decision_per_shard:
+        else:
             write_json(ddir / "decision.json", decision)
     summary = {**summary, "seconds": round(time.perf_counter() - t, 3)}
     atomic_write_bytes(summary_path, json.dumps(summary).encode())

@@ -90,9 +90,6 @@ class Stage:
     # How the runner stores a decision: False, one JSON document for every shard (thresholds,
     # rates); True, a Parquet table per shard from ``decision_for_shard`` (rows to remove).
     decision_per_shard: ClassVar[bool] = False
-    # True: ``barrier``'s own tasks write each shard's decision table (``collected.write_decision``)
-    # and ``decision_for_shard`` returns only what they left in memory (in-memory runs)
-    writes_decisions: ClassVar[bool] = False
 
     def decide(self, collected: pa.Table) -> tuple[Any, dict[str, Any]]:
         """Return (decision, summary) from every shard's keys, held in memory."""

@@ -403,9 +403,8 @@ class SimhashDedup(RowRemovalStage):
         with index.locked():
             return self._decide(collected, run, index)
 
-    writes_decisions = True  # the barrier's group tasks write the shards' decision files
-
     def decision_for_shard(self, decision: Any, shard: int) -> pa.Table | None:
+        """None once the barrier's tasks wrote the shard's file; in memory, their table."""
         return decision.decision(shard) if decision is not None else None
 
     def _index_params(self) -> dict[str, Any]:
