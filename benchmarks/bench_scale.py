@@ -23,6 +23,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_soak import replicate  # noqa: E402
+from scale_simhash import section as simhash_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = "bc811e4"  # the last commit whose url/exact barriers decided in the driver
@@ -130,6 +131,8 @@ def run(quick: bool = False) -> str:
             f"| {n} | {docs:,} | {files} | {shards} | {pair(0, ',.0f')} | {rate} | "
             f"{pair(1, ',.0f')} | {pair(2, ',.0f')} |"
         )
+    # simhash_dedup's barrier on its own ladder (benchmarks/scale_simhash.py)
+    lines += ["", simhash_section((1,) if quick else (1, 4, 10))]
     return "\n".join(lines) + "\n"
 
 

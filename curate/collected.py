@@ -9,6 +9,10 @@ barrier splits into independent parts (MinHash: one reduce task per LSH band) ov
   column chunks are the partitions); ``take(columns, rows)`` reads only some rows;
   ``share(name, array)`` hands a large array to the tasks (a ``.npy`` file under the run's work
   directory, memory-mapped by the tasks on whichever node they run);
+* ``write_decision(shard, table)``: a barrier's tasks write each shard's decision table
+  themselves (a Parquet file in the stage's decision folder, ``decisions``), so the decision
+  never passes through the driver; ``decision(shard)`` is then None (on disk) or, in memory,
+  what was written;
 * ``run(fn, tasks)``: the executor's map, so the reduce tasks run in the local process pool or as
   Ray tasks, like the shard tasks. Results come back in completion order.
 
@@ -26,6 +30,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate.errors import failpoint
+from curate.io import AtomicParquetWriter
 from curate.shuffle import read_partition, write_partitioned
 from curate.stages.base import SHARD
 
@@ -42,6 +48,7 @@ class CollectedTable:
         self.table = table
         self.num_rows = table.num_rows
         self.column_names = table.column_names
+        self.written: dict[int, pa.Table] = {}  # by the barrier's tasks (in-process)
 
     def read(self, columns: list[str]) -> pa.Table:
         return self.table.select(columns)
@@ -61,6 +68,13 @@ class CollectedTable:
     def spill(self, name: str, table: pa.Table, part: np.ndarray) -> Any:
         """``table`` split by ``part`` for reduce tasks (``read_spilled``)."""
         return {int(p): table.filter(pa.array(part == p)) for p in np.unique(part)}
+
+    def write_decision(self, shard: int, table: pa.Table) -> None:
+        self.written[shard] = table
+
+    def decision(self, shard: int) -> pa.Table | None:
+        """What ``write_decision`` was given for ``shard`` (None when nothing)."""
+        return self.written.get(shard)
 
 
 class CollectedFiles:
@@ -128,6 +142,19 @@ class CollectedFiles:
         path = self.scratch / f"{name}.parquet"
         write_partitioned(path, table, part)
         return str(path)
+
+    def write_decision(self, shard: int, table: pa.Table) -> None:
+        """One shard's decision file, written whole or not at all; any process may call it."""
+        if self.decisions is None:
+            raise ValueError("these collected keys have no decision folder")
+        writer = AtomicParquetWriter(self.decisions / f"part-{shard:05d}.parquet")
+        writer.write(table)
+        writer.close()
+        failpoint("decision_file")
+
+    def decision(self, shard: int) -> pa.Table | None:
+        """None: the decision files are on disk, where the runner's shard tasks read them."""
+        return None
 
     def share(self, name: str, array: np.ndarray) -> Any:
         self.scratch.mkdir(parents=True, exist_ok=True)

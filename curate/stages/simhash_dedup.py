@@ -20,15 +20,19 @@ reason ``simhash_boilerplate``; otherwise it stays with its text shortened. Unit
 ``min_tokens`` tokens are left alone, and so are units of numbers only ("5.1.1.", a row of
 prices), which digits -> 0 would make all alike.
 
-The barrier runs as two rounds of reduce tasks on the executor (curate.collected), so the driver
-holds the documents' ids and one bit per unit, never the units: one task per permuted table reads
-the fingerprint column of every shard, one shard at a time, and returns that table's
-near-duplicate pairs (as fingerprint values) and links to committed dumps; the driver joins them
-by union-find, which touches only fingerprints that have a near neighbour; then one task per
-shard labels its units with their cluster and spills them by share of the clusters (a hash of the
-cluster's smallest fingerprint), and one task per share reads only its units, counts their
-documents, finds their first, marks the units to cut and builds its share of the index entries.
-Each shard's spans are read back from its collected keys when its part of the decision is written.
+The barrier runs as rounds of reduce tasks on the executor (curate.collected), so the driver
+holds no per-document state (without ``index:``): one task per permuted table reads the
+fingerprint column of every shard, one shard at a time, and returns that table's near-duplicate
+pairs (as fingerprint values) and links to committed dumps; the driver joins them by union-find,
+which touches only fingerprints that have a near neighbour; then one task per shard labels its
+units with their cluster and spills them by share of the clusters (a hash of the cluster's
+smallest fingerprint), with each cluster's first document in the shard and that document's
+survival columns (id, dump, date); one task per share reads only its units and those firsts,
+counts the clusters' documents, picks each cluster's first document (the first of its shards'
+firsts: the order restricted to a subset is the order), marks the units to cut and spills them by
+group of shards; one task per group of shards writes their decision files (cut spans) and returns
+their counts by dump and domain, which the driver sums. With ``index:``, the commit numbers each
+new dump's documents in survival order in the driver (per document, as before).
 
 Across dumps (``index: DIR``, curate.index.store): each committed dump stores its distinct
 fingerprints with their first document and cluster id (``part-00``), its documents per cluster
@@ -94,6 +98,7 @@ PARTITIONS = 1  # one table of fingerprints per dump; the search tables are buil
 UNITS_PER_TASK = 1 << 20
 TOP_UNITS = 10  # the report's most removed boilerplate
 CANDIDATES = 1 << 20  # candidate pairs checked at once (~100 MB): bounds a task's memory
+SHARDS_PER_GROUP = 16  # shards whose decision files one task writes: their cuts in memory
 
 
 @dataclass
@@ -384,21 +389,23 @@ class SimhashDedup(RowRemovalStage):
         return self.barrier(CollectedTable(collected), run_here)
 
     def barrier(self, collected: Any, run: Run) -> tuple[Any, dict[str, Any]]:
-        """The barrier as two rounds of reduce tasks: one per permuted table finds that table's
+        """The barrier as rounds of reduce tasks: one per permuted table finds that table's
         near-duplicate pairs (and links to committed dumps); this process joins them into
-        clusters; one task per share of the clusters counts their documents and marks the units
-        to cut. This process holds the documents' ids and one bit per unit, never the units."""
-        head = collected.read([SHARD, ROW, "id", "dump", "date", "domain"])
-        if head.num_rows == 0:
+        clusters; one task per shard routes its units to the task of their cluster; one task per
+        share of the clusters counts their documents, finds their first and marks the units to
+        cut; one task per group of shards writes their decision files and counts. Without
+        ``index:`` this process holds no per-document state."""
+        if collected.num_rows == 0:
             return None, {"documents": 0, "units": 0, "units_removed": 0, "chars_removed": 0}
         if not self.config.index:
-            return self._decide(collected, run, head, None)
+            return self._decide(collected, run, None)
         index = DedupIndex(self.config.index, "simhash", self._index_params(), PARTITIONS)
         with index.locked():
-            return self._decide(collected, run, head, index)
+            return self._decide(collected, run, index)
 
     def decision_for_shard(self, decision: Any, shard: int) -> pa.Table | None:
-        return decision.for_shard(shard) if decision is not None else None
+        """None once the barrier's tasks wrote the shard's file; in memory, their table."""
+        return decision.decision(shard) if decision is not None else None
 
     def _index_params(self) -> dict[str, Any]:
         c = self.config
@@ -413,73 +420,72 @@ class SimhashDedup(RowRemovalStage):
         }
 
     def _decide(
-        self, collected: Any, run: Run, head: pa.Table, index: DedupIndex | None
+        self, collected: Any, run: Run, index: DedupIndex | None
     ) -> tuple[Any, dict[str, Any]]:
         cfg = self.config
-        n_docs = head.num_rows
-        order = survival_order(head, cfg.keep)
+        n_docs = collected.num_rows
         reference: list[CommittedDump] = []
         new: list[str] = []
         run_dumps: dict[str, str] = {}
-        if index is not None:
+        share = collected.share
+        head = order = None
+        new_arrays: tuple[Any, Any, int, int] = (None, None, 0, 0)
+        if index is not None:  # the commit numbers each new dump's documents: per document here
+            head = collected.read(["id", "dump", "date"])
+            order = survival_order(head, cfg.keep)
             run_dumps = dump_fingerprints(head, self.name, cfg.index)
             reference, new = index.plan(run_dumps)
+            # each new dump's documents numbered in survival order (their ordinals in the index)
+            dumps = np.array(head.column("dump").to_pylist(), object)
+            ordinal = np.zeros(n_docs, np.int64)
+            new_code = np.full(n_docs, -1, np.int32)
+            for code, name in enumerate(new):
+                rows = order[dumps[order] == name]
+                ordinal[rows] = np.arange(len(rows))
+                new_code[rows] = code
+            top_seq = max((d.seq for d in index.dumps()), default=0)
+            new_arrays = (share("new_code", new_code), share("ordinal", ordinal), len(new), top_seq)
         search = functools.partial(_search_table, collected, cfg.hamming, reference)
         found = sorted(run(search, list(range(cfg.hamming + 1))), key=lambda r: r[0])
         graph = Graph.build(found, index, reference)
-        # each new dump's documents numbered in survival order (their ordinals in the index)
-        dumps = np.array(head.column("dump").to_pylist(), object)
-        ordinal = np.zeros(n_docs, np.int64)
-        new_code = np.full(n_docs, -1, np.int32)
-        for code, name in enumerate(new):
-            rows = order[dumps[order] == name]
-            ordinal[rows] = np.arange(len(rows))
-            new_code[rows] = code
-        top_seq = max((d.seq for d in index.dumps()), default=0) if index is not None else 0
-        share = collected.share
         n_tasks = max(4, -(-found[0][5] // UNITS_PER_TASK))  # every search task counts them
-        # round 2a: each shard's units go to the task of their cluster (a hash of its label)
+        pieces = collected.pieces()
+        # round 2a: each shard's units go to the task of their cluster (a hash of its label),
+        # with each cluster's first document in the shard and its survival columns
         graph_arrays = [share(f"graph_{k}", v) for k, v in graph.arrays().items()]
-        route = functools.partial(_route_units, collected, graph_arrays, n_tasks)
-        routed = sorted(run(route, list(enumerate(collected.pieces()))), key=lambda r: r[0])
-        units_at = np.r_[0, np.cumsum(np.concatenate([r[1] for r in routed]), dtype=np.int64)]
+        route = functools.partial(_route_units, collected, graph_arrays, n_tasks, cfg.keep)
+        routed = sorted(run(route, list(enumerate(pieces))), key=lambda r: r[0])
         # round 2b: one task per share of the clusters, reading only its own units
+        starts = np.array([a for a, _ in pieces], np.int64)  # one number per shard
         task = functools.partial(
             _reduce_clusters,
+            collected,
+            [r[1] for r in routed],
             [r[2] for r in routed],
-            share("units_at", units_at),
-            share("rank", rank_of(order)),
-            (share("new_code", new_code), share("ordinal", ordinal), len(new), top_seq),
+            starts,
+            new_arrays,
             found[0][7],  # the distinct fingerprints, shared by table 0's task
-            cfg.min_docs,
-            cfg.keep_first,
+            (n_docs, cfg.min_docs, cfg.keep_first, cfg.keep),
             graph_arrays,
         )
-        tasks = list(range(n_tasks))
-        parts = sorted(run(task, tasks), key=lambda p: p.part)
-        n_units = int(units_at[-1])
-        cut_doc = np.concatenate([p.cut_doc for p in parts])
-        per_doc = {
-            "units": np.diff(units_at),
-            "removed": np.bincount(cut_doc, minlength=n_docs),
-            "chars": np.bincount(
-                cut_doc, weights=np.concatenate([p.cut_chars for p in parts]), minlength=n_docs
-            ).astype(np.int64),
-        }
-        removed = per_doc["removed"]
+        parts = sorted(run(task, list(range(n_tasks))), key=lambda p: p.part)
+        # round 3: one task per group of shards writes their decision files and counts
+        write = functools.partial(_write_decisions, collected, [p.cuts for p in parts], pieces)
+        groups = list(range(-(-len(pieces) // SHARDS_PER_GROUP)))
+        counts = sorted(run(write, groups), key=lambda c: c["group"])
         summary: dict[str, Any] = {
             "documents": n_docs,
-            "units": n_units,
+            "units": sum(c["units"] for c in counts),
             "distinct_fingerprints": sum(p.distinct for p in parts),
             "near_duplicate_pairs": graph.pairs,
             "near_committed_fingerprints": graph.linked,
             "boilerplate_clusters": sum(p.boilerplate for p in parts),
-            "units_removed": int(removed.sum()),
-            "chars_removed": int(per_doc["chars"].sum()),
-            "docs_cut": int((removed > 0).sum()),
-            "by_dump": _breakdown(head.column("dump"), per_doc),
-            "by_domain": _breakdown(head.column("domain"), per_doc),
-            "top_removed": _top_units(collected, units_at, parts, cfg.mask_slots),
+            "units_removed": sum(c["units_removed"] for c in counts),
+            "chars_removed": sum(c["chars_removed"] for c in counts),
+            "docs_cut": sum(c["docs_cut"] for c in counts),
+            "by_dump": _merge_breakdowns([c["by_dump"] for c in counts]),
+            "by_domain": _merge_breakdowns([c["by_domain"] for c in counts]),
+            "top_removed": _top_units(collected, parts, cfg.mask_slots),
         }
         if index is not None:
             _commit(index, head, order, new, parts, graph.merges())
@@ -490,11 +496,7 @@ class SimhashDedup(RowRemovalStage):
                 "already_committed": sorted(set(run_dumps) - set(new)),
                 "bytes_read": index.bytes_read + sum(f[6] for f in found),
             }
-        bits = np.zeros(n_units, bool)
-        for p in parts:
-            bits[p.cut_unit] = True
-        shards = head.column(SHARD).to_numpy()
-        return Cuts(collected, shards, units_at, np.packbits(bits, bitorder="little")), summary
+        return collected, summary
 
     def apply(self, batch: pa.RecordBatch, decision: Any) -> Verdict:
         """Cut the decided units; a page left too short goes as ``simhash_boilerplate``."""
@@ -536,9 +538,7 @@ class SimhashDedup(RowRemovalStage):
 def _pieces(collected: Any, columns: list[str]) -> Iterator[pa.Table]:
     """``columns`` of the collected rows, one shard at a time (in collected order): a task holds
     one shard's lists at a time, not every shard's."""
-    shard = collected.read([SHARD]).column(0).to_numpy()
-    bounds = np.flatnonzero(np.r_[True, shard[1:] != shard[:-1], True])
-    for a, b in zip(bounds[:-1], bounds[1:]):
+    for a, b in collected.pieces():
         yield collected.take(columns, np.arange(a, b))
 
 
@@ -692,27 +692,30 @@ def _canonical(merges: np.ndarray):
 
 @dataclass
 class ClusterPart:
-    """What one cluster task returns for its share of the clusters: only what it cuts, so the
-    driver's work grows with the units cut, not with tasks x documents."""
+    """What one cluster task returns for its share of the clusters: counts and the handle of the
+    units it cuts (written by group of shards), so the driver's memory grows with tasks, not with
+    the units cut."""
 
     part: int
-    cut_unit: np.ndarray  # run-wide numbers of the units cut
-    cut_doc: np.ndarray  # ... their documents
-    cut_chars: np.ndarray  # ... and their lengths in characters
+    cuts: Any  # spilled (doc, k, length) of the units cut, one partition per group of shards
     distinct: int  # distinct fingerprints
     boilerplate: int  # clusters in >= min_docs documents
-    top: tuple[np.ndarray, ...]  # most cut clusters: (units cut, label, a cut unit, documents)
+    top: tuple[np.ndarray, ...]  # most cut clusters: (units cut, label, doc, k of a cut unit, docs)
     commit: list[tuple[np.ndarray, ...]]  # per new dump: (keys, ordinals, cluster, ids, docs)
 
 
+SURVIVAL = ["id", "dump", "date"]  # the columns curate.index.survivor orders by for `keep`
+
+
 def _route_units(
-    collected: Any, graph: list[Any], n_tasks: int, piece: tuple[int, tuple[int, int]]
-) -> tuple[int, np.ndarray, Any]:
+    collected: Any, graph: list[Any], n_tasks: int, keep: str, piece: tuple[int, tuple[int, int]]
+) -> tuple[int, Any, Any]:
     """One shard's units, each with its cluster's label, spilled by the cluster task that owns
-    the label: (piece number, units per document of the shard, the spill's handle)."""
+    the label; and per cluster, the shard's first document in survival order with its survival
+    columns: (piece number, the units' handle, the firsts' handle)."""
     number, (start, stop) = piece
     g_fps, g_label = load_shared(graph[0]), load_shared(graph[1])
-    batch = collected.take(["simhash", "start", "end"], np.arange(start, stop))
+    batch = collected.take(["simhash", "start", "end", *SURVIVAL], np.arange(start, stop))
     lengths = pc.list_value_length(batch.column("simhash")).to_numpy().astype(np.int64)
     fps = pc.list_flatten(batch.column("simhash")).to_numpy()
     pos = np.minimum(np.searchsorted(g_fps, fps), max(len(g_fps) - 1, 0))
@@ -734,27 +737,38 @@ def _route_units(
         }
     )
     part = (fmix64(label) % np.uint64(n_tasks)).astype(np.int64)
-    return number, lengths, collected.spill(f"units-{number:05d}", units, part)
+    # the order restricted to one shard (ties: the earlier row, as over the whole run)
+    rank = rank_of(survival_order(batch.select(SURVIVAL), keep))
+    by = np.lexsort((np.repeat(rank, lengths), label))
+    head = by[np.r_[True, label[by][1:] != label[by][:-1]]] if len(by) else by
+    row = doc[head] - start
+    firsts = batch.select(SURVIVAL).take(pa.array(row)).add_column(0, "doc", pa.array(doc[head]))
+    firsts = firsts.add_column(0, "label", pa.array(label[head]))
+    handles = (
+        collected.spill(f"units-{number:05d}", units, part),
+        collected.spill(f"firsts-{number:05d}", firsts, part[head]),
+    )
+    return number, *handles
 
 
 def _reduce_clusters(
+    collected: Any,
     spilled: list[Any],
-    units_at: Any,
-    rank: Any,
+    firsts: list[Any],
+    starts: np.ndarray,
     new: tuple[Any, Any, int, int],
     distinct: Any,
-    min_docs: int,
-    keep_first: bool,
+    params: tuple[int, int, bool, str],
     graph: list[Any],
     part: int,
 ) -> ClusterPart:
     """The clusters whose label hashes to ``part``: their documents (committed + the run's),
-    their first document, and so which of their units go; and for each new dump, its distinct
-    fingerprints with their first document and cluster name, and its documents per cluster.
-    Reads only this share's units (spilled by ``_route_units``)."""
+    their first document, and so which of their units go (spilled by group of shards for
+    ``_write_decisions``); and for each new dump, its distinct fingerprints with their first
+    document and cluster name, and its documents per cluster. Reads only this share's units and
+    each shard's first document per cluster (spilled by ``_route_units``)."""
+    n_docs, min_docs, keep_first, keep = params
     g_committed, g_docs = load_shared(graph[2]), load_shared(graph[3])
-    units_at = load_shared(units_at)
-    n_docs = len(units_at) - 1
     table = read_spilled(spilled, part)
     cols = ("doc", "k", "fps", "label", "pos", "length")
     if table is None:
@@ -762,7 +776,6 @@ def _reduce_clusters(
         fps, label = fps.astype(np.uint64), label.astype(np.uint64)
     else:
         doc, k, fps, label, pos, length = (table.column(c).to_numpy() for c in cols)
-    unit = units_at[doc] + k
     near = pos >= 0
     labels, cluster = np.unique(label, return_inverse=True)
     n_clusters = len(labels)
@@ -772,15 +785,27 @@ def _reduce_clusters(
     docs[cluster[near]] = g_docs[pos[near]]
     pair = arrays.distinct(cluster * n_docs + doc)  # the run's distinct documents per cluster
     docs += np.bincount(pair // max(n_docs, 1), minlength=n_clusters)
-    rank = load_shared(rank)[doc]
-    first_rank = np.full(n_clusters, np.iinfo(np.int64).max, np.int64)
-    np.minimum.at(first_rank, cluster, rank)
+    # each cluster's first document over the run: the first of its shards' firsts
+    winner = np.full(n_clusters, -1, np.int64)
+    heads = read_spilled(firsts, part)
+    if heads is not None and keep_first:  # only boilerplate clusters need their first
+        need = labels[docs >= min_docs]
+        heads = heads.filter(pa.array(np.isin(heads.column("label").to_numpy(), need)))
+    if heads is not None and heads.num_rows and keep_first:
+        heads = heads.take(pc.sort_indices(heads, [("doc", "ascending")]))  # ties: earlier row
+        by = survival_order(heads, keep)
+        h_label = heads.column("label").to_numpy()[by]
+        h_doc = heads.column("doc").to_numpy()[by]
+        _, at = np.unique(h_label, return_index=True)  # sorted labels, as ``labels``
+        winner[np.searchsorted(labels, h_label[at])] = h_doc[at]
     # a committed document always comes first: it is already published
-    first = (committed[cluster] < 0) & (rank == first_rank[cluster])
+    first = (committed[cluster] < 0) & (doc == winner[cluster])
     seen = docs[cluster] >= min_docs
     cut = seen & ~first if keep_first else seen
     ids, at, counts = np.unique(cluster[cut], return_index=True, return_counts=True)
     best = np.argsort(-counts, kind="stable")[:TOP_UNITS]
+    group = (np.searchsorted(starts, doc[cut], "right") - 1) // SHARDS_PER_GROUP
+    cuts = pa.table({"doc": doc[cut], "k": k[cut], "length": length[cut]})
     new_code, ordinal, n_new, top_seq = new
     commit = []
     if n_new:
@@ -793,14 +818,65 @@ def _reduce_clusters(
         ]
     return ClusterPart(
         part=part,
-        cut_unit=unit[cut],
-        cut_doc=doc[cut],
-        cut_chars=length[cut],
+        cuts=collected.spill(f"cuts-{part:05d}", cuts, group),
         distinct=int(len(arrays.distinct(fps))),
         boilerplate=int((docs >= min_docs).sum()),
-        top=(counts[best], labels[ids[best]], unit[cut][at[best]], docs[ids[best]]),
+        top=(
+            counts[best],
+            labels[ids[best]],
+            doc[cut][at[best]],
+            k[cut][at[best]],
+            docs[ids[best]],
+        ),
         commit=commit,
     )
+
+
+def _write_decisions(
+    collected: Any, cuts: list[Any], pieces: list[tuple[int, int]], group: int
+) -> dict[str, Any]:
+    """The decision files of one group of shards (each shard's cut spans: _row, start, end) and
+    their counts: units seen, removed, characters removed, documents cut, by dump and domain."""
+    table = read_spilled(cuts, group)
+    if table is None:
+        doc, k, length = (np.empty(0, np.int64) for _ in range(3))
+    else:
+        table = table.take(pc.sort_indices(table, [("doc", "ascending"), ("k", "ascending")]))
+        doc, k, length = (table.column(c).to_numpy() for c in ("doc", "k", "length"))
+    out: dict[str, Any] = {"group": group, "units": 0, "units_removed": 0, "chars_removed": 0}
+    out |= {"docs_cut": 0, "by_dump": {}, "by_domain": {}}
+    columns = [SHARD, ROW, "start", "end", "dump", "domain"]
+    for start, stop in pieces[group * SHARDS_PER_GROUP : (group + 1) * SHARDS_PER_GROUP]:
+        keys = collected.take(columns, np.arange(start, stop))
+        a, b = np.searchsorted(doc, [start, stop])
+        d = doc[a:b] - start
+        count = pc.list_value_length(keys.column("start")).to_numpy().astype(np.int64)
+        cut = np.zeros(int(count.sum()), bool)
+        cut[(np.cumsum(count) - count)[d] + k[a:b]] = True
+        per_doc = {
+            "units": count,
+            "removed": np.bincount(d, minlength=len(count)),
+            "chars": np.bincount(d, weights=length[a:b], minlength=len(count)).astype(np.int64),
+        }
+        out["units"] += int(count.sum())
+        out["units_removed"] += int(b - a)
+        out["chars_removed"] += int(per_doc["chars"].sum())
+        out["docs_cut"] += int((per_doc["removed"] > 0).sum())
+        for name in ("dump", "domain"):
+            out[f"by_{name}"] = _merge_breakdowns(
+                [out[f"by_{name}"], _breakdown(keys.column(name), per_doc)]
+            )
+        if cut.any():
+            spans = pa.table(
+                {
+                    ROW: np.repeat(keys.column(ROW).to_numpy(), count)[cut],
+                    "start": pc.list_flatten(keys.column("start")).to_numpy()[cut],
+                    "end": pc.list_flatten(keys.column("end")).to_numpy()[cut],
+                }
+            )
+            spans = spans.take(pc.sort_indices(spans, [(ROW, "ascending")]))
+            collected.write_decision(int(keys.column(SHARD)[0].as_py()), spans)
+    return out
 
 
 def _dump_entry(
@@ -852,37 +928,6 @@ def _commit(
             raise CurateError(f"{index.root}: another run committed to the index meanwhile")
 
 
-class Cuts:
-    """The decision: one bit per collected unit, set for the units cut. Each shard's spans
-    (_row, start, end) are read back from its collected keys when its part of the decision is
-    written, so the driver never holds every span at once."""
-
-    def __init__(self, collected: Any, shards: np.ndarray, units_at: np.ndarray, bits: np.ndarray):
-        self.collected, self.units_at, self.bits = collected, units_at, bits
-        # rows come grouped by shard in shard order: each shard's rows found by bisection
-        self.order = np.argsort(shards, kind="stable")
-        self.sorted_shards = shards[self.order]
-
-    def for_shard(self, shard: int) -> pa.Table | None:
-        a, b = np.searchsorted(self.sorted_shards, [shard, shard + 1])
-        rows = self.order[a:b]
-        count = self.units_at[rows + 1] - self.units_at[rows]
-        unit = np.repeat(self.units_at[rows] - np.cumsum(count) + count, count)
-        unit += np.arange(len(unit))
-        cut = ((self.bits[unit >> 3] >> (unit & 7).astype(np.uint8)) & 1).astype(bool)
-        if not cut.any():
-            return None
-        keys = self.collected.take([ROW, "start", "end"], rows)
-        spans = pa.table(
-            {
-                ROW: np.repeat(keys.column(ROW).to_numpy(), count)[cut],
-                "start": pc.list_flatten(keys.column("start")).to_numpy()[cut],
-                "end": pc.list_flatten(keys.column("end")).to_numpy()[cut],
-            }
-        )
-        return spans.take(pc.sort_indices(spans, [(ROW, "ascending")]))
-
-
 def cut_spans(text: str, spans: list[tuple[int, int]]) -> str:
     """``text`` without the given spans and the whitespace that followed each of them."""
     pieces = []
@@ -916,6 +961,17 @@ def _breakdown(labels: pa.ChunkedArray, per_doc: dict[str, np.ndarray]) -> dict[
     return dict(sorted(out.items()))
 
 
+def _merge_breakdowns(parts: list[dict[str, dict]]) -> dict[str, dict]:
+    """``_breakdown``s of disjoint sets of documents, summed label by label."""
+    out: dict[str, dict] = {}
+    for part in parts:
+        for name, counts in part.items():
+            into = out.setdefault(name, dict.fromkeys(counts, 0))
+            for key, v in counts.items():
+                into[key] += v
+    return dict(sorted(out.items()))
+
+
 def mask_pii(text: str, slots: bool = False) -> str:
     """E-mail addresses, phone-like and other long digit runs -> ``***`` (for the report); with
     ``slots``, every slot mask_slots finds too (names, dates, URLs): the template is shown."""
@@ -925,16 +981,13 @@ def mask_pii(text: str, slots: bool = False) -> str:
     return _MASK.sub("***", text)
 
 
-def _top_units(
-    collected: Any, units_at: np.ndarray, parts: list[ClusterPart], slots: bool
-) -> list[dict]:
+def _top_units(collected: Any, parts: list[ClusterPart], slots: bool) -> list[dict]:
     """The most often removed boilerplate, masked of PII, with the documents it is in (ties:
     the cluster of the smallest fingerprint first)."""
-    removed, label, unit, docs = (np.concatenate([p.top[f] for p in parts]) for f in range(4))
+    removed, label, doc, k, docs = (np.concatenate([p.top[f] for p in parts]) for f in range(5))
     best = np.lexsort((label, -removed))[:TOP_UNITS]
-    doc = np.searchsorted(units_at, unit[best], "right") - 1
-    lists = collected.take(["preview"], doc).column(0).to_pylist()
-    previews = [units[k] for units, k in zip(lists, (unit[best] - units_at[doc]).tolist())]
+    lists = collected.take(["preview"], doc[best]).column(0).to_pylist()
+    previews = [units[j] for units, j in zip(lists, k[best].tolist())]
     return [
         {"text": mask_pii(text, slots), "removed": int(removed[b]), "documents": int(docs[b])}
         for text, b in zip(previews, best)

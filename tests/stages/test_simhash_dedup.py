@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from curate.cli import main as cli_main
-from curate.collected import CollectedTable
+from curate.collected import CollectedFiles, CollectedTable, run_here
 from curate.config import parse_pipeline
 from curate.errors import CurateError
 from curate.executors.local import LocalExecutor
@@ -610,3 +610,59 @@ def test_partitioned_decide_equals_brute_force_all_pairs(min_docs, keep_first, m
     assert summary["units_removed"] == len(cut)
     assert summary["units"] == sum(len(d[2]) for d in docs)
     assert summary["distinct_fingerprints"] == len({f for d in docs for f in d[2]})
+
+
+@pytest.mark.parametrize("keep", ["earliest", "latest"])
+def test_first_document_from_shard_firsts_and_decision_files_from_tasks(
+    keep, tmp_path, monkeypatch
+):
+    """Each cluster's first document is picked from each shard's first and its survival columns
+    (dump, date with nulls, id; no rank over the run), and the decision files are written by
+    the barrier's tasks, several groups of shards: the files on disk hold exactly the units all
+    pairs cut, and the counts by dump are theirs."""
+    monkeypatch.setattr(simhash_dedup, "UNITS_PER_TASK", 30)
+    monkeypatch.setattr(simhash_dedup, "SHARDS_PER_GROUP", 2)  # 3 groups of shards
+    rng = np.random.default_rng(5)
+    base = rng.integers(0, 2**64, size=30, dtype=np.uint64).tolist()
+    pool = base + [b ^ (1 << int(rng.integers(64))) for b in base[:20]]
+    dates = [None, "2023-01-02", "2023-03-04", "2023-05-06"]
+    docs = [
+        (f"doc{i:02d}", f"D{i % 3}", [int(f) for f in rng.choice(pool, rng.integers(0, 6))])
+        for i in range(90)
+    ]
+    date = [dates[int(rng.integers(4))] for _ in docs]
+    table = collected_of(docs, shards=6).set_column(4, "date", pa.array(date, pa.string()))
+    paths = []
+    for s in range(6):
+        part = table.filter(pa.compute.equal(table.column(SHARD), s))
+        paths.append(tmp_path / f"part-{s:05d}.parquet")
+        pq.write_table(part, paths[-1])
+    decisions = tmp_path / "decisions"
+    collected = CollectedFiles(paths, tmp_path / "scratch", decisions)
+    stage = SimhashDedup(SimhashDedupConfig(keep=keep))
+    decision, summary = stage.barrier(collected, run_here)
+    got = set()
+    for path in sorted(decisions.glob("part-*.parquet")):
+        spans = pq.read_table(path)
+        assert spans.column(ROW).to_pylist() == sorted(spans.column(ROW).to_pylist())
+        for row, start in zip(*(spans.column(c).to_pylist() for c in (ROW, "start"))):
+            got.add((docs[row][0], start // 10))
+    assert stage.decision_for_shard(decision, 0) is None  # on disk, not in memory
+
+    def order(i):  # curate.index.survivor's order, by hand
+        d, dump = date[i], docs[i][1]
+        if keep == "earliest":
+            return (dump, d is None, d or "", docs[i][0])
+        return (d is None, [-ord(c) for c in d or ""], [-ord(c) for c in dump], docs[i][0])
+
+    ranked = [docs[i] for i in sorted(range(len(docs)), key=order)]
+    # brute_force_cuts orders by (dump, id): give it the dumps as ranks in this order
+    renamed = [(d[0], f"{r:03d}", d[2]) for r, d in enumerate(ranked)]
+    cut, _, _ = brute_force_cuts(renamed, 3, 2, True)
+    assert got == cut and len(cut) > 10
+    by_dump = {}
+    for doc_id, _ in cut:
+        dump = next(d[1] for d in docs if d[0] == doc_id)
+        by_dump[dump] = by_dump.get(dump, 0) + 1
+    assert {k: v["units_removed"] for k, v in summary["by_dump"].items()} == by_dump
+    assert summary["docs_cut"] == len({doc_id for doc_id, _ in cut})
