@@ -26,6 +26,10 @@ The key is the xxh3-64 hash of the normalised URL. Which copy survives follows `
 (curate.index.survivor): ``earliest`` keeps the first crawl, ``latest`` the freshest (by date,
 then dump), ``longest`` the longest text. With ``index: DIR``, documents of dumps committed before
 always win: they are already published.
+
+The barrier is keyed: reduce tasks each decide one partition of the keys. With an index the
+partitions are key ranges (so a task meets one slice of the committed dumps' keys), and the
+tasks also number the run's documents and commit the new dumps (curate.index.keyed).
 """
 
 from __future__ import annotations
