@@ -621,20 +621,22 @@ def _keyed_barrier(spec: KeyedBarrier, resume: bool, executor: Executor) -> dict
     ]
     for _ in executor.map(_gather_group, todo, desc=f"{label} decision files"):
         pass
-    merged = merge_counts(summaries)
-    if not merged:  # no shard had a row: the stage's counters at zero
-        stage = _stage(spec, spec.index)
-        empty = pa.record_batch(
-            {
-                "id": pa.array([], pa.string()),
-                "text": pa.array([], pa.string()),
-                ROW: pa.array([], pa.int64()),
-            }
-        )
-        keys = stage.collect(empty)
-        keys = keys.append_column(SHARD, pa.array([], pa.int32()))
-        merged = stage.reduce(keys)[1]
-    return merged
+    return merge_counts(summaries) or zero_counts(spec)
+
+
+def zero_counts(spec: KeyedBarrier) -> dict[str, Any]:
+    """The stage's counters at zero (no shard had a row)."""
+    stage = _stage(spec, spec.index)
+    empty = pa.record_batch(
+        {
+            "id": pa.array([], pa.string()),
+            "text": pa.array([], pa.string()),
+            ROW: pa.array([], pa.int64()),
+        }
+    )
+    keys = stage.collect(empty)
+    keys = keys.append_column(SHARD, pa.array([], pa.int32()))
+    return stage.reduce(keys)[1]
 
 
 class InProcess:

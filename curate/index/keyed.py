@@ -63,7 +63,14 @@ class IndexedBarrier:
 
 def indexed_barrier(spec: Any, executor: Any) -> dict[str, Any]:
     """The barrier of ``spec`` (a curate.pipeline.KeyedBarrier whose stage has an index)."""
-    from curate.pipeline import SHARDS_PER_GROUP, _gather_group, _reduce_memory, _stage, _with_part
+    from curate.pipeline import (
+        SHARDS_PER_GROUP,
+        _gather_group,
+        _reduce_memory,
+        _stage,
+        _with_part,
+        zero_counts,
+    )
 
     stage = _stage(spec, spec.index)
     label = spec.stages[spec.index][0]
@@ -105,7 +112,7 @@ def indexed_barrier(spec: Any, executor: Any) -> dict[str, Any]:
         ):
             for name, piece in found.items():
                 pieces[name].append(piece)
-        summary: dict[str, Any] = _merge([r["summary"] for r in results])
+        summary: dict[str, Any] = _merge([r["summary"] for r in results]) or zero_counts(spec)
         bytes_read = summary.pop("index_bytes_read", 0)
         removed = summary.pop("removed_in_new_dumps", {})
         for name in new:

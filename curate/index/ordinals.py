@@ -5,7 +5,9 @@ The index names a document by (dump seq, *ordinal*), the ordinal being its posit
 in survival order (curate.index.survivor), so that the smallest handle is the best copy and a
 dump is numbered the same on every run whatever its sharding. Input: the keyed collect files of
 a barrier (curate.shuffle: one file per shard, one row group per hash partition) with columns
-_shard, _row, id, dump, date (and length for ``keep: longest``). Three rounds of tasks:
+_shard, _row, id, dump, date (and length for ``keep: longest``); a plain Parquet file without
+partitions (a non-keyed stage's collect file, as minhash_dedup writes) counts as partition 0.
+Three rounds of tasks:
 
 1. sample (a task per group of shards): a few rows of each shard, quantiles of its first
    partition's rows (a partition is a hash-chosen share of the shard) in dump-then-survival
@@ -26,7 +28,6 @@ a task: its partition or range; the driver holds the sample and ranges x dumps c
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -168,7 +169,7 @@ def _sample(job: OrdinalJob) -> pa.Table | None:
         if not path.exists():
             continue
         f = pq.ParquetFile(path)
-        if not json.loads((f.schema_arrow.metadata or {}).get(META, b"[]")):
+        if not f.metadata.num_row_groups:
             continue
         rows = f.read_row_group(0, columns=cols)
         rows = rows.filter(pc.is_valid(rows.column("dump")))
@@ -178,6 +179,23 @@ def _sample(job: OrdinalJob) -> pa.Table | None:
         at = np.unique(np.linspace(0, rows.num_rows - 1, min(per_file, rows.num_rows)).round())
         out.append(rows.take(pa.array(at.astype(np.int64))))
     return pa.concat_tables(out).replace_schema_metadata(None) if out else None
+
+
+def _input_partition(paths: list[Path], p: int, columns: list[str]) -> pa.Table | None:
+    """Partition ``p`` of the input files; a plain Parquet file (no partition metadata, e.g. a
+    non-keyed stage's collect file) is all partition 0."""
+    parts = []
+    for path in paths:
+        if not path.exists():
+            continue
+        f = pq.ParquetFile(path)
+        if META in (f.schema_arrow.metadata or {}):
+            found = read_partition([path], p, columns)
+            if found is not None:
+                parts.append(found)
+        elif p == 0 and f.metadata.num_rows:
+            parts.append(f.read(columns=columns).replace_schema_metadata(None))
+    return pa.concat_tables(parts, promote_options="default") if parts else None
 
 
 def _splitters(samples: list[pa.Table], job: OrdinalJob) -> pa.Table:
@@ -211,7 +229,7 @@ def _spread(job: OrdinalJob) -> dict[str, Any]:
     """Input partition ``job.part``: each row's range, rows written by range; per dump the rows
     per range and the sum of id hashes."""
     cols = order_columns(job.keep)
-    rows = read_partition(job.input_files(), job.part, [SHARD, ROW, *cols])
+    rows = _input_partition(job.input_files(), job.part, [SHARD, ROW, *cols])
     if rows is None:
         rows = pa.table({SHARD: pa.array([], pa.int32()), ROW: pa.array([], pa.int64())})
         rows = rows.append_column("dump", pa.array([], pa.string()))

@@ -159,3 +159,34 @@ def test_the_committed_index_is_the_same_whatever_the_sharding_and_partitions(tm
         seqs, ords = split_handle(np.array(table["root"]))
         assert set(seqs.tolist()) <= {1, 2}
         assert len(pairs) == sum(1 for r in mine if r["url"] is not None)
+
+
+def test_ordinals_of_plain_collect_files(tmp_path):
+    """A non-keyed stage's collect files (plain Parquet, no partitions: minhash_dedup's) are
+    one partition 0."""
+    table = corpus(400, seed=9)
+    inputs = tmp_path / "collect"
+    inputs.mkdir()
+    for s in range(5):
+        rows = table.filter(pa.compute.equal(table.column(SHARD), s))
+        pq.write_table(rows, inputs / f"part-{s:05d}.parquet", row_group_size=37)
+    job = OrdinalJob(str(inputs), 5, 1, 3, "earliest", str(tmp_path / "work"))
+    dump_ordinals(job, run_here)
+    ordinal, _ = ordinals_of(table, read_ordinals(job, 0))
+    assert ordinal.tolist() == brute_ordinals(table, "earliest").tolist()
+
+
+def test_an_empty_run_through_the_index_states_zero_counts(tmp_path):
+    stage = UrlDedup(UrlDedupConfig(index=str(tmp_path / "idx")))
+    batch = pa.record_batch(
+        {
+            **{c: pa.array([], pa.string()) for c in ("id", "text", "url", "dump", "date")},
+            ROW: pa.array([], pa.int64()),
+        }
+    )
+    keys = stage.collect(batch)
+    empty = keys.add_column(0, SHARD, pa.array([], pa.int32()))
+    decision, summary = decide_keyed_here(stage, empty, 2)
+    assert decision == {}
+    assert summary["documents"] == 0 and summary["duplicates"] == 0
+    assert summary["index"]["committed"] == [] and summary["index"]["bytes_read"] == 0
