@@ -44,7 +44,12 @@ from curate.io import (
     read_work_shard,
     shown,
 )
-from curate.shuffle import partition_of, read_partition, write_json, write_partitioned
+from curate.shuffle import (
+    partition_of,
+    read_partition,
+    write_json,
+    write_segments,
+)
 from curate.stages.base import ROW, SHARD, KeyedDedup, Stage, merge_counts
 
 WORK = "_work"
@@ -263,7 +268,7 @@ def _write_keyed(
         )
     else:
         part = np.zeros(keys.num_rows, np.int64)
-    write_partitioned(path, keys, part)
+    write_segments(path, keys, part)  # each reduce task reads its segment, not the footer
 
 
 def _stage_indices(task: ShardTask) -> list[int]:
@@ -699,7 +704,7 @@ def _reduce_partition(spec: KeyedBarrier) -> dict[str, Any]:
     out = spec.reduce_file(spec.part)
     if removals is not None and removals.num_rows:
         shard = removals.column(SHARD).to_numpy()
-        write_partitioned(out, removals, shard // SHARDS_PER_GROUP)
+        write_segments(out, removals, shard // SHARDS_PER_GROUP)
     failpoint("reduce_partition")
     write_json(out.with_suffix(".json"), summary)
     return summary

@@ -39,7 +39,7 @@ from curate.index.store import (
     write_docs,
     write_partition,
 )
-from curate.shuffle import read_partition, write_json, write_partitioned
+from curate.shuffle import read_partition, write_json, write_segments
 
 SHARD, ROW = "_shard", "_row"
 INDEX_PARTITION_SHIFT = np.uint64(60)  # a key's index partition: its top 4 bits (16 partitions)
@@ -165,7 +165,7 @@ def _decide(task: IndexedBarrier) -> dict[str, Any]:
         ]
     )
     if rows is None or not rows.num_rows:
-        write_partitioned(task.docs_file(p), docs_schema.empty_table(), np.zeros(0, np.int64))
+        write_segments(task.docs_file(p), docs_schema.empty_table(), np.zeros(0, np.int64))
         write_json(out.with_suffix(".json"), {})
         return result
     ordinal, ranges = ordinals_of(rows, read_ordinals(task.ordinals, p))
@@ -177,7 +177,7 @@ def _decide(task: IndexedBarrier) -> dict[str, Any]:
     removals, root, summary = stage.reduce_indexed(rows, task.reference, handle, meter)
     if removals.num_rows:
         shard = removals.column(SHARD).to_numpy()
-        write_partitioned(out, removals, shard // SHARDS_PER_GROUP)
+        write_segments(out, removals, shard // SHARDS_PER_GROUP)
     key = rows.column(stage.key_column)
     has_key = key.is_valid().to_numpy(zero_copy_only=False)
     keys = pc.fill_null(key, 0).to_numpy().astype(np.uint64)
@@ -209,7 +209,7 @@ def _decide(task: IndexedBarrier) -> dict[str, Any]:
         },
         schema=docs_schema,
     )
-    write_partitioned(task.docs_file(p), docs, ranges[at])
+    write_segments(task.docs_file(p), docs, ranges[at])
     summary = {**summary, "index_bytes_read": meter.bytes, "removed_in_new_dumps": removed_new}
     failpoint("reduce_partition")
     write_json(out.with_suffix(".json"), summary)

@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 from curate.errors import CurateError
 from curate.index.store import fingerprint_of, id_hashes
 from curate.index.survivor import sort_keys
-from curate.shuffle import META, read_partition, widen, write_partitioned
+from curate.shuffle import MAGIC, META, held_partitions, read_partition, widen, write_segments
 
 OVERSAMPLE = 32  # sample rows per range: ranges within a few percent of even
 FILES_PER_SAMPLE_TASK = 256
@@ -168,10 +168,16 @@ def _sample(job: OrdinalJob) -> pa.Table | None:
     for path in files:
         if not path.exists():
             continue
-        f = pq.ParquetFile(path)
-        if not f.metadata.num_row_groups:
-            continue
-        rows = f.read_row_group(0, columns=cols)
+        if _partitioned(path):
+            held = held_partitions(path)
+            if not held:
+                continue
+            rows = read_partition([path], held[0], cols)
+        else:  # a plain Parquet file: its first row group
+            f = pq.ParquetFile(path)
+            if not f.metadata.num_row_groups:
+                continue
+            rows = f.read_row_group(0, columns=cols)
         rows = rows.filter(pc.is_valid(rows.column("dump")))
         if not rows.num_rows:
             continue
@@ -188,14 +194,23 @@ def _input_partition(paths: list[Path], p: int, columns: list[str]) -> pa.Table 
     for path in paths:
         if not path.exists():
             continue
-        f = pq.ParquetFile(path)
-        if META in (f.schema_arrow.metadata or {}):
+        if _partitioned(path):
             found = read_partition([path], p, columns)
             if found is not None:
                 parts.append(found)
-        elif p == 0 and f.metadata.num_rows:
-            parts.append(f.read(columns=columns).replace_schema_metadata(None))
+        elif p == 0:
+            parts.append(pq.read_table(path, columns=columns).replace_schema_metadata(None))
     return pa.concat_tables(parts, promote_options="default") if parts else None
+
+
+def _partitioned(path: Path) -> bool:
+    """Whether ``path`` was written by curate.shuffle (segments, or row groups listed in its
+    metadata), not as plain Parquet."""
+    with open(path, "rb") as f:
+        f.seek(max(f.seek(0, 2) - 8, 0))
+        if f.read(8) == MAGIC:
+            return True
+    return META in (pq.ParquetFile(path).schema_arrow.metadata or {})
 
 
 def _splitters(samples: list[pa.Table], job: OrdinalJob) -> pa.Table:
@@ -253,9 +268,9 @@ def _spread(job: OrdinalJob) -> dict[str, Any]:
             with np.errstate(over="ignore"):
                 sums[name] = [int((code == c).sum()), int(hashes[code == c].sum(dtype=np.uint64))]
         rows = rows.append_column(PART, pa.array(np.full(rows.num_rows, job.part, np.int32)))
-        write_partitioned(job.spread_file(job.part), rows, ranges)
+        write_segments(job.spread_file(job.part), rows, ranges)
     else:
-        write_partitioned(job.spread_file(job.part), rows, np.zeros(0, np.int64))
+        write_segments(job.spread_file(job.part), rows, np.zeros(0, np.int64))
     return {"counts": counts, "sums": sums}
 
 
@@ -274,7 +289,7 @@ def _rank(job: OrdinalJob) -> int:
                 RANGE: pa.array([], pa.int32()),
             }
         )
-        write_partitioned(out, empty, np.zeros(0, np.int64))
+        write_segments(out, empty, np.zeros(0, np.int64))
         return job.part
     rows = rows.take(pc.sort_indices(rows, sort_keys=_arrow_keys(job.keep)))
     enc = pc.dictionary_encode(rows.column("dump")).combine_chunks()
@@ -292,7 +307,7 @@ def _rank(job: OrdinalJob) -> int:
             RANGE: pa.array(np.full(len(code), job.part, np.int32)),
         }
     )
-    write_partitioned(out, table, rows.column(PART).to_numpy().astype(np.int64))
+    write_segments(out, table, rows.column(PART).to_numpy().astype(np.int64))
     return job.part
 
 
