@@ -3,8 +3,10 @@
 A map task of a keyed barrier writes one file of *segments* (``write_segments``): each non-empty
 partition is a whole Parquet file of its
 own (zstd, page checksums), one after another in partition order, followed by a table of
-(partitions + 1) int64 byte offsets and a 16-byte tail (the partition count and the magic
-``CURATEPT``). A reduce task reads, from every map file, the tail, the 16 bytes of its
+(partitions + 1) int64 byte offsets, 16 bytes (the partition count and the magic ``CURATEPT``)
+and the footer of an empty Parquet file of the schema: a Parquet reader sees 0 rows (metadata
+``curate.segments`` says why), curate finds the offsets from the footer's length. A reduce
+task reads, from every map file, the tail, the 16 bytes of its
 partition's offsets and its segment, and nothing else: the bytes it reads do not grow with the
 number of partitions (a Parquet file with one row group per partition, ``write_partitioned``,
 makes every reduce task parse every file's whole footer, ~870 bytes per partition: 850 KB per file
@@ -34,6 +36,7 @@ from curate.io import _writing, atomic_write_bytes
 
 META = b"curate.partitions"  # the older layout: partitions in the key-value metadata
 MAGIC = b"CURATEPT"
+SEGMENTS = b"curate.segments"
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads keys that share low bits
 
 
@@ -95,12 +98,19 @@ def write_segments(path: Path, table: pa.Table, part: np.ndarray) -> dict[int, i
     order = np.argsort(part, kind="stable")
     ids, starts, counts = np.unique(part[order], return_index=True, return_counts=True)
     n = int(ids[-1]) + 1 if len(ids) else 0
-    offsets = np.zeros(n + 1, np.int64)
+    offsets = np.full(n + 1, 4, np.int64)
+    # the file ends as an empty Parquet file of the table's schema (0 rows, saying so in its
+    # metadata), so that what a reader can see is Parquet; segments start after its b"PAR1"
+    sink = pa.BufferOutputStream()
+    meta = {SEGMENTS: b"partitions are segments before this footer (curate.shuffle)"}
+    pq.ParquetWriter(sink, table.schema.with_metadata(meta)).close()  # no row group at all
+    tail = sink.getvalue().to_pybytes()
     tmp = path.with_name(f".{path.name}.tmp")
     with _writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
-            at = 0
+            f.write(b"PAR1")
+            at = 4
             for p, start, count in zip(ids, starts, counts):
                 sink = pa.BufferOutputStream()
                 rows = table.take(pa.array(order[start : start + count]))
@@ -110,6 +120,7 @@ def write_segments(path: Path, table: pa.Table, part: np.ndarray) -> dict[int, i
                 offsets[p + 1 :] = at = at + segment.size
             f.write(offsets.tobytes())
             f.write(np.int64(n).tobytes() + MAGIC)
+            f.write(tail[4:])  # footer, its length, b"PAR1"
         tmp.replace(path)
     return {int(p): int(c) for p, c in zip(ids, counts)}
 
@@ -146,14 +157,20 @@ def _offsets(f: Any, partition: int | None = None) -> np.ndarray | None:
     """The segment offsets of an open map file (only partition's two with ``partition``), or
     None for a file of the older layout."""
     size = f.seek(0, 2)
-    if size < 16:
+    if size < 32:
         return None
-    f.seek(size - 16)
+    f.seek(size - 8)
+    end = f.read(8)
+    footer = int.from_bytes(end[:4], "little")
+    trailer = size - 8 - footer - 16  # n and MAGIC, before the empty Parquet file's footer
+    if end[4:] != b"PAR1" or trailer < 4:
+        return None
+    f.seek(trailer)
     tail = f.read(16)
     if tail[8:] != MAGIC:
         return None
     n = int(np.frombuffer(tail[:8], np.int64)[0])
-    table = size - 16 - 8 * (n + 1)
+    table = trailer - 8 * (n + 1)
     if partition is None:
         f.seek(table)
         return np.frombuffer(f.read(8 * (n + 1)), np.int64)

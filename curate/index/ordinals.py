@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 from curate.errors import CurateError
 from curate.index.store import fingerprint_of, id_hashes
 from curate.index.survivor import sort_keys
-from curate.shuffle import MAGIC, META, held_partitions, read_partition, widen, write_segments
+from curate.shuffle import META, SEGMENTS, held_partitions, read_partition, widen, write_segments
 
 OVERSAMPLE = 32  # sample rows per range: ranges within a few percent of even
 FILES_PER_SAMPLE_TASK = 256
@@ -206,11 +206,8 @@ def _input_partition(paths: list[Path], p: int, columns: list[str]) -> pa.Table 
 def _partitioned(path: Path) -> bool:
     """Whether ``path`` was written by curate.shuffle (segments, or row groups listed in its
     metadata), not as plain Parquet."""
-    with open(path, "rb") as f:
-        f.seek(max(f.seek(0, 2) - 8, 0))
-        if f.read(8) == MAGIC:
-            return True
-    return META in (pq.ParquetFile(path).schema_arrow.metadata or {})
+    held = pq.ParquetFile(path).schema_arrow.metadata or {}
+    return META in held or SEGMENTS in held
 
 
 def _splitters(samples: list[pa.Table], job: OrdinalJob) -> pa.Table:
