@@ -1,11 +1,14 @@
 """Index: a url_dedup barrier against a cross-dump index of 1, 4 and 8 committed dumps, with the
 index code of this checkout ("after") and of the commit before the streaming store ("before",
-d930796, exported with `git archive`), in the same run, on the same index files.
+d930796, exported with `git archive`), in the same run, each on an index of the same dumps
+committed by its own code (index format 2 lists pieces in a manifest; format 1 is refused).
 
 Each committed dump has D documents with 47-character ids (`<urn:uuid:...>`, as in Common Crawl):
 half their URLs from a shared pool of 4 D pages (so dumps repeat each other), half their own. The
 probe dump (D documents, the same mix) is deduplicated against the index by `UrlDedup.decide`
-(the whole barrier: plan, lookups, ids of the survivors, commit of the probe) in a fresh Python
+(the whole barrier: plan, lookups, ids of the survivors, commit of the probe; "after" runs the
+barrier's tasks in the process, through their files, so its `rchar` counts those too) in a fresh
+Python
 process per measurement, on a fresh copy of the index. Reported per measurement: bytes the process
 read while deciding (the kernel's `rchar`, so both versions are measured alike; "after" also
 reports `index.bytes_read`, counted by the store), peak RSS of the process minus its RSS just
@@ -103,8 +106,6 @@ def _child(code: Path, collected: Path, index: Path) -> dict:
 
 
 def run(quick: bool = False) -> str:
-    from curate.stages.url_dedup import UrlDedup, UrlDedupConfig
-
     docs = 50_000 if quick else 300_000
     rng = np.random.default_rng(11)
     with tempfile.TemporaryDirectory(prefix="bench_index_") as tmp:
@@ -115,21 +116,24 @@ def run(quick: bool = False) -> str:
             ["git", "-C", str(ROOT), "archive", BEFORE, "curate"], capture_output=True, check=True
         )
         subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
-        # the index, built by this checkout's code; snapshots after 1, 4 and 8 dumps
-        index = tmp / "index"
+        # the same dumps committed by each version's code (index formats differ: 2 lists
+        # pieces in a manifest); snapshots after 1, 4 and 8 dumps
         for k in range(1, max(SIZES) + 1):
-            collected = _collected(_dump_rows(f"CC-{k:02d}", docs, 4 * docs, rng))
-            UrlDedup(UrlDedupConfig(index=str(index))).decide(collected)
-            if k in SIZES:
-                shutil.copytree(index, tmp / f"index-{k}")
+            dump = tmp / f"dump-{k}.parquet"
+            pq.write_table(_collected(_dump_rows(f"CC-{k:02d}", docs, 4 * docs, rng)), dump)
+            for label, code in (("before", old), ("after", ROOT)):
+                _child(code, dump, tmp / f"index-{label}")
+                if k in SIZES:
+                    shutil.copytree(tmp / f"index-{label}", tmp / f"index-{label}-{k}")
         probe = tmp / "probe.parquet"
         pq.write_table(_collected(_dump_rows("CC-probe", docs, 4 * docs, rng)), probe)
         rows, results = [], {}
         for k in SIZES:
-            size = sum(f.stat().st_size for f in (tmp / f"index-{k}").rglob("*") if f.is_file())
             for label, code in (("before", old), ("after", ROOT)):
+                built = tmp / f"index-{label}-{k}"
+                size = sum(f.stat().st_size for f in built.rglob("*") if f.is_file())
                 scratch = tmp / f"scratch-{label}-{k}"
-                shutil.copytree(tmp / f"index-{k}", scratch)
+                shutil.copytree(built, scratch)
                 r = _child(code, probe, scratch)
                 shutil.rmtree(scratch)
                 results[label, k] = r
@@ -157,9 +161,11 @@ def run(quick: bool = False) -> str:
             f"Each committed dump and the probe dump: {docs:,} documents (half their URLs from a "
             f"shared pool of {4 * docs:,} pages). `before` = index code of {BEFORE} (whole "
             "partitions read, every referenced dump's docs table cached), `after` = this checkout "
-            "(row groups, no caches). Same index files, same probe, a fresh process and index copy "
+            "(row groups, no caches, the barrier as tasks in the process). The same dumps "
+            "committed by each version's code, same probe, a fresh process and index copy "
             "per line; both versions removed the same rows with the same `duplicate_of` (checked). "
-            "Read = the process's `rchar` during `decide`; `index.bytes_read` = the store's own "
+            "Read = the process's `rchar` during `decide` (after: with the barrier's own work "
+            "files); `index.bytes_read` = the store's own "
             "count; barrier RSS = peak minus RSS before the barrier.",
             "",
             "| dumps | index MiB | code | read MiB (rchar) | index.bytes_read MiB | "

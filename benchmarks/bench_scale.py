@@ -47,7 +47,13 @@ def measured(where: Path, code: Path, partitions: int | None = None) -> tuple:
     barriers (before #17 it held every key there); the shard tasks and reduce tasks run in the
     workers."""
     shutil.rmtree(where / "out", ignore_errors=True)
-    path = pipeline(where, partitions)
+    seconds, driver, worker, _ = measured_cmd(pipeline(where, partitions), code)
+    return seconds, driver, worker, json.loads((where / "out" / "report.json").read_text())
+
+
+def measured_cmd(path: Path, code: Path) -> tuple:
+    """`curate run PATH --workers 2` with the code at ``code``: wall seconds, driver peak MB,
+    largest worker peak MB, the report."""
     cmd = [sys.executable, "-m", "curate.cli", "run", str(path), "--workers", "2"]
     env = {"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin"}
     driver = worker = 0.0
@@ -68,7 +74,8 @@ def measured(where: Path, code: Path, partitions: int | None = None) -> tuple:
         if proc.returncode != 0:
             log.seek(0)
             raise RuntimeError(log.read()[-2000:])
-    return seconds, driver, worker, json.loads((where / "out" / "report.json").read_text())
+    output = Path(yaml.safe_load(path.read_text())["output"])
+    return seconds, driver, worker, json.loads((output / "report.json").read_text())
 
 
 def export(commit: str, dest: Path) -> Path:

@@ -49,7 +49,7 @@ from curate.shuffle import (
     partition_of,
     read_partition,
     write_json,
-    write_partitioned,
+    write_segments,
 )
 from curate.stages.base import ROW, SHARD, DecisionFiles, KeyedDedup, Stage, merge_counts
 
@@ -226,7 +226,10 @@ def _run_shard(task: ShardTask) -> dict[str, Any]:
         if collect_writer is not None:
             collect_writer.close(schema=pa.schema([(SHARD, pa.int32()), (ROW, pa.int64())]))
         if keyed:
-            _write_keyed(work / "collect" / part, _stage(task, task.collect), keyed_parts, task)
+            stage = _stage(task, task.collect)
+            _write_keyed(
+                work / "collect" / part, stage, keyed_parts, task.shard.index, task.partitions
+            )
         for w in removed_writers.values():
             w.close()
         quarantine.close()
@@ -247,22 +250,26 @@ def _keyed(stage: Stage) -> bool:
     return isinstance(stage, KeyedDedup) and stage.keyed()
 
 
-def _write_keyed(path: Path, stage: KeyedDedup, parts: list[pa.Table], task: ShardTask) -> None:
-    """One shard's keys, one row group per hash partition of the key (rows without a key are
-    spread by position: they never meet another row)."""
+def _write_keyed(
+    path: Path, stage: KeyedDedup, parts: list[pa.Table], shard: int, partitions: int
+) -> None:
+    """One shard's keys, one row group per partition of the key (``stage.key_partitions``; rows
+    without a key are spread by position: they never meet another row)."""
     if parts:
         keys = pa.concat_tables(parts, promote_options="default")
     else:  # an empty shard still gets the schema, so that every reduce task knows it
         keys = pa.table({SHARD: pa.array([], pa.int32()), ROW: pa.array([], pa.int64())})
     if stage.key_column in keys.column_names:
         key = keys.column(stage.key_column)
-        spread = np.uint64(task.shard.index << 40) + keys.column(ROW).to_numpy().astype(np.uint64)
+        spread = np.uint64(shard << 40) + keys.column(ROW).to_numpy().astype(np.uint64)
         values = pc.fill_null(key, 0).to_numpy().astype(np.uint64)
-        values = np.where(key.is_valid().to_numpy(zero_copy_only=False), values, spread)
-        part = partition_of(values, task.partitions)
+        valid = key.is_valid().to_numpy(zero_copy_only=False)
+        part = np.where(
+            valid, stage.key_partitions(values, partitions), partition_of(spread, partitions)
+        )
     else:
         part = np.zeros(keys.num_rows, np.int64)
-    write_partitioned(path, keys, part)
+    write_segments(path, keys, part)  # each reduce task reads its segment, not the footer
 
 
 def _stage_indices(task: ShardTask) -> list[int]:
@@ -598,8 +605,13 @@ class KeyedBarrier:
 
 def _keyed_barrier(spec: KeyedBarrier, resume: bool, executor: Executor) -> dict[str, Any]:
     """Reduce tasks decide one hash partition each; gather tasks then write each shard's
-    decision file from one row group per partition. The driver only sums small summaries."""
+    decision file from one row group per partition. The driver only sums small summaries.
+    A stage with a cross-dump index runs curate.index.keyed's rounds instead."""
     label = spec.stages[spec.index][0]
+    if _stage(spec, spec.index).indexed():
+        from curate.index.keyed import indexed_barrier
+
+        return indexed_barrier(spec, executor)
     summaries, todo = [], []
     for p in range(spec.partitions):
         done = spec.reduce_file(p).with_suffix(".json")
@@ -617,20 +629,58 @@ def _keyed_barrier(spec: KeyedBarrier, resume: bool, executor: Executor) -> dict
     ]
     for _ in executor.map(_gather_group, todo, desc=f"{label} decision files"):
         pass
-    merged = merge_counts(summaries)
-    if not merged:  # no shard had a row: the stage's counters at zero
-        stage = _stage(spec, spec.index)
-        empty = pa.record_batch(
-            {
-                "id": pa.array([], pa.string()),
-                "text": pa.array([], pa.string()),
-                ROW: pa.array([], pa.int64()),
-            }
-        )
-        keys = stage.collect(empty)
-        keys = keys.append_column(SHARD, pa.array([], pa.int32()))
-        merged = stage.reduce(keys)[1]
-    return merged
+    return merge_counts(summaries) or zero_counts(spec)
+
+
+def zero_counts(spec: KeyedBarrier) -> dict[str, Any]:
+    """The stage's counters at zero (no shard had a row)."""
+    stage = _stage(spec, spec.index)
+    empty = pa.record_batch(
+        {
+            "id": pa.array([], pa.string()),
+            "text": pa.array([], pa.string()),
+            ROW: pa.array([], pa.int64()),
+        }
+    )
+    keys = stage.collect(empty)
+    keys = keys.append_column(SHARD, pa.array([], pa.int32()))
+    return stage.reduce(keys)[1]
+
+
+class InProcess:
+    """An executor that runs tasks one after another in this process."""
+
+    def map(self, fn: Any, tasks: Any, desc: str = "", memory: int | None = None) -> Any:
+        return (fn(t) for t in tasks)
+
+
+def decide_keyed_here(
+    stage: KeyedDedup, collected: pa.Table, partitions: int = 3
+) -> tuple[dict[int, pa.Table], dict[str, Any]]:
+    """A keyed barrier over ``collected`` (collect's rows with _shard, _row) in this process,
+    through the same files and tasks as a run: each shard's keys written partitioned, the
+    barrier, the decision files read back as {shard: removals}."""
+    import dataclasses
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="curate-decide-") as tmp:
+        run = Path(tmp)
+        collect_dir = run / WORK / "pass-0" / "collect"
+        shard_of = collected.column(SHARD).to_numpy() if collected.num_rows else np.zeros(0)
+        shards = int(shard_of.max()) + 1 if len(shard_of) else 0
+        for s in range(shards):
+            rows = collected.filter(pa.array(shard_of == s))
+            _write_keyed(collect_dir / f"part-{s:05d}.parquet", stage, [rows], s, partitions)
+        params = dataclasses.asdict(stage.config)
+        triples = [(stage.name, stage.name, params)]
+        spec = KeyedBarrier(str(run), triples, 0, str(collect_dir), shards, partitions)
+        summary = _keyed_barrier(spec, False, InProcess())
+        decision = {
+            s: pq.read_table(path)
+            for s in range(shards)
+            if (path := spec.decisions / f"part-{s:05d}.parquet").exists()
+        }
+        return decision, summary
 
 
 def _reduce_memory(spec: KeyedBarrier) -> int:
@@ -657,7 +707,7 @@ def _reduce_partition(spec: KeyedBarrier) -> dict[str, Any]:
     out = spec.reduce_file(spec.part)
     if removals is not None and removals.num_rows:
         shard = removals.column(SHARD).to_numpy()
-        write_partitioned(out, removals, shard // SHARDS_PER_GROUP)
+        write_segments(out, removals, shard // SHARDS_PER_GROUP)
     failpoint("reduce_partition")
     write_json(out.with_suffix(".json"), summary)
     return summary

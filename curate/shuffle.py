@@ -1,13 +1,21 @@
 """The exchange between map and reduce tasks: tables split into hash partitions, on disk.
 
-A map task writes one Parquet file whose row groups are its partitions, in partition order, and
-records which partition each row group holds in the file's key-value metadata. A reduce task
-reads its partition's row group from every map file, and nothing else: no process ever holds
-more than one partition of the keys.
+A map task of a keyed barrier writes one file of *segments* (``write_segments``): each non-empty
+partition is a whole Parquet file of its
+own (zstd, page checksums), one after another in partition order, followed by a table of
+(partitions + 1) int64 byte offsets, 16 bytes (the partition count and the magic ``CURATEPT``)
+and the footer of an empty Parquet file of the schema: a Parquet reader sees 0 rows (metadata
+``curate.segments`` says why), curate finds the offsets from the footer's length. A reduce
+task reads, from every map file, the tail, the 16 bytes of its
+partition's offsets and its segment, and nothing else: the bytes it reads do not grow with the
+number of partitions (a Parquet file with one row group per partition, ``write_partitioned``,
+makes every reduce task parse every file's whole footer, ~870 bytes per partition: 850 KB per file
+at 1,000 partitions). No process ever holds more than one partition of the keys.
+``read_partition`` reads both layouts.
 
 Used twice per keyed barrier (curate.pipeline): shard keys -> partitions of the key (the dedup
 decides within a partition), then each partition's removals -> groups of shards (so each shard's
-decision file is written by one task that reads one row group per partition).
+decision file is written by one task that reads one segment per partition).
 
 Columns that grow with the corpus are 64-bit-offset (``large_string``, ``large_list``), so a
 partition may pass 2 GiB of text without Arrow's 32-bit offsets overflowing.
@@ -18,6 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -25,7 +34,9 @@ import pyarrow.parquet as pq
 
 from curate.io import AtomicParquetWriter, _writing, atomic_write_bytes
 
-META = b"curate.partitions"
+META = b"curate.partitions"  # the older layout: partitions in the key-value metadata
+MAGIC = b"CURATEPT"
+SEGMENTS = b"curate.segments"
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads keys that share low bits
 
 
@@ -56,8 +67,10 @@ def widen(table: pa.Table) -> pa.Table:
 
 
 def write_partitioned(path: Path, table: pa.Table, part: np.ndarray) -> dict[int, int]:
-    """Write ``table`` to ``path`` (atomically) with one row group per non-empty partition;
-    returns {partition: rows}."""
+    """Write ``table`` to ``path`` (atomically) as a Parquet file with one row group per
+    non-empty partition, listed in its metadata (the older layout: a reader of one partition
+    parses the whole footer; still what small exchanges and readable outputs use); returns
+    {partition: rows}."""
     table = widen(table)
     part = np.asarray(part, np.int64)
     order = np.argsort(part, kind="stable")
@@ -77,6 +90,96 @@ def write_partitioned(path: Path, table: pa.Table, part: np.ndarray) -> dict[int
     return {int(p): int(c) for p, c in zip(ids, counts)}
 
 
+def write_segments(path: Path, table: pa.Table, part: np.ndarray) -> dict[int, int]:
+    """Write ``table`` to ``path`` (atomically) as one segment per non-empty partition (see the
+    module's docstring); returns {partition: rows}."""
+    table = widen(table).replace_schema_metadata(None)
+    part = np.asarray(part, np.int64)
+    order = np.argsort(part, kind="stable")
+    ids, starts, counts = np.unique(part[order], return_index=True, return_counts=True)
+    n = int(ids[-1]) + 1 if len(ids) else 0
+    offsets = np.full(n + 1, 4, np.int64)
+    # the file ends as an empty Parquet file of the table's schema (0 rows, saying so in its
+    # metadata), so that what a reader can see is Parquet; segments start after its b"PAR1"
+    sink = pa.BufferOutputStream()
+    meta = {SEGMENTS: b"partitions are segments before this footer (curate.shuffle)"}
+    pq.ParquetWriter(sink, table.schema.with_metadata(meta)).close()  # no row group at all
+    tail = sink.getvalue().to_pybytes()
+    tmp = path.with_name(f".{path.name}.tmp")
+    with _writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(b"PAR1")
+            at = 4
+            for p, start, count in zip(ids, starts, counts):
+                sink = pa.BufferOutputStream()
+                rows = table.take(pa.array(order[start : start + count]))
+                pq.write_table(rows, sink, compression="zstd", write_page_checksum=True)
+                segment = sink.getvalue()
+                f.write(segment)
+                offsets[p + 1 :] = at = at + segment.size
+            f.write(offsets.tobytes())
+            f.write(np.int64(n).tobytes() + MAGIC)
+            f.write(tail[4:])  # footer, its length, b"PAR1"
+        tmp.replace(path)
+    return {int(p): int(c) for p, c in zip(ids, counts)}
+
+
+def held_partitions(path: Path) -> list[int]:
+    """The non-empty partitions of a map file, in order ([] when it is missing)."""
+    try:
+        with open(path, "rb") as f:
+            offsets = _offsets(f)
+            if offsets is None:
+                held = pq.ParquetFile(path).schema_arrow.metadata or {}
+                return json.loads(held.get(META, b"[]"))
+    except FileNotFoundError:
+        return []
+    return np.flatnonzero(np.diff(offsets)).tolist()
+
+
+def file_schema(path: Path) -> pa.Schema | None:
+    """The schema of a map file (of its first segment; None when it holds no partition), or of
+    any other Parquet file. FileNotFoundError when it is missing."""
+    with open(path, "rb") as f:
+        offsets = _offsets(f)
+        if offsets is not None:
+            held = np.flatnonzero(np.diff(offsets))
+            if not len(held):
+                return None
+            a, b = int(offsets[held[0]]), int(offsets[held[0] + 1])
+            f.seek(a)
+            return pq.ParquetFile(pa.BufferReader(f.read(b - a))).schema_arrow
+    return pq.read_schema(path)
+
+
+def _offsets(f: Any, partition: int | None = None) -> np.ndarray | None:
+    """The segment offsets of an open map file (only partition's two with ``partition``), or
+    None for a file of the older layout."""
+    size = f.seek(0, 2)
+    if size < 32:
+        return None
+    f.seek(size - 8)
+    end = f.read(8)
+    footer = int.from_bytes(end[:4], "little")
+    trailer = size - 8 - footer - 16  # n and MAGIC, before the empty Parquet file's footer
+    if end[4:] != b"PAR1" or trailer < 4:
+        return None
+    f.seek(trailer)
+    tail = f.read(16)
+    if tail[8:] != MAGIC:
+        return None
+    n = int(np.frombuffer(tail[:8], np.int64)[0])
+    table = trailer - 8 * (n + 1)
+    if partition is None:
+        f.seek(table)
+        return np.frombuffer(f.read(8 * (n + 1)), np.int64)
+    if partition >= n:
+        return np.zeros(2, np.int64)
+    f.seek(table + 8 * partition)
+    return np.frombuffer(f.read(16), np.int64)
+
+
 def read_partition(
     paths: Iterable[Path], partition: int, columns: list[str] | None = None
 ) -> pa.Table | None:
@@ -84,12 +187,23 @@ def read_partition(
     parts = []
     for path in paths:
         try:
-            f = pq.ParquetFile(path, page_checksum_verification=True)
+            f = open(path, "rb")  # noqa: SIM115 (closed below)
         except FileNotFoundError:
             continue
-        held = json.loads((f.schema_arrow.metadata or {}).get(META, b"[]"))
+        with f:
+            bounds = _offsets(f, partition)
+            if bounds is not None:
+                a, b = int(bounds[0]), int(bounds[1])
+                if b > a:
+                    f.seek(a)
+                    segment = pa.BufferReader(f.read(b - a))
+                    pf = pq.ParquetFile(segment, page_checksum_verification=True)
+                    parts.append(pf.read(columns=columns))
+                continue
+        pf = pq.ParquetFile(path, page_checksum_verification=True)  # the older layout
+        held = json.loads((pf.schema_arrow.metadata or {}).get(META, b"[]"))
         if partition in held:
-            parts.append(f.read_row_group(held.index(partition), columns=columns))
+            parts.append(pf.read_row_group(held.index(partition), columns=columns))
     if not parts:
         return None
     return pa.concat_tables(parts, promote_options="default").replace_schema_metadata(None)

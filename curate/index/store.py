@@ -6,11 +6,17 @@ Layout of ``DIR`` (all Parquet/JSON/NumPy, readable without curate)::
     index.json                  kind (url | minhash | simhash), key parameters, partitions
     .lock                       flock held by a run while it reads and commits
     dumps/000001/               one folder per committed dump, named by commit sequence number
-        meta.json               dump name, seq, docs, fingerprint of its ids, commit time
-        docs.parquet            id (large_string), root: row = the document's *ordinal* in the
-                                dump; row groups of DOCS_ROW_GROUP rows
-        part-00.parquet ...     (key uint64, doc uint32) sorted by key; one file per partition,
-                                row groups of PART_ROW_GROUP rows with key min/max statistics
+        meta.json               dump name, seq, docs, fingerprint of its ids, commit time, and
+                                the manifest of its pieces: ``docs`` [first ordinal, rows, file]
+                                and ``parts`` [partition, key min, key max, rows, file]
+        docs*.parquet           id (large_string), root: row k of a piece = the document whose
+                                *ordinal* in the dump is the piece's first + k; row groups of
+                                DOCS_ROW_GROUP rows. One piece (docs.parquet) when the driver
+                                commits; one per ordinal range when tasks do (docs-00003.parquet)
+        part-00*.parquet ...    (key uint64, doc uint32) sorted by key; a partition is one file
+                                (part-00.parquet) or pieces of disjoint key ranges written by
+                                tasks (part-00-00007.parquet); row groups of PART_ROW_GROUP rows
+                                with key min/max statistics
         signatures.npy          uint32 [docs, num_perm], MinHash with verify: signature
         shingles.npy            uint32, each document's distinct shingle hashes, MinHash with
         shingle_offsets.npy     verify: exact (int64 [docs + 1] offsets into shingles.npy)
@@ -44,10 +50,13 @@ barrier reports the total as ``index.bytes_read``. A probe that is dense in key 
 against earlier dumps of the same size) still touches every row group of every committed dump:
 its reads grow with the index (benchmarks/bench_index.py), its memory does not. The run's own keys
 are in memory for ``decide`` (about the bytes/doc above plus 80 for the row's bookkeeping).
-Older indexes (one row group per file) are read the same way, without the skipping.
+An index of format 1 (one docs.parquet, no manifest, ids fingerprinted in sorted order) is
+refused with a request to rebuild it.
 
 Committing a dump writes a hidden temporary folder and renames it to its sequence number: the
-rename is the commit, so a crash leaves the index as it was (the next open removes the debris).
+rename is the commit (tasks may write the pieces into the staged folder; the driver then writes
+only meta.json and renames, ``commit_pieces``), so a crash leaves the index as it was (the next
+open removes the debris).
 A dump already in the index is recognised by name and not added again; it is then deduplicated
 against the dumps committed before it, exactly as the first time, so a re-run is idempotent.
 """
@@ -75,15 +84,15 @@ from xxhash import xxh3_64
 
 from curate.errors import CurateError, failpoint
 
-FORMAT = 1
+FORMAT = 2  # 2: pieces listed in meta.json, order-free id fingerprints
 SEQ_SHIFT = 32
 NO_HANDLE = -1
 # rows per Parquet row group of a partition (12 bytes a row: 192 KiB) and of docs.parquet (id and
 # root: ~1 MB at 60-byte ids); a lookup or an id fetch reads only the row groups it needs
 PART_ROW_GROUP = 1 << 14
 DOCS_ROW_GROUP = 1 << 14
-FINGERPRINT_SLICE = 64 << 20  # bytes of ids joined and hashed at a time
-NEWLINE = pa.scalar("\n", pa.large_string())
+HASH_BYTES = 1 << 22  # bytes of ids hashed at a time
+_POLY = np.uint64(0x100000001B3)  # the 64-bit FNV prime, as the base of the id polynomial
 PAGE = 4096  # what a read of a memory-mapped array costs: the pages it touches
 
 
@@ -189,28 +198,73 @@ def split_handle(handles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return handles >> SEQ_SHIFT, handles & ((1 << SEQ_SHIFT) - 1)
 
 
+def id_hashes(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A 64-bit hash of each id (null: of the empty string), vectorised: the polynomial
+    sum((byte + 1) * M**position) mod 2**64 of its UTF-8 bytes, with its length, through
+    MurmurHash3's finaliser. Chunk by chunk and HASH_BYTES bytes at a time, so a column past
+    2 GiB is never concatenated, and 8 bytes per id byte are held for one window only."""
+    chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
+    return np.concatenate([np.empty(0, np.uint64), *(_hash_chunk(c) for c in chunks)])
+
+
+def _hash_chunk(values: pa.Array) -> np.ndarray:
+    if values.null_count:
+        values = pc.fill_null(values, "")
+    n = len(values)
+    if not n:
+        return np.empty(0, np.uint64)
+    wide = pa.types.is_large_string(values.type) or pa.types.is_large_binary(values.type)
+    kind = np.dtype(np.int64 if wide else np.int32)
+    offsets = np.frombuffer(values.buffers()[1], kind, n + 1, values.offset * kind.itemsize)
+    offsets = offsets.astype(np.int64)
+    data = values.buffers()[2]
+    raw = np.frombuffer(data, np.uint8) if data is not None else np.empty(0, np.uint8)
+    h = np.zeros(n, np.uint64)
+    with np.errstate(over="ignore"):
+        for w0 in range(int(offsets[0]), int(offsets[-1]), HASH_BYTES):
+            w1 = min(w0 + HASH_BYTES, int(offsets[-1]))
+            at = np.arange(w0, w1)
+            row = np.searchsorted(offsets, at, "right") - 1
+            weight = _powers((at - offsets[row]).astype(np.uint64))
+            summed = np.r_[np.uint64(0), np.cumsum((raw[w0:w1] + np.uint64(1)) * weight)]
+            first, last = int(row[0]), int(row[-1]) + 1
+            lo = np.clip(offsets[first:last] - w0, 0, w1 - w0)
+            hi = np.clip(offsets[first + 1 : last + 1] - w0, 0, w1 - w0)
+            h[first:last] += summed[hi] - summed[lo]  # mod 2**64
+        h = h + np.diff(offsets).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        h = h ^ (h >> np.uint64(33))
+        h = h * np.uint64(0xFF51AFD7ED558CCD)
+        h = h ^ (h >> np.uint64(33))
+        h = h * np.uint64(0xC4CEB9FE1A85EC53)
+    return h ^ (h >> np.uint64(33))
+
+
+def _powers(exponent: np.ndarray) -> np.ndarray:
+    """_POLY ** exponent mod 2**64: a table of the low 16 bits' powers times one of the high."""
+    low = np.cumprod(np.r_[np.uint64(1), np.full(0xFFFF, _POLY)])
+    step = low[-1] * _POLY  # _POLY ** 65536
+    high_needed = int(exponent.max(initial=0)) >> 16
+    high = np.cumprod(np.r_[np.uint64(1), np.full(high_needed, step)])
+    return low[exponent & np.uint64(0xFFFF)] * high[exponent >> np.uint64(16)]
+
+
+def fingerprint_sums(ids: pa.Array | pa.ChunkedArray) -> tuple[int, int]:
+    """(count, sum of ``id_hashes`` mod 2**64): what ``fingerprint_of`` makes a fingerprint of.
+    Sums of disjoint parts of a dump add up (mod 2**64) to the whole's, so tasks can each
+    fingerprint their rows and the driver add a few numbers."""
+    h = id_hashes(ids)
+    with np.errstate(over="ignore"):
+        return len(h), int(h.sum(dtype=np.uint64))
+
+
+def fingerprint_of(count: int, total: int) -> str:
+    return xxh3_64(f"{count}:{total % (1 << 64):016x}".encode()).hexdigest()
+
+
 def fingerprint_ids(ids: pa.Array | pa.ChunkedArray) -> str:
     """Order-free fingerprint of a dump's document ids (a re-run must bring the same documents):
-    xxh3-64 of the ids sorted (UTF-8 byte order = code point order) and joined by newlines."""
-    # 64-bit offsets throughout (a dump's ids pass 2 GiB at ~40 M documents); the join is hashed
-    # ~64 MB of ids at a time, so the joined text is never built whole
-    ids = ids if isinstance(ids, pa.ChunkedArray) else pa.chunked_array([ids])
-    ids = ids.cast(pa.large_string()).combine_chunks()
-    order = pc.sort_indices(ids)
-    lengths = pc.fill_null(pc.binary_length(ids), 0).take(order).to_numpy()
-    ends = np.cumsum(lengths + 1)
-    marks = np.arange(1, (int(ends[-1]) if len(ends) else 0) // FINGERPRINT_SLICE + 1)
-    cuts = np.unique(np.r_[0, np.searchsorted(ends, marks * FINGERPRINT_SLICE), len(ids)])
-    digest = xxh3_64()
-    for a, b in zip(cuts[:-1], cuts[1:]):
-        piece = ids.take(order[a:b])
-        bounds = pa.array([0, len(piece)], pa.int64())
-        joined = pc.binary_join(pa.LargeListArray.from_arrays(bounds, piece), NEWLINE)[0]
-        if a:
-            digest.update(b"\n")
-        if (buffer := joined.as_buffer()) is not None:
-            digest.update(buffer)
-    return digest.hexdigest()
+    of their count and the sum of their hashes, the same in any order, sharding or chunking."""
+    return fingerprint_of(*fingerprint_sums(ids))
 
 
 def dump_fingerprints(table: pa.Table, stage: str, index: str | Path) -> dict[str, str]:
@@ -228,6 +282,12 @@ def dump_fingerprints(table: pa.Table, stage: str, index: str | Path) -> dict[st
     }
 
 
+# a committed dump's manifest: docs pieces (first ordinal, rows, file) in ordinal order, and key
+# pieces (partition, key min, key max, rows, file), min/max None when unknown
+DocsPiece = tuple[int, int, str]
+KeyPiece = tuple[int, "int | None", "int | None", int, str]
+
+
 @dataclass(frozen=True)
 class CommittedDump:
     name: str
@@ -236,6 +296,11 @@ class CommittedDump:
     fingerprint: str
     path: Path
     committed_at: str
+    pieces: tuple[DocsPiece, ...] = ()
+    parts: tuple[KeyPiece, ...] = ()
+
+    def parts_of(self, partition: int) -> list[KeyPiece]:
+        return sorted((p for p in self.parts if p[0] == partition), key=lambda p: p[1] or 0)
 
 
 class DedupIndex:
@@ -254,6 +319,13 @@ class DedupIndex:
             raw = meta.read_bytes()
             self.meter.add(len(raw))
             found = json.loads(raw)
+            if found.get("format", 1) != FORMAT:
+                older = found.get("format", 1) < FORMAT
+                raise CurateError(
+                    f"{self.root}: index format {found.get('format', 1)} was built by "
+                    f"{'an older' if older else 'a newer'} curate (this one reads format "
+                    f"{FORMAT}); rebuild it: run its dumps again into a new index"
+                )
             if found.get("kind") != kind:
                 raise CurateError(f"{self.root}: a {found.get('kind')} index, not a {kind} index")
             for key in sorted(set(found.get("params", {})) | set(params)):
@@ -296,7 +368,14 @@ class DedupIndex:
             m = json.loads(raw)
             out.append(
                 CommittedDump(
-                    m["dump"], m["seq"], m["docs"], m["fingerprint"], path, m["committed_at"]
+                    m["dump"],
+                    m["seq"],
+                    m["docs"],
+                    m["fingerprint"],
+                    path,
+                    m["committed_at"],
+                    tuple(tuple(x) for x in m.get("pieces", [])),
+                    tuple(tuple(x) for x in m.get("parts", [])),
                 )
             )
         return out
@@ -364,33 +443,7 @@ class DedupIndex:
         raise CurateError(f"{self.root}: no committed dump with sequence number {seq}")
 
     def _doc_column(self, handles: np.ndarray, column: str) -> pa.ChunkedArray:
-        """``column`` of docs.parquet at each handle, in handle order: per dump, only the row
-        groups holding the asked ordinals are read, one at a time."""
-        seqs, ords = split_handle(handles)
-        pieces, where = [], []
-        for seq in np.unique(seqs):
-            at = np.flatnonzero(seqs == seq)
-            path = self._dump_by_seq(int(seq)).path / "docs.parquet"
-            with open_parquet(path, self.meter) as f:
-                md = f.metadata
-                rows = [md.row_group(g).num_rows for g in range(md.num_row_groups)]
-                starts = np.cumsum([0, *rows])
-                if ords[at].max() >= starts[-1]:
-                    raise CurateError(
-                        f"{path}: {starts[-1]} documents, asked for ordinal "
-                        f"{int(ords[at].max())} (a damaged index?)"
-                    )
-                group = np.searchsorted(starts, ords[at], "right") - 1
-                for g in np.unique(group):
-                    sel = at[group == g]
-                    values = f.read_row_group(int(g), columns=[column]).column(0)
-                    pieces.append(values.take(pa.array(ords[sel] - starts[g])))
-                    where.append(sel)
-        if not pieces:
-            return pa.chunked_array([], pa.large_string() if column == "id" else pa.int64())
-        back = np.argsort(np.concatenate(where), kind="stable")
-        joined = pa.chunked_array([p.cast(pieces[0].type) for p in pieces])
-        return joined.take(pa.array(back))
+        return doc_column(self.dumps(), handles, column, self.meter)
 
     def roots(self, handles: np.ndarray) -> np.ndarray:
         """The survivor handle of each document handle."""
@@ -473,33 +526,27 @@ class DedupIndex:
         shingles: Any = None,
         staged: Path | None = None,
     ) -> CommittedDump:
-        """Add one dump: ``ids`` and ``roots`` in ordinal order, ``parts[p] = (keys, ordinals)``
-        or ``(keys, ordinals, {column: values})`` for extra columns aligned with the keys;
-        ``tables`` are written as ``<name>.parquet``. Call under ``locked()``; the final rename is
-        the commit. With ``staged`` (from ``begin_commit``), the partitions are already there and
-        ``parts`` is None."""
+        """Add one dump from this process: ``ids`` and ``roots`` in ordinal order,
+        ``parts[p] = (keys, ordinals)`` or ``(keys, ordinals, {column: values})`` for extra
+        columns aligned with the keys; ``tables`` are written as ``<name>.parquet``. Call under
+        ``locked()``; the final rename is the commit. With ``staged`` (from ``begin_commit``),
+        the partitions are already there (part-NN.parquet) and ``parts`` is None."""
         if staged is None and (parts is None or len(parts) != self.partitions):
             raise ValueError(f"expected {self.partitions} partitions")
-        if staged is not None:
-            if parts is not None:
-                raise ValueError("give parts or staged partitions, not both")
-            missing = [p for p in range(self.partitions) if not (staged / _part(p)).exists()]
-            if missing:
-                raise ValueError(f"{staged}: staged partitions missing: {missing}")
-        seq = max((d.seq for d in self.dumps()), default=0) + 1
+        if staged is not None and parts is not None:
+            raise ValueError("give parts or staged partitions, not both")
         tmp = staged if staged is not None else self.begin_commit()
         try:
-            pq.write_table(
-                pa.table({"id": ids.cast(pa.large_string()), "root": pa.array(roots, pa.int64())}),
-                tmp / "docs.parquet",
-                compression="zstd",
-                row_group_size=DOCS_ROW_GROUP,
-                write_statistics=False,  # read by ordinal, never filtered by value
-                use_dictionary=False,  # ids are distinct: a dictionary only grows the file
-            )
-            for p, (keys, docs, *more) in enumerate(parts or []):
-                write_partition(tmp, p, keys, docs, more[0] if more else None)
+            docs = write_docs(tmp, ids, roots)
+            written = []
+            for p, (keys, ordinals, *more) in enumerate(parts or []):
+                written.append(write_partition(tmp, p, keys, ordinals, more[0] if more else None))
                 failpoint("index_part")
+            if staged is not None:
+                written = _staged_parts(tmp)
+                missing = sorted(set(range(self.partitions)) - {w[0] for w in written})
+                if missing:
+                    raise ValueError(f"{staged}: staged partitions missing: {missing}")
             if signatures is not None:
                 np.save(tmp / "signatures.npy", np.ascontiguousarray(signatures))
             if shingles is not None:  # a curate.minhash.SetStore, in ordinal order
@@ -507,27 +554,109 @@ class DedupIndex:
                 np.save(tmp / "shingle_offsets.npy", np.asarray(shingles.offsets, np.int64))
             for table_name, extra in (tables or {}).items():
                 pq.write_table(extra, tmp / f"{table_name}.parquet", compression="zstd")
-            meta = {
-                "dump": name,
-                "seq": seq,
-                "docs": len(ids),
-                "fingerprint": fingerprint,
-                "committed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                **(stats or {}),
-            }
-            _atomic_text(tmp / "meta.json", json.dumps(meta, indent=1))
-            _fsync_dir(tmp)
-            final = self.root / "dumps" / f"{seq:06d}"
-            failpoint("index_commit")
-            os.rename(tmp, final)  # the commit
-            failpoint("index_committed")
-            _fsync_dir(final.parent)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        entry = CommittedDump(name, seq, meta["docs"], fingerprint, final, meta["committed_at"])
+        return self.commit_pieces(name, fingerprint, tmp, [(0, len(ids), docs)], written, stats)
+
+    def commit_pieces(
+        self,
+        name: str,
+        fingerprint: str,
+        staged: Path,
+        pieces: list[DocsPiece],
+        parts: list[KeyPiece],
+        stats: dict[str, Any] | None = None,
+    ) -> CommittedDump:
+        """Commit a dump whose pieces are in ``staged`` (from ``begin_commit``, written by tasks
+        or by ``commit``): docs ``pieces`` (first ordinal, rows, file) and key ``parts``
+        (partition, key min, key max, rows, file). This process writes only meta.json (the
+        manifest) and renames the folder: the commit. Call under ``locked()``."""
+        seq = max((d.seq for d in self.dumps()), default=0) + 1
+        pieces = sorted((int(a), int(n), f) for a, n, f in pieces)
+        parts = sorted(parts, key=lambda p: (p[0], -1 if p[1] is None else p[1], p[4]))
+        try:
+            ends = np.cumsum([n for _, n, _ in pieces])
+            if [a for a, _, _ in pieces] != [0, *ends[:-1].tolist()]:
+                raise ValueError(f"{staged}: docs pieces do not tile the ordinals: {pieces}")
+            absent = [f for *_, f in [*pieces, *parts] if not (staged / f).exists()]
+            if absent:  # a partition without a piece holds no key of this dump
+                raise ValueError(f"{staged}: pieces missing: {absent}")
+            meta = {
+                "dump": name,
+                "seq": seq,
+                "docs": int(ends[-1]) if len(ends) else 0,
+                "fingerprint": fingerprint,
+                "committed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                **(stats or {}),
+                "pieces": [list(piece) for piece in pieces],
+                "parts": [list(part) for part in parts],
+            }
+            _atomic_text(staged / "meta.json", json.dumps(meta, indent=1))
+            _fsync_dir(staged)
+            final = self.root / "dumps" / f"{seq:06d}"
+            failpoint("index_commit")
+            os.rename(staged, final)  # the commit
+            failpoint("index_committed")
+            _fsync_dir(final.parent)
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
+        entry = CommittedDump(
+            name,
+            seq,
+            meta["docs"],
+            fingerprint,
+            final,
+            meta["committed_at"],
+            tuple(tuple(x) for x in meta["pieces"]),
+            tuple(tuple(x) for x in meta["parts"]),
+        )
         self._dumps = [*self.dumps(), entry]
         return entry
+
+
+def doc_column(
+    dumps: list[CommittedDump], handles: np.ndarray, column: str, meter: ReadMeter
+) -> pa.ChunkedArray:
+    """``column`` (id or root) of the docs pieces at each handle, in handle order: per dump, only
+    the pieces and in them the row groups holding the asked ordinals are read, one at a time."""
+    by_seq = {d.seq: d for d in dumps}
+    seqs, ords = split_handle(handles)
+    pieces, where = [], []
+    for seq in np.unique(seqs):
+        d = by_seq.get(int(seq))
+        if d is None:
+            raise CurateError(f"no committed dump with sequence number {seq} (a damaged index?)")
+        at = np.flatnonzero(seqs == seq)
+        if ords[at].max() >= d.docs:
+            raise CurateError(
+                f"{d.path}: {d.docs} documents, asked for ordinal {int(ords[at].max())} "
+                "(a damaged index?)"
+            )
+        firsts = np.array([piece[0] for piece in d.pieces], np.int64)
+        piece_of = np.searchsorted(firsts, ords[at], "right") - 1
+        for k in np.unique(piece_of):
+            first, _, name = d.pieces[int(k)]
+            in_piece = at[piece_of == k]
+            with open_parquet(d.path / name, meter) as f:
+                md = f.metadata
+                rows = [md.row_group(g).num_rows for g in range(md.num_row_groups)]
+                starts = np.cumsum([0, *rows])
+                local = ords[in_piece] - first
+                if local.max() >= starts[-1]:
+                    raise CurateError(f"{d.path / name}: fewer rows than its manifest says")
+                group = np.searchsorted(starts, local, "right") - 1
+                for g in np.unique(group):
+                    sel = group == g
+                    values = f.read_row_group(int(g), columns=[column]).column(0)
+                    pieces.append(values.take(pa.array(local[sel] - starts[g])))
+                    where.append(in_piece[sel])
+    if not pieces:
+        return pa.chunked_array([], pa.large_string() if column == "id" else pa.int64())
+    back = np.argsort(np.concatenate(where), kind="stable")
+    joined = pa.chunked_array([p.cast(pieces[0].type) for p in pieces])
+    return joined.take(pa.array(back))
 
 
 def _part(partition: int) -> str:
@@ -541,8 +670,9 @@ def lookup_partition(
     meter: ReadMeter | None = None,
 ) -> np.ndarray:
     """For each key, the smallest handle in ``reference`` with that key in ``partition``, or
-    NO_HANDLE. Streams: one dump at a time, in commit order, and in each dump's partition file
-    only the row groups whose key range holds a key still unfound, one row group at a time
+    NO_HANDLE. Streams: one dump at a time, in commit order, and in each dump's partition only
+    the pieces (by their key range in the manifest) and in them the row groups whose key range
+    holds a key still unfound, one row group at a time
     (its ``doc`` column only if a key hit). Memory: the keys asked + one row group; reads are
     counted in ``meter``. A reduce task for one partition needs nothing else of the index."""
     meter = meter if meter is not None else ReadMeter()
@@ -553,29 +683,52 @@ def lookup_partition(
         todo = order[found[order] == NO_HANDLE]
         if not len(todo):
             break
-        want = keys[todo]  # sorted
-        with open_parquet(d.path / _part(partition), meter) as f:
-            md = f.metadata
-            key_at = md.schema.to_arrow_schema().get_field_index("key")
-            for g in range(md.num_row_groups):
-                if not md.row_group(g).num_rows:
-                    continue
-                stats = md.row_group(g).column(key_at).statistics
-                lo, hi = 0, len(want)
-                if stats is not None and stats.has_min_max:
-                    lo = int(np.searchsorted(want, np.uint64(stats.min), "left"))
-                    hi = int(np.searchsorted(want, np.uint64(stats.max), "right"))
-                if lo >= hi:
-                    continue
-                idx_keys = f.read_row_group(g, columns=["key"]).column(0).to_numpy()
-                ask, rows = want[lo:hi], todo[lo:hi]
-                pos = np.minimum(np.searchsorted(idx_keys, ask), len(idx_keys) - 1)
-                # leftmost in the first row group holding the key: its smallest ordinal
-                hit = (idx_keys[pos] == ask) & (found[rows] == NO_HANDLE)
-                if hit.any():
-                    docs = f.read_row_group(g, columns=["doc"]).column(0).to_numpy()
-                    found[rows[hit]] = make_handle(d.seq, docs[pos[hit]].astype(np.int64))
+        for _, lo_key, hi_key, rows_in, name in d.parts_of(partition):
+            # pieces hold disjoint key ranges: open only those the keys still unfound reach
+            todo = order[found[order] == NO_HANDLE]
+            want = keys[todo]  # sorted
+            lo = 0 if lo_key is None else int(np.searchsorted(want, np.uint64(lo_key), "left"))
+            hi = (
+                len(want)
+                if hi_key is None
+                else int(np.searchsorted(want, np.uint64(hi_key), "right"))
+            )
+            if not rows_in or lo >= hi:
+                continue
+            _lookup_piece(d, d.path / name, want[lo:hi], todo[lo:hi], found, meter)
     return found
+
+
+def _lookup_piece(
+    d: CommittedDump,
+    path: Path,
+    want: np.ndarray,
+    todo: np.ndarray,
+    found: np.ndarray,
+    meter: ReadMeter,
+) -> None:
+    """The keys ``want`` (sorted; rows ``todo`` of ``found``) in one key piece of dump ``d``."""
+    with open_parquet(path, meter) as f:
+        md = f.metadata
+        key_at = md.schema.to_arrow_schema().get_field_index("key")
+        for g in range(md.num_row_groups):
+            if not md.row_group(g).num_rows:
+                continue
+            stats = md.row_group(g).column(key_at).statistics
+            lo, hi = 0, len(want)
+            if stats is not None and stats.has_min_max:
+                lo = int(np.searchsorted(want, np.uint64(stats.min), "left"))
+                hi = int(np.searchsorted(want, np.uint64(stats.max), "right"))
+            if lo >= hi:
+                continue
+            idx_keys = f.read_row_group(g, columns=["key"]).column(0).to_numpy()
+            ask, rows = want[lo:hi], todo[lo:hi]
+            pos = np.minimum(np.searchsorted(idx_keys, ask), len(idx_keys) - 1)
+            # leftmost in the first row group holding the key: its smallest ordinal
+            hit = (idx_keys[pos] == ask) & (found[rows] == NO_HANDLE)
+            if hit.any():
+                docs = f.read_row_group(g, columns=["doc"]).column(0).to_numpy()
+                found[rows[hit]] = make_handle(d.seq, docs[pos[hit]].astype(np.int64))
 
 
 def write_partition(
@@ -584,23 +737,58 @@ def write_partition(
     keys: np.ndarray,
     docs: np.ndarray,
     extra: dict[str, Any] | None = None,
-) -> None:
-    """One partition of a dump being committed: (key, doc ordinal[, extra columns]) by key."""
+    piece: int | None = None,
+) -> KeyPiece:
+    """One partition (or, with ``piece``, one key range of it) of a dump being committed:
+    (key, doc ordinal[, extra columns]) by key. Returns its manifest entry."""
+    keys = np.asarray(keys, np.uint64)
     order = np.lexsort((docs, keys))
     columns = {
         "key": pa.array(keys[order], pa.uint64()),
-        "doc": pa.array(docs[order], pa.uint32()),
+        "doc": pa.array(np.asarray(docs)[order], pa.uint32()),
     }
     for column, values in (extra or {}).items():
         columns[column] = pa.array(np.asarray(values)[order])
+    name = _part(partition) if piece is None else f"part-{partition:02d}-{piece:05d}.parquet"
     # keys are uniformly random: dictionary/compression gain little, plain is faster
     pq.write_table(
         pa.table(columns),
-        Path(folder) / _part(partition),
+        Path(folder) / name,
         compression="zstd",
         use_dictionary=False,
         row_group_size=PART_ROW_GROUP,  # with key statistics: lookups skip row groups by range
     )
+    lo, hi = (int(keys.min()), int(keys.max())) if len(keys) else (None, None)
+    return (partition, lo, hi, len(keys), name)
+
+
+def write_docs(folder: Path, ids: pa.Array, roots: np.ndarray, piece: int | None = None) -> str:
+    """A piece of a dump's docs (id, root) in ordinal order; returns its file name."""
+    name = "docs.parquet" if piece is None else f"docs-{piece:05d}.parquet"
+    pq.write_table(
+        pa.table({"id": ids.cast(pa.large_string()), "root": pa.array(roots, pa.int64())}),
+        Path(folder) / name,
+        compression="zstd",
+        row_group_size=DOCS_ROW_GROUP,
+        write_statistics=False,  # read by ordinal, never filtered by value
+        use_dictionary=False,  # ids are distinct: a dictionary only grows the file
+    )
+    return name
+
+
+def _staged_parts(folder: Path) -> list[KeyPiece]:
+    """Manifest entries of the whole partitions tasks staged (part-NN.parquet)."""
+    out = []
+    for path in sorted(folder.glob("part-[0-9][0-9].parquet")):
+        md = pq.read_metadata(path)
+        key_at = md.schema.to_arrow_schema().get_field_index("key")
+        lo = hi = None
+        if md.num_rows:
+            stats = [md.row_group(g).column(key_at).statistics for g in range(md.num_row_groups)]
+            if all(st is not None and st.has_min_max for st in stats):
+                lo, hi = min(int(st.min) for st in stats), max(int(st.max) for st in stats)
+        out.append((int(path.name[5:7]), lo, hi, md.num_rows, path.name))
+    return out
 
 
 def index_info(root: str | Path) -> dict[str, Any]:

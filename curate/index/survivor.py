@@ -27,6 +27,14 @@ Keep = Literal["earliest", "latest", "longest"]
 
 def survival_order(table: pa.Table, keep: str) -> np.ndarray:
     """Row indices of ``table`` (columns id, dump, date, and length for ``longest``), best first."""
+    keys = sort_keys(keep)
+    cols = {name: table.column(name) for name, _ in keys}
+    order = pc.sort_indices(pa.table(cols), sort_keys=[(k, o, "at_end") for k, o in keys])
+    return order.to_numpy()
+
+
+def sort_keys(keep: str) -> list[tuple[str, str]]:
+    """The survival order as Arrow sort keys (nulls at the end), ties broken by the id."""
     if keep == "earliest":
         keys = [("dump", "ascending"), ("date", "ascending")]
     elif keep == "latest":
@@ -36,9 +44,7 @@ def survival_order(table: pa.Table, keep: str) -> np.ndarray:
     else:
         raise ValueError(f"keep must be earliest, latest or longest, got {keep!r}")
     keys.append(("id", "ascending"))
-    cols = {name: table.column(name) for name, _ in keys}
-    order = pc.sort_indices(pa.table(cols), sort_keys=[(k, o, "at_end") for k, o in keys])
-    return order.to_numpy()
+    return keys
 
 
 def rank_of(order: np.ndarray) -> np.ndarray:

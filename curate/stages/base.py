@@ -23,6 +23,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import numpy as np
 import pyarrow as pa
 
 from curate.errors import ConfigError, did_you_mean
@@ -349,8 +350,30 @@ class KeyedDedup(RowRemovalStage):
     key_column: ClassVar[str] = "key"  # uint64 column of ``collect``'s table; null: no key
 
     def keyed(self) -> bool:
-        """Whether this configuration decides per key (an index lookup may need more)."""
+        """Whether this configuration decides per key."""
         return True
+
+    def key_partitions(self, keys: np.ndarray, partitions: int) -> np.ndarray:
+        """The partition (0..partitions-1) of each key: a hash, unless the stage wants ranges."""
+        from curate.shuffle import partition_of
+
+        return partition_of(keys, partitions)
+
+    def indexed(self) -> bool:
+        """Whether this configuration deduplicates through a cross-dump index."""
+        return False
+
+    def open_index(self) -> Any:
+        """The stage's cross-dump index (curate.index.DedupIndex), or None. With one, the
+        barrier runs curate.index.keyed's rounds and calls ``reduce_indexed``."""
+        return None
+
+    def reduce_indexed(
+        self, keys: pa.Table, reference: list[Any], handles: Any, meter: Any
+    ) -> tuple[pa.Table, Any, dict[str, Any]]:
+        """Like ``reduce``, against the committed dumps ``reference`` (reads counted in
+        ``meter``), given each row's index handle: (removals, root handle per row, summary)."""
+        raise NotImplementedError
 
     def reduce(self, keys: pa.Table) -> tuple[pa.Table, dict[str, Any]]:
         """(removals with _shard, _row, reason, duplicate_of; summary counters) for the rows of

@@ -26,6 +26,10 @@ The key is the xxh3-64 hash of the normalised URL. Which copy survives follows `
 (curate.index.survivor): ``earliest`` keeps the first crawl, ``latest`` the freshest (by date,
 then dump), ``longest`` the longest text. With ``index: DIR``, documents of dumps committed before
 always win: they are already published.
+
+The barrier is keyed: reduce tasks each decide one partition of the keys. With an index the
+partitions are key ranges (so a task meets one slice of the committed dumps' keys), and the
+tasks also number the run's documents and commit the new dumps (curate.index.keyed).
 """
 
 from __future__ import annotations
@@ -42,8 +46,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from xxhash import xxh3_64_intdigest
 
-from curate.errors import CurateError
-from curate.index.store import DedupIndex, dump_fingerprints, fingerprint_ids, make_handle
+from curate.index.store import (
+    CommittedDump,
+    DedupIndex,
+    ReadMeter,
+    doc_column,
+    lookup_partition,
+)
 from curate.index.survivor import Keep, group_survivor, rank_of, survival_order
 from curate.stages.base import (
     ROW,
@@ -51,7 +60,6 @@ from curate.stages.base import (
     KeyedDedup,
     column_or_nulls,
     register,
-    split_rows_by_shard,
 )
 
 # Click identifiers of ad networks and analytics, and session ids of common web stacks.
@@ -229,26 +237,40 @@ class UrlDedup(KeyedDedup):
             }
         )
 
-    def keyed(self) -> bool:
-        return not self.config.index  # the index commit numbers whole dumps (for now)
+    def key_partitions(self, keys: np.ndarray, partitions: int) -> np.ndarray:
+        """With an index, key ranges: a reduce task's keys then meet one slice of each
+        committed dump's key pieces, so the barrier reads the index about once in all."""
+        if not self.config.index:
+            return super().key_partitions(keys, partitions)
+        top = np.asarray(keys, np.uint64) >> np.uint64(32)
+        return ((top * np.uint64(partitions)) >> np.uint64(32)).astype(np.int64)
+
+    def indexed(self) -> bool:
+        return bool(self.config.index)
+
+    def open_index(self) -> DedupIndex | None:
+        if not self.config.index:
+            return None
+        return DedupIndex(self.config.index, "url", self._index_params(), PARTITIONS)
 
     def reduce(self, keys: pa.Table) -> tuple[pa.Table, dict[str, Any]]:
         summary = self._counts(keys)
         if keys.num_rows == 0:
             return _no_removals(), {**summary, "duplicates": 0, "duplicates_of_committed_dumps": 0}
-        return self._decide(keys, summary, None)
+        removals, _, summary = self._decide(keys, summary, [], None, None)
+        return removals, summary
+
+    def reduce_indexed(
+        self, keys: pa.Table, reference: list[CommittedDump], handles: np.ndarray, meter: ReadMeter
+    ) -> tuple[pa.Table, np.ndarray, dict[str, Any]]:
+        return self._decide(keys, self._counts(keys), reference, handles, meter)
 
     def decide(self, collected: pa.Table) -> tuple[Any, dict[str, Any]]:
-        summary = self._counts(collected)
-        if collected.num_rows == 0:
-            return {}, {**summary, "duplicates": 0}
         if not self.config.index:
-            removals, summary = self._decide(collected, summary, None)
-            return split_rows_by_shard(removals), summary
-        index = DedupIndex(self.config.index, "url", self._index_params(), PARTITIONS)
-        with index.locked():
-            removals, summary = self._decide(collected, summary, index)
-            return split_rows_by_shard(removals), summary
+            return super().decide(collected)
+        from curate.pipeline import decide_keyed_here
+
+        return decide_keyed_here(self, collected)  # the run's tasks, in this process
 
     @staticmethod
     def _counts(keys: pa.Table) -> dict[str, Any]:
@@ -272,48 +294,49 @@ class UrlDedup(KeyedDedup):
         }
 
     def _decide(
-        self, collected: pa.Table, summary: dict[str, Any], index: DedupIndex | None
-    ) -> tuple[pa.Table, dict[str, Any]]:
-        n = collected.num_rows
-        order = survival_order(collected, self.config.keep)
-        rank = rank_of(order)
-        has_key = np.flatnonzero(collected.column("key").is_valid().to_numpy(zero_copy_only=False))
-        keys = pc.fill_null(collected.column("key"), 0).to_numpy()  # only has_key rows are used
-        dumps = collected.column("dump")
-        reference, new, run_dumps = [], [], {}
-        if index is not None:
-            run_dumps = dump_fingerprints(collected, self.name, self.config.index)
-            reference, new = index.plan(run_dumps)
-        # a row's survivor: the best committed document with its key, else the best run row
+        self,
+        keys: pa.Table,
+        summary: dict[str, Any],
+        reference: list[CommittedDump],
+        handles: np.ndarray | None,
+        meter: ReadMeter | None,
+    ) -> tuple[pa.Table, np.ndarray, dict[str, Any]]:
+        """Rows of whole keys: (removals, root handle of each row (with ``handles``), summary).
+        A row's survivor is the best committed document with its key (the smallest handle in
+        ``reference``), else the best row of the run with its key."""
+        n = keys.num_rows
+        rank = rank_of(survival_order(keys, self.config.keep))
+        has_key = np.flatnonzero(keys.column("key").is_valid().to_numpy(zero_copy_only=False))
+        kv = pc.fill_null(keys.column("key"), 0).to_numpy()  # only has_key rows are used
         survivor_handle = np.full(n, -1, np.int64)
-        if reference:
-            part = (keys[has_key] >> np.uint64(60)).astype(np.int64)
-            for p in range(PARTITIONS):
+        if reference:  # one index partition at a time, streamed (curate.index.store)
+            part = (kv[has_key] >> np.uint64(60)).astype(np.int64)
+            for p in np.unique(part):
                 rows = has_key[part == p]
-                survivor_handle[rows] = index.lookup(reference, p, keys[rows])
+                survivor_handle[rows] = lookup_partition(reference, int(p), kv[rows], meter)
         in_run = has_key[survivor_handle[has_key] < 0]
         survivor_row = np.arange(n)
         if len(in_run):
-            survivor_row[in_run] = in_run[group_survivor(keys[in_run], rank[in_run])]
+            survivor_row[in_run] = in_run[group_survivor(kv[in_run], rank[in_run])]
         from_index = survivor_handle >= 0
         removed = np.flatnonzero(from_index | (survivor_row != np.arange(n)))
-        ids = collected.column("id")
+        ids = keys.column("id")
         dup_of = ids.take(pa.array(survivor_row[removed])).to_pylist()
         idx_rows = np.flatnonzero(from_index[removed])
         if len(idx_rows):
-            for i, v in zip(idx_rows, index.ids(survivor_handle[removed[idx_rows]]).to_pylist()):
+            committed = doc_column(reference, survivor_handle[removed[idx_rows]], "id", meter)
+            for i, v in zip(idx_rows, committed.to_pylist()):
                 dup_of[i] = v
         removals = pa.table(
             {
-                "_shard": collected.column("_shard").take(pa.array(removed)),
-                "_row": collected.column("_row").take(pa.array(removed)),
+                "_shard": keys.column("_shard").take(pa.array(removed)),
+                "_row": keys.column("_row").take(pa.array(removed)),
                 "reason": pa.array(["url_duplicate"] * len(removed), pa.string()),
                 "duplicate_of": pa.array(dup_of, pa.string()),
             }
         )
-        by_dump: dict[str, int] = {}
-        for d in dumps.take(pa.array(removed)).to_pylist():
-            by_dump[str(d)] = by_dump.get(str(d), 0) + 1
+        counts = pc.value_counts(keys.column("dump").take(pa.array(removed)))
+        by_dump = {str(c["values"]): c["counts"] for c in counts.to_pylist()}
         summary.update(
             {
                 "duplicates": len(removed),
@@ -321,42 +344,10 @@ class UrlDedup(KeyedDedup):
                 "removed_by_dump": dict(sorted(by_dump.items())),
             }
         )
-        if index is not None:
-            self._commit(index, collected, order, keys, has_key, survivor_row, survivor_handle, new)
-            summary["index"] = {
-                "path": str(self.config.index),
-                "deduplicated_against": [d.name for d in reference],
-                "committed": new,
-                "already_committed": sorted(set(run_dumps) - set(new)),
-                "bytes_read": index.bytes_read,
-            }
-        return removals, summary
-
-    def _commit(
-        self, index, collected, order, keys, has_key, survivor_row, survivor_handle, new
-    ) -> None:
-        dumps = np.array(collected.column("dump").to_pylist(), object)
-        seq_of = {d.name: d.seq for d in index.dumps()}
-        top = max(seq_of.values(), default=0)
-        seq_of.update({name: top + 1 + i for i, name in enumerate(new)})
-        ordinal = np.empty(len(order), np.int64)
-        ordered = dumps[order]
-        for name in seq_of:
-            rows_d = order[ordered == name]
-            ordinal[rows_d] = np.arange(len(rows_d))
-        handle = make_handle(np.array([seq_of[d] for d in dumps], np.int64), ordinal)
-        root = np.where(survivor_handle >= 0, survivor_handle, handle[survivor_row])
-        has = np.zeros(len(order), bool)
-        has[has_key] = True
-        for name in new:
-            rows_d = order[ordered == name]
-            keyed = rows_d[has[rows_d]]
-            part = (keys[keyed] >> np.uint64(60)).astype(np.int64)
-            parts = [(keys[keyed][part == p], ordinal[keyed][part == p]) for p in range(PARTITIONS)]
-            ids = collected.column("id").take(pa.array(rows_d))
-            entry = index.commit(name, fingerprint_ids(ids), ids, root[rows_d], parts)
-            if entry.seq != seq_of[name]:
-                raise CurateError(f"{index.root}: another run committed to the index meanwhile")
+        root = np.empty(0, np.int64)
+        if handles is not None:
+            root = np.where(from_index, survivor_handle, handles[survivor_row])
+        return removals, root, summary
 
 
 def _no_removals() -> pa.Table:

@@ -157,6 +157,41 @@ def test_partitioned_minhash_barrier_on_ray_writes_the_same_bytes_as_local(ray_c
             assert ours == (tmp_path / "ray" / sub / name).read_bytes(), (sub, name)
 
 
+def test_url_index_tasks_on_ray_commit_the_same_index_as_local(ray_cluster, tmp_path):
+    """url_dedup with an index decides in 3 partitions on the cluster: ordinals, decisions, key
+    and docs pieces all written by tasks. Same removals and byte-identical index files."""
+    import pyarrow.compute as pc
+
+    root = tmp_path / "corpus"
+    write_corpus(root, dumps=3)
+    for path in root.rglob("*.parquet"):  # page i of every dump at one URL: recrawls
+        table = pq.read_table(path)
+        urls = pc.replace_substring_regex(table["url"], r"/3/\d+/", "/3/")
+        pq.write_table(table.set_column(table.schema.get_field_index("url"), "url", urls), path)
+
+    def stages(name):
+        return [{"url_dedup": {"index": str(tmp_path / name)}}]
+
+    local = _run(root, tmp_path / "local", LocalExecutor(2), stages("index-local"))
+    on_ray = _run(root, tmp_path / "ray", RayExecutor(address=ray_cluster), stages("index-ray"))
+
+    def numbers(report):  # the index path differs, the counts must not
+        return [{k: v for k, v in s.items() if k != "params"} for s in stable(report)]
+
+    assert numbers(on_ray) == numbers(local)
+    assert local["stages"][0]["docs_removed"] >= 20
+    assert ids_in(tmp_path / "ray" / "removed") == ids_in(tmp_path / "local" / "removed")
+    files = sorted(
+        p.relative_to(tmp_path / "index-local")
+        for p in (tmp_path / "index-local" / "dumps").rglob("*")
+        if p.is_file() and p.name != "meta.json"  # meta.json holds the commit time
+    )
+    assert len(files) >= 3 * 2  # docs and key pieces of 3 dumps
+    for rel in files:
+        ours, theirs = tmp_path / "index-local" / rel, tmp_path / "index-ray" / rel
+        assert ours.read_bytes() == theirs.read_bytes(), rel
+
+
 def _kill_one_worker_mid_task(stop: threading.Event, killed: list[int]) -> None:
     """SIGKILL the first Ray worker seen executing a shard task."""
     while not stop.is_set() and not killed:

@@ -1,0 +1,255 @@
+"""A keyed dedup barrier through the cross-dump index, as tasks (url_dedup with ``index:``).
+
+No process holds a dump. Under the index lock the driver runs, on the executor:
+
+1. ordinals (curate.index.ordinals): every run row's ordinal in its dump, by a distributed sort;
+   the same rounds give each dump's size and id fingerprint, which ``DedupIndex.plan`` needs;
+2. decide, one task per key partition (the collect files' row groups: key ranges, so that a
+   task's keys meet a narrow slice of the index): the stage's ``reduce_indexed`` looks the keys
+   up in the committed dumps (one index partition and piece at a time), picks survivors, returns
+   its removals and each row's root handle; the task writes the removals (as any keyed barrier),
+   its key pieces of each new dump into the staged dump folder, and (ordinal, id, root) of the
+   new dumps' rows by ordinal range;
+3. the decision files per group of shards (curate.pipeline), and the docs pieces, one task per
+   ordinal range, each writing its range of each new dump's (id, root) in ordinal order;
+4. the driver writes each new dump's meta.json (its manifest of pieces) and renames: the commit.
+
+The driver holds the sample of splitter rows, ranges x dumps counts and the pieces' names. A run
+interrupted inside the barrier redoes it (the next lock removes the staged folders).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curate.errors import CurateError, failpoint
+from curate.index.ordinals import OrdinalJob, dump_ordinals, ordinals_of, read_ordinals
+from curate.index.store import (
+    CommittedDump,
+    ReadMeter,
+    make_handle,
+    write_docs,
+    write_partition,
+)
+from curate.shuffle import read_partition, write_json, write_segments
+
+SHARD, ROW = "_shard", "_row"
+INDEX_PARTITION_SHIFT = np.uint64(60)  # a key's index partition: its top 4 bits (16 partitions)
+
+
+@dataclass
+class IndexedBarrier:
+    """What the decide and docs tasks need (picklable; paths, names and small lists)."""
+
+    barrier: Any  # curate.pipeline.KeyedBarrier
+    ordinals: OrdinalJob
+    reference: list[CommittedDump]
+    seq_of: dict[str, int]  # every run dump's handle sequence number (new ones: as planned)
+    staged: dict[str, str]  # new dump -> its staged folder in the index
+    part: int = -1
+    first: dict[str, list[int]] = field(default_factory=dict)
+
+    def docs_file(self, p: int) -> Path:
+        return Path(self.ordinals.work, "docs", f"part-{p:05d}.parquet")
+
+
+def indexed_barrier(spec: Any, executor: Any) -> dict[str, Any]:
+    """The barrier of ``spec`` (a curate.pipeline.KeyedBarrier whose stage has an index)."""
+    from curate.pipeline import (
+        SHARDS_PER_GROUP,
+        _gather_group,
+        _reduce_memory,
+        _stage,
+        _with_part,
+        zero_counts,
+    )
+
+    stage = _stage(spec, spec.index)
+    label = spec.stages[spec.index][0]
+    index = stage.open_index()
+    work = spec.decisions / "index"
+    shutil.rmtree(work, ignore_errors=True)  # an interrupted barrier is redone whole
+    shutil.rmtree(spec.decisions / "reduce", ignore_errors=True)
+    memory = _reduce_memory(spec)
+
+    def run(fn: Any, tasks: list[Any]) -> Any:
+        return executor.map(fn, tasks, desc=f"{label} {fn.__name__.strip('_')}", memory=memory)
+
+    job = OrdinalJob(
+        spec.collect_dir,
+        spec.shards,
+        spec.partitions,
+        spec.partitions,
+        stage.config.keep,
+        str(work / "ordinals"),
+        what=label,
+    )
+    with index.locked():
+        survey = dump_ordinals(job, run)
+        reference, new = index.plan(survey.fingerprints)
+        seq_of = {d.name: d.seq for d in index.dumps()}
+        top = max(seq_of.values(), default=0)
+        seq_of.update({name: top + 1 + i for i, name in enumerate(new)})
+        staged = {name: str(index.begin_commit()) for name in new}
+        task = IndexedBarrier(spec, job, reference, seq_of, staged)
+        results = list(run(_decide, [replace(task, part=p) for p in range(spec.partitions)]))
+        groups = math.ceil(spec.shards / SHARDS_PER_GROUP)
+        for _ in executor.map(
+            _gather_group, [_with_part(spec, g) for g in range(groups)], desc=f"{label} files"
+        ):
+            pass
+        pieces: dict[str, list] = {name: [] for name in new}
+        for found in run(
+            _docs, [replace(task, part=r, first=survey.first) for r in range(job.ranges)]
+        ):
+            for name, piece in found.items():
+                pieces[name].append(piece)
+        summary: dict[str, Any] = _merge([r["summary"] for r in results]) or zero_counts(spec)
+        bytes_read = summary.pop("index_bytes_read", 0)
+        removed = summary.pop("removed_in_new_dumps", {})
+        for name in new:
+            parts = [tuple(p) for r in results for p in r["parts"].get(name, [])]
+            if sum(p[1] for p in pieces[name]) != survey.docs[name]:
+                raise CurateError(f"{index.root}: dump {name!r}: docs pieces incomplete")
+            entry = index.commit_pieces(
+                name,
+                survey.fingerprints[name],
+                Path(staged[name]),
+                pieces[name],
+                parts,
+                stats={"removed": int(removed.get(name, 0))},
+            )
+            if entry.seq != seq_of[name]:
+                raise CurateError(f"{index.root}: another run committed to the index meanwhile")
+    shutil.rmtree(work, ignore_errors=True)
+    summary["index"] = {
+        "path": str(stage.config.index),
+        "deduplicated_against": [d.name for d in reference],
+        "committed": new,
+        "already_committed": sorted(set(survey.docs) - set(new)),
+        "bytes_read": int(bytes_read) + index.bytes_read,
+    }
+    return summary
+
+
+def _merge(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    from curate.stages.base import merge_counts
+
+    return merge_counts([s for s in summaries if s])
+
+
+def _decide(task: IndexedBarrier) -> dict[str, Any]:
+    """Key partition ``task.part``: decide its rows through the index; write its removals, its
+    key pieces of each new dump, and (dump, ordinal, id, root) of the new dumps' rows by range."""
+    from curate.pipeline import SHARDS_PER_GROUP, _stage
+
+    spec, p = task.barrier, task.part
+    stage = _stage(spec, spec.index)
+    rows = read_partition(spec.collect_files(), p)
+    out = spec.reduce_file(p)
+    result: dict[str, Any] = {"part": p, "summary": {}, "parts": {}}
+    docs_schema = pa.schema(
+        [
+            ("dump", pa.large_string()),
+            ("ordinal", pa.int64()),
+            ("id", pa.large_string()),
+            ("root", pa.int64()),
+        ]
+    )
+    if rows is None or not rows.num_rows:
+        write_segments(task.docs_file(p), docs_schema.empty_table(), np.zeros(0, np.int64))
+        write_json(out.with_suffix(".json"), {})
+        return result
+    ordinal, ranges = ordinals_of(rows, read_ordinals(task.ordinals, p))
+    enc = pc.dictionary_encode(rows.column("dump")).combine_chunks()
+    names = enc.dictionary.to_pylist()
+    code = enc.indices.to_numpy()
+    handle = make_handle(np.array([task.seq_of[n] for n in names], np.int64)[code], ordinal)
+    meter = ReadMeter()
+    removals, root, summary = stage.reduce_indexed(rows, task.reference, handle, meter)
+    if removals.num_rows:
+        shard = removals.column(SHARD).to_numpy()
+        write_segments(out, removals, shard // SHARDS_PER_GROUP)
+    key = rows.column(stage.key_column)
+    has_key = key.is_valid().to_numpy(zero_copy_only=False)
+    keys = pc.fill_null(key, 0).to_numpy().astype(np.uint64)
+    is_removed = np.zeros(rows.num_rows, bool)
+    is_removed[_removed_rows(rows, removals)] = True
+    new_rows, removed_new = [], {}
+    for c, name in enumerate(names):
+        if name not in task.staged:
+            continue
+        mine = code == c
+        sel = mine & has_key
+        part_of = keys[sel] >> INDEX_PARTITION_SHIFT
+        pieces = []
+        for q in np.unique(part_of):
+            at = part_of == q
+            folder = Path(task.staged[name])
+            pieces.append(write_partition(folder, int(q), keys[sel][at], ordinal[sel][at], piece=p))
+            failpoint("index_part")
+        result["parts"][name] = [list(x) for x in pieces]
+        removed_new[name] = int(is_removed[mine].sum())
+        new_rows.append(np.flatnonzero(mine))
+    at = np.concatenate([np.empty(0, np.int64), *new_rows])
+    docs = pa.table(
+        {
+            "dump": rows.column("dump").take(pa.array(at)).cast(pa.large_string()),
+            "ordinal": pa.array(ordinal[at], pa.int64()),
+            "id": rows.column("id").take(pa.array(at)).cast(pa.large_string()),
+            "root": pa.array(root[at], pa.int64()),
+        },
+        schema=docs_schema,
+    )
+    write_segments(task.docs_file(p), docs, ranges[at])
+    summary = {**summary, "index_bytes_read": meter.bytes, "removed_in_new_dumps": removed_new}
+    failpoint("reduce_partition")
+    write_json(out.with_suffix(".json"), summary)
+    result["summary"] = summary
+    return result
+
+
+def _removed_rows(rows: pa.Table, removals: pa.Table) -> np.ndarray:
+    from curate.index.ordinals import row_keys
+
+    if not removals.num_rows:
+        return np.empty(0, np.int64)
+    have = row_keys(rows)
+    order = np.argsort(have, kind="stable")
+    return order[np.searchsorted(have[order], row_keys(removals))]
+
+
+def _docs(task: IndexedBarrier) -> dict[str, list]:
+    """Ordinal range ``task.part``: each new dump's (id, root) of that range, in ordinal order,
+    as one docs piece; returns {dump: [first ordinal, rows, file]}."""
+    files = [task.docs_file(p) for p in range(task.barrier.partitions)]
+    rows = read_partition(files, task.part)
+    found: dict[str, list] = {}
+    if rows is None or not rows.num_rows:
+        return found
+    rows = rows.sort_by([("dump", "ascending"), ("ordinal", "ascending")])
+    enc = pc.dictionary_encode(rows.column("dump")).combine_chunks()
+    code = enc.indices.to_numpy()
+    ordinal = rows.column("ordinal").to_numpy()
+    for c, name in enumerate(enc.dictionary.to_pylist()):
+        at = np.flatnonzero(code == c)
+        first = task.first[name][task.part]
+        if not np.array_equal(ordinal[at], np.arange(first, first + len(at))):
+            raise CurateError(f"{name}: ordinals of range {task.part} are not contiguous")
+        piece = rows.take(pa.array(at))
+        file = write_docs(
+            Path(task.staged[name]),
+            piece.column("id").combine_chunks(),
+            piece.column("root").to_numpy(),
+            piece=task.part,
+        )
+        found[name] = [first, len(at), file]
+    return found

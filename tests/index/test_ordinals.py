@@ -1,0 +1,192 @@
+"""Ordinals by a distributed sort (curate.index.ordinals) against the plain sort, and the
+index a url_dedup barrier commits through tasks: the same whatever the sharding and partitions."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from curate.collected import run_here
+from curate.errors import CurateError
+from curate.index import DedupIndex
+from curate.index.ordinals import OrdinalJob, dump_ordinals, ordinals_of, read_ordinals
+from curate.index.store import fingerprint_ids, split_handle
+from curate.index.survivor import survival_order
+from curate.pipeline import decide_keyed_here
+from curate.shuffle import partition_of, write_partitioned
+from curate.stages.base import ROW, SHARD
+from curate.stages.url_dedup import UrlDedup, UrlDedupConfig
+
+
+def corpus(n: int, seed: int) -> pa.Table:
+    """Rows of 3 dumps with many equal dates (ties broken by the id), some null dates, a few
+    equal ids across dumps, in shards of uneven size."""
+    rng = np.random.default_rng(seed)
+    dumps = np.array(["d1", "d2", "d3"])[rng.integers(0, 3, n)]
+    dates = np.array(["2023-01-01", "2023-02-01", "2023-02-01T10", None], object)
+    date = dates[rng.integers(0, 4, n)]
+    ids = [f"doc-{rng.integers(0, 10 * n)}-{i % 7}" for i in range(n)]
+    shard = np.sort(rng.integers(0, 5, n)).astype(np.int32)
+    row = np.concatenate([np.arange((shard == s).sum()) for s in range(5)])
+    return pa.table(
+        {
+            SHARD: pa.array(shard),
+            ROW: pa.array(row, pa.int64()),
+            "id": pa.array(ids, pa.string()),
+            "dump": pa.array(dumps.tolist(), pa.string()),
+            "date": pa.array(date.tolist(), pa.string()),
+            "length": pa.array(rng.integers(0, 50, n), pa.int64()),
+            "key": pa.array(rng.integers(0, 2**63, n, dtype=np.uint64)),
+        }
+    )
+
+
+def brute_ordinals(table: pa.Table, keep: str) -> np.ndarray:
+    out = np.empty(table.num_rows, np.int64)
+    dumps = np.array(table.column("dump").to_pylist())
+    for d in set(dumps):
+        rows = np.flatnonzero(dumps == d)
+        order = survival_order(table.take(pa.array(rows)), keep)
+        out[rows[order]] = np.arange(len(rows))
+    return out
+
+
+@pytest.mark.parametrize("keep", ["earliest", "latest", "longest"])
+@pytest.mark.parametrize("partitions,ranges", [(1, 1), (3, 4), (4, 7)])
+def test_ordinals_are_the_ranks_in_each_dump(tmp_path, keep, partitions, ranges):
+    table = corpus(700, seed=partitions * 10 + ranges)
+    inputs = tmp_path / "collect"
+    for s in range(5):
+        rows = table.filter(pa.compute.equal(table.column(SHARD), s))
+        part = partition_of(rows.column("key").to_numpy(), partitions)
+        write_partitioned(inputs / f"part-{s:05d}.parquet", rows, part)
+    job = OrdinalJob(str(inputs), 5, partitions, ranges, keep, str(tmp_path / "work"))
+    survey = dump_ordinals(job, run_here)
+    got = np.full(table.num_rows, -1, np.int64)
+    part = partition_of(table.column("key").to_numpy(), partitions)
+    for p in range(partitions):
+        rows = np.flatnonzero(part == p)
+        ordinal, _ = ordinals_of(table.take(pa.array(rows)), read_ordinals(job, p))
+        got[rows] = ordinal
+    assert got.tolist() == brute_ordinals(table, keep).tolist()
+    dumps = table.column("dump").to_pylist()
+    for d in ("d1", "d2", "d3"):
+        ids = table.column("id").filter(pa.array([x == d for x in dumps]))
+        assert survey.docs[d] == len(ids)
+        assert survey.fingerprints[d] == fingerprint_ids(ids)
+
+
+def test_an_index_of_an_older_format_is_refused(tmp_path):
+    root = tmp_path / "old"
+    (root / "dumps" / "000001").mkdir(parents=True)
+    (root / "index.json").write_text(
+        json.dumps({"format": 1, "kind": "url", "params": {}, "partitions": 16})
+    )
+    stage = UrlDedup(UrlDedupConfig(index=str(root)))
+    with pytest.raises(CurateError, match="format 1 was built by an older curate.*rebuild it"):
+        stage.open_index()
+
+
+def url_rows(n: int = 600) -> list[dict]:
+    rows = []
+    for i in range(n):
+        dump = ["CC-1", "CC-2"][i % 2]
+        rows.append(
+            {
+                "id": f"{dump}-{i}",
+                "text": "x" * (i % 13),
+                "url": f"https://example.org/{(i * 7919) % (n // 3)}" if i % 17 else None,
+                "dump": dump,
+                "date": f"2023-0{1 + i % 3}-01",
+            }
+        )
+    return rows
+
+
+def collected(stage: UrlDedup, rows: list[dict], shards: int) -> pa.Table:
+    parts = []
+    for s in range(shards):
+        part = rows[s::shards]
+        batch = pa.RecordBatch.from_pylist([{**r, ROW: j} for j, r in enumerate(part)])
+        keys = stage.collect(batch)
+        parts.append(keys.add_column(0, SHARD, pa.array([s] * keys.num_rows, pa.int32())))
+    return pa.concat_tables(parts)
+
+
+def index_content(root) -> dict:
+    """Each dump's documents by ordinal (id, root) and its (key, ordinal) rows, from whatever
+    pieces hold them."""
+    index = DedupIndex.__new__(DedupIndex)
+    from curate.index.store import ReadMeter
+
+    index.root, index.meter, index._dumps = root, ReadMeter(), None
+    out = {}
+    for d in index.dumps():
+        docs = pa.concat_tables(pq.read_table(d.path / f) for _, _, f in d.pieces)
+        keys = pa.concat_tables(pq.read_table(d.path / p[4]) for p in d.parts)
+        pairs = sorted(zip(keys["key"].to_pylist(), keys["doc"].to_pylist()))
+        out[d.name] = (d.docs, d.fingerprint, docs.to_pydict(), pairs)
+    return out
+
+
+def test_the_committed_index_is_the_same_whatever_the_sharding_and_partitions(tmp_path):
+    rows = url_rows()
+    found = []
+    for k, (shards, partitions) in enumerate([(1, 1), (3, 2), (5, 7)]):
+        root = tmp_path / f"idx{k}"
+        stage = UrlDedup(UrlDedupConfig(index=str(root)))
+        decision, summary = decide_keyed_here(stage, collected(stage, rows, shards), partitions)
+        assert summary["index"]["committed"] == ["CC-1", "CC-2"]
+        content = index_content(root)
+        dumps = DedupIndex(root, "url", stage._index_params(), 16).dumps()
+        # ranges cut (dump, survival order): each range task wrote its share of a dump
+        # (one range may hold the end of one dump and the start of the next)
+        assert partitions <= sum(len(d.pieces) for d in dumps) <= partitions + 1
+        found.append((content, summary["duplicates"]))
+    assert found[0] == found[1] == found[2]
+    content = found[0][0]
+    # ordinals follow the survival order; roots name the survivor (itself when kept)
+    for name, (docs, _, table, pairs) in content.items():
+        assert docs == sum(1 for r in rows if r["dump"] == name)
+        ids = table["id"]
+        mine = [r for r in rows if r["dump"] == name]
+        want = sorted(mine, key=lambda r: (r["date"], r["id"]))
+        assert ids == [r["id"] for r in want]
+        seqs, ords = split_handle(np.array(table["root"]))
+        assert set(seqs.tolist()) <= {1, 2}
+        assert len(pairs) == sum(1 for r in mine if r["url"] is not None)
+
+
+def test_ordinals_of_plain_collect_files(tmp_path):
+    """A non-keyed stage's collect files (plain Parquet, no partitions: minhash_dedup's) are
+    one partition 0."""
+    table = corpus(400, seed=9)
+    inputs = tmp_path / "collect"
+    inputs.mkdir()
+    for s in range(5):
+        rows = table.filter(pa.compute.equal(table.column(SHARD), s))
+        pq.write_table(rows, inputs / f"part-{s:05d}.parquet", row_group_size=37)
+    job = OrdinalJob(str(inputs), 5, 1, 3, "earliest", str(tmp_path / "work"))
+    dump_ordinals(job, run_here)
+    ordinal, _ = ordinals_of(table, read_ordinals(job, 0))
+    assert ordinal.tolist() == brute_ordinals(table, "earliest").tolist()
+
+
+def test_an_empty_run_through_the_index_states_zero_counts(tmp_path):
+    stage = UrlDedup(UrlDedupConfig(index=str(tmp_path / "idx")))
+    batch = pa.record_batch(
+        {
+            **{c: pa.array([], pa.string()) for c in ("id", "text", "url", "dump", "date")},
+            ROW: pa.array([], pa.int64()),
+        }
+    )
+    keys = stage.collect(batch)
+    empty = keys.add_column(0, SHARD, pa.array([], pa.int32()))
+    decision, summary = decide_keyed_here(stage, empty, 2)
+    assert decision == {}
+    assert summary["documents"] == 0 and summary["duplicates"] == 0
+    assert summary["index"]["committed"] == [] and summary["index"]["bytes_read"] == 0
