@@ -63,8 +63,17 @@ def _stage_run(texts: list[str], langs: list[str], params: dict) -> tuple[list[s
     from curate.stages.base import make_stage
 
     stage = make_stage("pii_scrub", {**params, "replacement": "mask"}, "bench")
-    warm = ["Warm up: Ann Lee, ann@example.com.", "请联系王芳。", "山田太郎に連絡。", "홍길동 씨"]
-    stage.process(pa.RecordBatch.from_pydict({"text": warm, "language": ["en", "zh", "ja", "ko"]}))
+    warm = {  # every NER loaded before the clock starts
+        "text": [
+            "Ann Lee, ann@x.com.",
+            "Jean Dupont",
+            "请联系王芳。",
+            "山田太郎に連絡。",
+            "홍길동 씨",
+        ],
+        "language": ["en", "fr", "zh", "ja", "ko"],
+    }
+    stage.process(pa.RecordBatch.from_pydict(warm))
     c = time.process_time()
     out: list[str] = []
     for a in range(0, len(texts), 256):

@@ -30,6 +30,7 @@ held-out split tests other text, templates and values, not other vocabularies.
 
 from __future__ import annotations
 
+import copy
 import gettext
 import hashlib
 import random
@@ -239,12 +240,13 @@ def phone(lang: str, rng: random.Random) -> str:
     kind = rng.choice([T.FIXED_LINE, T.MOBILE])
     example = pn.example_number_for_type(region, kind) or pn.example_number(region)
     national = str(example.national_number)
+    number = copy.copy(example)  # keeps Italy's leading zero
     for _ in range(200):
         keep = rng.randrange(2, 4)
         digits = national[:keep] + "".join(
             str(rng.randrange(10)) for _ in range(len(national) - keep)
         )
-        number = pn.parse(digits, region)
+        number.national_number = int(digits)
         if pn.is_valid_number(number):
             break
     style = rng.random()
@@ -260,6 +262,9 @@ def phone(lang: str, rng: random.Random) -> str:
 def _iban_check(country: str, bban: str) -> str:
     s = "".join(str(int(c, 36)) for c in bban + country + "00")
     return f"{98 - int(s) % 97:02d}"
+
+
+IBAN_LENGTH = {"GB": 22, "DE": 22, "ES": 24, "FR": 27, "IT": 27, "NL": 18}
 
 
 def _group4(s: str) -> str:
@@ -299,6 +304,10 @@ def value(entity: str, lang: str, fake, rng: random.Random) -> str:  # noqa: ANN
         return _group4(card) if len(card) == 16 and rng.random() < 0.5 else card
     if entity == "IBAN":
         iban = fake.iban()
+        want = IBAN_LENGTH.get(iban[:2], len(iban))
+        if len(iban) != want:  # Faker's GB IBANs outside en_GB are a digit short
+            bban = (iban[4:] + "0123456789")[: want - 4]
+            iban = iban[:2] + _iban_check(iban[:2], bban) + bban
         return _group4(iban) if rng.random() < 0.5 else iban
     if entity == "IP_ADDRESS":
         return fake.ipv4_public() if rng.random() < 0.7 else _global_ipv6(rng)
@@ -312,7 +321,7 @@ def value(entity: str, lang: str, fake, rng: random.Random) -> str:  # noqa: ANN
             return fake.address().split(" ")[0]
         if lang == "ko":
             return re.sub(r" \(.*\)$", "", fake.address())
-        return fake.street_address().replace("\n", ", ")
+        return fake.street_address().replace("\n", ", ").strip()
     if entity == "UK_NINO":
         return uk_nino(rng)
     if entity == "DE_TAX_ID":
@@ -363,8 +372,9 @@ def decoy(lang: str, rng: random.Random) -> tuple[str, str]:
     """(kind, value) of something that looks like PII and is not."""
     kind = rng.choice(DECOY_KINDS)
     if kind == "version":
-        v = ".".join(str(rng.randrange(0, 30)) for _ in range(rng.choice([2, 3, 3, 4])))
-        return kind, rng.choice(["v", "", "version "]) + v
+        parts = rng.choice([2, 3, 3, 4])  # four bare parts would be an IPv4 address
+        v = ".".join(str(rng.randrange(0, 30)) for _ in range(parts))
+        return kind, rng.choice(["v", "version "] + [""] * (parts < 4)) + v
     if kind == "dotted number":  # section numbers, OIDs: never four parts, which is an IPv4
         return kind, ".".join(str(rng.randrange(1, 20)) for _ in range(rng.choice([3, 5, 6])))
     if kind == "hash":
@@ -567,20 +577,20 @@ LABELS = {
 }
 
 
-def _place(text: str, taken: list[Span], rng: random.Random, own_line: bool) -> int:
+def _place(text: str, taken: list[list[int]], rng: random.Random, own_line: bool) -> int:
     """Where a sentence goes: a line start (own line) or after a sentence end in a paragraph,
     never inside a value already there."""
     if own_line:
         cuts = [0] + [m.end() for m in re.finditer(r"\n", text)] + [len(text)]
     else:
         cuts = [m.end() for m in re.finditer(r"(?:[.!?] |[。！？])", text)] + [len(text)]
-    cuts = [c for c in cuts if not any(s.start < c <= s.end for s in taken)]
+    cuts = [c for c in cuts if not any(a <= c <= b for a, b in taken)]
     return rng.choice(cuts) if cuts else len(text)
 
 
 def _insert(
-    text: str, spans: list[Span], doc: int, entity: str, val: str, sentence: str, at: int,
-    own_line: bool, lang: str,
+    text: str, spans: list[Span], pieces: list[list[int]], doc: int, entity: str, val: str,
+    sentence: str, at: int, own_line: bool, lang: str,
 ) -> str:  # fmt: skip
     pad = "" if lang in CJK else " "
     if own_line:
@@ -597,6 +607,11 @@ def _insert(
         if s.doc == doc and s.start >= at:
             s.start += len(piece)
             s.end += len(piece)
+    for p in pieces:
+        if p[0] >= at:
+            p[0] += len(piece)
+            p[1] += len(piece)
+    pieces.append([at, at + len(piece)])
     spans.append(Span(doc, offset, offset + len(val), entity, val))
     return text
 
@@ -622,6 +637,7 @@ def build(split: str, docs_per_lang: int = 160, decoy_docs_per_lang: int = 30) -
         for j, base in enumerate(pool):
             doc = len(texts)
             text = base
+            pieces: list[list[int]] = []
             decoy_only = j >= docs_per_lang
             for _ in range(rng.choice([3, 4]) if decoy_only else rng.choice([2, 3])):
                 own_line = rng.random() < 0.4
@@ -634,14 +650,18 @@ def build(split: str, docs_per_lang: int = 160, decoy_docs_per_lang: int = 30) -
                     val = value(entity, lang, fake, rng)
                     labels = LABELS[lang].get(entity)
                     if labels and rng.random() < 0.7:
-                        sentence = f"{rng.choice(labels[k])}{sep}{val}"
+                        label = rng.choice(labels[k])
+                        glue = sep if label[-1].isalpha() and not label[-1].isascii() else " "
+                        sentence = f"{label}{glue if label[-1] not in ':：' else sep}{val}"
                         if not own_line:
                             sentence += "。" if lang in ("zh", "ja") else "."
                     else:
                         sentence = rng.choice(templates).format(val)
                     kind = ""
-                at = _place(text, [s for s in spans if s.doc == doc], rng, own_line)
-                text = _insert(text, spans, doc, entity, val, sentence, at, own_line, lang)
+                if not own_line and lang in CJK and sentence[-1] not in "。.":
+                    sentence += "。" if lang != "ko" else "."
+                at = _place(text, pieces, rng, own_line)
+                text = _insert(text, spans, pieces, doc, entity, val, sentence, at, own_line, lang)
                 spans[-1].kind = kind
             texts.append(text)
             langs.append(lang)
