@@ -26,6 +26,10 @@ PATTERN_ENTITIES = (
     "IT_FISCAL_CODE",
     "KR_RRN",
     "CN_ID",
+    "DE_TAX_ID",
+    "FR_NIR",
+    "NL_BSN",
+    "JP_MY_NUMBER",
     "STREET_ADDRESS",
     "URL",
 )
@@ -39,3 +43,6 @@ DEFAULT_ENTITIES = DEFAULT_PATTERN_ENTITIES + NER_ENTITIES
 # HK is left out: every 8-digit number is a valid HK landline (31500000, a clock rate in an
 # English page, is one); add it for Hong Kong pages.
 DEFAULT_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "BR", "CN", "TW", "JP")
+# A row's language label adds its country's national formats (each region costs libphonenumber a
+# pass over every digit run); international forms (+34 ...) are found in every row anyway.
+LANGUAGE_PHONE_REGIONS = {"es": "ES", "it": "IT", "nl": "NL", "ko": "KR", "pt": "PT", "pl": "PL"}

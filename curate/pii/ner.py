@@ -40,9 +40,14 @@ _WORD_REACH = 40  # a longer run of non-space characters is not a word worth mor
 
 
 def _stop_words() -> frozenset[str]:
-    from spacy.lang.en.stop_words import STOP_WORDS
+    """Stop words of the Latin-script languages of the crawl: a capitalised "Die", "Les" or
+    "Het" at a sentence start is no name (the windows run on every row whatever its label)."""
+    import importlib
 
-    return frozenset(STOP_WORDS)
+    words: set[str] = set()
+    for lang in ("en", "de", "fr", "es", "it", "nl"):
+        words |= importlib.import_module(f"spacy.lang.{lang}.stop_words").STOP_WORDS
+    return frozenset(words)
 
 
 def _words_before(text: str, i: int, k: int) -> int:

@@ -54,12 +54,27 @@ TRIGGERS: dict[str, str] = {
         r"[0-9LMNP-Vlmnp-v]{3}[A-Za-z]"
     ),
     "KR_RRN": _DIGITS,
+    "DE_TAX_ID": _DIGITS,
+    "FR_NIR": _DIGITS,
+    "NL_BSN": _DIGITS,
+    "JP_MY_NUMBER": _DIGITS,
     "IBAN": r"[A-Za-z]{2}[0-9]{2}",
     "IP_ADDRESS": r"[0-9]\.[0-9]|[0-9A-Fa-f]:[0-9A-Fa-f:]|::",
     "STREET_ADDRESS": (
         r"[0-9][A-Z]?,? [A-Z][a-z]|[0-9],? (?:rue|avenue|av\.|boulevard|bd|chemin|place|allée|"
         r"impasse|quai|route|cours|passage) |(?i:straße|strasse|str\.|weg|gasse|platz|allee|"
         r"ring|damm|ufer|steig|pfad|chaussee) [0-9]|(?:路|街|道|巷|胡同)[A-Za-z0-9]|丁目"
+        # ES/IT street types before a name, FR ones before a name without a number, NL
+        # suffixes and KR road names before the number
+        r"|(?:Calle|C/|Avenida|Avda|Paseo|Plaza|Camino|Carretera|Ronda|Travesía|Glorieta|Cañada|"
+        r"Pasaje|Rambla|Vía|Callejón|Acceso|Alameda|Cuesta|Pasadizo|Urbanización|Calleja|Carrer|"
+        r"Passeig|Plaça|Rúa|Rua|Via|Viale|Piazza|Piazzale|Piazzetta|Corso|Contrada|Vicolo|Largo|"
+        r"Strada|Stretto|Borgo|Rotonda|Canale|Incrocio|Vico|Lungomare|Lungotevere|Salita|"
+        r"Traversa|rue|avenue|boulevard|chemin|place|allée|impasse|quai|route|cours|passage|C\.) "
+        r"(?:[a-z]{1,5} )?[A-Z]|(?:straat|laan|weg|plein|gracht|kade|dijk|singel|pad|steeg|hof|"
+        r"park|dreef|baan|"
+        r"ring|markt|plantsoen|boulevard|erf|wal|veld|haven|dam|burg|kwartier|dal|zijde|hoven) "
+        r"[0-9]|(?:로|길|가|거리) (?:지하)?[0-9]"
     ),
     "URL": r"://|(?i:www\.)|[A-Za-z0-9]\.[A-Za-z]{2}",
 }

@@ -40,6 +40,7 @@ from phonenumbers.phonenumberutil import _VALID_PUNCTUATION
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
+    DeTaxIdRecognizer,
     EmailRecognizer,
     EsNieRecognizer,
     EsNifRecognizer,
@@ -53,7 +54,13 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
-from curate.pii import ALL_ENTITIES, DEFAULT_PHONE_REGIONS, NER_ENTITIES, PATTERN_ENTITIES  # noqa: F401
+from curate.pii import (  # noqa: F401
+    ALL_ENTITIES,
+    DEFAULT_PHONE_REGIONS,
+    LANGUAGE_PHONE_REGIONS,
+    NER_ENTITIES,
+    PATTERN_ENTITIES,
+)
 from curate.pii.fold import fold
 from curate.pii.offline import has_public_suffix
 
@@ -67,7 +74,7 @@ NR = r"(?![A-Za-z0-9_]|[.\-/][0-9])"
 CASE_SENSITIVE = re.MULTILINE  # ours: case matters (street names are Title Case)
 
 # Languages with recognizers of their own (CN mobile and landline shapes); others: "other".
-LANGUAGE_GROUPS = ("en", "zh", "ja")
+LANGUAGE_GROUPS = ("en", "zh", "ja", *LANGUAGE_PHONE_REGIONS)
 # A phone number here has 7 to 15 digits (E.164 caps at 15). Shorter valid numbers exist (German
 # pagers, 5-digit Hong Kong premium lines) but in text they are indistinguishable from counts.
 MIN_PHONE_DIGITS = 7
@@ -256,6 +263,8 @@ def _section_number(text: str, start: int, end: int) -> bool:
         return True  # 30.3.1.1.21
     if _SECTION_BEFORE.search(text, max(0, start - 12), start):
         return True
+    if max(int(p) for p in re.findall(r"\d+", text[start:end])[:4]) > 99:
+        return False  # headings are numbered 1.2.3.4, not 198.247.93.211
     return bool(
         _LINE_START_BEFORE.search(text, max(0, start - 40), start) and _TITLE_AFTER.match(text, end)
     )
@@ -358,6 +367,96 @@ class UsSsnAsciiRecognizer(UsSsnRecognizer):
         super().__init__(patterns=patterns, supported_entity="US_SSN")
 
 
+class DeTaxIdAsciiRecognizer(DeTaxIdRecognizer):
+    """presidio's German Steuer-ID (11 digits, ISO 7064 MOD 11,10 check digit, no digit more
+    than three times), ASCII-anchored, also in its printed groups ``12 345 678 901``."""
+
+    def __init__(self) -> None:
+        patterns = [
+            Pattern("Steuer-ID", NL + r"[1-9]\d{10}" + NR, 0.5),
+            Pattern("Steuer-ID (grouped)", NL + r"[1-9]\d (?:\d{3} ){2}\d{3}" + NR, 0.5),
+        ]
+        super().__init__(patterns=patterns, supported_entity="DE_TAX_ID", supported_language="en")
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        return super().validate_result(pattern_text.replace(" ", ""))
+
+
+def fr_nir_ok(value: str) -> bool:
+    """French NIR (INSEE number): 13 characters and a key of 97 - (number mod 97); Corsican
+    departments 2A/2B count as 19/18."""
+    v = value.replace(" ", "").upper()
+    if len(v) != 15 or not v[-2:].isdigit():
+        return False
+    body = v[:13].replace("2A", "19", 1) if v[5:7] == "2A" else v[:13]
+    body = body.replace("2B", "18", 1) if v[5:7] == "2B" else body
+    return body.isdigit() and 97 - int(body) % 97 == int(v[13:])
+
+
+class FrNirRecognizer(PatternRecognizer):
+    """The French social security number (NIR), contiguous or in its printed groups
+    ``1 85 05 78 006 084 36``, with its key."""
+
+    PATTERNS = [
+        Pattern(
+            "NIR",
+            NL
+            + r"[1-478] ?\d{2} ?(?:0[1-9]|1[0-2]|[2-9]\d) ?(?:\d{2}|2[ABab]) ?\d{3} ?\d{3} ?\d{2}"
+            + NR,
+            0.5,
+        )
+    ]
+
+    def __init__(self) -> None:
+        super().__init__("FR_NIR", patterns=self.PATTERNS, global_regex_flags=CASE_SENSITIVE)
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return fr_nir_ok(pattern_text)
+
+
+def nl_bsn_ok(value: str) -> bool:
+    """Dutch BSN: 9 digits passing the eleven test (weights 9..2, the last digit -1)."""
+    d = [int(c) for c in value if c.isdigit()]
+    if len(d) != 9 or d[0] == 0 and d[1] == 0:
+        return False
+    return (sum(x * (9 - i) for i, x in enumerate(d[:8])) - d[8]) % 11 == 0
+
+
+class NlBsnRecognizer(PatternRecognizer):
+    """The Dutch citizen service number (BSN), ``123456782`` or ``1234.56.782``, eleven test."""
+
+    PATTERNS = [Pattern("BSN", NL + r"\d{4}(?:\.\d{2}\.|\d{2})\d{3}" + NR, 0.4)]
+
+    def __init__(self) -> None:
+        super().__init__("NL_BSN", patterns=self.PATTERNS, global_regex_flags=CASE_SENSITIVE)
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return nl_bsn_ok(pattern_text)
+
+
+def jp_my_number_ok(value: str) -> bool:
+    """Japanese Individual Number (My Number): 11 digits and a check digit (weights 2-7 from
+    the right, then 2-6; 11 - sum mod 11, 0 when that is 10 or 11)."""
+    d = "".join(c for c in value if c.isdigit())
+    if len(d) != 12:
+        return False
+    total = sum(int(p) * (n + 1 if n <= 6 else n - 5) for n, p in enumerate(reversed(d[:11]), 1))
+    r = total % 11
+    return int(d[11]) == (0 if r <= 1 else 11 - r)
+
+
+class JpMyNumberRecognizer(PatternRecognizer):
+    """The Japanese My Number, ``123456789012`` or ``1234 5678 9012`` / ``1234-5678-9012``."""
+
+    PATTERNS = [Pattern("My Number", NL + r"\d{4}([ \-]?)\d{4}\1\d{4}" + NR, 0.4)]
+
+    def __init__(self) -> None:
+        super().__init__("JP_MY_NUMBER", patterns=self.PATTERNS, global_regex_flags=CASE_SENSITIVE)
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return jp_my_number_ok(pattern_text)
+
+
 def _phone_patterns(language: str) -> list[Pattern]:
     patterns = [
         # NANP with separators: (555) 123-4567, 555.123.4567x89, +1-555-123-4567
@@ -412,6 +511,37 @@ def digit_runs(text: str, min_digits: int = MIN_PHONE_DIGITS) -> list[tuple[int,
 _LEAD, _TAIL = 3, 24
 
 
+# What libphonenumber at VALID takes for a number in some region, and no one writes a phone
+# number as: dates (15.10.2023, 2023-10-15 -04:00), IPv4 addresses and dotted section numbers
+# (four or more dot-separated groups not starting with 0: French numbers are 01.23.45.67.89).
+# Numbers grouped in thousands (738.086.641, 1,234,567) are counts.
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"  # 532.123.45.67 is a Turkish number, not an address
+_NOT_A_PHONE = re.compile(
+    r"\d{1,2}[./]\d{1,2}[./](?:19|20)\d{2}|(?:19|20)\d{2}-[01]\d-[0-3]\d(?:\D|$)"
+    rf"|^{_IPV4}$|^[1-9]\d{{0,2}}(?:\.\d{{1,3}}){{4,}}$"
+    r"|^[1-9]\d{0,2}(?:([.,])\d{3})(?:\1\d{3})+$"
+)
+
+
+_RUN_NOT_A_PHONE = re.compile(
+    _IPV4 + r"|\d{1,2}[./]\d{1,2}[./](?:19|20)\d{2}|(?:19|20)\d{2}-[01]\d-[0-3]\d"
+    r"|[1-9]\d{0,2}(?:([.,])\d{3})(?:\1\d{3})+"
+)
+
+
+def _not_a_phone_run(text: str, start: int, end: int) -> bool:
+    """A digit run the matcher need not see (it costs a pass per region): the whole run is an
+    IPv4 address, a date or a number grouped in thousands, or the digits of an IBAN, or a
+    Luhn-valid card number of 16 or more digits (longer than E.164 allows a phone number)."""
+    if _RUN_NOT_A_PHONE.fullmatch(text, start, end):
+        return True
+    if start >= 2 and text[start - 2 : start].isalpha() and text[start - 2 : start].isupper():
+        return True  # DE89 3704 ...: an IBAN's check digits and account
+    digits = _digits(text[start:end])
+    return len(digits) >= 16 and luhn_ok(digits) and text[max(0, start - 1) : start] != "+"
+
+
 class PhoneDigitsRecognizer(PhoneRecognizer):
     """presidio's libphonenumber recognizer, run only around digit runs of 7 or more digits.
 
@@ -428,6 +558,8 @@ class PhoneDigitsRecognizer(PhoneRecognizer):
         windows: list[tuple[int, int]] = []
         n = len(text)
         for start, end in digit_runs(text):
+            if _not_a_phone_run(text, start, end):
+                continue
             a, b = max(0, start - _LEAD), min(n, end + _TAIL)
             if windows and a <= windows[-1][1]:
                 windows[-1] = (windows[-1][0], b)
@@ -436,7 +568,10 @@ class PhoneDigitsRecognizer(PhoneRecognizer):
         results: list[RecognizerResult] = []
         for a, b in windows:
             for r in super().analyze(text[a:b], entities, nlp_artifacts):
-                if sum(c.isdigit() for c in text[a + r.start : a + r.end]) >= MIN_PHONE_DIGITS:
+                value = text[a + r.start : a + r.end]
+                if sum(c.isdigit() for c in value) >= MIN_PHONE_DIGITS and not _NOT_A_PHONE.search(
+                    value
+                ):
                     r.start += a
                     r.end += a
                     results.append(r)
@@ -471,7 +606,7 @@ _US_SUFFIX = (
     "Ranch|Rapids?|Rest|Ridges?|River|Road|Roads|Rd|Route|Row|Rue|Run|Shoals?|Shores?|Skyway|"
     "Springs?|Spurs?|Squares?|Sq|Station|Stravenue|Stream|Streets?|St|Summit|Terrace|"
     "Throughway|Trace|Track|Trafficway|Trail|Trailer|Tunnel|Turnpike|Underpass|Unions?|"
-    "Valleys?|Viaduct|Views?|Villages?|Ville|Vista|Walks?|Wall|Way|Ways|Wells?"
+    "Valleys?|Via|Viaduct|Views?|Villages?|Ville|Vista|Walks?|Wall|Way|Ways|Wells?"
 )
 _DE_SUFFIX = r"(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|steig|pfad|chaussee)"
 _FR_TYPE = r"(?:rue|avenue|av\.|boulevard|bd|chemin|place|allée|impasse|quai|route|cours|passage)"
@@ -480,6 +615,26 @@ _CN_PROVINCE = (
     "北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|"
     "广东|海南|四川|贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门"
 )
+
+_ES_TYPE = (
+    r"(?:Calle|C/|C\.|Avenida|Avda\.|Av\.|Paseo|Plaza|Pza\.|Camino|Carretera|Ctra\.|Ronda|Travesía|"
+    r"Glorieta|Cañada|Pasaje|Rambla|Vía|Callejón|Acceso|Alameda|Cuesta|Pasadizo|Urbanización|"
+    r"Calleja|Carrer|Passeig|Plaça|Rúa|Rua)"
+)
+_IT_TYPE = (
+    r"(?:Via|Viale|V\.le|Piazza|P\.zza|Piazzale|Piazzetta|Corso|C\.so|Contrada|Vicolo|Largo|"
+    r"Strada|Stretto|Borgo|Rotonda|Canale|Incrocio|Vico|Lungomare|Lungotevere|Salita|Traversa)"
+)
+_NL_SUFFIX = (
+    r"(?:straat|laan|weg|plein|gracht|kade|dijk|singel|pad|steeg|hof|park|dreef|baan|ring|"
+    r"markt|plantsoen|boulevard|erf|wal|veld|haven|dam|burg|kwartier|dal|zijde|hoven)"
+)
+_TITLE_WORD = r"\p{Lu}[\p{L}'\-]+"
+_PARTICLE = (
+    r"(?:de la |de las |de los |del |de |d'|dei |della |delle |degli |di |van |van de |"
+    r"van der |den |der |ter |'t )?"
+)
+_HANGUL = r"\p{Hangul}"
 
 ADDRESS_PATTERNS = [
     # US/UK: 2328 Figueroa Skyway Apt. 290, 48 Alex Stravenue, Flat 3 Smith road
@@ -507,6 +662,54 @@ ADDRESS_PATTERNS = [
         + r"\d{1,4}(?: ?(?:bis|ter))?,? "
         + _FR_TYPE
         + r" (?:(?:de la|de|du|des|la|le|l'|d') ?)?\p{Lu}[\p{L}'\-]+(?: \p{Lu}[\p{L}'\-]+){0,2}",
+        0.5,
+    ),
+    # FR without a number: "rue Marguerite Grondin" (a lower-case street type, then a name)
+    Pattern(
+        "FR street (no number)",
+        r"(?<![\p{L}])" + _FR_TYPE + r" " + _PARTICLE + _TITLE_WORD + rf"(?: {_TITLE_WORD}){{0,2}}",
+        0.4,
+    ),
+    # ES: Calle Trini Seguí 5, Rambla de Lourdes Pozo 93 Puerta 7, Pasaje Amancio Torrent 18
+    Pattern(
+        "ES street",
+        r"(?<![\p{L}])"
+        + _ES_TYPE
+        + r" "
+        + _PARTICLE
+        + _TITLE_WORD
+        + rf"(?: {_PARTICLE}{_TITLE_WORD}){{0,3}}"
+        r",? (?:n\.?º ?)?\d{1,4}[A-Za-z]?"
+        r"(?: (?:Piso|Puerta|Apt\.|Esc\.|Portal|Bajo|Planta) \d{1,3}[A-Za-z]?)*" + R,
+        0.5,
+    ),
+    # IT: Contrada Argenti, 8 / Stretto Querini, 814 / Via dei Mille 12
+    Pattern(
+        "IT street",
+        r"(?<![\p{L}])"
+        + _IT_TYPE
+        + r" "
+        + _PARTICLE
+        + _TITLE_WORD
+        + rf"(?: {_PARTICLE}{_TITLE_WORD}){{0,3}}"
+        r",? \d{1,4}(?:/?[A-Za-z])?(?: (?:Piano|Scala|Int\.) \d{1,3})*" + R,
+        0.5,
+    ),
+    # NL: Tirzalaan 6, Gielpad 868, Van Leeuwenhoekstraat 12a
+    Pattern(
+        "NL street",
+        r"(?<![\w\-])(?:(?:\p{Lu}\p{Ll}*|van|de|der|den) )*\p{Lu}\p{L}*?"
+        + _NL_SUFFIX
+        + r" \d{1,4}(?: ?[a-zA-Z]\b|-\d{1,4})?"
+        + R,
+        0.5,
+    ),
+    # KR: 대구광역시 관악구 봉은사586길 602-64 / 충청남도 고양시 일산동구 압구정071가 793
+    Pattern(
+        "KR street",
+        rf"(?:{_HANGUL}{{2,6}}(?:특별시|광역시|특별자치시|특별자치도|도) )?"
+        rf"(?:{_HANGUL}{{1,6}}(?:시|군|구) ){{0,2}}"
+        r"[\p{Hangul}\d]{1,12}(?:로|길|가|거리) (?:지하 ?)?\d{1,4}(?:-\d{1,4})?(?!\d)",
         0.5,
     ),
     # CN: 江西省涛县长寿南昌路h座 777151 / 合肥路3号
@@ -549,14 +752,17 @@ def build_recognizers(
 
     libphonenumber tries every region of ``phone_regions`` on every row whatever its language
     (a Chinese mobile in an English page, a Turkish number in a Chinese one); the language only
-    adds unvalidated shapes (CN mobile and landline in zh/ja rows)."""
+    adds: unvalidated shapes (CN mobile and landline in zh/ja rows) and its own country's
+    region (LANGUAGE_PHONE_REGIONS: ES for es rows, KR for ko rows ...)."""
     wanted = set(entities)
     group = language if language in LANGUAGE_GROUPS else "other"
     out: list[EntityRecognizer] = []
     if "EMAIL" in wanted:
         out.append(CjkSafeEmailRecognizer())
     if "PHONE" in wanted:
-        out.append(PhoneDigitsRecognizer(tuple(phone_regions)))
+        own = LANGUAGE_PHONE_REGIONS.get(language)
+        regions = tuple(dict.fromkeys([*phone_regions, *([own] if own else [])]))
+        out.append(PhoneDigitsRecognizer(regions))
         out.append(PhoneShapesRecognizer(group))
     if "CREDIT_CARD" in wanted:
         out += [CreditCardRecognizer(supported_entity="CREDIT_CARD"), AllCardsRecognizer()]
@@ -571,6 +777,14 @@ def build_recognizers(
     out += national_id_recognizers(wanted)
     if "CN_ID" in wanted:
         out.append(CnResidentIdRecognizer())
+    if "DE_TAX_ID" in wanted:
+        out.append(DeTaxIdAsciiRecognizer())
+    if "FR_NIR" in wanted:
+        out.append(FrNirRecognizer())
+    if "NL_BSN" in wanted:
+        out.append(NlBsnRecognizer())
+    if "JP_MY_NUMBER" in wanted:
+        out.append(JpMyNumberRecognizer())
     if "STREET_ADDRESS" in wanted:
         out.append(StreetAddressRecognizer())
     if "URL" in wanted:
@@ -585,6 +799,11 @@ def build_recognizers(
 _DECIMAL = re.compile(r"\d+[.,]\d+")  # 2.718281828 is a constant, not a phone number
 # Numbers that name a book, a paper or a release, not a person.
 _NOT_PII_BEFORE = re.compile(r"(?i)(?:\bISBN(?:-1[03])?|\bISSN|\bDOI|\bISO|\bRFC)[:#]?\s*$")
+
+
+# The digit groups of an IBAN-shaped run (``FR82 7762 4962 9890 ...``) whose check digits
+# fail: not a card or a phone number inside it (a valid IBAN is found whole as an IBAN).
+_IBAN_BEFORE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[0-9A-Z]{4})* ?$")
 
 
 def analyze(text: str, recognizers: list[EntityRecognizer]) -> list[RecognizerResult]:
@@ -602,4 +821,7 @@ def analyze(text: str, recognizers: list[EntityRecognizer]) -> list[RecognizerRe
         for r in results
         if not _NOT_PII_BEFORE.search(text, max(0, r.start - 10), r.start)
         and not (r.entity_type == "PHONE" and _DECIMAL.fullmatch(text, r.start, r.end))
+        and not (
+            r.entity_type != "IBAN" and _IBAN_BEFORE.search(text, max(0, r.start - 40), r.start)
+        )
     ]

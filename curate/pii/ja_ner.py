@@ -1,0 +1,82 @@
+"""Japanese PERSON and LOCATION from a MeCab dictionary's proper-noun tags (fugashi + unidic-lite).
+
+``fugashi`` (pypi) wraps MeCab and ``unidic-lite`` bundles the UniDic dictionary inside the
+package, so nothing is downloaded. UniDic tags proper nouns by kind (``名詞,固有名詞,人名,姓``
+for a surname, ``...,人名,名`` for a given name, ``...,地名`` for a place). A lone name tag is
+too weak (many ordinary words carry a rare given-name reading), so:
+
+* PERSON: a surname followed by a given name (with or without a space between: 木村 陽一,
+  佐藤花子), or a surname or given name followed by an honorific (さん 様 氏 君 先生 殿);
+* LOCATION: a place name of two or more characters followed by an administrative suffix
+  (都 道 府 県 市 区 町 村 郡), the suffix included (渋谷区, 東京都).
+
+Only rows with kana run it (or rows labelled ``ja``): Japanese is the language that writes kana.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from curate.pii.ner import NER_SCORE
+
+HONORIFICS = frozenset(["さん", "様", "さま", "氏", "君", "くん", "先生", "殿", "ちゃん"])
+PLACE_SUFFIXES = frozenset("都道府県市区町村郡")
+
+
+class FugashiNer:
+    """MeCab (fugashi, unidic-lite) loaded once per worker; ``find`` gives PERSON/LOCATION."""
+
+    def __init__(self) -> None:
+        self._tagger: Any = None
+        self._loaded = False
+        self.error = ""
+
+    def load(self) -> bool:
+        if not self._loaded:
+            self._loaded = True
+            try:
+                import fugashi
+
+                self._tagger = fugashi.Tagger()  # unidic-lite's bundled dictionary
+            except (ImportError, RuntimeError) as exc:
+                self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+        return self._tagger is not None
+
+    def spans(self, text: str) -> list[tuple[int, int, str, float]]:
+        words = []  # (start, end, kind) with kind: sei, mei, place, suffix-place, honor, other
+        pos = 0
+        for w in self._tagger(text):
+            surface = w.surface
+            start = text.find(surface, pos) if surface else pos
+            if start < 0:
+                start = pos
+            end = start + len(surface)
+            pos = end
+            f = w.feature
+            if f.pos2 == "固有名詞" and f.pos3 == "人名":
+                kind = "sei" if f.pos4 == "姓" else "mei"
+            elif f.pos2 == "固有名詞" and f.pos3 == "地名":
+                kind = "place"
+            elif surface in HONORIFICS:
+                kind = "honor"
+            elif surface in PLACE_SUFFIXES:
+                kind = "suffix"
+            else:
+                kind = "other"
+            words.append((start, end, kind))
+        out: list[tuple[int, int, str, float]] = []
+        for i, (start, end, kind) in enumerate(words):
+            nxt = words[i + 1] if i + 1 < len(words) else None
+            if kind == "sei" and nxt and nxt[2] == "mei" and nxt[0] - end <= 1:
+                out.append((start, nxt[1], "PERSON", NER_SCORE))
+            elif kind in ("sei", "mei") and nxt and nxt[2] == "honor" and nxt[0] == end:
+                if not (kind == "mei" and i and words[i - 1][2] == "sei"):
+                    out.append((start, end, "PERSON", NER_SCORE))
+            elif kind == "place" and nxt and nxt[2] == "suffix" and nxt[0] == end >= start + 2:
+                out.append((start, nxt[1], "LOCATION", NER_SCORE))
+        return out
+
+    def find(self, texts: list[str]) -> tuple[list[list[tuple[int, int, str, float]]], int]:
+        if not self.load():
+            return [[] for _ in texts], 0
+        return [self.spans(t) for t in texts], sum(len(t) for t in texts)
