@@ -254,9 +254,10 @@ def test_ingest_from_s3_to_s3_then_run_from_it(s3, tmp_path):
 
 
 def test_a_model_named_by_s3_url_is_fetched_with_its_companions(s3, tmp_path):
-    """perplexity_filter with its KenLM model (and the SentencePiece model beside it) in the
-    bucket: the same output as with the local files."""
-    for name in ("en_math.arpa", "en_math.sp.model"):
+    """perplexity_filter with its KenLM model (and the SentencePiece model and the model of
+    negatives beside it) in the bucket: the same output as with the local files."""
+    companions = ("en_math.arpa", "en_math.negatives.arpa", "en_math.sp.model")
+    for name in companions:
         s3["client"].upload_file(str(REPO / "models" / name), "corpus", f"models/{name}")
     outs = {}
     for where, model in (("local", str(REPO / "models" / "en_math.arpa")),
@@ -278,7 +279,7 @@ def test_a_model_named_by_s3_url_is_fetched_with_its_companions(s3, tmp_path):
         outs[where] = local_ids(tmp_path / where)
     assert outs["s3"] == outs["local"] and outs["local"].get("removed/perplexity_filter")
     cached = sorted(p.name for p in (tmp_path / "cache").rglob("*") if p.is_file())
-    assert cached == ["en_math.arpa", "en_math.sp.model"]
+    assert cached == sorted(companions)
 
 
 def test_indexes_on_s3_equal_local_indexes_run_after_run(s3, tmp_path):
