@@ -20,7 +20,8 @@ group of consecutive shards (``groups``), exchanging Parquet files in curate.shu
 8. labels -> shard groups; 9. join: survival columns -> partitions of the component label;
 10. survivors (per label partition): each component's first in survival order stays, the others
     go with ``duplicate_of`` = its id, ``cluster`` = a hash of that id (the same whatever the
-    sharding); removals -> groups of shards;
+    sharding); removals, and the survivors (reason null), all with ``minhash_cluster_size`` (the
+    component's size, FineWeb-2's rehydration column) -> groups of shards;
 11. decision files (per group of shards), as the keyed barriers write them.
 
 The driver holds file names it derives from counts and merges small per-task counters. A task
@@ -53,6 +54,8 @@ from curate.shuffle import gather_decisions, partition_of, read_partition, write
 from curate.stages.base import ROW, SHARD
 
 SURVIVAL = ["id", "dump", "date", "length"]
+# the size of each document's duplicate cluster (1: no duplicate), FineWeb-2's name for it
+CLUSTER_SIZE = "minhash_cluster_size"
 ROW_BITS = 32
 # shards whose decision files one gather task writes (as the keyed barriers do)
 SHARDS_PER_GROUP = 256
@@ -397,7 +400,7 @@ def _survivors(p: Plan, part: int) -> dict[str, Any]:
     found: dict[str, Any] = {"clusters": 0, "duplicates": 0, "sizes": {}, "removed_by_dump": {}}
     schema = pa.schema(
         [(SHARD, pa.int32()), (ROW, pa.int64()), ("reason", pa.string()),
-         ("duplicate_of", pa.string()), ("cluster", pa.int64())]
+         ("duplicate_of", pa.string()), ("cluster", pa.int64()), (CLUSTER_SIZE, pa.int32())]
     )  # fmt: skip
     removals = schema.empty_table()
     if table is not None and table.num_rows:
@@ -405,7 +408,9 @@ def _survivors(p: Plan, part: int) -> dict[str, Any]:
         node, label = table.column("node").to_numpy(), table.column("label").to_numpy()
         best, first = _survival_first(table, label, p.keep)
         gone = np.flatnonzero(~first)
+        kept = np.flatnonzero(first)
         survivor = table.column("id").take(pa.array(best[gone]))
+        _, at, sizes = np.unique(label, return_inverse=True, return_counts=True)
         removals = pa.table(
             {
                 SHARD: pa.array((node[gone] >> ROW_BITS).astype(np.int32)),
@@ -413,10 +418,23 @@ def _survivors(p: Plan, part: int) -> dict[str, Any]:
                 "reason": pa.array(["minhash_duplicate"] * len(gone), pa.string()),
                 "duplicate_of": survivor.combine_chunks().cast(pa.string()),
                 "cluster": cluster_number(survivor.combine_chunks()),
+                CLUSTER_SIZE: pa.array(sizes[at[gone]].astype(np.int32)),
             },
             schema=schema,
         )
-        _, sizes = np.unique(label, return_counts=True)
+        # each survivor's row (reason null): only its cluster's size, for the apply step
+        survivors = pa.table(
+            {
+                SHARD: pa.array((node[kept] >> ROW_BITS).astype(np.int32)),
+                ROW: pa.array(node[kept] & ((1 << ROW_BITS) - 1)),
+                "reason": pa.nulls(len(kept), pa.string()),
+                "duplicate_of": pa.nulls(len(kept), pa.string()),
+                "cluster": pa.nulls(len(kept), pa.int64()),
+                CLUSTER_SIZE: pa.array(sizes[at[kept]].astype(np.int32)),
+            },
+            schema=schema,
+        )
+        removals = pa.concat_tables([removals, survivors])
         size, n = np.unique(sizes, return_counts=True)
         found["sizes"] = {int(s): int(c) for s, c in zip(size, n)}
         found["clusters"], found["duplicates"] = int(len(sizes)), int(len(gone))

@@ -33,6 +33,7 @@ SECTIONS = (
     ("perplexity", "Perplexity", sections.perplexity),
     ("pii", "PII", sections.pii),
     ("boilerplate", "Boilerplate", sections.boilerplate),
+    ("rehydration", "Rehydration", sections.rehydration),
     ("mixture", "Mixture", sections.mixture),
     ("timings", "Timings", sections.timings),
     ("run", "Run", sections.run_info),

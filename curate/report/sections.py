@@ -256,6 +256,33 @@ def mixture(report: dict[str, Any]) -> str:
     return _section("mixture", "Domain mixture before and after remixing", *parts)
 
 
+def rehydration(report: dict[str, Any]) -> str:
+    """rehydrate's up-sampling: rows and copies per range of duplicate-cluster size."""
+    parts = []
+    for s in report["stages"]:
+        if s.get("stage", s["name"]) != "rehydrate":
+            continue
+        extra, rows = s.get("extra") or {}, []
+        column = s["params"].get("column", "minhash_cluster_size")
+        for key, n in extra.items():
+            if key.startswith("rows:"):
+                label = key[len("rows:") :]
+                added = extra.get(f"copies:{label}", 0)
+                each = 1 + added / n if n else 1
+                rows.append([label, f"{each:g}", f"{n:,.0f}", f"{n + added:,.0f}"])
+        rows.sort(key=lambda r: int(r[0].split("-")[0].rstrip("+")))
+        parts.append(
+            table(["cluster size", "copies each", "rows in", "rows out"], rows)
+            + _note(
+                f"{s['name']}: {s['docs_in']:,} rows in, {s['docs_added']:,} copies added "
+                f"({s['docs_out']:,} out), by column {column}."
+            )
+        )
+    if not parts:
+        return ""
+    return _section("rehydration", "Rehydration: up-sampling by duplicate-cluster size", *parts)
+
+
 def timings(report: dict[str, Any]) -> str:
     rows, bars = [], []
     for s in report["stages"]:

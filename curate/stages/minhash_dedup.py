@@ -81,6 +81,8 @@ from curate.stages.base import (
     SHARD,
     DecisionFiles,
     RowRemovalStage,
+    Verdict,
+    apply_row_removals,
     column_or_nulls,
     register,
     split_rows_by_shard,
@@ -152,6 +154,7 @@ class MinHashDedup(RowRemovalStage):
     name = "minhash_dedup"
     Config = MinHashDedupConfig
     kind = "global"
+    adds_columns = (lsh_barrier.CLUSTER_SIZE,)
 
     def collect(self, batch: pa.RecordBatch) -> pa.Table:
         c = self.config
@@ -177,6 +180,23 @@ class MinHashDedup(RowRemovalStage):
 
     def decide(self, collected: pa.Table) -> tuple[Any, dict[str, Any]]:
         return self.barrier(CollectedTable(collected), run_here)
+
+    def apply(self, batch: pa.RecordBatch, decision: Any) -> Verdict:
+        """The removals; and every row gets ``minhash_cluster_size`` (its duplicate cluster's
+        size, 1 for a row in no cluster) where the barrier records it: the partitioned tasks
+        write it for every clustered row, survivors included. The index barrier does not yet,
+        so with ``index`` the column is not added (rehydrate then names it missing)."""
+        verdict = apply_row_removals(batch, decision)
+        verdict.extra.pop(lsh_barrier.CLUSTER_SIZE, None)
+        if self.config.index is not None:
+            return verdict
+        size = pa.array(np.ones(batch.num_rows, np.int32))
+        if decision is not None and lsh_barrier.CLUSTER_SIZE in decision.column_names:
+            where = pc.index_in(batch.column(ROW), value_set=decision.column(ROW))
+            size = pc.take(decision.column(lsh_barrier.CLUSTER_SIZE), where).combine_chunks()
+            size = pc.fill_null(size, 1).cast(pa.int32())
+        verdict.batch = verdict.batch.append_column(lsh_barrier.CLUSTER_SIZE, size)
+        return verdict
 
     def barrier(self, collected: Any, run: Run) -> tuple[Any, dict[str, Any]]:
         """Without an index, on the runner's files: partitioned tasks all the way

@@ -7,11 +7,13 @@ from __future__ import annotations
 import random
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
 from curate.collected import CollectedFiles, run_here
 from curate.dedup import lsh_barrier
+from curate.dedup.lsh_barrier import CLUSTER_SIZE
 from curate.stages.base import ROW, SHARD, DecisionFiles
 from curate.stages.minhash_dedup import MinHashDedup, MinHashDedupConfig
 from tests.stages.test_minhash_dedup import near_duplicate_rows
@@ -67,14 +69,32 @@ def in_memory(stage, table: pa.Table, shards: int) -> tuple[dict, dict]:
 
 
 def partitioned(stage, paths, tmp_path, partitions: int) -> tuple[dict, dict]:
+    """The removals of each shard's decision file (without the cluster sizes, which only this
+    barrier records: ``cluster_sizes_of`` reads them) and the summary."""
     decisions = tmp_path / "decisions"
     collected = CollectedFiles(paths, tmp_path / "scratch", decisions, partitions)
     decision, summary = stage.barrier(collected, run_here)
     assert isinstance(decision, DecisionFiles)
     assert summary["partitions"] == partitions
     assert not (tmp_path / "scratch" / "minhash").exists()  # the rounds' files are gone
-    files = sorted(decisions.glob("part-*.parquet"))
-    return {int(f.stem.split("-")[1]): pq.read_table(f) for f in files}, summary
+    out = {}
+    for f in sorted(decisions.glob("part-*.parquet")):
+        table = pq.read_table(f)
+        removals = table.filter(pc.is_valid(table["reason"])).drop_columns([CLUSTER_SIZE])
+        if removals.num_rows:
+            out[int(f.stem.split("-")[1])] = removals
+    return out, summary
+
+
+def cluster_sizes_of(decisions, per_shard: list[list[dict]]) -> dict[str, int]:
+    """{id: minhash_cluster_size} of every row the decision files name (survivors included)."""
+    sizes = {}
+    for f in sorted(decisions.glob("part-*.parquet")):
+        s = int(f.stem.split("-")[1])
+        table = pq.read_table(f)
+        for r, n in zip(table[ROW].to_pylist(), table[CLUSTER_SIZE].to_pylist()):
+            sizes[per_shard[s][r]["id"]] = n
+    return sizes
 
 
 @pytest.mark.parametrize("partitions", [1, 3, 8])
@@ -104,6 +124,14 @@ def test_partitioned_barrier_equals_the_in_memory_one(
     for key in PARTITIONED_ONLY:
         summary.pop(key)
     assert summary == expected_summary
+    # every clustered row's size: its survivor's removals in the in-memory decision, plus one
+    per_shard = layout(rows, shards, empty)
+    members: dict[str, list[str]] = {}
+    for s, t in expected.items():
+        for r, of in zip(t[ROW].to_pylist(), t["duplicate_of"].to_pylist()):
+            members.setdefault(of, [of]).append(per_shard[s][r]["id"])
+    want = {i: len(ids) for ids in members.values() for i in ids}
+    assert cluster_sizes_of(tmp_path / "decisions", per_shard) == want
 
 
 def test_cluster_numbers_do_not_depend_on_the_sharding(tmp_path):
