@@ -29,6 +29,7 @@ svg text.marker-label{fill:#e15759}.curve{fill:none;stroke:#4e79a7;stroke-width:
 SECTIONS = (
     ("funnel", "Funnel", sections.funnel),
     ("removals", "Removed", sections.removals),
+    ("blocklists", "Blocklists", sections.blocklists),
     ("dedup-dumps", "Across dumps", sections.dedup_across_dumps),
     ("perplexity", "Perplexity", sections.perplexity),
     ("pii", "PII", sections.pii),

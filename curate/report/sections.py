@@ -256,6 +256,24 @@ def mixture(report: dict[str, Any]) -> str:
     return _section("mixture", "Domain mixture before and after remixing", *parts)
 
 
+def blocklists(report: dict[str, Any]) -> str:
+    """url_filter's hits per list and per UT1 category (a row may hit several)."""
+    parts = []
+    for s in report["stages"]:
+        if s.get("stage", s["name"]) != "url_filter":
+            continue
+        extra = s.get("extra") or {}
+        for prefix, what in (("category:", "UT1 category"), ("list:", "list")):
+            rows = [
+                [k[len(prefix) :], f"{v:,.0f}"] for k, v in extra.items() if k.startswith(prefix)
+            ]
+            if rows:
+                parts.append(table([what, "rows matched"], sorted(rows, key=lambda r: r[0])))
+    if not parts:
+        return ""
+    return _section("blocklists", "URL blocklists: rows matched per list and category", *parts)
+
+
 def rehydration(report: dict[str, Any]) -> str:
     """rehydrate's up-sampling: rows and copies per range of duplicate-cluster size."""
     parts = []

@@ -21,6 +21,14 @@ Domains are looked up by their 64-bit xxh3 hash in a sorted array (37 MB for the
 loaded once per worker; a false hit needs a hash collision, ~4.6e6 / 2^64 = 2.5e-13 per host).
 The summary counts removals per rule (the reasons) and hits per list (``list:<name>``); a row
 with no URL stays (``no_url``).
+
+Categories. datatrove's tarball merges UT1's categories into one ``domains`` and one ``urls``
+list, so its hits have no category. UT1 itself (Université Toulouse 1 Capitole's blacklists, as a
+user downloads them: a folder or ``blacklists.tar.gz`` of ``<category>/domains`` and
+``<category>/urls``) can be given as ``ut1: PATH``, all its categories or those in
+``ut1_categories``; each category's files are lists (``ut1:<category>``, rules ``url_domain`` and
+``url_listed``) and the summary counts the rows each category matched (``category:<name>``; a
+row listed in two categories counts in both).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import io
+import re
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +46,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from xxhash import xxh3_64_intdigest
 
-from curate.errors import CurateError
+from curate.errors import CurateError, did_you_mean
 from curate.stages.base import Stage, Verdict, register
 
 TARBALL = "url_filterblacklistsv0_3_0.tar.gz"
@@ -68,15 +77,28 @@ class UrlFilterConfig:
     soft_banned_words: list[str] = field(default_factory=list)
     banned_subwords: list[str] = field(default_factory=list)
     soft_word_threshold: int = 2  # datatrove: 2 soft banned words in a URL
+    ut1: str | None = None  # a UT1 blacklists folder or .tar.gz: <category>/domains, urls
+    ut1_categories: list[str] = field(default_factory=list)  # empty: every category
 
     def validate(self) -> None:
+        if self.ut1 is not None:
+            found = ut1_members(self.ut1)
+            missing = [c for c in self.ut1_categories if c not in found]
+            if missing:
+                raise ValueError(
+                    f"ut1_categories: {self.ut1} has no category '{missing[0]}'"
+                    f"{did_you_mean(missing[0], found)}; it has {len(found)}: "
+                    f"{', '.join(sorted(found)[:20])}{', ...' if len(found) > 20 else ''}"
+                )
+        elif self.ut1_categories:
+            raise ValueError("ut1_categories: give the UT1 lists with ut1: PATH")
         for kind in KINDS:
             for path in getattr(self, kind):
                 if not Path(path).is_file():
                     raise ValueError(f"{kind}: {path}: no such file")
                 if not read_list(Path(path).read_text(errors="replace"), kind):
                     raise ValueError(f"{kind}: {path}: the list is empty (no entry, only comments)")
-        if not self.builtin and not any(getattr(self, k) for k in KINDS):
+        if not self.builtin and not any(getattr(self, k) for k in KINDS) and not self.ut1:
             raise ValueError("builtin is false and no user list is given: nothing to filter on")
         if self.soft_word_threshold < 1:
             raise ValueError("soft_word_threshold: must be 1 or more")
@@ -134,6 +156,47 @@ def builtin_lists() -> dict[str, bytes]:
     return lists
 
 
+_UT1_MEMBER = re.compile(r"(?:^|/)([^/]+)/(domains|urls)$")
+
+
+def ut1_members(path: str) -> dict[str, dict[str, str]]:
+    """{category: {"domains" | "urls": member}} of a UT1 folder or tarball."""
+    p = Path(path)
+    if p.is_dir():
+        names = [str(f.relative_to(p)) for f in sorted(p.rglob("*")) if f.is_file()]
+    elif p.is_file() and tarfile.is_tarfile(p):
+        with tarfile.open(p) as tar:
+            names = sorted(m.name for m in tar.getmembers() if m.isfile())
+    else:
+        raise ValueError(f"ut1: {path}: not a folder or a tar archive of UT1's lists")
+    found: dict[str, dict[str, str]] = {}
+    for name in names:
+        if m := _UT1_MEMBER.search(name):
+            found.setdefault(m.group(1), {})[m.group(2)] = name
+    if not found:
+        raise ValueError(f"ut1: {path}: no <category>/domains or <category>/urls inside")
+    return found
+
+
+def ut1_lists(path: str, categories: list[str]) -> list[tuple[str, str, bytes]]:
+    """(category, kind, raw list) of the chosen categories (all when none is chosen)."""
+    found = ut1_members(path)
+    chosen = categories or sorted(found)
+    p = Path(path)
+    out = []
+    if p.is_dir():
+        for cat in chosen:
+            for kind, name in sorted(found[cat].items()):
+                out.append((cat, kind, (p / name).read_bytes()))
+        return out
+    with tarfile.open(p) as tar:
+        for cat in chosen:
+            for kind, name in sorted(found[cat].items()):
+                f = tar.extractfile(name)
+                out.append((cat, kind, f.read() if f is not None else b""))
+    return out
+
+
 def hash_strings(values: list[str]) -> np.ndarray:
     return np.fromiter((xxh3_64_intdigest(v.encode()) for v in values), np.uint64, len(values))
 
@@ -162,6 +225,7 @@ class _List:
     hashes: np.ndarray | None = None  # sorted, for domains and urls
     words: pa.Array | None = None  # for the word kinds
     pattern: str | None = None  # banned subwords: one RE2 alternation
+    category: str | None = None  # UT1's category of the list
 
 
 def _compile(name: str, kind: str, data: bytes) -> _List:
@@ -220,6 +284,11 @@ class UrlFilter(Stage):
             for kind in KINDS:
                 for path in getattr(self.config, kind):
                     out.append(_compile(f"{kind}:{path}", kind, Path(path).read_bytes()))
+            if self.config.ut1:
+                for cat, kind, data in ut1_lists(self.config.ut1, self.config.ut1_categories):
+                    lst = _compile(f"ut1:{cat}:{kind}", kind, data)
+                    lst.category = cat
+                    out.append(lst)
             self._lists = out
         return self._lists
 
@@ -235,6 +304,7 @@ class UrlFilter(Stage):
         stats: dict[str, float] = {"no_url": float(n - (pc.sum(has_url).as_py() or 0))}
         features = _Features(lower)
         soft = np.zeros(n, np.int64)
+        by_category: dict[str, np.ndarray] = {}
         for lst in self.lists():
             if lst.kind == "domains":
                 mine = features.domain_hits(lst.hashes)
@@ -248,9 +318,14 @@ class UrlFilter(Stage):
                     soft += counts
                 mine = counts > 0
             stats[f"list:{lst.name}"] = float(np.count_nonzero(mine))
+            if lst.category is not None:
+                seen = by_category.setdefault(lst.category, np.zeros(n, bool))
+                seen |= mine
             if lst.kind == "soft_banned_words":
                 continue
             hits[lst.kind] |= mine
+        for cat, seen in by_category.items():
+            stats[f"category:{cat}"] = float(np.count_nonzero(seen))
         hits["soft_banned_words"] = soft >= self.config.soft_word_threshold
         reason = np.full(n, None, dtype=object)
         for kind in reversed(KINDS):  # the first rule in datatrove's order names the reason

@@ -194,3 +194,109 @@ def test_an_empty_list_is_named(tmp_path):
                 "stages": [{"url_filter": {"banned_words": [str(tmp_path / "empty.txt")]}}],
             }
         )
+
+
+def write_ut1(root: Path) -> dict[str, dict[str, list[str]]]:
+    """A UT1-shaped folder (blacklists/<category>/domains, urls): real hosts from the sample's
+    URLs and from datatrove's list, one domain in two categories."""
+    lists = {
+        "adult": {
+            "domains": ["example-adult.com", "shared.example.net", "img.pics.example.org"],
+            "urls": ["example.org/adult/page.html"],
+        },
+        "gambling": {"domains": ["bet.example.com", "shared.example.net"]},
+        "phishing": {"urls": ["login.example.com/verify"]},
+    }
+    for cat, kinds in lists.items():
+        folder = root / "blacklists" / cat
+        folder.mkdir(parents=True)
+        for kind, entries in kinds.items():
+            (folder / kind).write_text("# UT1\n" + "\n".join(entries) + "\n")
+        (folder / "usage").write_text("black\n")
+    return lists
+
+
+def brute_categories(urls: list[str], lists) -> dict[str, int]:
+    from urllib.parse import urlsplit
+
+    out = {}
+    for cat, kinds in lists.items():
+        n = 0
+        for u in urls:
+            host = (urlsplit(u).hostname or "").rstrip(".")
+            parents = {".".join(host.split(".")[k:]) for k in range(host.count("."))}
+            bare = u.split("://", 1)[1].lower()
+            n += bool(parents & set(kinds.get("domains", []))) or bare.rstrip("/") in kinds.get(
+                "urls", []
+            )
+        out[cat] = n
+    return out
+
+
+URLS_UT1 = [
+    "https://example-adult.com/",
+    "http://www.example-adult.com/a?b=1",
+    "https://shared.example.net/x",
+    "https://deep.shared.example.net/y",
+    "https://bet.example.com/odds",
+    "https://example.com/bet",  # the parent of a listed host is not listed
+    "https://img.pics.example.org/1.jpg",
+    "https://pics.example.org/1.jpg",
+    "https://example.org/adult/page.html",
+    "https://login.example.com/verify",
+    "https://docs.python.org/3/",
+]
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_ut1_categories_are_counted(tmp_path, packed):
+    """Per category, the rows it matched equal a brute force over the category's entries (a
+    row in two categories counts in both); the rules' reasons are url_domain / url_listed."""
+    lists = write_ut1(tmp_path / "ut1")
+    path = tmp_path / "ut1" / "blacklists"
+    if packed:
+        path = tmp_path / "blacklists.tar.gz"
+        with tarfile.open(path, "w:gz") as tar:
+            tar.add(tmp_path / "ut1" / "blacklists", arcname="blacklists")
+    stage = UrlFilter(UrlFilterConfig(builtin=False, ut1=str(path)))
+    v = stage.process(pa.record_batch({"url": pa.array(URLS_UT1)}))
+    want = brute_categories(URLS_UT1, lists)
+    assert want == {"adult": 6, "gambling": 3, "phishing": 1}
+    assert {k[9:]: v.stats[k] for k in v.stats if k.startswith("category:")} == want
+    assert v.stats["list:ut1:adult:domains"] == 5 and v.stats["list:ut1:adult:urls"] == 1
+    got = v.reason.to_pylist()
+    assert got[5] is None and got[7] is None and got[10] is None
+    assert got[8] == "url_listed" and got[9] == "url_listed" and got[0] == "url_domain"
+    assert sum(r is not None for r in got) == 8
+    from curate.report.sections import blocklists
+
+    report = {"stages": [{"name": "url_filter", "extra": v.stats}]}
+    assert "<td>adult</td><td>6</td>" in blocklists(report)
+    only = UrlFilter(UrlFilterConfig(builtin=False, ut1=str(path), ut1_categories=["gambling"]))
+    v = only.process(pa.record_batch({"url": pa.array(URLS_UT1)}))
+    assert [k for k in v.stats if k.startswith("category:")] == ["category:gambling"]
+    assert sum(r is not None for r in v.reason.to_pylist()) == 3
+
+
+def test_ut1_errors_are_named(tmp_path):
+    write_ut1(tmp_path / "ut1")
+    path = str(tmp_path / "ut1" / "blacklists")
+    with pytest.raises(ConfigError, match=r"has no category 'gambing' \(did you mean 'gambling'"):
+        parse_pipeline(
+            {
+                "name": "t",
+                "input": "x",
+                "output": "y",
+                "stages": [{"url_filter": {"ut1": path, "ut1_categories": ["gambing"]}}],
+            }
+        )
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match=r"no <category>/domains or <category>/urls inside"):
+        parse_pipeline(
+            {
+                "name": "t",
+                "input": "x",
+                "output": "y",
+                "stages": [{"url_filter": {"builtin": False, "ut1": str(tmp_path / "empty")}}],
+            }
+        )
