@@ -18,7 +18,10 @@ shingle hashes for the barrier and the index: 4 bytes per shingle instead of the
 4 x num_perm. Clusters are the connected components of the links (curate.dedup.components);
 each keeps its best document by ``keep`` (curate.index.survivor) and loses the others, which
 record ``duplicate_of`` (the survivor's id) and ``cluster`` (a hash of the survivor's id: the same
-number whatever the sharding).
+number whatever the sharding). Every row also gets ``minhash_cluster_size``, its cluster's size
+(1: no duplicate), which ``rehydrate`` up-samples by (FineWeb-2); the partitioned barrier records
+it, the index barrier and the in-memory ``decide`` do not yet (with ``index`` the column is left
+out; after the in-memory ``decide`` a survivor would read 1).
 
 Barrier. Without an index the runner's barrier runs as partitioned tasks
 (curate.dedup.lsh_barrier): band keys, buckets, candidate verification, connected components,
