@@ -10,7 +10,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+import psutil
+
 from curate.errors import CurateError
+from curate.executors.base import concurrency
 from curate.progress import progress
 
 
@@ -32,10 +35,13 @@ class LocalExecutor:
         fn: Callable[[Any], Any],
         tasks: Sequence[Any],
         desc: str = "",
-        memory: int | None = None,  # one machine: the user sized --workers for it
+        memory: int | None = None,
+        cpus: float = 1,
     ) -> Iterator[Any]:
         if not tasks:
             return
+        # as many at once as the workers, the cores and the memory free now hold (at least one)
+        running = concurrency(self.workers, psutil.virtual_memory().available, memory, cpus)
         with progress(total=len(tasks), desc=desc) as bar:
             # Inline only when asked for one worker: a lone task of a larger run (a barrier's
             # only reduce task) must not grow the driver, which lives through the whole run.
@@ -45,11 +51,13 @@ class LocalExecutor:
                     bar.update(1)
                 return
             pool = self._get_pool()
-            # Keep at most 2x workers in flight so that results stream back in bounded memory.
+            # Keep at most 2x workers in flight so that results stream back in bounded memory;
+            # tasks that declare more than a worker's share of the machine, fewer.
+            in_flight = 2 * self.workers if running >= self.workers else running
             pending: set[Future] = set()
             queue = list(reversed(tasks))
             while queue or pending:
-                while queue and len(pending) < 2 * self.workers:
+                while queue and len(pending) < in_flight:
                     pending.add(pool.submit(fn, queue.pop()))
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
