@@ -506,6 +506,8 @@ def run_pipeline(
             shutil.rmtree(ddir / "reduce", ignore_errors=True)
         for p in passes[:-1]:
             shutil.rmtree(run / WORK / f"pass-{p.index}" / "collect", ignore_errors=True)
+    # a task killed mid-way and run again (a worker that died) leaves its temporary files
+    _clean_temporaries(run)
     failpoint("before_report")
     report = build_report(
         config,

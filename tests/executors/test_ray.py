@@ -260,6 +260,39 @@ def test_a_killed_worker_is_retried_and_the_result_is_unchanged(ray_cluster, tmp
     shutil.rmtree(tmp_path / "ray")
 
 
+def test_a_reduce_task_whose_worker_dies_is_retried_with_the_same_bytes(ray_cluster, tmp_path):
+    """The worker running the first keyed reduce task SIGKILLs itself after writing its
+    partition's removals (CURATE_FAILPOINT=reduce_partition:1:die-once:<flag>, given to this
+    job's workers through Ray's runtime_env): Ray runs the task again and the run's data and
+    removed files are byte for byte the local pool's."""
+    import ray
+
+    from tests.reliability.test_crash_resume import files_of
+
+    root = tmp_path / "corpus"
+    write_corpus(root, dumps=3)
+    stages = [{"exact_dedup": {}}, {"minhash_dedup": {}}]
+    _run(root, tmp_path / "local", LocalExecutor(2), stages)
+    flag = tmp_path / "killed"
+    env = {"CURATE_FAILPOINT": f"reduce_partition:1:die-once:{flag}"}
+    ray.init(
+        address=ray_cluster,
+        runtime_env={"env_vars": env},
+        include_dashboard=False,
+        logging_level="warning",
+        log_to_driver=False,
+    )
+    try:
+        _run(root, tmp_path / "ray", RayExecutor(address=ray_cluster), stages)
+    finally:
+        ray.shutdown()
+    assert flag.exists(), "no reduce task was killed"
+    local = files_of(tmp_path / "local")
+    assert any(name.startswith("removed/exact_dedup") for name in local)
+    assert files_of(tmp_path / "ray") == local
+    assert not [p for p in (tmp_path / "ray").rglob("*") if p.name.endswith(".tmp")]
+
+
 def test_simhash_tasks_on_ray_give_the_same_cuts_and_index_as_local(ray_cluster, tmp_path):
     """simhash_dedup's barrier runs as reduce tasks on the cluster (one per permuted table, then
     one per share of the clusters). Two dumps, then a third through the index: the same cut
