@@ -13,8 +13,9 @@ barrier splits into independent parts (MinHash: one reduce task per LSH band) ov
   themselves (a Parquet file in the stage's decision folder, ``decisions``), so the decision
   never passes through the driver; ``decision(shard)`` is then None (on disk) or, in memory,
   what was written;
-* ``run(fn, tasks)``: the executor's map, so the reduce tasks run in the local process pool or as
-  Ray tasks, like the shard tasks. Results come back in completion order.
+* ``run(fn, tasks, memory=, cpus=)``: the executor's map, so the reduce tasks run in the local
+  process pool or as Ray tasks, like the shard tasks, declaring what one task needs. Results
+  come back in completion order.
 
 ``CollectedTable`` is the same interface over one in-memory table, with tasks run in-process
 (tests, ``curate measure``).
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -35,7 +36,20 @@ from curate.io import AtomicParquetWriter
 from curate.shuffle import read_partition, write_partitioned
 from curate.stages.base import SHARD
 
-Run = Callable[[Callable[[Any], Any], Sequence[Any]], Iterable[Any]]
+
+class Run(Protocol):
+    """The executor's map as a barrier sees it: ``run(fn, tasks)`` runs ``fn(task)`` for every
+    task and yields the results in completion order; ``memory`` (bytes) and ``cpus`` say what one
+    task needs, so that Ray places tasks by it and the local pool runs as many as fit."""
+
+    def __call__(
+        self,
+        fn: Callable[[Any], Any],
+        tasks: Sequence[Any],
+        *,
+        memory: int | None = None,
+        cpus: float = 1,
+    ) -> Iterable[Any]: ...
 
 
 class CollectedTable:
@@ -181,6 +195,12 @@ def load_shared(handle: Any) -> np.ndarray:
     return handle if isinstance(handle, np.ndarray) else np.load(handle, mmap_mode="r")
 
 
-def run_here(fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Any]:
-    """Run the tasks one after another in this process."""
+def run_here(
+    fn: Callable[[Any], Any],
+    tasks: Sequence[Any],
+    *,
+    memory: int | None = None,
+    cpus: float = 1,
+) -> Iterator[Any]:
+    """Run the tasks one after another in this process (what they need is what it has)."""
     return (fn(t) for t in tasks)

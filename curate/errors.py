@@ -32,8 +32,11 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 # CURATE_FAILPOINT=name:n[:action] makes the n-th hit of ``failpoint(name)`` in a process fail:
 # ``kill`` (default) SIGKILLs the run as a dead machine would (its whole session when the run
 # leads one, as the crash harness starts it with start_new_session; else this process), ``enospc``
-# raises OSError(ENOSPC) as a full disk would. Any value counts every point's hits in _HITS (set
-# it to "" to only count). Read once at import; unset, a hit costs one comparison.
+# raises OSError(ENOSPC) as a full disk would, ``die-once:<file>`` SIGKILLs only the process
+# that hits it (a worker dying mid-task; the executor retries the task), in the first process
+# to create <file>, so that the retry, in whatever process or node, runs through. Any value
+# counts every point's hits in _HITS (set it to "" to only count). Read once at import; unset,
+# a hit costs one comparison.
 _FAILPOINT = os.environ.get("CURATE_FAILPOINT")
 _HITS: dict[str, int] = {}
 
@@ -48,6 +51,13 @@ def failpoint(name: str) -> None:
         return
     if action == "enospc":
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC) + f" (failpoint {name})")
+    if action.startswith("die-once:"):
+        try:
+            os.close(os.open(action.partition(":")[2], os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return
+        sys.stdout.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
     sys.stdout.flush()
     if os.getsid(0) in (os.getpid(), os.getppid()):  # the run (or its worker) leads a session
         os.killpg(os.getsid(0), signal.SIGKILL)

@@ -31,6 +31,7 @@ from curate.collected import CollectedFiles
 from curate.config import PipelineConfig, StageSpec
 from curate.errors import CurateError, InputError, failpoint
 from curate.executors import Executor
+from curate.executors.base import task_memory
 from curate.io import (
     AtomicParquetWriter,
     BadFile,
@@ -505,6 +506,8 @@ def run_pipeline(
             shutil.rmtree(ddir / "reduce", ignore_errors=True)
         for p in passes[:-1]:
             shutil.rmtree(run / WORK / f"pass-{p.index}" / "collect", ignore_errors=True)
+    # a task killed mid-way and run again (a worker that died) leaves its temporary files
+    _clean_temporaries(run)
     failpoint("before_report")
     report = build_report(
         config,
@@ -550,9 +553,12 @@ def _decide(
     else:
         paths = [collect_dir / shard_part(s) for s in shards]
         scratch = ddir / "scratch"
+
+        def run_tasks(fn: Any, tasks: Any, *, memory: int | None = None, cpus: float = 1) -> Any:
+            return executor.map(fn, tasks, desc=f"{label} decide", memory=memory, cpus=cpus)
+
         decision, summary = stage.barrier(
-            CollectedFiles(paths, scratch, ddir, partitions),
-            lambda fn, tasks: executor.map(fn, tasks, desc=f"{label} decide"),
+            CollectedFiles(paths, scratch, ddir, partitions), run_tasks
         )
         shutil.rmtree(scratch, ignore_errors=True)
         if isinstance(decision, DecisionFiles):  # the barrier's tasks wrote them
@@ -650,7 +656,9 @@ def zero_counts(spec: KeyedBarrier) -> dict[str, Any]:
 class InProcess:
     """An executor that runs tasks one after another in this process."""
 
-    def map(self, fn: Any, tasks: Any, desc: str = "", memory: int | None = None) -> Any:
+    def map(
+        self, fn: Any, tasks: Any, desc: str = "", memory: int | None = None, cpus: float = 1
+    ) -> Any:
         return (fn(t) for t in tasks)
 
 
@@ -684,11 +692,9 @@ def decide_keyed_here(
 
 
 def _reduce_memory(spec: KeyedBarrier) -> int:
-    """What one reduce task may hold: its share of the collected keys, decompressed (in Arrow
-    the keys take a few times their zstd Parquet bytes: ids compress, hashes do not; 6x leaves
-    room for the sort), and room for the interpreter."""
+    """What one reduce task may hold: its share of the collected keys, decompressed."""
     collected = sum(p.stat().st_size for p in spec.collect_files() if p.exists())
-    return (256 << 20) + 6 * collected // spec.partitions
+    return task_memory(collected // spec.partitions)
 
 
 def _with_part(spec: KeyedBarrier, part: int) -> KeyedBarrier:

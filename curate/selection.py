@@ -19,10 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
+from curate.collected import CollectedFiles
+from curate.executors.base import task_memory
 
 CAP = 1 << 20  # values one round may send back to the driver, all windows (8 MB of float64)
 SPLIT = 1024  # sub-bins a window too full to fetch is split into
@@ -49,6 +53,19 @@ def spans(collected: Any, rows: int | None = None) -> list[tuple[int, int]]:
     if a < n:
         out.append((a, n))
     return out
+
+
+def span_memory(collected: Any, spans: list[tuple[int, int]]) -> int | None:
+    """What the largest span's task may hold (``executors.base.task_memory`` of its files'
+    bytes); None for keys held in memory."""
+    if not isinstance(collected, CollectedFiles) or not collected.paths or not spans:
+        return None
+    starts = np.asarray(collected.starts)
+    sizes = np.array([Path(p).stat().st_size for p in collected.paths], np.int64)
+    first = np.searchsorted(starts[:-1], [a for a, _ in spans], "left")
+    stop = np.searchsorted(starts[:-1], [b for _, b in spans], "left")
+    largest = max(int(sizes[f:t].sum()) for f, t in zip(first, stop))
+    return task_memory(largest)
 
 
 def read_span(collected: Any, columns: list[str], span: tuple[int, int]) -> pa.Table:

@@ -24,7 +24,8 @@ partition may pass 2 GiB of text without Arrow's 32-bit offsets overflowing.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate.errors import failpoint
 from curate.io import AtomicParquetWriter, _writing, atomic_write_bytes
 
 META = b"curate.partitions"  # the older layout: partitions in the key-value metadata
@@ -78,7 +80,7 @@ def write_partitioned(path: Path, table: pa.Table, part: np.ndarray) -> dict[int
     meta = {**(table.schema.metadata or {}), META: json.dumps(ids.tolist()).encode()}
     schema = table.schema.with_metadata(meta)
     tmp = path.with_name(f".{path.name}.tmp")
-    with _writing(path):
+    with _writing(path), _dropped_on_error(tmp):
         path.parent.mkdir(parents=True, exist_ok=True)
         with pq.ParquetWriter(tmp, schema, compression="zstd", write_page_checksum=True) as w:
             if not len(ids):
@@ -86,6 +88,7 @@ def write_partitioned(path: Path, table: pa.Table, part: np.ndarray) -> dict[int
             for start, count in zip(starts, counts):
                 rows = pa.array(order[start : start + count])
                 w.write_table(table.take(rows).replace_schema_metadata(meta), row_group_size=count)
+                failpoint("write_partition")
         tmp.replace(path)
     return {int(p): int(c) for p, c in zip(ids, counts)}
 
@@ -106,7 +109,7 @@ def write_segments(path: Path, table: pa.Table, part: np.ndarray) -> dict[int, i
     pq.ParquetWriter(sink, table.schema.with_metadata(meta)).close()  # no row group at all
     tail = sink.getvalue().to_pybytes()
     tmp = path.with_name(f".{path.name}.tmp")
-    with _writing(path):
+    with _writing(path), _dropped_on_error(tmp):
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
             f.write(b"PAR1")
@@ -117,12 +120,23 @@ def write_segments(path: Path, table: pa.Table, part: np.ndarray) -> dict[int, i
                 pq.write_table(rows, sink, compression="zstd", write_page_checksum=True)
                 segment = sink.getvalue()
                 f.write(segment)
+                failpoint("write_partition")
                 offsets[p + 1 :] = at = at + segment.size
             f.write(offsets.tobytes())
             f.write(np.int64(n).tobytes() + MAGIC)
             f.write(tail[4:])  # footer, its length, b"PAR1"
         tmp.replace(path)
     return {int(p): int(c) for p, c in zip(ids, counts)}
+
+
+@contextmanager
+def _dropped_on_error(tmp: Path) -> Iterator[None]:
+    """A partition file that failed half way (a full disk) leaves no temporary file behind."""
+    try:
+        yield
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def held_partitions(path: Path) -> list[int]:

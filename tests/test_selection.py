@@ -69,3 +69,29 @@ def test_spans_group_whole_files():
         num_rows = 450
 
     assert selection.spans(Table(), rows=200) == [(0, 200), (200, 400), (400, 450)]
+
+
+def test_span_memory_is_what_the_largest_span_reads(tmp_path):
+    """A span's task declares the stored bytes of its files, decompressed (task_memory); keys
+    held in memory declare nothing."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from curate.collected import CollectedFiles, CollectedTable
+    from curate.executors.base import task_memory
+
+    paths = []
+    for i, rows in enumerate([300, 50, 700]):
+        paths.append(tmp_path / f"part-{i:05d}.parquet")
+        scores = np.random.default_rng(i).random(rows)
+        pq.write_table(
+            pa.table({"_shard": pa.array([i] * rows, pa.int32()), "s": scores}), paths[-1]
+        )
+    collected = CollectedFiles(paths, tmp_path / "scratch")
+    spans = selection.spans(collected, rows=320)
+    assert spans == [(0, 350), (350, 1050)]
+    size = [p.stat().st_size for p in paths]
+    assert selection.span_memory(collected, spans) == task_memory(max(size[0] + size[1], size[2]))
+    assert selection.span_memory(collected, spans[:1]) == task_memory(size[0] + size[1])
+    table = CollectedTable(pq.read_table(paths[0]))
+    assert selection.span_memory(table, selection.spans(table)) is None

@@ -1,4 +1,9 @@
-"""The executor interface: map a picklable function over tasks, yield results as they finish."""
+"""The executor interface: map a picklable function over tasks, yield results as they finish.
+
+A call declares what one of its tasks needs (``memory`` in bytes, ``cpus``); Ray schedules by
+it, so large reduce tasks spread over nodes, and the local pool runs no more tasks at once than
+the machine's CPUs and memory hold. Stage code passes the same numbers to either executor.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +20,10 @@ class Executor(Protocol):
         tasks: Sequence[Any],
         desc: str = "",
         memory: int | None = None,
+        cpus: float = 1,
     ) -> Iterator[Any]:
         """Run ``fn(task)`` for every task; yield results in completion order. ``memory``: bytes
-        one task may need (a cluster scheduler places tasks by it)."""
+        one task may need; ``cpus``: the cores one task keeps busy."""
         ...
 
     def describe(self) -> dict[str, Any]:
@@ -25,3 +31,23 @@ class Executor(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def concurrency(workers: int, capacity: int, memory: int | None, cpus: float) -> int:
+    """How many tasks needing ``memory`` bytes and ``cpus`` cores each may run at once on
+    ``workers`` worker slots and ``capacity`` bytes: at least one, whatever they ask."""
+    slots = int(workers // max(cpus, 1))
+    if memory:
+        slots = min(slots, capacity // int(memory))
+    return max(1, slots)
+
+
+# room for the interpreter and the imported modules of one worker
+TASK_BASE_MEMORY = 256 << 20
+
+
+def task_memory(stored_bytes: int) -> int:
+    """What a task that reads ``stored_bytes`` of zstd Parquet may hold: in Arrow the columns
+    take a few times their stored bytes (ids compress, hashes do not; 6x leaves room for a sort
+    or a take), plus the worker's base."""
+    return TASK_BASE_MEMORY + 6 * int(stored_bytes)

@@ -1,4 +1,8 @@
-"""Local executor: a process pool over shards (or inline with one worker)."""
+"""Local executor: a process pool over shards (or inline with one worker).
+
+A task whose worker process dies (killed, out of memory) is run again in a new pool, up to
+``max_retries`` times, as the Ray executor does; a task that raises is not retried.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,19 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+import psutil
+
 from curate.errors import CurateError
+from curate.executors.base import concurrency
 from curate.progress import progress
 
 
 class LocalExecutor:
     name = "local"
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, max_retries: int = 3) -> None:
         self.workers = max(1, workers or os.cpu_count() or 1)
+        self.max_retries = max_retries  # runs of a task whose worker died, after the first
         self._pool: ProcessPoolExecutor | None = None
 
     def _get_pool(self) -> ProcessPoolExecutor:
@@ -32,10 +40,13 @@ class LocalExecutor:
         fn: Callable[[Any], Any],
         tasks: Sequence[Any],
         desc: str = "",
-        memory: int | None = None,  # one machine: the user sized --workers for it
+        memory: int | None = None,
+        cpus: float = 1,
     ) -> Iterator[Any]:
         if not tasks:
             return
+        # as many at once as the workers, the cores and the memory free now hold (at least one)
+        running = concurrency(self.workers, psutil.virtual_memory().available, memory, cpus)
         with progress(total=len(tasks), desc=desc) as bar:
             # Inline only when asked for one worker: a lone task of a larger run (a barrier's
             # only reduce task) must not grow the driver, which lives through the whole run.
@@ -44,25 +55,45 @@ class LocalExecutor:
                     yield fn(task)
                     bar.update(1)
                 return
-            pool = self._get_pool()
-            # Keep at most 2x workers in flight so that results stream back in bounded memory.
-            pending: set[Future] = set()
-            queue = list(reversed(tasks))
+            # Keep at most 2x workers in flight so that results stream back in bounded memory;
+            # tasks that declare more than a worker's share of the machine, fewer.
+            in_flight = 2 * self.workers if running >= self.workers else running
+            pending: dict[Future, int] = {}
+            tries = [0] * len(tasks)
+            queue = list(reversed(range(len(tasks))))
             while queue or pending:
-                while queue and len(pending) < 2 * self.workers:
-                    pending.add(pool.submit(fn, queue.pop()))
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
+                pool = self._get_pool()
+                while queue and len(pending) < in_flight:
+                    i = queue.pop()
+                    tries[i] += 1
+                    pending[pool.submit(fn, tasks[i])] = i
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
+                    # a worker died (killed, or out of memory) and took the pool with it: what
+                    # was in flight finishes or fails now, and the failed tasks run again in a
+                    # new pool, as Ray retries a task whose worker died (safe: a task writes
+                    # only under temporary names and renames at the end)
+                    done, _ = wait(pending)
+                    self._drop_pool()
+                for fut in sorted(done, key=pending.__getitem__):
+                    i = pending.pop(fut)
+                    if isinstance(fut.exception(), BrokenProcessPool):
+                        if tries[i] > self.max_retries:
+                            raise CurateError(
+                                f"{desc or 'run'}: a worker process died {tries[i]} times "
+                                "running the same task (killed, or out of memory); finished "
+                                "shards are kept, continue with --resume"
+                            ) from None
+                        queue.append(i)
+                        continue
+                    result = fut.result()
                     bar.update(1)
-                    try:
-                        result = fut.result()
-                    except BrokenProcessPool:
-                        self._pool = None
-                        raise CurateError(
-                            f"{desc or 'run'}: a worker process died (killed, or out of memory); "
-                            "finished shards are kept, continue with --resume"
-                        ) from None
                     yield result
+
+    def _drop_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -74,6 +105,4 @@ class LocalExecutor:
         }
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        self._drop_pool()

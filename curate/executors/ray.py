@@ -61,17 +61,14 @@ class RayExecutor:
         tasks: Sequence[Any],
         desc: str = "",
         memory: int | None = None,
+        cpus: float = 1,
     ) -> Iterator[Any]:
         if not tasks:
             return
         ray = self._ray
         # ray.remote takes functions only: a partial is sent as its function plus arguments
         bound = fn if isinstance(fn, functools.partial) else functools.partial(fn)
-        # a task declares its memory, so Ray spreads large reduce tasks over nodes
-        options: dict[str, Any] = {"num_cpus": 1, "max_retries": self.max_retries}
-        if memory:
-            options["memory"] = int(memory)
-        remote = ray.remote(retry_exceptions=False, **options)(bound.func)
+        remote = ray.remote(**self.options(memory, cpus))(bound.func)
 
         def submit(task: Any) -> Any:
             return remote.remote(*bound.args, task, **bound.keywords)
@@ -82,7 +79,12 @@ class RayExecutor:
             while queue or pending:
                 while queue and len(pending) < 2 * self.workers:
                     pending.append(submit(queue.pop()))
+                # one blocking wait, then every other finished task without waiting: a round
+                # of completions costs two scans of the pending list, not one per completion
                 done, pending = ray.wait(pending, num_returns=1)
+                if pending:
+                    more, pending = ray.wait(pending, num_returns=len(pending), timeout=0)
+                    done += more
                 for ref in done:
                     try:
                         result = ray.get(ref)
@@ -94,6 +96,22 @@ class RayExecutor:
                         raise CurateError(f"a Ray task failed: {cause or exc}") from None
                     bar.update(1)
                     yield result
+
+    def options(self, memory: int | None, cpus: float) -> dict[str, Any]:
+        """The Ray task options for tasks that need ``memory`` bytes and ``cpus`` cores: Ray
+        places a task only on a node with that much unreserved, so large reduce tasks spread
+        over nodes. A task that asks for more than any one node has asks for the largest node
+        (it runs there alone) instead of waiting forever as infeasible."""
+        nodes = [n.get("Resources", {}) for n in self._ray.nodes() if n.get("Alive")]
+        options: dict[str, Any] = {
+            "num_cpus": min(cpus, max((n.get("CPU", 1) for n in nodes), default=1)),
+            "max_retries": self.max_retries,
+            "retry_exceptions": False,
+        }
+        if memory:
+            largest = max((int(n.get("memory", 0)) for n in nodes), default=0)
+            options["memory"] = min(int(memory), largest) if largest else int(memory)
+        return options
 
     def describe(self) -> dict[str, Any]:
         ray = self._ray

@@ -296,8 +296,10 @@ class PerplexityFilter(Stage):
         if collected.num_rows == 0:
             return {}, {"documents": 0, "groups": {}}
         spans = selection.spans(collected)
+        memory = selection.span_memory(collected, spans)
         groups: dict[str, dict[str, Any]] = {}
-        for part in run(functools.partial(_scan, collected, column=self.score_column), spans):
+        scan = functools.partial(_scan, collected, column=self.score_column)
+        for part in run(scan, spans, memory=memory):
             for pair, g in part.items():
                 _merge_scan(groups, pair, g)
         pairs = sorted(groups, key=lambda p: groups[p]["first"])  # first seen, as a table reads
@@ -341,7 +343,7 @@ class PerplexityFilter(Stage):
             task = functools.partial(
                 _refine, collected, search.request(), extras, column=self.score_column
             )
-            for part in run(task, spans):
+            for part in run(task, spans, memory=memory):
                 selection.merge_parts(merged, part["windows"])
                 for pair, h in part.get("histograms", {}).items():
                     histograms[pair] = histograms.get(pair, 0) + h

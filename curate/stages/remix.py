@@ -207,8 +207,9 @@ class Remix(Stage):
         ``selection.CAP`` rows a round. It holds per-group bins, never a column of the corpus."""
         c = self.config
         spans = selection.spans(collected)
+        memory = selection.span_memory(collected, spans)
         groups: dict[str, dict[str, Any]] = {}
-        for part in run(functools.partial(_count, collected, None), spans):
+        for part in run(functools.partial(_count, collected, None), spans, memory=memory):
             for g, h in part.items():
                 _merge_bins(groups, g, h)
         names = sorted(groups)
@@ -241,7 +242,8 @@ class Remix(Stage):
                 for g, w in search.items()
             }
             merged: dict[str, dict[str, Any]] = {}
-            for part in run(functools.partial(_count, collected, request), spans):
+            counting = functools.partial(_count, collected, request)
+            for part in run(counting, spans, memory=memory):
                 for g, h in part.items():
                     _merge_bins(merged, g, h)
             rounds += 1

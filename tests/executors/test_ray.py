@@ -192,6 +192,41 @@ def test_url_index_tasks_on_ray_commit_the_same_index_as_local(ray_cluster, tmp_
         assert ours.read_bytes() == theirs.read_bytes(), rel
 
 
+def _placed(seconds: float) -> tuple[str, dict, float, float]:
+    """Where a task ran, what Ray gave it, and when (CLOCK_MONOTONIC is machine-wide)."""
+    import ray
+
+    context = ray.get_runtime_context()
+    start = time.monotonic()
+    time.sleep(seconds)
+    return context.get_node_id(), context.get_assigned_resources(), start, time.monotonic()
+
+
+def test_tasks_declare_memory_and_cpus_so_large_ones_spread_over_nodes(ray_cluster):
+    """Tasks of half a CPU that need 60% of a node's memory: by CPU two would share a node,
+    by memory they may not, so no node runs two at once and both nodes work. A task that asks
+    for more than any node has runs (on the largest node's worth) instead of waiting forever."""
+    import ray
+
+    from tests.executors.test_local import _overlaps
+
+    executor = RayExecutor(address=ray_cluster)
+    try:
+        memory = [n["Resources"]["memory"] for n in ray.nodes() if n["Alive"]]
+        need = int(min(memory) * 0.6)
+        placed = list(executor.map(_placed, [1.0] * 4, memory=need, cpus=0.5))
+        (huge,) = executor.map(_placed, [0.0], memory=10 * int(max(memory)))
+    finally:
+        executor.close()
+    for _, given, _, _ in placed:
+        assert given["CPU"] == 0.5 and abs(given["memory"] - need) < 1e6, given
+    nodes = {node for node, _, _, _ in placed}
+    assert len(nodes) == 2
+    for node in nodes:
+        assert _overlaps([(0, a, b) for n, _, a, b in placed if n == node]) == 1
+    assert abs(huge[1]["memory"] - max(memory)) < 1e6
+
+
 def _kill_one_worker_mid_task(stop: threading.Event, killed: list[int]) -> None:
     """SIGKILL the first Ray worker seen executing a shard task."""
     while not stop.is_set() and not killed:
@@ -223,6 +258,39 @@ def test_a_killed_worker_is_retried_and_the_result_is_unchanged(ray_cluster, tmp
     assert stable(on_ray) == stable(reference)
     assert ids_in(tmp_path / "ray" / "data") == ids_in(tmp_path / "local" / "data")
     shutil.rmtree(tmp_path / "ray")
+
+
+def test_a_reduce_task_whose_worker_dies_is_retried_with_the_same_bytes(ray_cluster, tmp_path):
+    """The worker running the first keyed reduce task SIGKILLs itself after writing its
+    partition's removals (CURATE_FAILPOINT=reduce_partition:1:die-once:<flag>, given to this
+    job's workers through Ray's runtime_env): Ray runs the task again and the run's data and
+    removed files are byte for byte the local pool's."""
+    import ray
+
+    from tests.reliability.test_crash_resume import files_of
+
+    root = tmp_path / "corpus"
+    write_corpus(root, dumps=3)
+    stages = [{"exact_dedup": {}}, {"minhash_dedup": {}}]
+    _run(root, tmp_path / "local", LocalExecutor(2), stages)
+    flag = tmp_path / "killed"
+    env = {"CURATE_FAILPOINT": f"reduce_partition:1:die-once:{flag}"}
+    ray.init(
+        address=ray_cluster,
+        runtime_env={"env_vars": env},
+        include_dashboard=False,
+        logging_level="warning",
+        log_to_driver=False,
+    )
+    try:
+        _run(root, tmp_path / "ray", RayExecutor(address=ray_cluster), stages)
+    finally:
+        ray.shutdown()
+    assert flag.exists(), "no reduce task was killed"
+    local = files_of(tmp_path / "local")
+    assert any(name.startswith("removed/exact_dedup") for name in local)
+    assert files_of(tmp_path / "ray") == local
+    assert not [p for p in (tmp_path / "ray").rglob("*") if p.name.endswith(".tmp")]
 
 
 def test_simhash_tasks_on_ray_give_the_same_cuts_and_index_as_local(ray_cluster, tmp_path):

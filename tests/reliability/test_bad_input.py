@@ -278,6 +278,73 @@ def test_a_full_disk_stops_the_run_and_resume_finishes_it(tmp_path):
         subprocess.run(["umount", str(disk)], capture_output=True)
 
 
+def outputs(out: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(out)): p.read_bytes()
+        for sub in ("data", "removed", "quarantine")
+        for p in sorted((out / sub).rglob("*.parquet"))
+    }
+
+
+def test_a_full_disk_under_a_barrier_partition_stops_the_run_and_resume_finishes_it(tmp_path):
+    """The disk that holds exact_dedup's reduce files is full (a tmpfs mounted there while the
+    run stood at the barrier, filled to the last byte): the reduce task's partition write stops
+    the run with one line naming that partition's file, and leaves no temporary file; space is
+    freed, and --resume (with 2 workers) finishes with the bytes of an uninterrupted run."""
+    folder = tmp_path / "in" / "dump=A"
+    folder.mkdir(parents=True)
+    docs = stdlib_docs()
+    for part in range(4):  # the same pages in every file: 3 of 4 rows are exact duplicates
+        pq.write_table(pa.table({"text": docs}), folder / f"part-{part}.parquet")
+    stages = {"stages": [{"exact_dedup": {}}], "partitions": 3}
+    want = pipeline(tmp_path / "want.yaml", tmp_path / "in", tmp_path / "want", **stages)
+    assert curate("run", want, "--workers", "2").returncode == 0
+    expected = outputs(tmp_path / "want")
+    assert len(pq.read_table(tmp_path / "want" / "removed")) >= 3 * len(docs)
+
+    out = tmp_path / "out"
+    p = pipeline(tmp_path / "p.yaml", tmp_path / "in", out, **stages)
+    r = curate("run", p, "--workers", "1", env={"CURATE_FAILPOINT": "decide:1"})  # SIGKILL
+    assert r.returncode == -9, r.stderr[-2000:]
+    disk = out / "_work" / "decisions" / "exact_dedup" / "reduce"
+    disk.mkdir(parents=True)
+    if not mount("-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)):
+        pytest.skip("mounting a tmpfs is not permitted here (the failpoint test below)")
+    filler = disk / "filler"
+    try:
+        with pytest.raises(OSError, match="No space left"), open(filler, "wb") as f:
+            while True:
+                f.write(b"x" * 4096)
+                f.flush()
+        r = curate("run", p, "--workers", "2", "--resume")
+        assert_one_line_error(r, str(disk / "part-0000"), ".parquet: cannot write", "No space")
+        assert not [f for f in out.rglob("*") if f.name.endswith(".tmp")]
+        filler.unlink()
+        r = curate("run", p, "--workers", "2", "--resume")
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert outputs(out) == expected
+        report = json.loads((out / "report.json").read_text())
+        assert check_balance(report) == []
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+def test_an_injected_full_disk_in_a_barrier_partition_resumes_to_the_same_output(tmp_path):
+    """Where mounting is not permitted: ENOSPC injected into the 2nd partition file written
+    (a shard's keys for url_dedup's barrier), then --resume gives an uninterrupted run's files."""
+    bulky_input(tmp_path / "in" / "dump=A")
+    want = pipeline(tmp_path / "want.yaml", tmp_path / "in", tmp_path / "want", partitions=3)
+    assert curate("run", want, "--workers", "1").returncode == 0
+    p = pipeline(tmp_path / "p.yaml", tmp_path / "in", tmp_path / "out", partitions=3)
+    r = curate("run", p, "--workers", "1", env={"CURATE_FAILPOINT": "write_partition:2:enospc"})
+    assert_one_line_error(r, str(tmp_path / "out"), "cannot write", "No space left on device")
+    assert "/_work/pass-0/collect/part-" in r.stderr
+    assert not [f for f in (tmp_path / "out").rglob("*") if f.name.endswith(".tmp")]
+    r = curate("run", p, "--workers", "1", "--resume")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert outputs(tmp_path / "out") == outputs(tmp_path / "want")
+
+
 @pytest.mark.parametrize("point", ["write_batch:3", "write_bytes:2", "rename_parquet:2"])
 def test_an_injected_write_error_stops_the_run_with_the_file_named(point, tmp_path):
     # the same as a full disk where mounting is not permitted: CURATE_FAILPOINT=name:n:enospc

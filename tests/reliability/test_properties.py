@@ -13,13 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from curate.pipeline import _with_positions
-from curate.stages.base import ROW, make_stage
+from curate.in_memory import run_in_memory
+from curate.stages.base import make_stage
 
 REPO = Path(__file__).resolve().parents[2]
 SHARDS = 2
@@ -82,44 +81,25 @@ def shard_batches(items) -> list[pa.RecordBatch]:
     return out
 
 
-def with_row(batch: pa.RecordBatch) -> pa.RecordBatch:
-    return batch.append_column(ROW, pa.array(range(batch.num_rows), pa.int64()))
-
-
 def run_stage(stage, batches: list[pa.RecordBatch]) -> tuple[list[pa.RecordBatch], dict]:
-    """One pass of ``stage`` over the shards, as the runner does it; check the counts balance.
-    Returns the kept rows per shard and {docs_in, removed, added}."""
+    """One pass of ``stage`` over the shards, as the runner does it (curate.in_memory); check
+    the counts balance. Returns the kept rows per shard and {docs_in, removed, added}."""
     if not batches:
         return [], {"docs_in": 0, "removed": 0, "added": 0}
-    if stage.kind == "global":
-        annotated = [stage.annotate(b) for b in batches]
-        keys = [
-            _with_positions(stage.collect(with_row(b)), with_row(b), s)
-            for s, b in enumerate(annotated)
-        ]
-        keys = [k for k in keys if k.num_rows] or keys[:1]
-        decision, _ = stage.decide(pa.concat_tables(keys, promote_options="default"))
-        verdicts = [
-            stage.apply(with_row(b), stage.decision_for_shard(decision, s))
-            for s, b in enumerate(annotated)
-        ]
-    else:
-        verdicts = [stage.process(b) for b in batches]
+    run = run_in_memory(stage, batches)
     kept, counts = [], {"docs_in": 0, "removed": 0, "added": 0}
-    for batch, verdict in zip(batches, verdicts):
-        assert verdict.batch.num_rows == batch.num_rows == len(verdict.reason)
-        removed = pc.is_valid(verdict.reason)
-        keep = verdict.batch.filter(pc.invert(removed))
-        if ROW in keep.schema.names:
-            keep = keep.drop_columns([ROW])
+    for batch, verdicts, keep, removed, added in zip(
+        batches, run.verdicts, run.kept, run.removed, run.added
+    ):
+        for part, verdict in verdicts:
+            assert verdict.batch.num_rows == part.num_rows == len(verdict.reason)
         counts["docs_in"] += batch.num_rows
-        counts["removed"] += int(pc.sum(removed).as_py() or 0)
-        if verdict.added is not None:
-            counts["added"] += verdict.added.num_rows
-        # every removed row says why
-        assert all(r for r in verdict.reason.filter(removed).to_pylist())
+        counts["removed"] += removed.num_rows
+        counts["added"] += added.num_rows
+        if removed.num_rows:  # every removed row says why
+            assert all(r for r in removed.column("reason").to_pylist())
         if keep.num_rows:
-            kept.append(keep)
+            kept.append(keep.combine_chunks().to_batches()[0])
     assert counts["docs_in"] == sum(b.num_rows for b in kept) + counts["removed"]
     return kept, counts
 

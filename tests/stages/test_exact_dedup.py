@@ -6,7 +6,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curate.stages.base import ROW, SHARD, apply_row_removals
+from curate.in_memory import run_in_memory
 from curate.stages.exact_dedup import ExactDedup, ExactDedupConfig, normalize_text
 
 
@@ -35,37 +35,17 @@ def brute_force(rows, keep):
 
 def run_stage(rows, keep, shards=3):
     stage = ExactDedup(ExactDedupConfig(keep=keep))
-    collected = []
-    per_shard = [rows[i::shards] for i in range(shards)]
-    for s, part in enumerate(per_shard):
-        if not part:
-            continue
-        batch = pa.RecordBatch.from_pylist(
-            [
-                {k: r[k] for k in ("id", "text", "date", "dump")} | {ROW: j}
-                for j, r in enumerate(part)
-            ]
-        )
-        keys = stage.collect(batch)
-        collected.append(keys.add_column(0, SHARD, pa.array([s] * keys.num_rows, pa.int32())))
-    decision, summary = stage.decide(pa.concat_tables(collected))
+    fields = ("id", "text", "date", "dump")
+    parts = [
+        pa.Table.from_pylist([{k: r[k] for k in fields} for r in rows[i::shards]])
+        for i in range(shards)
+    ]
+    run = run_in_memory(stage, parts)
     removed = {}
-    for s, part in enumerate(per_shard):
-        if not part:
-            continue
-        batch = pa.RecordBatch.from_pylist(
-            [{"id": r["id"], "text": r["text"], ROW: j} for j, r in enumerate(part)]
-        )
-        verdict = apply_row_removals(batch, stage.decision_for_shard(decision, s))
-        for rid, reason, dup in zip(
-            batch.column("id").to_pylist(),
-            verdict.reason.to_pylist(),
-            verdict.extra.get("duplicate_of", pa.nulls(len(part))).to_pylist(),
-        ):
-            if reason is not None:
-                assert reason == "exact_duplicate"
-                removed[rid] = dup
-    assert summary["duplicates"] == len(removed)
+    for row in run.removed_rows():
+        assert row["reason"] == "exact_duplicate"
+        removed[row["id"]] = row["duplicate_of"]
+    assert run.summary["duplicates"] == len(removed)
     return removed
 
 

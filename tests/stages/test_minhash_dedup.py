@@ -12,6 +12,7 @@ from datasketch.lsh import _optimal_param
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from curate.in_memory import run_in_memory
 from curate.index.survivor import survival_order
 from curate.minhash import (
     SetStore,
@@ -27,7 +28,7 @@ from curate.minhash import (
     sketch,
     tokens,
 )
-from curate.stages.base import ROW, SHARD, apply_row_removals
+from curate.stages.base import ROW, SHARD
 from curate.stages.minhash_dedup import MinHashDedup, MinHashDedupConfig
 from tests.conftest import stdlib_docs
 
@@ -80,30 +81,20 @@ def near_duplicate_rows(
 
 
 def run_global(stage, rows: list[dict], shards: int = 3) -> tuple[dict, dict, dict]:
-    """Run a global stage like the runner: collect per shard, decide, apply per shard.
-    Returns ({removed id: duplicate_of}, {removed id: extra columns}, summary)."""
-    per_shard = [rows[i::shards] for i in range(shards)]
-    collected = []
-    for s, part in enumerate(per_shard):
-        if not part:
-            continue
-        batch = pa.RecordBatch.from_pylist([{**r, ROW: j} for j, r in enumerate(part)])
-        keys = stage.collect(batch)
-        collected.append(keys.add_column(0, SHARD, pa.array([s] * keys.num_rows, pa.int32())))
-    decision, summary = stage.decide(pa.concat_tables(collected))
+    """Run a global stage like the runner (curate.in_memory): collect per shard, decide, apply
+    per shard. Returns ({removed id: duplicate_of}, {removed id: extra columns}, summary)."""
+    parts = [pa.Table.from_pylist(rows[i::shards]) for i in range(shards)]
+    run = run_in_memory(stage, parts)
     removed, extra = {}, {}
-    for s, part in enumerate(per_shard):
-        if not part:
+    for part, table in zip(parts, run.removed):
+        if not table.num_rows:
             continue
-        batch = pa.RecordBatch.from_pylist([{**r, ROW: j} for j, r in enumerate(part)])
-        verdict = apply_row_removals(batch, stage.decision_for_shard(decision, s))
-        cols = {k: v.to_pylist() for k, v in verdict.extra.items()}
-        for j, reason in enumerate(verdict.reason.to_pylist()):
-            if reason is not None:
-                rid = part[j]["id"]
-                removed[rid] = cols["duplicate_of"][j]
-                extra[rid] = {"reason": reason, **{k: v[j] for k, v in cols.items()}}
-    return removed, extra, summary
+        added = table.column_names[part.num_columns :]  # reason, then the verdict's extra
+        for row in table.select(["id", *added]).to_pylist():
+            rid = row.pop("id")
+            removed[rid] = row["duplicate_of"]
+            extra[rid] = row
+    return removed, extra, run.summary
 
 
 def jaccard(a: set, b: set) -> float:

@@ -16,6 +16,7 @@ from curate.collected import CollectedFiles, CollectedTable, run_here
 from curate.config import parse_pipeline
 from curate.errors import CurateError
 from curate.executors.local import LocalExecutor
+from curate.in_memory import run_in_memory
 from curate.index import index_info
 from curate.pipeline import run_pipeline
 from curate.report import check_balance
@@ -175,38 +176,20 @@ def test_stage_removes_injected_boilerplate_and_keeps_the_first(tmp_path):
 
 
 def run_stage(stage, rows, shards=1, cuts=None):
-    """collect -> decide -> apply in-process, as the runner does: (kept texts by id, removed ids,
-    summary); ``cuts`` (a dict) receives the removed spans by document id."""
+    """collect -> decide -> apply in-process, as the runner does (curate.in_memory): (kept
+    texts by id, removed ids, summary); ``cuts`` (a dict) receives the removed spans by id."""
     table = pa.Table.from_pylist(rows)
     parts = [table.slice(s * len(rows) // shards, len(rows) // shards) for s in range(shards)]
     parts[-1] = table.slice((shards - 1) * (len(rows) // shards))
-    batches, collected = [], []
-    for s, part in enumerate(parts):
-        part = part.append_column(ROW, pa.array(range(part.num_rows), pa.int64()))
-        for batch in part.to_batches(max_chunksize=16):
-            keys = stage.collect(batch)
-            collected.append(keys.add_column(0, SHARD, pa.array([s] * keys.num_rows, pa.int32())))
-        batches.append((s, part))
-    decision, summary = stage.decide(pa.concat_tables(collected))
-    kept, removed = {}, set()
-    for s, part in batches:
-        spans = stage.decision_for_shard(decision, s)
+    run = run_in_memory(stage, parts, batch_size=16)
+    for part, spans in zip(parts, run.decisions):
         if cuts is not None and spans is not None:
             ids = part.column("id").take(spans.column(ROW)).to_pylist()
             for i, a, b in zip(ids, spans["start"].to_pylist(), spans["end"].to_pylist()):
                 cuts.setdefault(i, []).append((a, b))
-        for batch in part.to_batches():
-            verdict = stage.apply(batch, stage.decision_for_shard(decision, s))
-            for r, text, reason in zip(
-                batch.column("id").to_pylist(),
-                verdict.batch.column("text").to_pylist(),
-                verdict.reason.to_pylist(),
-            ):
-                if reason is None:
-                    kept[r] = text
-                else:
-                    removed.add(r)
-    return kept, removed, summary
+    kept = {r["id"]: r["text"] for t in run.kept for r in t.select(["id", "text"]).to_pylist()}
+    removed = {r["id"] for r in run.removed_rows()}
+    return kept, removed, run.summary
 
 
 SHARED = "Subscribe to our newsletter for weekly updates on new releases and events near you."

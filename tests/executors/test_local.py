@@ -1,0 +1,52 @@
+"""The local process pool: tasks declare what they need, as on Ray."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import psutil
+
+from curate.executors.base import concurrency
+from curate.executors.local import LocalExecutor
+
+
+def _interval(seconds: float) -> tuple[int, float, float]:
+    start = time.monotonic()
+    time.sleep(seconds)
+    return os.getpid(), start, time.monotonic()
+
+
+def _overlaps(intervals: list[tuple[int, float, float]]) -> int:
+    """The most tasks that ran at the same moment."""
+    events = sorted([(a, 1) for _, a, _ in intervals] + [(b, -1) for _, _, b in intervals])
+    most = now = 0
+    for _, step in events:
+        now += step
+        most = max(most, now)
+    return most
+
+
+def test_concurrency_is_bounded_by_workers_cores_and_memory():
+    gib = 1 << 30
+    assert concurrency(8, 64 * gib, None, 1) == 8
+    assert concurrency(8, 64 * gib, 16 * gib, 1) == 4
+    assert concurrency(8, 64 * gib, 100 * gib, 1) == 1  # more than the machine: one at a time
+    assert concurrency(8, 64 * gib, None, 3) == 2
+    assert concurrency(8, 64 * gib, 4 * gib, 2) == 4
+
+
+def test_tasks_that_need_the_machine_run_one_at_a_time():
+    """Two workers run two 0.5 s tasks side by side; the same tasks declaring more memory than
+    the machine has free run one after the other, in the same pool."""
+    executor = LocalExecutor(2)
+    try:
+        list(executor.map(_interval, [0.2] * 4))  # both worker processes started
+        free = list(executor.map(_interval, [0.5] * 4))
+        big = psutil.virtual_memory().total
+        heavy = list(executor.map(_interval, [0.5] * 4, memory=big))
+    finally:
+        executor.close()
+    assert _overlaps(free) == 2
+    assert _overlaps(heavy) == 1
+    assert len(heavy) == 4
