@@ -362,17 +362,23 @@ def read_input_file(file: InputFile, batch_size: int) -> Iterator[ReadBatch]:
     if jsonl.is_jsonl(file.path):
         yield from _read_jsonl(file, batch_size)
         return
-    try:
-        if storage.is_remote(file.path):
-            source = storage.open_input(file.path)
-        else:  # opened by its bytes: pyarrow encodes str paths as UTF-8, a Latin-1 name is not
-            source = pa.OSFile(os.fsencode(file.path))
-    except (pa.ArrowException, OSError, InputError) as exc:
-        raise BadFile(f"{file.shown}: cannot open ({_short(exc)})") from None
+    source = open_source(file)
     try:
         yield from _read_source(file, source, batch_size)
     finally:
         source.close()
+
+
+def open_source(file: InputFile) -> pa.NativeFile:
+    """A random-access reader of an input file, local or remote (s3://, gs://, hf://); one that
+    cannot be opened is a BadFile naming it."""
+    try:
+        if storage.is_remote(file.path):
+            return storage.open_input(file.path)
+        # opened by its bytes: pyarrow encodes str paths as UTF-8, a Latin-1 name is not
+        return pa.OSFile(os.fsencode(file.path))
+    except (pa.ArrowException, OSError, InputError) as exc:
+        raise BadFile(f"{file.shown}: cannot open ({_short(exc)})") from None
 
 
 def _read_source(file: InputFile, source: pa.NativeFile, batch_size: int) -> Iterator[ReadBatch]:
