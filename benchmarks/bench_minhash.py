@@ -21,7 +21,6 @@ rensa get curate's shingles, datatrove shingles with its own normaliser (as its 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gzip
 import json
 import math
@@ -36,12 +35,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+from common import MB, watch  # noqa: E402
 
 THRESHOLD = 0.8
 FILES = 4  # input Parquet files: datatrove runs one task per file
@@ -418,14 +418,6 @@ def _method_main(method: str, corpus: Path, work: Path, out: Path) -> None:
     out.write_text(json.dumps({"removed": removed, "seconds": seconds}))
 
 
-def _tree_rss(proc: psutil.Process) -> int:
-    total = 0
-    for p in [proc, *proc.children(recursive=True)]:
-        with contextlib.suppress(psutil.Error):
-            total += p.memory_info().rss
-    return total
-
-
 def _run_method(method: str, corpus: Path, tmp: Path) -> dict:
     """Run one method in a fresh process; sample its process tree's total RSS every 50 ms."""
     work = tmp / f"work-{method}"
@@ -444,11 +436,7 @@ def _run_method(method: str, corpus: Path, tmp: Path) -> dict:
             str(out),
         ]
     )
-    proc, peak = psutil.Process(child.pid), 0
-    while child.poll() is None:
-        with contextlib.suppress(psutil.Error):
-            peak = max(peak, _tree_rss(proc))
-        time.sleep(0.05)
+    peak = watch(child, 0.05).tree * MB
     if child.returncode:
         raise RuntimeError(f"{method} failed with exit code {child.returncode}")
     result = {**json.loads(out.read_text()), "rss_bytes": peak}
