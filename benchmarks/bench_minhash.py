@@ -26,7 +26,6 @@ import json
 import math
 import os
 import random
-import re
 import shutil
 import subprocess
 import sys
@@ -42,54 +41,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 from common import MB, watch  # noqa: E402
+from roff import roff_blocks  # noqa: E402
 
 THRESHOLD = 0.8
 FILES = 4  # input Parquet files: datatrove runs one task per file
 
 # ---------------------------------------------------------------- corpus
-
-_ROFF_ESCAPES = [
-    (re.compile(r"\\f(\[[^\]]*\]|\(..|.)"), ""),
-    (re.compile(r"\\\*(\[[^\]]*\]|\(..|.)"), ""),
-    (re.compile(r"\\\(em|\\\(en"), "-"),
-    (re.compile(r"\\\(..|\\\[[^\]]*\]"), ""),
-    (re.compile(r"\\[-e]"), "-"),
-    (re.compile(r"\\[&/,%|^~ 0]"), " "),
-    (re.compile(r"\\s[-+]?\d"), ""),
-]
-
-
-def roff_to_text(src: str) -> list[str]:
-    """Paragraphs of a man page's text: macro lines dropped except their arguments."""
-    paras, cur = [], []
-    for line in src.splitlines():
-        if line.startswith(('.\\"', "'\\\"", '.\\\\"')):
-            continue
-        if line.startswith((".SH", ".SS", ".PP", ".P", ".LP", ".TP", ".IP", ".sp", ".br")):
-            if cur:
-                paras.append(" ".join(cur))
-                cur = []
-            parts = line.split(None, 1)
-            arg = parts[1] if len(parts) == 2 and line.startswith((".SH", ".SS")) else ""
-            if arg:
-                cur.append(arg.strip('"'))
-            continue
-        if line.startswith((".", "'")):
-            parts = line.split(None, 1)
-            if len(parts) == 2 and parts[0] in (".B", ".I", ".BR", ".IR", ".RB", ".BI", ".IB"):
-                cur.append(parts[1].replace('"', ""))
-            continue
-        cur.append(line)
-    if cur:
-        paras.append(" ".join(cur))
-    out = []
-    for p in paras:
-        for rx, rep in _ROFF_ESCAPES:
-            p = rx.sub(rep, p)
-        p = " ".join(p.split())
-        if p:
-            out.append(p)
-    return out
 
 
 def man_documents(limit: int, seed: int = 0) -> list[str]:
@@ -106,7 +63,7 @@ def man_documents(limit: int, seed: int = 0) -> list[str]:
             continue
         cur: list[str] = []
         size = 0
-        for para in roff_to_text(src):
+        for para in roff_blocks(src):
             cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in para) > len(para) / 4
             cur.append(para)
             size += len(para) // 2 if cjk else len(para.split())
