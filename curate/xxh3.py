@@ -41,19 +41,22 @@ _U = tuple(
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _r64(b, i):
+def _le(b, i, n):
+    """The n bytes b[i:i + n] as a little-endian integer."""
     v = _U[0]
-    for k in range(8):
+    for k in range(n):
         v |= np.uint64(b[i + k]) << np.uint64(8 * k)
     return v
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _r64(b, i):
+    return _le(b, i, 8)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _r32(b, i):
-    v = _U[0]
-    for k in range(4):
-        v |= np.uint64(b[i + k]) << np.uint64(8 * k)
-    return v
+    return _le(b, i, 4)
 
 
 @njit(cache=True, nogil=True, inline="always")
