@@ -21,13 +21,11 @@ rensa get curate's shingles, datatrove shingles with its own normaliser (as its 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gzip
 import json
 import math
 import os
 import random
-import re
 import shutil
 import subprocess
 import sys
@@ -36,60 +34,19 @@ import time
 from pathlib import Path
 
 import numpy as np
-import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+from common import MB, watch  # noqa: E402
+from roff import roff_blocks  # noqa: E402
 
 THRESHOLD = 0.8
 FILES = 4  # input Parquet files: datatrove runs one task per file
 
 # ---------------------------------------------------------------- corpus
-
-_ROFF_ESCAPES = [
-    (re.compile(r"\\f(\[[^\]]*\]|\(..|.)"), ""),
-    (re.compile(r"\\\*(\[[^\]]*\]|\(..|.)"), ""),
-    (re.compile(r"\\\(em|\\\(en"), "-"),
-    (re.compile(r"\\\(..|\\\[[^\]]*\]"), ""),
-    (re.compile(r"\\[-e]"), "-"),
-    (re.compile(r"\\[&/,%|^~ 0]"), " "),
-    (re.compile(r"\\s[-+]?\d"), ""),
-]
-
-
-def roff_to_text(src: str) -> list[str]:
-    """Paragraphs of a man page's text: macro lines dropped except their arguments."""
-    paras, cur = [], []
-    for line in src.splitlines():
-        if line.startswith(('.\\"', "'\\\"", '.\\\\"')):
-            continue
-        if line.startswith((".SH", ".SS", ".PP", ".P", ".LP", ".TP", ".IP", ".sp", ".br")):
-            if cur:
-                paras.append(" ".join(cur))
-                cur = []
-            parts = line.split(None, 1)
-            arg = parts[1] if len(parts) == 2 and line.startswith((".SH", ".SS")) else ""
-            if arg:
-                cur.append(arg.strip('"'))
-            continue
-        if line.startswith((".", "'")):
-            parts = line.split(None, 1)
-            if len(parts) == 2 and parts[0] in (".B", ".I", ".BR", ".IR", ".RB", ".BI", ".IB"):
-                cur.append(parts[1].replace('"', ""))
-            continue
-        cur.append(line)
-    if cur:
-        paras.append(" ".join(cur))
-    out = []
-    for p in paras:
-        for rx, rep in _ROFF_ESCAPES:
-            p = rx.sub(rep, p)
-        p = " ".join(p.split())
-        if p:
-            out.append(p)
-    return out
 
 
 def man_documents(limit: int, seed: int = 0) -> list[str]:
@@ -106,7 +63,7 @@ def man_documents(limit: int, seed: int = 0) -> list[str]:
             continue
         cur: list[str] = []
         size = 0
-        for para in roff_to_text(src):
+        for para in roff_blocks(src):
             cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in para) > len(para) / 4
             cur.append(para)
             size += len(para) // 2 if cjk else len(para.split())
@@ -418,14 +375,6 @@ def _method_main(method: str, corpus: Path, work: Path, out: Path) -> None:
     out.write_text(json.dumps({"removed": removed, "seconds": seconds}))
 
 
-def _tree_rss(proc: psutil.Process) -> int:
-    total = 0
-    for p in [proc, *proc.children(recursive=True)]:
-        with contextlib.suppress(psutil.Error):
-            total += p.memory_info().rss
-    return total
-
-
 def _run_method(method: str, corpus: Path, tmp: Path) -> dict:
     """Run one method in a fresh process; sample its process tree's total RSS every 50 ms."""
     work = tmp / f"work-{method}"
@@ -444,11 +393,7 @@ def _run_method(method: str, corpus: Path, tmp: Path) -> dict:
             str(out),
         ]
     )
-    proc, peak = psutil.Process(child.pid), 0
-    while child.poll() is None:
-        with contextlib.suppress(psutil.Error):
-            peak = max(peak, _tree_rss(proc))
-        time.sleep(0.05)
+    peak = watch(child, 0.05).tree * MB
     if child.returncode:
         raise RuntimeError(f"{method} failed with exit code {child.returncode}")
     result = {**json.loads(out.read_text()), "rss_bytes": peak}

@@ -49,7 +49,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from bench_minhash import _tree_rss, exact_pairs, score  # noqa: E402
+from bench_minhash import exact_pairs, score  # noqa: E402
+from common import MB, watch  # noqa: E402
 
 THRESHOLD = 0.8
 NGRAM = 5
@@ -165,19 +166,12 @@ def _method_main(method: str, corpus: Path, work: Path, out: Path) -> None:
 
 def _run_in_process(method: str, corpus: Path, tmp: Path) -> dict:
     """Run one method in a fresh process; sample its process tree's total RSS every 50 ms."""
-    import contextlib
     import subprocess
-
-    import psutil
 
     work, out = tmp / f"work-{method}", tmp / f"{method}.json"
     args = ["--method", method, "--corpus", str(corpus), "--work", str(work), "--out", str(out)]
     child = subprocess.Popen([sys.executable, __file__, *args])
-    proc, peak = psutil.Process(child.pid), 0
-    while child.poll() is None:
-        with contextlib.suppress(psutil.Error):
-            peak = max(peak, _tree_rss(proc))
-        time.sleep(0.05)
+    peak = watch(child, 0.05).tree * MB
     if child.returncode:
         raise RuntimeError(f"{method} failed with exit code {child.returncode}")
     shutil.rmtree(work, ignore_errors=True)

@@ -99,7 +99,7 @@ def estimator_scaling(out: Path, quick: bool) -> list[str]:
 def man_page_text(path: Path, tokens: int) -> int:
     """The paragraphs of the machine's English man pages (real, varied technical text), in
     page order, up to ``tokens`` whitespace tokens (+1 per line for </s>); returns the count."""
-    from bench_minhash import roff_to_text
+    from roff import roff_blocks
 
     written = 0
     with open(path, "w", encoding="utf-8") as f:
@@ -109,7 +109,7 @@ def man_page_text(path: Path, tokens: int) -> int:
                     src = g.read().decode("utf-8", "replace")
             except (OSError, EOFError):
                 continue
-            for para in roff_to_text(src):
+            for para in roff_blocks(src):
                 f.write(para + "\n")
                 written += len(para.split()) + 1
                 if written >= tokens:

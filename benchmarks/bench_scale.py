@@ -18,11 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_soak import replicate  # noqa: E402
+from common import watch  # noqa: E402
 from scale_simhash import section as simhash_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,26 +56,16 @@ def measured_cmd(path: Path, code: Path) -> tuple:
     largest worker peak MB, the report."""
     cmd = [sys.executable, "-m", "curate.cli", "run", str(path), "--workers", "2"]
     env = {"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin"}
-    driver = worker = 0.0
     with tempfile.TemporaryFile(mode="w+") as log:
         t = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=code, stdout=log, stderr=subprocess.STDOUT, env=env)
-        parent = psutil.Process(proc.pid)
-        while proc.poll() is None:
-            try:
-                d = parent.memory_info().rss / 2**20
-                w = [p.memory_info().rss / 2**20 for p in parent.children(recursive=True)]
-            except psutil.Error:
-                continue
-            driver = max(driver, d)
-            worker = max([worker, *w])
-            time.sleep(0.1)
+        peaks = watch(proc, 0.1)
         seconds = time.perf_counter() - t
         if proc.returncode != 0:
             log.seek(0)
             raise RuntimeError(log.read()[-2000:])
     output = Path(yaml.safe_load(path.read_text())["output"])
-    return seconds, driver, worker, json.loads((output / "report.json").read_text())
+    return seconds, peaks.driver, peaks.worker, json.loads((output / "report.json").read_text())
 
 
 def export(commit: str, dest: Path) -> Path:

@@ -18,12 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_scale import export  # noqa: E402
 from bench_soak import replicate  # noqa: E402
+from common import watch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = "46b8b62"  # the last commit whose minhash barrier decided in the driver
@@ -51,29 +51,24 @@ def measured(where: Path, code: Path, shards: int, partitions: int | None = None
     env = {"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin"}
     done = where / "out" / "_work" / "pass-0" / "done"
     summary = where / "out" / "_work" / "decisions" / "minhash_dedup" / "summary.json"
-    peak = {"driver": 0.0, "worker": 0.0, "barrier driver": 0.0, "barrier worker": 0.0}
+
+    def phase() -> str:
+        barrier = done.exists() and len(list(done.iterdir())) >= shards and not summary.exists()
+        return "barrier" if barrier else "other"
+
     with tempfile.TemporaryFile(mode="w+") as log:
         t = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=code, stdout=log, stderr=subprocess.STDOUT, env=env)
-        parent = psutil.Process(proc.pid)
-        while proc.poll() is None:
-            try:
-                d = parent.memory_info().rss / 2**20
-                w = [p.memory_info().rss / 2**20 for p in parent.children(recursive=True)]
-            except psutil.Error:
-                continue
-            barrier = done.exists() and len(list(done.iterdir())) >= shards and not summary.exists()
-            for name, value in (("driver", d), ("worker", max(w, default=0.0))):
-                peak[name] = max(peak[name], value)
-                if barrier:
-                    peak[f"barrier {name}"] = max(peak[f"barrier {name}"], value)
-            time.sleep(0.1)
+        peaks = watch(proc, 0.1, phase)
         seconds = time.perf_counter() - t
         if proc.returncode != 0:
             log.seek(0)
             raise RuntimeError(log.read()[-2000:])
     report = json.loads((where / "out" / "report.json").read_text())
     decide = next(p["decide_seconds"] for p in report["timings"]["passes"] if "decide_seconds" in p)
+    barrier = peaks.phases.get("barrier", (0.0, 0.0))
+    peak = {"driver": peaks.driver, "worker": peaks.worker}
+    peak |= {"barrier driver": barrier[0], "barrier worker": barrier[1]}
     return {"seconds": seconds, "decide": decide, **peak, "report": report}
 
 

@@ -22,12 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import watch  # noqa: E402
 
 
 def replicate(src: Path, dst: Path, copies: int) -> int:
@@ -93,21 +94,10 @@ def phase(out: Path, shards: int) -> str:
 def measured_run(where: Path, shards: int) -> tuple[float, dict[str, tuple[float, float]], dict]:
     """Wall seconds; per phase, the peak RSS (MB) of the driver and of the largest worker."""
     cmd = [sys.executable, "-m", "curate.cli", "run", str(soak_pipeline(where)), "--workers", "2"]
-    peaks: dict[str, tuple[float, float]] = {}
     with tempfile.TemporaryFile(mode="w+") as log:
         t = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
-        parent = psutil.Process(proc.pid)
-        while proc.poll() is None:
-            try:
-                driver = parent.memory_info().rss / 2**20
-                workers = [p.memory_info().rss / 2**20 for p in parent.children(recursive=True)]
-            except psutil.Error:
-                continue
-            now = phase(where / "out", shards)
-            d, w = peaks.get(now, (0.0, 0.0))
-            peaks[now] = (max(d, driver), max([w, *workers]))
-            time.sleep(0.1)
+        peaks = watch(proc, 0.1, lambda: phase(where / "out", shards)).phases
         seconds = time.perf_counter() - t
         if proc.returncode != 0:
             log.seek(0)

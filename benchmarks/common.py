@@ -1,13 +1,66 @@
-"""Helpers shared by benchmarks: run a command and watch its process tree's memory."""
+"""Helpers shared by benchmarks: run a command and watch its process tree's memory.
+
+``watch`` is the one RSS sampler: every benchmark that reports a peak RSS of a child process
+tree (the whole tree, the driver, the largest worker, or those by phase of a run) takes it from
+here."""
 
 from __future__ import annotations
 
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import psutil
+
+MB = 2**20
+
+
+@dataclass
+class Peaks:
+    """Peak resident memory (MB) of a process tree, over the samples taken while it ran."""
+
+    tree: float = 0.0  # the whole tree's sum at one sample
+    driver: float = 0.0  # the process started
+    worker: float = 0.0  # its largest descendant
+    phases: dict[str, tuple[float, float]] = field(default_factory=dict)  # (driver, worker)
+
+
+def tree_rss(proc: psutil.Process) -> tuple[float, list[float]]:
+    """RSS (MB) of ``proc`` and of each of its descendants now; a process that ends while it
+    is read counts 0."""
+    try:
+        children = proc.children(recursive=True)
+    except psutil.Error:
+        children = []
+    sizes = []
+    for p in [proc, *children]:
+        try:
+            sizes.append(p.memory_info().rss / MB)
+        except psutil.Error:
+            sizes.append(0.0)
+    return sizes[0], sizes[1:]
+
+
+def watch(
+    proc: subprocess.Popen, poll: float = 0.1, phase: Callable[[], str] | None = None
+) -> Peaks:
+    """Sample ``proc``'s tree every ``poll`` seconds until it exits; with ``phase`` (a function
+    naming the run's phase at each sample), the driver and worker peaks by phase too."""
+    peaks = Peaks()
+    parent = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        driver, workers = tree_rss(parent)
+        peaks.tree = max(peaks.tree, driver + sum(workers))
+        peaks.driver = max(peaks.driver, driver)
+        peaks.worker = max([peaks.worker, *workers])
+        if phase is not None:
+            now = phase()
+            d, w = peaks.phases.get(now, (0.0, 0.0))
+            peaks.phases[now] = (max(d, driver), max([w, *workers]))
+        time.sleep(poll)
+    return peaks
 
 
 @dataclass
@@ -24,16 +77,7 @@ def run_measured(cmd: list[str], cwd: str | None = None, poll: float = 0.05) -> 
     with tempfile.TemporaryFile(mode="w+") as log:
         t = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, text=True)
-        parent = psutil.Process(proc.pid)
-        peak = 0
-        while proc.poll() is None:
-            try:
-                procs = [parent, *parent.children(recursive=True)]
-                rss = sum(p.memory_info().rss for p in procs if p.is_running())
-            except psutil.Error:
-                rss = 0
-            peak = max(peak, rss)
-            time.sleep(poll)
+        peaks = watch(proc, poll)
         seconds = time.perf_counter() - t
         log.seek(0)
-        return Measured(seconds, peak / 2**20, proc.returncode, log.read())
+        return Measured(seconds, peaks.tree, proc.returncode, log.read())

@@ -46,6 +46,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from roff import roff_blocks
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = 20
@@ -86,54 +87,10 @@ def owned_files(packages: set[str]) -> set[str]:
 
 # -- text of each kind of source, as blocks (one paragraph, heading or list item each)
 
-ROFF_ESCAPES = [
-    (re.compile(r"\\f(\[[^\]]*\]|\(..|.)"), ""),
-    (re.compile(r"\\\*(\[[^\]]*\]|\(..|.)"), ""),
-    (re.compile(r"\\\(em|\\\(en|\\\[em\]|\\\[en\]"), "-"),
-    (re.compile(r"\\\(aq|\\\[aq\]"), "'"),
-    (re.compile(r"\\\((lq|rq|dq)|\\\[(lq|rq|dq)\]"), '"'),
-    (re.compile(r"\\\(..|\\\[[^\]]*\]"), ""),
-    (re.compile(r"\\[-e]"), "-"),
-    (re.compile(r"\\[&/,%|^~ 0:]"), ""),
-    (re.compile(r"\\s[-+]?\d"), ""),
-]
-ROFF_BREAKS = (".SH", ".SS", ".PP", ".P", ".LP", ".TP", ".IP", ".sp", ".br", ".HP", ".RS", ".RE")
-
 
 def man_blocks(path: Path) -> list[str]:
     """Paragraphs of a man page from its roff source (macros dropped, font arguments kept)."""
-    src = gzip.decompress(path.read_bytes()).decode("utf-8", "replace")
-    blocks, cur, skip = [], [], False
-    for line in src.splitlines():
-        if line.startswith((".nf", ".EX")):
-            skip = True  # examples and synopses: not prose
-        elif line.startswith((".fi", ".EE")):
-            skip = False
-            continue
-        if skip or line.startswith(('.\\"', "'\\\"", '.\\\\"')):
-            continue
-        if line.startswith(ROFF_BREAKS):
-            if cur:
-                blocks.append(" ".join(cur))
-                cur = []
-            parts = line.split(None, 1)
-            if len(parts) == 2 and line.startswith((".SH", ".SS")):
-                blocks.append(parts[1].strip('"').title())
-            continue
-        if line.startswith((".", "'")):
-            parts = line.split(None, 1)
-            if len(parts) == 2 and parts[0] in (".B", ".I", ".BR", ".IR", ".RB", ".BI", ".IB"):
-                cur.append(parts[1].replace('"', ""))
-            continue
-        cur.append(line)
-    if cur:
-        blocks.append(" ".join(cur))
-    out = []
-    for block in blocks:
-        for rx, rep in ROFF_ESCAPES:
-            block = rx.sub(rep, block)
-        out.append(block)
-    return out
+    return roff_blocks(gzip.decompress(path.read_bytes()).decode("utf-8", "replace"), prose=True)
 
 
 def info_blocks(path: Path) -> list[str]:

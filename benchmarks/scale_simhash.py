@@ -23,13 +23,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-import psutil
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import watch  # noqa: E402
+
 BEFORE = "9999ea1"  # the driver held ids, dumps, dates, ranks, unit offsets and a bit per unit
 PARAMS = {"level": "sentence", "hamming": 3, "min_docs": 2}
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -112,26 +114,17 @@ def measured(code: Path, run: Path, shards: int) -> tuple[float, float, float, d
     shutil.rmtree(run / "_work" / "decisions", ignore_errors=True)
     cmd = [sys.executable, "-c", DRIVER, str(run), str(shards), json.dumps(PARAMS)]
     env = {"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin"}
-    driver = worker = 0.0
     with tempfile.TemporaryFile(mode="w+") as log, tempfile.TemporaryFile(mode="w+") as err:
         t = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=code, stdout=log, stderr=err, env=env, text=True)
-        parent = psutil.Process(proc.pid)
-        while proc.poll() is None:
-            try:
-                d = parent.memory_info().rss / 2**20
-                w = [p.memory_info().rss / 2**20 for p in parent.children(recursive=True)]
-            except psutil.Error:
-                continue
-            driver, worker = max(driver, d), max([worker, *w])
-            time.sleep(0.05)
+        peaks = watch(proc, 0.05)
         seconds = time.perf_counter() - t
         if proc.returncode != 0:
             err.seek(0)
             raise RuntimeError(err.read()[-3000:])
         log.seek(0)
         summary = json.loads(log.read().strip().splitlines()[-1])
-    return seconds, driver, worker, summary
+    return seconds, peaks.driver, peaks.worker, summary
 
 
 def decisions(run: Path) -> dict[str, pa.Table]:

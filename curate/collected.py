@@ -104,7 +104,7 @@ class CollectedFiles:
         decisions: Path | None = None,
         partitions: int = 1,
     ):
-        self.paths, sizes, names = [], [], None
+        self.paths, sizes, names, groups = [], [], None, []
         self.shards = len(paths)  # paths[i] is shard i's (part-<i>.parquet)
         self.folder = Path(paths[0]).parent if paths else Path(scratch)
         for path in paths:
@@ -116,7 +116,12 @@ class CollectedFiles:
                 self.paths.append(Path(path))
                 sizes.append(meta.num_rows)
                 names = names or meta.schema.to_arrow_schema().names
+                groups.append([meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
         self.starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+        # every row group of every file: its first row (global), its file, its number there
+        self.group_starts = np.concatenate([[0], np.cumsum(sum(groups, []), dtype=np.int64)])
+        self.group_file = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
+        self.group_index = np.concatenate([np.arange(len(g)) for g in groups] + [[]]).astype(int)
         self.num_rows = int(self.starts[-1])
         self.column_names = names or []
         self.scratch = Path(scratch)
@@ -129,21 +134,30 @@ class CollectedFiles:
         return pa.concat_tables(pq.read_table(p, columns=columns) for p in self.paths)
 
     def take(self, columns: list[str], rows: np.ndarray) -> pa.Table:
-        """Rows (global positions, any order) of ``columns``; each file is read only when it
-        holds one of them."""
+        """Rows (global positions, any order, repeats allowed) of ``columns``. Only the row
+        groups that hold one of them are read, one at a time, and only those columns: memory
+        grows with what is taken, not with the files."""
         rows = np.asarray(rows, np.int64)
-        file_of = np.searchsorted(self.starts, rows, "right") - 1
-        parts, where = [], []
-        for f in np.unique(file_of):
-            sel = np.flatnonzero(file_of == f)
-            table = pq.read_table(self.paths[f], columns=columns)
-            parts.append(table.take(pa.array(rows[sel] - self.starts[f])))
-            where.append(sel)
-        if not parts:
+        if not len(rows):
             return pa.table({c: pa.array([]) for c in columns})
+        group = np.searchsorted(self.group_starts, rows, "right") - 1
+        order = np.argsort(group, kind="stable")
+        cut = np.flatnonzero(np.diff(group[order])) + 1
+        parts, pf, file_at = [], None, -1
+        for lo, hi in zip(np.r_[0, cut], np.r_[cut, len(order)]):
+            g = group[order[lo]]
+            if self.group_file[g] != file_at:
+                file_at = self.group_file[g]
+                pf = pq.ParquetFile(self.paths[file_at])
+            table = pf.read_row_group(int(self.group_index[g]), columns=columns)
+            local = rows[order[lo:hi]] - self.group_starts[g]
+            whole = np.array_equal(local, np.arange(table.num_rows))
+            parts.append(table if whole else table.take(pa.array(local)))
         got = pa.concat_tables(parts)
-        back = np.empty(len(rows), np.int64)  # undo the grouping by file
-        back[np.concatenate(where)] = np.arange(len(rows))
+        if (np.diff(order) == 1).all():  # already in the asked order (a span, sorted rows)
+            return got
+        back = np.empty(len(rows), np.int64)  # undo the grouping by row group
+        back[order] = np.arange(len(rows))
         return got.take(pa.array(back))
 
     def pieces(self) -> list[tuple[int, int]]:

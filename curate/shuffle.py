@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.errors import failpoint
-from curate.io import AtomicParquetWriter, _writing, atomic_write_bytes
+from curate.io import AtomicParquetWriter, _writing, atomic_write_bytes, dictionary_columns
 
 META = b"curate.partitions"  # the older layout: partitions in the key-value metadata
 MAGIC = b"CURATEPT"
@@ -82,7 +82,13 @@ def write_partitioned(path: Path, table: pa.Table, part: np.ndarray) -> dict[int
     tmp = path.with_name(f".{path.name}.tmp")
     with _writing(path), _dropped_on_error(tmp):
         path.parent.mkdir(parents=True, exist_ok=True)
-        with pq.ParquetWriter(tmp, schema, compression="zstd", write_page_checksum=True) as w:
+        with pq.ParquetWriter(
+            tmp,
+            schema,
+            compression="zstd",
+            write_page_checksum=True,
+            use_dictionary=dictionary_columns(schema),
+        ) as w:
             if not len(ids):
                 w.write_table(schema.empty_table())
             for start, count in zip(starts, counts):
@@ -109,6 +115,7 @@ def write_segments(path: Path, table: pa.Table, part: np.ndarray) -> dict[int, i
     pq.ParquetWriter(sink, table.schema.with_metadata(meta)).close()  # no row group at all
     tail = sink.getvalue().to_pybytes()
     tmp = path.with_name(f".{path.name}.tmp")
+    dictionary = dictionary_columns(table.schema)
     with _writing(path), _dropped_on_error(tmp):
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
@@ -117,7 +124,13 @@ def write_segments(path: Path, table: pa.Table, part: np.ndarray) -> dict[int, i
             for p, start, count in zip(ids, starts, counts):
                 sink = pa.BufferOutputStream()
                 rows = table.take(pa.array(order[start : start + count]))
-                pq.write_table(rows, sink, compression="zstd", write_page_checksum=True)
+                pq.write_table(
+                    rows,
+                    sink,
+                    compression="zstd",
+                    write_page_checksum=True,
+                    use_dictionary=dictionary,
+                )
                 segment = sink.getvalue()
                 f.write(segment)
                 failpoint("write_partition")

@@ -187,3 +187,47 @@ def test_read_footer_once_for_fingerprint_and_plan(tmp_path):
     notext = write(tmp_path / "notext" / "p.parquet", body=["x"] * 10)
     pq.write_table(pa.table({"body": ["x"] * 10}), notext, row_group_size=2)
     assert not read_footer(InputFile(str(notext), "p", size=notext.stat().st_size)).splittable
+
+
+def test_dictionary_only_where_values_repeat(tmp_path):
+    """Lists (shingle sets) and 64-bit integers (hashes, band keys) are written plainly, other
+    leaves (strings, small ints, struct and map fields) with a dictionary; the data round-trips."""
+    import numpy as np
+
+    from curate.io import AtomicParquetWriter, dictionary_columns
+
+    table = pa.table(
+        {
+            "_row": pa.array(np.arange(2000, dtype=np.int64)),
+            "dump": pa.array(["CC-MAIN-2023-06", "CC-MAIN-2023-14"] * 1000),
+            "length": pa.array(np.arange(2000, dtype=np.int32) % 7),
+            "band_00": pa.array(np.arange(2000, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)),
+            "shingles": pa.array([[i, i + 1, i * 7] for i in range(2000)], pa.list_(pa.uint32())),
+            "pii": pa.array(
+                [{"email": i % 3, "phone": 0} for i in range(2000)],
+                pa.struct([("email", pa.int32()), ("phone", pa.int32())]),
+            ),
+            "counts": pa.array(
+                [[("a", i % 2)] for i in range(2000)], pa.map_(pa.string(), pa.int32())
+            ),
+        }
+    )
+    assert dictionary_columns(table.schema) == [
+        "dump",
+        "length",
+        "pii.email",
+        "pii.phone",
+        "counts.key_value.key",
+        "counts.key_value.value",
+    ]
+    writer = AtomicParquetWriter(tmp_path / "keys.parquet")
+    writer.write(table)
+    writer.close()
+    assert pq.read_table(tmp_path / "keys.parquet").equals(table)
+    meta = pq.read_metadata(tmp_path / "keys.parquet").row_group(0)
+    dictionary = {
+        meta.column(i).path_in_schema
+        for i in range(meta.num_columns)
+        if "RLE_DICTIONARY" in meta.column(i).encodings
+    }
+    assert dictionary == set(dictionary_columns(table.schema))

@@ -75,16 +75,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def load_labelled(inputs: list[str], text_column: str, label_column: str) -> pa.Table:
-    """(text, label) rows with a non-null label from every shard, exact duplicate texts once."""
-    from curate.io import discover_files
+    """(text, label) rows with a non-null label from every Parquet file of ``inputs`` (local or
+    s3:// gs:// hf://, opened by curate.io), exact duplicate texts once."""
+    from curate.io import discover_files, open_source
+    from curate.jsonl import is_jsonl
 
     tables = []
-    for shard in discover_files(inputs):
-        names = pq.read_schema(shard.path).names
-        for column in (text_column, label_column):
-            if column not in names:
-                raise InputError(f"{shard.path}: no column '{column}' (columns: {names})")
-        t = pq.read_table(shard.path, columns=[text_column, label_column])
+    for file in discover_files(inputs):
+        if is_jsonl(file.path):
+            raise InputError(f"{file.shown}: --input takes labelled Parquet files, not JSONL")
+        with open_source(file) as source:
+            try:
+                parquet = pq.ParquetFile(source)
+                names = parquet.schema_arrow.names
+            except (pa.ArrowException, OSError) as exc:
+                raise InputError(f"{file.shown}: not a readable Parquet file ({exc})") from None
+            for column in (text_column, label_column):
+                if column not in names:
+                    raise InputError(f"{file.shown}: no column '{column}' (columns: {names})")
+            try:
+                t = parquet.read(columns=[text_column, label_column])
+            except (pa.ArrowException, OSError) as exc:
+                raise InputError(f"{file.shown}: cannot read ({exc})") from None
         tables.append(
             pa.table(
                 {

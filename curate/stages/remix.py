@@ -41,11 +41,11 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from xxhash import xxh3_64_intdigest
 
 from curate import selection
 from curate.collected import CollectedTable, Run, run_here
 from curate.stages.base import Stage, Verdict, register
+from curate.xxh3 import xxh3_64
 
 CJK = "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
 TOKENS_PER_CHAR = 0.3  # DeepSeek API docs: 1 English character ~ 0.3 token
@@ -98,13 +98,10 @@ def estimate_tokens(text: pa.Array) -> np.ndarray:
     return TOKENS_PER_CHAR * chars + (TOKENS_PER_CJK_CHAR - TOKENS_PER_CHAR) * cjk
 
 
-def id_hashes(ids: pa.Array, seed: int) -> np.ndarray:
-    """64-bit hash of each id with the seed: the draw that decides which copies exist."""
-    return np.fromiter(
-        (xxh3_64_intdigest(i.encode("utf-8"), seed) for i in ids.to_pylist()),
-        dtype=np.uint64,
-        count=len(ids),
-    )
+def id_hashes(ids: pa.Array | pa.ChunkedArray, seed: int) -> np.ndarray:
+    """64-bit hash of each id with the seed: the draw that decides which copies exist
+    (xxh3-64 of the id's UTF-8 bytes, compiled over the column's buffers)."""
+    return xxh3_64(ids, seed)
 
 
 def group_keys(batch: pa.RecordBatch | pa.Table, by: list[str]) -> pa.Array:

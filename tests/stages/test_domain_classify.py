@@ -10,7 +10,7 @@ import pytest
 
 from curate.cli import main
 from curate.commands.classifier import train
-from curate.errors import ConfigError
+from curate.errors import ConfigError, InputError
 from curate.stages.base import make_stage
 from curate.stages.domain_classify import url_domains
 from tests.stages.domain_texts import domain_texts, write_domain_corpus
@@ -167,6 +167,54 @@ def test_train_refuses_a_missing_label_column(tmp_path):
         + ["--out", str(tmp_path / "m.bin")]
     )
     assert code == 2
+
+
+def test_train_names_an_unreadable_input_file(tmp_path, capsys):
+    root = tmp_path / "corpus"
+    write_domain_corpus(root, {"web": 5, "code": 5})
+    bad = root / "dump=CC-MAIN-2023-01" / "part-bad.parquet"
+    bad.write_bytes(b"PAR1 not parquet at all PAR1")
+    code = main(["classifier", "train", "--input", str(root), "--out", str(tmp_path / "m.bin")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "part-bad.parquet" in err and "not a readable Parquet file" in err
+    assert "Traceback" not in err
+
+
+def test_train_reads_s3_like_local(tmp_path, monkeypatch):
+    """The same labelled shards from a real S3 endpoint (moto on 127.0.0.1) and from disk give
+    the same model metrics."""
+    moto_server = pytest.importorskip("moto.server")
+    boto3 = pytest.importorskip("boto3")
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        for key, value in {
+            "AWS_ACCESS_KEY_ID": "curate-test",
+            "AWS_SECRET_ACCESS_KEY": "curate-test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        }.items():
+            monkeypatch.setenv(key, value)
+        root = tmp_path / "corpus"
+        write_domain_corpus(root, {"web": 60, "code": 60, "math": 60}, null_share=0.2)
+        client = boto3.client("s3")
+        client.create_bucket(Bucket="labelled")
+        for path in sorted(root.rglob("*.parquet")):
+            client.upload_file(str(path), "labelled", f"in/{path.relative_to(root).as_posix()}")
+        local = train([str(root)], str(tmp_path / "local.bin"), **FAST)
+        remote = train(["s3://labelled/in"], str(tmp_path / "remote.bin"), **FAST)
+        for key in ("train_docs", "test_docs", "accuracy", "per_label"):
+            assert remote[key] == local[key], key
+        assert local["train_docs"] + local["test_docs"] > 100
+        with pytest.raises(InputError, match="s3://labelled/in/dump=CC-MAIN-2023-00/bad.parquet"):
+            client.put_object(
+                Bucket="labelled", Key="in/dump=CC-MAIN-2023-00/bad.parquet", Body=b"not parquet"
+            )
+            train(["s3://labelled/in"], str(tmp_path / "bad.bin"), **FAST)
+    finally:
+        server.stop()
 
 
 def test_sample_corpus_held_out_accuracy(tmp_path, capsys):
