@@ -21,22 +21,35 @@ reason ``simhash_boilerplate``; otherwise it stays with its text shortened. Unit
 prices), which digits -> 0 would make all alike.
 
 The barrier runs as rounds of reduce tasks on the executor (curate.collected), so the driver
-holds no per-document state (without ``index:``): one task per permuted table reads the
-fingerprint column of every shard, one shard at a time, and returns that table's near-duplicate
-pairs (as fingerprint values) and links to committed dumps; the driver joins them by union-find,
-which touches only fingerprints that have a near neighbour; then one task per shard labels its
-units with their cluster and spills them by share of the clusters (a hash of the cluster's
-smallest fingerprint), with each cluster's first document in the shard and that document's
-survival columns (id, dump, date); one task per share reads only its units and those firsts,
-counts the clusters' documents, picks each cluster's first document (the first of its shards'
-firsts: the order restricted to a subset is the order), marks the units to cut and spills them by
-group of shards; one task per group of shards writes their decision files (cut spans) and returns
-their counts by dump and domain, which the driver sums. With ``index:``, the commit numbers each
-new dump's documents in survival order in the driver (per document, as before).
+holds no per-document state: one task per shard spills its distinct fingerprints once per permuted
+table, by the leading bits of that table's block (2^bits >= the run's ``partitions:``; two
+fingerprints that agree on a block share its partition, so the search is still exact); one task
+per (table, partition) finds that partition's near-duplicate pairs (as fingerprint values) and
+links to committed dumps, so a task holds ~1/partitions of the run's distinct fingerprints; the
+driver joins the pairs by union-find, which touches only fingerprints that have a near neighbour;
+then one task per shard labels its units with their cluster and spills them by share of the
+clusters (a hash of the cluster's smallest fingerprint), with each cluster's first document in
+the shard and that document's survival columns (id, dump, date); one task per share reads only
+its units and those firsts, counts the clusters' documents, picks each cluster's first document
+(the first of its shards' firsts: the order restricted to a subset is the order), marks the
+units to cut and spills them by group of shards; one task per group of shards writes their
+decision files (cut spans) and returns their counts by dump and domain, which the driver sums.
+The decision is ``DecisionFiles`` (the tasks wrote each shard's file), or in memory
+(``CollectedTable``) {shard: cut spans}.
+
+With ``index:`` the run's documents are numbered in their dumps by tasks
+(curate.index.ordinals, a distributed sort, which also fingerprints each dump's ids); each
+routed unit carries its document's ordinal; each cluster task writes its share of each new
+dump's fingerprints (part-00-<share>.parquet) and clusters (clusters-<share>.parquet) into the
+staged dump folder; one task per ordinal range writes the docs pieces; the driver writes the
+merges and meta.json and renames (``DedupIndex.commit_pieces``, the commit url_dedup's index
+path uses). The search tasks read only their partition of each committed dump's fingerprints,
+one dump and one row group at a time (the top table skips row groups by their key range).
 
 Across dumps (``index: DIR``, curate.index.store): each committed dump stores its distinct
-fingerprints with their first document and cluster id (``part-00``), its documents per cluster
-(``clusters``) and the committed clusters its run joined (``merges``); about 370 bytes per
+fingerprints with their first document and cluster id (partition 0: ``part-00.parquet``, or
+pieces ``part-00-NNNNN.parquet`` listed in meta.json), its documents per cluster
+(``clusters*.parquet``) and the committed clusters its run joined (``merges``); about 370 bytes per
 document on the sample. A run searches its fingerprints against every committed dump's with the
 same block tables, one dump at a time; a cluster that reaches back into committed dumps has its
 first document there (already published), and counts their documents towards ``min_docs``. With
@@ -109,7 +122,7 @@ from curate.text import SLOT_TOKENS, mask_slots, split_units, token_hashes
 _MASK = re.compile(r"\S+@\S+|\d{4,}|\+?\d[\d\s-]{6,}\d")
 _PLACEHOLDER = re.compile("|".join(SLOT_TOKENS))
 _SPACE_BEFORE = re.compile(r" ([,.;:!?，。；：！？])")
-PARTITIONS = 1  # one table of fingerprints per dump; the search tables are built in memory
+PARTITIONS = 1  # the index's partitions: one of fingerprints per dump (in pieces by cluster share)
 # the barrier's second round: tasks of about this many units each (~36 bytes a unit), at least 4
 UNITS_PER_TASK = 1 << 20
 TOP_UNITS = 10  # the report's most removed boilerplate
