@@ -440,26 +440,21 @@ class SimhashDedup(RowRemovalStage):
         return self.barrier(CollectedTable(collected), run_here)
 
     def barrier(self, collected: Any, run: Run) -> tuple[Any, dict[str, Any]]:
-        """The barrier as rounds of reduce tasks: one per permuted table finds that table's
+        """The barrier as rounds of reduce tasks: one per shard spills its distinct
+        fingerprints by search partition; one per (permuted table, partition) finds its
         near-duplicate pairs (and links to committed dumps); this process joins them into
         clusters; one task per shard routes its units to the task of their cluster; one task per
         share of the clusters counts their documents, finds their first and marks the units to
-        cut; one task per group of shards writes their decision files and counts. Without
-        ``index:`` this process holds no per-document state."""
+        cut (and stages its share of the index entries); one task per group of shards writes
+        their decision files and counts. This process holds no per-document state. Returns
+        ``DecisionFiles`` when ``collected`` has a decision folder, else {shard: cut spans}."""
         if collected.num_rows == 0:
-            return None, {"documents": 0, "units": 0, "units_removed": 0, "chars_removed": 0}
+            return {}, {"documents": 0, "units": 0, "units_removed": 0, "chars_removed": 0}
         if not self.config.index:
             return self._decide(collected, run, None)
         index = DedupIndex(self.config.index, "simhash", self._index_params(), PARTITIONS)
         with index.locked():
             return self._decide(collected, run, index)
-
-    def decision_for_shard(self, decision: Any, shard: int) -> pa.Table | None:
-        """None once the barrier's tasks wrote the shard's file (``DecisionFiles``); in memory
-        (a ``CollectedTable``), the table they wrote for it: {shard: cut spans}."""
-        if decision is None or isinstance(decision, DecisionFiles):
-            return None
-        return decision.get(shard)
 
     def _index_params(self) -> dict[str, Any]:
         c = self.config
