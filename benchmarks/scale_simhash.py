@@ -109,10 +109,12 @@ def ladder(collect: Path, run: Path, copies: int) -> tuple[int, int]:
     return shard, docs
 
 
-def measured(code: Path, run: Path, shards: int) -> tuple[float, float, float, dict]:
+def measured(
+    code: Path, run: Path, shards: int, params: dict | None = None
+) -> tuple[float, float, float, dict]:
     """Seconds, driver peak MB, largest worker peak MB, the summary."""
     shutil.rmtree(run / "_work" / "decisions", ignore_errors=True)
-    cmd = [sys.executable, "-c", DRIVER, str(run), str(shards), json.dumps(PARAMS)]
+    cmd = [sys.executable, "-c", DRIVER, str(run), str(shards), json.dumps(params or PARAMS)]
     env = {"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin"}
     with tempfile.TemporaryFile(mode="w+") as log, tempfile.TemporaryFile(mode="w+") as err:
         t = time.perf_counter()

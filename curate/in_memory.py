@@ -45,10 +45,14 @@ class InMemoryRun:
 
 
 def run_in_memory(
-    stage: Stage, shards: Sequence[pa.Table | pa.RecordBatch], batch_size: int | None = None
+    stage: Stage,
+    shards: Sequence[pa.Table | pa.RecordBatch],
+    batch_size: int | None = None,
+    partitions: int | None = None,
 ) -> InMemoryRun:
     """Run ``stage`` over ``shards`` (one table each, read in batches of ``batch_size`` rows,
-    default: as the table is chunked)."""
+    default: as the table is chunked). ``partitions``: the run's hash partitions, as the
+    runner's ``partitions:`` gives the barrier (default: ``decide``'s own)."""
     parts = [pa.Table.from_batches([s]) if isinstance(s, pa.RecordBatch) else s for s in shards]
     batches = [list(p.to_batches(max_chunksize=batch_size)) for p in parts]
     out = InMemoryRun()
@@ -74,7 +78,15 @@ def run_in_memory(
             if shard_keys:
                 keys.append(pa.concat_tables(shard_keys, promote_options="default"))
         keys = [k for k in keys if k.num_rows] or keys[:1]
-        decision, out.summary = stage.decide(pa.concat_tables(keys, promote_options="default"))
+        table = pa.concat_tables(keys, promote_options="default")
+        if partitions is None:
+            decision, out.summary = stage.decide(table)
+        else:
+            from curate.collected import CollectedTable, run_here
+
+            collected = CollectedTable(table)
+            collected.partitions = partitions
+            decision, out.summary = stage.barrier(collected, run_here)
         if not stage.decision_per_shard and decision is not None:
             decision = json.loads(json.dumps(decision))  # as the runner stores it
         out.decision = decision

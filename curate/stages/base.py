@@ -314,13 +314,15 @@ def column_or_nulls(batch: pa.RecordBatch, name: str) -> pa.Array:
 
 class RowRemovalStage(Stage):
     """A global stage whose decision is {shard: table of (_row, reason, duplicate_of, ...)}, as
-    made by ``split_rows_by_shard``: each shard gets its own rows, applied vectorised."""
+    made by ``split_rows_by_shard``: each shard gets its own rows, applied vectorised; or
+    ``DecisionFiles`` when the barrier's tasks wrote each shard's table themselves."""
 
     kind = "global"
     decision_per_shard = True
 
     def decision_for_shard(self, decision: Any, shard: int) -> Any:
-        return decision.get(shard)
+        """The shard's table in memory; None when it is on disk (``DecisionFiles``)."""
+        return None if isinstance(decision, DecisionFiles) else decision.get(shard)
 
     def apply(self, batch: pa.RecordBatch, decision: Any) -> Verdict:
         return apply_row_removals(batch, decision)

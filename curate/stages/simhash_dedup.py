@@ -21,22 +21,35 @@ reason ``simhash_boilerplate``; otherwise it stays with its text shortened. Unit
 prices), which digits -> 0 would make all alike.
 
 The barrier runs as rounds of reduce tasks on the executor (curate.collected), so the driver
-holds no per-document state (without ``index:``): one task per permuted table reads the
-fingerprint column of every shard, one shard at a time, and returns that table's near-duplicate
-pairs (as fingerprint values) and links to committed dumps; the driver joins them by union-find,
-which touches only fingerprints that have a near neighbour; then one task per shard labels its
-units with their cluster and spills them by share of the clusters (a hash of the cluster's
-smallest fingerprint), with each cluster's first document in the shard and that document's
-survival columns (id, dump, date); one task per share reads only its units and those firsts,
-counts the clusters' documents, picks each cluster's first document (the first of its shards'
-firsts: the order restricted to a subset is the order), marks the units to cut and spills them by
-group of shards; one task per group of shards writes their decision files (cut spans) and returns
-their counts by dump and domain, which the driver sums. With ``index:``, the commit numbers each
-new dump's documents in survival order in the driver (per document, as before).
+holds no per-document state: one task per shard spills its distinct fingerprints once per permuted
+table, by the leading bits of that table's block (2^bits >= the run's ``partitions:``; two
+fingerprints that agree on a block share its partition, so the search is still exact); one task
+per (table, partition) finds that partition's near-duplicate pairs (as fingerprint values) and
+links to committed dumps, so a task holds ~1/partitions of the run's distinct fingerprints; the
+driver joins the pairs by union-find, which touches only fingerprints that have a near neighbour;
+then one task per shard labels its units with their cluster and spills them by share of the
+clusters (a hash of the cluster's smallest fingerprint), with each cluster's first document in
+the shard and that document's survival columns (id, dump, date); one task per share reads only
+its units and those firsts, counts the clusters' documents, picks each cluster's first document
+(the first of its shards' firsts: the order restricted to a subset is the order), marks the
+units to cut and spills them by group of shards; one task per group of shards writes their
+decision files (cut spans) and returns their counts by dump and domain, which the driver sums.
+The decision is ``DecisionFiles`` (the tasks wrote each shard's file), or in memory
+(``CollectedTable``) {shard: cut spans}.
+
+With ``index:`` the run's documents are numbered in their dumps by tasks
+(curate.index.ordinals, a distributed sort, which also fingerprints each dump's ids); each
+routed unit carries its document's ordinal; each cluster task writes its share of each new
+dump's fingerprints (part-00-<share>.parquet) and clusters (clusters-<share>.parquet) into the
+staged dump folder; one task per ordinal range writes the docs pieces; the driver writes the
+merges and meta.json and renames (``DedupIndex.commit_pieces``, the commit url_dedup's index
+path uses). The search tasks read only their partition of each committed dump's fingerprints,
+one dump and one row group at a time (the top table skips row groups by their key range).
 
 Across dumps (``index: DIR``, curate.index.store): each committed dump stores its distinct
-fingerprints with their first document and cluster id (``part-00``), its documents per cluster
-(``clusters``) and the committed clusters its run joined (``merges``); about 370 bytes per
+fingerprints with their first document and cluster id (partition 0: ``part-00.parquet``, or
+pieces ``part-00-NNNNN.parquet`` listed in meta.json), its documents per cluster
+(``clusters*.parquet``) and the committed clusters its run joined (``merges``); about 370 bytes per
 document on the sample. A run searches its fingerprints against every committed dump's with the
 same block tables, one dump at a time; a cluster that reaches back into committed dumps has its
 first document there (already published), and counts their documents towards ``min_docs``. With
@@ -54,35 +67,51 @@ above ~0.99): on short units the normalisation, not the distance, is what absorb
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import math
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import xxhash
 
 from curate import arrays
 from curate.collected import CollectedTable, Run, load_shared, read_spilled, run_here
 from curate.dedup.components import connected_components
 from curate.errors import CurateError
+from curate.index.ordinals import (
+    OrdinalJob,
+    Survey,
+    dump_order,
+    dump_ordinals,
+    ordinals_of,
+    read_ordinals,
+)
 from curate.index.store import (
     CommittedDump,
     DedupIndex,
     ReadMeter,
-    dump_fingerprints,
-    fingerprint_ids,
     make_handle,
-    read_parquet,
+    open_parquet,
+    write_docs,
+    write_partition,
 )
 from curate.index.survivor import rank_of, survival_order
 from curate.minhash import fmix64  # MurmurHash3's 64-bit finaliser
+from curate.shuffle import read_partition, write_segments
 from curate.stages.base import (
     ROW,
     SHARD,
+    DecisionFiles,
     RowRemovalStage,
     Verdict,
     column_or_nulls,
@@ -93,12 +122,15 @@ from curate.text import SLOT_TOKENS, mask_slots, split_units, token_hashes
 _MASK = re.compile(r"\S+@\S+|\d{4,}|\+?\d[\d\s-]{6,}\d")
 _PLACEHOLDER = re.compile("|".join(SLOT_TOKENS))
 _SPACE_BEFORE = re.compile(r" ([,.;:!?，。；：！？])")
-PARTITIONS = 1  # one table of fingerprints per dump; the search tables are built in memory
+PARTITIONS = 1  # the index's partitions: one of fingerprints per dump (in pieces by cluster share)
 # the barrier's second round: tasks of about this many units each (~36 bytes a unit), at least 4
 UNITS_PER_TASK = 1 << 20
 TOP_UNITS = 10  # the report's most removed boilerplate
 CANDIDATES = 1 << 20  # candidate pairs checked at once (~100 MB): bounds a task's memory
 SHARDS_PER_GROUP = 16  # shards whose decision files one task writes: their cuts in memory
+# with an index: shards per input partition of the ordinals' sort (a routing task reads its
+# group's ordinals: ~28 bytes a document)
+ORDINAL_GROUP = 16
 
 
 @dataclass
@@ -266,6 +298,25 @@ def _block(fps: np.ndarray, shift: int, width: int) -> np.ndarray:
     return (fps >> np.uint64(shift)) & np.uint64((1 << width) - 1)
 
 
+def search_bits(partitions: int, hamming: int) -> int:
+    """Leading bits of each table's block that pick its search partition: 2^bits partitions,
+    at least ``partitions``, at most the narrowest block's width allows."""
+    widths = [w for _, w in block_layout(hamming)]
+    return min(max(0, math.ceil(math.log2(max(partitions, 1)))), min(widths))
+
+
+def search_partition(fps: np.ndarray, hamming: int, table: int, bits: int) -> np.ndarray:
+    """The search partition of each fingerprint in permuted table ``table``: the leading
+    ``bits`` of its block. Fingerprints that agree on the block share it, so a table's pairs
+    are found partition by partition; the top table's block holds the fingerprint's own
+    leading bits, so its partitions are ranges of the values."""
+    if not bits:
+        return np.zeros(len(fps), np.int64)
+    shift, width = block_layout(hamming)[table]
+    mask = np.uint64((1 << bits) - 1)
+    return ((np.asarray(fps, np.uint64) >> np.uint64(shift + width - bits)) & mask).astype(np.int64)
+
+
 def table_pairs(fps: np.ndarray, hamming: int, table: int) -> tuple[np.ndarray, np.ndarray]:
     """The pairs (i < j) of fingerprints within ``hamming`` bits that agree on block ``table``
     (one permuted table); each pair once. Candidates are checked CANDIDATES at a time."""
@@ -389,23 +440,21 @@ class SimhashDedup(RowRemovalStage):
         return self.barrier(CollectedTable(collected), run_here)
 
     def barrier(self, collected: Any, run: Run) -> tuple[Any, dict[str, Any]]:
-        """The barrier as rounds of reduce tasks: one per permuted table finds that table's
+        """The barrier as rounds of reduce tasks: one per shard spills its distinct
+        fingerprints by search partition; one per (permuted table, partition) finds its
         near-duplicate pairs (and links to committed dumps); this process joins them into
         clusters; one task per shard routes its units to the task of their cluster; one task per
         share of the clusters counts their documents, finds their first and marks the units to
-        cut; one task per group of shards writes their decision files and counts. Without
-        ``index:`` this process holds no per-document state."""
+        cut (and stages its share of the index entries); one task per group of shards writes
+        their decision files and counts. This process holds no per-document state. Returns
+        ``DecisionFiles`` when ``collected`` has a decision folder, else {shard: cut spans}."""
         if collected.num_rows == 0:
-            return None, {"documents": 0, "units": 0, "units_removed": 0, "chars_removed": 0}
+            return {}, {"documents": 0, "units": 0, "units_removed": 0, "chars_removed": 0}
         if not self.config.index:
             return self._decide(collected, run, None)
         index = DedupIndex(self.config.index, "simhash", self._index_params(), PARTITIONS)
         with index.locked():
             return self._decide(collected, run, index)
-
-    def decision_for_shard(self, decision: Any, shard: int) -> pa.Table | None:
-        """None once the barrier's tasks wrote the shard's file; in memory, their table."""
-        return decision.decision(shard) if decision is not None else None
 
     def _index_params(self) -> dict[str, Any]:
         c = self.config
@@ -424,79 +473,107 @@ class SimhashDedup(RowRemovalStage):
     ) -> tuple[Any, dict[str, Any]]:
         cfg = self.config
         n_docs = collected.num_rows
-        reference: list[CommittedDump] = []
-        new: list[str] = []
-        run_dumps: dict[str, str] = {}
         share = collected.share
-        head = order = None
-        new_arrays: tuple[Any, Any, int, int] = (None, None, 0, 0)
-        if index is not None:  # the commit numbers each new dump's documents: per document here
-            head = collected.read(["id", "dump", "date"])
-            order = survival_order(head, cfg.keep)
-            run_dumps = dump_fingerprints(head, self.name, cfg.index)
-            reference, new = index.plan(run_dumps)
-            # each new dump's documents numbered in survival order (their ordinals in the index)
-            dumps = np.array(head.column("dump").to_pylist(), object)
-            ordinal = np.zeros(n_docs, np.int64)
-            new_code = np.full(n_docs, -1, np.int32)
-            for code, name in enumerate(new):
-                rows = order[dumps[order] == name]
-                ordinal[rows] = np.arange(len(rows))
-                new_code[rows] = code
-            top_seq = max((d.seq for d in index.dumps()), default=0)
-            new_arrays = (share("new_code", new_code), share("ordinal", ordinal), len(new), top_seq)
-        search = functools.partial(_search_table, collected, cfg.hamming, reference)
-        found = sorted(run(search, list(range(cfg.hamming + 1))), key=lambda r: r[0])
-        graph = Graph.build(found, index, reference)
-        n_tasks = max(4, -(-found[0][5] // UNITS_PER_TASK))  # every search task counts them
         pieces = collected.pieces()
-        # round 2a: each shard's units go to the task of their cluster (a hash of its label),
-        # with each cluster's first document in the shard and its survival columns
-        graph_arrays = [share(f"graph_{k}", v) for k, v in graph.arrays().items()]
-        route = functools.partial(_route_units, collected, graph_arrays, n_tasks, cfg.keep)
-        routed = sorted(run(route, list(enumerate(pieces))), key=lambda r: r[0])
-        # round 2b: one task per share of the clusters, reading only its own units
-        starts = np.array([a for a, _ in pieces], np.int64)  # one number per shard
-        task = functools.partial(
-            _reduce_clusters,
-            collected,
-            [r[1] for r in routed],
-            [r[2] for r in routed],
-            starts,
-            new_arrays,
-            found[0][7],  # the distinct fingerprints, shared by table 0's task
-            (n_docs, cfg.min_docs, cfg.keep_first, cfg.keep),
-            graph_arrays,
-        )
-        parts = sorted(run(task, list(range(n_tasks))), key=lambda p: p.part)
-        # round 3: one task per group of shards writes their decision files and counts
-        write = functools.partial(_write_decisions, collected, [p.cuts for p in parts], pieces)
-        groups = list(range(-(-len(pieces) // SHARDS_PER_GROUP)))
-        counts = sorted(run(write, groups), key=lambda c: c["group"])
-        summary: dict[str, Any] = {
-            "documents": n_docs,
-            "units": sum(c["units"] for c in counts),
-            "distinct_fingerprints": sum(p.distinct for p in parts),
-            "near_duplicate_pairs": graph.pairs,
-            "near_committed_fingerprints": graph.linked,
-            "boilerplate_clusters": sum(p.boilerplate for p in parts),
-            "units_removed": sum(c["units_removed"] for c in counts),
-            "chars_removed": sum(c["chars_removed"] for c in counts),
-            "docs_cut": sum(c["docs_cut"] for c in counts),
-            "by_dump": _merge_breakdowns([c["by_dump"] for c in counts]),
-            "by_domain": _merge_breakdowns([c["by_domain"] for c in counts]),
-            "top_removed": _top_units(collected, parts, cfg.mask_slots),
-        }
-        if index is not None:
-            _commit(index, head, order, new, parts, graph.merges())
-            summary["index"] = {
-                "path": str(cfg.index),
-                "deduplicated_against": [d.name for d in reference],
-                "committed": new,
-                "already_committed": sorted(set(run_dumps) - set(new)),
-                "bytes_read": index.bytes_read + sum(f[6] for f in found),
+        bits = search_bits(getattr(collected, "partitions", 1), cfg.hamming)
+        with contextlib.ExitStack() as stack:
+            work = None
+            if index is not None:  # the ordinals' files: under the barrier's scratch
+                scratch = getattr(collected, "scratch", None)
+                if scratch is None:
+                    scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+                work = Path(scratch) / "simhash-index"
+                shutil.rmtree(work, ignore_errors=True)
+            # round 0: each shard's distinct fingerprints spilled by search partition of each
+            # table (and, with an index, its rows' survival columns for the ordinals)
+            spill = functools.partial(
+                _spill_fingerprints, collected, cfg.hamming, bits, work and str(work / "input")
+            )
+            spilled = sorted(run(spill, list(enumerate(pieces))), key=lambda r: r[0])
+            units = sum(r[2] for r in spilled)
+            reference: list[CommittedDump] = []
+            new: list[str] = []
+            survey = job = None
+            if index is not None:  # each dump's documents numbered by tasks (distributed sort)
+                job = OrdinalJob(
+                    str(work / "input"),
+                    len(pieces),
+                    _ordinal_groups(len(pieces)),
+                    max(1, getattr(collected, "partitions", 1)),
+                    cfg.keep,
+                    str(work / "ordinals"),
+                    what=self.name,
+                )
+                survey = dump_ordinals(job, run)
+                reference, new = index.plan(survey.fingerprints)
+            # round 1: one task per (permuted table, partition of its block's leading bits)
+            search = functools.partial(
+                _search_part, collected, [r[1] for r in spilled], cfg.hamming, bits, reference
+            )
+            keys = [(t, q) for t in range(cfg.hamming + 1) for q in range(1 << bits)]
+            found = sorted(run(search, keys), key=lambda r: r[0])
+            graph = Graph.build(found, index, reference)
+            n_tasks = max(4, -(-units // UNITS_PER_TASK))
+            top = [f for f in found if f[0][0] == cfg.hamming]  # range partitions of the values
+            distinct = ([f[7] for f in top], np.r_[0, np.cumsum([f[5] for f in top])])
+            staged: list[str] = []
+            top_seq = 0
+            if index is not None:
+                top_seq = max((d.seq for d in index.dumps()), default=0)
+                staged = [str(index.begin_commit()) for _ in new]
+            # round 2a: each shard's units go to the task of their cluster (a hash of its
+            # label), with each cluster's first document in the shard and its survival columns
+            graph_arrays = [share(f"graph_{k}", v) for k, v in graph.arrays().items()]
+            ordinals = (job, new, ORDINAL_GROUP) if new else None
+            route = functools.partial(
+                _route_units, collected, graph_arrays, n_tasks, cfg.keep, ordinals
+            )
+            routed = sorted(run(route, list(enumerate(pieces))), key=lambda r: r[0])
+            # round 2b: one task per share of the clusters, reading only its own units
+            starts = np.array([a for a, _ in pieces], np.int64)  # one number per shard
+            task = functools.partial(
+                _reduce_clusters,
+                collected,
+                [r[1] for r in routed],
+                [r[2] for r in routed],
+                starts,
+                (staged, top_seq, cfg.hamming, bits),
+                distinct,
+                (n_docs, cfg.min_docs, cfg.keep_first, cfg.keep),
+                graph_arrays,
+            )
+            parts = sorted(run(task, list(range(n_tasks))), key=lambda p: p.part)
+            # round 3: one task per group of shards writes their decision files and counts
+            write = functools.partial(_write_decisions, collected, [p.cuts for p in parts], pieces)
+            groups = list(range(-(-len(pieces) // SHARDS_PER_GROUP)))
+            counts = sorted(run(write, groups), key=lambda c: c["group"])
+            summary: dict[str, Any] = {
+                "documents": n_docs,
+                "units": sum(c["units"] for c in counts),
+                "distinct_fingerprints": sum(p.distinct for p in parts),
+                "near_duplicate_pairs": graph.pairs,
+                "near_committed_fingerprints": graph.linked,
+                "boilerplate_clusters": sum(p.boilerplate for p in parts),
+                "units_removed": sum(c["units_removed"] for c in counts),
+                "chars_removed": sum(c["chars_removed"] for c in counts),
+                "docs_cut": sum(c["docs_cut"] for c in counts),
+                "by_dump": _merge_breakdowns([c["by_dump"] for c in counts]),
+                "by_domain": _merge_breakdowns([c["by_domain"] for c in counts]),
+                "top_removed": _top_units(collected, parts, cfg.mask_slots),
             }
-        return collected, summary
+            if index is not None:
+                _commit(index, job, survey, new, staged, top_seq, parts, graph.merges(), run)
+                summary["index"] = {
+                    "path": str(cfg.index),
+                    "deduplicated_against": [d.name for d in reference],
+                    "committed": new,
+                    "already_committed": sorted(set(survey.docs) - set(new)),
+                    "bytes_read": index.bytes_read + sum(f[6] for f in found),
+                }
+                shutil.rmtree(work, ignore_errors=True)
+        if collected.decisions is not None:  # the tasks wrote the decision files
+            return DecisionFiles(str(collected.decisions)), summary
+        return dict(collected.written), summary
 
     def apply(self, batch: pa.RecordBatch, decision: Any) -> Verdict:
         """Cut the decided units; a page left too short goes as ``simhash_boilerplate``."""
@@ -535,49 +612,96 @@ class SimhashDedup(RowRemovalStage):
 # ---------------------------------------------------------------- the barrier's tasks
 
 
-def _pieces(collected: Any, columns: list[str]) -> Iterator[pa.Table]:
-    """``columns`` of the collected rows, one shard at a time (in collected order): a task holds
-    one shard's lists at a time, not every shard's."""
-    for a, b in collected.pieces():
-        yield collected.take(columns, np.arange(a, b))
+def _ordinal_groups(shards: int) -> int:
+    return max(1, -(-shards // ORDINAL_GROUP))
 
 
-def _distinct_fingerprints(collected: Any) -> tuple[np.ndarray, int]:
-    """The run's distinct fingerprints and its number of units, a shard at a time: the shards'
-    distinct values are merged into the result whenever they outgrow it, so each value is sorted
-    O(log shards) times."""
-    out, pending, size, units = np.empty(0, np.uint64), [], 0, 0
-    for piece in _pieces(collected, ["simhash"]):
-        fps = pc.list_flatten(piece.column("simhash")).to_numpy()
-        units += len(fps)
-        pending.append(arrays.distinct(fps))
-        size += len(pending[-1])
-        if size > len(out):
-            out, pending, size = arrays.distinct(np.concatenate([out, *pending])), [], 0
-    return arrays.distinct(np.concatenate([out, *pending])), units
+def _spill_fingerprints(
+    collected: Any, hamming: int, bits: int, ordinal_dir: str | None, piece: tuple
+) -> tuple[int, Any, int]:
+    """One shard's distinct fingerprints, spilled once per permuted table by that table's
+    search partition (``t << bits | q``); with ``ordinal_dir``, its rows' survival columns as
+    the ordinals' input (partition: the shard's group of ORDINAL_GROUP). Returns (piece number,
+    the spilled handle, the shard's units)."""
+    number, (start, stop) = piece
+    columns = ["simhash", *([SHARD, ROW, *SURVIVAL] if ordinal_dir else [])]
+    batch = collected.take(columns, np.arange(start, stop))
+    fps = pc.list_flatten(batch.column("simhash")).to_numpy()
+    distinct = arrays.distinct(fps)
+    part = np.concatenate(
+        [(t << bits) + search_partition(distinct, hamming, t, bits) for t in range(hamming + 1)]
+    )
+    spilled = pa.table({"fp": pa.array(np.tile(distinct, hamming + 1), pa.uint64())})
+    handle = collected.spill(f"fps-{number:05d}", spilled, part)
+    if ordinal_dir:
+        rows = batch.select([SHARD, ROW, *SURVIVAL])
+        Path(ordinal_dir).mkdir(parents=True, exist_ok=True)
+        group = np.full(rows.num_rows, number // ORDINAL_GROUP, np.int64)
+        write_segments(Path(ordinal_dir, f"part-{number:05d}.parquet"), rows, group)
+    return number, handle, len(fps)
 
 
-def _search_table(
-    collected: Any, hamming: int, reference: list[CommittedDump], table: int
-) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int, Any]:
-    """One permuted table over the run's distinct fingerprints: (table, near-duplicate pairs as
-    fingerprint values lo < hi, links (run fingerprint, committed cluster id as stored) to the
-    fingerprints of each committed dump, the run's number of units, bytes read from the index,
-    and for table 0 the shared distinct fingerprints); pairs and links are within ``hamming``
-    bits and agree on that table's block."""
-    distinct, units = _distinct_fingerprints(collected)
-    # one task hands the run's distinct fingerprints to the cluster tasks (they number clusters)
-    handle = collected.share("distinct", distinct) if table == 0 else None
-    i, j = table_pairs(distinct, hamming, table)
+def _search_part(
+    collected: Any,
+    spilled: list[Any],
+    hamming: int,
+    bits: int,
+    reference: list[CommittedDump],
+    key: tuple[int, int],
+) -> tuple:
+    """Partition ``q`` of permuted table ``t``: the run's distinct fingerprints whose block
+    ``t`` starts with the bits ``q`` (near neighbours that agree on block ``t`` share it).
+    Returns ((t, q), near-duplicate pairs as fingerprint values lo < hi, links (run
+    fingerprint, committed cluster id as stored) to the committed dumps' fingerprints of the
+    same partition, read one dump and one row group at a time; the partition's distinct
+    fingerprints, bytes read from the index, and for the top table (whose partitions are
+    ranges of the values) the shared distinct fingerprints, which name the new clusters)."""
+    t, q = key
+    table = read_spilled(spilled, (t << bits) + q)
+    fps = np.empty(0, np.uint64)
+    if table is not None:
+        fps = arrays.distinct(table.column("fp").to_numpy())
+    handle = collected.share(f"distinct-{q:05d}", fps) if t == hamming else None
+    i, j = table_pairs(fps, hamming, t)
     link_fp, link_cluster = [np.empty(0, np.uint64)], [np.empty(0, np.int64)]
     meter = ReadMeter()
-    for d in reference:  # one committed dump at a time
-        part = read_parquet(d.path / "part-00.parquet", meter, ["key", "cluster"])
-        u, c = table_pairs_between(distinct, part.column("key").to_numpy(), hamming, table)
-        link_fp.append(distinct[u])
-        link_cluster.append(part.column("cluster").to_numpy()[c])
+    for d in reference:  # one committed dump at a time, its partition q of table t
+        keys, clusters = _committed_fingerprints(d, hamming, bits, key, meter)
+        u, c = table_pairs_between(fps, keys, hamming, t)
+        link_fp.append(fps[u])
+        link_cluster.append(clusters[c])
     links = np.concatenate(link_fp), np.concatenate(link_cluster)
-    return table, distinct[i], distinct[j], *links, units, meter.bytes, handle
+    return key, fps[i], fps[j], *links, len(fps), meter.bytes, handle
+
+
+def _committed_fingerprints(
+    d: CommittedDump, hamming: int, bits: int, key: tuple[int, int], meter: ReadMeter
+) -> tuple[np.ndarray, np.ndarray]:
+    """(fingerprint, cluster) of a committed dump in search partition ``key``, read one row
+    group at a time; for the top table, row groups outside the partition's range of values
+    (their key statistics) are skipped."""
+    t, q = key
+    lo = hi = None
+    if t == hamming and bits:
+        lo, hi = q << (64 - bits), ((q + 1) << (64 - bits)) - 1
+    keys, clusters = [np.empty(0, np.uint64)], [np.empty(0, np.int64)]
+    for _, first, last, rows, name in d.parts_of(0):
+        if not rows or (lo is not None and first is not None and (last < lo or first > hi)):
+            continue
+        with open_parquet(d.path / name, meter) as f:
+            md = f.metadata
+            at = md.schema.to_arrow_schema().get_field_index("key")
+            for g in range(md.num_row_groups):
+                st = md.row_group(g).column(at).statistics
+                known = lo is not None and st is not None and st.has_min_max
+                if known and (int(st.max) < lo or int(st.min) > hi):
+                    continue
+                group = f.read_row_group(g, columns=["key", "cluster"])
+                k = group.column("key").to_numpy()
+                mine = search_partition(k, hamming, t, bits) == q
+                keys.append(k[mine])
+                clusters.append(group.column("cluster").to_numpy()[mine])
+    return np.concatenate(keys), np.concatenate(clusters)
 
 
 @dataclass
@@ -659,12 +783,15 @@ def _committed_links(
     link_c = canonical(np.concatenate([f[4] for f in found]))
     ids = arrays.distinct(link_c)
     docs = np.zeros(len(ids))
-    for d in reference:
-        clusters = index.read(d, "clusters")
-        cid = canonical(clusters.column("cluster").to_numpy())
-        pos = np.minimum(np.searchsorted(ids, cid), max(len(ids) - 1, 0))
-        hit = (ids[pos] == cid) if len(ids) else np.zeros(len(cid), bool)
-        np.add.at(docs, pos[hit], clusters.column("docs").to_numpy()[hit])
+    for d in reference:  # one row group of a dump's clusters at a time
+        for path in sorted(d.path.glob("clusters*.parquet")):
+            with open_parquet(path, index.meter) as f:
+                for g in range(f.metadata.num_row_groups):
+                    clusters = f.read_row_group(g)
+                    cid = canonical(clusters.column("cluster").to_numpy())
+                    pos = np.minimum(np.searchsorted(ids, cid), max(len(ids) - 1, 0))
+                    hit = (ids[pos] == cid) if len(ids) else np.zeros(len(cid), bool)
+                    np.add.at(docs, pos[hit], clusters.column("docs").to_numpy()[hit])
     return link_fp, link_c, ids, docs
 
 
@@ -701,21 +828,29 @@ class ClusterPart:
     distinct: int  # distinct fingerprints
     boilerplate: int  # clusters in >= min_docs documents
     top: tuple[np.ndarray, ...]  # most cut clusters: (units cut, label, doc, k of a cut unit, docs)
-    commit: list[tuple[np.ndarray, ...]]  # per new dump: (keys, ordinals, cluster, ids, docs)
+    commit: list[tuple[Any, int, int]]  # per new dump: (its key piece or None, units, keys)
 
 
 SURVIVAL = ["id", "dump", "date"]  # the columns curate.index.survivor orders by for `keep`
 
 
 def _route_units(
-    collected: Any, graph: list[Any], n_tasks: int, keep: str, piece: tuple[int, tuple[int, int]]
+    collected: Any,
+    graph: list[Any],
+    n_tasks: int,
+    keep: str,
+    ordinals: tuple[OrdinalJob, list[str], int] | None,
+    piece: tuple[int, tuple[int, int]],
 ) -> tuple[int, Any, Any]:
     """One shard's units, each with its cluster's label, spilled by the cluster task that owns
     the label; and per cluster, the shard's first document in survival order with its survival
-    columns: (piece number, the units' handle, the firsts' handle)."""
+    columns: (piece number, the units' handle, the firsts' handle). With ``ordinals`` (the
+    ordinals' job, the dumps to commit, shards per ordinals partition), each unit also carries
+    its document's ordinal in its dump and the number of its new dump (-1: none)."""
     number, (start, stop) = piece
     g_fps, g_label = load_shared(graph[0]), load_shared(graph[1])
-    batch = collected.take(["simhash", "start", "end", *SURVIVAL], np.arange(start, stop))
+    columns = ["simhash", "start", "end", *SURVIVAL, *([SHARD, ROW] if ordinals else [])]
+    batch = collected.take(columns, np.arange(start, stop))
     lengths = pc.list_value_length(batch.column("simhash")).to_numpy().astype(np.int64)
     fps = pc.list_flatten(batch.column("simhash")).to_numpy()
     pos = np.minimum(np.searchsorted(g_fps, fps), max(len(g_fps) - 1, 0))
@@ -736,6 +871,15 @@ def _route_units(
             "length": (e_ - s_).astype(np.int64),
         }
     )
+    if ordinals is not None:
+        job, new, group = ordinals
+        ordinal, _ = ordinals_of(batch.select([SHARD, ROW]), read_ordinals(job, number // group))
+        enc = pc.dictionary_encode(batch.column("dump")).combine_chunks()
+        code = {name: c for c, name in enumerate(new)}
+        lookup = np.array([code.get(n, -1) for n in enc.dictionary.to_pylist()], np.int32)
+        new_code = lookup[enc.indices.to_numpy()] if len(lookup) else np.empty(0, np.int32)
+        units = units.append_column("ordinal", pa.array(np.repeat(ordinal, lengths)))
+        units = units.append_column("new", pa.array(np.repeat(new_code, lengths)))
     part = (fmix64(label) % np.uint64(n_tasks)).astype(np.int64)
     # the order restricted to one shard (ties: the earlier row, as over the whole run)
     rank = rank_of(survival_order(batch.select(SURVIVAL), keep))
@@ -756,26 +900,32 @@ def _reduce_clusters(
     spilled: list[Any],
     firsts: list[Any],
     starts: np.ndarray,
-    new: tuple[Any, Any, int, int],
-    distinct: Any,
+    new: tuple[list[str], int, int, int],
+    distinct: tuple[list[Any], np.ndarray],
     params: tuple[int, int, bool, str],
     graph: list[Any],
     part: int,
 ) -> ClusterPart:
     """The clusters whose label hashes to ``part``: their documents (committed + the run's),
     their first document, and so which of their units go (spilled by group of shards for
-    ``_write_decisions``); and for each new dump, its distinct fingerprints with their first
-    document and cluster name, and its documents per cluster. Reads only this share's units and
-    each shard's first document per cluster (spilled by ``_route_units``)."""
+    ``_write_decisions``); and for each new dump (``new``: its staged index folders, the index's
+    last sequence number, hamming and search bits), this share's piece of its index entry:
+    its distinct fingerprints with their first document's ordinal and cluster name
+    (part-00-<part>.parquet) and its documents per cluster (clusters-<part>.parquet), written
+    into the staged folder. Reads only this share's units and each shard's first document per
+    cluster (spilled by ``_route_units``)."""
     n_docs, min_docs, keep_first, keep = params
     g_committed, g_docs = load_shared(graph[2]), load_shared(graph[3])
     table = read_spilled(spilled, part)
-    cols = ("doc", "k", "fps", "label", "pos", "length")
+    staged, top_seq, hamming, bits = new
+    cols = ("doc", "k", "fps", "label", "pos", "length", "ordinal", "new")
     if table is None:
-        doc, k, fps, label, pos, length = (np.empty(0, np.int64) for _ in cols)
+        doc, k, fps, label, pos, length, ordinal, new_code = (np.empty(0, np.int64) for _ in cols)
         fps, label = fps.astype(np.uint64), label.astype(np.uint64)
     else:
-        doc, k, fps, label, pos, length = (table.column(c).to_numpy() for c in cols)
+        doc, k, fps, label, pos, length = (table.column(c).to_numpy() for c in cols[:6])
+        if staged:
+            ordinal, new_code = (table.column(c).to_numpy() for c in cols[6:])
     near = pos >= 0
     labels, cluster = np.unique(label, return_inverse=True)
     n_clusters = len(labels)
@@ -806,16 +956,27 @@ def _reduce_clusters(
     best = np.argsort(-counts, kind="stable")[:TOP_UNITS]
     group = (np.searchsorted(starts, doc[cut], "right") - 1) // SHARDS_PER_GROUP
     cuts = pa.table({"doc": doc[cut], "k": k[cut], "length": length[cut]})
-    new_code, ordinal, n_new, top_seq = new
     commit = []
-    if n_new:
-        new_code, ordinal = load_shared(new_code)[doc], load_shared(ordinal)
+    if staged:
         # a new cluster is named by this run's first sequence number and its number in the run
-        number = np.searchsorted(load_shared(distinct), labels)
+        number = _distinct_rank(labels, distinct, hamming, bits)
         name = np.where(committed >= 0, committed, make_handle(top_seq + 1, number))
-        commit = [
-            _dump_entry(fps, doc, ordinal, name[cluster], new_code == c) for c in range(n_new)
-        ]
+        for c, folder in enumerate(staged):
+            keys, ords, cid, clusters, n, units = _dump_entry(
+                fps, doc, ordinal, name[cluster], new_code == c
+            )
+            piece = None
+            if len(keys):
+                piece = write_partition(Path(folder), 0, keys, ords, {"cluster": cid}, piece=part)
+                by = np.argsort(clusters, kind="stable")
+                table = pa.table(
+                    {
+                        "cluster": pa.array(clusters[by], pa.int64()),
+                        "docs": pa.array(n[by], pa.int32()),
+                    }
+                )
+                pq.write_table(table, Path(folder, f"clusters-{part:05d}.parquet"))
+            commit.append((piece, units, len(keys)))
     return ClusterPart(
         part=part,
         cuts=collected.spill(f"cuts-{part:05d}", cuts, group),
@@ -879,53 +1040,100 @@ def _write_decisions(
     return out
 
 
+def _distinct_rank(
+    labels: np.ndarray, distinct: tuple[list[Any], np.ndarray], hamming: int, bits: int
+) -> np.ndarray:
+    """Each label's place among the run's distinct fingerprints: the top table's search
+    partitions are ranges of the values, so its place in its partition plus the partitions
+    before it (``distinct``: each partition's shared fingerprints, and their offsets)."""
+    handles, offsets = distinct
+    q = search_partition(labels, hamming, hamming, bits)
+    out = np.zeros(len(labels), np.int64)
+    for p in np.unique(q):
+        at = q == p
+        out[at] = offsets[p] + np.searchsorted(load_shared(handles[p]), labels[at])
+    return out
+
+
 def _dump_entry(
     keys: np.ndarray, doc: np.ndarray, ordinal: np.ndarray, cid: np.ndarray, sel: np.ndarray
-) -> tuple[np.ndarray, ...]:
+) -> tuple[Any, ...]:
     """One new dump's share of its index entry: distinct fingerprints with their first document
-    (ordinal) and cluster name; clusters with their number of documents; the units seen."""
-    keys, doc, cid = keys[sel], doc[sel], cid[sel]
-    ords = ordinal[doc]
+    (ordinal; ``ordinal`` is per unit) and cluster name; clusters with their number of
+    documents; the units seen."""
+    keys, doc, cid, ords = keys[sel], doc[sel], cid[sel], ordinal[sel]
     by = np.lexsort((ords, keys))
     keep = np.r_[True, keys[by][1:] != keys[by][:-1]] if len(by) else np.empty(0, bool)
     pairs = np.unique(np.stack([cid, doc], 1), axis=0)
     clusters, docs = np.unique(pairs[:, 0], return_counts=True)
-    return keys[by][keep], ords[by][keep], cid[by][keep], clusters, docs, np.array([len(keys)])
+    return keys[by][keep], ords[by][keep], cid[by][keep], clusters, docs, len(keys)
 
 
 def _commit(
     index: DedupIndex,
-    head: pa.Table,
-    order: np.ndarray,
+    job: OrdinalJob,
+    survey: Survey,
     new: list[str],
+    staged: list[str],
+    top_seq: int,
     parts: list[ClusterPart],
     merges: pa.Table,
+    run: Run,
 ) -> None:
-    """Commit each new dump: its distinct fingerprints with their first document and cluster id,
-    the documents per cluster in this dump, and the committed clusters this run merged."""
-    dumps = np.array(head.column("dump").to_pylist(), object)
-    top = max((d.seq for d in index.dumps()), default=0)
-    for code, dump in enumerate(new):
-        keys, ords, cid, cl, n, units = (
-            np.concatenate([p.commit[code][f] for p in parts]) for f in range(6)
-        )
-        by = np.argsort(cl, kind="stable")  # a cluster is in one task's share
-        clusters = pa.table(
-            {"cluster": pa.array(cl[by], pa.int64()), "docs": pa.array(n[by], pa.int32())}
-        )
-        rows = order[dumps[order] == dump]
-        ids = head.column("id").take(pa.array(rows)).combine_chunks()
-        entry = index.commit(
+    """Commit each new dump, whose key and cluster pieces the cluster tasks staged: one task per
+    ordinal range writes its docs piece (each document is its own root), this process writes
+    the committed clusters this run merged and each dump's meta.json, and renames
+    (``DedupIndex.commit_pieces``)."""
+    seq_of = {name: top_seq + 1 + c for c, name in enumerate(new)}
+    task = functools.partial(_docs_piece, job, dict(zip(new, staged)), seq_of, survey.first)
+    pieces: dict[str, list] = {name: [] for name in new}
+    for found in run(task, list(range(job.ranges))):
+        for name, piece in found.items():
+            pieces[name].append(piece)
+    for code, (dump, folder) in enumerate(zip(new, staged)):
+        if sum(p[1] for p in pieces[dump]) != survey.docs[dump]:
+            raise CurateError(f"{index.root}: dump {dump!r}: docs pieces incomplete")
+        pq.write_table(merges, Path(folder, "merges.parquet"), compression="zstd")
+        written = [p.commit[code] for p in parts]
+        entry = index.commit_pieces(
             dump,
-            fingerprint_ids(ids),
-            ids,
-            make_handle(top + 1 + code, np.arange(len(rows))),
-            [(keys, ords, {"cluster": cid})],
-            stats={"units": int(units.sum()), "fingerprints": len(keys)},
-            tables={"clusters": clusters, "merges": merges},
+            survey.fingerprints[dump],
+            Path(folder),
+            pieces[dump],
+            [w[0] for w in written if w[0] is not None],
+            stats={"units": sum(w[1] for w in written), "fingerprints": sum(w[2] for w in written)},
         )
-        if entry.seq != top + 1 + code:
+        if entry.seq != seq_of[dump]:
             raise CurateError(f"{index.root}: another run committed to the index meanwhile")
+
+
+def _docs_piece(
+    job: OrdinalJob,
+    staged: dict[str, str],
+    seq_of: dict[str, int],
+    first: dict[str, list[int]],
+    r: int,
+) -> dict[str, list]:
+    """Ordinal range ``r``: each new dump's ids there in ordinal order, each its own root, as
+    one docs piece; returns {dump: [first ordinal, rows, file]}."""
+    rows = read_partition([job.spread_file(p) for p in range(job.partitions)], r)
+    found: dict[str, list] = {}
+    if rows is None or not rows.num_rows:
+        return found
+    keys = [(k, o, "at_end") for k, o in dump_order(job.keep)]
+    rows = rows.take(pc.sort_indices(rows, sort_keys=keys))  # as the ordinals' rank task
+    enc = pc.dictionary_encode(rows.column("dump")).combine_chunks()
+    code = enc.indices.to_numpy()
+    for c, name in enumerate(enc.dictionary.to_pylist()):
+        if name not in staged:
+            continue
+        at = np.flatnonzero(code == c)
+        start = first[name][r]
+        roots = make_handle(seq_of[name], np.arange(start, start + len(at)))
+        ids = rows.column("id").take(pa.array(at)).combine_chunks()
+        file = write_docs(Path(staged[name]), ids, roots, piece=r)
+        found[name] = [start, len(at), file]
+    return found
 
 
 def cut_spans(text: str, spans: list[tuple[int, int]]) -> str:

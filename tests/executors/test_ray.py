@@ -5,6 +5,7 @@ Skip locally with `pytest -m "not ray"`; `make test` and CI run them.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -339,12 +340,27 @@ def test_simhash_tasks_on_ray_give_the_same_cuts_and_index_as_local(ray_cluster,
         assert numbers[0] == numbers[1]  # the index path differs, the counts must not
         assert texts(tmp_path / f"ray-{step}") == texts(tmp_path / f"local-{step}")
     assert reports["local", 1]["stages"][0]["decision"]["near_committed_fingerprints"] > 0
-    files = sorted(
-        p.relative_to(tmp_path / "index-local")
-        for p in (tmp_path / "index-local" / "dumps").rglob("*")
-        if p.is_file() and p.name != "meta.json"  # meta.json holds the commit time
-    )
-    assert len(files) == 3 * 4  # docs, part-00, clusters, merges per dump
+
+    def index_files(name):
+        return sorted(
+            p.relative_to(tmp_path / name)
+            for p in (tmp_path / name / "dumps").rglob("*")
+            if p.is_file() and p.name != "meta.json"  # meta.json holds the commit time
+        )
+
+    files = index_files("index-local")
+    assert files == index_files("index-ray")
+    # per dump: docs pieces (by ordinal range), fingerprint and cluster pieces (by cluster
+    # share, written by the cluster tasks), merges
+    for dump in ("000001", "000002", "000003"):
+        names = [f.name for f in files if f.parent.name == dump]
+        for kind in ("docs-", "part-00-", "clusters-", "merges."):
+            assert any(n.startswith(kind) for n in names), (dump, kind)
     for rel in files:
         ours, theirs = tmp_path / "index-local" / rel, tmp_path / "index-ray" / rel
         assert ours.read_bytes() == theirs.read_bytes(), rel
+    for meta in (tmp_path / "index-local" / "dumps").glob("*/meta.json"):
+        other = tmp_path / "index-ray" / meta.relative_to(tmp_path / "index-local")
+        ours, theirs = (json.loads(m.read_text()) for m in (meta, other))
+        assert ours.pop("committed_at") and theirs.pop("committed_at")
+        assert ours == theirs

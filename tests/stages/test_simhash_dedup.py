@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -175,13 +176,15 @@ def test_stage_removes_injected_boilerplate_and_keeps_the_first(tmp_path):
 # ---------------------------------------------------------------- across dumps, report numbers
 
 
-def run_stage(stage, rows, shards=1, cuts=None):
+def run_stage(stage, rows, shards=1, cuts=None, partitions=None):
     """collect -> decide -> apply in-process, as the runner does (curate.in_memory): (kept
-    texts by id, removed ids, summary); ``cuts`` (a dict) receives the removed spans by id."""
+    texts by id, removed ids, summary); ``cuts`` (a dict) receives the removed spans by id;
+    ``partitions``: the run's hash partitions (the barrier's search partitions and ordinal
+    ranges)."""
     table = pa.Table.from_pylist(rows)
     parts = [table.slice(s * len(rows) // shards, len(rows) // shards) for s in range(shards)]
     parts[-1] = table.slice((shards - 1) * (len(rows) // shards))
-    run = run_in_memory(stage, parts, batch_size=16)
+    run = run_in_memory(stage, parts, batch_size=16, partitions=partitions)
     for part, spans in zip(parts, run.decisions):
         if cuts is not None and spans is not None:
             ids = part.column("id").take(spans.column(ROW)).to_pylist()
@@ -561,10 +564,16 @@ def brute_force_cuts(docs, hamming, min_docs, keep_first):
     return cut, len(pairs), sum(len(d) >= min_docs for d in docs_of.values())
 
 
-@pytest.mark.parametrize(("min_docs", "keep_first"), [(2, True), (3, True), (2, False)])
-def test_partitioned_decide_equals_brute_force_all_pairs(min_docs, keep_first, monkeypatch):
+@pytest.mark.parametrize(
+    ("min_docs", "keep_first", "partitions"),
+    [(2, True, 1), (3, True, 1), (2, False, 1), (2, True, 8), (3, True, 64)],
+)
+def test_partitioned_decide_equals_brute_force_all_pairs(
+    min_docs, keep_first, partitions, monkeypatch
+):
     """Fingerprints with neighbours at 0..6 bits on 80 documents in 3 shards and 2 dumps: the
-    two rounds of reduce tasks (given back in any order) cut exactly what all pairs cut."""
+    rounds of reduce tasks (given back in any order; the search split into ``partitions`` per
+    table) cut exactly what all pairs cut."""
     monkeypatch.setattr(simhash_dedup, "CANDIDATES", 3)  # candidates checked a few at a time
     monkeypatch.setattr(simhash_dedup, "UNITS_PER_TASK", 30)  # ~8 cluster tasks
     rng = np.random.default_rng(11)
@@ -580,7 +589,9 @@ def test_partitioned_decide_equals_brute_force_all_pairs(min_docs, keep_first, m
     ]
     stage = SimhashDedup(SimhashDedupConfig(min_docs=min_docs, keep_first=keep_first))
     reversed_run = lambda fn, tasks: [fn(t) for t in tasks][::-1]  # noqa: E731
-    decision, summary = stage.barrier(CollectedTable(collected_of(docs, shards=3)), reversed_run)
+    collected = CollectedTable(collected_of(docs, shards=3))
+    collected.partitions = partitions
+    decision, summary = stage.barrier(collected, reversed_run)
     got = set()
     for shard in range(3):
         spans = stage.decision_for_shard(decision, shard)
@@ -649,3 +660,89 @@ def test_first_document_from_shard_firsts_and_decision_files_from_tasks(
         by_dump[dump] = by_dump.get(dump, 0) + 1
     assert {k: v["units_removed"] for k, v in summary["by_dump"].items()} == by_dump
     assert summary["docs_cut"] == len({doc_id for doc_id, _ in cut})
+
+
+@pytest.mark.parametrize(("hamming", "partitions"), [(3, 4), (3, 64), (2, 16), (1, 8)])
+def test_search_partitions_find_the_brute_force_pairs_across_boundaries(hamming, partitions):
+    """Neighbours made by flipping the leading bits of blocks (the bits that pick a table's
+    search partition), so most pairs sit in different partitions of some tables: each table
+    searched partition by partition still finds every pair within ``hamming`` bits, and only
+    those."""
+    rng = np.random.default_rng(7)
+    layout = block_layout(hamming)
+    bits = simhash_dedup.search_bits(partitions, hamming)
+    assert bits > 0
+    lead = [shift + width - 1 - b for shift, width in layout for b in range(bits)]
+    base = rng.integers(0, 2**64, size=60, dtype=np.uint64)
+    near = []
+    for f in base:
+        for _ in range(3):
+            flips = rng.choice(lead, rng.integers(1, hamming + 2), replace=False)
+            near.append(int(f) ^ sum(1 << int(b) for b in flips))
+    fps = simhash_dedup.arrays.distinct(np.array([*base.tolist(), *near], np.uint64))
+    found, crossing = set(), 0
+    for t in range(hamming + 1):
+        part = simhash_dedup.search_partition(fps, hamming, t, bits)
+        for q in np.unique(part):
+            sub = np.flatnonzero(part == q)
+            i, j = simhash_dedup.table_pairs(fps[sub], hamming, t)
+            found |= {(int(fps[sub[a]]), int(fps[sub[b]])) for a, b in zip(i, j)}
+    truth = set()
+    for a in range(len(fps)):
+        close = np.flatnonzero(np.bitwise_count(fps[a] ^ fps[a + 1 :]) <= hamming)
+        truth |= {(int(fps[a]), int(fps[a + 1 + b])) for b in close}
+        for b in close:
+            parts = [
+                simhash_dedup.search_partition(fps[[a, a + 1 + b]], hamming, t, bits)
+                for t in range(hamming + 1)
+            ]
+            crossing += any(p[0] != p[1] for p in parts)
+    assert found == truth and len(truth) > 50
+    assert crossing > len(truth) // 2  # most pairs straddle a partition boundary somewhere
+
+
+def index_contents(root):
+    """Each committed dump's index entry as values: its docs in ordinal order, its fingerprints
+    (key, doc, cluster) sorted, its clusters sorted, its merges and meta numbers."""
+    out = []
+    for d in sorted((Path(root) / "dumps").iterdir()):
+        meta = json.loads((d / "meta.json").read_text())
+        docs = pa.concat_tables(pq.read_table(d / f) for _, _, f in meta["pieces"])
+        keys = pa.concat_tables(pq.read_table(d / p[4]) for p in meta["parts"])
+        clusters = pa.concat_tables(pq.read_table(p) for p in sorted(d.glob("clusters*.parquet")))
+        out.append(
+            (
+                {k: meta[k] for k in ("dump", "seq", "docs", "fingerprint", "units")},
+                docs.to_pydict(),
+                keys.sort_by([("key", "ascending")]).to_pydict(),
+                clusters.sort_by([("cluster", "ascending")]).to_pydict(),
+                pq.read_table(d / "merges.parquet").to_pydict(),
+            )
+        )
+    return out
+
+
+def test_index_runs_with_several_partitions_equal_one_partition(tmp_path):
+    """Dump by dump through the index with 4 partitions (4 ordinal ranges, 4 search partitions
+    per table) and 3 shards: the same cuts, summaries and index contents as with 1."""
+    rows = dump_rows()
+    dumps = sorted({r["dump"] for r in rows})
+    results = {}
+    for partitions, shards in ((1, 1), (4, 3)):
+        index = str(tmp_path / f"index-{partitions}")
+        got = []
+        for dump in dumps:
+            stage = SimhashDedup(SimhashDedupConfig(index=index, min_docs=3))
+            cuts = {}
+            kept, removed, summary = run_stage(
+                stage, [r for r in rows if r["dump"] == dump], shards, cuts, partitions
+            )
+            summary["index"].pop("path")
+            summary["index"].pop("bytes_read")
+            got.append((kept, removed, cuts, summary))
+        results[partitions] = got, index_contents(index)
+    assert results[4] == results[1]
+    assert sum(s["units_removed"] for *_, s in results[1][0]) > 0
+    assert results[1][0][-1][3]["near_committed_fingerprints"] > 0
+    metas = [json.loads(p.read_text()) for p in (tmp_path / "index-4").glob("dumps/*/meta.json")]
+    assert all(len(m["pieces"]) > 1 for m in metas)  # docs written by several range tasks
