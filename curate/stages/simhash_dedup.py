@@ -67,6 +67,7 @@ import xxhash
 
 from curate import arrays
 from curate.collected import CollectedTable, Run, load_shared, read_spilled, run_here
+from curate.dedup import units
 from curate.dedup.components import connected_components
 from curate.errors import CurateError
 from curate.index.store import (
@@ -116,6 +117,13 @@ class SimhashDedupConfig:
     preview_chars: int = 60  # characters of each unit kept to show the top boilerplate
     mask_slots: bool = True  # numbers, dates, e-mails, URLs, names -> placeholders first
     index: str | None = None  # persistent cross-dump index directory
+    # method minhash (curate.dedup.units): near-copies by exact Jaccard of shingle sets
+    method: Literal["simhash", "minhash"] = "simhash"
+    threshold: float = 0.5  # minhash: Jaccard of two near-copies' shingle sets
+    shingle: int = 2  # minhash: token n-grams (CJK: character n-grams)
+    num_perm: int = 60  # minhash: permutations, bands x rows
+    bands: int = 20
+    max_per_doc: float = 1.2  # minhash: a boilerplate cluster's units per document, at most
 
     def validate(self) -> None:
         if not 0 <= self.hamming <= 15:
@@ -124,6 +132,8 @@ class SimhashDedupConfig:
             raise ValueError("ngram, min_docs and min_tokens must be >= 1")
         if not 0 <= self.min_fraction <= 1:
             raise ValueError("min_fraction must be between 0 and 1")
+        if self.method == "minhash":
+            units.validate(self)
 
 
 # ---------------------------------------------------------------- fingerprints
@@ -353,37 +363,40 @@ class SimhashDedup(RowRemovalStage):
     def collect(self, batch: pa.RecordBatch) -> pa.Table:
         """One row per document: its ids and labels, and list columns of its units."""
         cfg = self.config
-        spans, units, doc = [], [], []
+        spans, texts, doc = [], [], []
         for row, text in enumerate(batch.column("text").to_pylist()):
             for start, end in split_units(text, cfg.level):
                 spans.append((start, end))
-                units.append(text[start:end])
+                texts.append(text[start:end])
                 doc.append(row)
-        fps, n_tokens = unit_fingerprints(
-            units, cfg.ngram, cfg.min_tokens, cfg.weights, cfg.mask_slots
-        )
-        keep = np.flatnonzero(n_tokens >= cfg.min_tokens)  # short units collide by chance
+        if cfg.method == "minhash":
+            keep, extra = units.collect_columns(texts, np.array(doc, np.int64), cfg, batch.num_rows)
+        else:
+            fps, n_tokens = unit_fingerprints(
+                texts, cfg.ngram, cfg.min_tokens, cfg.weights, cfg.mask_slots
+            )
+            keep = np.flatnonzero(n_tokens >= cfg.min_tokens)  # short units collide by chance
         span = np.array(spans, np.int32).reshape(-1, 2)[keep]
         per_doc = np.bincount(np.array(doc, np.int64)[keep], minlength=batch.num_rows)
         offsets = pa.array(np.r_[0, np.cumsum(per_doc)].astype(np.int32))
-        previews = [units[k][: cfg.preview_chars] for k in keep.tolist()]
+        previews = [texts[k][: cfg.preview_chars] for k in keep.tolist()]
 
         def lists(values: Any, type_: pa.DataType) -> pa.ListArray:
             return pa.ListArray.from_arrays(offsets, pa.array(values, type_))
 
-        return pa.table(
-            {
-                ROW: batch.column(ROW),
-                "id": batch.column("id"),
-                "dump": column_or_nulls(batch, "dump"),
-                "date": column_or_nulls(batch, "date"),
-                "domain": column_or_nulls(batch, "domain"),
-                "start": lists(span[:, 0], pa.int32()),
-                "end": lists(span[:, 1], pa.int32()),
-                "simhash": lists(fps[keep], pa.uint64()),
-                "preview": lists(previews, pa.string()),
-            }
-        )
+        columns = {
+            ROW: batch.column(ROW),
+            "id": batch.column("id"),
+            "dump": column_or_nulls(batch, "dump"),
+            "date": column_or_nulls(batch, "date"),
+            "domain": column_or_nulls(batch, "domain"),
+            "start": lists(span[:, 0], pa.int32()),
+            "end": lists(span[:, 1], pa.int32()),
+            "preview": lists(previews, pa.string()),
+        }
+        if cfg.method == "minhash":
+            return pa.table(columns | extra)
+        return pa.table(columns | {"simhash": lists(fps[keep], pa.uint64())})
 
     def decide(self, collected: pa.Table) -> tuple[Any, dict[str, Any]]:
         return self.barrier(CollectedTable(collected), run_here)
@@ -397,6 +410,8 @@ class SimhashDedup(RowRemovalStage):
         ``index:`` this process holds no per-document state."""
         if collected.num_rows == 0:
             return None, {"documents": 0, "units": 0, "units_removed": 0, "chars_removed": 0}
+        if self.config.method == "minhash":
+            return collected, units.decide(self.config, collected, run)
         if not self.config.index:
             return self._decide(collected, run, None)
         index = DedupIndex(self.config.index, "simhash", self._index_params(), PARTITIONS)
