@@ -68,15 +68,35 @@ GRAM_BASE = np.uint64(0x9E3779B97F4A7C15)
 _CJK_DATE = re.compile(r"_num_(?:\s*[年月日号时点分秒]\s*(?:_num_)?)+")
 
 
+# a labelled list: "Tags: a, b, c", "Home > tag > title", "相关文章：甲；乙": the label stays, the
+# items (short, between list separators) are slots
+_LABEL = re.compile(r"^([^:;|>/：；｜、]{1,24}?)\s*([:|>/：｜])\s*(.+)$")
+_ITEM_SEP = re.compile(r"\s*[;,|>/：；，、｜:]\s*")
+LIST_ITEMS = 2  # a labelled list has at least this many items
+ITEM_CHARS = 40  # ... each at most this long
+
+
+def _mask_list(unit: str) -> str:
+    m = _LABEL.match(unit)
+    if m is None:
+        return unit
+    items = [i for i in _ITEM_SEP.split(m.group(3)) if i]
+    if len(items) < LIST_ITEMS or max(map(len, items)) > ITEM_CHARS:
+        return unit
+    return f"{m.group(1)} {m.group(2)} " + " ".join("_item_" for _ in items)
+
+
 def mask_cjk(units: list[str]) -> list[str]:
-    """curate.text.mask_slots, then the Chinese shapes of a date (2024年3月5日 -> one slot)."""
-    return [_CJK_DATE.sub(" _num_ ", u) if "_num_" in u else u for u in mask_slots(units)]
+    """curate.text.mask_slots, then the Chinese shapes of a date (2024年3月5日 -> one slot) and
+    the items of a labelled list."""
+    out = [_CJK_DATE.sub(" _num_ ", u) if "_num_" in u else u for u in mask_slots(units)]
+    return [_mask_list(u) for u in out] if LIST_ITEMS else out
 
 
 # ---------------------------------------------------------------- features
 
 _NOT_WORDS = np.array(
-    [xxhash.xxh3_64_intdigest(t.encode()) for t in SLOT_TOKENS]
+    [xxhash.xxh3_64_intdigest(t.encode()) for t in (*SLOT_TOKENS, "_item_")]
     + [xxhash.xxh3_64_intdigest(b"0" * k) for k in range(1, 257)],
     np.uint64,
 )
@@ -94,10 +114,11 @@ def _tokens(units: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def unit_shingles(
     units: list[str], ngram: int, mask: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(distinct 32-bit shingle hashes of every unit, concatenated and sorted within a unit; their
-    number per unit; tokens and words per unit). Shingles are token ``ngram``-grams (a unit shorter than
-    ``ngram`` tokens: its one shorter gram) of the unit after ``mask_cjk`` (``mask``); a unit left
-    with under MASKED_WORDS words (a bare URL, a date) is taken as written."""
+    """(distinct 32-bit shingle hashes of every unit, concatenated and sorted within a unit;
+    their number per unit; tokens and words per unit). Shingles are token ``ngram``-grams (a unit
+    shorter than ``ngram`` tokens: its one shorter gram) of the unit after ``mask_cjk``
+    (``mask``); a unit left with under MASKED_WORDS words (a bare URL, a date) is taken as
+    written."""
     if not units:
         empty = np.empty(0, np.int64)
         return np.empty(0, np.uint32), empty, empty, empty

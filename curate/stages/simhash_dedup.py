@@ -109,7 +109,7 @@ class SimhashDedupConfig:
     ngram: int = 3  # text-dedup's SimHash default
     weights: Literal["binary", "tf"] = "binary"  # tf: a repeated n-gram counts more
     min_tokens: int = 3  # shorter units ("Home", "Next") are left alone
-    min_docs: int = 2  # a unit in this many documents is boilerplate
+    min_docs: int | None = None  # a unit in this many documents is boilerplate (null: 2, minhash 4)
     keep_first: bool = True  # the first occurrence stays, as datatrove/C4 do for exact spans
     keep: Literal["earliest", "latest"] = "earliest"  # which document counts as first
     min_chars: int = 100  # a document left shorter than this goes as a whole
@@ -118,12 +118,19 @@ class SimhashDedupConfig:
     mask_slots: bool = True  # numbers, dates, e-mails, URLs, names -> placeholders first
     index: str | None = None  # persistent cross-dump index directory
     # method minhash (curate.dedup.units): near-copies by exact Jaccard of shingle sets
-    method: Literal["simhash", "minhash"] = "simhash"
+    # null: minhash, or simhash with index: (minhash keeps no cross-dump index yet)
+    method: Literal["simhash", "minhash"] | None = None
     threshold: float = 0.5  # minhash: Jaccard of two near-copies' shingle sets
     shingle: int = 2  # minhash: token n-grams (CJK: character n-grams)
     num_perm: int = 60  # minhash: permutations, bands x rows
     bands: int = 20
     max_per_doc: float = 1.2  # minhash: a boilerplate cluster's units per document, at most
+
+    def __post_init__(self) -> None:
+        if self.method is None:
+            self.method = "simhash" if self.index else "minhash"
+        if self.min_docs is None:  # chosen on the boilerplate dev split (benchmarks/)
+            self.min_docs = 4 if self.method == "minhash" else 2
 
     def validate(self) -> None:
         if not 0 <= self.hamming <= 15:
