@@ -224,8 +224,9 @@ def _buckets(handles: list[Any], starts: np.ndarray, collected: Any, part: int) 
         head = node[first[bucket]]
         star = (size > PAIR_ALL) & (at > 0)
         us, vs = [head[star]], [node[star]]
-        for d in range(1, PAIR_ALL):  # small buckets: member i with member i + d
-            sel = (size <= PAIR_ALL) & (at + d < size)
+        small = size <= PAIR_ALL
+        for d in range(1, int(size[small].max(initial=1))):  # member i with member i + d
+            sel = small & (at + d < size)
             idx = np.flatnonzero(sel)
             us.append(node[idx])
             vs.append(node[idx + d])
