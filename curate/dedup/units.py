@@ -15,7 +15,8 @@ its occurrences are cut from every document but the first.
 
 The barrier is rounds of tasks over partitions, no per-unit state in the driver:
 
-1. bands (one task per shard): each unit's LSH band keys -> partitions of the key;
+1. bands (one task per shard): each unit's MinHash signature and its LSH band keys -> partitions
+   of the key (the collect step keeps only the shingle sets: 4 bytes a shingle);
 2. buckets (one task per key partition): units sharing a band key are candidates: every pair of a
    bucket of up to PAIR_ALL members, each member with the bucket's smallest beyond -> shards of the
    first member;
@@ -163,17 +164,19 @@ class Params:
     keep: str
 
 
-def unit_sketches(
-    units: list[str], ngram: int, mask: bool, p: Params, min_tokens: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(which units are fingerprinted: ``min_tokens`` tokens, a word and a shingle; their band
-    keys, uint64 [kept, bands]; their shingle sets as values and sizes)."""
+def unit_sets(
+    units: list[str], ngram: int, mask: bool, min_tokens: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(which units are fingerprinted: ``min_tokens`` tokens, a word and a shingle; their
+    shingle sets as values and sizes)."""
     values, sizes, token_count, words = unit_shingles(units, ngram, mask)
     keep = (words > 0) & (token_count >= min_tokens) & (sizes > 0)
-    values = values[np.repeat(keep, sizes)]
-    sizes = sizes[keep]
-    sigs = minhash(values, sizes, p.num_perm, p.seed)
-    return keep, band_keys(sigs, p.bands, p.rows), values, sizes
+    return keep, values[np.repeat(keep, sizes)], sizes[keep]
+
+
+def sketch_bands(values: np.ndarray, sizes: np.ndarray, p: Params) -> np.ndarray:
+    """uint64 [units, bands]: the LSH band keys of each set's MinHash signature."""
+    return band_keys(minhash(values, sizes, p.num_perm, p.seed), p.bands, p.rows)
 
 
 # ---------------------------------------------------------------- the barrier
@@ -196,14 +199,17 @@ def _units_of(batch: pa.Table, start: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _bands(collected: Any, p: Params, partitions: int, piece: tuple[int, int]) -> Any:
-    """Round 1: (key, node) of every band of every unit of one shard, by partition of the key."""
+    """Round 1: (key, node) of every band of every unit of one shard (MinHash of its shingle
+    set), by partition of the key."""
     start, stop = piece
-    batch = collected.take(["start", "bands"], np.arange(start, stop))
+    batch = collected.take(["start", "shingles", "n_shingles"], np.arange(start, stop))
     doc, k = _units_of(batch, start)
-    keys = pc.list_flatten(batch.column("bands")).to_numpy().astype(np.uint64)
+    sizes = pc.list_flatten(batch.column("n_shingles")).to_numpy().astype(np.int64)
+    values = pc.list_flatten(batch.column("shingles")).to_numpy()
+    keys = sketch_bands(values, sizes, p).reshape(-1)
     node = np.repeat(_nodes(doc, k), p.bands)
-    return collected.spill(f"unit-bands-{start}", pa.table({"key": keys, "node": node}),
-                           partition_of(keys, partitions))  # fmt: skip
+    table = pa.table({"key": keys, "node": node})
+    return collected.spill(f"unit-bands-{start}", table, partition_of(keys, partitions))
 
 
 def _buckets(handles: list[Any], starts: np.ndarray, collected: Any, part: int) -> Any:
@@ -473,10 +479,10 @@ def params(cfg: Any) -> Params:
 def collect_columns(
     texts: list[str], doc: np.ndarray, cfg: Any, rows: int
 ) -> tuple[np.ndarray, dict[str, pa.Array]]:
-    """(the fingerprinted units, list columns per document: ``bands`` (each unit's band keys),
-    ``shingles`` (each unit's set), ``n_shingles`` (the sets' sizes))."""
-    p = params(cfg)
-    keep, keys, values, sizes = unit_sketches(texts, cfg.shingle, cfg.mask_slots, p, cfg.min_tokens)
+    """(the fingerprinted units, list columns per document: ``shingles`` (each unit's set, in
+    unit order), ``n_shingles`` (the sets' sizes)). The MinHash signatures are made in the
+    barrier's first round: 4 bytes per shingle here, not 8 per band."""
+    keep, values, sizes = unit_sets(texts, cfg.shingle, cfg.mask_slots, cfg.min_tokens)
     doc = doc[keep]
     per_doc = np.bincount(doc, minlength=rows)
     shingles_per_doc = np.bincount(doc, weights=sizes, minlength=rows).astype(np.int64)
@@ -486,7 +492,6 @@ def collect_columns(
         return pa.LargeListArray.from_arrays(offsets, pa.array(values, type_))
 
     return np.flatnonzero(keep), {
-        "bands": lists(per_doc * p.bands, keys.reshape(-1), pa.uint64()),
         "shingles": lists(shingles_per_doc, values, pa.uint32()),
         "n_shingles": lists(per_doc, sizes.astype(np.int32), pa.int32()),
     }

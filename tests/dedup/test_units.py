@@ -56,9 +56,7 @@ def brute_force(rows: list[dict], cfg: SimhashDedupConfig) -> set[tuple[str, int
     for r in rows:
         spans = split_units(r["text"], cfg.level)
         texts = [r["text"][a:b] for a, b in spans]
-        keep, _, values, sizes = units.unit_sketches(
-            texts, cfg.shingle, cfg.mask_slots, p, cfg.min_tokens
-        )
+        keep, values, sizes = units.unit_sets(texts, cfg.shingle, cfg.mask_slots, cfg.min_tokens)
         bounds = np.r_[0, np.cumsum(sizes)]
         for j, k in enumerate(np.flatnonzero(keep)):
             nodes.append((r["id"], spans[k][0]))
@@ -177,8 +175,9 @@ def test_slots_and_chinese_dates_are_masked():
 @pytest.mark.parametrize("text", ["", "a b", "Home"])
 def test_short_units_are_not_fingerprinted(text):
     cfg = SimhashDedupConfig()
-    keep, keys, _, _ = units.unit_sketches([text], 2, True, units.params(cfg), cfg.min_tokens)
-    assert not keep.any() and keys.shape == (0, cfg.bands)
+    keep, values, sizes = units.unit_sets([text], 2, True, cfg.min_tokens)
+    assert not keep.any() and len(values) == len(sizes) == 0
+    assert units.sketch_bands(values, sizes, units.params(cfg)).shape == (0, cfg.bands)
 
 
 def test_config_errors_name_the_key():
