@@ -1,5 +1,10 @@
 """simhash_dedup: near-duplicate removal of sentences, paragraphs or documents with SimHash.
 
+``method: minhash`` (the default without ``index:``) finds near-copies by exact Jaccard of short
+shingle sets instead, and calls a cluster boilerplate from how many documents carry it: see
+curate.dedup.units, where that method lives; this module hands it the collected units. What
+follows is ``method: simhash``.
+
 Boilerplate (cookie notices, navigation, licence footers) repeats with small variations across
 otherwise different pages. Each unit gets a 64-bit SimHash (Charikar 2002) of its token n-grams
 after normalisation (NFKC, lowercase, digits -> 0, so date stamps and counters do not make a unit
