@@ -1,17 +1,23 @@
 """Boilerplate units by MinHash: ``simhash_dedup`` with ``method: minhash``.
 
 A template's occurrences differ by their slots (names, dates, sites) and by small edits (a word
-dropped or replaced, punctuation, case), so two of them often share under half of their word
-bigrams and a 64-bit SimHash at Hamming <= 3 sees them as unrelated. Here each unit (sentence or
-paragraph) becomes a set of short shingles after slot masking (curate.text.mask_slots, plus the
-Chinese date and count shapes of ``mask_cjk``): token ``shingle``-grams, where a token is a word
-of a spaced script or one CJK character (so Chinese gets character n-grams), punctuation and case
-gone. Two units are near-copies when the Jaccard similarity of their sets is at least
-``threshold`` (exact, on the sets, after MinHash LSH proposes the pairs). Near-copies are joined
-into clusters (connected components); a cluster is boilerplate when its units are in at least
-``min_docs`` distinct documents and it has at most ``max_per_doc`` units per document on average
-(a template appears once a page; a family of look-alike lines of one manual page does not), and
-its occurrences are cut from every document but the first.
+dropped or replaced, punctuation, case), so two of them often share under half of their word bigrams
+and a 64-bit SimHash at Hamming <= 3 sees them as unrelated. Here each unit (sentence or paragraph)
+becomes a set of short shingles after slot masking (curate.text.mask_slots, plus ``mask_cjk``'s
+Chinese dates and the items of labelled lists): token ``shingle``-grams, where a token is a word of
+a spaced script or one CJK character (so Chinese gets character n-grams), punctuation and case gone.
+Two units are near-copies when the Jaccard similarity of their sets is at least ``threshold``
+(exact, on the sets, after MinHash LSH proposes the pairs). Near-copies are joined into clusters
+(connected components); a cluster is boilerplate when its units are in at least ``min_docs``
+distinct documents and it has at most ``max_per_doc`` units per document on average (a template
+appears once a page; a family of look-alike lines of one manual page does not), and its occurrences
+are cut from every document but the first. The defaults (Jaccard >= 0.5 over token bigrams, >= 4
+documents, <= 1.2 units per document, the list masking) were chosen on the dev split of
+benchmarks/boilerplate_heldout.py; its held-out split measures them.
+
+The building blocks are the MinHash barrier's (curate.minhash signatures, band keys and exact
+Jaccard; curate.shuffle partitions; curate.dedup.components) and, for the last rounds, the ones
+``method: simhash`` uses to route units by cluster and write the decision files.
 
 The barrier is rounds of tasks over partitions, no per-unit state in the driver:
 
@@ -51,6 +57,7 @@ import xxhash
 from curate import arrays
 from curate.collected import read_spilled
 from curate.dedup.components import distinct_pairs, partitioned_components
+from curate.errors import CurateError
 from curate.index.survivor import rank_of, survival_order
 from curate.minhash import SetStore, band_keys, fmix64, jaccard_at_least, minhash
 from curate.shuffle import partition_of, read_partition, write_partitioned
@@ -391,6 +398,11 @@ def _clusters(
     )  # fmt: skip
 
 
+def _group_of(starts: np.ndarray, per_group: int, doc: np.ndarray) -> np.ndarray:
+    """The group of shards (of ``per_group`` consecutive shards) each document is in."""
+    return (np.searchsorted(starts, doc, "right") - 1) // per_group
+
+
 def partitions_for(units: int) -> int:
     return max(1, -(-units // UNITS_PER_PARTITION))
 
@@ -423,10 +435,7 @@ def barrier(
         spread = functools.partial(_labels_by_piece, str(labels.labels), starts, collected)
         by_piece = list(run(spread, list(range(P))))
         routed = list(run(functools.partial(_route, collected, by_piece, P, p.keep), tasks))
-
-        def group_of(doc: np.ndarray) -> np.ndarray:
-            return (np.searchsorted(starts, doc, "right") - 1) // per_group
-
+        group_of = functools.partial(_group_of, starts, per_group)
         task = functools.partial(_clusters, collected, routed, starts, p, group_of)
         parts = sorted(run(task, list(range(P))), key=lambda c: c.part)
         write = functools.partial(write_decisions, collected, [c.cuts for c in parts], pieces)
@@ -485,6 +494,11 @@ def collect_columns(
     keep, values, sizes = unit_sets(texts, cfg.shingle, cfg.mask_slots, cfg.min_tokens)
     doc = doc[keep]
     per_doc = np.bincount(doc, minlength=rows)
+    if len(per_doc) and per_doc.max() >> UNIT_BITS:
+        raise CurateError(
+            f"simhash_dedup: row {int(per_doc.argmax())} of a batch has {int(per_doc.max()):,} "
+            f"units; method minhash takes at most {1 << UNIT_BITS:,} a document"
+        )
     shingles_per_doc = np.bincount(doc, weights=sizes, minlength=rows).astype(np.int64)
 
     def lists(lengths: np.ndarray, values: np.ndarray, type_: pa.DataType) -> pa.Array:

@@ -188,3 +188,34 @@ def test_config_errors_name_the_key():
     assert SimhashDedupConfig().min_docs == 4
     assert SimhashDedupConfig(method="simhash").min_docs == 2
     assert SimhashDedupConfig(index="x").method == "simhash"
+
+
+def test_pipeline_with_two_worker_processes(tmp_path):
+    """The barrier's tasks pickled to a process pool (two workers, three input files) cut what
+    the in-process barrier cuts, and every document is accounted for."""
+    from curate.config import parse_pipeline
+    from curate.executors.local import LocalExecutor
+    from curate.pipeline import run_pipeline
+    from curate.report import check_balance
+
+    rows = corpus(seed=6)
+    folder = tmp_path / "in" / "dump=D"
+    folder.mkdir(parents=True)
+    for s in range(3):
+        pq.write_table(pa.Table.from_pylist(rows[s::3]), folder / f"part-{s}.parquet")
+    config = parse_pipeline(
+        {
+            "name": "t",
+            "input": str(tmp_path / "in"),
+            "output": str(tmp_path / "out"),
+            "stages": [{"simhash_dedup": {"min_docs": 3, "min_chars": 10}}],
+        }
+    )
+    report = run_pipeline(config, LocalExecutor(2))
+    assert check_balance(report) == []
+    decision = report["stages"][0]["decision"]
+    ordered = [r for s in range(3) for r in rows[s::3]]  # the files' order: ties go to it
+    (tmp_path / "ref").mkdir()
+    expected, _ = barrier_cuts(ordered, SimhashDedupConfig(min_docs=3), tmp_path / "ref", 3)
+    assert decision["method"] == "minhash"
+    assert decision["units_removed"] == len(expected) > 20
