@@ -1,19 +1,24 @@
-"""Boilerplate removal on a held-out set: ``simhash_dedup`` against the plain baseline.
+"""Boilerplate removal on a held-out set: ``simhash_dedup`` (method minhash, its default; method
+simhash; SimHash with text-dedup's parameters) against the plain baseline, in one run.
 
 The set is built by ``benchmarks/boilerplate_heldout.py`` (real English and Chinese host text the
 sample corpus does not use, boilerplate templates with slots filled per occurrence, 40% of
 occurrences edited). The stage's parameters were chosen on the ``dev`` split; ``heldout`` has
-other templates and other host files and was not tuned on. Baseline: a unit (sentence or
-paragraph) goes when its normal form (NFKC, lowercase, punctuation, symbols, digits and spaces
-deleted) occurred in an earlier document. Recall: the share of repeated boilerplate characters
-(every occurrence of a template but its first) that were cut; loss: the share of host-text
-characters cut (a document removed whole loses all of its characters); whitespace not counted.
+other templates and other host files and was not tuned on. "SimHash, text-dedup's parameters" is
+our method simhash with text-dedup's SimHash defaults (64 bits, word 3-grams, Hamming <= 3) and
+no slot masking, not text-dedup itself (bench_simhash runs text-dedup). Baseline: a unit
+(sentence or paragraph) goes when its normal form (NFKC, lowercase, punctuation, symbols, digits
+and spaces deleted) occurred in an earlier document. Recall: the share of repeated boilerplate
+characters (every occurrence of a template but its first) that were cut; loss: the share of
+host-text characters cut (a document removed whole loses all of its characters); whitespace not
+counted.
 The stage runs in this process (collect, the barrier's tasks one after another, apply) on one
 shard, so docs/s is one core's.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 import tempfile
 import time
@@ -126,16 +131,30 @@ def evaluate(table: pa.Table, cuts: list, removed: set[int]) -> dict[str, Any]:
     }
 
 
+# the tools of one run: the stage's default (method minhash), its method simhash (the previous
+# default), SimHash as text-dedup sets it up (64 bits, word 3-grams, Hamming <= 3, no slots
+# masked: our implementation with its parameters) and the exact baseline
+TOOLS = {
+    "curate minhash (default)": {},
+    "curate simhash": {"method": "simhash"},
+    "SimHash, text-dedup's parameters": {"method": "simhash", "mask_slots": False},
+}
+SHORT = {
+    "curate minhash (default)": "minhash",
+    "curate simhash": "simhash",
+    "SimHash, text-dedup's parameters": "text-dedup SimHash",
+    "baseline": "baseline",
+}
+
+
 def measure(folder: Path, split: str, level: str, params: dict[str, Any]) -> dict[str, Any]:
     table = pq.read_table(folder / f"{split}.parquet")
     out = {}
-    runs = [
-        ("curate", lambda: run_curate(table, {"level": level, **params})),
-        ("baseline", lambda: run_baseline(table, level)),
+    runs: list[tuple[str, Any]] = [
+        (name, functools.partial(run_curate, table, {"level": level, **params, **extra}))
+        for name, extra in TOOLS.items()
     ]
-    if level == "sentence":  # what masking slots adds
-        unmasked = {"level": level, **params, "mask_slots": False}
-        runs.append(("curate, mask_slots: false", lambda: run_curate(table, unmasked)))
+    runs.append(("baseline", functools.partial(run_baseline, table, level)))
     for name, fn in runs:
         cuts, removed, seconds = fn()
         out[name] = evaluate(table, cuts, removed) | {"docs_s": table.num_rows / seconds}
@@ -166,43 +185,42 @@ def section(results: dict, level: str) -> list[str]:
                 f"{r['docs_s']:,.0f} |"
             )
     buckets = [f"{lo:.1f}-{hi:.1f}" for lo, hi in zip(BUCKETS, BUCKETS[1:])]
+    held, dev = results[("heldout", level)], results[("dev", level)]
+    tools = list(held)
     lines += [
         "",
         "Recall % by similarity to the template's earlier occurrences (largest Jaccard of token "
-        "bigrams), held-out split (dev in brackets), curate / baseline:",
+        "bigrams), held-out split (dev in brackets):",
         "",
-        "| similarity | share of repeated chars | curate en | curate zh | baseline en | "
-        "baseline zh |",
-        "|---|---|---|---|---|---|",
+        "| similarity | lang | share of repeated chars | "
+        + " | ".join(SHORT[t] for t in tools)
+        + " |",
+        "|---|---|---|" + "---|" * len(tools),
     ]
-    held, dev = results[("heldout", level)], results[("dev", level)]
-    total = held["curate"]["chars"][("all",)]
+    total = held[tools[0]]["chars"][("all",)]
     for b in buckets:
-        cells = []
-        for tool in ("curate", "baseline"):
-            for lang in ("en", "zh"):
-                key = ("lang-sim", lang, b)
-                cells.append(
-                    f"{pct(held[tool]['recall'].get(key, 0))} "
-                    f"({pct(dev[tool]['recall'].get(key, 0))})"
-                )
-        share = held["curate"]["chars"].get(("sim", b), 0) / max(total, 1)
-        lines.append(f"| {b} | {pct(share)} | " + " | ".join(cells) + " |")
+        for lang in ("en", "zh"):
+            key = ("lang-sim", lang, b)
+            cells = [
+                f"{pct(held[t]['recall'].get(key, 0))} ({pct(dev[t]['recall'].get(key, 0))})"
+                for t in tools
+            ]
+            share = held[tools[0]]["chars"].get(key, 0) / max(total, 1)
+            lines.append(f"| {b} | {lang} | {pct(share)} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "Recall % by edit kind, held-out (dev in brackets):",
         "",
-        "| edit | curate | baseline |",
-        "|---|---|---|",
+        "| edit | " + " | ".join(SHORT[t] for t in tools) + " |",
+        "|---|" + "---|" * len(tools),
     ]
     for edit in EDITS:
         key = ("edit", edit)
-        lines.append(
-            f"| {edit} | {pct(held['curate']['recall'].get(key, 0))} "
-            f"({pct(dev['curate']['recall'].get(key, 0))}) | "
-            f"{pct(held['baseline']['recall'].get(key, 0))} "
-            f"({pct(dev['baseline']['recall'].get(key, 0))}) |"
-        )
+        cells = [
+            f"{pct(held[t]['recall'].get(key, 0))} ({pct(dev[t]['recall'].get(key, 0))})"
+            for t in tools
+        ]
+        lines.append(f"| {edit} | " + " | ".join(cells) + " |")
     return lines + [""]
 
 
@@ -211,7 +229,7 @@ PARAMS: dict[str, Any] = {}  # the stage's defaults
 
 def sample_effect(quick: bool) -> list[str]:
     """The stage on the bundled sample corpus (sentence level, alone, not after url/minhash dedup
-    as in the demo), slots masked or not: what it cuts of the sample's injected site chrome
+    as in the demo), method simhash and minhash: what it cuts of the sample's injected site chrome
     (manifest/boilerplate.parquet) and of everything else."""
     files = sorted((ROOT / "sample_corpus").glob("dump=*/*.parquet"))
     if quick:
@@ -228,14 +246,13 @@ def sample_effect(quick: bool) -> list[str]:
         "",
         f"On the bundled sample ({table.num_rows:,} documents, sentence level, the stage alone; "
         "chrome: the injected site boilerplate listed in `sample_corpus/manifest/`, first "
-        "occurrences included):",
+        "occurrences included), slots masked:",
         "",
-        "| mask_slots | units cut | chrome chars cut % | other chars cut % | docs removed | "
-        "docs/s |",
+        "| method | units cut | chrome chars cut % | other chars cut % | docs removed | docs/s |",
         "|---|---|---|---|---|---|",
     ]
-    for mask in (False, True):
-        cuts, removed, seconds = run_curate(table, {"level": "sentence", "mask_slots": mask})
+    for method in ("simhash", "minhash"):
+        cuts, removed, seconds = run_curate(table, {"level": "sentence", "method": method})
         chrome, other = [0, 0], [0, 0]
         for row, (doc, text) in enumerate(zip(table["id"].to_pylist(), table["text"].to_pylist())):
             cut = np.zeros(len(text), bool)
@@ -251,7 +268,7 @@ def sample_effect(quick: bool) -> list[str]:
             other[0] += int((cut & ~is_chrome).sum())
             other[1] += int((~is_chrome).sum())
         lines.append(
-            f"| {str(mask).lower()} | {sum(map(len, cuts)):,} | {pct(chrome[0] / chrome[1])} | "
+            f"| {method} | {sum(map(len, cuts)):,} | {pct(chrome[0] / chrome[1])} | "
             f"{pct(other[0] / other[1])} | {len(removed)} | {table.num_rows / seconds:,.0f} |"
         )
     return lines
@@ -268,7 +285,8 @@ def run(quick: bool = False) -> str:
             for level in levels
         }
     lines = [
-        "## Boilerplate removal on a held-out set (`simhash_dedup` vs exact normalised match)",
+        "## Boilerplate removal on a held-out set (`simhash_dedup` minhash / simhash vs exact "
+        "normalised match)",
         "",
         " ".join((__doc__ or "").strip().split("\n\n")[1].split()),
         "",
@@ -276,7 +294,9 @@ def run(quick: bool = False) -> str:
         f"documents with {info['dev']['occurrences']:,} boilerplate occurrences, held-out "
         f"{info['heldout']['documents']:,} with {info['heldout']['occurrences']:,}; "
         f"{len(boilerplate_heldout.DEV['en'])} English and {len(boilerplate_heldout.DEV['zh'])} "
-        "Chinese templates per split. Stage parameters: the defaults.",
+        "Chinese templates per split. Stage parameters: the defaults (method minhash: Jaccard >= "
+        "0.5 over token bigrams, CJK character bigrams, 20 bands x 3 rows, min_docs 4, "
+        "max_per_doc 1.2; method simhash: Hamming <= 3 over token 3-grams, min_docs 2).",
         "",
     ]
     for level in levels:

@@ -1,5 +1,10 @@
 """simhash_dedup: near-duplicate removal of sentences, paragraphs or documents with SimHash.
 
+``method: minhash`` (the default without ``index:``) finds near-copies by exact Jaccard of short
+shingle sets instead, and calls a cluster boilerplate from how many documents carry it: see
+curate.dedup.units, where that method lives; this module hands it the collected units. What
+follows is ``method: simhash``.
+
 Boilerplate (cookie notices, navigation, licence footers) repeats with small variations across
 otherwise different pages. Each unit gets a 64-bit SimHash (Charikar 2002) of its token n-grams
 after normalisation (NFKC, lowercase, digits -> 0, so date stamps and counters do not make a unit
@@ -86,6 +91,7 @@ import xxhash
 
 from curate import arrays
 from curate.collected import CollectedTable, Run, load_shared, read_spilled, run_here
+from curate.dedup import units
 from curate.dedup.components import connected_components
 from curate.errors import CurateError
 from curate.index.ordinals import (
@@ -140,7 +146,7 @@ class SimhashDedupConfig:
     ngram: int = 3  # text-dedup's SimHash default
     weights: Literal["binary", "tf"] = "binary"  # tf: a repeated n-gram counts more
     min_tokens: int = 3  # shorter units ("Home", "Next") are left alone
-    min_docs: int = 2  # a unit in this many documents is boilerplate
+    min_docs: int | None = None  # a unit in this many documents is boilerplate (null: 2, minhash 4)
     keep_first: bool = True  # the first occurrence stays, as datatrove/C4 do for exact spans
     keep: Literal["earliest", "latest"] = "earliest"  # which document counts as first
     min_chars: int = 100  # a document left shorter than this goes as a whole
@@ -148,6 +154,20 @@ class SimhashDedupConfig:
     preview_chars: int = 60  # characters of each unit kept to show the top boilerplate
     mask_slots: bool = True  # numbers, dates, e-mails, URLs, names -> placeholders first
     index: str | None = None  # persistent cross-dump index directory
+    # method minhash (curate.dedup.units): near-copies by exact Jaccard of shingle sets
+    # null: minhash, or simhash with index: (minhash keeps no cross-dump index yet)
+    method: Literal["simhash", "minhash"] | None = None
+    threshold: float = 0.5  # minhash: Jaccard of two near-copies' shingle sets
+    shingle: int = 2  # minhash: token n-grams (CJK: character n-grams)
+    num_perm: int = 60  # minhash: permutations, bands x rows
+    bands: int = 20
+    max_per_doc: float = 1.2  # minhash: a boilerplate cluster's units per document, at most
+
+    def __post_init__(self) -> None:
+        if self.method is None:
+            self.method = "simhash" if self.index else "minhash"
+        if self.min_docs is None:  # chosen on the boilerplate dev split (benchmarks/)
+            self.min_docs = 4 if self.method == "minhash" else 2
 
     def validate(self) -> None:
         if not 0 <= self.hamming <= 15:
@@ -156,6 +176,8 @@ class SimhashDedupConfig:
             raise ValueError("ngram, min_docs and min_tokens must be >= 1")
         if not 0 <= self.min_fraction <= 1:
             raise ValueError("min_fraction must be between 0 and 1")
+        if self.method == "minhash":
+            units.validate(self)
 
 
 # ---------------------------------------------------------------- fingerprints
@@ -404,37 +426,40 @@ class SimhashDedup(RowRemovalStage):
     def collect(self, batch: pa.RecordBatch) -> pa.Table:
         """One row per document: its ids and labels, and list columns of its units."""
         cfg = self.config
-        spans, units, doc = [], [], []
+        spans, texts, doc = [], [], []
         for row, text in enumerate(batch.column("text").to_pylist()):
             for start, end in split_units(text, cfg.level):
                 spans.append((start, end))
-                units.append(text[start:end])
+                texts.append(text[start:end])
                 doc.append(row)
-        fps, n_tokens = unit_fingerprints(
-            units, cfg.ngram, cfg.min_tokens, cfg.weights, cfg.mask_slots
-        )
-        keep = np.flatnonzero(n_tokens >= cfg.min_tokens)  # short units collide by chance
+        if cfg.method == "minhash":
+            keep, extra = units.collect_columns(texts, np.array(doc, np.int64), cfg, batch.num_rows)
+        else:
+            fps, n_tokens = unit_fingerprints(
+                texts, cfg.ngram, cfg.min_tokens, cfg.weights, cfg.mask_slots
+            )
+            keep = np.flatnonzero(n_tokens >= cfg.min_tokens)  # short units collide by chance
         span = np.array(spans, np.int32).reshape(-1, 2)[keep]
         per_doc = np.bincount(np.array(doc, np.int64)[keep], minlength=batch.num_rows)
         offsets = pa.array(np.r_[0, np.cumsum(per_doc)].astype(np.int32))
-        previews = [units[k][: cfg.preview_chars] for k in keep.tolist()]
+        previews = [texts[k][: cfg.preview_chars] for k in keep.tolist()]
 
         def lists(values: Any, type_: pa.DataType) -> pa.ListArray:
             return pa.ListArray.from_arrays(offsets, pa.array(values, type_))
 
-        return pa.table(
-            {
-                ROW: batch.column(ROW),
-                "id": batch.column("id"),
-                "dump": column_or_nulls(batch, "dump"),
-                "date": column_or_nulls(batch, "date"),
-                "domain": column_or_nulls(batch, "domain"),
-                "start": lists(span[:, 0], pa.int32()),
-                "end": lists(span[:, 1], pa.int32()),
-                "simhash": lists(fps[keep], pa.uint64()),
-                "preview": lists(previews, pa.string()),
-            }
-        )
+        columns = {
+            ROW: batch.column(ROW),
+            "id": batch.column("id"),
+            "dump": column_or_nulls(batch, "dump"),
+            "date": column_or_nulls(batch, "date"),
+            "domain": column_or_nulls(batch, "domain"),
+            "start": lists(span[:, 0], pa.int32()),
+            "end": lists(span[:, 1], pa.int32()),
+            "preview": lists(previews, pa.string()),
+        }
+        if cfg.method == "minhash":
+            return pa.table(columns | extra)
+        return pa.table(columns | {"simhash": lists(fps[keep], pa.uint64())})
 
     def decide(self, collected: pa.Table) -> tuple[Any, dict[str, Any]]:
         return self.barrier(CollectedTable(collected), run_here)
@@ -450,6 +475,11 @@ class SimhashDedup(RowRemovalStage):
         ``DecisionFiles`` when ``collected`` has a decision folder, else {shard: cut spans}."""
         if collected.num_rows == 0:
             return {}, {"documents": 0, "units": 0, "units_removed": 0, "chars_removed": 0}
+        if self.config.method == "minhash":
+            summary = units.decide(self.config, collected, run)
+            if collected.decisions is not None:  # the tasks wrote the decision files
+                return DecisionFiles(str(collected.decisions)), summary
+            return dict(collected.written), summary
         if not self.config.index:
             return self._decide(collected, run, None)
         index = DedupIndex(self.config.index, "simhash", self._index_params(), PARTITIONS)

@@ -26,7 +26,6 @@ from curate.stages.base import ROW, SHARD
 from curate.stages.simhash_dedup import (
     GRAM_BASE,
     SimhashDedup,
-    SimhashDedupConfig,
     block_layout,
     cut_spans,
     fmix64,
@@ -38,6 +37,10 @@ from curate.stages.simhash_dedup import (
 )
 from curate.text import SLOT_TOKENS, mask_slots, normalize_for_features, tokens
 from tests.conftest import stdlib_docs
+
+
+def SimhashDedupConfig(**params):  # noqa: N802 (these tests are method simhash's)
+    return simhash_dedup.SimhashDedupConfig(**{"method": "simhash", **params})
 
 
 def simhash_reference(features: list[str]) -> int:

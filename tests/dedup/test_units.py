@@ -1,0 +1,221 @@
+"""simhash_dedup's method minhash (curate.dedup.units) against brute force: every pair of units'
+shingle sets compared exactly, clusters by union-find, the boilerplate rule by hand."""
+
+from __future__ import annotations
+
+import random
+from itertools import combinations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from curate.collected import CollectedFiles, CollectedTable, run_here
+from curate.dedup import units
+from curate.stages.base import ROW, SHARD
+from curate.stages.simhash_dedup import SimhashDedup, SimhashDedupConfig
+from curate.text import split_units
+
+WORDS = [f"w{i}" for i in range(400)]
+TEMPLATES = [
+    "please read our cookie notice before you continue to the {x} pages of this site",
+    "subscribe to the weekly newsletter about {x} and {y} delivered every friday",
+    "this story was filed under {x} by the night desk",
+    "本网站使用Cookie以提升您的浏览体验，继续访问{x}即表示您同意。",
+]
+NAMES = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊"]
+
+
+def corpus(n: int = 80, seed: int = 3) -> list[dict]:
+    """Documents of unique host sentences with template occurrences (slots and dropped words)
+    and, in some documents, a family of look-alike lines repeated within the document."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        parts = [" ".join(rng.choices(WORDS, k=rng.randint(6, 14))) + "." for _ in range(3)]
+        for t in rng.sample(TEMPLATES, rng.randint(0, 2)):
+            slot = rng.choice(NAMES) if "本网站" in t else rng.choice(WORDS[:40])
+            text = t.format(x=slot, y=rng.choice(WORDS[:40]))
+            if rng.random() < 0.4:  # a word dropped
+                words = text.split(" ")
+                if len(words) > 3:
+                    words.pop(rng.randrange(len(words)))
+                text = " ".join(words)
+            parts.insert(rng.randrange(len(parts) + 1), text + ("" if "本" in text else "."))
+        if i % 9 == 0:  # a changelog-like family: many per document, in several documents
+            parts += [f"fixed bug number {w} in the parser module." for w in rng.sample(WORDS, 4)]
+        rows.append({"id": f"d{i:03d}", "text": "\n".join(parts), "dump": "D", "date": None})
+    return rows
+
+
+def brute_force(rows: list[dict], cfg: SimhashDedupConfig) -> set[tuple[str, int]]:
+    """(id, unit start) of every unit the rule cuts, from all pairs of exact shingle sets."""
+    p = units.params(cfg)
+    nodes, sets = [], []
+    for r in rows:
+        spans = split_units(r["text"], cfg.level)
+        texts = [r["text"][a:b] for a, b in spans]
+        keep, values, sizes = units.unit_sets(texts, cfg.shingle, cfg.mask_slots, cfg.min_tokens)
+        bounds = np.r_[0, np.cumsum(sizes)]
+        for j, k in enumerate(np.flatnonzero(keep)):
+            nodes.append((r["id"], spans[k][0]))
+            sets.append(set(values[bounds[j] : bounds[j + 1]].tolist()))
+    parent = list(range(len(nodes)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in combinations(range(len(nodes)), 2):
+        if len(sets[a] & sets[b]) >= p.threshold * len(sets[a] | sets[b]):
+            parent[max(find(a), find(b))] = min(find(a), find(b))
+    members: dict[int, list[int]] = {}
+    for x in range(len(nodes)):
+        members.setdefault(find(x), []).append(x)
+    cut = set()
+    for group in members.values():
+        docs = {nodes[x][0] for x in group}
+        if len(docs) >= p.min_docs and len(group) <= p.max_per_doc * len(docs):
+            first = min(docs)  # one dump, no dates: survival order is id order
+            cut |= {nodes[x] for x in group if nodes[x][0] != first}
+    return cut
+
+
+def barrier_cuts(rows: list[dict], cfg: SimhashDedupConfig, tmp_path, shards: int = 3):
+    """The stage's collect and barrier over ``shards`` collect files: (cut (id, start), summary)."""
+    stage = SimhashDedup(cfg)
+    table = pa.Table.from_pylist(rows)
+    paths = []
+    per = -(-len(rows) // shards)
+    for s in range(shards):
+        part = table.slice(s * per, per)
+        part = part.append_column(ROW, pa.array(np.arange(part.num_rows), pa.int64()))
+        keys = pa.concat_tables([stage.collect(b) for b in part.to_batches(max_chunksize=7)])
+        keys = keys.add_column(0, SHARD, pa.array(np.full(keys.num_rows, s, np.int32)))
+        paths.append(tmp_path / f"part-{s:05d}.parquet")
+        pq.write_table(keys, paths[-1])
+    decisions = tmp_path / "decisions"
+    collected = CollectedFiles(paths, tmp_path / "scratch", decisions)
+    _, summary = stage.barrier(collected, run_here)
+    got = set()
+    for s in range(shards):
+        path = decisions / f"part-{s:05d}.parquet"
+        if path.exists():
+            spans = pq.read_table(path)
+            for row, start in zip(spans.column(ROW).to_pylist(), spans["start"].to_pylist()):
+                got.add((rows[s * per + row]["id"], start))
+    return got, summary
+
+
+def test_partitioned_barrier_equals_brute_force(tmp_path, monkeypatch):
+    """With every band a single permutation (60 bands of 1 row) and every bucket's pairs checked,
+    LSH misses a pair of Jaccard >= 0.5 with probability <= 2^-60: the partitioned rounds (bands,
+    buckets, two-sided verification, components on files, routing, clusters) must cut exactly
+    what all pairs do."""
+    monkeypatch.setattr(units, "PAIR_ALL", 10**6)
+    monkeypatch.setattr(units, "UNITS_PER_PARTITION", 64)  # several key and label partitions
+    rows = corpus()
+    cfg = SimhashDedupConfig(bands=60, min_docs=3)
+    expected = brute_force(rows, cfg)
+    got, summary = barrier_cuts(rows, cfg, tmp_path)
+    assert summary["partitions"] > 1
+    assert len(expected) > 40  # the templates are found...
+    assert got == expected
+    # ... and the changelog family (4 lines a document) is not boilerplate
+    families = [r["text"].index("fixed bug") for r in rows if "fixed bug" in r["text"]]
+    assert families and not any(
+        (r["id"], r["text"].index("fixed bug")) in got for r in rows if "fixed bug" in r["text"]
+    )
+
+
+def test_default_lsh_finds_what_brute_force_finds(tmp_path):
+    """At the defaults (20 bands of 3 rows, large buckets linked to their smallest member) the
+    barrier cuts nothing brute force does not, and nearly all it does."""
+    rows = corpus(seed=4)
+    cfg = SimhashDedupConfig(min_docs=3)
+    expected = brute_force(rows, cfg)
+    got, _ = barrier_cuts(rows, cfg, tmp_path)
+    assert got <= expected
+    assert len(got) >= 0.9 * len(expected)
+
+
+def test_in_memory_and_on_files_agree(tmp_path):
+    rows = corpus(seed=5)
+    cfg = SimhashDedupConfig()
+    on_files, _ = barrier_cuts(rows, cfg, tmp_path, shards=2)
+    stage = SimhashDedup(cfg)
+    table = pa.Table.from_pylist(rows)
+    table = table.append_column(ROW, pa.array(np.arange(table.num_rows), pa.int64()))
+    keys = stage.collect(table.to_batches()[0])
+    keys = keys.add_column(0, SHARD, pa.array(np.zeros(keys.num_rows, np.int32)))
+    decision, summary = stage.barrier(CollectedTable(keys), run_here)
+    spans = stage.decision_for_shard(decision, 0)
+    in_memory = {
+        (rows[r]["id"], s) for r, s in zip(spans[ROW].to_pylist(), spans["start"].to_pylist())
+    }
+    assert in_memory == on_files
+    assert summary["method"] == "minhash" and summary["units_removed"] == len(in_memory)
+    assert summary["top_removed"] and summary["top_removed"][0]["documents"] >= 4
+
+
+def test_slots_and_chinese_dates_are_masked():
+    masked = units.mask_cjk(
+        ["发布于2024年3月5日 14:05，作者：张伟", "Tags: alpha, beta, gamma", "首页 > 新闻 > 标题"]
+    )
+    assert "年" not in masked[0] and "_num_" in masked[0]
+    assert masked[1].split() == ["Tags", ":", "_item_", "_item_", "_item_"]
+    assert masked[2].split()[-2:] == ["_item_", "_item_"]
+    # prose with commas is not a labelled list
+    assert units.mask_cjk(["We ran, walked, and rested by the lake."])[0].count("_item_") == 0
+
+
+@pytest.mark.parametrize("text", ["", "a b", "Home"])
+def test_short_units_are_not_fingerprinted(text):
+    cfg = SimhashDedupConfig()
+    keep, values, sizes = units.unit_sets([text], 2, True, cfg.min_tokens)
+    assert not keep.any() and len(values) == len(sizes) == 0
+    assert units.sketch_bands(values, sizes, units.params(cfg)).shape == (0, cfg.bands)
+
+
+def test_config_errors_name_the_key():
+    with pytest.raises(ValueError, match="index"):
+        SimhashDedupConfig(method="minhash", index="x").validate()
+    with pytest.raises(ValueError, match="bands"):
+        SimhashDedupConfig(num_perm=60, bands=7).validate()
+    assert SimhashDedupConfig().min_docs == 4
+    assert SimhashDedupConfig(method="simhash").min_docs == 2
+    assert SimhashDedupConfig(index="x").method == "simhash"
+
+
+def test_pipeline_with_two_worker_processes(tmp_path):
+    """The barrier's tasks pickled to a process pool (two workers, three input files) cut what
+    the in-process barrier cuts, and every document is accounted for."""
+    from curate.config import parse_pipeline
+    from curate.executors.local import LocalExecutor
+    from curate.pipeline import run_pipeline
+    from curate.report import check_balance
+
+    rows = corpus(seed=6)
+    folder = tmp_path / "in" / "dump=D"
+    folder.mkdir(parents=True)
+    for s in range(3):
+        pq.write_table(pa.Table.from_pylist(rows[s::3]), folder / f"part-{s}.parquet")
+    config = parse_pipeline(
+        {
+            "name": "t",
+            "input": str(tmp_path / "in"),
+            "output": str(tmp_path / "out"),
+            "stages": [{"simhash_dedup": {"min_docs": 3, "min_chars": 10}}],
+        }
+    )
+    report = run_pipeline(config, LocalExecutor(2))
+    assert check_balance(report) == []
+    decision = report["stages"][0]["decision"]
+    ordered = [r for s in range(3) for r in rows[s::3]]  # the files' order: ties go to it
+    (tmp_path / "ref").mkdir()
+    expected, _ = barrier_cuts(ordered, SimhashDedupConfig(min_docs=3), tmp_path / "ref", 3)
+    assert decision["method"] == "minhash"
+    assert decision["units_removed"] == len(expected) > 20
