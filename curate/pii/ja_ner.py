@@ -17,10 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import regex as re
+
 from curate.pii.ner import NER_SCORE
 
 HONORIFICS = frozenset(["さん", "様", "さま", "氏", "君", "くん", "先生", "殿", "ちゃん"])
 PLACE_SUFFIXES = frozenset("都道府県市区町村郡")
+_NAME_CHARS = re.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]+")
 
 
 class FugashiNer:
@@ -61,6 +64,8 @@ class FugashiNer:
                 kind = "honor"
             elif surface in PLACE_SUFFIXES:
                 kind = "suffix"
+            elif f.pos1 in ("名詞", "接頭辞", "接尾辞") and _NAME_CHARS.fullmatch(surface):
+                kind = "noun"  # part of a given name after a surname and a space? (七 + 夏)
             else:
                 kind = "other"
             words.append((start, end, kind))
@@ -69,6 +74,16 @@ class FugashiNer:
             nxt = words[i + 1] if i + 1 < len(words) else None
             if kind == "sei" and nxt and nxt[2] == "mei" and nxt[0] - end <= 1:
                 out.append((start, nxt[1], "PERSON", NER_SCORE))
+            elif kind == "sei" and nxt and nxt[0] - end == 1 and text[end] in " \u3000":
+                # 佐藤 零, 井上 七夏: Japanese text puts no space after a surname, except before
+                # a given name: one to three characters of nouns that end the word there
+                j, stop = i + 1, end + 1
+                while j < len(words) and words[j][2] in ("noun", "mei") and words[j][0] == stop:
+                    stop = words[j][1]
+                    j += 1
+                after = words[j][2] if j < len(words) and words[j][0] == stop else ""
+                if j > i + 1 and stop - end <= 4 and after not in ("noun", "mei", "sei"):
+                    out.append((start, stop, "PERSON", NER_SCORE))
             elif kind in ("sei", "mei") and nxt and nxt[2] == "honor" and nxt[0] == end:
                 if not (kind == "mei" and i and words[i - 1][2] == "sei"):
                     out.append((start, end, "PERSON", NER_SCORE))

@@ -121,6 +121,7 @@ class PiiScrub(Stage):
         self._digester = None
         self._trigger = ""
         self._ner = None
+        self._names = None
         self._zh_ner = None
         self._ja_ner = None
         self._ko_ner = None
@@ -132,6 +133,7 @@ class PiiScrub(Stage):
         if self._digester is None:
             from curate.pii.ja_ner import FugashiNer
             from curate.pii.ko_ner import KiwiNer
+            from curate.pii.names import GivenNameNer
             from curate.pii.ner import SpacyNer
             from curate.pii.prescreen import Digester, trigger_regex
             from curate.pii.zh_ner import JiebaNer
@@ -139,6 +141,7 @@ class PiiScrub(Stage):
             self._trigger = trigger_regex(self.pattern_entities)
             self._digester = Digester(self._trigger)
             self._ner = SpacyNer(self.config.ner_model)
+            self._names = GivenNameNer()
             self._zh_ner = JiebaNer()
             self._ja_ner = FugashiNer()
             self._ko_ner = KiwiNer()
@@ -170,7 +173,7 @@ class PiiScrub(Stage):
         kana = has(r"[\p{Hiragana}\p{Katakana}]") if on & {"zh", "ja"} else han
         jobs = []
         if "en" in on:
-            jobs.append((self._ner, rows))
+            jobs += [(self._ner, rows), (self._names, rows)]
         for lang, ner in self._lang_ners.items():
             if lang in on:
                 jobs.append((ner, [i for i in rows if langs[i] == lang]))

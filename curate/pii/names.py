@@ -1,0 +1,161 @@
+"""Latin-script PERSON names from a lexicon of given names (``Ana Sofía Rey Puente``) and titles.
+
+spaCy's English model, which reads the name windows of every row (curate/pii/ner.py), misses
+many names in German, Spanish, Italian and Dutch text: it has not seen ``Temistocle
+Caccioppoli`` or ``Quinn van de Weterink``. This finder does not need to have seen the surname:
+
+* a given name of the lexicon in Title Case, followed by one to three Title Case words (the
+  surnames, and middle names), with the particles of surnames between them (``de``, ``del``,
+  ``di``, ``van der``, ``von``, ``y`` ...): the whole run is a PERSON;
+* an honorific or title (``Herr``, ``Frau``, ``Sr.``, ``Sra.``, ``Sig.``, ``Dott.``, ``Mme``,
+  ``Dhr.``, ``Dr.`` ...) followed by Title Case words: those words are a PERSON.
+
+A word is no surname when it is a stop word of en/de/fr/es/it/nl, or when it also occurs in
+lower case in the same document (German nouns are capitalised, but a noun used twice is
+usually also seen inside a compound or in lower case less often than one would hope, so the
+first rule also needs the given name itself not to be a stop word or a lower-case word of the
+document: ``Bitte wenden Sie`` is no name though ``Bitte`` is one in Sweden).
+
+The lexicon is the first-name dictionary of Jörg Michael's ``gender`` program (about 48,000
+given names of 55 countries, GFDL), as shipped in the ``gender-guesser`` package's data file:
+nothing is downloaded. It is independent of the generator of the test names
+(benchmarks/pii_multilingual.py takes them from Faker's locale providers).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+
+import regex as re
+
+from curate.pii.ner import NER_SCORE, _stop_words
+
+log = logging.getLogger(__name__)
+
+# surname particles, lower case between the given name and the surname
+PARTICLES = (
+    "de la|de las|de los|del|de|di|da|dal|dalla|della|dei|degli|van der|van den|van de|van 't|"
+    "van|von der|von dem|von|zu|vom|ten|ter|le|la|du|des|dos|das|do|y|i|e"
+)
+# honorifics and titles that come before a name (abbreviations with their dot)
+HONORIFICS = (
+    r"Herr|Herrn|Frau|Fräulein|Mr\.|Mrs\.|Ms\.|Miss|Mme\.?|Mlle\.?|Monsieur|Madame|M\.|Sr\.|"
+    r"Sra\.|Srta\.|Señor|Señora|Don|Doña|Dña\.|Sig\.|Sig\.ra|Sig\.na|Signor|Signora|Dott\.|"
+    r"Dott\.ssa|Dr\.|Dra\.|Prof\.|Prof\.ssa|Ing\.|Avv\.|Dhr\.|Mevr\.|Mw\.|Mevrouw|Meneer"
+)
+_WORD = r"\p{Lu}[\p{Ll}'’]*\p{Ll}(?:-\p{Lu}[\p{Ll}'’]*\p{Ll})?"  # Rey, Águila-Tur, O'Neil
+_TAIL = rf"(?:[ \t](?:(?:{PARTICLES})[ \t])?{_WORD}){{1,3}}"
+_GIVEN_RUN = re.compile(rf"(?<![\p{{L}}\p{{N}}_@/.\-])({_WORD})({_TAIL})(?![\p{{L}}\p{{N}}_@])")
+_HONORED = re.compile(
+    rf"(?<![\p{{L}}\p{{N}}_])(?:{HONORIFICS})[ \t]((?:{_WORD})(?:[ \t](?:(?:{PARTICLES})[ \t])?"
+    rf"{_WORD}){{0,2}})(?![\p{{L}}\p{{N}}_@])"
+)
+# given names that are also words of technical text or start a place name (``General Public
+# License``, ``Free Software``, ``San Andrés``, ``Sun Type``, ``Thu Mar``): never a given name
+_NOT_GIVEN = (
+    "General Free Long Art Rand San Santa Sankt Saint Sainte Sun Mon Tue Wed Thu Fri Sat Mar "
+    "Marca Máximo Pista Zona Christ Fan File Trinity Linux Page Mark Will Case Gay Major Royal "
+    "Summer Winter Paris London Florence Sydney Victoria Georgia Virginia Carolina Nevada "
+    "Dakota Montana Jersey Vienna Lorraine Holland"
+)
+NOT_GIVEN = frozenset(_NOT_GIVEN.split())
+_SPLIT = re.compile(r"[ \t]+")
+_LOWER_WORD = re.compile(r"(?<![\p{L}\p{N}_])\p{Ll}[\p{Ll}'’]*(?![\p{L}\p{N}_])")
+
+
+def lexicon_path() -> Path | None:
+    try:
+        import gender_guesser
+    except ImportError:
+        return None
+    return Path(gender_guesser.__file__).parent / "data" / "nam_dict.txt"
+
+
+@functools.cache
+def given_names() -> frozenset[str]:
+    """The given names of the lexicon, as written (``Plácido``, ``Jean-Pierre``), less the
+    stop words of the crawl's Latin-script languages; empty when the package is missing."""
+    path = lexicon_path()
+    if path is None or not path.is_file():
+        return frozenset()
+    names: set[str] = set()
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if line[:1] in "#=" or len(line) < 4:
+                continue
+            parts = line.split()
+            if len(parts) < 2:
+                continue
+            name = parts[1]
+            if "+" in name:  # Jean+Pierre: Jean-Pierre, Jean Pierre (two words, both listed)
+                names.add(name.replace("+", "-"))
+                names.update(name.split("+"))
+            else:
+                names.add(name)
+    stop = _stop_words()
+    return frozenset(
+        n
+        for n in names
+        if len(n) >= 2 and n.lower() not in stop and n[0].isupper() and n not in NOT_GIVEN
+    )
+
+
+class GivenNameNer:
+    """PERSON from the given-name lexicon and honorifics, on every row (Latin script only)."""
+
+    def __init__(self) -> None:
+        self._names: frozenset[str] = frozenset()
+        self._stop: frozenset[str] = frozenset()
+        self._loaded = False
+        self.error = ""
+
+    def load(self) -> bool:
+        if not self._loaded:
+            self._loaded = True
+            self._names = given_names()
+            self._stop = _stop_words()
+            if not self._names:
+                self.error = "ImportError: gender-guesser (the given-name lexicon) not installed"
+        return bool(self._names)
+
+    def spans(self, text: str) -> list[tuple[int, int, str, float]]:
+        out: list[tuple[int, int, str, float]] = []
+        lower: set[str] | None = None
+
+        def common(word: str) -> bool:
+            nonlocal lower
+            w = word.lower()
+            if w in self._stop:
+                return True
+            if lower is None:
+                lower = set(_LOWER_WORD.findall(text))
+            return w in lower
+
+        for m in _GIVEN_RUN.finditer(text):
+            given = m.group(1)
+            if given not in self._names and given.split("-")[0] not in self._names:
+                continue
+            if common(given):
+                continue
+            # keep the Title Case words after the given name up to the first common one
+            end, pos = m.end(1), m.end(1)
+            for w in _SPLIT.split(m.group(2).strip()):
+                pos = text.index(w, pos) + len(w)
+                if w[:1].isupper():
+                    if common(w):
+                        break
+                    end = pos
+            if end > m.end(1):
+                out.append((m.start(1), end, "PERSON", NER_SCORE))
+        for m in _HONORED.finditer(text):
+            words = _SPLIT.split(m.group(1))
+            if not common(words[0]):
+                out.append((m.start(1), m.end(1), "PERSON", NER_SCORE))
+        return out
+
+    def find(self, texts: list[str]) -> tuple[list[list[tuple[int, int, str, float]]], int]:
+        if not self.load():
+            return [[] for _ in texts], 0
+        return [self.spans(t) for t in texts], sum(len(t) for t in texts)
