@@ -19,36 +19,25 @@ from typing import Any
 
 import regex as re
 
-from curate.pii.ner import NER_SCORE
+from curate.pii.ner import NER_SCORE, LazyNer
 
 HONORIFICS = frozenset(["さん", "様", "さま", "氏", "君", "くん", "先生", "殿", "ちゃん"])
 PLACE_SUFFIXES = frozenset("都道府県市区町村郡")
 _NAME_CHARS = re.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]+")
 
 
-class FugashiNer:
+class FugashiNer(LazyNer):
     """MeCab (fugashi, unidic-lite) loaded once per worker; ``find`` gives PERSON/LOCATION."""
 
-    def __init__(self) -> None:
-        self._tagger: Any = None
-        self._loaded = False
-        self.error = ""
+    def _build(self) -> Any:  # noqa: ANN401
+        import fugashi
 
-    def load(self) -> bool:
-        if not self._loaded:
-            self._loaded = True
-            try:
-                import fugashi
-
-                self._tagger = fugashi.Tagger()  # unidic-lite's bundled dictionary
-            except (ImportError, RuntimeError) as exc:
-                self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-        return self._tagger is not None
+        return fugashi.Tagger()  # unidic-lite's bundled dictionary
 
     def spans(self, text: str) -> list[tuple[int, int, str, float]]:
         words = []  # (start, end, kind) with kind: sei, mei, place, suffix-place, honor, other
         pos = 0
-        for w in self._tagger(text):
+        for w in self._model(text):
             surface = w.surface
             start = text.find(surface, pos) if surface else pos
             if start < 0:
@@ -90,8 +79,3 @@ class FugashiNer:
             elif kind == "place" and nxt and nxt[2] == "suffix" and nxt[0] == end >= start + 2:
                 out.append((start, nxt[1], "LOCATION", NER_SCORE))
         return out
-
-    def find(self, texts: list[str]) -> tuple[list[list[tuple[int, int, str, float]]], int]:
-        if not self.load():
-            return [[] for _ in texts], 0
-        return [self.spans(t) for t in texts], sum(len(t) for t in texts)

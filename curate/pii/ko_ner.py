@@ -23,7 +23,7 @@ from typing import Any
 
 import regex as re
 
-from curate.pii.ner import NER_SCORE
+from curate.pii.ner import NER_SCORE, LazyNer
 
 # the most common Korean surnames (Statistics Korea, 2015 census), about 95% of the population
 SURNAMES = frozenset(
@@ -46,6 +46,10 @@ GIVEN_SYLLABLES = frozenset(
 NOT_NAMES = frozenset(
     ["문자열", "백분율", "정수형", "연산자", "변환자", "지정자", "구분자", "한정자"]
 )
+# particles Kiwi may tag as nouns after an unknown word (김민 + 준 + 로/NNG)
+PARTICLES = frozenset(
+    ["로", "으로", "에게", "께", "은", "는", "이", "가", "을", "를", "의", "와", "과", "도", "에"]
+)
 HONORIFICS = ("씨", "님", "선생", "교수", "과장", "부장", "대리", "사장", "회장", "군", "양")
 PLACE_SUFFIX = frozenset("시도구군동읍면리로길가")
 _CANDIDATE = re.compile(
@@ -53,25 +57,17 @@ _CANDIDATE = re.compile(
 )
 
 
-class KiwiNer:
+class KiwiNer(LazyNer):
     """Kiwi loaded once per worker; ``find`` gives PERSON spans."""
 
     def __init__(self) -> None:
-        self._kiwi: Any = None
+        super().__init__()
         self._cache: dict[str, list[tuple[int, int]]] = {}  # word -> name spans, bounded
-        self._loaded = False
-        self.error = ""
 
-    def load(self) -> bool:
-        if not self._loaded:
-            self._loaded = True
-            try:
-                from kiwipiepy import Kiwi
+    def _build(self) -> Any:  # noqa: ANN401
+        from kiwipiepy import Kiwi
 
-                self._kiwi = Kiwi()
-            except (ImportError, OSError, RuntimeError) as exc:
-                self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-        return self._kiwi is not None
+        return Kiwi()
 
     @staticmethod
     def windows(text: str) -> list[tuple[int, int]]:
@@ -103,10 +99,8 @@ class KiwiNer:
                 j += 1
             honored = j < len(tokens) and tokens[j].form.startswith(HONORIFICS)
             place = j == i + 1 and t.form[-1] in PLACE_SUFFIX  # 강남구, 서울시: one word
-            pieces = j - i  # 김 + 경희: a surname and a given name Kiwi knows
-            if not place and (
-                (pieces > 1 and end - start == 3) or (honored and 2 <= end - start <= 4)
-            ):
+            three = j - i > 1 and end - start == 3  # 김 + 경희: surname, given name Kiwi knows
+            if (three and not place) or (honored and 2 <= end - start <= 4):
                 out.append((start, end))
             i = j
         if not out:
@@ -150,7 +144,7 @@ class KiwiNer:
         else:
             return None
         for u in tokens[rest:]:
-            if not (u.tag[0] in "JSE" or u.form.startswith(HONORIFICS)):
+            if not (u.tag[0] in "JSE" or u.form in PARTICLES or u.form.startswith(HONORIFICS)):
                 return None
         return 0, 3
 
@@ -164,7 +158,7 @@ class KiwiNer:
         if len(self._cache) + len(distinct) > 50_000:
             self._cache.clear()
         todo = [p for p in distinct if p not in self._cache]
-        for piece, tokens in zip(todo, self._kiwi.tokenize(todo)):
+        for piece, tokens in zip(todo, self._model.tokenize(todo)):
             self._cache[piece] = self._names(tokens)
         for (i, a, _), piece in zip(jobs, pieces):
             found[i] += [(a + s, a + e, "PERSON", NER_SCORE) for s, e in self._cache[piece]]

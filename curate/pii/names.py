@@ -30,7 +30,7 @@ from pathlib import Path
 
 import regex as re
 
-from curate.pii.ner import NER_SCORE, _stop_words
+from curate.pii.ner import NER_SCORE, LazyNer, _stop_words
 
 log = logging.getLogger(__name__)
 
@@ -102,23 +102,15 @@ def given_names() -> frozenset[str]:
     )
 
 
-class GivenNameNer:
+class GivenNameNer(LazyNer):
     """PERSON from the given-name lexicon and honorifics, on every row (Latin script only)."""
 
-    def __init__(self) -> None:
-        self._names: frozenset[str] = frozenset()
-        self._stop: frozenset[str] = frozenset()
-        self._loaded = False
-        self.error = ""
-
-    def load(self) -> bool:
-        if not self._loaded:
-            self._loaded = True
-            self._names = given_names()
-            self._stop = _stop_words()
-            if not self._names:
-                self.error = "ImportError: gender-guesser (the given-name lexicon) not installed"
-        return bool(self._names)
+    def _build(self) -> frozenset[str]:
+        names = given_names()
+        if not names:
+            raise ImportError("gender-guesser (the given-name lexicon) is not installed")
+        self._stop = _stop_words()
+        return names
 
     def spans(self, text: str) -> list[tuple[int, int, str, float]]:
         out: list[tuple[int, int, str, float]] = []
@@ -135,7 +127,7 @@ class GivenNameNer:
 
         for m in _GIVEN_RUN.finditer(text):
             given = m.group(1)
-            if given not in self._names and given.split("-")[0] not in self._names:
+            if given not in self._model and given.split("-")[0] not in self._model:
                 continue
             if common(given):
                 continue
@@ -154,8 +146,3 @@ class GivenNameNer:
             if not common(words[0]):
                 out.append((m.start(1), m.end(1), "PERSON", NER_SCORE))
         return out
-
-    def find(self, texts: list[str]) -> tuple[list[list[tuple[int, int, str, float]]], int]:
-        if not self.load():
-            return [[] for _ in texts], 0
-        return [self.spans(t) for t in texts], sum(len(t) for t in texts)

@@ -28,7 +28,7 @@ from typing import Any
 
 import regex as re
 
-from curate.pii.ner import NER_SCORE
+from curate.pii.ner import NER_SCORE, LazyNer
 
 log = logging.getLogger(__name__)
 
@@ -119,33 +119,22 @@ def _is_place(word: str) -> bool:
     )
 
 
-class JiebaNer:
+class JiebaNer(LazyNer):
     """jieba's POS tagger, loaded once per worker; ``find`` gives PERSON/LOCATION spans."""
 
-    def __init__(self) -> None:
-        self._pos: Any = None
-        self._loaded = False
-        self.error = ""
+    def _build(self) -> Any:  # noqa: ANN401
+        import jieba
+        import jieba.posseg
 
-    def load(self) -> bool:
-        if not self._loaded:
-            self._loaded = True
-            try:
-                import jieba
-                import jieba.posseg
-            except ImportError as exc:
-                self.error = f"ImportError: {exc}"
-                return False
-            jieba.setLogLevel(logging.WARNING)  # it prints "Building prefix dict" otherwise
-            tokenizer = jieba.Tokenizer()
-            folder = cache_dir()
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                tokenizer.tmp_dir = str(folder)
-            except OSError:
-                log.info("pii_scrub: %s not writable; jieba caches in the temp directory", folder)
-            self._pos = jieba.posseg.POSTokenizer(tokenizer)
-        return self._pos is not None
+        jieba.setLogLevel(logging.WARNING)  # it prints "Building prefix dict" otherwise
+        tokenizer = jieba.Tokenizer()
+        folder = cache_dir()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tokenizer.tmp_dir = str(folder)
+        except OSError:
+            log.info("pii_scrub: %s not writable; jieba caches in the temp directory", folder)
+        return jieba.posseg.POSTokenizer(tokenizer)
 
     def spans(self, text: str) -> list[tuple[int, int, str, float]]:
         """(start, end, entity, score) of the names and places in ``text``, tagging windows."""
@@ -169,7 +158,7 @@ class JiebaNer:
         return out
 
     def _tag(self, text: str) -> list[tuple[int, int, str, float]]:
-        words = [(w.word, w.flag) for w in self._pos.cut(text)]
+        words = [(w.word, w.flag) for w in self._model.cut(text)]
         out: list[tuple[int, int, str, float]] = []
         pos = 0
         for i, (word, flag) in enumerate(words):
@@ -187,9 +176,3 @@ class JiebaNer:
                 if _is_place(word):
                     out.append((start, start + len(word), "LOCATION", NER_SCORE))
         return out
-
-    def find(self, texts: list[str]) -> tuple[list[list[tuple[int, int, str, float]]], int]:
-        """Spans per text, and the characters tagged (for the stage's counters)."""
-        if not self.load():
-            return [[] for _ in texts], 0
-        return [self.spans(t) for t in texts], sum(len(t) for t in texts)
