@@ -40,7 +40,7 @@ GIVEN_SYLLABLES = frozenset(
     "봉부분비빈빛산삼상새샘서석선설섭성세소솔송수숙순술슬승시식신실심아악안애야양억언엄여연열"
     "염엽영예오옥온완왕요용우욱운웅원월위유육윤율융은을음응의이익인일임자작장재전점정제조종주"
     "준중지직진찬창채천철청초춘충치태택평표풍필하학한함해향허헌혁현협형혜호홍화환활황회효후훈"
-    "휘희흠"
+    "휘희흠름늘봄"
 )
 # proper nouns of technical text that a surname and two given-name syllables spell
 NOT_NAMES = frozenset(
@@ -76,7 +76,7 @@ class KiwiNer(LazyNer):
         reads these words alone, not the text."""
         return [m.span() for m in _CANDIDATE.finditer(text)]
 
-    def _names(self, tokens: list) -> list[tuple[int, int]]:  # noqa: ANN001
+    def _names(self, tokens: list, piece: str) -> list[tuple[int, int]]:  # noqa: ANN001
         """Name spans of one word: a run of nouns from a surname-initial proper noun, three
         syllables in two or more pieces (김 + 경희; one known word, 기본값 or 문자열, is no
         name), or two to four syllables before an honorific or title; else a three-syllable
@@ -104,13 +104,13 @@ class KiwiNer(LazyNer):
                 out.append((start, end))
             i = j
         if not out:
-            unseen = self._unseen_name(tokens)
+            unseen = self._unseen_name(tokens, piece)
             if unseen:
                 out.append(unseen)
         return out
 
     @staticmethod
-    def _unseen_name(tokens: list) -> tuple[int, int] | None:  # noqa: ANN001
+    def _unseen_name(tokens: list, piece: str) -> tuple[int, int] | None:  # noqa: ANN001
         """The word's first three syllables as a name: a surname and two given-name syllables
         that Kiwi reads as one unknown noun (its id 2: 윤영호), or as a surname and short
         pieces ending at the third syllable (김 + 은 + 영 + 에게, 최영 + 식, 윤 + 은지); never one
@@ -118,7 +118,7 @@ class KiwiNer(LazyNer):
         After the third syllable only particles, endings, punctuation or an honorific."""
         if not tokens or tokens[0].start != 0:
             return None
-        word = "".join(t.form for t in tokens if t.start < 3)
+        word = piece[:3]  # the text: Kiwi's forms are lemmas (김 + 짓 + 은 for 김지은)
         if len(word) < 3 or word[0] not in SURNAMES:
             return None
         if word[1] not in GIVEN_SYLLABLES or word[2] not in GIVEN_SYLLABLES:
@@ -159,7 +159,7 @@ class KiwiNer(LazyNer):
             self._cache.clear()
         todo = [p for p in distinct if p not in self._cache]
         for piece, tokens in zip(todo, self._model.tokenize(todo)):
-            self._cache[piece] = self._names(tokens)
+            self._cache[piece] = self._names(tokens, piece)
         for (i, a, _), piece in zip(jobs, pieces):
             found[i] += [(a + s, a + e, "PERSON", NER_SCORE) for s, e in self._cache[piece]]
         return found, sum(len(p) for p in distinct)

@@ -34,10 +34,11 @@ from curate.pii.ner import NER_SCORE, LazyNer, _stop_words
 
 log = logging.getLogger(__name__)
 
-# surname particles, lower case between the given name and the surname
+# surname particles between the given name and the surname (lower case, or capitalised: Le Grand)
 PARTICLES = (
     "de la|de las|de los|del|de|di|da|dal|dalla|della|dei|degli|van der|van den|van de|van 't|"
-    "van|von der|von dem|von|zu|vom|ten|ter|le|la|du|des|dos|das|do|y|i|e"
+    "van|von der|von dem|von|zu|vom|den|ten|ter|le|la|du|des|dos|das|do|y|i|e|"
+    "Le|La|De|Di|Da|Del|Van|Von|Du"
 )
 # honorifics and titles that come before a name (abbreviations with their dot)
 HONORIFICS = (
@@ -61,6 +62,7 @@ _NOT_GIVEN = (
     "Dakota Montana Jersey Vienna Lorraine Holland"
 )
 NOT_GIVEN = frozenset(_NOT_GIVEN.split())
+_PARTICLE_WORDS = frozenset(w for p in PARTICLES.split("|") for w in p.lower().split())
 _SPLIT = re.compile(r"[ \t]+")
 _LOWER_WORD = re.compile(r"(?<![\p{L}\p{N}_])\p{Ll}[\p{Ll}'’]*(?![\p{L}\p{N}_])")
 
@@ -135,6 +137,8 @@ class GivenNameNer(LazyNer):
             end, pos = m.end(1), m.end(1)
             for w in _SPLIT.split(m.group(2).strip()):
                 pos = text.index(w, pos) + len(w)
+                if w.lower() in _PARTICLE_WORDS:
+                    continue  # Cornelia Le Grand, Quinn van de Weterink
                 if w[:1].isupper():
                     if common(w):
                         break
@@ -143,6 +147,6 @@ class GivenNameNer(LazyNer):
                 out.append((m.start(1), end, "PERSON", NER_SCORE))
         for m in _HONORED.finditer(text):
             words = _SPLIT.split(m.group(1))
-            if not common(words[0]):
+            if len(words) > 1 or not common(words[0]):  # Frau Nada Walter; Herr Jopich
                 out.append((m.start(1), m.end(1), "PERSON", NER_SCORE))
         return out

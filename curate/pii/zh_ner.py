@@ -40,7 +40,7 @@ SURNAMES = frozenset(
     "毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关"
     "兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻"
     "祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿"
-    "桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝萧赖鞠芮"
+    "桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝萧赖鞠芮洪"
 )
 COMPOUND_SURNAMES = frozenset(
     ["欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "令狐"]
@@ -168,6 +168,15 @@ class JiebaNer(LazyNer):
                     given = words[i + 1][0]
                     if 1 <= len(given) <= 2 and _HAN.fullmatch(given):
                         word += given
+                elif (
+                    flag.startswith("nr")
+                    and len(word) <= 2
+                    and i
+                    and words[i - 1][0] in SURNAMES
+                    and words[i - 1][1] in ("a", "n", "ng", "nr", "nz")
+                    and not (i > 1 and words[i - 2][1].startswith("nr"))
+                ):  # 黄 + 海燕: a surname jieba tagged otherwise, then a given name
+                    start, word = start - 1, words[i - 1][0] + word
                 if _is_name(word):
                     out.append((start, start + len(word), "PERSON", NER_SCORE))
             elif flag == "ns":

@@ -72,6 +72,8 @@ def kiwi() -> KiwiNer:
         ("작성자 윤영호.", "윤영호"),  # unknown to Kiwi: one unknown noun
         ("자세한 내용은 김은영에게 문의하세요.", "김은영"),  # split: 김 + 은 + 영 + 에게
         ("이름: 이현우", "이현우"),  # a name Kiwi knows
+        ("작성자 김지은", "김지은"),  # Kiwi reads 김 + 짓 + 은 (a verb)
+        ("이름: 이아름", "이아름"),  # a native Korean given name
         ("홍길동씨에게 연락", "홍길동"),  # honorific written together
     ],
 )
