@@ -127,7 +127,9 @@ class GivenNameNer(LazyNer):
                 lower = set(_LOWER_WORD.findall(text))
             return w in lower
 
-        for m in _GIVEN_RUN.finditer(text):
+        # overlapped: in "Kontakt Gesche Ehlert" the run from "Kontakt" fails, the one from
+        # "Gesche" must still be tried
+        for m in _GIVEN_RUN.finditer(text, overlapped=True):
             given = m.group(1)
             if given not in self._model and given.split("-")[0] not in self._model:
                 continue

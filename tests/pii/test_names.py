@@ -36,6 +36,7 @@ def test_the_lexicon_is_the_gender_dictionary_less_stop_words_and_words() -> Non
         ("Contatto: Temistocle Caccioppoli e altri", "Temistocle Caccioppoli"),
         ("Auteur: Quinn van de Weterink", "Quinn van de Weterink"),
         ("Nombre: Plácido Águila-Tur.", "Plácido Águila-Tur"),
+        ("Kontakt Gesche Ehlert hier", "Gesche Ehlert"),  # after another Title Case word
         ("Bitte wenden Sie sich an Herr Jopich.", "Jopich"),
         ("Scrivere alla Dott.ssa Barillaro per i dettagli.", "Barillaro"),
     ],
