@@ -107,12 +107,21 @@ def given_names() -> frozenset[str]:
 class GivenNameNer(LazyNer):
     """PERSON from the given-name lexicon and honorifics, on every row (Latin script only)."""
 
+    _looked_up = 0  # characters of the runs looked up in the lexicon, this batch
+
     def _build(self) -> frozenset[str]:
         names = given_names()
         if not names:
             raise ImportError("gender-guesser (the given-name lexicon) is not installed")
         self._stop = _stop_words()
         return names
+
+    def find(self, texts: list[str]) -> tuple[list[list[tuple[int, int, str, float]]], int]:
+        """Spans per text, and the characters of the runs looked up in the lexicon (like the
+        spaCy windows: the scan for Title Case runs is not counted)."""
+        self._looked_up = 0
+        found, _ = super().find(texts)
+        return found, self._looked_up
 
     def spans(self, text: str) -> list[tuple[int, int, str, float]]:
         out: list[tuple[int, int, str, float]] = []
@@ -131,6 +140,7 @@ class GivenNameNer(LazyNer):
         # "Gesche" must still be tried
         for m in _GIVEN_RUN.finditer(text, overlapped=True):
             given = m.group(1)
+            self._looked_up += m.end(1) - m.start(1)
             if given not in self._model and given.split("-")[0] not in self._model:
                 continue
             if common(given):
