@@ -10,7 +10,9 @@ every document, one call per document; that is most of its cost. Here:
   (the NER's CNN sees 4 tokens either way, so a short window decides as the whole text would).
   A single Title Case word is skipped when it is a stop word, when the same word also occurs
   in lower case in the document ("Return" / "return", "Share"), and when it is an identifier
-  in CamelCase (``ValueError``, ``GitHub``; ``McDonald`` and ``O'Neil`` stay);
+  in CamelCase (``ValueError``, ``GitHub``; ``McDonald`` and ``O'Neil`` stay), and where any
+  word is capitalised: at the start of a line or sentence, after an article (``die Datei``);
+  full names, two Title Case words or more, are always sent;
 * windows of a whole batch go through one ``nlp.pipe`` call, and a window seen before (the
   "Powered by" and "Skip to content" of web pages) takes its entities from a bounded cache.
 
