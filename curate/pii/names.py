@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import unicodedata
 from pathlib import Path
 
 import regex as re
@@ -97,11 +98,18 @@ def given_names() -> frozenset[str]:
             else:
                 names.add(name)
     stop = _stop_words()
-    return frozenset(
+    kept = {
         n
         for n in names
         if len(n) >= 2 and n.lower() not in stop and n[0].isupper() and n not in NOT_GIVEN
-    )
+    }
+    return frozenset(kept | {unaccented(n) for n in kept})
+
+
+def unaccented(word: str) -> str:
+    """``Pía`` -> ``Pia``: a name is looked up without its accents too (the dictionary writes
+    many names in one spelling only)."""
+    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
 
 
 class GivenNameNer(LazyNer):
@@ -141,7 +149,10 @@ class GivenNameNer(LazyNer):
         for m in _GIVEN_RUN.finditer(text, overlapped=True):
             given = m.group(1)
             self._looked_up += m.end(1) - m.start(1)
-            if given not in self._model and given.split("-")[0] not in self._model:
+            first = given.split("-")[0]
+            if given in NOT_GIVEN or not (
+                {given, first, unaccented(given), unaccented(first)} & self._model
+            ):
                 continue
             if common(given):
                 continue
