@@ -85,9 +85,21 @@ def _stage_run(texts: list[str], langs: list[str], params: dict) -> tuple[list[s
 
 
 def score(data: dict, out: list[str]) -> dict:
-    """Leaks and partial leaks per type and language; decoys kept per kind."""
+    """Leaks and partial leaks per type and language; decoys kept per kind; carrier characters
+    scrubbed (outside every inserted value: the real names and addresses of the man pages, and
+    false hits, counted together)."""
     leak: dict = collections.defaultdict(lambda: [0, 0, 0])  # key -> [leaked, partly, total]
     kept: dict = collections.defaultdict(lambda: [0, 0])
+    inserted: dict = collections.defaultdict(list)
+    for s in data["spans"]:
+        inserted[s.doc].append((s.start, s.end))
+    carrier = [0, 0]  # [scrubbed, total] characters of carrier text
+    for i, (before, after) in enumerate(zip(data["text"], out)):
+        keep = [True] * len(before)
+        for a, b in inserted[i]:
+            keep[a:b] = [False] * (b - a)
+        carrier[1] += sum(keep)
+        carrier[0] += sum(1 for k, x, y in zip(keep, before, after) if k and x != y)
     for s in data["spans"]:
         now = out[s.doc][s.start : s.end]
         if s.entity == "DECOY":
@@ -101,7 +113,7 @@ def score(data: dict, out: list[str]) -> dict:
             leak[key][0] += now == s.value
             leak[key][1] += partly
             leak[key][2] += 1
-    return {"leak": dict(leak), "kept": dict(kept)}
+    return {"leak": dict(leak), "kept": dict(kept), "carrier": carrier}
 
 
 def _pct(a: int, b: int) -> str:
@@ -140,10 +152,13 @@ def run(quick: bool = False) -> str:
         )
         + ". `heldout` shares no carrier file, template or seed with `dev` and was not tuned on. "
         "Both tools scrub with `mask`; a value leaks when it is still verbatim where it was put "
-        "(partly: any of its characters is). Speed per CPU second, same process, same run.",
+        "(partly: any of its characters is). Speed per CPU second, same process, same run. "
+        "Carrier text scrubbed: characters changed outside every inserted value (the real "
+        "names, e-mails and addresses of the man pages and catalogs, and false hits).",
         "",
-        "| split | tool | CPU s | chars/s | speed-up | leak | partly leaked | decoys kept |",
-        "|---|---|---|---|---|---|---|---|",
+        "| split | tool | CPU s | chars/s | speed-up | leak | partly leaked | decoys kept "
+        "| carrier text scrubbed |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for split in ("dev", "heldout"):
         base = results[(split, tools[0])]["cpu"]
@@ -154,7 +169,7 @@ def run(quick: bool = False) -> str:
             lines.append(
                 f"| {split} | {tool} | {r['cpu']:.1f} | {r['chars'] / r['cpu']:,.0f} | "
                 f"{base / r['cpu']:.1f}x | {_pct(a, t)} ({a}/{t}) | {_pct(p, t)} | "
-                f"{_pct(k, kt)} ({k}/{kt}) |"
+                f"{_pct(k, kt)} ({k}/{kt}) | {_pct(*r['carrier'])} |"
             )
     cols = [(s, t) for s in ("dev", "heldout") for t in tools]
     header = "| | " + " | ".join(f"{s}: {t.split(' (')[0]}" for s, t in cols) + " |"

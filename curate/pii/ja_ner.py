@@ -17,35 +17,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from curate.pii.ner import NER_SCORE
+import regex as re
+
+from curate.pii.ner import NER_SCORE, LazyNer
 
 HONORIFICS = frozenset(["さん", "様", "さま", "氏", "君", "くん", "先生", "殿", "ちゃん"])
 PLACE_SUFFIXES = frozenset("都道府県市区町村郡")
+_NAME_CHARS = re.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]+")
 
 
-class FugashiNer:
+class FugashiNer(LazyNer):
     """MeCab (fugashi, unidic-lite) loaded once per worker; ``find`` gives PERSON/LOCATION."""
 
-    def __init__(self) -> None:
-        self._tagger: Any = None
-        self._loaded = False
-        self.error = ""
+    def _build(self) -> Any:  # noqa: ANN401
+        import fugashi
 
-    def load(self) -> bool:
-        if not self._loaded:
-            self._loaded = True
-            try:
-                import fugashi
-
-                self._tagger = fugashi.Tagger()  # unidic-lite's bundled dictionary
-            except (ImportError, RuntimeError) as exc:
-                self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-        return self._tagger is not None
+        return fugashi.Tagger()  # unidic-lite's bundled dictionary
 
     def spans(self, text: str) -> list[tuple[int, int, str, float]]:
         words = []  # (start, end, kind) with kind: sei, mei, place, suffix-place, honor, other
         pos = 0
-        for w in self._tagger(text):
+        for w in self._model(text):
             surface = w.surface
             start = text.find(surface, pos) if surface else pos
             if start < 0:
@@ -61,6 +53,8 @@ class FugashiNer:
                 kind = "honor"
             elif surface in PLACE_SUFFIXES:
                 kind = "suffix"
+            elif f.pos1 in ("名詞", "接頭辞", "接尾辞") and _NAME_CHARS.fullmatch(surface):
+                kind = "noun"  # part of a given name after a surname and a space? (七 + 夏)
             else:
                 kind = "other"
             words.append((start, end, kind))
@@ -69,14 +63,19 @@ class FugashiNer:
             nxt = words[i + 1] if i + 1 < len(words) else None
             if kind == "sei" and nxt and nxt[2] == "mei" and nxt[0] - end <= 1:
                 out.append((start, nxt[1], "PERSON", NER_SCORE))
+            elif kind == "sei" and nxt and nxt[0] - end == 1 and text[end] in " \u3000":
+                # 佐藤 零, 井上 七夏: Japanese text puts no space after a surname, except before
+                # a given name: one to three characters of nouns that end the word there
+                j, stop = i + 1, end + 1
+                while j < len(words) and words[j][2] in ("noun", "mei") and words[j][0] == stop:
+                    stop = words[j][1]
+                    j += 1
+                after = words[j][2] if j < len(words) and words[j][0] == stop else ""
+                if j > i + 1 and stop - end <= 4 and after not in ("noun", "mei", "sei"):
+                    out.append((start, stop, "PERSON", NER_SCORE))
             elif kind in ("sei", "mei") and nxt and nxt[2] == "honor" and nxt[0] == end:
                 if not (kind == "mei" and i and words[i - 1][2] == "sei"):
                     out.append((start, end, "PERSON", NER_SCORE))
             elif kind == "place" and nxt and nxt[2] == "suffix" and nxt[0] == end >= start + 2:
                 out.append((start, nxt[1], "LOCATION", NER_SCORE))
         return out
-
-    def find(self, texts: list[str]) -> tuple[list[list[tuple[int, int, str, float]]], int]:
-        if not self.load():
-            return [[] for _ in texts], 0
-        return [self.spans(t) for t in texts], sum(len(t) for t in texts)

@@ -2,11 +2,16 @@
 
 ``kiwipiepy`` (pypi, with ``kiwipiepy-model``) is a Korean morphological analyser that ships its
 model inside the package: nothing is downloaded. It tags proper nouns ``NNP`` but does not say
-whether a person or a place, and splits unseen names (박영 + 길). A name is therefore a run of
-nouns written together (no space) that starts with a proper noun whose first syllable is a
-common surname and is three syllables long (Korean full names mostly are), or two to four
-before an honorific or title (씨 님 선생 교수 ...); a run ending in an administrative suffix (시
-도 구 군 동 ...) is a place, not a name.
+whether a person or a place; it reads an unseen name as one unknown noun (윤영호) or splits it
+(김 + 은 + 영). Korean full names are mostly three syllables, a common surname and two given-name
+syllables, so a name is:
+
+* a run of nouns written together that starts with a surname-initial proper noun, two to four
+  syllables before an honorific or title (씨 님 선생 교수 ...), or three in two pieces (김 + 경희);
+* else the first three syllables of a word when they are a surname and two syllables of given
+  names, read by Kiwi as one unknown noun, one proper noun it knows (이현우), or a surname and
+  short pieces ending there, with only particles, endings or an honorific after them; one known
+  common noun (정보 + 를), a known place (강동구) or a technical term (문자열) is no name.
 
 Only the words that start with a surname syllable are tagged (each alone, cached), one Kiwi call
 per batch.
@@ -18,12 +23,32 @@ from typing import Any
 
 import regex as re
 
-from curate.pii.ner import NER_SCORE
+from curate.pii.ner import NER_SCORE, LazyNer
 
 # the most common Korean surnames (Statistics Korea, 2015 census), about 95% of the population
 SURNAMES = frozenset(
     "김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허유남심노하곽성차주우구민진지엄채원"
     "천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁국어은편용예경봉사부가복태목"
+)
+# Syllables of Korean given names (the common ones, from general knowledge of Korean naming,
+# not from any generator's list): loanwords and compounds of technical text (인코더, 하이픈,
+# 명령행, 심볼릭) are written with others, so an unknown word made of a surname and two of
+# these is taken for a name.
+GIVEN_SYLLABLES = frozenset(
+    "가각간갑강건걸겸경계고곤관광교구국군권규균근금기길나남녀노누늘다단달담덕도돈동두득라란람"
+    "랑래량려련렬령례록룡류륜률리린림립마만말매면명모목묘무미민밀바박반방배백범법벽별병보복본"
+    "봉부분비빈빛산삼상새샘서석선설섭성세소솔송수숙순술슬승시식신실심아악안애야양억언엄여연열"
+    "염엽영예오옥온완왕요용우욱운웅원월위유육윤율융은을음응의이익인일임자작장재전점정제조종주"
+    "준중지직진찬창채천철청초춘충치태택평표풍필하학한함해향허헌혁현협형혜호홍화환활황회효후훈"
+    "휘희흠름늘봄"
+)
+# proper nouns of technical text that a surname and two given-name syllables spell
+NOT_NAMES = frozenset(
+    ["문자열", "백분율", "정수형", "연산자", "변환자", "지정자", "구분자", "한정자"]
+)
+# particles Kiwi may tag as nouns after an unknown word (김민 + 준 + 로/NNG)
+PARTICLES = frozenset(
+    ["로", "으로", "에게", "께", "은", "는", "이", "가", "을", "를", "의", "와", "과", "도", "에"]
 )
 HONORIFICS = ("씨", "님", "선생", "교수", "과장", "부장", "대리", "사장", "회장", "군", "양")
 PLACE_SUFFIX = frozenset("시도구군동읍면리로길가")
@@ -32,25 +57,17 @@ _CANDIDATE = re.compile(
 )
 
 
-class KiwiNer:
+class KiwiNer(LazyNer):
     """Kiwi loaded once per worker; ``find`` gives PERSON spans."""
 
     def __init__(self) -> None:
-        self._kiwi: Any = None
+        super().__init__()
         self._cache: dict[str, list[tuple[int, int]]] = {}  # word -> name spans, bounded
-        self._loaded = False
-        self.error = ""
 
-    def load(self) -> bool:
-        if not self._loaded:
-            self._loaded = True
-            try:
-                from kiwipiepy import Kiwi
+    def _build(self) -> Any:  # noqa: ANN401
+        from kiwipiepy import Kiwi
 
-                self._kiwi = Kiwi()
-            except (ImportError, OSError, RuntimeError) as exc:
-                self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-        return self._kiwi is not None
+        return Kiwi()
 
     @staticmethod
     def windows(text: str) -> list[tuple[int, int]]:
@@ -59,7 +76,11 @@ class KiwiNer:
         reads these words alone, not the text."""
         return [m.span() for m in _CANDIDATE.finditer(text)]
 
-    def _names(self, tokens: list) -> list[tuple[int, int]]:  # noqa: ANN001
+    def _names(self, tokens: list, piece: str) -> list[tuple[int, int]]:  # noqa: ANN001
+        """Name spans of one word: a run of nouns from a surname-initial proper noun, three
+        syllables in two or more pieces (김 + 경희; one known word, 기본값 or 문자열, is no
+        name), or two to four syllables before an honorific or title; else a three-syllable
+        name that Kiwi does not know (``_unseen_name``)."""
         out = []
         i = 0
         while i < len(tokens):
@@ -76,13 +97,56 @@ class KiwiNer:
             ):
                 end = tokens[j].start + tokens[j].len
                 j += 1
-            length = end - start
             honored = j < len(tokens) and tokens[j].form.startswith(HONORIFICS)
             place = j == i + 1 and t.form[-1] in PLACE_SUFFIX  # 강남구, 서울시: one word
-            if (length == 3 or (honored and 2 <= length <= 4)) and not place:
+            three = j - i > 1 and end - start == 3  # 김 + 경희: surname, given name Kiwi knows
+            if (three and not place) or (honored and 2 <= end - start <= 4):
                 out.append((start, end))
             i = j
+        if not out:
+            unseen = self._unseen_name(tokens, piece)
+            if unseen:
+                out.append(unseen)
         return out
+
+    @staticmethod
+    def _unseen_name(tokens: list, piece: str) -> tuple[int, int] | None:  # noqa: ANN001
+        """The word's first three syllables as a name: a surname and two given-name syllables
+        that Kiwi reads as one unknown noun (its id 2: 윤영호), or as a surname and short
+        pieces ending at the third syllable (김 + 은 + 영 + 에게, 최영 + 식, 윤 + 은지); never one
+        known word (기본값, 문자열) or a known word and a particle (이상 + 은, 정보 + 를).
+        After the third syllable only particles, endings, punctuation or an honorific."""
+        if not tokens or tokens[0].start != 0:
+            return None
+        word = piece[:3]  # the text: Kiwi's forms are lemmas (김 + 짓 + 은 for 김지은)
+        if len(word) < 3 or word[0] not in SURNAMES:
+            return None
+        if word[1] not in GIVEN_SYLLABLES or word[2] not in GIVEN_SYLLABLES:
+            return None
+        t = tokens[0]
+        if t.len == 3:
+            # unknown (id 2), or a proper noun Kiwi knows (김경희, 이현우; 문자열 too)
+            if not (t.id == 2 and t.tag == "NNG" or t.tag == "NNP") or t.form in NOT_NAMES:
+                return None
+            if t.id != 2 and t.form[-1] in PLACE_SUFFIX:
+                return None  # 강동구, 고양시, 경기도: a known place
+            rest = 1
+        elif t.tag == "NNP" and t.len <= 2:
+            rest = 1
+            while rest < len(tokens) and tokens[rest].start < 3:
+                u = tokens[rest]
+                if u.len > 2 or (t.len == 2 and u.tag[0] in "JE"):
+                    return None  # 위젯 + 이, 지우 + 는: a word and its particle
+                rest += 1
+            last = tokens[rest - 1]
+            if last.start + last.len != 3:
+                return None
+        else:
+            return None
+        for u in tokens[rest:]:
+            if not (u.tag[0] in "JSE" or u.form in PARTICLES or u.form.startswith(HONORIFICS)):
+                return None
+        return 0, 3
 
     def find(self, texts: list[str]) -> tuple[list[list[tuple[int, int, str, float]]], int]:
         found: list[list[tuple[int, int, str, float]]] = [[] for _ in texts]
@@ -94,8 +158,8 @@ class KiwiNer:
         if len(self._cache) + len(distinct) > 50_000:
             self._cache.clear()
         todo = [p for p in distinct if p not in self._cache]
-        for piece, tokens in zip(todo, self._kiwi.tokenize(todo)):
-            self._cache[piece] = self._names(tokens)
+        for piece, tokens in zip(todo, self._model.tokenize(todo)):
+            self._cache[piece] = self._names(tokens, piece)
         for (i, a, _), piece in zip(jobs, pieces):
             found[i] += [(a + s, a + e, "PERSON", NER_SCORE) for s, e in self._cache[piece]]
         return found, sum(len(p) for p in distinct)

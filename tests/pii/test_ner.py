@@ -31,7 +31,7 @@ def test_windows_keep_the_recall_of_full_text_ner(ner):
     texts, langs, truth = make_docs(n_en=160, n_zh=0, seed=21, per_doc=2)
     full = [
         [(e.start_char, e.end_char) for e in doc.ents if e.label_ in LABELS]
-        for doc in ner._nlp.pipe(texts)
+        for doc in ner._model.pipe(texts)
     ]
     windowed, sent = ner.find(texts)
     for entity in ("PERSON", "LOCATION"):

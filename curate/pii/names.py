@@ -1,0 +1,175 @@
+"""Latin-script PERSON names from a lexicon of given names (``Ana Sofía Rey Puente``) and titles.
+
+spaCy's English model, which reads the name windows of every row (curate/pii/ner.py), misses
+many names in German, Spanish, Italian and Dutch text: it has not seen ``Temistocle
+Caccioppoli`` or ``Quinn van de Weterink``. This finder does not need to have seen the surname:
+
+* a given name of the lexicon in Title Case, followed by one to three Title Case words (the
+  surnames, and middle names), with the particles of surnames between them (``de``, ``del``,
+  ``di``, ``van der``, ``von``, ``y`` ...): the whole run is a PERSON;
+* an honorific or title (``Herr``, ``Frau``, ``Sr.``, ``Sra.``, ``Sig.``, ``Dott.``, ``Mme``,
+  ``Dhr.``, ``Dr.`` ...) followed by Title Case words: those words are a PERSON.
+
+A word is no surname when it is a stop word of en/de/fr/es/it/nl, or when it also occurs in
+lower case in the same document (German nouns are capitalised, but a noun used twice is
+usually also seen inside a compound or in lower case less often than one would hope, so the
+first rule also needs the given name itself not to be a stop word or a lower-case word of the
+document: ``Bitte wenden Sie`` is no name though ``Bitte`` is one in Sweden).
+
+The lexicon is the first-name dictionary of Jörg Michael's ``gender`` program (about 48,000
+given names of 55 countries, GFDL), as shipped in the ``gender-guesser`` package's data file:
+nothing is downloaded. It is independent of the generator of the test names
+(benchmarks/pii_multilingual.py takes them from Faker's locale providers).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import unicodedata
+from pathlib import Path
+
+import regex as re
+
+from curate.pii.ner import NER_SCORE, LazyNer, _stop_words
+
+log = logging.getLogger(__name__)
+
+# surname particles between the given name and the surname (lower case, or capitalised: Le Grand)
+PARTICLES = (
+    "de la|de las|de los|del|de|di|da|dal|dalla|della|dei|degli|van der|van den|van de|van 't|"
+    "van|von der|von dem|von|zu|vom|den|ten|ter|le|la|du|des|dos|das|do|y|i|e|"
+    "Le|La|De|Di|Da|Del|Van|Von|Du"
+)
+# honorifics and titles that come before a name (abbreviations with their dot)
+HONORIFICS = (
+    r"Herr|Herrn|Frau|Fräulein|Mr\.|Mrs\.|Ms\.|Miss|Mme\.?|Mlle\.?|Monsieur|Madame|M\.|Sr\.|"
+    r"Sra\.|Srta\.|Señor|Señora|Don|Doña|Dña\.|Sig\.|Sig\.ra|Sig\.na|Signor|Signora|Dott\.|"
+    r"Dott\.ssa|Dr\.|Dra\.|Prof\.|Prof\.ssa|Ing\.|Avv\.|Dhr\.|Mevr\.|Mw\.|Mevrouw|Meneer"
+)
+_WORD = r"\p{Lu}[\p{Ll}'’]*\p{Ll}(?:-\p{Lu}[\p{Ll}'’]*\p{Ll})?"  # Rey, Águila-Tur, O'Neil
+_TAIL = rf"(?:[ \t](?:(?:{PARTICLES})[ \t])?{_WORD}){{1,3}}"
+_GIVEN_RUN = re.compile(rf"(?<![\p{{L}}\p{{N}}_@/.\-])({_WORD})({_TAIL})(?![\p{{L}}\p{{N}}_@])")
+_HONORED = re.compile(
+    rf"(?<![\p{{L}}\p{{N}}_])(?:{HONORIFICS})[ \t]((?:{_WORD})(?:[ \t](?:(?:{PARTICLES})[ \t])?"
+    rf"{_WORD}){{0,2}})(?![\p{{L}}\p{{N}}_@])"
+)
+# given names that are also words of technical text or start a place name (``General Public
+# License``, ``Free Software``, ``San Andrés``, ``Sun Type``, ``Thu Mar``): never a given name
+_NOT_GIVEN = (
+    "General Free Long Art Rand San Santa Sankt Saint Sainte Sun Mon Tue Wed Thu Fri Sat Mar "
+    "Marca Máximo Pista Zona Christ Fan File Trinity Linux Page Mark Will Case Gay Major Royal "
+    "Summer Winter Paris London Florence Sydney Victoria Georgia Virginia Carolina Nevada "
+    "Dakota Montana Jersey Vienna Lorraine Holland"
+)
+NOT_GIVEN = frozenset(_NOT_GIVEN.split())
+_PARTICLE_WORDS = frozenset(w for p in PARTICLES.split("|") for w in p.lower().split())
+_SPLIT = re.compile(r"[ \t]+")
+_LOWER_WORD = re.compile(r"(?<![\p{L}\p{N}_])\p{Ll}[\p{Ll}'’]*(?![\p{L}\p{N}_])")
+
+
+def lexicon_path() -> Path | None:
+    try:
+        import gender_guesser
+    except ImportError:
+        return None
+    return Path(gender_guesser.__file__).parent / "data" / "nam_dict.txt"
+
+
+@functools.cache
+def given_names() -> frozenset[str]:
+    """The given names of the lexicon, as written (``Plácido``, ``Jean-Pierre``), less the
+    stop words of the crawl's Latin-script languages; empty when the package is missing."""
+    path = lexicon_path()
+    if path is None or not path.is_file():
+        return frozenset()
+    names: set[str] = set()
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if line[:1] in "#=" or len(line) < 4:
+                continue
+            parts = line.split()
+            if len(parts) < 2:
+                continue
+            name = parts[1]
+            if "+" in name:  # Jean+Pierre: Jean-Pierre, Jean Pierre (two words, both listed)
+                names.add(name.replace("+", "-"))
+                names.update(name.split("+"))
+            else:
+                names.add(name)
+    stop = _stop_words()
+    kept = {
+        n
+        for n in names
+        if len(n) >= 2 and n.lower() not in stop and n[0].isupper() and n not in NOT_GIVEN
+    }
+    return frozenset(kept | {unaccented(n) for n in kept})
+
+
+def unaccented(word: str) -> str:
+    """``Pía`` -> ``Pia``: a name is looked up without its accents too (the dictionary writes
+    many names in one spelling only)."""
+    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
+
+
+class GivenNameNer(LazyNer):
+    """PERSON from the given-name lexicon and honorifics, on every row (Latin script only)."""
+
+    _looked_up = 0  # characters of the runs looked up in the lexicon, this batch
+
+    def _build(self) -> frozenset[str]:
+        names = given_names()
+        if not names:
+            raise ImportError("gender-guesser (the given-name lexicon) is not installed")
+        self._stop = _stop_words()
+        return names
+
+    def find(self, texts: list[str]) -> tuple[list[list[tuple[int, int, str, float]]], int]:
+        """Spans per text, and the characters of the runs looked up in the lexicon (like the
+        spaCy windows: the scan for Title Case runs is not counted)."""
+        self._looked_up = 0
+        found, _ = super().find(texts)
+        return found, self._looked_up
+
+    def spans(self, text: str) -> list[tuple[int, int, str, float]]:
+        out: list[tuple[int, int, str, float]] = []
+        lower: set[str] | None = None
+
+        def common(word: str) -> bool:
+            nonlocal lower
+            w = word.lower()
+            if w in self._stop:
+                return True
+            if lower is None:
+                lower = set(_LOWER_WORD.findall(text))
+            return w in lower
+
+        # overlapped: in "Kontakt Gesche Ehlert" the run from "Kontakt" fails, the one from
+        # "Gesche" must still be tried
+        for m in _GIVEN_RUN.finditer(text, overlapped=True):
+            given = m.group(1)
+            self._looked_up += m.end(1) - m.start(1)
+            first = given.split("-")[0]
+            if given in NOT_GIVEN or not (
+                {given, first, unaccented(given), unaccented(first)} & self._model
+            ):
+                continue
+            if common(given):
+                continue
+            # keep the Title Case words after the given name up to the first common one
+            end, pos = m.end(1), m.end(1)
+            for w in _SPLIT.split(m.group(2).strip()):
+                pos = text.index(w, pos) + len(w)
+                if w.lower() in _PARTICLE_WORDS:
+                    continue  # Cornelia Le Grand, Quinn van de Weterink
+                if w[:1].isupper():
+                    if common(w):
+                        break
+                    end = pos
+            if end > m.end(1):
+                out.append((m.start(1), end, "PERSON", NER_SCORE))
+        for m in _HONORED.finditer(text):
+            words = _SPLIT.split(m.group(1))
+            if len(words) > 1 or not common(words[0]):  # Frau Nada Walter; Herr Jopich
+                out.append((m.start(1), m.end(1), "PERSON", NER_SCORE))
+        return out

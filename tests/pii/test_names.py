@@ -1,0 +1,110 @@
+"""Names the spaCy model misses: the given-name lexicon (Latin script), Korean and Japanese
+name shapes, on the real lexicon and the real analysers."""
+
+from __future__ import annotations
+
+import pytest
+
+from curate.pii.ja_ner import FugashiNer
+from curate.pii.ko_ner import KiwiNer
+from curate.pii.names import GivenNameNer, given_names
+
+
+def _found(ner, text: str) -> list[str]:  # noqa: ANN001
+    (spans,), _ = ner.find([text])
+    return [text[a:b] for a, b, entity, _ in spans if entity == "PERSON"]
+
+
+@pytest.fixture(scope="module")
+def names() -> GivenNameNer:
+    ner = GivenNameNer()
+    assert ner.load(), ner.error
+    return ner
+
+
+def test_the_lexicon_is_the_gender_dictionary_less_stop_words_and_words() -> None:
+    lexicon = given_names()
+    assert len(lexicon) > 40_000
+    assert {"Plácido", "Temistocle", "Esmée", "Jean-Pierre", "Hans"} <= lexicon
+    assert not {"General", "Die", "San"} & lexicon
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Autor: Ana Sofía Rey Puente. Siehe unten.", "Ana Sofía Rey Puente"),
+        ("Contatto: Temistocle Caccioppoli e altri", "Temistocle Caccioppoli"),
+        ("Auteur: Quinn van de Weterink", "Quinn van de Weterink"),
+        ("Nombre: Plácido Águila-Tur.", "Plácido Águila-Tur"),
+        ("Kontakt Gesche Ehlert hier", "Gesche Ehlert"),  # after another Title Case word
+        ("Bitte wenden Sie sich an Herr Jopich.", "Jopich"),
+        ("Scrivere alla Dott.ssa Barillaro per i dettagli.", "Barillaro"),
+    ],
+)
+def test_a_given_name_and_title_case_words_or_a_title_are_a_name(names, text, name) -> None:
+    assert name in _found(names, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bitte wenden Sie sich an den Systemverwalter.",
+        "Distributed under the General Public License Version 3.",
+        "San Andrés is an island; Sun Type is a font.",
+        "Die Datei Konfiguration wird gelesen.",
+        "Frank said so.",  # a given name alone is not enough
+    ],
+)
+def test_words_and_places_are_not_names(names, text) -> None:
+    assert _found(names, text) == []
+
+
+@pytest.fixture(scope="module")
+def kiwi() -> KiwiNer:
+    ner = KiwiNer()
+    if not ner.load():
+        pytest.skip(ner.error)
+    return ner
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("작성자 윤영호.", "윤영호"),  # unknown to Kiwi: one unknown noun
+        ("자세한 내용은 김은영에게 문의하세요.", "김은영"),  # split: 김 + 은 + 영 + 에게
+        ("이름: 이현우", "이현우"),  # a name Kiwi knows
+        ("작성자 김지은", "김지은"),  # Kiwi reads 김 + 짓 + 은 (a verb)
+        ("이름: 이아름", "이아름"),  # a native Korean given name
+        ("홍길동씨에게 연락", "홍길동"),  # honorific written together
+    ],
+)
+def test_korean_names(kiwi, text, name) -> None:
+    assert name in _found(kiwi, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "정보를 확인하세요.",
+        "문자열 값을 기대했는데",
+        "강동구 천호대로",
+        "인코더 설정과 하이픈",
+        "이상은 기본값입니다.",
+    ],
+)
+def test_korean_words_are_not_names(kiwi, text) -> None:
+    assert _found(kiwi, text) == []
+
+
+@pytest.fixture(scope="module")
+def fugashi() -> FugashiNer:
+    ner = FugashiNer()
+    if not ner.load():
+        pytest.skip(ner.error)
+    return ner
+
+
+def test_japanese_surname_space_given_name(fugashi) -> None:
+    assert _found(fugashi, "連絡先：井上 七夏。詳細") == ["井上 七夏"]
+    assert _found(fugashi, "氏名：佐藤 零。") == ["佐藤 零"]
+    assert _found(fugashi, "田中 の設定を開く") == []
