@@ -192,7 +192,7 @@ class MinHashDedup(RowRemovalStage):
         if c.export:
             for _ in run(functools.partial(_export, collected, Path(c.export)), [0]):
                 pass
-        if collected.decisions is not None and not c.index:  # tasks all the way
+        if collected.decisions is not None:  # tasks all the way
             plan = lsh_barrier.plan(
                 collected.folder,
                 collected.shards,
@@ -202,7 +202,12 @@ class MinHashDedup(RowRemovalStage):
                 n,
                 c,
             )
-            summary.update(lsh_barrier.run_barrier(plan, run))
+            if c.index:
+                found = lsh_barrier.run_indexed(plan, run, _open_index(c, bands, rows))
+                summary.update(found)
+                summary["index"] = {"path": str(c.index), **found["index"]}
+            else:
+                summary.update(lsh_barrier.run_barrier(plan, run))
             return DecisionFiles(str(collected.decisions)), summary
         head = collected.read([SHARD, ROW, "id", "dump", "date", "length", "shingled"])
         index = _open_index(c, bands, rows) if c.index else None
