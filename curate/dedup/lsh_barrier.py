@@ -23,6 +23,20 @@ group of consecutive shards (``groups``), exchanging Parquet files in curate.shu
     sharding); removals -> groups of shards;
 11. decision files (per group of shards), as the keyed barriers write them.
 
+With a cross-dump index (``run_indexed``, under the index's lock): first every run row's ordinal
+in its dump (curate.index.ordinals, one partition per shard group), so a row's handle in the
+index is known to every task; band keys are then partitioned by key range, and in step 2 each
+task looks its keys up in the committed dumps' pieces of that band and range
+(curate.index.store.lookup_partition, streamed); a hit links the document to the committed one
+(and keeps it out of that band's run bucket, as the in-memory barrier does), the same task
+writing this range of the new dumps' band keys into their staged folders. Step 5 verifies the
+group's hits against the committed sets or signatures (read by the task, for those documents
+only) and links each to its committed root, a node ``COMMITTED + handle`` (negative: the
+smallest node of a component is its best committed document, which survives: committed dumps
+come first). After step 11 the new dumps' rows go by ordinal range to tasks that write their
+docs pieces (id, root) and shingle-set or signature pieces; the driver commits the manifests
+(curate.index.keyed.commit_dumps, as url_dedup's barrier does).
+
 The driver holds file names it derives from counts and merges small per-task counters. A task
 holds one partition or one shard group at a time: candidate rows only after step 2, so steps 3-6
 and 8-10 hold the near-duplicates, not the corpus. A component's members meet in one task
@@ -63,7 +77,13 @@ from curate.index.store import (
 )
 from curate.index.survivor import rank_of, survival_order
 from curate.minhash import SetStore, jaccard_at_least, signatures_agree
-from curate.shuffle import gather_decisions, partition_of, read_partition, write_partitioned
+from curate.shuffle import (
+    gather_decisions,
+    partition_of,
+    read_partition,
+    widen,
+    write_partitioned,
+)
 from curate.stages.base import ROW, SHARD
 
 SURVIVAL = ["id", "dump", "date", "length"]
@@ -507,12 +527,9 @@ def _joined(p: Plan, group: int, table: pa.Table, on: str, columns: list[str]) -
         at = np.minimum(np.searchsorted(rows, want), max(len(rows) - 1, 0))
         if src is None or not np.array_equal(rows[at], want):
             raise CurateError(f"{p.collect_file(s)}: rows missing from the collect file")
-        parts.append(src.select(columns).take(pa.array(at)))
-    if parts:
-        extra = pa.concat_tables(parts)
-    else:
-        schema = _schema(p, columns)
-        extra = schema.empty_table()
+        # 64-bit offsets: a group's candidates' sets may pass 2^31 values together
+        parts.append(widen(src.select(columns).take(pa.array(at))))
+    extra = pa.concat_tables(parts) if parts else widen(_schema(p, columns).empty_table())
     for name in columns:
         table = table.append_column(name, extra.column(name))
     return table

@@ -19,7 +19,10 @@ Layout of ``DIR`` (all Parquet/JSON/NumPy, readable without curate)::
                                 with key min/max statistics
         signatures.npy          uint32 [docs, num_perm], MinHash with verify: signature
         shingles.npy            uint32, each document's distinct shingle hashes, MinHash with
-        shingle_offsets.npy     verify: exact (int64 [docs + 1] offsets into shingles.npy)
+        shingle_offsets.npy     verify: exact (int64 [docs + 1] offsets into shingles.npy);
+                                when tasks commit, one of each per ordinal range
+                                (shingles-00003.npy, offsets local to the piece), listed in
+                                the manifest's ``arrays`` [kind, first ordinal, rows, file]
         <name>.parquet          a stage's own tables (simhash: clusters, merges)
 
 A document is named by a *handle*, ``seq << 32 | ordinal``; ordinals follow the survival order

@@ -20,12 +20,15 @@ each keeps its best document by ``keep`` (curate.index.survivor) and loses the o
 record ``duplicate_of`` (the survivor's id) and ``cluster`` (a hash of the survivor's id: the same
 number whatever the sharding).
 
-Barrier. Without an index the runner's barrier runs as partitioned tasks
-(curate.dedup.lsh_barrier): band keys, buckets, candidate verification, connected components,
-survivors and per-shard decision files, each task holding one hash partition or one group of
-shards; the driver holds counts. With an ``index`` (and in memory, ``decide``) one band task per
-band finds the links and this process verifies them, joins clusters and picks survivors, holding
-~3 KB per document: the same decisions.
+Barrier. The runner's barrier runs as partitioned tasks (curate.dedup.lsh_barrier): band keys,
+buckets, candidate verification, connected components, survivors and per-shard decision files,
+each task holding one partition or one group of shards; the driver holds counts. With an
+``index`` the same rounds also look the band keys up in the committed dumps (per key range),
+verify the hits against the index's shingle sets or signatures, and write the new dumps' index
+pieces (``lsh_barrier.run_indexed``); the driver writes the manifests. In memory (``decide``,
+tests and ``curate measure``) one band task per band finds the links and this process verifies
+them, joins clusters and picks survivors, holding ~3 KB per document: the reference the
+partitioned barrier is tested against (the same decisions, the same index contents).
 
 Across dumps (``index: DIR``): the documents of every dump already committed to the index come
 before this run's in survival order; a run's document that falls in a bucket holding committed
@@ -179,8 +182,8 @@ class MinHashDedup(RowRemovalStage):
         return self.barrier(CollectedTable(collected), run_here)
 
     def barrier(self, collected: Any, run: Run) -> tuple[Any, dict[str, Any]]:
-        """Without an index, on the runner's files: partitioned tasks all the way
-        (curate.dedup.lsh_barrier), which write the decision files. Otherwise one task per band
+        """On the runner's files: partitioned tasks all the way (curate.dedup.lsh_barrier), which
+        write the decision files (and, with an index, its pieces). In memory: one task per band
         finds that band's bucket links (and its hits in that partition of the index); this
         process verifies the distinct candidate pairs, joins clusters and picks survivors."""
         c = self.config

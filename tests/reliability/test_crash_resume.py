@@ -53,6 +53,9 @@ KILLS = {
     "before an index rename": [("index_commit", 0.4)],
     "one of two dumps committed": [("index_committed", 0.0)],
     "minhash index committed": [("index_committed", 1.0)],
+    # the indexed minhash barrier's rounds (ordinals, lookups, verification, pieces): tasks
+    "minhash index barrier task": [("minhash_task", 0.6)],
+    "minhash index barrier, 2 workers": [("minhash_task/2", 0.3)],
     "removing pass files": [("pass_cleanup", 0.5)],
     "before the report": [("before_report", 1.0)],
     "writing report.json": [("write_bytes", "report.json")],
