@@ -768,7 +768,8 @@ def _spread_docs(p: Plan, group: int) -> None:
         table = _read_shard(p, s, [ROW, "id", "dump", *_payload(p)])
         if table is None:
             continue
-        table = table.filter(pc.is_in(table.column("dump"), value_set=new))
+        dump = table.column("dump")
+        table = table.filter(pc.is_in(dump, value_set=new.cast(dump.type)))
         if not table.num_rows:
             continue
         node = _nodes(s, table.column(ROW).to_numpy())
