@@ -342,7 +342,9 @@ def _nodes(shard: int, rows: np.ndarray) -> np.ndarray:
 
 
 def _done(path: Path, table: pa.Table, part: np.ndarray) -> None:
-    write_partitioned(path, table, part)
+    # shingle sets and signatures are random hashes: zstd would cost time and save nothing
+    random = any(name in table.column_names for name in ("a", "b", "shingles", "signature"))
+    write_partitioned(path, table, part, compression="none" if random else "zstd")
     failpoint("minhash_task")
 
 
@@ -769,7 +771,9 @@ def _spread_docs(p: Plan, group: int) -> None:
         if table is None:
             continue
         dump = table.column("dump")
-        table = table.filter(pc.is_in(dump, value_set=new.cast(dump.type)))
+        is_new = pc.is_in(dump, value_set=new.cast(dump.type))
+        if not pc.all(is_new).as_py():  # (a filter copies the sets even when it keeps all)
+            table = table.filter(is_new)
         if not table.num_rows:
             continue
         node = _nodes(s, table.column(ROW).to_numpy())
@@ -813,26 +817,29 @@ def _docs(p: Plan, r: int) -> dict[str, tuple[list, list]]:
     found: dict[str, tuple[list, list]] = {}
     if rows is None or not rows.num_rows:
         return found
-    rows = rows.sort_by([("dump", "ascending"), ("ordinal", "ascending")])
+    # sorted by index only: each column is taken once, in ordinal order (a set column is
+    # most of the rows' bytes)
     enc = pc.dictionary_encode(rows.column("dump")).combine_chunks()
     code = enc.indices.to_numpy()
     ordinal = rows.column("ordinal").to_numpy()
     for c, name in enumerate(enc.dictionary.to_pylist()):
-        at = np.flatnonzero(code == c)
+        mine = np.flatnonzero(code == c)
+        at = mine[np.argsort(ordinal[mine], kind="stable")]
         first = p.index.first[name][r]
         if not np.array_equal(ordinal[at], np.arange(first, first + len(at))):
             raise CurateError(f"minhash_dedup: {name}: ordinals of range {r} are not contiguous")
-        piece = rows.take(pa.array(at))
+        take = pa.array(at)
         folder = Path(p.index.staged[name])
-        file = write_docs(
-            folder, piece.column("id").combine_chunks(), piece.column("root").to_numpy(), piece=r
-        )
+        ids = rows.column("id").take(take).combine_chunks()
+        file = write_docs(folder, ids, rows.column("root").to_numpy()[at], piece=r)
+        del ids
         arrays: list = []
         if p.verify == "exact":
-            sets = SetStore.from_arrow(piece.column("shingles"))
+            sets = SetStore.from_arrow(rows.column("shingles").take(take))
             arrays = [list(a) for a in write_sets(folder, r, sets, first)]
+            del sets
         elif p.verify == "signature":
-            sigs = _matrix(piece.column("signature"), p.num_perm)
+            sigs = _matrix(rows.column("signature").take(take), p.num_perm)
             arrays = [list(write_signatures(folder, r, sigs, first))]
         failpoint("index_part")
         found[name] = ([first, len(at), file], arrays)
