@@ -24,6 +24,20 @@ group of consecutive shards (``groups``), exchanging Parquet files in curate.shu
     component's size, FineWeb-2's rehydration column) -> groups of shards;
 11. decision files (per group of shards), as the keyed barriers write them.
 
+With a cross-dump index (``run_indexed``, under the index's lock): first every run row's ordinal
+in its dump (curate.index.ordinals, one partition per shard group), so a row's handle in the
+index is known to every task; band keys are then partitioned by key range, and in step 2 each
+task looks its keys up in the committed dumps' pieces of that band and range
+(curate.index.store.lookup_partition, streamed); a hit links the document to the committed one
+(and keeps it out of that band's run bucket, as the in-memory barrier does), the same task
+writing this range of the new dumps' band keys into their staged folders. Step 5 verifies the
+group's hits against the committed sets or signatures (read by the task, for those documents
+only) and links each to its committed root, a node ``COMMITTED + handle`` (negative: the
+smallest node of a component is its best committed document, which survives: committed dumps
+come first). After step 11 the new dumps' rows go by ordinal range to tasks that write their
+docs pieces (id, root) and shingle-set or signature pieces; the driver commits the manifests
+(curate.index.keyed.commit_dumps, as url_dedup's barrier does).
+
 The driver holds file names it derives from counts and merges small per-task counters. A task
 holds one partition or one shard group at a time: candidate rows only after step 2, so steps 3-6
 and 8-10 hold the near-duplicates, not the corpus. A component's members meet in one task
@@ -35,7 +49,7 @@ from __future__ import annotations
 import functools
 import math
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +62,29 @@ from xxhash import xxh3_64_intdigest
 from curate.collected import Run
 from curate.dedup.components import distinct_pairs, partitioned_components
 from curate.errors import CurateError, failpoint
+from curate.index.ordinals import OrdinalJob, dump_ordinals, read_ordinals, row_keys
+from curate.index.store import (
+    CommittedDump,
+    ReadMeter,
+    doc_column,
+    lookup_partition,
+    make_handle,
+    shingle_sets_of,
+    signatures_of,
+    write_docs,
+    write_partition,
+    write_sets,
+    write_signatures,
+)
 from curate.index.survivor import rank_of, survival_order
 from curate.minhash import SetStore, jaccard_at_least, signatures_agree
-from curate.shuffle import gather_decisions, partition_of, read_partition, write_partitioned
+from curate.shuffle import (
+    gather_decisions,
+    partition_of,
+    read_partition,
+    widen,
+    write_partitioned,
+)
 from curate.stages.base import ROW, SHARD
 
 SURVIVAL = ["id", "dump", "date", "length"]
@@ -62,6 +96,24 @@ SHARDS_PER_GROUP = 256
 # one key partition per this many band-key bytes (24 per band and row: key, node, band; a task
 # sorts a few copies): the runner's partitions are sized for a keyed barrier's one key per row
 BAND_BYTES_PER_PARTITION = 512 << 20
+# with an index, one ordinal range (a docs piece of each new dump, written by one task) per this
+# many bytes of the new dumps' documents (id, root and shingle set: ~2 KB a document)
+DOC_BYTES_PER_RANGE = 512 << 20
+# a committed document's node in the graph: its handle + COMMITTED (negative, so never a run
+# node shard << 32 | row, and the smallest node of a component is its best committed document)
+COMMITTED = np.int64(-(1 << 63))
+
+
+@dataclass(frozen=True)
+class IndexPlan:
+    """What the tasks of an indexed barrier need of the index (picklable: dumps' manifests,
+    names and folders)."""
+
+    reference: tuple[CommittedDump, ...]  # dumps to deduplicate against, in commit order
+    seq_of: dict[str, int]  # every run dump's sequence number (the new ones' as planned)
+    staged: dict[str, str]  # new dump -> its staged folder in the index
+    ordinals: OrdinalJob  # every run row's ordinal in its dump (curate.index.ordinals)
+    first: dict[str, list[int]] = field(default_factory=dict)  # dump -> first ordinal per range
 
 
 @dataclass(frozen=True)
@@ -80,6 +132,15 @@ class Plan:
     threshold: float
     num_perm: int
     keep: str
+    index: IndexPlan | None = None  # with a cross-dump index (``run_indexed``)
+
+    def key_part(self, key: np.ndarray) -> np.ndarray:
+        """The partition of each band key: a hash; with an index a key range (its top bits), so
+        that a task's keys meet one slice of each committed dump's band pieces."""
+        if self.index is None:
+            return partition_of(key, self.partitions)
+        top = np.asarray(key, np.uint64) >> np.uint64(32)
+        return ((top * np.uint64(self.partitions)) >> np.uint64(32)).astype(np.int64)
 
     def collect_file(self, shard: int) -> Path:
         return Path(self.collect, f"part-{shard:05d}.parquet")
@@ -120,44 +181,131 @@ def plan(
 def run_barrier(p: Plan, run: Run) -> dict[str, Any]:
     """Every round in turn; returns the summary counters (the caller adds the stage's)."""
     shutil.rmtree(p.work, ignore_errors=True)  # a resumed run starts the barrier again
+    summary, _ = _rounds(p, run)
+    shutil.rmtree(p.work, ignore_errors=True)
+    return summary
+
+
+def run_indexed(p: Plan, run: Run, index: Any, ranges: int | None = None) -> dict[str, Any]:
+    """The barrier through a cross-dump index (curate.index.DedupIndex), under its lock: the
+    run's ordinals (curate.index.ordinals, by shard group), then the rounds with the committed
+    dumps' band keys looked up in the bucket tasks (a hit links the document to the best
+    committed one, as in the in-memory barrier), then each new dump's pieces written by tasks
+    (band keys by the bucket tasks, docs and shingle sets or signatures by ordinal range) and
+    committed by curate.index.keyed.commit_dumps (the driver writes meta.json and renames)."""
+    from curate.index.keyed import commit_dumps
+
+    shutil.rmtree(p.work, ignore_errors=True)
+    work = Path(p.work)
+    ordinal_work = work.with_name(f"{work.name}-ordinals")
+    shutil.rmtree(ordinal_work, ignore_errors=True)
+    if ranges is None:
+        docs = _documents(p)
+        ranges = max(p.partitions, math.ceil(docs * 2048 / DOC_BYTES_PER_RANGE))
+    job = OrdinalJob(
+        p.collect, p.shards, p.groups, ranges, p.keep, str(ordinal_work),
+        what="minhash_dedup", plain_by_group=True,
+    )  # fmt: skip
+    with index.locked():
+        survey = dump_ordinals(job, run)
+        reference, new = index.plan(survey.fingerprints)
+        seq_of = {d.name: d.seq for d in index.dumps()}
+        top = max(seq_of.values(), default=0)
+        seq_of.update({name: top + 1 + i for i, name in enumerate(new)})
+        staged = {name: str(index.begin_commit()) for name in new}
+        plan_ = replace(p, index=IndexPlan(tuple(reference), seq_of, staged, job, survey.first))
+        summary, found = _rounds(plan_, run)
+        commit_dumps(
+            index,
+            new,
+            survey,
+            staged,
+            seq_of,
+            found["pieces"],
+            found["parts"],
+            {name: {"removed": summary["removed_by_dump"].get(name, 0)} for name in new},
+            found["arrays"],
+        )
+    shutil.rmtree(p.work, ignore_errors=True)
+    shutil.rmtree(ordinal_work, ignore_errors=True)
+    summary["index"] = {
+        "deduplicated_against": [d.name for d in reference],
+        "reference_docs": sum(d.docs for d in reference),
+        "committed": new,
+        "already_committed": sorted(set(survey.docs) - set(new)),
+        "bytes_read": found["bytes_read"] + index.bytes_read,
+    }
+    return summary
+
+
+def _documents(p: Plan) -> int:
+    total = 0
+    for s in range(p.shards):
+        try:
+            total += pq.read_metadata(p.collect_file(s)).num_rows
+        except FileNotFoundError:
+            continue
+    return total
+
+
+def _rounds(p: Plan, run: Run) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The rounds; returns the summary and, with an index, what the commit needs: {pieces,
+    parts, arrays} per new dump and the bytes the tasks read from the index."""
     P, G = p.partitions, p.groups
     counts: dict[str, int] = {}
+    found: dict[str, Any] = {"bytes_read": 0, "pieces": {}, "parts": {}, "arrays": {}}
 
     def each(fn: Any, tasks: int) -> list[Any]:
         return list(run(functools.partial(fn, p), list(range(tasks))))
 
     for c in each(_bands, G):
         counts["shingled"] = counts.get("shingled", 0) + c
-    each(_buckets, P)
+    for bucket in each(_buckets, P):
+        found["bytes_read"] += bucket["bytes_read"]
+        for name, parts in bucket["parts"].items():
+            found["parts"].setdefault(name, []).extend(tuple(x) for x in parts)
     each(functools.partial(_join, "members", P, "node", SURVIVAL, "bucket"), G)
     each(_links, P)
-    candidates = sum(each(_verify_first, G))
-    rejected = sum(each(_verify_other, G)) if p.verify != "none" else 0
-    labels = partitioned_components(p.files("edges", G), Path(p.work, "components"), P, run, P)
+    candidates, rejected = 0, 0
+    for first in each(_verify_first, G):
+        candidates += first["candidates"]
+        rejected += first["rejected"]
+        found["bytes_read"] += first["bytes_read"]
+    if p.verify != "none":
+        rejected += sum(each(_verify_other, G))
+    edges = p.files("edges", G) + (p.files("iedges", G) if p.index is not None else [])
+    labels = partitioned_components(edges, Path(p.work, "components"), P, run, P)
     each(functools.partial(_labels_by_group, str(labels.labels)), P)
     each(functools.partial(_join, "labels", P, "node", SURVIVAL, "label"), G)
-    found = each(_survivors, P)
+    survivors = each(_survivors, P)
     each(_gather, math.ceil(p.shards / SHARDS_PER_GROUP))
+    if p.index is not None and p.index.staged:
+        each(_spread_docs, G)
+        for part in each(_docs, p.index.ordinals.ranges):
+            for name, (piece, arrays) in part.items():
+                found["pieces"].setdefault(name, []).append(tuple(piece))
+                found["arrays"].setdefault(name, []).extend(tuple(a) for a in arrays)
     sizes: dict[int, int] = {}
     by_dump: dict[str, int] = {}
-    for part in found:
+    for part in survivors:
+        found["bytes_read"] += part.get("bytes_read", 0)
         for k, v in part["sizes"].items():
             sizes[k] = sizes.get(k, 0) + v
         for k, v in part["removed_by_dump"].items():
             by_dump[k] = by_dump.get(k, 0) + v
-    shutil.rmtree(p.work, ignore_errors=True)
-    return {
+    summary = {
         "shingled": counts.get("shingled", 0),
         "candidate_pairs": candidates,
         "rejected_by_verification": rejected,
-        "clusters": sum(part["clusters"] for part in found),
-        "duplicates": sum(part["duplicates"] for part in found),
-        "duplicates_of_committed_dumps": 0,
+        "clusters": sum(part["clusters"] for part in survivors),
+        "duplicates": sum(part["duplicates"] for part in survivors),
+        "duplicates_of_committed_dumps": sum(part.get("committed", 0) for part in survivors),
         "removed_by_dump": dict(sorted(by_dump.items())),
         "cluster_sizes": histogram(sizes),
         "partitions": P,
         "component_rounds": len(labels.rounds),
     }
+    return summary, found
 
 
 def histogram(sizes: dict[int, int]) -> dict[str, int]:
@@ -197,45 +345,100 @@ def _nodes(shard: int, rows: np.ndarray) -> np.ndarray:
 
 
 def _done(path: Path, table: pa.Table, part: np.ndarray) -> None:
-    write_partitioned(path, table, part)
+    # shingle sets and signatures are random hashes: zstd would cost time and save nothing
+    random = any(name in table.column_names for name in ("a", "b", "shingles", "signature"))
+    write_partitioned(path, table, part, compression="none" if random else "zstd")
     failpoint("minhash_task")
 
 
 def _bands(p: Plan, group: int) -> int:
-    """Step 1: (band, key, node) of the group's shingled rows, by partition of the key."""
-    bands, keys, nodes, shingled = [], [], [], 0
+    """Step 1: (band, key, node) of the group's shingled rows, by partition of the key; with an
+    index also each row's handle (the new dumps' band keys are committed by the next step)."""
+    bands, keys, nodes, handles, shingled = [], [], [], [], 0
+    known = _Handles(p, group) if p.index is not None else None
     for s in p.shards_of(group):
         cols = [ROW, "shingled", *(f"band_{j:02d}" for j in range(p.bands))]
-        table = _read_shard(p, s, cols)
+        table = _read_shard(p, s, cols + (["dump"] if known is not None else []))
         if table is None:
             continue
         has = table.column("shingled").to_numpy(zero_copy_only=False)
         node = _nodes(s, table.column(ROW).to_numpy()[has])
         shingled += len(node)
+        if known is not None:
+            handle = known.of(node, table.column("dump").filter(pa.array(has)))
         for j in range(p.bands):
             keys.append(table.column(2 + j).to_numpy()[has].astype(np.uint64))
             bands.append(np.full(len(node), j, np.uint8))
             nodes.append(node)
+            if known is not None:
+                handles.append(handle)
     key = np.concatenate(keys) if keys else np.empty(0, np.uint64)
-    table = pa.table(
-        {
-            "band": np.concatenate(bands) if bands else np.empty(0, np.uint8),
-            "key": key,
-            "node": np.concatenate(nodes) if nodes else np.empty(0, np.int64),
-        }
-    )
-    _done(p.out("bands", group), table, partition_of(key, p.partitions))
+    columns = {
+        "band": np.concatenate(bands) if bands else np.empty(0, np.uint8),
+        "key": key,
+        "node": np.concatenate(nodes) if nodes else np.empty(0, np.int64),
+    }
+    if known is not None:
+        columns["handle"] = np.concatenate(handles) if handles else np.empty(0, np.int64)
+    _done(p.out("bands", group), pa.table(columns), p.key_part(key))
     return shingled
 
 
-def _buckets(p: Plan, part: int) -> None:
-    """Step 2: the members of every bucket (band, key) of two or more, by shard group."""
+class _Handles:
+    """Each run row's handle in the index (its dump's sequence number << 32 | its ordinal in
+    the dump), for the rows of one shard group (their ordinals: one partition of the ordinal
+    job, sorted once)."""
+
+    def __init__(self, p: Plan, group: int):
+        assert p.index is not None
+        self.seq_of = p.index.seq_of
+        ords = read_ordinals(p.index.ordinals, group)
+        if ords is None:
+            self.keys, self.ordinal = np.empty(0, np.int64), np.empty(0, np.int64)
+            self.range = np.empty(0, np.int64)
+            return
+        keys = row_keys(ords)
+        order = np.argsort(keys, kind="stable")
+        self.keys = keys[order]
+        self.ordinal = ords.column("ordinal").to_numpy()[order].astype(np.int64)
+        self.range = ords.column("_range").to_numpy()[order].astype(np.int64)
+
+    def at(self, node: np.ndarray) -> np.ndarray:
+        want = ((node >> ROW_BITS) << np.int64(40)) | (node & ((1 << ROW_BITS) - 1))
+        at = np.minimum(np.searchsorted(self.keys, want), max(len(self.keys) - 1, 0))
+        if len(want) and (not len(self.keys) or not np.array_equal(self.keys[at], want)):
+            raise CurateError(
+                "minhash_dedup: ordinals missing for some rows (an interrupted barrier?)"
+            )
+        return at
+
+    def of(self, node: np.ndarray, dumps: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """The handles of rows ``node`` whose dumps are ``dumps``."""
+        at = self.at(node)
+        enc = pc.dictionary_encode(dumps)
+        if isinstance(enc, pa.ChunkedArray):
+            enc = enc.combine_chunks()
+        seq = np.array([self.seq_of[d] for d in enc.dictionary.to_pylist()], np.int64)
+        code = enc.indices.to_numpy(zero_copy_only=False)
+        return make_handle(seq[code] if len(seq) else np.zeros(len(at), np.int64), self.ordinal[at])
+
+
+def _buckets(p: Plan, part: int) -> dict[str, Any]:
+    """Step 2: the members of every bucket (band, key) of two or more, by shard group. With an
+    index, a key found in a committed dump's band (one key range of it, streamed) links its
+    documents to that dump's best document with the key (hits, by shard group) and keeps them
+    out of the band's run buckets, as the in-memory barrier does; and this key range of each
+    new dump's band keys is written into its staged folder."""
     table = read_partition(p.files("bands", p.groups), part)
     bucket, node = np.empty(0, np.int64), np.empty(0, np.int64)
+    found: dict[str, Any] = {"bytes_read": 0, "parts": {}}
     if table is not None:
         band = table.column("band").to_numpy()
         key = table.column("key").to_numpy()
         nd = table.column("node").to_numpy()
+        if p.index is not None:
+            handle = table.column("handle").to_numpy()
+            band, key, nd = _index_hits(p, part, band, key, nd, handle, found)
         del table
         order = np.lexsort((nd, key, band))
         band, key, nd = band[order], key[order], nd[order]
@@ -246,8 +449,52 @@ def _buckets(p: Plan, part: int) -> None:
         shared = size[local] > 1
         bucket = (np.int64(part) << np.int64(40)) | local[shared].astype(np.int64)
         node = nd[shared]
+    elif p.index is not None:
+        empty = pa.table({"u": pa.array([], pa.int64()), "h": pa.array([], pa.int64())})
+        _done(p.out("hits", part), empty, np.empty(0, np.int64))
     table = pa.table({"bucket": bucket, "node": node})
     _done(p.out("members", part), table, p.group_of(node))
+    return found
+
+
+def _index_hits(
+    p: Plan,
+    part: int,
+    band: np.ndarray,
+    key: np.ndarray,
+    node: np.ndarray,
+    handle: np.ndarray,
+    found: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step 2 with an index: lookups of this key range in the committed dumps, band by band
+    (one index partition and key range at a time: curate.index.store.lookup_partition); the
+    hits written as (u, h) by shard group of u; this key range of each new dump's band keys
+    written as index pieces. Returns the rows that found nothing."""
+    assert p.index is not None
+    meter = ReadMeter()
+    hit = np.full(len(key), -1, np.int64)
+    if p.index.reference:
+        for j in np.unique(band):
+            at = np.flatnonzero(band == j)
+            hit[at] = lookup_partition(list(p.index.reference), int(j), key[at], meter)
+    found["bytes_read"] = meter.bytes
+    is_hit = hit >= 0
+    u, h = node[is_hit], hit[is_hit]
+    _done(p.out("hits", part), pa.table({"u": u, "h": h}), p.group_of(u))
+    seq = handle >> np.int64(32)
+    for name, folder in sorted(p.index.staged.items()):
+        mine = seq == p.index.seq_of[name]
+        pieces = []
+        for j in np.unique(band[mine]):
+            sel = mine & (band == j)
+            ordinal = handle[sel] & np.int64((1 << 32) - 1)
+            pieces.append(
+                list(write_partition(Path(folder), int(j), key[sel], ordinal, piece=part))
+            )
+            failpoint("index_part")
+        found["parts"][name] = pieces
+    keep = ~is_hit
+    return band[keep], key[keep], node[keep]
 
 
 def _join(step: str, count: int, on: str, columns: list[str], by: str, p: Plan, group: int) -> None:
@@ -258,6 +505,9 @@ def _join(step: str, count: int, on: str, columns: list[str], by: str, p: Plan, 
     if table is None:
         table = _empty([on, by])
     out = _joined(p, group, table, on, columns)
+    if step == "labels" and p.index is not None:  # survivors name the new dumps' roots
+        handle = _Handles(p, group).of(out.column(on).to_numpy(), out.column("dump"))
+        out = out.append_column("handle", pa.array(handle, pa.int64()))
     key = out.column(by).to_numpy()
     _done(p.out(f"{step}+", group), out, partition_of(key.view(np.uint64), p.partitions))
 
@@ -282,12 +532,9 @@ def _joined(p: Plan, group: int, table: pa.Table, on: str, columns: list[str]) -
         at = np.minimum(np.searchsorted(rows, want), max(len(rows) - 1, 0))
         if src is None or not np.array_equal(rows[at], want):
             raise CurateError(f"{p.collect_file(s)}: rows missing from the collect file")
-        parts.append(src.select(columns).take(pa.array(at)))
-    if parts:
-        extra = pa.concat_tables(parts)
-    else:
-        schema = _schema(p, columns)
-        extra = schema.empty_table()
+        # 64-bit offsets: a group's candidates' sets may pass 2^31 values together
+        parts.append(widen(src.select(columns).take(pa.array(at))))
+    extra = pa.concat_tables(parts) if parts else widen(_schema(p, columns).empty_table())
     for name in columns:
         table = table.append_column(name, extra.column(name))
     return table
@@ -334,20 +581,58 @@ def _payload(p: Plan) -> list[str]:
     return {"exact": ["shingles"], "signature": ["signature"]}.get(p.verify, [])
 
 
-def _verify_first(p: Plan, group: int) -> int:
+def _verify_first(p: Plan, group: int) -> dict[str, int]:
     """Step 5: the distinct candidate pairs of this group's members, with the member's set or
-    signature, by shard group of the other end (verify none: the links themselves)."""
+    signature, by shard group of the other end (verify none: the links themselves). With an
+    index, the group's hits too: verified here against the committed sets or signatures
+    (fetched from the index for these hits only), each verified hit an edge to its committed
+    document's root."""
     table = read_partition(p.files("candidates", p.partitions), group)
     u = table.column("u").to_numpy() if table is not None else np.empty(0, np.int64)
     v = table.column("v").to_numpy() if table is not None else np.empty(0, np.int64)
     u, v = distinct_pairs(u, v)
+    out = {"candidates": len(u), "rejected": 0, "bytes_read": 0}
+    if p.index is not None:
+        _verify_hits(p, group, out)
     pairs = pa.table({"u": u, "v": v})
     if p.verify == "none":
         _done(p.out("edges", group), pairs, partition_of(u.view(np.uint64), p.partitions))
-        return len(u)
-    out = _joined(p, group, pairs, "u", _payload(p)).rename_columns(["u", "v", "a"])
-    _done(p.out("half", group), out, p.group_of(v))
-    return len(u)
+        return out
+    joined = _joined(p, group, pairs, "u", _payload(p)).rename_columns(["u", "v", "a"])
+    _done(p.out("half", group), joined, p.group_of(v))
+    return out
+
+
+def _verify_hits(p: Plan, group: int, out: dict[str, int]) -> None:
+    """This group's index hits (u, committed handle h): distinct pairs, verified, each kept one
+    an edge (u, COMMITTED + root of h), by partition of u."""
+    assert p.index is not None
+    table = read_partition(p.files("hits", p.partitions), group)
+    u = table.column("u").to_numpy() if table is not None else np.empty(0, np.int64)
+    h = table.column("h").to_numpy() if table is not None else np.empty(0, np.int64)
+    u, h = distinct_pairs(u, h)
+    out["candidates"] += len(u)
+    reference = list(p.index.reference)
+    meter = ReadMeter()
+    if p.verify != "none" and len(u):
+        table = _joined(p, group, pa.table({"u": u, "h": h}), "u", _payload(p))
+        u, h = table.column("u").to_numpy(), table.column("h").to_numpy()
+        distinct, which = np.unique(h, return_inverse=True)
+        idx = np.arange(len(u))
+        if p.verify == "exact":
+            mine = SetStore.from_arrow(table.column(_payload(p)[0]))
+            theirs = shingle_sets_of(reference, distinct, meter)
+            ok = jaccard_at_least(mine, idx, theirs, which, p.threshold)
+        else:
+            need = math.ceil(p.threshold * p.num_perm - 1e-9)
+            mine_sigs = _matrix(table.column(_payload(p)[0]), p.num_perm)
+            ok = signatures_agree(mine_sigs, signatures_of(reference, distinct, meter)[which], need)
+        out["rejected"] += int((~ok).sum())
+        u, h = u[ok], h[ok]
+    root = doc_column(reference, h, "root", meter).to_numpy().astype(np.int64) if len(h) else h
+    out["bytes_read"] += meter.bytes
+    edges = pa.table({"u": u, "v": root + COMMITTED})
+    _done(p.out("iedges", group), edges, partition_of(u.view(np.uint64), p.partitions))
 
 
 def _verify_other(p: Plan, group: int) -> int:
@@ -390,12 +675,17 @@ def _labels_by_group(labels: str, p: Plan, part: int) -> None:
     except FileNotFoundError:
         table = pa.table({"node": pa.array([], pa.int64()), "label": pa.array([], pa.int64())})
     node = table.column("node").to_numpy().astype(np.int64)
-    table = pa.table({"node": node, "label": table.column("label").to_numpy().astype(np.int64)})
-    _done(p.out("labels", part), table, p.group_of(node))
+    label = table.column("label").to_numpy().astype(np.int64)
+    run = node >= 0  # committed documents (negative nodes) are no shard's: their label tells
+    table = pa.table({"node": node[run], "label": label[run]})
+    _done(p.out("labels", part), table, p.group_of(node[run]))
 
 
 def _survivors(p: Plan, part: int) -> dict[str, Any]:
-    """Step 10: each component's survivor; the others' removals by group of shards."""
+    """Step 10: each component's survivor; the others' removals by group of shards. With an
+    index, a component holding a committed document (label < 0: its best one) keeps that one
+    and loses every run member; the removed rows' roots (their survivor's handle) by shard
+    group, for the new dumps' docs pieces."""
     table = read_partition(p.files("labels+", p.groups), part)
     found: dict[str, Any] = {"clusters": 0, "duplicates": 0, "sizes": {}, "removed_by_dump": {}}
     schema = pa.schema(
@@ -403,21 +693,36 @@ def _survivors(p: Plan, part: int) -> dict[str, Any]:
          ("duplicate_of", pa.string()), ("cluster", pa.int64()), (CLUSTER_SIZE, pa.int32())]
     )  # fmt: skip
     removals = schema.empty_table()
+    gone_node, root = np.empty(0, np.int64), np.empty(0, np.int64)
     if table is not None and table.num_rows:
         table = table.sort_by("node")
         node, label = table.column("node").to_numpy(), table.column("label").to_numpy()
         best, first = _survival_first(table, label, p.keep)
+        committed = label < 0  # (with an index) the component's best is a committed document
+        first &= ~committed
         gone = np.flatnonzero(~first)
         kept = np.flatnonzero(first)
-        survivor = table.column("id").take(pa.array(best[gone]))
-        _, at, sizes = np.unique(label, return_inverse=True, return_counts=True)
+        survivor = table.column("id").take(pa.array(best[gone])).combine_chunks()
+        survivor = survivor.cast(pa.large_string())
+        if committed.any():
+            assert p.index is not None
+            meter = ReadMeter()
+            theirs = committed[gone]
+            ids = doc_column(list(p.index.reference), label[gone][theirs] - COMMITTED, "id", meter)
+            survivor = pc.replace_with_mask(
+                survivor, pa.array(theirs), ids.combine_chunks().cast(pa.large_string())
+            )
+            found["bytes_read"] = meter.bytes
+            found["committed"] = int(theirs.sum())
+        labels, at, sizes = np.unique(label, return_inverse=True, return_counts=True)
+        sizes = sizes + (labels < 0)  # a committed survivor is no row here
         removals = pa.table(
             {
                 SHARD: pa.array((node[gone] >> ROW_BITS).astype(np.int32)),
                 ROW: pa.array(node[gone] & ((1 << ROW_BITS) - 1)),
                 "reason": pa.array(["minhash_duplicate"] * len(gone), pa.string()),
-                "duplicate_of": survivor.combine_chunks().cast(pa.string()),
-                "cluster": cluster_number(survivor.combine_chunks()),
+                "duplicate_of": survivor.cast(pa.string()),
+                "cluster": cluster_number(survivor),
                 CLUSTER_SIZE: pa.array(sizes[at[gone]].astype(np.int32)),
             },
             schema=schema,
@@ -445,7 +750,14 @@ def _survivors(p: Plan, part: int) -> dict[str, Any]:
                 counted.field("values").to_pylist(), counted.field("counts").to_pylist()
             )
         }
+        if p.index is not None:
+            handle = table.column("handle").to_numpy()
+            gone_node = node[gone]
+            root = np.where(committed[gone], label[gone] - COMMITTED, handle[best[gone]])
     shard = removals.column(SHARD).to_numpy()
+    if p.index is not None:
+        roots = pa.table({"node": gone_node, "root": root})
+        write_partitioned(p.out("roots", part), roots, p.group_of(gone_node))
     _done(p.out("removals", part), removals, shard // SHARDS_PER_GROUP)
     return found
 
@@ -454,3 +766,99 @@ def _gather(p: Plan, group: int) -> None:
     """Step 11: the decision files of one group of shards."""
     gather_decisions(p.files("removals", p.partitions), group, Path(p.decisions))
     failpoint("minhash_task")
+
+
+# ---------------------------------------------------------------- the new dumps' index pieces
+
+
+def _spread_docs(p: Plan, group: int) -> None:
+    """The new dumps' rows of one shard group: (dump, ordinal, id, root, and the shingle set or
+    signature verification needs) by ordinal range. A row's root is its survivor's handle
+    (step 10), or its own when it stays."""
+    assert p.index is not None
+    known = _Handles(p, group)
+    roots = read_partition(p.files("roots", p.partitions), group)
+    r_node = roots.column("node").to_numpy() if roots is not None else np.empty(0, np.int64)
+    r_root = roots.column("root").to_numpy() if roots is not None else np.empty(0, np.int64)
+    order = np.argsort(r_node, kind="stable")
+    r_node, r_root = r_node[order], r_root[order]
+    new = pa.array(sorted(p.index.staged), pa.string())
+    parts, ranges = [], []
+    for s in p.shards_of(group):
+        table = _read_shard(p, s, [ROW, "id", "dump", *_payload(p)])
+        if table is None:
+            continue
+        dump = table.column("dump")
+        is_new = pc.is_in(dump, value_set=new.cast(dump.type))
+        if not pc.all(is_new).as_py():  # (a filter copies the sets even when it keeps all)
+            table = table.filter(is_new)
+        if not table.num_rows:
+            continue
+        node = _nodes(s, table.column(ROW).to_numpy())
+        at = known.at(node)
+        handle = known.of(node, table.column("dump"))
+        root = handle.copy()
+        pos = np.minimum(np.searchsorted(r_node, node), max(len(r_node) - 1, 0))
+        moved = (r_node[pos] == node) if len(r_node) else np.zeros(len(node), bool)
+        root[moved] = r_root[pos[moved]]
+        columns = {
+            "dump": table.column("dump").cast(pa.large_string()),
+            "ordinal": pa.array(known.ordinal[at], pa.int64()),
+            "id": table.column("id").cast(pa.large_string()),
+            "root": pa.array(root, pa.int64()),
+        }
+        for name in _payload(p):
+            columns[name] = table.column(name)
+        parts.append(pa.table(columns))
+        ranges.append(known.range[at])
+    if parts:
+        out = pa.concat_tables(parts, promote_options="default")
+    else:
+        out = pa.table(
+            {
+                "dump": pa.array([], pa.large_string()),
+                "ordinal": pa.array([], pa.int64()),
+                "id": pa.array([], pa.large_string()),
+                "root": pa.array([], pa.int64()),
+            }
+        )
+    where = np.concatenate(ranges) if ranges else np.empty(0, np.int64)
+    _done(p.out("docs", group), out, where)
+
+
+def _docs(p: Plan, r: int) -> dict[str, tuple[list, list]]:
+    """Ordinal range ``r``: each new dump's docs piece (id, root) and its shingle sets or
+    signatures, in ordinal order, written into its staged folder; returns {dump: (docs piece,
+    array pieces)} for the manifest."""
+    assert p.index is not None
+    rows = read_partition(p.files("docs", p.groups), r)
+    found: dict[str, tuple[list, list]] = {}
+    if rows is None or not rows.num_rows:
+        return found
+    # sorted by index only: each column is taken once, in ordinal order (a set column is
+    # most of the rows' bytes)
+    enc = pc.dictionary_encode(rows.column("dump")).combine_chunks()
+    code = enc.indices.to_numpy()
+    ordinal = rows.column("ordinal").to_numpy()
+    for c, name in enumerate(enc.dictionary.to_pylist()):
+        mine = np.flatnonzero(code == c)
+        at = mine[np.argsort(ordinal[mine], kind="stable")]
+        first = p.index.first[name][r]
+        if not np.array_equal(ordinal[at], np.arange(first, first + len(at))):
+            raise CurateError(f"minhash_dedup: {name}: ordinals of range {r} are not contiguous")
+        take = pa.array(at)
+        folder = Path(p.index.staged[name])
+        ids = rows.column("id").take(take).combine_chunks()
+        file = write_docs(folder, ids, rows.column("root").to_numpy()[at], piece=r)
+        del ids
+        arrays: list = []
+        if p.verify == "exact":
+            sets = SetStore.from_arrow(rows.column("shingles").take(take))
+            arrays = [list(a) for a in write_sets(folder, r, sets, first)]
+            del sets
+        elif p.verify == "signature":
+            sigs = _matrix(rows.column("signature").take(take), p.num_perm)
+            arrays = [list(write_signatures(folder, r, sigs, first))]
+        failpoint("index_part")
+        found[name] = ([first, len(at), file], arrays)
+    return found

@@ -115,20 +115,16 @@ def indexed_barrier(spec: Any, executor: Any) -> dict[str, Any]:
         summary: dict[str, Any] = _merge([r["summary"] for r in results]) or zero_counts(spec)
         bytes_read = summary.pop("index_bytes_read", 0)
         removed = summary.pop("removed_in_new_dumps", {})
-        for name in new:
-            parts = [tuple(p) for r in results for p in r["parts"].get(name, [])]
-            if sum(p[1] for p in pieces[name]) != survey.docs[name]:
-                raise CurateError(f"{index.root}: dump {name!r}: docs pieces incomplete")
-            entry = index.commit_pieces(
-                name,
-                survey.fingerprints[name],
-                Path(staged[name]),
-                pieces[name],
-                parts,
-                stats={"removed": int(removed.get(name, 0))},
-            )
-            if entry.seq != seq_of[name]:
-                raise CurateError(f"{index.root}: another run committed to the index meanwhile")
+        commit_dumps(
+            index,
+            new,
+            survey,
+            staged,
+            seq_of,
+            pieces,
+            {name: [tuple(p) for r in results for p in r["parts"].get(name, [])] for name in new},
+            {name: {"removed": int(removed.get(name, 0))} for name in new},
+        )
     shutil.rmtree(work, ignore_errors=True)
     summary["index"] = {
         "path": str(stage.config.index),
@@ -138,6 +134,37 @@ def indexed_barrier(spec: Any, executor: Any) -> dict[str, Any]:
         "bytes_read": int(bytes_read) + index.bytes_read,
     }
     return summary
+
+
+def commit_dumps(
+    index: Any,
+    new: list[str],
+    survey: Any,
+    staged: dict[str, str],
+    seq_of: dict[str, int],
+    pieces: dict[str, list],
+    parts: dict[str, list],
+    stats: dict[str, dict[str, Any]],
+    arrays: dict[str, list] | None = None,
+) -> None:
+    """Commit each new dump whose pieces tasks wrote into its staged folder (docs ``pieces``,
+    key ``parts``, per-document ``arrays``): its manifest in meta.json, then the rename
+    (``DedupIndex.commit_pieces``), in the planned order. The one commit path of the barriers
+    that run as tasks (url_dedup, minhash_dedup). Call under the index lock."""
+    for name in new:
+        if sum(p[1] for p in pieces.get(name, [])) != survey.docs[name]:
+            raise CurateError(f"{index.root}: dump {name!r}: docs pieces incomplete")
+        entry = index.commit_pieces(
+            name,
+            survey.fingerprints[name],
+            Path(staged[name]),
+            pieces.get(name, []),
+            parts.get(name, []),
+            stats=stats.get(name),
+            arrays=(arrays or {}).get(name),
+        )
+        if entry.seq != seq_of[name]:
+            raise CurateError(f"{index.root}: another run committed to the index meanwhile")
 
 
 def _merge(summaries: list[dict[str, Any]]) -> dict[str, Any]:

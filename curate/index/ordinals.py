@@ -73,6 +73,9 @@ class OrdinalJob:
     keep: str
     work: str
     what: str = "dedup"  # named in errors
+    # plain Parquet inputs (no partitions): partition p is the shard group of shards s with
+    # s * partitions // shards == p (curate.dedup.lsh_barrier's groups) instead of all in 0
+    plain_by_group: bool = False
     part: int = -1
     first: dict[str, list[int]] = field(default_factory=dict)  # rank tasks: dump -> per range
 
@@ -175,7 +178,7 @@ def _sample(job: OrdinalJob) -> pa.Table | None:
             rows = read_partition([path], held[0], cols)
         else:  # a plain Parquet file: its first row group
             f = pq.ParquetFile(path)
-            if not f.metadata.num_row_groups:
+            if not f.metadata.num_rows:  # a shard with no row: maybe not even the columns
                 continue
             rows = f.read_row_group(0, columns=cols)
         rows = rows.filter(pc.is_valid(rows.column("dump")))
@@ -198,7 +201,7 @@ def _input_partition(paths: list[Path], p: int, columns: list[str]) -> pa.Table 
             found = read_partition([path], p, columns)
             if found is not None:
                 parts.append(found)
-        elif p == 0:
+        elif p == 0 and pq.read_metadata(path).num_rows:
             parts.append(pq.read_table(path, columns=columns).replace_schema_metadata(None))
     return pa.concat_tables(parts, promote_options="default") if parts else None
 
@@ -241,7 +244,12 @@ def _spread(job: OrdinalJob) -> dict[str, Any]:
     """Input partition ``job.part``: each row's range, rows written by range; per dump the rows
     per range and the sum of id hashes."""
     cols = order_columns(job.keep)
-    rows = _input_partition(job.input_files(), job.part, [SHARD, ROW, *cols])
+    files = job.input_files()
+    if job.plain_by_group:  # only this group's shards, each whole
+        files = [f for s, f in enumerate(files) if s * job.partitions // job.shards == job.part]
+        rows = _input_partition(files, 0, [SHARD, ROW, *cols])
+    else:
+        rows = _input_partition(files, job.part, [SHARD, ROW, *cols])
     if rows is None:
         rows = pa.table({SHARD: pa.array([], pa.int32()), ROW: pa.array([], pa.int64())})
         rows = rows.append_column("dump", pa.array([], pa.string()))

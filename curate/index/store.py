@@ -19,7 +19,10 @@ Layout of ``DIR`` (all Parquet/JSON/NumPy, readable without curate)::
                                 with key min/max statistics
         signatures.npy          uint32 [docs, num_perm], MinHash with verify: signature
         shingles.npy            uint32, each document's distinct shingle hashes, MinHash with
-        shingle_offsets.npy     verify: exact (int64 [docs + 1] offsets into shingles.npy)
+        shingle_offsets.npy     verify: exact (int64 [docs + 1] offsets into shingles.npy);
+                                when tasks commit, one of each per ordinal range
+                                (shingles-00003.npy, offsets local to the piece), listed in
+                                the manifest's ``arrays`` [kind, first ordinal, rows, file]
         <name>.parquet          a stage's own tables (simhash: clusters, merges)
 
 A document is named by a *handle*, ``seq << 32 | ordinal``; ordinals follow the survival order
@@ -286,6 +289,10 @@ def dump_fingerprints(table: pa.Table, stage: str, index: str | Path) -> dict[st
 # pieces (partition, key min, key max, rows, file), min/max None when unknown
 DocsPiece = tuple[int, int, str]
 KeyPiece = tuple[int, "int | None", "int | None", int, str]
+# a piece of a per-document array (kind, first ordinal, rows, file): MinHash's shingle sets
+# (``shingles`` values and ``shingle_offsets``, rows + 1 offsets local to the piece) and
+# signatures, one .npy file per ordinal range
+ArrayPiece = tuple[str, int, int, str]
 
 
 @dataclass(frozen=True)
@@ -298,9 +305,18 @@ class CommittedDump:
     committed_at: str
     pieces: tuple[DocsPiece, ...] = ()
     parts: tuple[KeyPiece, ...] = ()
+    arrays: tuple[ArrayPiece, ...] = ()
 
     def parts_of(self, partition: int) -> list[KeyPiece]:
         return sorted((p for p in self.parts if p[0] == partition), key=lambda p: p[1] or 0)
+
+    def arrays_of(self, kind: str) -> list[tuple[int, int, str]]:
+        """(first ordinal, rows, file) of the pieces of one per-document array (``shingles``,
+        ``shingle_offsets``, ``signatures``) in ordinal order; a dump committed without a
+        manifest of arrays has one piece, ``<kind>.npy``, of all its documents."""
+        if not self.arrays:
+            return [(0, self.docs, f"{kind}.npy")]
+        return sorted((int(a), int(n), f) for k, a, n, f in self.arrays if k == kind)
 
 
 class DedupIndex:
@@ -376,6 +392,7 @@ class DedupIndex:
                     m["committed_at"],
                     tuple(tuple(x) for x in m.get("pieces", [])),
                     tuple(tuple(x) for x in m.get("parts", [])),
+                    tuple(tuple(x) for x in m.get("arrays", [])),
                 )
             )
         return out
@@ -459,50 +476,12 @@ class DedupIndex:
     def signatures(self, handles: np.ndarray) -> np.ndarray:
         """Rows of the committed MinHash signatures (memory-mapped per call: only these rows'
         pages are read, and counted)."""
-        seqs, ords = split_handle(handles)
-        out = None
-        for seq in np.unique(seqs):
-            sigs = _load_npy(self._dump_by_seq(int(seq)).path / "signatures.npy", self.meter)
-            if out is None:
-                out = np.empty((len(handles), sigs.shape[1]), sigs.dtype)
-            sel = seqs == seq
-            out[sel] = sigs[ords[sel]]
-            row = sigs.strides[0]
-            start = sigs.offset + ords[sel] * row
-            self.meter.add(_pages(start, start + row))
-            del sigs  # unmapped: nothing of the index stays open between calls
-        return out if out is not None else np.empty((0, 0), np.uint32)
+        return signatures_of(self.dumps(), handles, self.meter)
 
     def shingle_sets(self, handles: np.ndarray) -> Any:
         """The committed shingle sets of ``handles``, in that order, as a curate.minhash.SetStore
         (memory-mapped per call: only these documents' hashes and offsets are read, counted)."""
-        from curate.minhash import SetStore
-
-        seqs, ords = split_handle(handles)
-        sizes = np.zeros(len(handles), np.int64)
-        parts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        for seq in np.unique(seqs):
-            path = self._dump_by_seq(int(seq)).path
-            values = _load_npy(path / "shingles.npy", self.meter)
-            offsets = _load_npy(path / "shingle_offsets.npy", self.meter)
-            store = SetStore(values, offsets)
-            sel = np.flatnonzero(seqs == seq)
-            sizes[sel] = store.sizes(ords[sel])
-            parts[int(seq)] = (sel, store.gather(ords[sel]))
-            at = offsets.offset + ords[sel] * 8
-            self.meter.add(_pages(at, at + 16))
-            first = values.offset + np.asarray(offsets[ords[sel]], np.int64) * 4
-            self.meter.add(_pages(first, first + sizes[sel] * 4))
-            del store, values, offsets
-        offsets = np.concatenate([[0], np.cumsum(sizes)])
-        values = np.empty(int(offsets[-1]), np.uint32)
-        for sel, vals in parts.values():
-            # the rows of one dump, in handle order, land at their own offsets
-            within = np.arange(len(vals)) - np.repeat(
-                np.cumsum(sizes[sel]) - sizes[sel], sizes[sel]
-            )
-            values[np.repeat(offsets[sel], sizes[sel]) + within] = vals
-        return SetStore(values, offsets)
+        return shingle_sets_of(self.dumps(), handles, self.meter)
 
     # ------------------------------------------------------------ writing
     def begin_commit(self) -> Path:
@@ -567,19 +546,29 @@ class DedupIndex:
         pieces: list[DocsPiece],
         parts: list[KeyPiece],
         stats: dict[str, Any] | None = None,
+        arrays: list[ArrayPiece] | None = None,
     ) -> CommittedDump:
         """Commit a dump whose pieces are in ``staged`` (from ``begin_commit``, written by tasks
-        or by ``commit``): docs ``pieces`` (first ordinal, rows, file) and key ``parts``
-        (partition, key min, key max, rows, file). This process writes only meta.json (the
-        manifest) and renames the folder: the commit. Call under ``locked()``."""
+        or by ``commit``): docs ``pieces`` (first ordinal, rows, file), key ``parts``
+        (partition, key min, key max, rows, file) and per-document ``arrays`` (kind, first
+        ordinal, rows, file; each kind's pieces tile the ordinals as the docs pieces do). This
+        process writes only meta.json (the manifest) and renames the folder: the commit. Call
+        under ``locked()``."""
         seq = max((d.seq for d in self.dumps()), default=0) + 1
         pieces = sorted((int(a), int(n), f) for a, n, f in pieces)
         parts = sorted(parts, key=lambda p: (p[0], -1 if p[1] is None else p[1], p[4]))
+        arrays = sorted((str(k), int(a), int(n), f) for k, a, n, f in arrays or [])
         try:
             ends = np.cumsum([n for _, n, _ in pieces])
             if [a for a, _, _ in pieces] != [0, *ends[:-1].tolist()]:
                 raise ValueError(f"{staged}: docs pieces do not tile the ordinals: {pieces}")
-            absent = [f for *_, f in [*pieces, *parts] if not (staged / f).exists()]
+            for kind in sorted({k for k, *_ in arrays}):
+                tiles = [(a, n) for k, a, n, _ in arrays if k == kind]
+                if [a for a, _ in tiles] != [a for a, _, _ in pieces] or [n for _, n in tiles] != [
+                    n for _, n, _ in pieces
+                ]:
+                    raise ValueError(f"{staged}: {kind} pieces do not tile the ordinals")
+            absent = [f for *_, f in [*pieces, *parts, *arrays] if not (staged / f).exists()]
             if absent:  # a partition without a piece holds no key of this dump
                 raise ValueError(f"{staged}: pieces missing: {absent}")
             meta = {
@@ -591,6 +580,7 @@ class DedupIndex:
                 **(stats or {}),
                 "pieces": [list(piece) for piece in pieces],
                 "parts": [list(part) for part in parts],
+                **({"arrays": [list(a) for a in arrays]} if arrays else {}),
             }
             _atomic_text(staged / "meta.json", json.dumps(meta, indent=1))
             _fsync_dir(staged)
@@ -611,6 +601,7 @@ class DedupIndex:
             meta["committed_at"],
             tuple(tuple(x) for x in meta["pieces"]),
             tuple(tuple(x) for x in meta["parts"]),
+            tuple(tuple(x) for x in arrays),
         )
         self._dumps = [*self.dumps(), entry]
         return entry
@@ -657,6 +648,100 @@ def doc_column(
     back = np.argsort(np.concatenate(where), kind="stable")
     joined = pa.chunked_array([p.cast(pieces[0].type) for p in pieces])
     return joined.take(pa.array(back))
+
+
+def _array_rows(
+    dumps: list[CommittedDump], handles: np.ndarray, kind: str
+) -> Iterator[tuple[CommittedDump, str, int, np.ndarray, np.ndarray]]:
+    """For each piece of array ``kind`` holding some of ``handles``: (dump, file, first
+    ordinal of the piece, positions in ``handles``, ordinals local to the piece)."""
+    by_seq = {d.seq: d for d in dumps}
+    seqs, ords = split_handle(handles)
+    for seq in np.unique(seqs):
+        d = by_seq.get(int(seq))
+        if d is None:
+            raise CurateError(f"no committed dump with sequence number {seq} (a damaged index?)")
+        at = np.flatnonzero(seqs == seq)
+        pieces = d.arrays_of(kind)
+        firsts = np.array([p[0] for p in pieces], np.int64)
+        piece_of = np.searchsorted(firsts, ords[at], "right") - 1
+        for k in np.unique(piece_of):
+            first, rows, name = pieces[int(k)]
+            sel = at[piece_of == k]
+            if k < 0 or (ords[sel] - first).max() >= rows:
+                raise CurateError(f"{d.path}: no {kind} piece holds ordinal {ords[sel].max()}")
+            yield d, name, first, sel, ords[sel] - first
+
+
+def signatures_of(dumps: list[CommittedDump], handles: np.ndarray, meter: ReadMeter) -> np.ndarray:
+    """Rows of the committed MinHash signatures at ``handles`` (each piece memory-mapped per
+    call: only these rows' pages are read, and counted in ``meter``)."""
+    handles = np.asarray(handles, np.int64)
+    out = None
+    for d, name, _, sel, local in _array_rows(dumps, handles, "signatures"):
+        sigs = _load_npy(d.path / name, meter)
+        if out is None:
+            out = np.empty((len(handles), sigs.shape[1]), sigs.dtype)
+        out[sel] = sigs[local]
+        row = sigs.strides[0]
+        start = sigs.offset + local * row
+        meter.add(_pages(start, start + row))
+        del sigs  # unmapped: nothing of the index stays open between calls
+    return out if out is not None else np.empty((0, 0), np.uint32)
+
+
+def shingle_sets_of(dumps: list[CommittedDump], handles: np.ndarray, meter: ReadMeter) -> Any:
+    """The committed shingle sets of ``handles``, in that order, as a curate.minhash.SetStore
+    (each piece memory-mapped per call: only these documents' hashes and offsets are read,
+    counted in ``meter``)."""
+    from curate.minhash import SetStore
+
+    handles = np.asarray(handles, np.int64)
+    sizes = np.zeros(len(handles), np.int64)
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    offsets_of = {
+        (d.seq, first): name
+        for d in dumps
+        for first, _, name in (d.arrays_of("shingle_offsets") if d.arrays else [])
+    }
+    for d, name, first, sel, local in _array_rows(dumps, handles, "shingles"):
+        offsets_name = offsets_of.get((d.seq, first), "shingle_offsets.npy")
+        values = _load_npy(d.path / name, meter)
+        offsets = _load_npy(d.path / offsets_name, meter)
+        store = SetStore(values, offsets)
+        sizes[sel] = store.sizes(local)
+        parts.append((sel, store.gather(local)))
+        at = offsets.offset + local * 8
+        meter.add(_pages(at, at + 16))
+        begin = values.offset + np.asarray(offsets[local], np.int64) * 4
+        meter.add(_pages(begin, begin + sizes[sel] * 4))
+        del store, values, offsets
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    values = np.empty(int(offsets[-1]), np.uint32)
+    for sel, vals in parts:
+        # the rows of one piece, in handle order, land at their own offsets
+        within = np.arange(len(vals)) - np.repeat(np.cumsum(sizes[sel]) - sizes[sel], sizes[sel])
+        values[np.repeat(offsets[sel], sizes[sel]) + within] = vals
+    return SetStore(values, offsets)
+
+
+def write_sets(folder: Path, piece: int, sets: Any, first: int) -> list[ArrayPiece]:
+    """One ordinal range's shingle sets (a curate.minhash.SetStore in ordinal order) of a dump
+    being committed: values and local offsets; returns their manifest entries."""
+    rows = len(sets.offsets) - 1
+    names = (f"shingles-{piece:05d}.npy", f"shingle_offsets-{piece:05d}.npy")
+    offsets = np.asarray(sets.offsets, np.int64)
+    np.save(Path(folder) / names[0], np.ascontiguousarray(sets.values[offsets[0] : offsets[-1]],
+                                                          np.uint32))  # fmt: skip
+    np.save(Path(folder) / names[1], offsets - offsets[0])
+    return [("shingles", first, rows, names[0]), ("shingle_offsets", first, rows, names[1])]
+
+
+def write_signatures(folder: Path, piece: int, signatures: np.ndarray, first: int) -> ArrayPiece:
+    """One ordinal range's signatures (uint32 [rows, num_perm], ordinal order)."""
+    name = f"signatures-{piece:05d}.npy"
+    np.save(Path(folder) / name, np.ascontiguousarray(signatures, np.uint32))
+    return ("signatures", first, len(signatures), name)
 
 
 def _part(partition: int) -> str:

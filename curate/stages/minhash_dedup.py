@@ -23,12 +23,15 @@ number whatever the sharding). Every row also gets ``minhash_cluster_size``, its
 it, the index barrier and the in-memory ``decide`` do not yet (with ``index`` the column is left
 out; after the in-memory ``decide`` a survivor would read 1).
 
-Barrier. Without an index the runner's barrier runs as partitioned tasks
-(curate.dedup.lsh_barrier): band keys, buckets, candidate verification, connected components,
-survivors and per-shard decision files, each task holding one hash partition or one group of
-shards; the driver holds counts. With an ``index`` (and in memory, ``decide``) one band task per
-band finds the links and this process verifies them, joins clusters and picks survivors, holding
-~3 KB per document: the same decisions.
+Barrier. The runner's barrier runs as partitioned tasks (curate.dedup.lsh_barrier): band keys,
+buckets, candidate verification, connected components, survivors and per-shard decision files,
+each task holding one partition or one group of shards; the driver holds counts. With an
+``index`` the same rounds also look the band keys up in the committed dumps (per key range),
+verify the hits against the index's shingle sets or signatures, and write the new dumps' index
+pieces (``lsh_barrier.run_indexed``); the driver writes the manifests. In memory (``decide``,
+tests and ``curate measure``) one band task per band finds the links and this process verifies
+them, joins clusters and picks survivors, holding ~3 KB per document: the reference the
+partitioned barrier is tested against (the same decisions, the same index contents).
 
 Across dumps (``index: DIR``): the documents of every dump already committed to the index come
 before this run's in survival order; a run's document that falls in a bucket holding committed
@@ -202,8 +205,8 @@ class MinHashDedup(RowRemovalStage):
         return verdict
 
     def barrier(self, collected: Any, run: Run) -> tuple[Any, dict[str, Any]]:
-        """Without an index, on the runner's files: partitioned tasks all the way
-        (curate.dedup.lsh_barrier), which write the decision files. Otherwise one task per band
+        """On the runner's files: partitioned tasks all the way (curate.dedup.lsh_barrier), which
+        write the decision files (and, with an index, its pieces). In memory: one task per band
         finds that band's bucket links (and its hits in that partition of the index); this
         process verifies the distinct candidate pairs, joins clusters and picks survivors."""
         c = self.config
@@ -215,7 +218,7 @@ class MinHashDedup(RowRemovalStage):
         if c.export:
             for _ in run(functools.partial(_export, collected, Path(c.export)), [0]):
                 pass
-        if collected.decisions is not None and not c.index:  # tasks all the way
+        if collected.decisions is not None:  # tasks all the way
             plan = lsh_barrier.plan(
                 collected.folder,
                 collected.shards,
@@ -225,7 +228,12 @@ class MinHashDedup(RowRemovalStage):
                 n,
                 c,
             )
-            summary.update(lsh_barrier.run_barrier(plan, run))
+            if c.index:
+                found = lsh_barrier.run_indexed(plan, run, _open_index(c, bands, rows))
+                summary.update(found)
+                summary["index"] = {"path": str(c.index), **found["index"]}
+            else:
+                summary.update(lsh_barrier.run_barrier(plan, run))
             return DecisionFiles(str(collected.decisions)), summary
         head = collected.read([SHARD, ROW, "id", "dump", "date", "length", "shingled"])
         index = _open_index(c, bands, rows) if c.index else None

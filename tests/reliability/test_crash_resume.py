@@ -44,15 +44,20 @@ KILLS = {
     "url_dedup decide": [("decide", 0.0)],
     "minhash decide": [("decide", 0.5)],
     "perplexity decide": [("decide", 1.0)],
-    "decision files": [("decision_file", 0.1)],
+    # every barrier of this pipeline writes its decision files from tasks: minhash's (with
+    # its index) in the rounds of curate.dedup.lsh_barrier, early and late
+    "minhash barrier, early task": [("minhash_task", 0.1)],
     "keyed reduce tasks": [("reduce_partition", 0.5)],
     "keyed reduce, all done": [("reduce_partition", 1.0)],
-    "decision files, minhash": [("decision_file", 0.45)],
+    "minhash barrier, decision files and pieces": [("minhash_task", 0.9)],
     "index part, url": [("index_part", 0.05)],
     "index part, minhash": [("index_part", 0.7)],
     "before an index rename": [("index_commit", 0.4)],
     "one of two dumps committed": [("index_committed", 0.0)],
     "minhash index committed": [("index_committed", 1.0)],
+    # the indexed minhash barrier's rounds (ordinals, lookups, verification, pieces): tasks
+    "minhash index barrier task": [("minhash_task", 0.6)],
+    "minhash index barrier, 2 workers": [("minhash_task/2", 0.3)],
     "removing pass files": [("pass_cleanup", 0.5)],
     "before the report": [("before_report", 1.0)],
     "writing report.json": [("write_bytes", "report.json")],
