@@ -19,9 +19,8 @@ shingle hashes for the barrier and the index: 4 bytes per shingle instead of the
 each keeps its best document by ``keep`` (curate.index.survivor) and loses the others, which
 record ``duplicate_of`` (the survivor's id) and ``cluster`` (a hash of the survivor's id: the same
 number whatever the sharding). Every row also gets ``minhash_cluster_size``, its cluster's size
-(1: no duplicate), which ``rehydrate`` up-samples by (FineWeb-2); the partitioned barrier records
-it, the index barrier and the in-memory ``decide`` do not yet (with ``index`` the column is left
-out; after the in-memory ``decide`` a survivor would read 1).
+(1: no duplicate; a committed survivor counts as one member), which ``rehydrate`` up-samples by
+(FineWeb-2); the decision carries it for every clustered row, survivors included (reason null).
 
 Barrier. The runner's barrier runs as partitioned tasks (curate.dedup.lsh_barrier): band keys,
 buckets, candidate verification, connected components, survivors and per-shard decision files,
@@ -189,13 +188,10 @@ class MinHashDedup(RowRemovalStage):
 
     def apply(self, batch: pa.RecordBatch, decision: Any) -> Verdict:
         """The removals; and every row gets ``minhash_cluster_size`` (its duplicate cluster's
-        size, 1 for a row in no cluster) where the barrier records it: the partitioned tasks
-        write it for every clustered row, survivors included. The index barrier does not yet,
-        so with ``index`` the column is not added (rehydrate then names it missing)."""
+        size, 1 for a row in no cluster): the decision lists every clustered row, survivors
+        included."""
         verdict = apply_row_removals(batch, decision)
         verdict.extra.pop(lsh_barrier.CLUSTER_SIZE, None)
-        if self.config.index is not None:
-            return verdict
         size = pa.array(np.ones(batch.num_rows, np.int32))
         if decision is not None and lsh_barrier.CLUSTER_SIZE in decision.column_names:
             where = pc.index_in(batch.column(ROW), value_set=decision.column(ROW))
@@ -309,14 +305,34 @@ class MinHashDedup(RowRemovalStage):
         dup_of[~in_index] = ids.take(pa.array(run_survivor_rows)).to_pylist()
         uniq_labels, cluster = np.unique(survivor_label, return_inverse=True)
         survivor_ids = pa.array(dup_of.tolist(), pa.string())
-        removals = pa.table(
-            {
-                SHARD: head.column(SHARD).take(pa.array(removed)),
-                ROW: head.column(ROW).take(pa.array(removed)),
-                "reason": pa.array(["minhash_duplicate"] * len(removed), pa.string()),
-                "duplicate_of": survivor_ids,
-                "cluster": lsh_barrier.cluster_number(survivor_ids),
-            }
+        # every clustered row's cluster size (a committed survivor counts as one member), as
+        # the partitioned barrier writes it: removals, then the run's survivors (reason null)
+        labels_of, at, members = np.unique(row_label, return_inverse=True, return_counts=True)
+        members = (members + (labels_of < k)).astype(np.int32)
+        kept = np.flatnonzero((row_label == rank + k) & (members[at] > 1))
+        removals = pa.concat_tables(
+            [
+                pa.table(
+                    {
+                        SHARD: head.column(SHARD).take(pa.array(removed)),
+                        ROW: head.column(ROW).take(pa.array(removed)),
+                        "reason": pa.array(["minhash_duplicate"] * len(removed), pa.string()),
+                        "duplicate_of": survivor_ids,
+                        "cluster": lsh_barrier.cluster_number(survivor_ids),
+                        lsh_barrier.CLUSTER_SIZE: pa.array(members[at[removed]]),
+                    }
+                ),
+                pa.table(
+                    {
+                        SHARD: head.column(SHARD).take(pa.array(kept)),
+                        ROW: head.column(ROW).take(pa.array(kept)),
+                        "reason": pa.nulls(len(kept), pa.string()),
+                        "duplicate_of": pa.nulls(len(kept), pa.string()),
+                        "cluster": pa.nulls(len(kept), pa.int64()),
+                        lsh_barrier.CLUSTER_SIZE: pa.array(members[at[kept]]),
+                    }
+                ),
+            ]
         )
         sizes = np.bincount(cluster) + 1 if len(removed) else np.empty(0, np.int64)
         by_dump: dict[str, int] = {}
