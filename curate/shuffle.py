@@ -32,7 +32,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.io import AtomicParquetWriter, _writing, atomic_write_bytes
+from curate import storage
+from curate.io import AtomicParquetWriter, atomic_file, atomic_write_bytes
 
 META = b"curate.partitions"  # the older layout: partitions in the key-value metadata
 MAGIC = b"CURATEPT"
@@ -77,16 +78,15 @@ def write_partitioned(path: Path, table: pa.Table, part: np.ndarray) -> dict[int
     ids, starts, counts = np.unique(part[order], return_index=True, return_counts=True)
     meta = {**(table.schema.metadata or {}), META: json.dumps(ids.tolist()).encode()}
     schema = table.schema.with_metadata(meta)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with _writing(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with pq.ParquetWriter(tmp, schema, compression="zstd", write_page_checksum=True) as w:
-            if not len(ids):
-                w.write_table(schema.empty_table())
-            for start, count in zip(starts, counts):
-                rows = pa.array(order[start : start + count])
-                w.write_table(table.take(rows).replace_schema_metadata(meta), row_group_size=count)
-        tmp.replace(path)
+    with (
+        atomic_file(path) as tmp,
+        pq.ParquetWriter(tmp, schema, compression="zstd", write_page_checksum=True) as w,
+    ):
+        if not len(ids):
+            w.write_table(schema.empty_table())
+        for start, count in zip(starts, counts):
+            rows = pa.array(order[start : start + count])
+            w.write_table(table.take(rows).replace_schema_metadata(meta), row_group_size=count)
     return {int(p): int(c) for p, c in zip(ids, counts)}
 
 
@@ -105,33 +105,29 @@ def write_segments(path: Path, table: pa.Table, part: np.ndarray) -> dict[int, i
     meta = {SEGMENTS: b"partitions are segments before this footer (curate.shuffle)"}
     pq.ParquetWriter(sink, table.schema.with_metadata(meta)).close()  # no row group at all
     tail = sink.getvalue().to_pybytes()
-    tmp = path.with_name(f".{path.name}.tmp")
-    with _writing(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(b"PAR1")
-            at = 4
-            for p, start, count in zip(ids, starts, counts):
-                sink = pa.BufferOutputStream()
-                rows = table.take(pa.array(order[start : start + count]))
-                pq.write_table(rows, sink, compression="zstd", write_page_checksum=True)
-                segment = sink.getvalue()
-                f.write(segment)
-                offsets[p + 1 :] = at = at + segment.size
-            f.write(offsets.tobytes())
-            f.write(np.int64(n).tobytes() + MAGIC)
-            f.write(tail[4:])  # footer, its length, b"PAR1"
-        tmp.replace(path)
+    with atomic_file(path) as tmp, open(tmp, "wb") as f:
+        f.write(b"PAR1")
+        at = 4
+        for p, start, count in zip(ids, starts, counts):
+            sink = pa.BufferOutputStream()
+            rows = table.take(pa.array(order[start : start + count]))
+            pq.write_table(rows, sink, compression="zstd", write_page_checksum=True)
+            segment = sink.getvalue()
+            f.write(segment)
+            offsets[p + 1 :] = at = at + segment.size
+        f.write(offsets.tobytes())
+        f.write(np.int64(n).tobytes() + MAGIC)
+        f.write(tail[4:])  # footer, its length, b"PAR1"
     return {int(p): int(c) for p, c in zip(ids, counts)}
 
 
 def held_partitions(path: Path) -> list[int]:
     """The non-empty partitions of a map file, in order ([] when it is missing)."""
     try:
-        with open(path, "rb") as f:
+        with storage.open_raw(path) as f:
             offsets = _offsets(f)
             if offsets is None:
-                held = pq.ParquetFile(path).schema_arrow.metadata or {}
+                held = pq.ParquetFile(storage.source(path)).schema_arrow.metadata or {}
                 return json.loads(held.get(META, b"[]"))
     except FileNotFoundError:
         return []
@@ -141,7 +137,7 @@ def held_partitions(path: Path) -> list[int]:
 def file_schema(path: Path) -> pa.Schema | None:
     """The schema of a map file (of its first segment; None when it holds no partition), or of
     any other Parquet file. FileNotFoundError when it is missing."""
-    with open(path, "rb") as f:
+    with storage.open_raw(path) as f:
         offsets = _offsets(f)
         if offsets is not None:
             held = np.flatnonzero(np.diff(offsets))
@@ -150,7 +146,7 @@ def file_schema(path: Path) -> pa.Schema | None:
             a, b = int(offsets[held[0]]), int(offsets[held[0] + 1])
             f.seek(a)
             return pq.ParquetFile(pa.BufferReader(f.read(b - a))).schema_arrow
-    return pq.read_schema(path)
+    return pq.read_schema(storage.source(path))
 
 
 def _offsets(f: Any, partition: int | None = None) -> np.ndarray | None:
@@ -187,7 +183,7 @@ def read_partition(
     parts = []
     for path in paths:
         try:
-            f = open(path, "rb")  # noqa: SIM115 (closed below)
+            f = storage.open_raw(path)
         except FileNotFoundError:
             continue
         with f:
@@ -200,7 +196,7 @@ def read_partition(
                     pf = pq.ParquetFile(segment, page_checksum_verification=True)
                     parts.append(pf.read(columns=columns))
                 continue
-        pf = pq.ParquetFile(path, page_checksum_verification=True)  # the older layout
+        pf = pq.ParquetFile(storage.source(path), page_checksum_verification=True)  # older layout
         held = json.loads((pf.schema_arrow.metadata or {}).get(META, b"[]"))
         if partition in held:
             parts.append(pf.read_row_group(held.index(partition), columns=columns))

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import functools
 import math
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from xxhash import xxh3_64_intdigest
 
+from curate import storage
 from curate.collected import Run
 from curate.dedup.components import distinct_pairs, partitioned_components
 from curate.errors import CurateError, failpoint
@@ -79,7 +79,7 @@ class Plan:
     keep: str
 
     def collect_file(self, shard: int) -> Path:
-        return Path(self.collect, f"part-{shard:05d}.parquet")
+        return storage.path(self.collect, f"part-{shard:05d}.parquet")
 
     def shards_of(self, group: int) -> range:
         """Shards s with s * groups // shards == group."""
@@ -91,10 +91,10 @@ class Plan:
         return (node >> ROW_BITS) * self.groups // self.shards
 
     def files(self, step: str, count: int) -> list[Path]:
-        return [Path(self.work, step, f"part-{i:05d}.parquet") for i in range(count)]
+        return [storage.path(self.work, step, f"part-{i:05d}.parquet") for i in range(count)]
 
     def out(self, step: str, i: int) -> Path:
-        return Path(self.work, step, f"part-{i:05d}.parquet")
+        return storage.path(self.work, step, f"part-{i:05d}.parquet")
 
 
 def plan(
@@ -116,7 +116,7 @@ def plan(
 
 def run_barrier(p: Plan, run: Run) -> dict[str, Any]:
     """Every round in turn; returns the summary counters (the caller adds the stage's)."""
-    shutil.rmtree(p.work, ignore_errors=True)  # a resumed run starts the barrier again
+    storage.rmtree(p.work)  # a resumed run starts the barrier again
     P, G = p.partitions, p.groups
     counts: dict[str, int] = {}
 
@@ -130,7 +130,8 @@ def run_barrier(p: Plan, run: Run) -> dict[str, Any]:
     each(_links, P)
     candidates = sum(each(_verify_first, G))
     rejected = sum(each(_verify_other, G)) if p.verify != "none" else 0
-    labels = partitioned_components(p.files("edges", G), Path(p.work, "components"), P, run, P)
+    components = storage.path(p.work, "components")
+    labels = partitioned_components(p.files("edges", G), components, P, run, P)
     each(functools.partial(_labels_by_group, str(labels.labels)), P)
     each(functools.partial(_join, "labels", P, "node", SURVIVAL, "label"), G)
     found = each(_survivors, P)
@@ -142,7 +143,7 @@ def run_barrier(p: Plan, run: Run) -> dict[str, Any]:
             sizes[k] = sizes.get(k, 0) + v
         for k, v in part["removed_by_dump"].items():
             by_dump[k] = by_dump.get(k, 0) + v
-    shutil.rmtree(p.work, ignore_errors=True)
+    storage.rmtree(p.work)
     return {
         "shingled": counts.get("shingled", 0),
         "candidate_pairs": candidates,
@@ -183,7 +184,7 @@ def _read_shard(p: Plan, shard: int, columns: list[str]) -> pa.Table | None:
     """``columns`` of one shard's collect file; None for a shard with no row (its file, when
     there is one, holds only _shard and _row)."""
     try:
-        f = pq.ParquetFile(p.collect_file(shard))
+        f = pq.ParquetFile(storage.source(p.collect_file(shard)))
     except FileNotFoundError:
         return None
     return f.read(columns=columns) if f.metadata.num_rows else None
@@ -294,7 +295,7 @@ def _schema(p: Plan, columns: list[str]) -> pa.Schema:
     """The collect files' types of ``columns`` (for an empty join)."""
     for s in range(p.shards):
         try:
-            f = pq.ParquetFile(p.collect_file(s))
+            f = pq.ParquetFile(storage.source(p.collect_file(s)))
         except FileNotFoundError:
             continue
         if f.metadata.num_rows:
@@ -383,7 +384,7 @@ def _matrix(column: pa.ChunkedArray, width: int) -> np.ndarray:
 def _labels_by_group(labels: str, p: Plan, part: int) -> None:
     """Step 8: one partition of the component labels, by shard group of the node."""
     try:
-        table = pq.read_table(Path(labels, f"part-{part:05d}.parquet"))
+        table = pq.read_table(storage.source(storage.path(labels, f"part-{part:05d}.parquet")))
     except FileNotFoundError:
         table = pa.table({"node": pa.array([], pa.int64()), "label": pa.array([], pa.int64())})
     node = table.column("node").to_numpy().astype(np.int64)
@@ -434,5 +435,5 @@ def _survivors(p: Plan, part: int) -> dict[str, Any]:
 
 def _gather(p: Plan, group: int) -> None:
     """Step 11: the decision files of one group of shards."""
-    gather_decisions(p.files("removals", p.partitions), group, Path(p.decisions))
+    gather_decisions(p.files("removals", p.partitions), group, storage.path(p.decisions))
     failpoint("minhash_task")
