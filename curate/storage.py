@@ -18,7 +18,7 @@ import json
 import os
 import re
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -543,6 +543,11 @@ class RemotePath:
         """Objects at any depth whose name matches ``pattern``."""
         found = [self._child(i) for i in self._list(True) if i.is_file]
         return sorted(p for p in found if fnmatch.fnmatchcase(p.name, pattern))
+
+    def relative_to(self, other: RemotePath) -> PurePosixPath:
+        if not self.is_relative_to(other):
+            raise ValueError(f"{self.url} is not under {other}")
+        return PurePosixPath(self.url[len(other.url) + 1 :])
 
     def resolve(self) -> RemotePath:
         return self
