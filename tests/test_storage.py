@@ -140,7 +140,7 @@ def test_s3_to_s3_equals_the_local_run(s3, local_run):
 
 # Kill points in every phase, as tests/reliability/test_crash_resume.py does locally: shard
 # writes (the upload of a finished file), markers, each barrier (keyed reduce tasks, the MinHash
-# rounds' files, decision files), cleanup, the report and the manifest; several kills in a row.
+# rounds' files), cleanup, the report and the manifest; several kills in a row.
 KILLS = {
     "pass 1 writes": ["write_batch:9"],
     "an upload": ["upload_object:7"],
@@ -148,7 +148,6 @@ KILLS = {
     "url_dedup decide": ["decide:1"],
     "keyed reduce task": ["reduce_partition:1"],
     "minhash decide": ["decide:3"],
-    "decision files": ["decision_file:2"],
     "pass cleanup": ["pass_cleanup:1"],
     "before the report": ["before_report:1"],
     "before the manifest": ["publish_manifest:1"],
