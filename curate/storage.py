@@ -14,6 +14,7 @@ reads as the previous complete one or as nothing.
 from __future__ import annotations
 
 import fnmatch
+import io
 import json
 import os
 import re
@@ -61,9 +62,7 @@ def _filesystem(scheme: str, endpoint: str | None) -> pafs.FileSystem:
         return pafs.S3FileSystem(**kwargs)
     try:
         if scheme in ("gs", "gcs"):
-            import gcsfs
-
-            fs = gcsfs.GCSFileSystem()
+            fs = _gcs_filesystem()
         else:
             from huggingface_hub import HfFileSystem
 
@@ -72,6 +71,22 @@ def _filesystem(scheme: str, endpoint: str | None) -> pafs.FileSystem:
         package = "huggingface_hub" if scheme == "hf" else "gcsfs"
         raise CurateError(f"{scheme}:// paths need {package} (pip install {package})") from None
     return pafs.PyFileSystem(pafs.FSSpecHandler(fs))
+
+
+def _gcs_filesystem():
+    """gcsfs's plain filesystem (its default, with experimental zonal/hierarchical bucket
+    support, asks a gRPC control API for every bucket's type, which an emulator or a firewalled
+    network answers only after minutes of retries), opening files with a read-ahead cache: its
+    default background prefetcher, on files pyarrow opens from other threads, hung runs here."""
+    from gcsfs.core import GCSFileSystem
+
+    class ReadAhead(GCSFileSystem):
+        def _open(self, path, mode="rb", **kwargs):
+            if "r" in mode:
+                kwargs["cache_type"] = kwargs.get("cache_type") or "readahead"
+            return super()._open(path, mode, **kwargs)
+
+    return ReadAhead()
 
 
 def filesystem(url: str) -> tuple[pafs.FileSystem, str]:
@@ -180,11 +195,49 @@ def open_input(url: str) -> pa.NativeFile:
     is no such object."""
     fs, path = filesystem(url)
     try:
+        if isinstance(fs, pafs.PyFileSystem):  # an fsspec store: ranged reads, no open file
+            return _ranged(fs.handler.fs, path)
         return fs.open_input_file(path)
     except FileNotFoundError:
         raise FileNotFoundError(url) from None
     except (OSError, pa.ArrowException) as exc:
         raise InputError(explain(url, exc)) from None
+
+
+class _RangeReader(io.RawIOBase):
+    """An object read by byte ranges (``cat_file(path, start, end)``, one request each, done
+    when it returns): gcsfs's open files finish closing in a background thread and, read by
+    pyarrow, left their HTTP connections taken until none was left (runs hung)."""
+
+    def __init__(self, fs, path: str) -> None:
+        self.fs, self.path, self.pos = fs, path, 0
+        self.size = int(fs.size(path))
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.pos = {0: 0, 1: self.pos, 2: self.size}[whence] + offset
+        return self.pos
+
+    def readinto(self, buffer) -> int:
+        end = min(self.pos + len(buffer), self.size)
+        if end <= self.pos:
+            return 0
+        data = self.fs.cat_file(self.path, start=self.pos, end=end)
+        buffer[: len(data)] = data
+        self.pos += len(data)
+        return len(data)
+
+
+def _ranged(fs, path: str) -> pa.NativeFile:
+    return pa.PythonFile(io.BufferedReader(_RangeReader(fs, path), 1 << 20), mode="r")
 
 
 def read_bytes(url: str) -> bytes:
@@ -196,8 +249,12 @@ def write_bytes(url: str, data: bytes) -> None:
     """One object, written once: the store shows it whole or not at all."""
     fs, path = filesystem(url)
     try:
-        with fs.open_output_stream(path) as f:
-            f.write(data)
+        if isinstance(fs, pafs.PyFileSystem):  # an fsspec store: one upload, done on return
+            # (gcsfs may finish a file's upload in a background thread after close())
+            fs.handler.fs.pipe_file(path, data)
+        else:
+            with fs.open_output_stream(path) as f:
+                f.write(data)
     except (OSError, pa.ArrowException) as exc:
         raise CurateError(explain(url, exc)) from None
 
@@ -205,7 +262,11 @@ def write_bytes(url: str, data: bytes) -> None:
 def upload(local: Path, url: str) -> None:
     fs, path = filesystem(url)
     try:
-        pafs.copy_files(str(local), path, destination_filesystem=fs)
+        if isinstance(fs, pafs.PyFileSystem):  # an fsspec store (gs://, hf://): its own upload,
+            # in this thread (pyarrow's copy_files deadlocks on gcsfs's event loop)
+            fs.handler.fs.put_file(str(local), path)
+        else:
+            pafs.copy_files(str(local), path, destination_filesystem=fs)
     except (OSError, pa.ArrowException) as exc:
         raise CurateError(explain(url, exc)) from None
 
@@ -489,9 +550,8 @@ class RemotePath:
         """Nothing to do: a prefix exists once an object is written under it."""
 
     def read_bytes(self) -> bytes:
-        fs, key = self._fs()
         try:
-            with fs.open_input_stream(key) as f:
+            with open_input(self.url) as f:
                 return f.read()
         except FileNotFoundError:
             raise
@@ -571,12 +631,13 @@ def path(where: str | os.PathLike | RemotePath, *parts: str) -> Path | RemotePat
 
 
 def source(where: str | os.PathLike | RemotePath):
-    """What pyarrow's readers take: the local path itself, or an open random-access file."""
-    if isinstance(where, RemotePath):
-        return open_input(where.url)
-    if isinstance(where, str) and is_remote(where):
-        return open_input(where)
-    return where
+    """What pyarrow's readers take: the local path itself, or for an object a random-access
+    file that holds no connection between reads (callers hand it to ``pq.read_table`` and
+    forget it)."""
+    url = where.url if isinstance(where, RemotePath) else where
+    if not (isinstance(url, str) and is_remote(url)):
+        return where
+    return open_input(url)
 
 
 def rmtree(where: str | os.PathLike | RemotePath) -> None:
