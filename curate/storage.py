@@ -4,11 +4,14 @@ S3 goes through pyarrow's own S3 filesystem (credentials from the usual AWS envi
 files; ``AWS_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL_S3``) points it at an S3-compatible store).
 ``gs://`` and ``hf://`` go through fsspec (gcsfs, huggingface_hub) when installed.
 
-Object stores have no rename: curate never renames there. An object is written once under its
-final name (a PUT is all or nothing), and a run's output folder is *published*: every object
-first, then ``_manifest.json`` listing them (name, size), written last. A reader of a folder that
-holds a manifest trusts only what it lists (``discover_files``), so a half-published folder
-reads as the previous complete one or as nothing.
+Object stores have no rename: curate never renames there. ``RemotePath`` gives a key the parts
+of ``pathlib.Path`` the runner uses, so a run whose output is in a bucket writes every file
+(outputs, markers, collect and exchange files, decisions) straight there from the process that
+makes it, each as one object under the run's own prefix (``URL/_runs/<id>/``, ``begin_run``);
+the driver then writes ``_manifest.json``, listing them (name, object, size), last
+(``publish_run``). A reader of a folder that holds a manifest trusts only what it lists
+(``list_files``), so a half-written folder reads as the previous complete one or as nothing.
+A cross-dump index in a bucket is still mirrored into a local folder (``pull``, ``publish``).
 """
 
 from __future__ import annotations
