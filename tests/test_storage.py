@@ -465,3 +465,26 @@ def test_jsonl_inputs_in_the_bucket_read_like_local_ones(s3, tmp_path):
         outs[where] = (counts(report), local_ids(tmp_path / f"out-{where}"))
     assert outs["s3"] == outs["local"]
     assert len(list((tmp_path / "out-s3" / "data").glob("*.parquet"))) > 2  # a.jsonl was cut
+
+
+def test_simhash_perplexity_and_remix_barriers_in_the_bucket_equal_local(s3, tmp_path):
+    """The other barriers (SimHash tables, exact percentiles, remix's hash cuts) with the run's
+    work folder in the bucket: their collect, spill and decision files are objects."""
+    model = str(REPO / "models" / "en_math.arpa")
+    stages = [
+        {"simhash_dedup": {}},
+        {"perplexity_filter": {"models": {"en": model},
+                               "thresholds": {"default": {"keep_below": "p80"}}}},
+        {"remix": {"temperature": 2.0}},
+    ]  # fmt: skip
+    for where, input, output in (("local", str(s3["local_in"]), str(tmp_path / "local")),
+                                 ("s3", "s3://corpus/in", "s3://corpus/barriers")):  # fmt: skip
+        pipe = tmp_path / f"{where}.yaml"
+        body = {"name": "b", "input": input, "output": output, "batch_size": 64, "stages": stages}
+        pipe.write_text(yaml.safe_dump(body))
+        r = curate("run", pipe, "--workers", "2")
+        assert r.returncode == 0, r.stderr[-3000:]
+    local = json.loads((tmp_path / "local" / "report.json").read_text())
+    report, ids = read_back(s3["client"], "barriers")
+    assert counts(report) == counts(local) and ids == local_ids(tmp_path / "local")
+    assert all(ids.get(f"removed/{s}") for s in ("simhash_dedup", "perplexity_filter", "remix"))
