@@ -25,7 +25,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not config.output:
         raise_usage("no output directory: set 'output' in the pipeline or pass --output")
     workers = args.workers or config.workers
-    remote = _staged(config) if _is_remote(config.output) else None
+    remote = _begin_remote(config, args.resume) if _is_remote(config.output) else None
     indexes = _pull_indexes(config)
     executor = make_executor(args.executor, workers, args.address)
     try:
@@ -37,7 +37,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         publish(Path(local), url, None, delete_stale=False)
     if remote is not None:
-        _publish(config.output, remote)
+        from curate.storage import publish_run
+
+        manifest = publish_run(remote, config.output)
+        print(f"published {len(manifest['objects'])} objects to {remote} (manifest written last)")
         config.output = remote
     print(render_summary(report))
     print(f"report: {config.output.rstrip('/')}/report.md")
@@ -71,31 +74,16 @@ def _pull_indexes(config) -> list[tuple[str, str]]:
     return pairs
 
 
-def _staged(config) -> str:
-    """An object-store output: the run works in a local staging folder (its markers make
-    --resume work), then publishes. Returns the URL; ``config.output`` becomes the folder."""
-    from curate.storage import check_writable, staging_dir
+def _begin_remote(config, resume: bool) -> str:
+    """An object-store output: every worker writes its files straight into the bucket, under
+    this run's own prefix (``URL/_runs/<id>/``); the manifest that publishes them is written
+    last. Returns the URL; ``config.output`` becomes the run's prefix."""
+    from curate.storage import begin_run
 
     url = config.output
-    check_writable(url)  # a missing bucket or refused credentials fail before any work
-    config.output = str(staging_dir(url))
-    print(f"staging {url} in {config.output}", file=sys.stderr)
+    config.output = begin_run(url, resume)  # a missing bucket or refused credentials: here
+    print(f"writing {url} under {config.output}", file=sys.stderr)
     return url
-
-
-def _publish(staging: str, url: str) -> None:
-    """Every output object under a name with this run's id, then _manifest.json, last."""
-    import json
-    import uuid
-
-    from curate.io import atomic_write_bytes
-    from curate.storage import publish
-
-    marker = Path(staging, "_work", "publish.json")
-    run_id = json.loads(marker.read_text())["run_id"] if marker.exists() else uuid.uuid4().hex[:12]
-    atomic_write_bytes(marker, json.dumps({"url": url, "run_id": run_id}).encode())
-    manifest = publish(Path(staging), url, run_id, skip=("_work",))
-    print(f"published {len(manifest['objects'])} objects to {url} (manifest written last)")
 
 
 def _cmd_stages(args: argparse.Namespace) -> int:

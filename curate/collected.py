@@ -31,8 +31,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate import storage
 from curate.errors import failpoint
-from curate.io import AtomicParquetWriter
+from curate.io import AtomicParquetWriter, atomic_file
 from curate.shuffle import read_partition, write_partitioned
 from curate.stages.base import SHARD
 
@@ -106,14 +107,14 @@ class CollectedFiles:
     ):
         self.paths, sizes, names, groups = [], [], None, []
         self.shards = len(paths)  # paths[i] is shard i's (part-<i>.parquet)
-        self.folder = Path(paths[0]).parent if paths else Path(scratch)
+        self.folder = storage.path(paths[0]).parent if paths else storage.path(scratch)
         for path in paths:
             try:
-                meta = pq.read_metadata(path)
+                meta = pq.read_metadata(storage.source(path))
             except FileNotFoundError:
                 continue
             if meta.num_rows:
-                self.paths.append(Path(path))
+                self.paths.append(storage.path(path))
                 sizes.append(meta.num_rows)
                 names = names or meta.schema.to_arrow_schema().names
                 groups.append([meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
@@ -124,14 +125,16 @@ class CollectedFiles:
         self.group_index = np.concatenate([np.arange(len(g)) for g in groups] + [[]]).astype(int)
         self.num_rows = int(self.starts[-1])
         self.column_names = names or []
-        self.scratch = Path(scratch)
+        self.scratch = storage.path(scratch)
         self.decisions = decisions
         self.partitions = partitions
 
     def read(self, columns: list[str]) -> pa.Table:
         if not self.paths:
             return pa.table({})
-        return pa.concat_tables(pq.read_table(p, columns=columns) for p in self.paths)
+        return pa.concat_tables(
+            pq.read_table(storage.source(p), columns=columns) for p in self.paths
+        )
 
     def take(self, columns: list[str], rows: np.ndarray) -> pa.Table:
         """Rows (global positions, any order, repeats allowed) of ``columns``. Only the row
@@ -148,7 +151,7 @@ class CollectedFiles:
             g = group[order[lo]]
             if self.group_file[g] != file_at:
                 file_at = self.group_file[g]
-                pf = pq.ParquetFile(self.paths[file_at])
+                pf = pq.ParquetFile(storage.source(self.paths[file_at]))
             table = pf.read_row_group(int(self.group_index[g]), columns=columns)
             local = rows[order[lo:hi]] - self.group_starts[g]
             whole = np.array_equal(local, np.arange(table.num_rows))
@@ -185,18 +188,15 @@ class CollectedFiles:
         return None
 
     def share(self, name: str, array: np.ndarray) -> Any:
-        self.scratch.mkdir(parents=True, exist_ok=True)
         path = self.scratch / f"{name}.npy"
-        tmp = self.scratch / f".{name}.npy.tmp"
-        with open(tmp, "wb") as f:  # a task never maps a half-written array
+        with atomic_file(path) as tmp, open(tmp, "wb") as f:  # never a half-written array
             np.save(f, np.ascontiguousarray(array))
-        tmp.replace(path)
         return str(path)
 
 
 def read_spilled(handles: Sequence[Any], partition: int) -> pa.Table | None:
     """One partition of every spilled table that has it (None when none has)."""
-    files = [Path(h) for h in handles if not isinstance(h, dict)]
+    files = [storage.path(h) for h in handles if not isinstance(h, dict)]
     parts = [h[partition] for h in handles if isinstance(h, dict) and partition in h]
     on_disk = read_partition(files, partition) if files else None
     if on_disk is not None:
@@ -205,8 +205,15 @@ def read_spilled(handles: Sequence[Any], partition: int) -> pa.Table | None:
 
 
 def load_shared(handle: Any) -> np.ndarray:
-    """An array given to ``share``: itself in memory, or memory-mapped from its file."""
-    return handle if isinstance(handle, np.ndarray) else np.load(handle, mmap_mode="r")
+    """An array given to ``share``: itself in memory, memory-mapped from its file, or read
+    whole from the bucket."""
+    if isinstance(handle, np.ndarray):
+        return handle
+    if storage.is_remote(handle):
+        import io
+
+        return np.load(io.BytesIO(storage.read_bytes(handle)))
+    return np.load(handle, mmap_mode="r")
 
 
 def run_here(

@@ -150,7 +150,7 @@ def dump_of(path: str, flag: str | None) -> str:
 def ingest_file(task: IngestTask) -> dict[str, Any]:
     """Read one WARC/WET file into its Parquet parts; return (and persist) its counters."""
     t0 = time.perf_counter()
-    out = Path(task.out)
+    out = storage.path(task.out)
     counts: dict[str, Any] = {c: 0 for c in COUNTERS}
     counts.update(
         file=shown(task.path),
@@ -409,11 +409,8 @@ def run_ingest(
             )
         names[name] = path
     url = output if storage.is_remote(output) else None
-    if url is not None:  # work in a local staging folder, publish at the end
-        storage.check_writable(url)  # fails before any work
-        out = storage.staging_dir(url)
-    else:
-        out = Path(output)
+    # an object-store output: straight into the bucket, under this run's prefix; manifest last
+    out = storage.path(storage.begin_run(url, resume)) if url is not None else Path(output)
     tasks = [
         IngestTask(
             path, stem(path), str(out), dump_of(path, dump), extractor, records_per_shard,
@@ -446,18 +443,8 @@ def run_ingest(
     atomic_write_bytes(out / "ingest_report.json", json.dumps(report, indent=1).encode())
     atomic_write_bytes(out / "ingest_report.md", render_ingest(report).encode())
     if url is not None:
-        _publish(out, url)
+        storage.publish_run(url, str(out), work="_ingest")
     return report
-
-
-def _publish(staging: Path, url: str) -> None:
-    """Write-once objects named with this ingest's id, then _manifest.json, last."""
-    import uuid
-
-    marker = staging / "_ingest" / "publish.json"
-    run_id = json.loads(marker.read_text())["run_id"] if marker.exists() else uuid.uuid4().hex[:12]
-    atomic_write_bytes(marker, json.dumps({"url": url, "run_id": run_id}).encode())
-    storage.publish(staging, url, run_id, skip=("_ingest",))
 
 
 def _file_fingerprint(path: str, size: int) -> str:
@@ -470,6 +457,16 @@ def _file_fingerprint(path: str, size: int) -> str:
 
 def _prepare(out: Path, fingerprint: dict[str, Any], resume: bool) -> None:
     marker = out / "_ingest" / "run.json"
+    if isinstance(out, storage.RemotePath):  # this run's own prefix in the bucket
+        if resume and marker.exists() and json.loads(marker.read_text()) != fingerprint:
+            raise CurateError(
+                f"{out}: cannot --resume: the inputs or options changed since that ingest "
+                f"started (fingerprint in {marker}); run without --resume to start over"
+            )
+        if not (resume and marker.exists()):
+            storage.rmtree(out)
+            atomic_write_bytes(marker, json.dumps(fingerprint, indent=1).encode())
+        return
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: output path exists and is not a directory")
     if resume and marker.exists():

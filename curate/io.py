@@ -16,6 +16,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -603,9 +604,9 @@ def _short(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
 
 
-def read_work_shard(path: str, batch_size: int) -> Iterator[pa.RecordBatch]:
+def read_work_shard(path: str | Path, batch_size: int) -> Iterator[pa.RecordBatch]:
     """Stream an intermediate shard written by an earlier pass."""
-    pf = pq.ParquetFile(path, page_checksum_verification=True)
+    pf = pq.ParquetFile(storage.source(path), page_checksum_verification=True)
     yield from pf.iter_batches(batch_size=batch_size)
 
 
@@ -647,9 +648,12 @@ class AtomicParquetWriter:
     left off where it does not pay (``dictionary_columns``).
     """
 
-    def __init__(self, path: str | Path, compression: str = "zstd") -> None:
-        self.path = Path(path)
-        self.tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    def __init__(self, path: str | Path | storage.RemotePath, compression: str = "zstd") -> None:
+        self.path = storage.path(path)
+        self.remote = isinstance(self.path, storage.RemotePath)
+        tmp = f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp"
+        # in a bucket: spooled to a local temporary file, sent as one object on close
+        self.tmp = Path(tempfile.gettempdir(), tmp) if self.remote else self.path.with_name(tmp)
         self.compression = compression
         self._writer: pq.ParquetWriter | None = None
         self._schema: pa.Schema | None = None
@@ -687,7 +691,13 @@ class AtomicParquetWriter:
             else:
                 self._writer.close()
             failpoint("rename_parquet")
-            os.replace(self.tmp, self.path)
+            if self.remote:
+                try:
+                    storage.upload_file(self.tmp, self.path)
+                finally:
+                    self.tmp.unlink(missing_ok=True)
+            else:
+                os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
         """Drop the temporary file; never raises (it runs while another error is on its way)."""
@@ -723,8 +733,35 @@ def _conform(batch: pa.RecordBatch | pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    path = Path(path)
+@contextmanager
+def atomic_file(path: str | Path | storage.RemotePath) -> Iterator[Path]:
+    """A local file to write into; when the block ends without error it becomes ``path`` (a
+    rename, or in a bucket one upload), otherwise it is dropped."""
+    path = storage.path(path)
+    remote = isinstance(path, storage.RemotePath)
+    tmp = f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
+    tmp = Path(tempfile.gettempdir(), tmp) if remote else path.with_name(tmp)
+    with _writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            yield tmp
+            if remote:
+                storage.upload_file(tmp, path)
+            else:
+                os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def atomic_write_bytes(path: str | Path | storage.RemotePath, data: bytes) -> None:
+    """A file that appears whole or not at all: a temporary name, then a rename; in a bucket,
+    one PUT of the object (a store shows an object whole or not at all)."""
+    path = storage.path(path)
+    if isinstance(path, storage.RemotePath):
+        failpoint("write_bytes")
+        failpoint("rename_bytes")
+        path.write_bytes(data)
+        return
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     with _writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)

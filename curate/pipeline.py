@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curate import __version__, accounting
+from curate import __version__, accounting, storage
 from curate.collected import CollectedFiles
 from curate.config import PipelineConfig, StageSpec
 from curate.errors import CurateError, InputError, failpoint
@@ -146,14 +146,17 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
     except CurateError:
         raise
     except Exception as exc:  # unexpected: keep the traceback in the run dir, say where it was
-        log = Path(task.run_dir, WORK, "errors.log")
+        log = storage.path(task.run_dir) / WORK / "errors.log"
+        entry = f"--- {task.shard.where} (pass {task.pass_index})\n{traceback.format_exc()}\n"
         try:
-            log.parent.mkdir(parents=True, exist_ok=True)
-            with open(log, "a", encoding="utf-8") as f:
-                f.write(
-                    f"--- {task.shard.where} (pass {task.pass_index})\n{traceback.format_exc()}\n"
-                )
-        except OSError:  # a full disk must not hide the error itself
+            if isinstance(log, storage.RemotePath):  # no append in a bucket: one object each
+                log = log.with_name(f"errors-{task.pass_index}-{shard_part(task.shard)}.log")
+                log.write_bytes(entry.encode())
+            else:
+                log.parent.mkdir(parents=True, exist_ok=True)
+                with open(log, "a", encoding="utf-8") as f:
+                    f.write(entry)
+        except (OSError, CurateError):  # a full disk must not hide the error itself
             pass
         raise CurateError(
             f"{task.shard.where}: pass {task.pass_index} failed: {type(exc).__name__}: {exc} "
@@ -162,7 +165,7 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
 
 
 def _run_shard(task: ShardTask) -> dict[str, Any]:
-    run = Path(task.run_dir)
+    run = storage.path(task.run_dir)
     part = shard_part(task.shard)
     work = run / WORK / f"pass-{task.pass_index}"
     t0 = time.perf_counter()
@@ -291,10 +294,10 @@ def _with_positions(keys: pa.Table | pa.RecordBatch, batch: pa.RecordBatch, shar
 
 def _source_batches(task: ShardTask, result: dict[str, Any], quarantine: AtomicParquetWriter):
     """Batches of this pass's input; in pass 0, validate raw input and set bad rows aside."""
-    run = Path(task.run_dir)
+    run = storage.path(task.run_dir)
     if task.pass_index > 0:
         prev = run / WORK / f"pass-{task.pass_index - 1}" / shard_part(task.shard)
-        yield from read_work_shard(str(prev), task.batch_size)
+        yield from read_work_shard(prev, task.batch_size)
         return
     for file in task.shard.files:  # an unusable file is set aside alone, not its shard
         yield from _file_batches(task, file, result, quarantine)
@@ -326,7 +329,8 @@ def _file_batches(
         # record file per input file of the shard (a shard may group several files)
         k = task.shard.files.index(file)
         name = shard_part(task.shard).replace(".parquet", f"-{k:04d}.parquet")
-        writer = AtomicParquetWriter(Path(task.run_dir) / "quarantine" / "_bad_files" / name)
+        bad_files = storage.path(task.run_dir, "quarantine", "_bad_files")
+        writer = AtomicParquetWriter(bad_files / name)
         writer.write(pa.Table.from_pylist([record], schema=BAD_FILE_SCHEMA))
         writer.close()
         if exc.table is not None and exc.table.num_rows:
@@ -373,7 +377,7 @@ def _run_stage(task, i, fn, batch, stats, removed_writers) -> pa.RecordBatch:
             removed = removed.append_column(name, column.filter(removed_mask))
         if label not in removed_writers:
             removed_writers[label] = AtomicParquetWriter(
-                Path(task.run_dir, "removed", label, shard_part(task.shard))
+                storage.path(task.run_dir) / "removed" / label / shard_part(task.shard)
             )
         removed_writers[label].write(removed)
     if verdict.added is not None and verdict.added.num_rows:
@@ -411,7 +415,7 @@ def _load_decision(run: Path, task: ShardTask) -> Any:
         if not (ddir / "summary.json").exists():
             raise CurateError(f"{ddir}: the decision is incomplete (no summary.json)")
         return None
-    return pq.read_table(path)
+    return pq.read_table(storage.source(path))
 
 
 # ---------------------------------------------------------------- driver side
@@ -427,7 +431,7 @@ def run_pipeline(
     from curate.report import build_report, write_reports
 
     t_start = time.perf_counter()
-    run = Path(config.output)
+    run = storage.path(config.output)
     files = discover_files(config.input, config.jsonl)
     _check_apart(run, config.input, files)
     footers = [read_footer(f) for f in files]  # one read of each footer: fingerprint and plan
@@ -493,7 +497,7 @@ def run_pipeline(
             )  # fmt: skip
             entry["decide_seconds"] = round(time.perf_counter() - t, 3)
         if p.index > 0 and not keep_work:
-            shutil.rmtree(run / WORK / f"pass-{p.index - 1}" / "collect", ignore_errors=True)
+            storage.rmtree(run / WORK / f"pass-{p.index - 1}" / "collect")
             failpoint("pass_cleanup")
             for shard in shards:
                 (run / WORK / f"pass-{p.index - 1}" / shard_part(shard)).unlink(missing_ok=True)
@@ -503,9 +507,9 @@ def run_pipeline(
         for ddir in (run / WORK / "decisions").glob("*"):
             for path in [*ddir.glob("part-*.parquet"), ddir / "decision.json"]:
                 path.unlink(missing_ok=True)
-            shutil.rmtree(ddir / "reduce", ignore_errors=True)
+            storage.rmtree(ddir / "reduce")
         for p in passes[:-1]:
-            shutil.rmtree(run / WORK / f"pass-{p.index}" / "collect", ignore_errors=True)
+            storage.rmtree(run / WORK / f"pass-{p.index}" / "collect")
     # a task killed mid-way and run again (a worker that died) leaves its temporary files
     _clean_temporaries(run)
     failpoint("before_report")
@@ -560,7 +564,7 @@ def _decide(
         decision, summary = stage.barrier(
             CollectedFiles(paths, scratch, ddir, partitions), run_tasks
         )
-        shutil.rmtree(scratch, ignore_errors=True)
+        storage.rmtree(scratch)
         if isinstance(decision, DecisionFiles):  # the barrier's tasks wrote them
             pass
         elif stage.decision_per_shard:
@@ -600,10 +604,11 @@ class KeyedBarrier:
 
     @property
     def decisions(self) -> Path:
-        return _decision_dir(Path(self.run_dir), self.stages[self.index][0])
+        return _decision_dir(storage.path(self.run_dir), self.stages[self.index][0])
 
     def collect_files(self) -> list[Path]:
-        return [Path(self.collect_dir, f"part-{i:05d}.parquet") for i in range(self.shards)]
+        folder = storage.path(self.collect_dir)
+        return [folder / f"part-{i:05d}.parquet" for i in range(self.shards)]
 
     def reduce_file(self, p: int) -> Path:
         return self.decisions / "reduce" / f"part-{p:05d}.parquet"
@@ -728,8 +733,23 @@ def _gather_group(spec: KeyedBarrier) -> None:
 
 
 def _prepare_output(run: Path, fingerprint: dict[str, Any], resume: bool) -> None:
-    """Make ``run`` ready: refuse to clobber foreign files, check a resumed run is the same run."""
+    """Make ``run`` ready: refuse to clobber foreign files, check a resumed run is the same run.
+    In a bucket, ``run`` is this run's own prefix (``curate.storage.RunFolder``), new or its own
+    from before a kill: nothing to clear."""
     marker = run / WORK / "run.json"
+    if isinstance(run, storage.RemotePath):
+        if resume and marker.exists():
+            previous = json.loads(marker.read_text())
+            if previous != fingerprint:
+                what = "pipeline" if previous.get("config") != fingerprint["config"] else "input"
+                raise CurateError(
+                    f"{run}: cannot --resume: the {what} changed since that run started "
+                    f"(fingerprint in {marker}); run without --resume to start over"
+                )
+            return
+        storage.rmtree(run)  # a fresh run under a prefix that was used: start it empty
+        atomic_write_bytes(marker, json.dumps(fingerprint, indent=1).encode())
+        return
     if run.exists() and not run.is_dir():
         raise InputError(f"{run}: output path exists and is not a directory")
     if resume and marker.exists():
@@ -767,6 +787,8 @@ def _prepare_output(run: Path, fingerprint: dict[str, Any], resume: bool) -> Non
 def _check_apart(run: Path, inputs: list[str], files: list[InputFile]) -> None:
     """Input and output never overlap: a fresh run clears its output, and a later run must not
     read an earlier run's output as input."""
+    if isinstance(run, storage.RemotePath):  # its own prefix, which no input names
+        return
     out = run.resolve()
     for spec in inputs:
         if Path(spec).is_dir() and out.is_relative_to(Path(spec).resolve()):
@@ -783,6 +805,9 @@ def _check_apart(run: Path, inputs: list[str], files: list[InputFile]) -> None:
 
 
 def _clean_temporaries(run: Path) -> None:
-    """A killed run may leave .tmp files behind; a resumed run removes them."""
+    """A killed run may leave .tmp files behind; a resumed run removes them (in a bucket there
+    are none: a file is written locally, then uploaded whole)."""
+    if storage.is_remote(run):
+        return
     for path in run.rglob(".*.tmp"):
         path.unlink(missing_ok=True)

@@ -24,8 +24,7 @@ partition may pass 2 GiB of text without Arrow's 32-bit offsets overflowing.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +32,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate import storage
 from curate.errors import failpoint
-from curate.io import AtomicParquetWriter, _writing, atomic_write_bytes, dictionary_columns
+from curate.io import AtomicParquetWriter, atomic_file, atomic_write_bytes, dictionary_columns
 
 META = b"curate.partitions"  # the older layout: partitions in the key-value metadata
 MAGIC = b"CURATEPT"
@@ -82,23 +82,22 @@ def write_partitioned(
     ids, starts, counts = np.unique(part[order], return_index=True, return_counts=True)
     meta = {**(table.schema.metadata or {}), META: json.dumps(ids.tolist()).encode()}
     schema = table.schema.with_metadata(meta)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with _writing(path), _dropped_on_error(tmp):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with pq.ParquetWriter(
+    with (
+        atomic_file(path) as tmp,
+        pq.ParquetWriter(
             tmp,
             schema,
             compression=compression,
             write_page_checksum=True,
             use_dictionary=dictionary_columns(schema),
-        ) as w:
-            if not len(ids):
-                w.write_table(schema.empty_table())
-            for start, count in zip(starts, counts):
-                rows = pa.array(order[start : start + count])
-                w.write_table(table.take(rows).replace_schema_metadata(meta), row_group_size=count)
-                failpoint("write_partition")
-        tmp.replace(path)
+        ) as w,
+    ):
+        if not len(ids):
+            w.write_table(schema.empty_table())
+        for start, count in zip(starts, counts):
+            rows = pa.array(order[start : start + count])
+            w.write_table(table.take(rows).replace_schema_metadata(meta), row_group_size=count)
+            failpoint("write_partition")
     return {int(p): int(c) for p, c in zip(ids, counts)}
 
 
@@ -117,51 +116,33 @@ def write_segments(path: Path, table: pa.Table, part: np.ndarray) -> dict[int, i
     meta = {SEGMENTS: b"partitions are segments before this footer (curate.shuffle)"}
     pq.ParquetWriter(sink, table.schema.with_metadata(meta)).close()  # no row group at all
     tail = sink.getvalue().to_pybytes()
-    tmp = path.with_name(f".{path.name}.tmp")
     dictionary = dictionary_columns(table.schema)
-    with _writing(path), _dropped_on_error(tmp):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(b"PAR1")
-            at = 4
-            for p, start, count in zip(ids, starts, counts):
-                sink = pa.BufferOutputStream()
-                rows = table.take(pa.array(order[start : start + count]))
-                pq.write_table(
-                    rows,
-                    sink,
-                    compression="zstd",
-                    write_page_checksum=True,
-                    use_dictionary=dictionary,
-                )
-                segment = sink.getvalue()
-                f.write(segment)
-                failpoint("write_partition")
-                offsets[p + 1 :] = at = at + segment.size
-            f.write(offsets.tobytes())
-            f.write(np.int64(n).tobytes() + MAGIC)
-            f.write(tail[4:])  # footer, its length, b"PAR1"
-        tmp.replace(path)
+    with atomic_file(path) as tmp, open(tmp, "wb") as f:
+        f.write(b"PAR1")
+        at = 4
+        for p, start, count in zip(ids, starts, counts):
+            sink = pa.BufferOutputStream()
+            rows = table.take(pa.array(order[start : start + count]))
+            pq.write_table(
+                rows, sink, compression="zstd", write_page_checksum=True, use_dictionary=dictionary
+            )
+            segment = sink.getvalue()
+            f.write(segment)
+            failpoint("write_partition")
+            offsets[p + 1 :] = at = at + segment.size
+        f.write(offsets.tobytes())
+        f.write(np.int64(n).tobytes() + MAGIC)
+        f.write(tail[4:])  # footer, its length, b"PAR1"
     return {int(p): int(c) for p, c in zip(ids, counts)}
-
-
-@contextmanager
-def _dropped_on_error(tmp: Path) -> Iterator[None]:
-    """A partition file that failed half way (a full disk) leaves no temporary file behind."""
-    try:
-        yield
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def held_partitions(path: Path) -> list[int]:
     """The non-empty partitions of a map file, in order ([] when it is missing)."""
     try:
-        with open(path, "rb") as f:
+        with storage.open_raw(path) as f:
             offsets = _offsets(f)
             if offsets is None:
-                held = pq.ParquetFile(path).schema_arrow.metadata or {}
+                held = pq.ParquetFile(storage.source(path)).schema_arrow.metadata or {}
                 return json.loads(held.get(META, b"[]"))
     except FileNotFoundError:
         return []
@@ -171,7 +152,7 @@ def held_partitions(path: Path) -> list[int]:
 def file_schema(path: Path) -> pa.Schema | None:
     """The schema of a map file (of its first segment; None when it holds no partition), or of
     any other Parquet file. FileNotFoundError when it is missing."""
-    with open(path, "rb") as f:
+    with storage.open_raw(path) as f:
         offsets = _offsets(f)
         if offsets is not None:
             held = np.flatnonzero(np.diff(offsets))
@@ -180,7 +161,7 @@ def file_schema(path: Path) -> pa.Schema | None:
             a, b = int(offsets[held[0]]), int(offsets[held[0] + 1])
             f.seek(a)
             return pq.ParquetFile(pa.BufferReader(f.read(b - a))).schema_arrow
-    return pq.read_schema(path)
+    return pq.read_schema(storage.source(path))
 
 
 def _offsets(f: Any, partition: int | None = None) -> np.ndarray | None:
@@ -217,7 +198,7 @@ def read_partition(
     parts = []
     for path in paths:
         try:
-            f = open(path, "rb")  # noqa: SIM115 (closed below)
+            f = storage.open_raw(path)
         except FileNotFoundError:
             continue
         with f:
@@ -230,7 +211,7 @@ def read_partition(
                     pf = pq.ParquetFile(segment, page_checksum_verification=True)
                     parts.append(pf.read(columns=columns))
                 continue
-        pf = pq.ParquetFile(path, page_checksum_verification=True)  # the older layout
+        pf = pq.ParquetFile(storage.source(path), page_checksum_verification=True)  # older layout
         held = json.loads((pf.schema_arrow.metadata or {}).get(META, b"[]"))
         if partition in held:
             parts.append(pf.read_row_group(held.index(partition), columns=columns))

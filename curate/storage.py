@@ -4,21 +4,25 @@ S3 goes through pyarrow's own S3 filesystem (credentials from the usual AWS envi
 files; ``AWS_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL_S3``) points it at an S3-compatible store).
 ``gs://`` and ``hf://`` go through fsspec (gcsfs, huggingface_hub) when installed.
 
-Object stores have no rename: curate never renames there. An object is written once under its
-final name (a PUT is all or nothing), and a run's output folder is *published*: every object
-first, then ``_manifest.json`` listing them (name, size), written last. A reader of a folder that
-holds a manifest trusts only what it lists (``discover_files``), so a half-published folder
-reads as the previous complete one or as nothing.
+Object stores have no rename: curate never renames there. ``RemotePath`` gives a key the parts
+of ``pathlib.Path`` the runner uses, so a run whose output is in a bucket writes every file
+(outputs, markers, collect and exchange files, decisions) straight there from the process that
+makes it, each as one object under the run's own prefix (``URL/_runs/<id>/``, ``begin_run``);
+the driver then writes ``_manifest.json``, listing them (name, object, size), last
+(``publish_run``). A reader of a folder that holds a manifest trusts only what it lists
+(``list_files``), so a half-written folder reads as the previous complete one or as nothing.
+A cross-dump index in a bucket is still mirrored into a local folder (``pull``, ``publish``).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import io
 import json
 import os
 import re
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -61,9 +65,7 @@ def _filesystem(scheme: str, endpoint: str | None) -> pafs.FileSystem:
         return pafs.S3FileSystem(**kwargs)
     try:
         if scheme in ("gs", "gcs"):
-            import gcsfs
-
-            fs = gcsfs.GCSFileSystem()
+            fs = _gcs_filesystem()
         else:
             from huggingface_hub import HfFileSystem
 
@@ -72,6 +74,22 @@ def _filesystem(scheme: str, endpoint: str | None) -> pafs.FileSystem:
         package = "huggingface_hub" if scheme == "hf" else "gcsfs"
         raise CurateError(f"{scheme}:// paths need {package} (pip install {package})") from None
     return pafs.PyFileSystem(pafs.FSSpecHandler(fs))
+
+
+def _gcs_filesystem():
+    """gcsfs's plain filesystem (its default, with experimental zonal/hierarchical bucket
+    support, asks a gRPC control API for every bucket's type, which an emulator or a firewalled
+    network answers only after minutes of retries), opening files with a read-ahead cache: its
+    default background prefetcher, on files pyarrow opens from other threads, hung runs here."""
+    from gcsfs.core import GCSFileSystem
+
+    class ReadAhead(GCSFileSystem):
+        def _open(self, path, mode="rb", **kwargs):
+            if "r" in mode:
+                kwargs["cache_type"] = kwargs.get("cache_type") or "readahead"
+            return super()._open(path, mode, **kwargs)
+
+    return ReadAhead()
 
 
 def filesystem(url: str) -> tuple[pafs.FileSystem, str]:
@@ -166,20 +184,63 @@ def _read_manifest(fs: pafs.FileSystem, base: str) -> list[tuple[str, str, int]]
     return [(e["name"], e["object"], int(e["size"])) for e in body["objects"]]
 
 
-def open_raw(path: str | bytes):
+def open_raw(path: str | bytes | os.PathLike | RemotePath):
     """A binary file, local or remote, for reading."""
+    if isinstance(path, RemotePath):
+        return open_input(path.url)
     if isinstance(path, str) and is_remote(path):
         return open_input(path)
     return open(path, "rb")  # noqa: SIM115 (the caller closes it)
 
 
 def open_input(url: str) -> pa.NativeFile:
-    """A random-access file for an object (footers, byte ranges)."""
+    """A random-access file for an object (footers, byte ranges); FileNotFoundError when there
+    is no such object."""
     fs, path = filesystem(url)
     try:
+        if isinstance(fs, pafs.PyFileSystem):  # an fsspec store: ranged reads, no open file
+            return _ranged(fs.handler.fs, path)
         return fs.open_input_file(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(url) from None
     except (OSError, pa.ArrowException) as exc:
         raise InputError(explain(url, exc)) from None
+
+
+class _RangeReader(io.RawIOBase):
+    """An object read by byte ranges (``cat_file(path, start, end)``, one request each, done
+    when it returns): gcsfs's open files finish closing in a background thread and, read by
+    pyarrow, left their HTTP connections taken until none was left (runs hung)."""
+
+    def __init__(self, fs, path: str) -> None:
+        self.fs, self.path, self.pos = fs, path, 0
+        self.size = int(fs.size(path))
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.pos = {0: 0, 1: self.pos, 2: self.size}[whence] + offset
+        return self.pos
+
+    def readinto(self, buffer) -> int:
+        end = min(self.pos + len(buffer), self.size)
+        if end <= self.pos:
+            return 0
+        data = self.fs.cat_file(self.path, start=self.pos, end=end)
+        buffer[: len(data)] = data
+        self.pos += len(data)
+        return len(data)
+
+
+def _ranged(fs, path: str) -> pa.NativeFile:
+    return pa.PythonFile(io.BufferedReader(_RangeReader(fs, path), 1 << 20), mode="r")
 
 
 def read_bytes(url: str) -> bytes:
@@ -191,8 +252,12 @@ def write_bytes(url: str, data: bytes) -> None:
     """One object, written once: the store shows it whole or not at all."""
     fs, path = filesystem(url)
     try:
-        with fs.open_output_stream(path) as f:
-            f.write(data)
+        if isinstance(fs, pafs.PyFileSystem):  # an fsspec store: one upload, done on return
+            # (gcsfs may finish a file's upload in a background thread after close())
+            fs.handler.fs.pipe_file(path, data)
+        else:
+            with fs.open_output_stream(path) as f:
+                f.write(data)
     except (OSError, pa.ArrowException) as exc:
         raise CurateError(explain(url, exc)) from None
 
@@ -200,7 +265,11 @@ def write_bytes(url: str, data: bytes) -> None:
 def upload(local: Path, url: str) -> None:
     fs, path = filesystem(url)
     try:
-        pafs.copy_files(str(local), path, destination_filesystem=fs)
+        if isinstance(fs, pafs.PyFileSystem):  # an fsspec store (gs://, hf://): its own upload,
+            # in this thread (pyarrow's copy_files deadlocks on gcsfs's event loop)
+            fs.handler.fs.put_file(str(local), path)
+        else:
+            pafs.copy_files(str(local), path, destination_filesystem=fs)
     except (OSError, pa.ArrowException) as exc:
         raise CurateError(explain(url, exc)) from None
 
@@ -386,3 +455,281 @@ def fetch_model(url: str) -> Path:
     except (OSError, pa.ArrowException) as exc:
         raise CurateError(explain(url, exc)) from None
     return local / name
+
+
+# ---------------------------------------------------------------- a run's folder in the bucket
+
+
+class _Stat:
+    __slots__ = ("st_size",)
+
+    def __init__(self, size: int) -> None:
+        self.st_size = size
+
+
+class RemotePath:
+    """An object-store key with the parts of ``pathlib.Path`` the runner uses (``/``, ``name``,
+    ``parent``, ``exists``, ``glob``, ``read_text``, ``unlink``...), so that the same code
+    writes a run's files into a local folder or straight into a bucket. A "folder" is a key
+    prefix; ``mkdir`` does nothing. It has no ``__fspath__`` on purpose: code that would
+    ``open()`` it as a local file fails loudly instead of writing a local file named ``s3:``."""
+
+    __slots__ = ("url",)
+
+    def __init__(self, url: str) -> None:
+        split(url)  # an object-store URL, or a clear error
+        self.url = url.rstrip("/")
+
+    def __truediv__(self, other: str | os.PathLike) -> RemotePath:
+        return RemotePath(f"{self.url}/{os.fspath(other)}" if str(other) else self.url)
+
+    def __str__(self) -> str:
+        return self.url
+
+    def __repr__(self) -> str:
+        return f"RemotePath({self.url!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RemotePath) and other.url == self.url
+
+    def __hash__(self) -> int:
+        return hash(self.url)
+
+    def __lt__(self, other: RemotePath) -> bool:
+        return self.url < other.url
+
+    @property
+    def name(self) -> str:
+        return self.url.rsplit("/", 1)[1]
+
+    @property
+    def parent(self) -> RemotePath:
+        return RemotePath(self.url.rsplit("/", 1)[0])
+
+    @property
+    def suffix(self) -> str:
+        name = self.name
+        return name[name.rfind(".") :] if "." in name.lstrip(".") else ""
+
+    @property
+    def stem(self) -> str:
+        return self.name[: len(self.name) - len(self.suffix)]
+
+    def with_name(self, name: str) -> RemotePath:
+        return self.parent / name
+
+    def with_suffix(self, suffix: str) -> RemotePath:
+        return self.parent / (self.stem + suffix)
+
+    def _fs(self) -> tuple[pafs.FileSystem, str]:
+        return filesystem(self.url)
+
+    def _info(self) -> pafs.FileInfo:
+        fs, key = self._fs()
+        try:
+            return fs.get_file_info(key)
+        except (OSError, pa.ArrowException) as exc:
+            raise CurateError(explain(self.url, exc)) from None
+
+    def exists(self) -> bool:
+        return self._info().type != pafs.FileType.NotFound
+
+    def is_file(self) -> bool:
+        return self._info().type == pafs.FileType.File
+
+    def is_dir(self) -> bool:
+        return self._info().type == pafs.FileType.Directory
+
+    def is_symlink(self) -> bool:
+        return False
+
+    def stat(self) -> _Stat:
+        info = self._info()
+        if info.type == pafs.FileType.NotFound:
+            raise FileNotFoundError(self.url)
+        return _Stat(info.size or 0)
+
+    def mkdir(self, parents: bool = False, exist_ok: bool = False) -> None:
+        """Nothing to do: a prefix exists once an object is written under it."""
+
+    def read_bytes(self) -> bytes:
+        try:
+            with open_input(self.url) as f:
+                return f.read()
+        except FileNotFoundError:
+            raise
+        except (OSError, pa.ArrowException) as exc:
+            if self._info().type == pafs.FileType.NotFound:
+                raise FileNotFoundError(self.url) from None
+            raise CurateError(explain(self.url, exc)) from None
+
+    def read_text(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return self.read_bytes().decode(encoding, errors)
+
+    def write_bytes(self, data: bytes) -> None:
+        write_bytes(self.url, data)
+
+    def unlink(self, missing_ok: bool = False) -> None:
+        fs, key = self._fs()
+        try:
+            fs.delete_file(key)
+        except FileNotFoundError:
+            if not missing_ok:
+                raise
+        except (OSError, pa.ArrowException) as exc:
+            if self._info().type == pafs.FileType.NotFound:
+                if missing_ok:
+                    return
+                raise FileNotFoundError(self.url) from None
+            raise CurateError(explain(self.url, exc)) from None
+
+    def _list(self, recursive: bool) -> list[pafs.FileInfo]:
+        fs, key = self._fs()
+        selector = pafs.FileSelector(key, recursive=recursive, allow_not_found=True)
+        try:
+            return fs.get_file_info(selector)
+        except (OSError, pa.ArrowException) as exc:
+            raise CurateError(explain(self.url, exc)) from None
+
+    def _child(self, info: pafs.FileInfo) -> RemotePath:
+        key = self._fs()[1]
+        return self / info.path[len(key) + 1 :]
+
+    def iterdir(self) -> list[RemotePath]:
+        return sorted(self._child(i) for i in self._list(False))
+
+    def glob(self, pattern: str) -> list[RemotePath]:
+        """Children whose name matches ``pattern`` (one level, as ``Path.glob`` without ``/``)."""
+        return [p for p in self.iterdir() if fnmatch.fnmatchcase(p.name, pattern)]
+
+    def rglob(self, pattern: str) -> list[RemotePath]:
+        """Objects at any depth whose name matches ``pattern``."""
+        found = [self._child(i) for i in self._list(True) if i.is_file]
+        return sorted(p for p in found if fnmatch.fnmatchcase(p.name, pattern))
+
+    def relative_to(self, other: RemotePath) -> PurePosixPath:
+        if not self.is_relative_to(other):
+            raise ValueError(f"{self.url} is not under {other}")
+        return PurePosixPath(self.url[len(other.url) + 1 :])
+
+    def resolve(self) -> RemotePath:
+        return self
+
+    def is_relative_to(self, other: object) -> bool:
+        return isinstance(other, RemotePath) and (
+            self.url == other.url or self.url.startswith(other.url + "/")
+        )
+
+
+def path(where: str | os.PathLike | RemotePath, *parts: str) -> Path | RemotePath:
+    """``Path(where, *parts)``, or a ``RemotePath`` when ``where`` is an object-store URL."""
+    if not isinstance(where, RemotePath):
+        text = os.fspath(where)
+        if not is_remote(text):
+            return Path(text, *parts)
+        where = RemotePath(text)
+    for part in parts:
+        where = where / part
+    return where
+
+
+def source(where: str | os.PathLike | RemotePath):
+    """What pyarrow's readers take: the local path itself, or for an object a random-access
+    file that holds no connection between reads (callers hand it to ``pq.read_table`` and
+    forget it)."""
+    url = where.url if isinstance(where, RemotePath) else where
+    if not (isinstance(url, str) and is_remote(url)):
+        return where
+    return open_input(url)
+
+
+def rmtree(where: str | os.PathLike | RemotePath) -> None:
+    """Delete a folder (a key prefix) and everything under it; a missing one is fine."""
+    import shutil
+
+    if isinstance(where, RemotePath) or (isinstance(where, str) and is_remote(where)):
+        fs, key = filesystem(str(where))
+        try:
+            fs.delete_dir(key)
+        except FileNotFoundError:
+            pass
+        except (OSError, pa.ArrowException):
+            pass  # left-over objects in a run's work folder are never read as output
+        return
+    shutil.rmtree(where, ignore_errors=True)
+
+
+def upload_file(local: str | os.PathLike, where: RemotePath) -> None:
+    """A local file sent as one object: whole, or (killed half way) not at all."""
+    failpoint("upload_object")
+    upload(Path(local), where.url)
+
+
+# A run whose output is in a bucket writes straight there, under a prefix of its own:
+#   URL/_runs/<run id>/data/part-00000.parquet ...   written by the workers that make them
+#   URL/_runs/<run id>/_work/...                      markers, collect files, decisions
+#   URL/_run.json                                     {"run_id"}: the run --resume continues
+#   URL/_manifest.json                                written last: logical name -> object
+RUNS = "_runs"
+CURRENT = "_run.json"
+
+
+def begin_run(url: str, resume: bool, work: str = "_work") -> str:
+    """The prefix a run writes its output under: the interrupted run's with ``resume`` (when
+    there is one), else a new one. The first run into an empty folder writes an empty manifest
+    first, so that a reader of the folder while the run writes trusts nothing."""
+    import uuid
+
+    check_writable(url)
+    current = RemotePath(join(url, CURRENT))
+    run_id = None
+    if resume:
+        try:
+            run_id = json.loads(current.read_bytes())["run_id"]
+        except FileNotFoundError:
+            run_id = None
+    if run_id is None:
+        run_id = uuid.uuid4().hex[:12]
+        if not RemotePath(join(url, MANIFEST)).exists():
+            write_bytes(join(url, MANIFEST), json.dumps({"run_id": None, "objects": []}).encode())
+        write_bytes(current.url, json.dumps({"run_id": run_id}).encode())
+    return join(url, RUNS, run_id)
+
+
+def publish_run(url: str, run_url: str, work: str = "_work") -> dict:
+    """Publish the finished run under ``run_url``: ``_manifest.json`` listing every object it
+    wrote outside its work folder, written last (one PUT: readers switch from the previous
+    run's output to this one's at once); then the objects of earlier runs are deleted."""
+    fs, base = filesystem(url)
+    run_key = filesystem(run_url)[1]
+    run_id = run_key.rsplit("/", 1)[1]
+    try:
+        found = fs.get_file_info(pafs.FileSelector(run_key, recursive=True, allow_not_found=True))
+    except (OSError, pa.ArrowException) as exc:
+        raise CurateError(explain(url, exc)) from None
+    objects = []
+    for info in sorted(found, key=lambda i: i.path):
+        name = info.path[len(run_key) + 1 :]
+        if not info.is_file or name.startswith(work + "/") or name.endswith("/"):
+            continue
+        objects.append({"name": name, "object": f"{RUNS}/{run_id}/{name}", "size": info.size})
+    failpoint("publish_manifest")
+    manifest = {"run_id": run_id, "objects": objects}
+    write_bytes(join(url, MANIFEST), json.dumps(manifest, indent=1).encode())
+    # what no manifest lists any more: earlier runs, and objects of the older layout
+    try:
+        for info in fs.get_file_info(pafs.FileSelector(base, recursive=False)):
+            name = info.path[len(base) + 1 :]
+            if name in (MANIFEST, CURRENT):
+                continue
+            if name == RUNS:
+                for run in fs.get_file_info(pafs.FileSelector(info.path, recursive=False)):
+                    if run.base_name != run_id:
+                        rmtree(f"{split(url)[0]}://{run.path}")
+            elif info.is_file:
+                fs.delete_file(info.path)
+            elif name in ("data", "removed", "quarantine"):
+                fs.delete_dir(info.path)
+    except (OSError, pa.ArrowException):
+        pass  # garbage a reader never trusts: it is in no manifest
+    return manifest

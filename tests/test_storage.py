@@ -138,14 +138,45 @@ def test_s3_to_s3_equals_the_local_run(s3, local_run):
     assert report["input"]["paths"] == ["s3://corpus/in"]
 
 
-@pytest.mark.parametrize("point", ["write_batch:9", "shard_done:5", "decide:2", "before_report:1"])
-def test_a_killed_s3_run_resumes_to_the_same_output(s3, local_run, point):
-    prefix = f"killed-{point.split(':')[0]}"
+# Kill points in every phase, as tests/reliability/test_crash_resume.py does locally: shard
+# writes (the upload of a finished file), markers, each barrier (keyed reduce tasks, the MinHash
+# rounds' files), cleanup, the report and the manifest; several kills in a row.
+KILLS = {
+    "pass 1 writes": ["write_batch:9"],
+    "an upload": ["upload_object:7"],
+    "a marker": ["shard_done:5"],
+    "url_dedup decide": ["decide:1"],
+    "keyed reduce task": ["reduce_partition:1"],
+    "minhash decide": ["decide:3"],
+    "pass cleanup": ["pass_cleanup:1"],
+    "before the report": ["before_report:1"],
+    "before the manifest": ["publish_manifest:1"],
+    "2 workers, writes": ["write_batch:6/2"],
+    "killed twice": ["write_batch:12", "decide:2"],
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(KILLS))
+def test_a_killed_s3_run_resumes_to_the_same_output(s3, local_run, scenario):
+    from curate.errors import InputError
+    from curate.io import discover_files
+
+    prefix = "killed-" + scenario.replace(" ", "-").replace(",", "")
     pipe = pipeline(s3["root"], "s3://corpus/in", f"s3://corpus/{prefix}")
-    r = curate("run", pipe, "--workers", "1", env={"CURATE_FAILPOINT": point})
-    assert r.returncode == -9, (r.returncode, r.stderr[-2000:])
-    listed = s3["client"].list_objects_v2(Bucket="corpus", Prefix=f"{prefix}/")
-    assert listed.get("KeyCount", 0) == 0  # nothing published before the run is whole
+    for i, point in enumerate(KILLS[scenario]):
+        point, _, workers = point.partition("/")
+        args = ["--resume"] if i else []
+        r = curate("run", pipe, "--workers", workers or "1", *args,
+                   env={"CURATE_FAILPOINT": point})  # fmt: skip
+        assert r.returncode == -9, (point, r.returncode, r.stderr[-2000:])
+        # the workers wrote straight into the bucket, and a reader sees none of it: the
+        # manifest (written first, empty) lists nothing until the run is whole
+        keys = [o["Key"] for o in s3["client"].list_objects_v2(
+            Bucket="corpus", Prefix=f"{prefix}/_runs/")["Contents"]]  # fmt: skip
+        assert any("/_work/" in k for k in keys)
+        assert get_json(s3["client"], f"{prefix}/_manifest.json")["objects"] == []
+        with pytest.raises(InputError, match="no objects found"):
+            discover_files([f"s3://corpus/{prefix}"])
     r = curate("run", pipe, "--workers", "1", "--resume")
     assert r.returncode == 0, r.stderr[-3000:]
     report, ids = read_back(s3["client"], prefix)
@@ -171,7 +202,13 @@ def test_readers_trust_only_the_manifest(s3, local_run):
     assert first["run_id"] != second["run_id"]
     listed = client.list_objects_v2(Bucket="corpus", Prefix="again/")["Contents"]
     keys = {o["Key"] for o in listed if not o["Key"].endswith("/")}  # pyarrow's folder markers
-    assert keys == {f"again/{o['object']}" for o in second["objects"]} | {"again/_manifest.json"}
+    work = f"again/_runs/{second['run_id']}/_work/"  # markers and summaries, as a local run's
+    published = {f"again/{o['object']}" for o in second["objects"]}
+    assert {k for k in keys if not k.startswith(work)} == published | {
+        "again/_manifest.json",
+        "again/_run.json",
+    }
+    assert not any(first["run_id"] in k for k in keys)  # the first run's objects are gone
     # and curate run reads the published output as its input
     r = curate("run", pipeline(s3["root"], "s3://corpus/again/data", str(s3["root"] / "from-out")))
     assert r.returncode == 0, r.stderr[-2000:]
@@ -345,29 +382,55 @@ def test_indexes_on_s3_equal_local_indexes_run_after_run(s3, tmp_path):
     assert results[2]["index"]["deduplicated_against"] == ["CC-MAIN-2023-06"]
 
 
-def test_a_publish_killed_half_way_resumes(s3, local_run):
-    """Killed after some objects were uploaded and before the manifest: readers see no run
-    there; --resume sends only what is missing, then the manifest."""
-    pipe = pipeline(s3["root"], "s3://corpus/in", "s3://corpus/half")
-    r = curate("run", pipe, "--workers", "1", env={"CURATE_FAILPOINT": "publish_object:6"})
-    assert r.returncode == -9, (r.returncode, r.stderr[-2000:])
-    keys = [
-        o["Key"] for o in s3["client"].list_objects_v2(Bucket="corpus", Prefix="half/")["Contents"]
-    ]
-    assert len(keys) == 6 and "half/_manifest.json" in keys  # the empty one, written first
-    from curate.errors import InputError
+def test_no_local_staging_folder_is_used(s3, local_run, tmp_path):
+    """CURATE_STAGING and HOME point below a regular file, where no folder can be made, and
+    TMPDIR is a fresh folder: the run still works, every file of the run (markers, collect
+    files, the barriers' exchange files, decisions) is an object in the bucket, and the
+    temporary folder is empty afterwards (an upload's spool file lives only until it is sent)."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file")
+    spool = tmp_path / "tmp"
+    spool.mkdir()
+    env = {"CURATE_STAGING": str(blocker / "staging"), "HOME": str(blocker / "home"),
+           "TMPDIR": str(spool)}  # fmt: skip
+    pipe = pipeline(s3["root"], "s3://corpus/in", "s3://corpus/direct")
+    r = curate("run", pipe, "--workers", "2", "--keep-work", env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    report, ids = read_back(s3["client"], "direct")
+    assert counts(report) == counts(local_run[0]) and ids == local_run[1]
+    run_id = get_json(s3["client"], "direct/_manifest.json")["run_id"]
+    paginator = s3["client"].get_paginator("list_objects_v2")
+    pages = paginator.paginate(Bucket="corpus", Prefix=f"direct/_runs/{run_id}/")
+    keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
+    work = [k.split("/_work/", 1)[1] for k in keys if "/_work/" in k]
+    assert any(k.startswith("pass-0/collect/part-") for k in work)  # shard tasks' keys
+    assert any(k.startswith("pass-0/done/") for k in work)  # markers
+    assert any(k.startswith("decisions/exact_dedup/reduce/") for k in work)  # reduce tasks'
+    assert any(k.startswith("decisions/minhash_dedup/part-") for k in work)  # decision files
+    assert list(spool.iterdir()) == []
+    assert not (blocker.parent / "staging").exists()
+
+
+def test_a_run_killed_before_its_manifest_reads_as_the_previous_run(s3, local_run):
+    """A second run into a published folder, killed after every object and before the
+    manifest: readers still see the first run's output, whole; --resume publishes the second."""
     from curate.io import discover_files
 
-    with pytest.raises(InputError, match="no objects found"):  # 5 objects, none listed yet
-        discover_files(["s3://corpus/half"])
+    pipe = pipeline(s3["root"], "s3://corpus/in", "s3://corpus/twice")
+    assert curate("run", pipe, "--workers", "1").returncode == 0
+    first = get_json(s3["client"], "twice/_manifest.json")
+    before = sorted(f.path for f in discover_files(["s3://corpus/twice/data"]))
+    r = curate("run", pipe, "--workers", "1", env={"CURATE_FAILPOINT": "publish_manifest:1"})
+    assert r.returncode == -9, (r.returncode, r.stderr[-2000:])
+    assert get_json(s3["client"], "twice/_manifest.json") == first
+    assert sorted(f.path for f in discover_files(["s3://corpus/twice/data"])) == before
+    assert all(first["run_id"] in p for p in before)
     r = curate("run", pipe, "--workers", "1", "--resume")
     assert r.returncode == 0, r.stderr[-3000:]
-    report, ids = read_back(s3["client"], "half")
+    second = get_json(s3["client"], "twice/_manifest.json")
+    assert second["run_id"] != first["run_id"]
+    report, ids = read_back(s3["client"], "twice")
     assert counts(report) == counts(local_run[0]) and ids == local_run[1]
-    manifest = get_json(s3["client"], "half/_manifest.json")
-    assert {f"half/{o['object']}" for o in manifest["objects"]} >= set(keys) - {
-        "half/_manifest.json"
-    }  # the 5 objects sent before the kill are the run's
 
 
 def test_jsonl_inputs_in_the_bucket_read_like_local_ones(s3, tmp_path):
@@ -402,3 +465,26 @@ def test_jsonl_inputs_in_the_bucket_read_like_local_ones(s3, tmp_path):
         outs[where] = (counts(report), local_ids(tmp_path / f"out-{where}"))
     assert outs["s3"] == outs["local"]
     assert len(list((tmp_path / "out-s3" / "data").glob("*.parquet"))) > 2  # a.jsonl was cut
+
+
+def test_simhash_perplexity_and_remix_barriers_in_the_bucket_equal_local(s3, tmp_path):
+    """The other barriers (SimHash tables, exact percentiles, remix's hash cuts) with the run's
+    work folder in the bucket: their collect, spill and decision files are objects."""
+    model = str(REPO / "models" / "en_math.arpa")
+    stages = [
+        {"simhash_dedup": {}},
+        {"perplexity_filter": {"models": {"en": model},
+                               "thresholds": {"default": {"keep_below": "p80"}}}},
+        {"remix": {"temperature": 2.0}},
+    ]  # fmt: skip
+    for where, input, output in (("local", str(s3["local_in"]), str(tmp_path / "local")),
+                                 ("s3", "s3://corpus/in", "s3://corpus/barriers")):  # fmt: skip
+        pipe = tmp_path / f"{where}.yaml"
+        body = {"name": "b", "input": input, "output": output, "batch_size": 64, "stages": stages}
+        pipe.write_text(yaml.safe_dump(body))
+        r = curate("run", pipe, "--workers", "2")
+        assert r.returncode == 0, r.stderr[-3000:]
+    local = json.loads((tmp_path / "local" / "report.json").read_text())
+    report, ids = read_back(s3["client"], "barriers")
+    assert counts(report) == counts(local) and ids == local_ids(tmp_path / "local")
+    assert all(ids.get(f"removed/{s}") for s in ("simhash_dedup", "perplexity_filter", "remix"))

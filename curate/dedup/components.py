@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import functools
 import json
-import shutil
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,9 +42,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate import storage
 from curate.collected import run_here
 from curate.errors import CurateError
-from curate.io import _writing
+from curate.io import atomic_file
 from curate.shuffle import META, partition_of, read_partition, write_partitioned
 
 Run = Callable[[Callable[[Any], Any], Sequence[Any]], Iterable[Any]]
@@ -95,8 +95,8 @@ class _Step:
 
     def files(self) -> list[Path]:
         if self.sources:
-            return [Path(s) for s in self.sources]
-        return [_part(Path(self.inputs), i) for i in range(self.count)]
+            return [storage.path(s) for s in self.sources]
+        return [_part(storage.path(self.inputs), i) for i in range(self.count)]
 
 
 @dataclass
@@ -129,7 +129,7 @@ def partitioned_components(
     every node of an edge once, partition p = ``partition_of(node)`` in file p, sorted by node."""
     if partitions < 1:
         raise CurateError(f"connected components: partitions must be >= 1, got {partitions}")
-    work = Path(work)
+    work = storage.path(work)
     work.mkdir(parents=True, exist_ok=True)
     sources = tuple(str(p) for p in edges)
     step = _Step(
@@ -147,12 +147,12 @@ def partitioned_components(
     result.rounds.append(summary)
     kinds, count = ("large", "small"), reads
     for r in range(1, max_rounds + 1):
-        prev = Path(step.out)
+        prev = storage.path(step.out)
         out = str(work / f"round-{r:02d}")
         step = _Step(kinds[(r - 1) % 2], str(prev), count, out, partitions, step.dtype)
         summary, count = _round(step, run, partitions), partitions
         result.rounds.append(summary)
-        shutil.rmtree(prev, ignore_errors=True)
+        storage.rmtree(prev)
         if summary["unsettled"] == 0:  # its input was a star forest, and so is its output
             break
     else:
@@ -160,24 +160,24 @@ def partitioned_components(
             f"connected components: not converged after {max_rounds} rounds "
             f"({summary['unsettled']} unsettled nodes); raise max_rounds"
         )
-    prev = Path(step.out)
-    shutil.rmtree(result.labels, ignore_errors=True)
+    prev = storage.path(step.out)
+    storage.rmtree(result.labels)
     step = _Step("labels", str(prev), partitions, str(result.labels), partitions, step.dtype)
     summary = _round(step, run, partitions)
     result.rounds.append(summary)
-    shutil.rmtree(prev, ignore_errors=True)
+    storage.rmtree(prev)
     result.nodes, result.components = summary["nodes"], summary["components"]
     return result
 
 
 def read_labels(result: ComponentsResult) -> tuple[np.ndarray, np.ndarray]:
     """(node, label) of every partition, in one process: for tests and small graphs."""
-    table = pa.concat_tables(pq.read_table(f) for f in result.files())
+    table = pa.concat_tables(pq.read_table(storage.source(f)) for f in result.files())
     return table.column("node").to_numpy(), table.column("label").to_numpy()
 
 
 def _round(step: _Step, run: Run, tasks: int) -> dict[str, Any]:
-    Path(step.out).mkdir(parents=True, exist_ok=True)
+    storage.path(step.out).mkdir(parents=True, exist_ok=True)
     total: dict[str, Any] = {"step": step.kind, "tasks": tasks}
     for counts in run(functools.partial(_task, step), list(range(tasks))):
         for key, value in counts.items():
@@ -200,7 +200,7 @@ def _task(step: _Step, part: int) -> dict[str, int]:
     counts = {"edges_in": g.edges, "unsettled": g.unsettled()}
     if step.kind == "labels":
         node, label = g.labels()
-        out = Path(step.out, f"part-{part:05d}.parquet")
+        out = storage.path(step.out, f"part-{part:05d}.parquet")
         table = pa.table({"node": pa.array(node), "label": pa.array(label)})
         write_partitioned(out, table, np.full(len(node), part, np.int64))  # one row group
         return {**counts, "nodes": len(node), "components": int((node == label).sum())}
@@ -263,7 +263,7 @@ def _write(step: _Step, part: int, a: np.ndarray, b: np.ndarray) -> int:
     src, dst = distinct_pairs(np.r_[a, b[~loop]], np.r_[b, a[~loop]])
     keys = src.view(np.uint64) if src.dtype == np.int64 else src
     where = partition_of(keys, step.partitions)
-    write_edges(_part(Path(step.out), part), src, dst, where)
+    write_edges(_part(storage.path(step.out), part), src, dst, where)
     return len(src)
 
 
@@ -307,15 +307,15 @@ def write_edges(path: Path, src: np.ndarray, dst: np.ndarray, where: np.ndarray)
     )
     schema = schema.with_metadata({META: json.dumps(ids.tolist()).encode()})
     src, dst = src[order], dst[order]
-    tmp = path.with_name(f".{path.name}.tmp")
-    with _writing(path):
-        with pq.ParquetWriter(tmp, schema, compression="lz4", write_page_checksum=True) as w:
-            if not len(ids):
-                w.write_table(schema.empty_table())
-            for lo, hi in zip(bounds[:-1], bounds[1:]):
-                batch = pa.table([src[lo:hi], dst[lo:hi]], schema=schema)
-                w.write_table(batch, row_group_size=max(hi - lo, 1))
-        tmp.replace(path)
+    with (
+        atomic_file(path) as tmp,
+        pq.ParquetWriter(tmp, schema, compression="lz4", write_page_checksum=True) as w,
+    ):
+        if not len(ids):
+            w.write_table(schema.empty_table())
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            batch = pa.table([src[lo:hi], dst[lo:hi]], schema=schema)
+            w.write_table(batch, row_group_size=max(hi - lo, 1))
 
 
 def _read_sources(files: list[Path], part: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
@@ -347,7 +347,7 @@ def _node_type(sources: Sequence[str]) -> str:
     """uint64 if the first file's ``u`` is unsigned 64-bit, else int64."""
     for s in sources:
         try:
-            schema = pq.read_schema(s)
+            schema = pq.read_schema(storage.source(s))
         except FileNotFoundError:
             continue
         if "u" not in schema.names or "v" not in schema.names:

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import functools
 import math
-import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -59,6 +58,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from xxhash import xxh3_64_intdigest
 
+from curate import storage
 from curate.collected import Run
 from curate.dedup.components import distinct_pairs, partitioned_components
 from curate.errors import CurateError, failpoint
@@ -143,7 +143,7 @@ class Plan:
         return ((top * np.uint64(self.partitions)) >> np.uint64(32)).astype(np.int64)
 
     def collect_file(self, shard: int) -> Path:
-        return Path(self.collect, f"part-{shard:05d}.parquet")
+        return storage.path(self.collect, f"part-{shard:05d}.parquet")
 
     def shards_of(self, group: int) -> range:
         """Shards s with s * groups // shards == group."""
@@ -155,10 +155,10 @@ class Plan:
         return (node >> ROW_BITS) * self.groups // self.shards
 
     def files(self, step: str, count: int) -> list[Path]:
-        return [Path(self.work, step, f"part-{i:05d}.parquet") for i in range(count)]
+        return [storage.path(self.work, step, f"part-{i:05d}.parquet") for i in range(count)]
 
     def out(self, step: str, i: int) -> Path:
-        return Path(self.work, step, f"part-{i:05d}.parquet")
+        return storage.path(self.work, step, f"part-{i:05d}.parquet")
 
 
 def plan(
@@ -180,9 +180,9 @@ def plan(
 
 def run_barrier(p: Plan, run: Run) -> dict[str, Any]:
     """Every round in turn; returns the summary counters (the caller adds the stage's)."""
-    shutil.rmtree(p.work, ignore_errors=True)  # a resumed run starts the barrier again
+    storage.rmtree(p.work)  # a resumed run starts the barrier again
     summary, _ = _rounds(p, run)
-    shutil.rmtree(p.work, ignore_errors=True)
+    storage.rmtree(p.work)
     return summary
 
 
@@ -195,10 +195,10 @@ def run_indexed(p: Plan, run: Run, index: Any, ranges: int | None = None) -> dic
     committed by curate.index.keyed.commit_dumps (the driver writes meta.json and renames)."""
     from curate.index.keyed import commit_dumps
 
-    shutil.rmtree(p.work, ignore_errors=True)
-    work = Path(p.work)
+    storage.rmtree(p.work)
+    work = storage.path(p.work)
     ordinal_work = work.with_name(f"{work.name}-ordinals")
-    shutil.rmtree(ordinal_work, ignore_errors=True)
+    storage.rmtree(ordinal_work)
     if ranges is None:
         docs = _documents(p)
         ranges = max(p.partitions, math.ceil(docs * 2048 / DOC_BYTES_PER_RANGE))
@@ -226,8 +226,8 @@ def run_indexed(p: Plan, run: Run, index: Any, ranges: int | None = None) -> dic
             {name: {"removed": summary["removed_by_dump"].get(name, 0)} for name in new},
             found["arrays"],
         )
-    shutil.rmtree(p.work, ignore_errors=True)
-    shutil.rmtree(ordinal_work, ignore_errors=True)
+    storage.rmtree(p.work)
+    storage.rmtree(ordinal_work)
     summary["index"] = {
         "deduplicated_against": [d.name for d in reference],
         "reference_docs": sum(d.docs for d in reference),
@@ -242,7 +242,7 @@ def _documents(p: Plan) -> int:
     total = 0
     for s in range(p.shards):
         try:
-            total += pq.read_metadata(p.collect_file(s)).num_rows
+            total += pq.read_metadata(storage.source(p.collect_file(s))).num_rows
         except FileNotFoundError:
             continue
     return total
@@ -274,7 +274,7 @@ def _rounds(p: Plan, run: Run) -> tuple[dict[str, Any], dict[str, Any]]:
     if p.verify != "none":
         rejected += sum(each(_verify_other, G))
     edges = p.files("edges", G) + (p.files("iedges", G) if p.index is not None else [])
-    labels = partitioned_components(edges, Path(p.work, "components"), P, run, P)
+    labels = partitioned_components(edges, storage.path(p.work, "components"), P, run, P)
     each(functools.partial(_labels_by_group, str(labels.labels)), P)
     each(functools.partial(_join, "labels", P, "node", SURVIVAL, "label"), G)
     survivors = each(_survivors, P)
@@ -334,7 +334,7 @@ def _read_shard(p: Plan, shard: int, columns: list[str]) -> pa.Table | None:
     """``columns`` of one shard's collect file; None for a shard with no row (its file, when
     there is one, holds only _shard and _row)."""
     try:
-        f = pq.ParquetFile(p.collect_file(shard))
+        f = pq.ParquetFile(storage.source(p.collect_file(shard)))
     except FileNotFoundError:
         return None
     return f.read(columns=columns) if f.metadata.num_rows else None
@@ -544,7 +544,7 @@ def _schema(p: Plan, columns: list[str]) -> pa.Schema:
     """The collect files' types of ``columns`` (for an empty join)."""
     for s in range(p.shards):
         try:
-            f = pq.ParquetFile(p.collect_file(s))
+            f = pq.ParquetFile(storage.source(p.collect_file(s)))
         except FileNotFoundError:
             continue
         if f.metadata.num_rows:
@@ -671,7 +671,7 @@ def _matrix(column: pa.ChunkedArray, width: int) -> np.ndarray:
 def _labels_by_group(labels: str, p: Plan, part: int) -> None:
     """Step 8: one partition of the component labels, by shard group of the node."""
     try:
-        table = pq.read_table(Path(labels, f"part-{part:05d}.parquet"))
+        table = pq.read_table(storage.source(storage.path(labels, f"part-{part:05d}.parquet")))
     except FileNotFoundError:
         table = pa.table({"node": pa.array([], pa.int64()), "label": pa.array([], pa.int64())})
     node = table.column("node").to_numpy().astype(np.int64)
@@ -764,7 +764,7 @@ def _survivors(p: Plan, part: int) -> dict[str, Any]:
 
 def _gather(p: Plan, group: int) -> None:
     """Step 11: the decision files of one group of shards."""
-    gather_decisions(p.files("removals", p.partitions), group, Path(p.decisions))
+    gather_decisions(p.files("removals", p.partitions), group, storage.path(p.decisions))
     failpoint("minhash_task")
 
 

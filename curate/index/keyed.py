@@ -21,7 +21,6 @@ interrupted inside the barrier redoes it (the next lock removes the staged folde
 from __future__ import annotations
 
 import math
-import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curate import storage
 from curate.errors import CurateError, failpoint
 from curate.index.ordinals import OrdinalJob, dump_ordinals, ordinals_of, read_ordinals
 from curate.index.store import (
@@ -58,7 +58,7 @@ class IndexedBarrier:
     first: dict[str, list[int]] = field(default_factory=dict)
 
     def docs_file(self, p: int) -> Path:
-        return Path(self.ordinals.work, "docs", f"part-{p:05d}.parquet")
+        return storage.path(self.ordinals.work, "docs", f"part-{p:05d}.parquet")
 
 
 def indexed_barrier(spec: Any, executor: Any) -> dict[str, Any]:
@@ -76,8 +76,8 @@ def indexed_barrier(spec: Any, executor: Any) -> dict[str, Any]:
     label = spec.stages[spec.index][0]
     index = stage.open_index()
     work = spec.decisions / "index"
-    shutil.rmtree(work, ignore_errors=True)  # an interrupted barrier is redone whole
-    shutil.rmtree(spec.decisions / "reduce", ignore_errors=True)
+    storage.rmtree(work)  # an interrupted barrier is redone whole
+    storage.rmtree(spec.decisions / "reduce")
     memory = _reduce_memory(spec)
 
     def run(fn: Any, tasks: list[Any]) -> Any:
@@ -125,7 +125,7 @@ def indexed_barrier(spec: Any, executor: Any) -> dict[str, Any]:
             {name: [tuple(p) for r in results for p in r["parts"].get(name, [])] for name in new},
             {name: {"removed": int(removed.get(name, 0))} for name in new},
         )
-    shutil.rmtree(work, ignore_errors=True)
+    storage.rmtree(work)
     summary["index"] = {
         "path": str(stage.config.index),
         "deduplicated_against": [d.name for d in reference],

@@ -39,9 +39,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from curate import storage
 from curate.errors import CurateError
 from curate.index.store import fingerprint_of, id_hashes
 from curate.index.survivor import sort_keys
+from curate.io import atomic_file
 from curate.shuffle import META, SEGMENTS, held_partitions, read_partition, widen, write_segments
 
 OVERSAMPLE = 32  # sample rows per range: ranges within a few percent of even
@@ -80,17 +82,17 @@ class OrdinalJob:
     first: dict[str, list[int]] = field(default_factory=dict)  # rank tasks: dump -> per range
 
     def input_files(self) -> list[Path]:
-        return [Path(self.inputs, f"part-{i:05d}.parquet") for i in range(self.shards)]
+        return [storage.path(self.inputs, f"part-{i:05d}.parquet") for i in range(self.shards)]
 
     def spread_file(self, p: int) -> Path:
-        return Path(self.work, "spread", f"part-{p:05d}.parquet")
+        return storage.path(self.work, "spread", f"part-{p:05d}.parquet")
 
     def rank_file(self, r: int) -> Path:
-        return Path(self.work, "ranks", f"part-{r:05d}.parquet")
+        return storage.path(self.work, "ranks", f"part-{r:05d}.parquet")
 
     @property
     def splitters_file(self) -> Path:
-        return Path(self.work, "splitters.parquet")
+        return storage.path(self.work, "splitters.parquet")
 
 
 @dataclass
@@ -109,8 +111,8 @@ def dump_ordinals(job: OrdinalJob, run: Run) -> Survey:
     groups = math.ceil(job.shards / FILES_PER_SAMPLE_TASK)
     samples = [t for t in run(_sample, [replace(job, part=g) for g in range(groups)]) if t]
     splitters = _splitters(samples, job)
-    job.splitters_file.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(splitters, job.splitters_file)
+    with atomic_file(job.splitters_file) as tmp:
+        pq.write_table(splitters, tmp)
     counts: dict[str, np.ndarray] = {}
     sums: dict[str, list[int]] = {}
     for result in run(_spread, [replace(job, part=p) for p in range(job.partitions)]):
@@ -177,7 +179,7 @@ def _sample(job: OrdinalJob) -> pa.Table | None:
                 continue
             rows = read_partition([path], held[0], cols)
         else:  # a plain Parquet file: its first row group
-            f = pq.ParquetFile(path)
+            f = pq.ParquetFile(storage.source(path))
             if not f.metadata.num_rows:  # a shard with no row: maybe not even the columns
                 continue
             rows = f.read_row_group(0, columns=cols)
@@ -201,15 +203,17 @@ def _input_partition(paths: list[Path], p: int, columns: list[str]) -> pa.Table 
             found = read_partition([path], p, columns)
             if found is not None:
                 parts.append(found)
-        elif p == 0 and pq.read_metadata(path).num_rows:
-            parts.append(pq.read_table(path, columns=columns).replace_schema_metadata(None))
+        elif p == 0 and pq.read_metadata(storage.source(path)).num_rows:
+            parts.append(
+                pq.read_table(storage.source(path), columns=columns).replace_schema_metadata(None)
+            )
     return pa.concat_tables(parts, promote_options="default") if parts else None
 
 
 def _partitioned(path: Path) -> bool:
     """Whether ``path`` was written by curate.shuffle (segments, or row groups listed in its
     metadata), not as plain Parquet."""
-    held = pq.ParquetFile(path).schema_arrow.metadata or {}
+    held = pq.ParquetFile(storage.source(path)).schema_arrow.metadata or {}
     return META in held or SEGMENTS in held
 
 
@@ -261,7 +265,7 @@ def _spread(job: OrdinalJob) -> dict[str, Any]:
     counts: dict[str, list[int]] = {}
     sums: dict[str, list[int]] = {}
     if rows.num_rows:
-        splitters = pq.read_table(job.splitters_file)
+        splitters = pq.read_table(storage.source(job.splitters_file))
         ranges = range_of(rows, splitters, job.keep)
         enc = pc.dictionary_encode(rows.column("dump")).combine_chunks()
         code = enc.indices.to_numpy()
