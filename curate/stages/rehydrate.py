@@ -7,13 +7,13 @@ size N is repeated by a schedule of N (its README: 1 -> 1, 2 -> 2, 3-4 -> 3, 5-9
 maps a cluster size to a number of copies; each size takes the entry of the largest key at or
 below it (FineWeb-2's ``bisect``), so the keys must start at 1.
 
-``minhash_dedup`` (without an ``index``) writes the column; any column of positive integers will
-do (``column``), e.g. FineWeb-2's own published ``minhash_cluster_size``. A row repeated k times
-stays once as it was (``copy`` = 0) and gains k - 1 copies (``copy`` = 1 .. k - 1) with the same
-id, as remix's repeats do: the id names the document, (id, copy) the row. The copies are added
-rows in the report (``docs_added``), never removals; the counters give the rows and copies of
-each schedule range (``rows:<range>``, ``copies:<range>``). Streaming, vectorised: one
-``searchsorted`` and one ``take`` per batch.
+``minhash_dedup`` writes the column (with or without an ``index``); any column of positive integers
+will do (``column``), e.g. FineWeb-2's own published ``minhash_cluster_size``. A row repeated k
+times stays once as it was (``copy`` = 0) and gains k - 1 copies (``copy`` = 1 .. k - 1) with the
+same id, as remix's repeats do: the id names the document, (id, copy) the row. The copies are added
+rows in the report (``docs_added``), never removals; the counters give the rows and copies of each
+schedule range (``rows:<range>``, ``copies:<range>``). Streaming, vectorised: one ``searchsorted``
+and one ``take`` per batch.
 """
 
 from __future__ import annotations
@@ -89,8 +89,8 @@ class Rehydrate(Stage):
         names = batch.schema.names
         if c.column not in names:
             raise CurateError(
-                f"rehydrate: the rows have no column '{c.column}' (minhash_dedup without an "
-                f"index writes minhash_cluster_size; set column: to another one)"
+                f"rehydrate: the rows have no column '{c.column}' (minhash_dedup writes "
+                f"minhash_cluster_size: run it first, or set column: to another one)"
             )
         if c.copy_column in names:
             raise CurateError(

@@ -119,11 +119,13 @@ def brute_cluster_sizes(rows: list[dict], threshold: float = 0.8) -> dict[str, i
     return {r["id"]: size[labels[i]] for i, r in enumerate(rows)}
 
 
-def test_cluster_sizes_and_copies_against_brute_force(tmp_path):
-    """The runner (partitioned MinHash barrier, 3 shards, 2 workers), then rehydrate: every
-    kept row's and removed row's minhash_cluster_size is its exact-Jaccard component's size,
-    and every survivor appears schedule(size) times; the report balances with the copies as
-    added rows."""
+@pytest.mark.parametrize("with_index", [False, True])
+def test_cluster_sizes_and_copies_against_brute_force(tmp_path, with_index):
+    """The runner (partitioned MinHash barrier, 3 shards, 2 workers; with a fresh cross-dump
+    index too, whose rounds commit the three dumps), then rehydrate: every kept row's and
+    removed row's minhash_cluster_size is its exact-Jaccard component's size, and every
+    survivor appears schedule(size) times; the report balances with the copies as added
+    rows."""
     from curate.config import parse_pipeline
     from curate.executors.local import LocalExecutor
     from curate.pipeline import run_pipeline
@@ -143,7 +145,10 @@ def test_cluster_sizes_and_copies_against_brute_force(tmp_path):
             "name": "t",
             "input": str(folder),
             "output": str(tmp_path / "out"),
-            "stages": [{"minhash_dedup": {}}, {"rehydrate": {"schedule": schedule}}],
+            "stages": [
+                {"minhash_dedup": {"index": str(tmp_path / "index")} if with_index else {}},
+                {"rehydrate": {"schedule": schedule}},
+            ],
             "batch_size": 32,
         }
     )
@@ -153,6 +158,11 @@ def test_cluster_sizes_and_copies_against_brute_force(tmp_path):
     finally:
         ex.close()
     assert check_balance(report) == []
+    if with_index:
+        from curate.index import index_info
+
+        dumps = index_info(tmp_path / "index")["dumps"]
+        assert [d["dump"] for d in dumps] == ["d1", "d2", "d3"]
     truth = brute_cluster_sizes(rows)
     assert Counter(truth.values())[1] > 30 and max(truth.values()) >= 5
     out = pq.read_table(tmp_path / "out" / "data").to_pylist()
