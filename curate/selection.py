@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from curate import storage
 from curate.collected import CollectedFiles
 from curate.executors.base import task_memory
 
@@ -61,7 +61,7 @@ def span_memory(collected: Any, spans: list[tuple[int, int]]) -> int | None:
     if not isinstance(collected, CollectedFiles) or not collected.paths or not spans:
         return None
     starts = np.asarray(collected.starts)
-    sizes = np.array([Path(p).stat().st_size for p in collected.paths], np.int64)
+    sizes = np.array([storage.path(p).stat().st_size for p in collected.paths], np.int64)
     first = np.searchsorted(starts[:-1], [a for a, _ in spans], "left")
     stop = np.searchsorted(starts[:-1], [b for _, b in spans], "left")
     largest = max(int(sizes[f:t].sum()) for f, t in zip(first, stop))

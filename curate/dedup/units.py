@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import functools
 import re
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +53,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
-from curate import arrays
+from curate import arrays, storage
 from curate.collected import read_spilled
 from curate.dedup.components import distinct_pairs, partitioned_components
 from curate.errors import CurateError
@@ -295,14 +294,14 @@ def _verify_other(
         b, rows = _sets(collected, collected.pieces()[number], v)
         ok = jaccard_at_least(a, np.arange(len(u)), b, rows, threshold)
         u, v = u[ok], v[ok]
-    path = Path(work, "edges", f"part-{number:05d}.parquet")
+    path = storage.path(work, "edges", f"part-{number:05d}.parquet")
     write_partitioned(path, pa.table({"u": u, "v": v}), partition_of(u.view(np.uint64), partitions))
     return candidates, len(u)
 
 
 def _labels_by_piece(labels: str, starts: np.ndarray, collected: Any, part: int) -> Any:
     """Round 6: one partition of the component labels, by shard of the node."""
-    table = read_partition([Path(labels, f"part-{part:05d}.parquet")], part)
+    table = read_partition([storage.path(labels, f"part-{part:05d}.parquet")], part)
     if table is None:
         table = pa.table({"node": np.empty(0, np.int64), "label": np.empty(0, np.int64)})
     node = table.column("node").to_numpy().astype(np.int64)
@@ -418,9 +417,9 @@ def barrier(
     units = int(pc.sum(pc.list_value_length(collected.read(["start"]).column(0))).as_py() or 0)
     P = partitions_for(units * p.bands // 8)
     scratch = getattr(collected, "scratch", None)
-    work = Path(scratch, "units") if scratch is not None else Path(tempfile.mkdtemp())
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    work = storage.path(scratch, "units") if scratch is not None else Path(tempfile.mkdtemp())
+    storage.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
     try:
         tasks = list(range(len(pieces)))
         bands = list(run(functools.partial(_bands, collected, p, P), pieces))
@@ -430,7 +429,7 @@ def barrier(
             _verify_other, half, starts, collected, p.threshold, str(work), P
         )
         checked = list(run(verify, tasks))
-        edges = [Path(work, "edges", f"part-{i:05d}.parquet") for i in tasks]
+        edges = [storage.path(work, "edges", f"part-{i:05d}.parquet") for i in tasks]
         labels = partitioned_components(edges, work / "components", P, run, P)
         spread = functools.partial(_labels_by_piece, str(labels.labels), starts, collected)
         by_piece = list(run(spread, list(range(P))))
@@ -441,7 +440,7 @@ def barrier(
         write = functools.partial(write_decisions, collected, [c.cuts for c in parts], pieces)
         counts = sorted(run(write, list(range(groups))), key=lambda c: c["group"])
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        storage.rmtree(work)
     return (
         parts,
         counts,

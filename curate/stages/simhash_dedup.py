@@ -76,7 +76,6 @@ import contextlib
 import functools
 import math
 import re
-import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -89,7 +88,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
-from curate import arrays
+from curate import arrays, storage
 from curate.collected import CollectedTable, Run, load_shared, read_spilled, run_here
 from curate.dedup import units
 from curate.dedup.components import connected_components
@@ -512,8 +511,8 @@ class SimhashDedup(RowRemovalStage):
                 scratch = getattr(collected, "scratch", None)
                 if scratch is None:
                     scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-                work = Path(scratch) / "simhash-index"
-                shutil.rmtree(work, ignore_errors=True)
+                work = storage.path(scratch) / "simhash-index"
+                storage.rmtree(work)
             # round 0: each shard's distinct fingerprints spilled by search partition of each
             # table (and, with an index, its rows' survival columns for the ordinals)
             spill = functools.partial(
@@ -600,7 +599,7 @@ class SimhashDedup(RowRemovalStage):
                     "already_committed": sorted(set(survey.docs) - set(new)),
                     "bytes_read": index.bytes_read + sum(f[6] for f in found),
                 }
-                shutil.rmtree(work, ignore_errors=True)
+                storage.rmtree(work)
         if collected.decisions is not None:  # the tasks wrote the decision files
             return DecisionFiles(str(collected.decisions)), summary
         return dict(collected.written), summary
@@ -665,9 +664,9 @@ def _spill_fingerprints(
     handle = collected.spill(f"fps-{number:05d}", spilled, part)
     if ordinal_dir:
         rows = batch.select([SHARD, ROW, *SURVIVAL])
-        Path(ordinal_dir).mkdir(parents=True, exist_ok=True)
+        storage.path(ordinal_dir).mkdir(parents=True, exist_ok=True)
         group = np.full(rows.num_rows, number // ORDINAL_GROUP, np.int64)
-        write_segments(Path(ordinal_dir, f"part-{number:05d}.parquet"), rows, group)
+        write_segments(storage.path(ordinal_dir, f"part-{number:05d}.parquet"), rows, group)
     return number, handle, len(fps)
 
 
