@@ -23,6 +23,7 @@ baseline splits them) over the same seconds.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import subprocess
 import sys
@@ -98,10 +99,17 @@ def run_baseline(table: pa.Table, level: str) -> tuple[list, set[int], float]:
 TEXT_DEDUP = "text-dedup 0.4.0 SimHash"
 
 
+ROOTS = (
+    "import json, pickle, sys; uf = pickle.load(open(sys.argv[1], 'rb')); "
+    "print(json.dumps([uf.find(i) for i in range(int(sys.argv[2]))]))"
+)
+
+
 def run_text_dedup(table: pa.Table, level: str, tmp: Path) -> tuple[list, set[int], float]:
     """text-dedup's own SimHash (its defaults: 64 bits, 3-grams, Hamming <= 3, 4 blocks; one
     process) over the split's units, one row per unit in document order with its document and
-    span: the units missing from its output (all but one of each of its clusters) are cut.
+    span: of each of its clusters (the union-find it dumps with --debug) all but the first unit
+    in document order are cut (its own filter keeps the cluster's root, not always the first).
     Seconds are the whole `python -m text_dedup.simhash` run (its datasets load and save
     included). Raises RuntimeError with the reason when text-dedup cannot run."""
     python = text_dedup_python()
@@ -117,7 +125,7 @@ def run_text_dedup(table: pa.Table, level: str, tmp: Path) -> tuple[list, set[in
                 units.append(text[a:b])
     data = tmp / f"units-{level}.parquet"
     pq.write_table(pa.table({"text": units, "doc": doc, "start": start, "end": end}), data)
-    out, kept = tmp / f"td-out-{level}", tmp / f"td-kept-{level}.parquet"
+    out = tmp / f"td-out-{level}"
     env = dict(os.environ, HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1")
     env["HF_DATASETS_CACHE"] = str(tmp / "hf-cache")
     args = ["--path", "parquet", "--data_files", str(data), "--split", "train", "--column"]
@@ -125,7 +133,7 @@ def run_text_dedup(table: pa.Table, level: str, tmp: Path) -> tuple[list, set[in
     args += ["--num_proc", "1", "--ngram", "3", "--f", "64", "--bit_diff", "3", "--num_bucket", "4"]
     t = time.perf_counter()
     r = subprocess.run(
-        [str(python), "-m", "text_dedup.simhash", *args],
+        [str(python), "-m", "text_dedup.simhash", *args, "--debug"],
         capture_output=True,
         text=True,
         env=env,
@@ -133,14 +141,21 @@ def run_text_dedup(table: pa.Table, level: str, tmp: Path) -> tuple[list, set[in
     seconds = time.perf_counter() - t
     if r.returncode != 0:
         raise RuntimeError(f"failed: `{(r.stderr or r.stdout).strip().splitlines()[-1][:120]}`")
-    dump = "import sys, datasets; datasets.load_from_disk(sys.argv[1]).to_parquet(sys.argv[2])"
-    subprocess.run([str(python), "-c", dump, str(out), str(kept)], check=True, env=env)
-    survivors = pq.read_table(kept, columns=["doc", "start"])
-    alive = set(zip(*(survivors.column(c).to_pylist() for c in ("doc", "start"))))
+    # its clusters (the union-find it dumps with --debug), each unit's root in row order
+    roots = subprocess.run(
+        [str(python), "-c", ROOTS, str(out / "uf.pkl"), str(len(units))],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    cluster = json.loads(roots.stdout)
+    seen: set[int] = set()
     cuts: list[list[tuple[int, int]]] = [[] for _ in range(table.num_rows)]
-    for row, a, b in zip(doc, start, end):
-        if (row, a) not in alive:
+    for row, a, b, c in zip(doc, start, end, cluster):
+        if c in seen:
             cuts[row].append((a, b))
+        seen.add(c)
     return cuts, set(), seconds
 
 
