@@ -7,9 +7,11 @@ occurrences edited). The stage's parameters were chosen on the ``dev`` split; ``
 other templates and other host files and was not tuned on. "SimHash, text-dedup's parameters" is
 our method simhash with text-dedup's SimHash defaults (64 bits, word 3-grams, Hamming <= 3) and
 no slot masking; "text-dedup 0.4.0 SimHash" is text-dedup itself (`python -m text_dedup.simhash`
-with those defaults, 4 blocks, one process, in bench_simhash's virtualenv), given the split's
-units as a dataset, one row per unit in document order: a unit it drops is cut, and its seconds
-include its datasets load and save. Baseline: a unit
+with those settings, 4 blocks, one process, in bench_simhash's virtualenv; its 3-grams are of
+lower-cased characters, not words), given the split's units as a dataset, one row per unit in
+document order (units under 5 characters, on which it fails, left out and kept): of each of its
+clusters all but the first unit in document order are cut, and its seconds include its datasets
+load and save. Baseline: a unit
 (sentence or paragraph) goes when its normal form (NFKC, lowercase, punctuation, symbols, digits
 and spaces deleted) occurred in an earlier document. Recall: the share of repeated boilerplate
 characters (every occurrence of a template but its first) that were cut; loss: the share of
@@ -99,6 +101,7 @@ def run_baseline(table: pa.Table, level: str) -> tuple[list, set[int], float]:
 TEXT_DEDUP = "text-dedup 0.4.0 SimHash"
 
 
+TD_SHORT: dict[tuple[str, str], int] = {}  # (split, level) -> units too short for text-dedup
 ROOTS = (
     "import json, pickle, sys; uf = pickle.load(open(sys.argv[1], 'rb')); "
     "print(json.dumps([uf.find(i) for i in range(int(sys.argv[2]))]))"
@@ -108,17 +111,21 @@ ROOTS = (
 def run_text_dedup(table: pa.Table, level: str, tmp: Path) -> tuple[list, set[int], float]:
     """text-dedup's own SimHash (its defaults: 64 bits, 3-grams, Hamming <= 3, 4 blocks; one
     process) over the split's units, one row per unit in document order with its document and
-    span: of each of its clusters (the union-find it dumps with --debug) all but the first unit
-    in document order are cut (its own filter keeps the cluster's root, not always the first).
+    span (units under 5 characters, which it cannot fingerprint, are kept): of each of its
+    clusters (the union-find it dumps with --debug) all but the first unit in document order are
+    cut (its own filter keeps the cluster's root, not always the first).
     Seconds are the whole `python -m text_dedup.simhash` run (its datasets load and save
     included). Raises RuntimeError with the reason when text-dedup cannot run."""
     python = text_dedup_python()
     if python is None:
         raise RuntimeError("could not be installed")
     doc, start, end, units = [], [], [], []
+    short = 0
     for row, text in enumerate(table.column("text").to_pylist()):
         for a, b in split_units(text, level):
-            if text[a:b].strip():
+            if len(text[a:b]) < 5:  # no character 3-grams for text-dedup: it fails on them
+                short += 1
+            else:
                 doc.append(row)
                 start.append(a)
                 end.append(b)
@@ -150,6 +157,7 @@ def run_text_dedup(table: pa.Table, level: str, tmp: Path) -> tuple[list, set[in
         check=True,
     )
     cluster = json.loads(roots.stdout)
+    TD_SHORT[(tmp.name, level)] = short
     seen: set[int] = set()
     cuts: list[list[tuple[int, int]]] = [[] for _ in range(table.num_rows)]
     for row, a, b, c in zip(doc, start, end, cluster):
