@@ -396,6 +396,9 @@ def run(quick: bool = False) -> str:
         "max_per_doc 1.2; method simhash: Hamming <= 3 over token 3-grams, min_docs 2).",
         "",
     ]
+    short = ", ".join(f"{split} {level} {n:,}" for (split, level), n in sorted(TD_SHORT.items()))
+    if short:
+        lines += [f"Units under 5 characters not given to text-dedup (kept): {short}.", ""]
     for level in levels:
         lines += section(results, level)
     lines += sample_effect(quick)
