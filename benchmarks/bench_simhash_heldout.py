@@ -154,8 +154,9 @@ def run_text_dedup(table: pa.Table, level: str, tmp: Path) -> tuple[list, set[in
         capture_output=True,
         text=True,
         env=env,
-        check=True,
     )
+    if roots.returncode != 0:
+        raise RuntimeError(f"clusters unreadable: `{roots.stderr.strip().splitlines()[-1][:120]}`")
     cluster = json.loads(roots.stdout)
     TD_SHORT[(tmp.name, level)] = short
     seen: set[int] = set()
