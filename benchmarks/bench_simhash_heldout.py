@@ -6,19 +6,28 @@ sample corpus does not use, boilerplate templates with slots filled per occurren
 occurrences edited). The stage's parameters were chosen on the ``dev`` split; ``heldout`` has
 other templates and other host files and was not tuned on. "SimHash, text-dedup's parameters" is
 our method simhash with text-dedup's SimHash defaults (64 bits, word 3-grams, Hamming <= 3) and
-no slot masking, not text-dedup itself (bench_simhash runs text-dedup). Baseline: a unit
+no slot masking; "text-dedup 0.4.0 SimHash" is text-dedup itself (`python -m text_dedup.simhash`
+with those settings, 4 blocks, one process, in bench_simhash's virtualenv; its 3-grams are of
+lower-cased characters, not words), given the split's units as a dataset, one row per unit in
+document order (units under 5 characters, on which it fails, left out and kept): of each of its
+clusters all but the first unit in document order are cut, and its seconds include its datasets
+load and save. Baseline: a unit
 (sentence or paragraph) goes when its normal form (NFKC, lowercase, punctuation, symbols, digits
 and spaces deleted) occurred in an earlier document. Recall: the share of repeated boilerplate
 characters (every occurrence of a template but its first) that were cut; loss: the share of
 host-text characters cut (a document removed whole loses all of its characters); whitespace not
 counted.
 The stage runs in this process (collect, the barrier's tasks one after another, apply) on one
-shard, so docs/s is one core's.
+shard, so docs/s is one core's; units/s is the split's units (sentences or paragraphs, as the
+baseline splits them) over the same seconds.
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 import boilerplate_heldout  # noqa: E402
+from bench_simhash import text_dedup_python  # noqa: E402
 
 from curate.collected import CollectedTable, run_here  # noqa: E402
 from curate.stages.base import ROW, SHARD  # noqa: E402
@@ -86,6 +96,80 @@ def run_baseline(table: pa.Table, level: str) -> tuple[list, set[int], float]:
         seen |= keys
         cuts.append(mine)
     return cuts, set(), time.perf_counter() - t
+
+
+TEXT_DEDUP = "text-dedup 0.4.0 SimHash"
+
+
+TD_SHORT: dict[tuple[str, str], int] = {}  # (split, level) -> units too short for text-dedup
+ROOTS = (
+    "import json, pickle, sys; uf = pickle.load(open(sys.argv[1], 'rb')); "
+    "print(json.dumps([uf.find(i) for i in range(int(sys.argv[2]))]))"
+)
+
+
+def run_text_dedup(table: pa.Table, level: str, tmp: Path) -> tuple[list, set[int], float]:
+    """text-dedup's own SimHash (its defaults: 64 bits, 3-grams, Hamming <= 3, 4 blocks; one
+    process) over the split's units, one row per unit in document order with its document and
+    span (units under 5 characters, which it cannot fingerprint, are kept): of each of its
+    clusters (the union-find it dumps with --debug) all but the first unit in document order are
+    cut (its own filter keeps the cluster's root, not always the first).
+    Seconds are the whole `python -m text_dedup.simhash` run (its datasets load and save
+    included). Raises RuntimeError with the reason when text-dedup cannot run."""
+    python = text_dedup_python()
+    if python is None:
+        raise RuntimeError("could not be installed")
+    doc, start, end, units = [], [], [], []
+    short = 0
+    for row, text in enumerate(table.column("text").to_pylist()):
+        for a, b in split_units(text, level):
+            if len(text[a:b]) < 5:  # no character 3-grams for text-dedup: it fails on them
+                short += 1
+            else:
+                doc.append(row)
+                start.append(a)
+                end.append(b)
+                units.append(text[a:b])
+    data = tmp / f"units-{level}.parquet"
+    pq.write_table(pa.table({"text": units, "doc": doc, "start": start, "end": end}), data)
+    out = tmp / f"td-out-{level}"
+    env = dict(os.environ, HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1")
+    env["HF_DATASETS_CACHE"] = str(tmp / "hf-cache")
+    args = ["--path", "parquet", "--data_files", str(data), "--split", "train", "--column"]
+    args += ["text", "--output", str(out), "--cache_dir", str(tmp / f"td-cache-{level}")]
+    args += ["--num_proc", "1", "--ngram", "3", "--f", "64", "--bit_diff", "3", "--num_bucket", "4"]
+    t = time.perf_counter()
+    r = subprocess.run(
+        [str(python), "-m", "text_dedup.simhash", *args, "--debug"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    seconds = time.perf_counter() - t
+    if r.returncode != 0:
+        raise RuntimeError(f"failed: `{(r.stderr or r.stdout).strip().splitlines()[-1][:120]}`")
+    # its clusters (the union-find it dumps with --debug), each unit's root in row order
+    roots = subprocess.run(
+        [str(python), "-c", ROOTS, str(out / "uf.pkl"), str(len(units))],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    if roots.returncode != 0:
+        raise RuntimeError(f"clusters unreadable: `{roots.stderr.strip().splitlines()[-1][:120]}`")
+    cluster = json.loads(roots.stdout)
+    TD_SHORT[(tmp.name, level)] = short
+    seen: set[int] = set()
+    cuts: list[list[tuple[int, int]]] = [[] for _ in range(table.num_rows)]
+    for row, a, b, c in zip(doc, start, end, cluster):
+        if c in seen:
+            cuts[row].append((a, b))
+        seen.add(c)
+    return cuts, set(), seconds
+
+
+def count_units(table: pa.Table, level: str) -> int:
+    return sum(len(split_units(t, level)) for t in table.column("text").to_pylist())
 
 
 def evaluate(table: pa.Table, cuts: list, removed: set[int]) -> dict[str, Any]:
@@ -142,22 +226,33 @@ TOOLS = {
 SHORT = {
     "curate minhash (default)": "minhash",
     "curate simhash": "simhash",
-    "SimHash, text-dedup's parameters": "text-dedup SimHash",
+    "SimHash, text-dedup's parameters": "text-dedup's parameters",
+    TEXT_DEDUP: "text-dedup 0.4.0",
     "baseline": "baseline",
 }
 
 
 def measure(folder: Path, split: str, level: str, params: dict[str, Any]) -> dict[str, Any]:
     table = pq.read_table(folder / f"{split}.parquet")
-    out = {}
+    units = count_units(table, level)
+    out: dict[str, Any] = {}
     runs: list[tuple[str, Any]] = [
         (name, functools.partial(run_curate, table, {"level": level, **params, **extra}))
         for name, extra in TOOLS.items()
     ]
+    runs.append((TEXT_DEDUP, functools.partial(run_text_dedup, table, level, folder / split)))
     runs.append(("baseline", functools.partial(run_baseline, table, level)))
+    (folder / split).mkdir(exist_ok=True)
     for name, fn in runs:
-        cuts, removed, seconds = fn()
-        out[name] = evaluate(table, cuts, removed) | {"docs_s": table.num_rows / seconds}
+        try:
+            cuts, removed, seconds = fn()
+        except RuntimeError as e:  # text-dedup not installable or failed: say so in its row
+            out[name] = {"error": str(e)}
+            continue
+        out[name] = evaluate(table, cuts, removed) | {
+            "docs_s": table.num_rows / seconds,
+            "units_s": units / seconds,
+        }
     return out
 
 
@@ -170,23 +265,26 @@ def section(results: dict, level: str) -> list[str]:
         f"### {level} level",
         "",
         "| split | tool | recall % | recall en % | recall zh % | loss % | loss en % | "
-        "loss zh % | first occurrences cut % | docs removed | docs/s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "loss zh % | first occurrences cut % | docs removed | docs/s | units/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for split in ("dev", "heldout"):
         for tool in results[(split, level)]:
             r = results[(split, level)][tool]
+            if "error" in r:
+                lines.append(f"| {split} | {tool} | {r['error']} |" + " |" * 9)
+                continue
             rec = r["recall"]
             lines.append(
                 f"| {split} | {tool} | {pct(rec[('all',)])} | {pct(rec[('lang', 'en')])} | "
                 f"{pct(rec[('lang', 'zh')])} | {pct(r['loss']['all'], 2)} | "
                 f"{pct(r['loss']['en'], 2)} | {pct(r['loss']['zh'], 2)} | "
                 f"{pct(r['first_cut'])} | {r['docs_removed']} | "
-                f"{r['docs_s']:,.0f} |"
+                f"{r['docs_s']:,.0f} | {r['units_s']:,.0f} |"
             )
     buckets = [f"{lo:.1f}-{hi:.1f}" for lo, hi in zip(BUCKETS, BUCKETS[1:])]
     held, dev = results[("heldout", level)], results[("dev", level)]
-    tools = list(held)
+    tools = [t for t in held if "error" not in held[t] and "error" not in dev[t]]
     lines += [
         "",
         "Recall % by similarity to the template's earlier occurrences (largest Jaccard of token "
@@ -299,6 +397,9 @@ def run(quick: bool = False) -> str:
         "max_per_doc 1.2; method simhash: Hamming <= 3 over token 3-grams, min_docs 2).",
         "",
     ]
+    short = ", ".join(f"{split} {level} {n:,}" for (split, level), n in sorted(TD_SHORT.items()))
+    if short:
+        lines += [f"Units under 5 characters not given to text-dedup (kept): {short}.", ""]
     for level in levels:
         lines += section(results, level)
     lines += sample_effect(quick)
