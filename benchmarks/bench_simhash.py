@@ -4,9 +4,9 @@ through an index) against text-dedup's SimHash, and our MinHash for scale.
 Same corpus, same run, 2 workers/processes each. text-dedup (registry package `text-dedup`
 0.4.0) needs Python >= 3.10 and pulls pyspark, datasets and friends, so it lives in its own
 virtualenv under benchmarks/.venv-text-dedup, made on first use from the package registry.
-Parameters are text-dedup's defaults on both sides: 64 bits, word 3-grams, Hamming <= 3,
-4 blocks (our MinHash at its defaults). The text-dedup figure includes its datasets load/save
-of the same Parquet.
+Parameters are text-dedup's defaults on both sides: 64 bits, 3-grams (ours of words,
+text-dedup's of lower-cased characters), Hamming <= 3, 4 blocks (our MinHash at its
+defaults). The text-dedup figure includes its datasets load/save of the same Parquet.
 """
 
 from __future__ import annotations

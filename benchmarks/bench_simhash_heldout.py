@@ -5,7 +5,7 @@ The set is built by ``benchmarks/boilerplate_heldout.py`` (real English and Chin
 sample corpus does not use, boilerplate templates with slots filled per occurrence, 40% of
 occurrences edited). The stage's parameters were chosen on the ``dev`` split; ``heldout`` has
 other templates and other host files and was not tuned on. "SimHash, text-dedup's parameters" is
-our method simhash with text-dedup's SimHash defaults (64 bits, word 3-grams, Hamming <= 3) and
+our method simhash with text-dedup's SimHash sizes (64 bits, 3-grams of words, Hamming <= 3) and
 no slot masking; "text-dedup 0.4.0 SimHash" is text-dedup itself (`python -m text_dedup.simhash`
 with those settings, 4 blocks, one process, in bench_simhash's virtualenv; its 3-grams are of
 lower-cased characters, not words), given the split's units as a dataset, one row per unit in
@@ -216,7 +216,7 @@ def evaluate(table: pa.Table, cuts: list, removed: set[int]) -> dict[str, Any]:
 
 
 # the tools of one run: the stage's default (method minhash), its method simhash (the previous
-# default), SimHash as text-dedup sets it up (64 bits, word 3-grams, Hamming <= 3, no slots
+# default), SimHash at text-dedup's sizes (64 bits, 3-grams of words, Hamming <= 3, no slots
 # masked: our implementation with its parameters) and the exact baseline
 TOOLS = {
     "curate minhash (default)": {},
