@@ -732,6 +732,17 @@ def _gather_group(spec: KeyedBarrier) -> None:
     write_json(spec.decisions / "reduce" / f"group-{spec.part:05d}.json", {"group": spec.part})
 
 
+def _same_run(run: Path, marker: Path, fingerprint: dict[str, Any]) -> None:
+    """A resumed run continues only the run whose pipeline and input made ``marker``."""
+    previous = json.loads(marker.read_text())
+    if previous != fingerprint:
+        what = "pipeline" if previous.get("config") != fingerprint["config"] else "input"
+        raise CurateError(
+            f"{run}: cannot --resume: the {what} changed since that run started "
+            f"(fingerprint in {marker}); run without --resume to start over"
+        )
+
+
 def _prepare_output(run: Path, fingerprint: dict[str, Any], resume: bool) -> None:
     """Make ``run`` ready: refuse to clobber foreign files, check a resumed run is the same run.
     In a bucket, ``run`` is this run's own prefix (``curate.storage.RunFolder``), new or its own
@@ -739,13 +750,7 @@ def _prepare_output(run: Path, fingerprint: dict[str, Any], resume: bool) -> Non
     marker = run / WORK / "run.json"
     if isinstance(run, storage.RemotePath):
         if resume and marker.exists():
-            previous = json.loads(marker.read_text())
-            if previous != fingerprint:
-                what = "pipeline" if previous.get("config") != fingerprint["config"] else "input"
-                raise CurateError(
-                    f"{run}: cannot --resume: the {what} changed since that run started "
-                    f"(fingerprint in {marker}); run without --resume to start over"
-                )
+            _same_run(run, marker, fingerprint)
             return
         storage.rmtree(run)  # a fresh run under a prefix that was used: start it empty
         atomic_write_bytes(marker, json.dumps(fingerprint, indent=1).encode())
@@ -753,13 +758,7 @@ def _prepare_output(run: Path, fingerprint: dict[str, Any], resume: bool) -> Non
     if run.exists() and not run.is_dir():
         raise InputError(f"{run}: output path exists and is not a directory")
     if resume and marker.exists():
-        previous = json.loads(marker.read_text())
-        if previous != fingerprint:
-            what = "pipeline" if previous.get("config") != fingerprint["config"] else "input"
-            raise CurateError(
-                f"{run}: cannot --resume: the {what} changed since that run started "
-                f"(fingerprint in {marker}); run without --resume to start over"
-            )
+        _same_run(run, marker, fingerprint)
         _clean_temporaries(run)
         return
     if run.exists():

@@ -193,7 +193,7 @@ def run_indexed(p: Plan, run: Run, index: Any, ranges: int | None = None) -> dic
     committed one, as in the in-memory barrier), then each new dump's pieces written by tasks
     (band keys by the bucket tasks, docs and shingle sets or signatures by ordinal range) and
     committed by curate.index.keyed.commit_dumps (the driver writes meta.json and renames)."""
-    from curate.index.keyed import commit_dumps
+    from curate.index.keyed import commit_dumps, plan_commit
 
     storage.rmtree(p.work)
     work = storage.path(p.work)
@@ -208,11 +208,7 @@ def run_indexed(p: Plan, run: Run, index: Any, ranges: int | None = None) -> dic
     )  # fmt: skip
     with index.locked():
         survey = dump_ordinals(job, run)
-        reference, new = index.plan(survey.fingerprints)
-        seq_of = {d.name: d.seq for d in index.dumps()}
-        top = max(seq_of.values(), default=0)
-        seq_of.update({name: top + 1 + i for i, name in enumerate(new)})
-        staged = {name: str(index.begin_commit()) for name in new}
+        reference, new, seq_of, staged = plan_commit(index, survey.fingerprints)
         plan_ = replace(p, index=IndexPlan(tuple(reference), seq_of, staged, job, survey.first))
         summary, found = _rounds(plan_, run)
         commit_dumps(

@@ -94,11 +94,7 @@ def indexed_barrier(spec: Any, executor: Any) -> dict[str, Any]:
     )
     with index.locked():
         survey = dump_ordinals(job, run)
-        reference, new = index.plan(survey.fingerprints)
-        seq_of = {d.name: d.seq for d in index.dumps()}
-        top = max(seq_of.values(), default=0)
-        seq_of.update({name: top + 1 + i for i, name in enumerate(new)})
-        staged = {name: str(index.begin_commit()) for name in new}
+        reference, new, seq_of, staged = plan_commit(index, survey.fingerprints)
         task = IndexedBarrier(spec, job, reference, seq_of, staged)
         results = list(run(_decide, [replace(task, part=p) for p in range(spec.partitions)]))
         groups = math.ceil(spec.shards / SHARDS_PER_GROUP)
@@ -134,6 +130,21 @@ def indexed_barrier(spec: Any, executor: Any) -> dict[str, Any]:
         "bytes_read": int(bytes_read) + index.bytes_read,
     }
     return summary
+
+
+def plan_commit(
+    index: Any, fingerprints: dict[str, str]
+) -> tuple[list[Any], list[str], dict[str, int], dict[str, str]]:
+    """Under the index's lock, for a run whose dumps have these fingerprints: the committed dumps
+    it is deduplicated against, the new dumps it commits, every dump's sequence number (the new
+    ones after the index's last) and a staged folder per new dump (``commit_dumps`` commits
+    them)."""
+    reference, new = index.plan(fingerprints)
+    seq_of = {d.name: d.seq for d in index.dumps()}
+    top = max(seq_of.values(), default=0)
+    seq_of.update({name: top + 1 + i for i, name in enumerate(new)})
+    staged = {name: str(index.begin_commit()) for name in new}
+    return reference, new, seq_of, staged
 
 
 def commit_dumps(
