@@ -85,6 +85,7 @@ def dedup_curve(
     for k in range(1, len(dumps) + 1):
         upto = collected.filter(pc.is_in(collected.column("dump"), pa.array(dumps[:k])))
         decision, _ = dedup.decide(upto)
+        decision = _removals(decision)
         removed = _removed_mask(upto, decision)
         cluster = _clusters(upto, decision, removed)
         share, low, high = _share_interval(cluster, removed, confidence, replicates, rng)
@@ -106,6 +107,18 @@ def dedup_curve(
         "confidence": confidence,
         "rows": rows,
     }
+
+
+def _removals(decision: dict[int, pa.Table]) -> dict[int, pa.Table]:
+    """The removed rows of each shard's decision (minhash_dedup's also lists the survivors of
+    its clusters, with no reason, for their cluster size)."""
+    out = {}
+    for s, t in decision.items():
+        if "reason" in t.column_names:
+            t = t.filter(pc.is_valid(t.column("reason")))
+        if t.num_rows:
+            out[s] = t
+    return out
 
 
 def _removed_mask(upto: pa.Table, decision: dict[int, pa.Table]) -> np.ndarray:
