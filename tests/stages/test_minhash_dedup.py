@@ -461,7 +461,12 @@ def test_finds_the_injected_near_duplicates_of_the_sample_corpus():
     ids = collected.column("id").to_pylist()
     shard_row = list(zip(collected.column(SHARD).to_pylist(), collected.column(ROW).to_pylist()))
     where = {sr: i for i, sr in enumerate(shard_row)}
-    removed = {ids[where[(s, r)]] for s, t in decision.items() for r in t.column(ROW).to_pylist()}
+    removed = {  # the decision also lists each cluster's survivor (no reason), for its size
+        ids[where[(s, r)]]
+        for s, t in decision.items()
+        for r, why in zip(t.column(ROW).to_pylist(), t.column("reason").to_pylist())
+        if why is not None
+    }
     truth = pq.read_table(SAMPLE / "manifest" / "truth.parquet").to_pylist()
     injected = [
         t for t in truth if t["kind"] == "near_duplicate" and (t["jaccard_5gram"] or 0) >= 0.8
