@@ -266,10 +266,12 @@ def test_ingest_from_s3_to_s3_then_run_from_it(s3, tmp_path):
     from tests.warc_files import html_pages, write_warc
 
     crawl = write_warc(tmp_path / "a.warc.gz", html_pages(12), big_mb=0)
+    # a prefix of its own: moto keeps one bucket store per process, so the Ray storage tests'
+    # crawl/ objects may be there already
     s3["client"].upload_file(
-        str(tmp_path / "a.warc.gz"), "corpus", "crawl/CC-MAIN-2024-10/a.warc.gz"
+        str(tmp_path / "a.warc.gz"), "corpus", "s3-crawl/CC-MAIN-2024-10/a.warc.gz"
     )
-    r = curate("ingest", "s3://corpus/crawl", "--output", "s3://corpus/cc", "--workers", "1")
+    r = curate("ingest", "s3://corpus/s3-crawl", "--output", "s3://corpus/cc", "--workers", "1")
     assert r.returncode == 0, r.stderr[-3000:]
     manifest = get_json(s3["client"], "cc/_manifest.json")
     names = {o["name"] for o in manifest["objects"]}

@@ -384,7 +384,11 @@ def _clusters(
         _, at = np.unique(h_label, return_index=True)
         winner[np.searchsorted(labels, h_label[at])] = h_doc[at]
     cut = boiler[cluster] & (doc != winner[cluster]) if p.keep_first else boiler[cluster]
-    ids, at, counts = np.unique(cluster[cut], return_index=True, return_counts=True)
+    # each cluster's example: its cut unit of the smallest (document, unit) (the rows' order
+    # here depends on which routing task finished first)
+    by = np.lexsort((k[cut], doc[cut], cluster[cut]))
+    ids, first, counts = np.unique(cluster[cut][by], return_index=True, return_counts=True)
+    at = by[first]
     best = np.argsort(-counts, kind="stable")[:TOP_UNITS]
     cuts = pa.table({"doc": doc[cut], "k": k[cut].astype(np.int64), "length": length[cut]})
     return ClusterPart(
