@@ -123,38 +123,31 @@ def _removals(decision: dict[int, pa.Table]) -> dict[int, pa.Table]:
 
 def _removed_mask(upto: pa.Table, decision: dict[int, pa.Table]) -> np.ndarray:
     """Rows of ``upto`` the decision removes (matched by shard and row)."""
-    key = upto.column(SHARD).to_numpy().astype(np.int64) << 32 | upto.column(ROW).to_numpy()
+    key = _positions(upto.column(SHARD), upto.column(ROW))
     gone = [t.column(ROW).to_numpy() | (np.int64(s) << 32) for s, t in decision.items()]
     return np.isin(key, np.concatenate(gone)) if gone else np.zeros(upto.num_rows, bool)
 
 
 def _clusters(upto: pa.Table, decision: dict[int, pa.Table], removed: np.ndarray) -> np.ndarray:
     """A cluster number per row: removed rows join their survivor's, others are their own."""
-    ids = upto.column("id")
     cluster = np.arange(upto.num_rows)
     if not removed.any():
         return cluster
-    table = pa.concat_tables(
-        [
-            t.select([ROW, "duplicate_of"]).append_column(
-                SHARD, pa.array([s] * t.num_rows, pa.int32())
-            )
-            for s, t in decision.items()
-        ]
-    )
-    pos = {
-        (s, r): i
-        for i, (s, r) in enumerate(
-            zip(upto.column(SHARD).to_pylist(), upto.column(ROW).to_pylist())
-        )
-    }
-    where_id = pc.index_in(table.column("duplicate_of"), value_set=ids).to_numpy(
-        zero_copy_only=False
-    )
-    for s, r, w in zip(table.column(SHARD).to_pylist(), table.column(ROW).to_pylist(), where_id):
-        if w == w and w is not None:  # the survivor is in this sample
-            cluster[pos[(s, r)]] = int(w)
+    key = _positions(upto.column(SHARD), upto.column(ROW))
+    order = np.argsort(key, kind="stable")
+    for s, t in decision.items():
+        where = pc.index_in(t.column("duplicate_of"), value_set=upto.column("id"))
+        found = pc.is_valid(where).to_numpy(zero_copy_only=False)
+        if not found.any():  # no survivor of this shard's removals is in the sample
+            continue
+        rows = t.column(ROW).to_numpy().astype(np.int64)[found] | (np.int64(s) << 32)
+        at = order[np.searchsorted(key, rows, sorter=order)]
+        cluster[at] = pc.drop_null(where).to_numpy()
     return cluster
+
+
+def _positions(shard: pa.ChunkedArray, row: pa.ChunkedArray) -> np.ndarray:
+    return shard.to_numpy().astype(np.int64) << 32 | row.to_numpy().astype(np.int64)
 
 
 def _share_interval(
