@@ -11,7 +11,9 @@ makes it, each as one object under the run's own prefix (``URL/_runs/<id>/``, ``
 the driver then writes ``_manifest.json``, listing them (name, object, size), last
 (``publish_run``). A reader of a folder that holds a manifest trusts only what it lists
 (``list_files``), so a half-written folder reads as the previous complete one or as nothing.
-A cross-dump index in a bucket is still mirrored into a local folder (``pull``, ``publish``).
+A cross-dump index in a bucket is read and written in place (curate.index.store): its lock and
+each dump's commit are objects created only if absent (``create_once``: S3's ``If-None-Match: *``,
+GCS's ``ifGenerationMatch=0``).
 """
 
 from __future__ import annotations
@@ -260,6 +262,64 @@ def write_bytes(url: str, data: bytes) -> None:
                 f.write(data)
     except (OSError, pa.ArrowException) as exc:
         raise CurateError(explain(url, exc)) from None
+
+
+def create_once(url: str, data: bytes) -> bool:
+    """Write the object ``url`` only if no object is there: True when this call created it,
+    False when one already was (the store decides, atomically: S3's conditional PUT with
+    ``If-None-Match: *`` through boto3, GCS's ``ifGenerationMatch=0`` through gcsfs). What an
+    index's lock and its commits rest on; ``hf://`` has no such write."""
+    scheme, path = split(url)
+    if scheme == "s3":
+        try:
+            from botocore.exceptions import BotoCoreError, ClientError
+        except ImportError:
+            raise CurateError(
+                f"{url}: an index in an S3 bucket needs boto3 (pip install boto3)"
+            ) from None
+        bucket, _, key = path.partition("/")
+        try:
+            _s3_client().put_object(Bucket=bucket, Key=key, Body=data, IfNoneMatch="*")
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in ("PreconditionFailed", "ConditionalRequestConflict") or status in (
+                409,
+                412,
+            ):
+                return False
+            raise CurateError(explain(url, exc)) from None
+        except BotoCoreError as exc:
+            raise CurateError(explain(url, exc)) from None
+        return True
+    if scheme in ("gs", "gcs"):
+        fs = filesystem(url)[0].handler.fs
+        try:
+            fs.pipe_file(path, data, mode="create")
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if "412" in str(exc) or "conditionNotMet" in str(exc):
+                return False
+            raise CurateError(explain(url, exc)) from None
+        return True
+    raise CurateError(
+        f"{url}: {scheme}:// has no write-if-absent, so curate cannot write an index there "
+        "(give the index an s3:// or gs:// URL, or a local folder)"
+    )
+
+
+@lru_cache(maxsize=4)
+def _s3_client_for(endpoint: str | None, region: str | None):
+    import boto3
+
+    return boto3.client("s3", endpoint_url=endpoint, region_name=region)
+
+
+def _s3_client():
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    return _s3_client_for(endpoint, region)
 
 
 def upload(local: Path, url: str) -> None:
