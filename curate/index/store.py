@@ -361,7 +361,6 @@ class DedupIndex:
 
     def __init__(self, root: str | Path, kind: str, params: dict[str, Any], partitions: int):
         self.root = storage.path(root)
-        self.remote = isinstance(self.root, RemotePath)
         self.kind = kind
         self.params = params
         self.partitions = partitions
@@ -404,6 +403,11 @@ class DedupIndex:
                     f"{self.root}: cannot create the index ({exc.strerror})"
                 ) from None
             _atomic_text(meta, json.dumps(header, indent=1))
+
+    @property
+    def remote(self) -> bool:
+        """In a bucket: read and written in place, committed by objects created if absent."""
+        return isinstance(self.root, RemotePath)
 
     # ------------------------------------------------------------ reading
     @property
@@ -1053,7 +1057,6 @@ def index_info(root: str | Path) -> dict[str, Any]:
     header = json.loads(meta.read_text())
     index = DedupIndex.__new__(DedupIndex)
     index.root, index.meter, index._dumps = root, ReadMeter(), None
-    index.remote = isinstance(root, RemotePath)
     dumps = []
     for d in index.dumps():
         size = sum(f.stat().st_size for f in d.path.iterdir())
