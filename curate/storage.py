@@ -334,96 +334,6 @@ def upload(local: Path, url: str) -> None:
         raise CurateError(explain(url, exc)) from None
 
 
-def publish(
-    local: Path, url: str, run_id: str | None, skip: tuple[str, ...] = (), delete_stale: bool = True
-) -> dict:
-    """Upload every file under ``local`` (but names starting with ``skip``) to ``url`` under a
-    name carrying ``run_id`` (written once, never overwritten, never renamed), then the manifest
-    that maps each logical name to its object, last; then delete what no manifest lists any
-    more (an earlier run's objects). Objects already there (a resumed publish) are not sent
-    again. Returns the manifest."""
-    fs, base = filesystem(url)
-    try:
-        present = {
-            i.path[len(base) + 1 :]: i.size
-            for i in fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
-            if i.is_file
-        }
-    except (OSError, pa.ArrowException) as exc:
-        raise CurateError(explain(url, exc)) from None
-    if MANIFEST not in present:  # a first publish: an empty manifest first, so that a reader
-        # of the half-published folder trusts nothing rather than every object it finds
-        write_bytes(join(url, MANIFEST), json.dumps({"run_id": run_id, "objects": []}).encode())
-    objects = []
-    for path in sorted(p for p in local.rglob("*") if p.is_file()):
-        name = path.relative_to(local).as_posix()
-        if name.startswith(skip) or any(part.startswith(".") for part in name.split("/")):
-            continue
-        tag = run_id or _content_id(path)  # None: named by content, unchanged files stay
-        stem, dot, ext = name.rpartition(".")
-        obj = f"{stem}-{tag}.{ext}" if dot and "/" not in ext else f"{name}-{tag}"
-        size = path.stat().st_size
-        if present.get(obj) != size:
-            failpoint("publish_object")
-            upload(path, join(url, obj))
-        objects.append({"name": name, "object": obj, "size": size})
-    manifest = {"run_id": run_id, "objects": objects}
-    write_bytes(join(url, MANIFEST), json.dumps(manifest, indent=1).encode())
-    listed = {o["object"] for o in objects} | {MANIFEST}
-    stale = [f"{base}/{k}" for k in present if k not in listed]
-    if stale and delete_stale:
-        try:
-            for key in stale:
-                fs.delete_file(key)
-        except (OSError, pa.ArrowException):
-            pass  # garbage a reader never trusts: it is in no manifest
-    return manifest
-
-
-def _content_id(path: Path) -> str:
-    import xxhash
-
-    digest = xxhash.xxh3_64()
-    with open(path, "rb") as f:
-        while chunk := f.read(8 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()[:12]
-
-
-def pull(url: str, local: Path) -> int:
-    """Mirror the published folder ``url`` (what its manifest lists) into ``local``; files
-    already there with the same size are kept, and so are local files it does not list (a
-    killed run's work, resumed from here). Returns the number of objects fetched."""
-    fs, base = filesystem(url)
-    try:
-        found = _find_manifest(fs, base)
-        if found is None or found[0] != base:
-            listed = fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
-            if any(i.is_file for i in listed):
-                raise CurateError(
-                    f"{url}: holds objects but no {MANIFEST}: not a folder curate published"
-                )
-            bucket = base.split("/", 1)[0]
-            if fs.get_file_info(bucket).type == pafs.FileType.NotFound:
-                raise CurateError(f"{url}: the bucket {bucket} does not exist")
-            return 0  # a new index: nothing yet
-        fetched = 0
-        for name, obj, size in found[1]:
-            target = local / name
-            if target.exists() and target.stat().st_size == size:
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            with fs.open_input_stream(f"{base}/{obj}") as src, open(tmp, "wb") as dst:
-                while chunk := src.read(8 << 20):
-                    dst.write(chunk)
-            os.replace(tmp, target)
-            fetched += 1
-    except (OSError, pa.ArrowException) as exc:
-        raise CurateError(explain(url, exc)) from None
-    return fetched
-
-
 def check_writable(url: str) -> None:
     """Fail before any work when ``url`` cannot be written: a missing bucket, refused
     credentials (a probe object is written and deleted at the bucket's top; a policy that only
@@ -443,16 +353,6 @@ def check_writable(url: str) -> None:
         fs.delete_file(probe)
     except (OSError, pa.ArrowException) as exc:
         raise CurateError(explain(url, exc)) from None
-
-
-def staging_dir(url: str) -> Path:
-    """Where a run whose output is ``url`` keeps its working files (``CURATE_STAGING`` or
-    ~/.cache/curate/staging), one folder per output URL: a resumed run finds its work there."""
-    import hashlib
-
-    root = Path(os.environ.get("CURATE_STAGING") or Path.home() / ".cache" / "curate" / "staging")
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", url)[-80:]
-    return root / f"{name}-{hashlib.sha256(url.encode()).hexdigest()[:12]}"
 
 
 # stage parameters that name model files (a model's companions, <stem>.*, come with it)
