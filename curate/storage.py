@@ -91,7 +91,8 @@ def _gcs_filesystem():
                 kwargs["cache_type"] = kwargs.get("cache_type") or "readahead"
             return super()._open(path, mode, **kwargs)
 
-    return ReadAhead()
+    # no listings cache: other processes (workers, other nodes) write the objects this one lists
+    return ReadAhead(use_listings_cache=False)
 
 
 def filesystem(url: str) -> tuple[pafs.FileSystem, str]:
