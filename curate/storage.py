@@ -138,7 +138,7 @@ def list_files(url: str) -> list[tuple[str, int, str]]:
         info = fs.get_file_info(base)
         if info.type == pafs.FileType.File and not glob_at:
             return [(url, info.size, url)]
-        found = _find_manifest(fs, base)
+        found = _find_manifest(fs, base, _container(scheme, base))
         if found is not None:  # a published folder, or a folder inside one
             top, manifest = found
             entries = [
@@ -149,9 +149,10 @@ def list_files(url: str) -> list[tuple[str, int, str]]:
         else:
             selector = pafs.FileSelector(base, recursive=True, allow_not_found=True)
             entries = [(i.path, i.size, i.path) for i in fs.get_file_info(selector) if i.is_file]
-        bucket = base.split("/", 1)[0]
+        bucket = _container(scheme, base)
         if not entries and fs.get_file_info(bucket).type == pafs.FileType.NotFound:
-            raise InputError(f"{url}: the bucket {bucket} does not exist (or is not visible)")
+            what = "repository" if scheme == "hf" else "bucket"
+            raise InputError(f"{url}: the {what} {bucket} does not exist (or is not visible)")
     except (OSError, pa.ArrowException) as exc:
         raise InputError(explain(url, exc)) from None
     if glob_at:
@@ -168,10 +169,23 @@ def _under_match(key: str, pattern: str) -> bool:
     return any(fnmatch.fnmatchcase("/".join(parts[:i]), pattern) for i in range(1, len(parts) + 1))
 
 
-def _find_manifest(fs: pafs.FileSystem, base: str) -> tuple[str, list[tuple[str, str, int]]] | None:
-    """The manifest of ``base`` or of the nearest folder above it (up to the bucket)."""
+def _container(scheme: str, key: str) -> str:
+    """The bucket of a key (``corpus`` of ``corpus/in/a.parquet``); on the Hub, the repository
+    (``datasets/user/name`` of ``datasets/user/name/data/a.parquet``, a model's ``user/name``),
+    above which there are no files."""
+    parts = key.split("/")
+    if scheme != "hf":
+        return parts[0]
+    return "/".join(parts[: 3 if parts[0] in ("datasets", "spaces") else 2])
+
+
+def _find_manifest(
+    fs: pafs.FileSystem, base: str, top: str | None = None
+) -> tuple[str, list[tuple[str, str, int]]] | None:
+    """The manifest of ``base`` or of the nearest folder above it (up to ``top``, the bucket)."""
     parts = base.split("/")
-    for i in range(len(parts), 0, -1):
+    lowest = len(top.split("/")) if top else 1
+    for i in range(len(parts), lowest - 1, -1):
         top = "/".join(parts[:i])
         manifest = _read_manifest(fs, top)
         if manifest is not None:
@@ -341,6 +355,12 @@ def check_writable(url: str) -> None:
     refuses the prefix shows when the run publishes)."""
     import uuid
 
+    if split(url)[0] == "hf":
+        raise CurateError(
+            f"{url}: curate does not write to the Hugging Face Hub (a repository changes only by "
+            "commits, not by objects written one by one); write to a local folder or a bucket, "
+            "then upload it: hf upload --repo-type dataset REPO FOLDER"
+        )
     fs, base = filesystem(url)
     bucket = base.split("/", 1)[0]
     try:
