@@ -60,6 +60,13 @@ Committing a dump writes a hidden temporary folder and renames it to its sequenc
 rename is the commit (tasks may write the pieces into the staged folder; the driver then writes
 only meta.json and renames, ``commit_pieces``), so a crash leaves the index as it was (the next
 open removes the debris).
+An index in a bucket (``s3://``, ``gs://``) has no rename: its tasks write a dump's pieces once,
+under a unique prefix ``dumps/pieces-<id>/``, and the commit is ``dumps/<seq>/meta.json`` (the
+same manifest, plus ``folder``: that prefix) created only if no object is there
+(``storage.create_once``); readers trust only what a meta.json lists, and the next lock deletes
+the pieces no meta.json names. The lock is ``_lock.json``, created the same way and naming its
+run (``CURATE_RUN``): the same run resumed takes it over, another run stops with an error. So a
+bucket index needs no local or shared folder, on any node.
 A dump already in the index is recognised by name and not added again; it is then deduplicated
 against the dumps committed before it, exactly as the first time, so a re-run is idempotent.
 """
