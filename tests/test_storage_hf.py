@@ -13,7 +13,6 @@ import pytest
 import yaml
 
 from curate.report import check_balance
-from tests.hub_server import Hub
 from tests.reliability.test_crash_resume import subset
 from tests.test_storage import counts, curate, local_ids, pipeline
 
@@ -21,6 +20,10 @@ from tests.test_storage import counts, curate, local_ids, pipeline
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
     pytest.importorskip("huggingface_hub")
+    # imported here, not at collection: http.server's imports (email's submodules) would change
+    # the docstrings tests.conftest.stdlib_docs reads for other tests' corpora
+    from tests.hub_server import Hub
+
     root = tmp_path_factory.mktemp("hf")
     local_in = subset(root / "local")
     shutil.copytree(local_in, root / "hub" / "curate-test" / "sample" / "data")
