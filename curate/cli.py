@@ -6,7 +6,6 @@ import argparse
 import dataclasses
 import os
 import sys
-from pathlib import Path
 
 from curate import __version__
 
@@ -26,16 +25,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise_usage("no output directory: set 'output' in the pipeline or pass --output")
     workers = args.workers or config.workers
     remote = _begin_remote(config, args.resume) if _is_remote(config.output) else None
-    indexes = _pull_indexes(config)
+    # names this run as the holder of an index's lock in a bucket (the same when resumed)
+    os.environ["CURATE_RUN"] = str(config.output)
     executor = make_executor(args.executor, workers, args.address)
     try:
         report = run_pipeline(config, executor, resume=args.resume, keep_work=args.keep_work)
     finally:
         executor.close()
-    for local, url in indexes:  # committed dumps go back to the bucket, manifest last
-        from curate.storage import publish
-
-        publish(Path(local), url, None, delete_stale=False)
     if remote is not None:
         from curate.storage import publish_run
 
@@ -55,23 +51,6 @@ def _is_remote(path: str) -> bool:
     from curate.storage import is_remote
 
     return is_remote(path)
-
-
-def _pull_indexes(config) -> list[tuple[str, str]]:
-    """A cross-dump ``index:`` on an object store is mirrored into a local staging folder for
-    the run (the index's own commit protocol runs there) and published back after it, each
-    file as an object named by its content, the manifest last. One writer at a time."""
-    from curate.storage import is_remote, pull, staging_dir
-
-    pairs = []
-    for spec in config.stages:
-        url = spec.params.get("index") if isinstance(spec.params, dict) else None
-        if isinstance(url, str) and is_remote(url):
-            local = staging_dir(url)
-            pull(url, local)
-            spec.params = {**spec.params, "index": str(local)}
-            pairs.append((str(local), url))
-    return pairs
 
 
 def _begin_remote(config, resume: bool) -> str:

@@ -37,8 +37,8 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "ray": ("ray",),
     # curate ingest: resiliparse extracts (and detects charsets), trafilatura is the other
     "warc": ("resiliparse", "trafilatura"),
-    # gs:// and hf:// paths (s3:// is pyarrow's own)
-    "s3": ("fsspec", "gcsfs", "huggingface_hub"),
+    # gs:// and hf:// paths, an index in an S3 bucket (other s3:// paths are pyarrow's own)
+    "s3": ("fsspec", "gcsfs", "huggingface_hub", "boto3"),
 }
 
 # distributions whose version changes what a run outputs (the models' code and the readers)

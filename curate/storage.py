@@ -11,7 +11,9 @@ makes it, each as one object under the run's own prefix (``URL/_runs/<id>/``, ``
 the driver then writes ``_manifest.json``, listing them (name, object, size), last
 (``publish_run``). A reader of a folder that holds a manifest trusts only what it lists
 (``list_files``), so a half-written folder reads as the previous complete one or as nothing.
-A cross-dump index in a bucket is still mirrored into a local folder (``pull``, ``publish``).
+A cross-dump index in a bucket is read and written in place (curate.index.store): its lock and
+each dump's commit are objects created only if absent (``create_once``: S3's ``If-None-Match: *``,
+GCS's ``ifGenerationMatch=0``).
 """
 
 from __future__ import annotations
@@ -89,7 +91,8 @@ def _gcs_filesystem():
                 kwargs["cache_type"] = kwargs.get("cache_type") or "readahead"
             return super()._open(path, mode, **kwargs)
 
-    return ReadAhead()
+    # no listings cache: other processes (workers, other nodes) write the objects this one lists
+    return ReadAhead(use_listings_cache=False)
 
 
 def filesystem(url: str) -> tuple[pafs.FileSystem, str]:
@@ -135,7 +138,7 @@ def list_files(url: str) -> list[tuple[str, int, str]]:
         info = fs.get_file_info(base)
         if info.type == pafs.FileType.File and not glob_at:
             return [(url, info.size, url)]
-        found = _find_manifest(fs, base)
+        found = _find_manifest(fs, base, _container(scheme, base))
         if found is not None:  # a published folder, or a folder inside one
             top, manifest = found
             entries = [
@@ -146,9 +149,10 @@ def list_files(url: str) -> list[tuple[str, int, str]]:
         else:
             selector = pafs.FileSelector(base, recursive=True, allow_not_found=True)
             entries = [(i.path, i.size, i.path) for i in fs.get_file_info(selector) if i.is_file]
-        bucket = base.split("/", 1)[0]
+        bucket = _container(scheme, base)
         if not entries and fs.get_file_info(bucket).type == pafs.FileType.NotFound:
-            raise InputError(f"{url}: the bucket {bucket} does not exist (or is not visible)")
+            what = "repository" if scheme == "hf" else "bucket"
+            raise InputError(f"{url}: the {what} {bucket} does not exist (or is not visible)")
     except (OSError, pa.ArrowException) as exc:
         raise InputError(explain(url, exc)) from None
     if glob_at:
@@ -165,10 +169,23 @@ def _under_match(key: str, pattern: str) -> bool:
     return any(fnmatch.fnmatchcase("/".join(parts[:i]), pattern) for i in range(1, len(parts) + 1))
 
 
-def _find_manifest(fs: pafs.FileSystem, base: str) -> tuple[str, list[tuple[str, str, int]]] | None:
-    """The manifest of ``base`` or of the nearest folder above it (up to the bucket)."""
+def _container(scheme: str, key: str) -> str:
+    """The bucket of a key (``corpus`` of ``corpus/in/a.parquet``); on the Hub, the repository
+    (``datasets/user/name`` of ``datasets/user/name/data/a.parquet``, a model's ``user/name``),
+    above which there are no files."""
+    parts = key.split("/")
+    if scheme != "hf":
+        return parts[0]
+    return "/".join(parts[: 3 if parts[0] in ("datasets", "spaces") else 2])
+
+
+def _find_manifest(
+    fs: pafs.FileSystem, base: str, top: str | None = None
+) -> tuple[str, list[tuple[str, str, int]]] | None:
+    """The manifest of ``base`` or of the nearest folder above it (up to ``top``, the bucket)."""
     parts = base.split("/")
-    for i in range(len(parts), 0, -1):
+    lowest = len(top.split("/")) if top else 1
+    for i in range(len(parts), lowest - 1, -1):
         top = "/".join(parts[:i])
         manifest = _read_manifest(fs, top)
         if manifest is not None:
@@ -262,6 +279,64 @@ def write_bytes(url: str, data: bytes) -> None:
         raise CurateError(explain(url, exc)) from None
 
 
+def create_once(url: str, data: bytes) -> bool:
+    """Write the object ``url`` only if no object is there: True when this call created it,
+    False when one already was (the store decides, atomically: S3's conditional PUT with
+    ``If-None-Match: *`` through boto3, GCS's ``ifGenerationMatch=0`` through gcsfs). What an
+    index's lock and its commits rest on; ``hf://`` has no such write."""
+    scheme, path = split(url)
+    if scheme == "s3":
+        try:
+            from botocore.exceptions import BotoCoreError, ClientError
+        except ImportError:
+            raise CurateError(
+                f"{url}: an index in an S3 bucket needs boto3 (pip install boto3)"
+            ) from None
+        bucket, _, key = path.partition("/")
+        try:
+            _s3_client().put_object(Bucket=bucket, Key=key, Body=data, IfNoneMatch="*")
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in ("PreconditionFailed", "ConditionalRequestConflict") or status in (
+                409,
+                412,
+            ):
+                return False
+            raise CurateError(explain(url, exc)) from None
+        except BotoCoreError as exc:
+            raise CurateError(explain(url, exc)) from None
+        return True
+    if scheme in ("gs", "gcs"):
+        fs = filesystem(url)[0].handler.fs
+        try:
+            fs.pipe_file(path, data, mode="create")
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if "412" in str(exc) or "conditionNotMet" in str(exc):
+                return False
+            raise CurateError(explain(url, exc)) from None
+        return True
+    raise CurateError(
+        f"{url}: {scheme}:// has no write-if-absent, so curate cannot write an index there "
+        "(give the index an s3:// or gs:// URL, or a local folder)"
+    )
+
+
+@lru_cache(maxsize=4)
+def _s3_client_for(endpoint: str | None, region: str | None):
+    import boto3
+
+    return boto3.client("s3", endpoint_url=endpoint, region_name=region)
+
+
+def _s3_client():
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    return _s3_client_for(endpoint, region)
+
+
 def upload(local: Path, url: str) -> None:
     fs, path = filesystem(url)
     try:
@@ -274,102 +349,18 @@ def upload(local: Path, url: str) -> None:
         raise CurateError(explain(url, exc)) from None
 
 
-def publish(
-    local: Path, url: str, run_id: str | None, skip: tuple[str, ...] = (), delete_stale: bool = True
-) -> dict:
-    """Upload every file under ``local`` (but names starting with ``skip``) to ``url`` under a
-    name carrying ``run_id`` (written once, never overwritten, never renamed), then the manifest
-    that maps each logical name to its object, last; then delete what no manifest lists any
-    more (an earlier run's objects). Objects already there (a resumed publish) are not sent
-    again. Returns the manifest."""
-    fs, base = filesystem(url)
-    try:
-        present = {
-            i.path[len(base) + 1 :]: i.size
-            for i in fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
-            if i.is_file
-        }
-    except (OSError, pa.ArrowException) as exc:
-        raise CurateError(explain(url, exc)) from None
-    if MANIFEST not in present:  # a first publish: an empty manifest first, so that a reader
-        # of the half-published folder trusts nothing rather than every object it finds
-        write_bytes(join(url, MANIFEST), json.dumps({"run_id": run_id, "objects": []}).encode())
-    objects = []
-    for path in sorted(p for p in local.rglob("*") if p.is_file()):
-        name = path.relative_to(local).as_posix()
-        if name.startswith(skip) or any(part.startswith(".") for part in name.split("/")):
-            continue
-        tag = run_id or _content_id(path)  # None: named by content, unchanged files stay
-        stem, dot, ext = name.rpartition(".")
-        obj = f"{stem}-{tag}.{ext}" if dot and "/" not in ext else f"{name}-{tag}"
-        size = path.stat().st_size
-        if present.get(obj) != size:
-            failpoint("publish_object")
-            upload(path, join(url, obj))
-        objects.append({"name": name, "object": obj, "size": size})
-    manifest = {"run_id": run_id, "objects": objects}
-    write_bytes(join(url, MANIFEST), json.dumps(manifest, indent=1).encode())
-    listed = {o["object"] for o in objects} | {MANIFEST}
-    stale = [f"{base}/{k}" for k in present if k not in listed]
-    if stale and delete_stale:
-        try:
-            for key in stale:
-                fs.delete_file(key)
-        except (OSError, pa.ArrowException):
-            pass  # garbage a reader never trusts: it is in no manifest
-    return manifest
-
-
-def _content_id(path: Path) -> str:
-    import xxhash
-
-    digest = xxhash.xxh3_64()
-    with open(path, "rb") as f:
-        while chunk := f.read(8 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()[:12]
-
-
-def pull(url: str, local: Path) -> int:
-    """Mirror the published folder ``url`` (what its manifest lists) into ``local``; files
-    already there with the same size are kept, and so are local files it does not list (a
-    killed run's work, resumed from here). Returns the number of objects fetched."""
-    fs, base = filesystem(url)
-    try:
-        found = _find_manifest(fs, base)
-        if found is None or found[0] != base:
-            listed = fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
-            if any(i.is_file for i in listed):
-                raise CurateError(
-                    f"{url}: holds objects but no {MANIFEST}: not a folder curate published"
-                )
-            bucket = base.split("/", 1)[0]
-            if fs.get_file_info(bucket).type == pafs.FileType.NotFound:
-                raise CurateError(f"{url}: the bucket {bucket} does not exist")
-            return 0  # a new index: nothing yet
-        fetched = 0
-        for name, obj, size in found[1]:
-            target = local / name
-            if target.exists() and target.stat().st_size == size:
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            with fs.open_input_stream(f"{base}/{obj}") as src, open(tmp, "wb") as dst:
-                while chunk := src.read(8 << 20):
-                    dst.write(chunk)
-            os.replace(tmp, target)
-            fetched += 1
-    except (OSError, pa.ArrowException) as exc:
-        raise CurateError(explain(url, exc)) from None
-    return fetched
-
-
 def check_writable(url: str) -> None:
     """Fail before any work when ``url`` cannot be written: a missing bucket, refused
     credentials (a probe object is written and deleted at the bucket's top; a policy that only
     refuses the prefix shows when the run publishes)."""
     import uuid
 
+    if split(url)[0] == "hf":
+        raise CurateError(
+            f"{url}: curate does not write to the Hugging Face Hub (a repository changes only by "
+            "commits, not by objects written one by one); write to a local folder or a bucket, "
+            "then upload it: hf upload --repo-type dataset REPO FOLDER"
+        )
     fs, base = filesystem(url)
     bucket = base.split("/", 1)[0]
     try:
@@ -383,16 +374,6 @@ def check_writable(url: str) -> None:
         fs.delete_file(probe)
     except (OSError, pa.ArrowException) as exc:
         raise CurateError(explain(url, exc)) from None
-
-
-def staging_dir(url: str) -> Path:
-    """Where a run whose output is ``url`` keeps its working files (``CURATE_STAGING`` or
-    ~/.cache/curate/staging), one folder per output URL: a resumed run finds its work there."""
-    import hashlib
-
-    root = Path(os.environ.get("CURATE_STAGING") or Path.home() / ".cache" / "curate" / "staging")
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", url)[-80:]
-    return root / f"{name}-{hashlib.sha256(url.encode()).hexdigest()[:12]}"
 
 
 # stage parameters that name model files (a model's companions, <stem>.*, come with it)

@@ -321,67 +321,212 @@ def test_a_model_named_by_s3_url_is_fetched_with_its_companions(s3, tmp_path):
     assert cached == sorted(companions)
 
 
+INDEXED = ("url", "minhash", "simhash")
+
+
+def indexed(input: str, output: str, idx: str) -> dict:
+    """url_dedup, minhash_dedup and simhash_dedup, each with its cross-dump index under idx."""
+    return {
+        "name": "idx",
+        "input": input,
+        "output": output,
+        "batch_size": 64,
+        "stages": [
+            {"url_dedup": {"index": f"{idx}/url"}},
+            {"exact_dedup": {}},
+            {"minhash_dedup": {"num_perm": 64, "index": f"{idx}/minhash"}},
+            {"simhash_dedup": {"index": f"{idx}/simhash"}},
+        ],
+    }
+
+
+def index_content(root: str) -> list[dict]:
+    """Every committed dump of the index at ``root`` (a folder or an s3:// URL), read through
+    curate's own reader: its meta.json (less commit time and where its pieces are), the rows of
+    its docs pieces and of each partition's key pieces, and its stage tables."""
+    from curate.index.store import DedupIndex, index_info, read_parquet
+
+    info = index_info(root)
+    index = DedupIndex(root, info["kind"], info["params"], info["partitions"])
+    out = []
+    for d in index.dumps():
+        docs = pa.concat_tables(read_parquet(d.path / f, index.meter) for _, _, f in d.pieces)
+        parts = {}
+        for p in range(info["partitions"]):
+            tables = [read_parquet(d.path / f, index.meter) for *_, f in d.parts_of(p)]
+            if tables:
+                parts[p] = pa.concat_tables(tables).sort_by([("key", "ascending")]).to_pydict()
+        tables = sorted(
+            (str(f).rsplit("/", 1)[1], read_parquet(f, index.meter).to_pydict())
+            for f in d.path.iterdir()
+            if str(f).endswith(".parquet")
+            and str(f).rsplit("/", 1)[1].startswith(("merges", "clusters"))
+        )
+        out.append(
+            {
+                "dump": d.name,
+                "seq": d.seq,
+                "docs": d.docs,
+                "fingerprint": d.fingerprint,
+                "pieces": d.pieces,
+                "parts": d.parts,
+                "arrays": d.arrays,
+                "rows": docs.to_pydict(),
+                "keys": parts,
+                "tables": tables,
+            }
+        )
+    return out
+
+
+def bucket_keys(client, prefix: str) -> list[str]:
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket="corpus", Prefix=prefix)
+    return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+
+
 def test_indexes_on_s3_equal_local_indexes_run_after_run(s3, tmp_path):
-    """url_dedup and minhash_dedup with their cross-dump indexes in the bucket, input and output
-    too: the first run equals the local one; a second run on another machine (a fresh staging
-    folder) pulls the published indexes and equals the second local run."""
-
-    def body(input: str, output: str, idx: str) -> dict:
-        return {
-            "name": "idx",
-            "input": input,
-            "output": output,
-            "batch_size": 64,
-            "stages": [
-                {"url_dedup": {"index": f"{idx}/url"}},
-                {"exact_dedup": {}},
-                {"minhash_dedup": {"num_perm": 64, "index": f"{idx}/minhash"}},
-            ],
-        }
-
+    """url_dedup, minhash_dedup and simhash_dedup with their cross-dump indexes in the bucket,
+    input and output too, dump by dump: each run equals the local one, and so does each index
+    (every dump's manifest and rows). No local staging folder: CURATE_STAGING is an empty
+    folder and stays empty; the tasks write the index's pieces straight into the bucket."""
+    staging = tmp_path / "staging"
+    staging.mkdir()
     results = {}
     for attempt, dump in ((1, "CC-MAIN-2023-06"), (2, "CC-MAIN-2023-14")):  # dump by dump
         local_pipe = tmp_path / f"local-{attempt}.yaml"
         out = tmp_path / f"local-out-{attempt}"
-        local_pipe.write_text(
-            yaml.safe_dump(
-                body(str(s3["local_in"] / f"dump={dump}"), str(out), str(tmp_path / "idx"))
-            )
-        )
+        body = indexed(str(s3["local_in"] / f"dump={dump}"), str(out), str(tmp_path / "idx"))
+        local_pipe.write_text(yaml.safe_dump(body))
         r = curate("run", local_pipe, "--workers", "1")
         assert r.returncode == 0, r.stderr[-3000:]
         local = (json.loads((out / "report.json").read_text()), local_ids(out))
 
         s3_pipe = tmp_path / f"s3-{attempt}.yaml"
-        s3_pipe.write_text(
-            yaml.safe_dump(
-                body(
-                    f"s3://corpus/in/dump={dump}",
-                    f"s3://corpus/idx-out-{attempt}",
-                    "s3://corpus/idx",
-                )
-            )
-        )
-        env = {"CURATE_STAGING": str(tmp_path / f"machine-{attempt}")}  # a new machine each time
-        r = curate("run", s3_pipe, "--workers", "2", env=env)
+        body = indexed(f"s3://corpus/in/dump={dump}", f"s3://corpus/idx-out-{attempt}",
+                       "s3://corpus/idx")  # fmt: skip
+        s3_pipe.write_text(yaml.safe_dump(body))
+        r = curate("run", s3_pipe, "--workers", "2", env={"CURATE_STAGING": str(staging)})
         assert r.returncode == 0, r.stderr[-3000:]
+        assert list(staging.iterdir()) == []
         report, ids = read_back(s3["client"], f"idx-out-{attempt}")
         assert counts(report) == counts(local[0]), attempt
         assert ids == local[1], attempt
-        decision, local_decision = (
-            report["stages"][0]["decision"],
-            local[0]["stages"][0]["decision"],
-        )
-        for key in ("duplicates", "duplicates_of_committed_dumps"):
-            assert decision[key] == local_decision[key], (attempt, key)
-        results[attempt] = decision
-        for kind in ("url", "minhash"):
-            manifest = get_json(s3["client"], f"idx/{kind}/_manifest.json")
-            assert any(o["name"].endswith("meta.json") for o in manifest["objects"])
-    # the second dump was deduplicated against the first through the pulled index
+        for at in (0, 2, 3):
+            decision = report["stages"][at]["decision"]
+            local_decision = local[0]["stages"][at]["decision"]
+            for key in ("duplicates", "duplicates_of_committed_dumps", "removed"):
+                assert decision.get(key) == local_decision.get(key), (attempt, at, key)
+            assert decision["index"]["committed"] == local_decision["index"]["committed"]
+        results[attempt] = report["stages"][0]["decision"]
+        for kind in INDEXED:
+            remote = index_content(f"s3://corpus/idx/{kind}")
+            assert remote == index_content(str(tmp_path / "idx" / kind)), (attempt, kind)
+            assert len(remote) == attempt
+            keys = bucket_keys(s3["client"], f"idx/{kind}/")
+            # committed dumps' manifests, their pieces under unique prefixes; no lock left
+            assert f"idx/{kind}/index.json" in keys
+            assert f"idx/{kind}/dumps/{attempt:06d}/meta.json" in keys
+            assert f"idx/{kind}/_lock.json" not in keys
+            folder = get_json(s3["client"], f"idx/{kind}/dumps/{attempt:06d}/meta.json")["folder"]
+            assert folder.startswith("pieces-")
+            assert any(k.startswith(f"idx/{kind}/dumps/{folder}/") for k in keys)
+    # the second dump was deduplicated against the first through the index in the bucket
     assert results[1]["duplicates_of_committed_dumps"] == 0
     assert results[2]["duplicates_of_committed_dumps"] > 0
     assert results[2]["index"]["deduplicated_against"] == ["CC-MAIN-2023-06"]
+
+
+# a run committing two dumps to each index, killed at the commit of the first (before its
+# meta.json: nothing committed) or after it (one of the two committed)
+INDEX_KILLS = {"before a commit": "index_commit:1", "after a commit": "index_committed:1"}
+
+
+@pytest.fixture(scope="module")
+def local_indexed_run(s3, tmp_path_factory):
+    root = tmp_path_factory.mktemp("local-indexed")
+    pipe = root / "p.yaml"
+    pipe.write_text(yaml.safe_dump(indexed(str(s3["local_in"]), str(root / "out"),
+                                           str(root / "idx"))))  # fmt: skip
+    r = curate("run", pipe, "--workers", "1")
+    assert r.returncode == 0, r.stderr[-3000:]
+    indexes = {kind: index_content(str(root / "idx" / kind)) for kind in INDEXED}
+    return json.loads((root / "out" / "report.json").read_text()), local_ids(root / "out"), indexes
+
+
+@pytest.mark.parametrize("scenario", sorted(INDEX_KILLS))
+def test_a_run_killed_in_an_index_commit_resumes_to_the_same_indexes(
+    s3, local_indexed_run, tmp_path, scenario
+):
+    """Killed in the commit of its index in the bucket, the run leaves the index's lock: another
+    run stops with one line naming it; the run resumed takes it over and ends with the output
+    and the indexes of the uninterrupted local run."""
+    name = "ikill-" + scenario.replace(" ", "-")
+    idx = f"s3://corpus/{name}-idx"
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text(yaml.safe_dump(indexed("s3://corpus/in", f"s3://corpus/{name}", idx)))
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    env = {"CURATE_STAGING": str(staging)}
+    r = curate(
+        "run", pipe, "--workers", "1", env={**env, "CURATE_FAILPOINT": INDEX_KILLS[scenario]}
+    )
+    assert r.returncode == -9, (r.returncode, r.stderr[-2000:])
+    assert f"{name}-idx/url/_lock.json" in bucket_keys(s3["client"], f"{name}-idx/")
+    committed = [
+        k for k in bucket_keys(s3["client"], f"{name}-idx/url/") if k.endswith("meta.json")
+    ]
+    assert len(committed) == (scenario == "after a commit")
+    # another run (another output) into the same index: refused, naming the lock
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump(indexed("s3://corpus/in", f"s3://corpus/{name}-2", idx)))
+    r = curate("run", other, "--workers", "1", env=env)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    line = [x for x in r.stderr.splitlines() if x.startswith("curate: error:")]
+    assert len(line) == 1 and "locked by another run" in line[0], r.stderr[-2000:]
+    assert f"{idx}/url/_lock.json" in line[0]
+    # the killed run, resumed
+    r = curate("run", pipe, "--workers", "1", "--resume", env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    report, ids = read_back(s3["client"], name)
+    local_report, local_out, local_indexes = local_indexed_run
+    assert counts(report) == counts(local_report) and ids == local_out
+    for kind in INDEXED:
+        assert index_content(f"{idx}/{kind}") == local_indexes[kind], kind
+        assert f"{name}-idx/{kind}/_lock.json" not in bucket_keys(s3["client"], f"{name}-idx/")
+    assert list(staging.iterdir()) == []
+
+
+def test_a_commit_of_a_number_another_run_took_is_refused(s3):
+    """Two writers that bypass the lock: the second commit of the same sequence number is
+    refused by the store (meta.json is created only if absent) and commits nothing."""
+    from curate.errors import CurateError
+    from curate.index.store import DedupIndex, fingerprint_ids
+    from curate.storage import create_once
+
+    assert create_once("s3://corpus/once/a", b"1") is True
+    assert create_once("s3://corpus/once/a", b"2") is False
+    assert s3["client"].get_object(Bucket="corpus", Key="once/a")["Body"].read() == b"1"
+
+    import numpy as np
+
+    def dump(n):
+        ids = pa.array([f"d{n}-{i}" for i in range(5)])
+        keys = np.arange(5, dtype=np.uint64) + np.uint64(10 * n)
+        return ids, np.arange(5) | (1 << 32), [(keys, np.arange(5))]
+
+    first = DedupIndex("s3://corpus/race-idx", "url", {"a": 1}, 1)
+    second = DedupIndex("s3://corpus/race-idx", "url", {"a": 1}, 1)
+    assert first.dumps() == second.dumps() == []
+    ids, roots, parts = dump(1)
+    first.commit("A", fingerprint_ids(ids), ids, roots, parts)
+    ids, roots, parts = dump(2)
+    with pytest.raises(CurateError, match="another run committed dump 1"):
+        second.commit("B", fingerprint_ids(ids), ids, roots, parts)
+    again = DedupIndex("s3://corpus/race-idx", "url", {"a": 1}, 1)
+    assert [d.name for d in again.dumps()] == ["A"]
+    keys = bucket_keys(s3["client"], "race-idx/dumps/")
+    prefixes = {k.split("/")[2] for k in keys if not k.endswith("/")}  # less pyarrow's markers
+    assert prefixes == {"000001", again.dumps()[0].path.name}  # B's pieces were removed
 
 
 def test_no_local_staging_folder_is_used(s3, local_run, tmp_path):

@@ -485,7 +485,7 @@ def _index_hits(
             sel = mine & (band == j)
             ordinal = handle[sel] & np.int64((1 << 32) - 1)
             pieces.append(
-                list(write_partition(Path(folder), int(j), key[sel], ordinal, piece=part))
+                list(write_partition(storage.path(folder), int(j), key[sel], ordinal, piece=part))
             )
             failpoint("index_part")
         found["parts"][name] = pieces
@@ -843,7 +843,7 @@ def _docs(p: Plan, r: int) -> dict[str, tuple[list, list]]:
         if not np.array_equal(ordinal[at], np.arange(first, first + len(at))):
             raise CurateError(f"minhash_dedup: {name}: ordinals of range {r} are not contiguous")
         take = pa.array(at)
-        folder = Path(p.index.staged[name])
+        folder = storage.path(p.index.staged[name])
         ids = rows.column("id").take(take).combine_chunks()
         file = write_docs(folder, ids, rows.column("root").to_numpy()[at], piece=r)
         del ids

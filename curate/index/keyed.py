@@ -168,7 +168,7 @@ def commit_dumps(
         entry = index.commit_pieces(
             name,
             survey.fingerprints[name],
-            Path(staged[name]),
+            storage.path(staged[name]),
             pieces.get(name, []),
             parts.get(name, []),
             stats=stats.get(name),
@@ -231,7 +231,7 @@ def _decide(task: IndexedBarrier) -> dict[str, Any]:
         pieces = []
         for q in np.unique(part_of):
             at = part_of == q
-            folder = Path(task.staged[name])
+            folder = storage.path(task.staged[name])
             pieces.append(write_partition(folder, int(q), keys[sel][at], ordinal[sel][at], piece=p))
             failpoint("index_part")
         result["parts"][name] = [list(x) for x in pieces]
@@ -284,7 +284,7 @@ def _docs(task: IndexedBarrier) -> dict[str, list]:
             raise CurateError(f"{name}: ordinals of range {task.part} are not contiguous")
         piece = rows.take(pa.array(at))
         file = write_docs(
-            Path(task.staged[name]),
+            storage.path(task.staged[name]),
             piece.column("id").combine_chunks(),
             piece.column("root").to_numpy(),
             piece=task.part,

@@ -60,6 +60,13 @@ Committing a dump writes a hidden temporary folder and renames it to its sequenc
 rename is the commit (tasks may write the pieces into the staged folder; the driver then writes
 only meta.json and renames, ``commit_pieces``), so a crash leaves the index as it was (the next
 open removes the debris).
+An index in a bucket (``s3://``, ``gs://``) has no rename: its tasks write a dump's pieces once,
+under a unique prefix ``dumps/pieces-<id>/``, and the commit is ``dumps/<seq>/meta.json`` (the
+same manifest, plus ``folder``: that prefix) created only if no object is there
+(``storage.create_once``); readers trust only what a meta.json lists, and the next lock deletes
+the pieces no meta.json names. The lock is ``_lock.json``, created the same way and naming its
+run (``CURATE_RUN``): the same run resumed takes it over, another run stops with an error. So a
+bucket index needs no local or shared folder, on any node.
 A dump already in the index is recognised by name and not added again; it is then deduplicated
 against the dumps committed before it, exactly as the first time, so a re-run is idempotent.
 """
@@ -85,7 +92,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from xxhash import xxh3_64
 
+from curate import storage
 from curate.errors import CurateError, failpoint
+from curate.storage import RemotePath
 
 FORMAT = 2  # 2: pieces listed in meta.json, order-free id fingerprints
 SEQ_SHIFT = 32
@@ -113,9 +122,12 @@ class ReadMeter:
 class _CountedFile(io.RawIOBase):
     """A read-only file that adds every byte it returns to a ReadMeter."""
 
-    def __init__(self, path: Path, meter: ReadMeter):
+    def __init__(self, path: Path | RemotePath, meter: ReadMeter):
         super().__init__()
-        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 (closed with this object)
+        if isinstance(path, RemotePath):  # an object: each read one ranged GET
+            self._file = storage.open_raw(path)
+        else:
+            self._file = open(path, "rb", buffering=0)  # noqa: SIM115 (closed with this object)
         self._meter = meter
 
     def readable(self) -> bool:
@@ -171,11 +183,43 @@ def read_parquet(path: Path, meter: ReadMeter, columns: list[str] | None = None)
         return f.read(columns=columns)
 
 
-def _load_npy(path: Path, meter: ReadMeter) -> np.ndarray:
-    """A memory-mapped array of the index: only its header is read here (counted)."""
+class _Fetched(np.ndarray):
+    """An array piece of an index in a bucket, read whole (an object cannot be memory-mapped):
+    ``offset`` is its header's length, as a memory map's; its bytes were counted when read."""
+
+    offset = 0
+
+
+def _load_npy(path: Path | RemotePath, meter: ReadMeter) -> np.ndarray:
+    """A memory-mapped array of the index: only its header is read here (counted). An array in
+    a bucket is fetched whole (one GET, counted whole)."""
+    if isinstance(path, RemotePath):
+        raw = path.read_bytes()
+        meter.add(len(raw))
+        array = np.load(io.BytesIO(raw)).view(_Fetched)
+        array.offset = len(raw) - array.nbytes  # the header: the data follows it
+        return array
     array = np.load(path, mmap_mode="r")
     meter.add(array.offset)
     return array
+
+
+def _count_pages(meter: ReadMeter, array: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
+    """What a gather from a memory-mapped array cost (an array fetched whole was counted)."""
+    if not isinstance(array, _Fetched):
+        meter.add(_pages(starts, ends))
+
+
+def write_file(folder: Path | RemotePath | str, name: str, write: Any) -> None:
+    """``write(file)`` into ``folder/name``: a local file, or one object sent whole (a piece of
+    a dump being committed, under its staged folder's unique name)."""
+    target = storage.path(folder, name)
+    if isinstance(target, RemotePath):
+        buffer = io.BytesIO()
+        write(buffer)
+        target.write_bytes(buffer.getvalue())
+    else:
+        write(target)
 
 
 def _pages(starts: np.ndarray, ends: np.ndarray) -> int:
@@ -323,7 +367,7 @@ class DedupIndex:
     """Open (or create) the index at ``root`` for a stage ``kind`` with key ``params``."""
 
     def __init__(self, root: str | Path, kind: str, params: dict[str, Any], partitions: int):
-        self.root = Path(root)
+        self.root = storage.path(root)
         self.kind = kind
         self.params = params
         self.partitions = partitions
@@ -331,6 +375,14 @@ class DedupIndex:
         self._dumps: list[CommittedDump] | None = None  # meta.json read once (and under lock)
         header = {"format": FORMAT, "kind": kind, "params": params, "partitions": partitions}
         meta = self.root / "index.json"
+        if self.remote:
+            if (self.root / storage.MANIFEST).exists():
+                raise CurateError(
+                    f"{self.root}: an index published through a local staging folder by an "
+                    "older curate; rebuild it: run its dumps again into a new index"
+                )
+            # the first run creates the header; a run that loses that race reads the winner's
+            storage.create_once(meta.url, json.dumps(header, indent=1).encode())
         if meta.exists():
             raw = meta.read_bytes()
             self.meter.add(len(raw))
@@ -350,7 +402,7 @@ class DedupIndex:
                         f"{self.root}: built with {key}={found['params'].get(key)!r}, this stage "
                         f"has {key}={params.get(key)!r}; keys would not match (use a new index)"
                     )
-        else:
+        elif not self.remote:
             try:
                 (self.root / "dumps").mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -358,6 +410,11 @@ class DedupIndex:
                     f"{self.root}: cannot create the index ({exc.strerror})"
                 ) from None
             _atomic_text(meta, json.dumps(header, indent=1))
+
+    @property
+    def remote(self) -> bool:
+        """In a bucket: read and written in place, committed by objects created if absent."""
+        return isinstance(self.root, RemotePath)
 
     # ------------------------------------------------------------ reading
     @property
@@ -376,10 +433,16 @@ class DedupIndex:
     def _read_dumps(self) -> list[CommittedDump]:
         out = []
         folder = self.root / "dumps"
-        for path in sorted(folder.iterdir()) if folder.exists() else []:
-            if path.name.startswith(".") or not (path / "meta.json").exists():
+        found = folder.iterdir() if self.remote else (folder.iterdir() if folder.exists() else [])
+        for path in sorted(found):
+            # a committed dump: dumps/<seq>/meta.json (in a bucket, naming the folder its pieces
+            # were written to: dumps/pieces-<id>/)
+            if not path.name.isdigit():
                 continue
-            raw = (path / "meta.json").read_bytes()
+            try:
+                raw = (path / "meta.json").read_bytes()
+            except FileNotFoundError:
+                continue
             self.meter.add(len(raw))
             m = json.loads(raw)
             out.append(
@@ -388,7 +451,7 @@ class DedupIndex:
                     m["seq"],
                     m["docs"],
                     m["fingerprint"],
-                    path,
+                    folder / m["folder"] if "folder" in m else path,
                     m["committed_at"],
                     tuple(tuple(x) for x in m.get("pieces", [])),
                     tuple(tuple(x) for x in m.get("parts", [])),
@@ -400,6 +463,10 @@ class DedupIndex:
     @contextmanager
     def locked(self) -> Iterator[DedupIndex]:
         """Hold the index for one read-then-commit; removes a crashed commit's debris."""
+        if self.remote:
+            with self._locked_remote():
+                yield self
+            return
         with open(self.root / ".lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
@@ -411,6 +478,47 @@ class DedupIndex:
                 yield self
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+    @contextmanager
+    def _locked_remote(self) -> Iterator[None]:
+        """The lock of an index in a bucket: the object ``_lock.json``, created only if absent
+        (``storage.create_once``), naming the run that holds it (``CURATE_RUN``: the run's
+        output, the same when it is resumed), deleted when the run is done with the index. A run
+        killed while holding it leaves it; the same run resumed takes it over, any other run
+        stops with an error naming it."""
+        import socket
+
+        lock = self.root / "_lock.json"
+        owner = os.environ.get("CURATE_RUN") or f"pid {os.getpid()} {uuid.uuid4().hex[:8]}"
+        body = {
+            "owner": owner,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        if not storage.create_once(lock.url, json.dumps(body, indent=1).encode()):
+            try:
+                held = json.loads(lock.read_bytes())
+            except FileNotFoundError:  # released meanwhile: one more try
+                held = None
+                if not storage.create_once(lock.url, json.dumps(body, indent=1).encode()):
+                    held = json.loads(lock.read_bytes())
+            if held is not None and held.get("owner") != owner:
+                raise CurateError(
+                    f"{self.root}: the index is locked by another run ({held.get('owner')}, on "
+                    f"{held.get('host')}, pid {held.get('pid')}, since {held.get('since')}): one "
+                    f"writer at a time. If no run is using it (a run killed and never resumed), "
+                    f"delete {lock} and run again"
+                )
+        try:
+            self._dumps = self._read_dumps()
+            committed = {d.path.name for d in self._dumps}
+            for path in (self.root / "dumps").iterdir():  # a crashed commit's pieces
+                if path.name.startswith("pieces-") and path.name not in committed:
+                    storage.rmtree(path)
+            yield
+        finally:
+            lock.unlink(missing_ok=True)
 
     def plan(self, run: dict[str, str]) -> tuple[list[CommittedDump], list[str]]:
         """For the run's dumps ``{name: fingerprint}``: (dumps to deduplicate against, dumps to
@@ -488,6 +596,8 @@ class DedupIndex:
         """A hidden folder to stage a dump's files in before ``commit(staged=...)`` (a reduce
         task per partition can write its own ``write_partition`` there). Call under
         ``locked()``: a crashed run's staged folders are removed by the next lock."""
+        if self.remote:  # objects under a unique prefix, listed by meta.json when committed
+            return self.root / "dumps" / f"pieces-{uuid.uuid4().hex[:12]}"
         tmp = self.root / "dumps" / f".tmp-{uuid.uuid4().hex[:12]}"
         tmp.mkdir(parents=True)
         return tmp
@@ -527,14 +637,18 @@ class DedupIndex:
                 if missing:
                     raise ValueError(f"{staged}: staged partitions missing: {missing}")
             if signatures is not None:
-                np.save(tmp / "signatures.npy", np.ascontiguousarray(signatures))
+                sigs = np.ascontiguousarray(signatures)
+                write_file(tmp, "signatures.npy", lambda f: np.save(f, sigs))
             if shingles is not None:  # a curate.minhash.SetStore, in ordinal order
-                np.save(tmp / "shingles.npy", np.ascontiguousarray(shingles.values, np.uint32))
-                np.save(tmp / "shingle_offsets.npy", np.asarray(shingles.offsets, np.int64))
+                values = np.ascontiguousarray(shingles.values, np.uint32)
+                offsets = np.asarray(shingles.offsets, np.int64)
+                write_file(tmp, "shingles.npy", lambda f: np.save(f, values))
+                write_file(tmp, "shingle_offsets.npy", lambda f: np.save(f, offsets))
             for table_name, extra in (tables or {}).items():
-                pq.write_table(extra, tmp / f"{table_name}.parquet", compression="zstd")
+                write_file(tmp, f"{table_name}.parquet",
+                       lambda f, t=extra: pq.write_table(t, f, compression="zstd"))  # fmt: skip
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            storage.rmtree(tmp)
             raise
         return self.commit_pieces(name, fingerprint, tmp, [(0, len(ids), docs)], written, stats)
 
@@ -552,36 +666,18 @@ class DedupIndex:
         or by ``commit``): docs ``pieces`` (first ordinal, rows, file), key ``parts``
         (partition, key min, key max, rows, file) and per-document ``arrays`` (kind, first
         ordinal, rows, file; each kind's pieces tile the ordinals as the docs pieces do). This
-        process writes only meta.json (the manifest) and renames the folder: the commit. Call
-        under ``locked()``."""
+        process writes only meta.json (the manifest) and renames the folder: the commit (in a
+        bucket, ``_commit_remote``: meta.json created only if absent is the commit). Call under
+        ``locked()``."""
         seq = max((d.seq for d in self.dumps()), default=0) + 1
         pieces = sorted((int(a), int(n), f) for a, n, f in pieces)
         parts = sorted(parts, key=lambda p: (p[0], -1 if p[1] is None else p[1], p[4]))
         arrays = sorted((str(k), int(a), int(n), f) for k, a, n, f in arrays or [])
+        staged = storage.path(staged)
+        if self.remote:
+            return self._commit_remote(name, fingerprint, staged, pieces, parts, stats, arrays)
         try:
-            ends = np.cumsum([n for _, n, _ in pieces])
-            if [a for a, _, _ in pieces] != [0, *ends[:-1].tolist()]:
-                raise ValueError(f"{staged}: docs pieces do not tile the ordinals: {pieces}")
-            for kind in sorted({k for k, *_ in arrays}):
-                tiles = [(a, n) for k, a, n, _ in arrays if k == kind]
-                if [a for a, _ in tiles] != [a for a, _, _ in pieces] or [n for _, n in tiles] != [
-                    n for _, n, _ in pieces
-                ]:
-                    raise ValueError(f"{staged}: {kind} pieces do not tile the ordinals")
-            absent = [f for *_, f in [*pieces, *parts, *arrays] if not (staged / f).exists()]
-            if absent:  # a partition without a piece holds no key of this dump
-                raise ValueError(f"{staged}: pieces missing: {absent}")
-            meta = {
-                "dump": name,
-                "seq": seq,
-                "docs": int(ends[-1]) if len(ends) else 0,
-                "fingerprint": fingerprint,
-                "committed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                **(stats or {}),
-                "pieces": [list(piece) for piece in pieces],
-                "parts": [list(part) for part in parts],
-                **({"arrays": [list(a) for a in arrays]} if arrays else {}),
-            }
+            meta = _meta(name, seq, fingerprint, staged, pieces, parts, stats, arrays)
             _atomic_text(staged / "meta.json", json.dumps(meta, indent=1))
             _fsync_dir(staged)
             final = self.root / "dumps" / f"{seq:06d}"
@@ -605,6 +701,86 @@ class DedupIndex:
         )
         self._dumps = [*self.dumps(), entry]
         return entry
+
+    def _commit_remote(
+        self,
+        name: str,
+        fingerprint: str,
+        staged: RemotePath,
+        pieces: list[DocsPiece],
+        parts: list[KeyPiece],
+        stats: dict[str, Any] | None,
+        arrays: list[ArrayPiece],
+    ) -> CommittedDump:
+        """The commit of a dump in a bucket: its pieces are objects under ``staged``
+        (``dumps/pieces-<id>/``, written once by the tasks that made them); this process writes
+        ``dumps/<seq>/meta.json``, naming that folder and listing every piece, created only if
+        absent: the commit. Readers trust only what a meta.json lists. When another run
+        committed that sequence number meanwhile, nothing of this one is committed."""
+        seq = max((d.seq for d in self.dumps()), default=0) + 1
+        meta = _meta(name, seq, fingerprint, staged, pieces, parts, stats, arrays)
+        final = self.root / "dumps" / f"{seq:06d}"
+        failpoint("index_commit")
+        if not storage.create_once((final / "meta.json").url, json.dumps(
+                {**meta, "folder": staged.name}, indent=1).encode()):  # fmt: skip
+            storage.rmtree(staged)
+            raise CurateError(
+                f"{self.root}: another run committed dump {seq} to the index meanwhile (one "
+                "writer at a time: was its lock deleted?); nothing of this run was committed "
+                "there. Run it again"
+            )
+        failpoint("index_committed")
+        entry = CommittedDump(
+            name,
+            seq,
+            meta["docs"],
+            fingerprint,
+            staged,
+            meta["committed_at"],
+            tuple(tuple(x) for x in meta["pieces"]),
+            tuple(tuple(x) for x in meta["parts"]),
+            tuple(tuple(x) for x in arrays),
+        )
+        self._dumps = [*self.dumps(), entry]
+        return entry
+
+
+def _meta(
+    name: str,
+    seq: int,
+    fingerprint: str,
+    staged: Path | RemotePath,
+    pieces: list[DocsPiece],
+    parts: list[KeyPiece],
+    stats: dict[str, Any] | None,
+    arrays: list[ArrayPiece],
+) -> dict[str, Any]:
+    """A dump's meta.json (its manifest), after checking that its pieces tile the ordinals and
+    are all in ``staged``."""
+    ends = np.cumsum([n for _, n, _ in pieces])
+    if [a for a, _, _ in pieces] != [0, *ends[:-1].tolist()]:
+        raise ValueError(f"{staged}: docs pieces do not tile the ordinals: {pieces}")
+    for kind in sorted({k for k, *_ in arrays}):
+        tiles = [(a, n) for k, a, n, _ in arrays if k == kind]
+        if [a for a, _ in tiles] != [a for a, _, _ in pieces] or [n for _, n in tiles] != [
+            n for _, n, _ in pieces
+        ]:
+            raise ValueError(f"{staged}: {kind} pieces do not tile the ordinals")
+    there = {p.name for p in staged.iterdir()}  # one listing (in a bucket: no HEAD per piece)
+    absent = [f for *_, f in [*pieces, *parts, *arrays] if f not in there]
+    if absent:  # a partition without a piece holds no key of this dump
+        raise ValueError(f"{staged}: pieces missing: {absent}")
+    return {
+        "dump": name,
+        "seq": seq,
+        "docs": int(ends[-1]) if len(ends) else 0,
+        "fingerprint": fingerprint,
+        "committed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **(stats or {}),
+        "pieces": [list(piece) for piece in pieces],
+        "parts": [list(part) for part in parts],
+        **({"arrays": [list(a) for a in arrays]} if arrays else {}),
+    }
 
 
 def doc_column(
@@ -685,7 +861,7 @@ def signatures_of(dumps: list[CommittedDump], handles: np.ndarray, meter: ReadMe
         out[sel] = sigs[local]
         row = sigs.strides[0]
         start = sigs.offset + local * row
-        meter.add(_pages(start, start + row))
+        _count_pages(meter, sigs, start, start + row)
         del sigs  # unmapped: nothing of the index stays open between calls
     return out if out is not None else np.empty((0, 0), np.uint32)
 
@@ -712,9 +888,9 @@ def shingle_sets_of(dumps: list[CommittedDump], handles: np.ndarray, meter: Read
         sizes[sel] = store.sizes(local)
         parts.append((sel, store.gather(local)))
         at = offsets.offset + local * 8
-        meter.add(_pages(at, at + 16))
+        _count_pages(meter, offsets, at, at + 16)
         begin = values.offset + np.asarray(offsets[local], np.int64) * 4
-        meter.add(_pages(begin, begin + sizes[sel] * 4))
+        _count_pages(meter, values, begin, begin + sizes[sel] * 4)
         del store, values, offsets
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     values = np.empty(int(offsets[-1]), np.uint32)
@@ -731,16 +907,17 @@ def write_sets(folder: Path, piece: int, sets: Any, first: int) -> list[ArrayPie
     rows = len(sets.offsets) - 1
     names = (f"shingles-{piece:05d}.npy", f"shingle_offsets-{piece:05d}.npy")
     offsets = np.asarray(sets.offsets, np.int64)
-    np.save(Path(folder) / names[0], np.ascontiguousarray(sets.values[offsets[0] : offsets[-1]],
-                                                          np.uint32))  # fmt: skip
-    np.save(Path(folder) / names[1], offsets - offsets[0])
+    values = np.ascontiguousarray(sets.values[offsets[0] : offsets[-1]], np.uint32)
+    write_file(folder, names[0], lambda f: np.save(f, values))
+    write_file(folder, names[1], lambda f: np.save(f, offsets - offsets[0]))
     return [("shingles", first, rows, names[0]), ("shingle_offsets", first, rows, names[1])]
 
 
 def write_signatures(folder: Path, piece: int, signatures: np.ndarray, first: int) -> ArrayPiece:
     """One ordinal range's signatures (uint32 [rows, num_perm], ordinal order)."""
     name = f"signatures-{piece:05d}.npy"
-    np.save(Path(folder) / name, np.ascontiguousarray(signatures, np.uint32))
+    sigs = np.ascontiguousarray(signatures, np.uint32)
+    write_file(folder, name, lambda f: np.save(f, sigs))
     return ("signatures", first, len(signatures), name)
 
 
@@ -836,13 +1013,14 @@ def write_partition(
         columns[column] = pa.array(np.asarray(values)[order])
     name = _part(partition) if piece is None else f"part-{partition:02d}-{piece:05d}.parquet"
     # keys are uniformly random: dictionary/compression gain little, plain is faster
-    pq.write_table(
-        pa.table(columns),
-        Path(folder) / name,
+    table = pa.table(columns)
+    write_file(folder, name, lambda f: pq.write_table(
+        table,
+        f,
         compression="zstd",
         use_dictionary=False,
         row_group_size=PART_ROW_GROUP,  # with key statistics: lookups skip row groups by range
-    )
+    ))  # fmt: skip
     lo, hi = (int(keys.min()), int(keys.max())) if len(keys) else (None, None)
     return (partition, lo, hi, len(keys), name)
 
@@ -850,22 +1028,23 @@ def write_partition(
 def write_docs(folder: Path, ids: pa.Array, roots: np.ndarray, piece: int | None = None) -> str:
     """A piece of a dump's docs (id, root) in ordinal order; returns its file name."""
     name = "docs.parquet" if piece is None else f"docs-{piece:05d}.parquet"
-    pq.write_table(
-        pa.table({"id": ids.cast(pa.large_string()), "root": pa.array(roots, pa.int64())}),
-        Path(folder) / name,
+    table = pa.table({"id": ids.cast(pa.large_string()), "root": pa.array(roots, pa.int64())})
+    write_file(folder, name, lambda f: pq.write_table(
+        table,
+        f,
         compression="zstd",
         row_group_size=DOCS_ROW_GROUP,
         write_statistics=False,  # read by ordinal, never filtered by value
         use_dictionary=False,  # ids are distinct: a dictionary only grows the file
-    )
+    ))  # fmt: skip
     return name
 
 
 def _staged_parts(folder: Path) -> list[KeyPiece]:
     """Manifest entries of the whole partitions tasks staged (part-NN.parquet)."""
     out = []
-    for path in sorted(folder.glob("part-[0-9][0-9].parquet")):
-        md = pq.read_metadata(path)
+    for path in sorted(storage.path(folder).glob("part-[0-9][0-9].parquet")):
+        md = pq.read_metadata(storage.source(path))
         key_at = md.schema.to_arrow_schema().get_field_index("key")
         lo = hi = None
         if md.num_rows:
@@ -878,7 +1057,7 @@ def _staged_parts(folder: Path) -> list[KeyPiece]:
 
 def index_info(root: str | Path) -> dict[str, Any]:
     """What `curate index info DIR` prints: kind, parameters, dumps, sizes."""
-    root = Path(root)
+    root = storage.path(root)
     meta = root / "index.json"
     if not meta.exists():
         raise CurateError(f"{root}: not a curate dedup index (no index.json)")

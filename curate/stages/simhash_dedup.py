@@ -108,6 +108,7 @@ from curate.index.store import (
     make_handle,
     open_parquet,
     write_docs,
+    write_file,
     write_partition,
 )
 from curate.index.survivor import rank_of, survival_order
@@ -996,7 +997,7 @@ def _reduce_clusters(
             )
             piece = None
             if len(keys):
-                piece = write_partition(Path(folder), 0, keys, ords, {"cluster": cid}, piece=part)
+                piece = write_partition(folder, 0, keys, ords, {"cluster": cid}, piece=part)
                 by = np.argsort(clusters, kind="stable")
                 table = pa.table(
                     {
@@ -1004,7 +1005,9 @@ def _reduce_clusters(
                         "docs": pa.array(n[by], pa.int32()),
                     }
                 )
-                pq.write_table(table, Path(folder, f"clusters-{part:05d}.parquet"))
+                write_file(
+                    folder, f"clusters-{part:05d}.parquet", lambda f, t=table: pq.write_table(t, f)
+                )
             commit.append((piece, units, len(keys)))
     return ClusterPart(
         part=part,
@@ -1122,12 +1125,13 @@ def _commit(
     for code, (dump, folder) in enumerate(zip(new, staged)):
         if sum(p[1] for p in pieces[dump]) != survey.docs[dump]:
             raise CurateError(f"{index.root}: dump {dump!r}: docs pieces incomplete")
-        pq.write_table(merges, Path(folder, "merges.parquet"), compression="zstd")
+        write_file(folder, "merges.parquet",
+                   lambda f: pq.write_table(merges, f, compression="zstd"))  # fmt: skip
         written = [p.commit[code] for p in parts]
         entry = index.commit_pieces(
             dump,
             survey.fingerprints[dump],
-            Path(folder),
+            storage.path(folder),
             pieces[dump],
             [w[0] for w in written if w[0] is not None],
             stats={"units": sum(w[1] for w in written), "fingerprints": sum(w[2] for w in written)},
@@ -1160,7 +1164,7 @@ def _docs_piece(
         start = first[name][r]
         roots = make_handle(seq_of[name], np.arange(start, start + len(at)))
         ids = rows.column("id").take(pa.array(at)).combine_chunks()
-        file = write_docs(Path(staged[name]), ids, roots, piece=r)
+        file = write_docs(storage.path(staged[name]), ids, roots, piece=r)
         found[name] = [start, len(at), file]
     return found
 

@@ -138,3 +138,35 @@ def test_ingest_on_two_ray_nodes_writes_the_same_files_as_local(cluster, tmp_pat
             if "source_file" in ours.column_names:  # names the input: s3://... here
                 ours, theirs = (t.drop_columns(["source_file"]) for t in (ours, theirs))
             assert ours.equals(theirs), name
+
+
+def test_indexes_in_the_bucket_on_two_ray_nodes_equal_local_indexes(cluster):
+    """url_dedup, minhash_dedup and simhash_dedup with their cross-dump indexes in the bucket,
+    on two Ray nodes: the tasks on either node write the index's pieces straight into the
+    bucket (no node has a staging folder it could write), the driver commits; the output and
+    every index equal the local run's."""
+    import yaml
+
+    from tests.test_storage import INDEXED, index_content, indexed
+
+    root = cluster["root"]
+    local = root / "indexed-local"
+    pipe = root / "indexed-local.yaml"
+    pipe.write_text(yaml.safe_dump(indexed(str(cluster["local_in"]), str(local / "out"),
+                                           str(local / "idx"))))  # fmt: skip
+    r = curate("run", pipe, "--workers", "1")
+    assert r.returncode == 0, r.stderr[-3000:]
+    pipe = root / "indexed-ray.yaml"
+    pipe.write_text(yaml.safe_dump(indexed("s3://corpus/in", "s3://corpus/indexed-ray",
+                                           "s3://corpus/ray-idx")))  # fmt: skip
+    r = curate("run", pipe, "--executor", "ray", "--address", cluster["address"])
+    assert r.returncode == 0, r.stderr[-3000:]
+    report, ids = read_back(cluster["client"], "indexed-ray")
+    assert report["executor"]["name"] == "ray" and report["executor"]["nodes"] == 2
+    local_report = json.loads((local / "out" / "report.json").read_text())
+    assert counts(report) == counts(local_report) and ids == local_ids(local / "out")
+    for kind in INDEXED:
+        assert index_content(f"s3://corpus/ray-idx/{kind}") == index_content(
+            str(local / "idx" / kind)
+        ), kind
+    assert not (cluster["blocker"].parent / "staging").exists()
