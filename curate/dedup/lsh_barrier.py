@@ -56,7 +56,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from xxhash import xxh3_64_intdigest
 
 from curate import storage
 from curate.collected import Run
@@ -86,6 +85,7 @@ from curate.shuffle import (
     write_partitioned,
 )
 from curate.stages.base import ROW, SHARD
+from curate.xxh3 import xxh3_64
 
 SURVIVAL = ["id", "dump", "date", "length"]
 # the size of each document's duplicate cluster (1: no duplicate), FineWeb-2's name for it
@@ -318,9 +318,7 @@ def histogram(sizes: dict[int, int]) -> dict[str, int]:
 def cluster_number(survivor_ids: pa.Array) -> pa.Array:
     """A cluster's number: its survivor's id hashed (xxh3, 63 bits), so it depends on the
     documents only, never on shards, partitions or which other clusters exist."""
-    return pa.array(
-        [xxh3_64_intdigest(s.encode()) >> 1 for s in survivor_ids.to_pylist()], pa.int64()
-    )
+    return pa.array((xxh3_64(survivor_ids) >> np.uint64(1)).astype(np.int64), pa.int64())
 
 
 # ---------------------------------------------------------------- tasks

@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from xxhash import xxh3_64_intdigest
 
 from curate.index.survivor import Keep, group_survivor, rank_of, survival_order
 from curate.stages.base import (
@@ -28,6 +27,7 @@ from curate.stages.base import (
     column_or_nulls,
     register,
 )
+from curate.xxh3 import xxh3_64
 
 
 @dataclass
@@ -44,7 +44,8 @@ def normalize_text(text: pa.Array) -> pa.Array:
 
 
 def content_hash(text: pa.Array) -> pa.Array:
-    return pa.array([xxh3_64_intdigest(s.encode("utf-8")) for s in text.to_pylist()], pa.uint64())
+    """xxh3-64 of each text's UTF-8 bytes, columnar (curate.xxh3: xxhash's values)."""
+    return pa.array(xxh3_64(text), pa.uint64())
 
 
 def survivors(keys: pa.Table, group_column: str, keep: str) -> pa.Table:
