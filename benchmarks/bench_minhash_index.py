@@ -37,13 +37,15 @@ BEFORE = "7ef1145"  # main before the partitioned index barrier of minhash_dedup
 HALVES = (("CC-MAIN-2023-06", "CC-MAIN-2023-14"), ("CC-MAIN-2023-23", "CC-MAIN-2023-40"))
 
 
-def pipeline(where: Path, half: int, index: Path) -> Path:
+def pipeline(where: Path, half: int, index: Path, partitions: int | None = None) -> Path:
     body = {
         "name": "minhash-index",
         "input": str(where / f"in{half}"),
         "output": str(where / f"out{half}"),
         "stages": [{"minhash_dedup": {"keep": "earliest", "index": str(index)}}],
     }
+    if partitions is not None:
+        body["partitions"] = partitions
     path = where / f"run{half}.yaml"
     path.write_text(yaml.safe_dump(body))
     return path
@@ -97,13 +99,15 @@ def removed(out: Path) -> list:
     return sorted(rows)
 
 
-def two_runs(where: Path, code: Path, tag: str, shards: list[int]) -> list[dict]:
+def two_runs(
+    where: Path, code: Path, tag: str, shards: list[int], partitions: int | None = None
+) -> list[dict]:
     index = where / f"index-{tag}"
     shutil.rmtree(index, ignore_errors=True)
     out = []
     for half in (0, 1):
         shutil.rmtree(where / f"out{half}", ignore_errors=True)
-        out.append(measured(pipeline(where, half, index), code, shards[half]))
+        out.append(measured(pipeline(where, half, index, partitions), code, shards[half]))
     out[1]["index MB"] = sum(f.stat().st_size for f in index.rglob("*") if f.is_file()) / 2**20
     return out
 

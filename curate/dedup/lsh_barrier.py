@@ -85,6 +85,7 @@ from curate.shuffle import (
     gather_decisions,
     partition_of,
     read_partition,
+    take_rows,
     widen,
     write_partitioned,
 )
@@ -103,6 +104,9 @@ BAND_BYTES_PER_PARTITION = 512 << 20
 # with an index, one ordinal range (a docs piece of each new dump, written by one task) per this
 # many bytes of the new dumps' documents (id, root and shingle set: ~2 KB a document)
 DOC_BYTES_PER_RANGE = 512 << 20
+# what the exact Jaccard check holds besides its pairs (curate.minhash.jaccard_at_least
+# gathers both sides' hashes in chunks of 2^22 and sorts them; measured ~150 MB at 10x)
+VERIFY_BUFFERS = 160 << 20
 # a committed document's node in the graph: its handle + COMMITTED (negative, so never a run
 # node shard << 32 | row, and the smallest node of a component is its best committed document)
 COMMITTED = np.int64(-(1 << 63))
@@ -280,13 +284,15 @@ def _rounds(
     each(functools.partial(_join, "members", P, "node", SURVIVAL, "bucket"), G, memory)
     each(_links, P, sizes_.of("members+", G, P))
     candidates, rejected = 0, 0
-    memory = sizes_.of("candidates", P, G) + sizes_.shard(_payload(p))
+    verify = VERIFY_BUFFERS if p.verify != "none" else 0
+    memory = sizes_.of("candidates", P, G) + sizes_.shard(_payload(p)) + verify
     for first in each(_verify_first, G, memory, "hits"):
         candidates += first["candidates"]
         rejected += first["rejected"]
         found["bytes_read"] += first["bytes_read"]
     if p.verify != "none":
-        rejected += sum(each(_verify_other, G, sizes_.of("half", G, G) + sizes_.shard(_payload(p))))
+        memory = sizes_.of("half", G, G) + sizes_.shard(_payload(p)) + verify
+        rejected += sum(each(_verify_other, G, memory))
     edges = p.files("edges", G) + (p.files("iedges", G) if p.index is not None else [])
     memory = task_memory(int(1.5 * sizes_.bytes(edges) / P))
 
@@ -635,7 +641,7 @@ def _joined(p: Plan, group: int, table: pa.Table, on: str, columns: list[str]) -
         if src is None or not np.array_equal(rows[at], want):
             raise CurateError(f"{p.collect_file(s)}: rows missing from the collect file")
         # 64-bit offsets: a group's candidates' sets may pass 2^31 values together
-        parts.append(widen(src.select(columns).take(pa.array(at))))
+        parts.append(widen(take_rows(src.select(columns), at)))  # (no copy of the column)
     extra = pa.concat_tables(parts) if parts else widen(_schema(p, columns).empty_table())
     for name in columns:
         table = table.append_column(name, extra.column(name))
@@ -948,18 +954,18 @@ def _docs(p: Plan, r: int) -> dict[str, tuple[list, list]]:
         first = p.index.first[name][r]
         if not np.array_equal(ordinal[at], np.arange(first, first + len(at))):
             raise CurateError(f"minhash_dedup: {name}: ordinals of range {r} are not contiguous")
-        take = pa.array(at)
         folder = Path(p.index.staged[name])
-        ids = rows.column("id").take(take).combine_chunks()
+        # take_rows: chunk by chunk, never a copy of the partition's whole (set) column
+        ids = take_rows(rows.select(["id"]), at).column("id").combine_chunks()
         file = write_docs(folder, ids, rows.column("root").to_numpy()[at], piece=r)
         del ids
         arrays: list = []
         if p.verify == "exact":
-            sets = SetStore.from_arrow(rows.column("shingles").take(take))
+            sets = SetStore.from_arrow(take_rows(rows.select(["shingles"]), at).column(0))
             arrays = [list(a) for a in write_sets(folder, r, sets, first)]
             del sets
         elif p.verify == "signature":
-            sigs = _matrix(rows.column("signature").take(take), p.num_perm)
+            sigs = _matrix(take_rows(rows.select(["signature"]), at).column(0), p.num_perm)
             arrays = [list(write_signatures(folder, r, sigs, first))]
         failpoint("index_part")
         found[name] = ([first, len(at), file], arrays)
