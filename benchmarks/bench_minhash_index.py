@@ -132,7 +132,11 @@ def run(quick: bool = False) -> str:
             then = two_runs(where, old, "before", shards)
             for a, b in zip(now, then):
                 assert a["removed"] == b["removed"], f"{n}x: removed rows differ"
-            rows.append((n, docs, now, then))
+            # the largest size again with `partitions: 8`: does a partition bound the worker?
+            split = two_runs(where, ROOT, "p8", shards, 8) if n == sizes[-1] else None
+            for a, b in zip(now, split or now):
+                assert a["removed"] == b["removed"], f"{n}x: partitions 8 removed other rows"
+            rows.append((n, docs, now, then, split))
             peaks = [(a["barrier driver"], b["barrier driver"]) for a, b in zip(now, then)]
             print(n, docs, peaks, file=sys.stderr, flush=True)  # progress
             shutil.rmtree(where, ignore_errors=True)
@@ -155,7 +159,7 @@ def run(quick: bool = False) -> str:
         "(before) | index read MB (before) | removed |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for n, docs, now, then in rows:
+    for n, docs, now, then, _ in rows:
         for half in (0, 1):
             a, b = now[half], then[half]
 
@@ -170,9 +174,21 @@ def run(quick: bool = False) -> str:
             )
     sizes_line = ", ".join(
         f"{n}x: {now[1]['index MB']:,.0f} MB ({then[1]['index MB']:,.0f} MB)"
-        for n, _, now, then in rows
+        for n, _, now, then, _ in rows
     )
     lines += ["", f"Index after run 2 (four dumps), today (before): {sizes_line}."]
+    for n, docs, now, _, split in rows:
+        if split is None:
+            continue
+        runs = "; ".join(
+            f"run {h + 1} ({docs[h]:,} documents): largest worker "
+            f"{split[h]['barrier worker']:,.0f} MB (default partitions: "
+            f"{now[h]['barrier worker']:,.0f}), driver "
+            f"{split[h]['barrier driver']:,.0f} MB, barrier {split[h]['barrier']:,.1f} s "
+            f"({now[h]['barrier']:,.1f} s)"
+            for h in (0, 1)
+        )
+        lines += ["", f"{n}x with `partitions: 8` (same removed rows): {runs}."]
     return "\n".join(lines) + "\n"
 
 
