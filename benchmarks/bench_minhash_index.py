@@ -37,13 +37,15 @@ BEFORE = "7ef1145"  # main before the partitioned index barrier of minhash_dedup
 HALVES = (("CC-MAIN-2023-06", "CC-MAIN-2023-14"), ("CC-MAIN-2023-23", "CC-MAIN-2023-40"))
 
 
-def pipeline(where: Path, half: int, index: Path) -> Path:
+def pipeline(where: Path, half: int, index: Path, partitions: int | None = None) -> Path:
     body = {
         "name": "minhash-index",
         "input": str(where / f"in{half}"),
         "output": str(where / f"out{half}"),
         "stages": [{"minhash_dedup": {"keep": "earliest", "index": str(index)}}],
     }
+    if partitions is not None:
+        body["partitions"] = partitions
     path = where / f"run{half}.yaml"
     path.write_text(yaml.safe_dump(body))
     return path
@@ -97,13 +99,15 @@ def removed(out: Path) -> list:
     return sorted(rows)
 
 
-def two_runs(where: Path, code: Path, tag: str, shards: list[int]) -> list[dict]:
+def two_runs(
+    where: Path, code: Path, tag: str, shards: list[int], partitions: int | None = None
+) -> list[dict]:
     index = where / f"index-{tag}"
     shutil.rmtree(index, ignore_errors=True)
     out = []
     for half in (0, 1):
         shutil.rmtree(where / f"out{half}", ignore_errors=True)
-        out.append(measured(pipeline(where, half, index), code, shards[half]))
+        out.append(measured(pipeline(where, half, index, partitions), code, shards[half]))
     out[1]["index MB"] = sum(f.stat().st_size for f in index.rglob("*") if f.is_file()) / 2**20
     return out
 
@@ -128,7 +132,11 @@ def run(quick: bool = False) -> str:
             then = two_runs(where, old, "before", shards)
             for a, b in zip(now, then):
                 assert a["removed"] == b["removed"], f"{n}x: removed rows differ"
-            rows.append((n, docs, now, then))
+            # the largest size again with `partitions: 8`: does a partition bound the worker?
+            split = two_runs(where, ROOT, "p8", shards, 8) if n == sizes[-1] else None
+            for a, b in zip(now, split or now):
+                assert a["removed"] == b["removed"], f"{n}x: partitions 8 removed other rows"
+            rows.append((n, docs, now, then, split))
             peaks = [(a["barrier driver"], b["barrier driver"]) for a, b in zip(now, then)]
             print(n, docs, peaks, file=sys.stderr, flush=True)  # progress
             shutil.rmtree(where, ignore_errors=True)
@@ -151,7 +159,7 @@ def run(quick: bool = False) -> str:
         "(before) | index read MB (before) | removed |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for n, docs, now, then in rows:
+    for n, docs, now, then, _ in rows:
         for half in (0, 1):
             a, b = now[half], then[half]
 
@@ -166,9 +174,21 @@ def run(quick: bool = False) -> str:
             )
     sizes_line = ", ".join(
         f"{n}x: {now[1]['index MB']:,.0f} MB ({then[1]['index MB']:,.0f} MB)"
-        for n, _, now, then in rows
+        for n, _, now, then, _ in rows
     )
     lines += ["", f"Index after run 2 (four dumps), today (before): {sizes_line}."]
+    for n, docs, now, _, split in rows:
+        if split is None:
+            continue
+        runs = "; ".join(
+            f"run {h + 1} ({docs[h]:,} documents): largest worker "
+            f"{split[h]['barrier worker']:,.0f} MB (default partitions: "
+            f"{now[h]['barrier worker']:,.0f}), driver "
+            f"{split[h]['barrier driver']:,.0f} MB, barrier {split[h]['barrier']:,.1f} s "
+            f"({now[h]['barrier']:,.1f} s)"
+            for h in (0, 1)
+        )
+        lines += ["", f"{n}x with `partitions: 8` (same removed rows): {runs}."]
     return "\n".join(lines) + "\n"
 
 

@@ -68,6 +68,36 @@ def widen(table: pa.Table) -> pa.Table:
     return table if schema.equals(table.schema) else table.cast(schema)
 
 
+def take_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
+    """``table.take(rows)`` without concatenating a chunked column first: pyarrow's take on a
+    column of many chunks combines them (a copy of the whole column per call, and past 2 GiB an
+    'offset overflow' for 32-bit offsets). Each record batch (the chunks, zero-copy) gives its
+    own rows; rows given in ascending order come out as they are, others are put in order by
+    one take over the result (its size, not the table's)."""
+    rows = np.asarray(rows, np.int64)
+    if len(rows) and rows[-1] - rows[0] == len(rows) - 1 and np.all(np.diff(rows) == 1):
+        return table.slice(int(rows[0]), len(rows))  # a run of rows: no copy at all
+    batches = table.to_batches()
+    if len(batches) <= 1 or not len(rows):
+        return table.take(pa.array(rows))
+    starts = np.cumsum([0] + [b.num_rows for b in batches])
+    which = np.searchsorted(starts, rows, "right") - 1
+    ascending = bool(np.all(rows[1:] >= rows[:-1]))
+    order = np.arange(len(rows)) if ascending else np.argsort(which, kind="stable")
+    cuts = np.searchsorted(which[order], np.arange(len(batches) + 1))
+    parts = [
+        batches[k].take(pa.array(rows[order[cuts[k] : cuts[k + 1]]] - starts[k]))
+        for k in range(len(batches))
+        if cuts[k + 1] > cuts[k]
+    ]
+    got = pa.Table.from_batches(parts, table.schema)
+    if ascending:
+        return got
+    back = np.empty(len(rows), np.int64)
+    back[order] = np.arange(len(rows))
+    return got.take(pa.array(back))
+
+
 def write_partitioned(
     path: Path, table: pa.Table, part: np.ndarray, compression: str = "zstd"
 ) -> dict[int, int]:
@@ -95,8 +125,8 @@ def write_partitioned(
         if not len(ids):
             w.write_table(schema.empty_table())
         for start, count in zip(starts, counts):
-            rows = pa.array(order[start : start + count])
-            w.write_table(table.take(rows).replace_schema_metadata(meta), row_group_size=count)
+            rows = take_rows(table, order[start : start + count])
+            w.write_table(rows.replace_schema_metadata(meta), row_group_size=count)
             failpoint("write_partition")
     return {int(p): int(c) for p, c in zip(ids, counts)}
 
@@ -122,7 +152,7 @@ def write_segments(path: Path, table: pa.Table, part: np.ndarray) -> dict[int, i
         at = 4
         for p, start, count in zip(ids, starts, counts):
             sink = pa.BufferOutputStream()
-            rows = table.take(pa.array(order[start : start + count]))
+            rows = take_rows(table, order[start : start + count])
             pq.write_table(
                 rows, sink, compression="zstd", write_page_checksum=True, use_dictionary=dictionary
             )
@@ -230,12 +260,14 @@ def gather_decisions(files: list[Path], group: int, folder: Path) -> None:
     removals = read_partition(files, group)
     if removals is None or not removals.num_rows:
         return
-    removals = removals.sort_by([("_shard", "ascending"), ("_row", "ascending")])
+    # sorted by index, each shard's rows taken alone (take_rows: no copy of a whole column)
     shard = removals.column("_shard").to_numpy()
+    order = np.lexsort((removals.column("_row").to_numpy(), shard))
+    shard = shard[order]
     cuts = np.flatnonzero(np.diff(shard)) + 1
     schema = narrow(removals.drop_columns(["_shard"]).schema)
     for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(shard)]):
-        part = removals.slice(a, b - a).drop_columns(["_shard"]).cast(schema)  # one shard's
+        part = take_rows(removals, order[a:b]).drop_columns(["_shard"]).cast(schema)
         writer = AtomicParquetWriter(folder / f"part-{int(shard[a]):05d}.parquet")
         writer.write(part)
         writer.close()

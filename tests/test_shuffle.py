@@ -9,6 +9,7 @@ import unicodedata
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -147,7 +148,8 @@ def test_keyed_barrier_over_more_than_2_gib_of_ids(tmp_path):
         writer.write_table(
             pa.table(
                 {
-                    "id": [f"{i:08d}".ljust(width, "x") for i in rows],
+                    # padded by Arrow (utf8_rpad), not a Python string per row
+                    "id": pc.utf8_rpad(pa.array([f"{i:08d}" for i in rows]), width, "x"),
                     "text": [f"page number {i // 2} of the corpus" for i in rows],
                 }
             )

@@ -53,3 +53,24 @@ def test_sample_ids_match_the_per_row_hash():
         want = _oracle([i.encode("utf-8") for i in ids.to_pylist()], seed)
         assert len(want) > 10000
         assert (id_hashes(ids, seed) == want).all()
+
+
+def test_the_stages_hashes_are_xxhash_values():
+    """exact_dedup's content hash, url_filter's domain hashes and minhash_dedup's cluster
+    numbers use the kernel: the values the per-row xxhash calls gave (chunked, sliced, large)."""
+    from curate.dedup.lsh_barrier import cluster_number
+    from curate.stages.exact_dedup import content_hash
+    from curate.stages.url_filter import hash_strings
+
+    rng = random.Random(3)
+    values = ["", "a", "héllo wörld 中文"] + [
+        "".join(rng.choice("abcé中 ") for _ in range(rng.randint(0, 600))) for _ in range(2000)
+    ]
+    want = _oracle([v.encode() for v in values], 0)
+    arr = pa.array(values)
+    assert (np.asarray(content_hash(arr)) == want).all()
+    assert (hash_strings(arr) == want).all() and (hash_strings(values) == want).all()
+    chunked = pa.chunked_array([arr.slice(0, 100), arr.slice(100)]).cast(pa.large_string())
+    number = (want >> np.uint64(1)).astype(np.int64)
+    assert (np.asarray(cluster_number(chunked)) == number).all()
+    assert (np.asarray(cluster_number(arr.slice(5, 50))) == number[5:55]).all()

@@ -56,21 +56,24 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from xxhash import xxh3_64_intdigest
 
 from curate import storage
 from curate.collected import Run
 from curate.dedup.components import distinct_pairs, partitioned_components
 from curate.errors import CurateError, failpoint
+from curate.executors.base import TASK_BASE_MEMORY, task_memory
 from curate.index.ordinals import OrdinalJob, dump_ordinals, read_ordinals, row_keys
 from curate.index.store import (
     CommittedDump,
     ReadMeter,
     doc_column,
+    for_key_range,
+    key_range_part,
     lookup_partition,
     make_handle,
     shingle_sets_of,
     signatures_of,
+    without_keys,
     write_docs,
     write_partition,
     write_sets,
@@ -82,10 +85,12 @@ from curate.shuffle import (
     gather_decisions,
     partition_of,
     read_partition,
+    take_rows,
     widen,
     write_partitioned,
 )
 from curate.stages.base import ROW, SHARD
+from curate.xxh3 import xxh3_64
 
 SURVIVAL = ["id", "dump", "date", "length"]
 # the size of each document's duplicate cluster (1: no duplicate), FineWeb-2's name for it
@@ -99,6 +104,9 @@ BAND_BYTES_PER_PARTITION = 512 << 20
 # with an index, one ordinal range (a docs piece of each new dump, written by one task) per this
 # many bytes of the new dumps' documents (id, root and shingle set: ~2 KB a document)
 DOC_BYTES_PER_RANGE = 512 << 20
+# what the exact Jaccard check holds besides its pairs (curate.minhash.jaccard_at_least
+# gathers both sides' hashes in chunks of 2^22 and sorts them; measured ~150 MB at 10x)
+VERIFY_BUFFERS = 160 << 20
 # a committed document's node in the graph: its handle + COMMITTED (negative, so never a run
 # node shard << 32 | row, and the smallest node of a component is its best committed document)
 COMMITTED = np.int64(-(1 << 63))
@@ -113,7 +121,8 @@ class IndexPlan:
     seq_of: dict[str, int]  # every run dump's sequence number (the new ones' as planned)
     staged: dict[str, str]  # new dump -> its staged folder in the index
     ordinals: OrdinalJob  # every run row's ordinal in its dump (curate.index.ordinals)
-    first: dict[str, list[int]] = field(default_factory=dict)  # dump -> first ordinal per range
+    # dump -> first ordinal per range (a list; in an ordinal range's task {range: first})
+    first: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -139,8 +148,7 @@ class Plan:
         that a task's keys meet one slice of each committed dump's band pieces."""
         if self.index is None:
             return partition_of(key, self.partitions)
-        top = np.asarray(key, np.uint64) >> np.uint64(32)
-        return ((top * np.uint64(self.partitions)) >> np.uint64(32)).astype(np.int64)
+        return key_range_part(key, self.partitions)
 
     def collect_file(self, shard: int) -> Path:
         return storage.path(self.collect, f"part-{shard:05d}.parquet")
@@ -206,11 +214,17 @@ def run_indexed(p: Plan, run: Run, index: Any, ranges: int | None = None) -> dic
         p.collect, p.shards, p.groups, ranges, p.keep, str(ordinal_work),
         what="minhash_dedup", plain_by_group=True,
     )  # fmt: skip
+    sizes = _Sizes(p)
+    memory = sizes.collect(["id", "dump", "date", ROW], p.groups)
+
+    def sized(fn: Any, tasks: Any, **_: Any) -> Any:
+        return run(fn, tasks, memory=memory, cpus=1)
+
     with index.locked():
-        survey = dump_ordinals(job, run)
+        survey = dump_ordinals(job, sized)
         reference, new, seq_of, staged = plan_commit(index, survey.fingerprints)
         plan_ = replace(p, index=IndexPlan(tuple(reference), seq_of, staged, job, survey.first))
-        summary, found = _rounds(plan_, run)
+        summary, found = _rounds(plan_, run, sizes)
         commit_dumps(
             index,
             new,
@@ -244,40 +258,59 @@ def _documents(p: Plan) -> int:
     return total
 
 
-def _rounds(p: Plan, run: Run) -> tuple[dict[str, Any], dict[str, Any]]:
+def _rounds(
+    p: Plan, run: Run, sizes_: _Sizes | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The rounds; returns the summary and, with an index, what the commit needs: {pieces,
-    parts, arrays} per new dump and the bytes the tasks read from the index."""
+    parts, arrays} per new dump and the bytes the tasks read from the index. Each task gets the
+    plan as it needs it (``_view``: a key range's band pieces of the index only, an ordinal
+    range's first ordinal only) and each round declares its tasks' memory (``_Sizes``)."""
     P, G = p.partitions, p.groups
     counts: dict[str, int] = {}
     found: dict[str, Any] = {"bytes_read": 0, "pieces": {}, "parts": {}, "arrays": {}}
+    sizes_ = sizes_ or _Sizes(p)
 
-    def each(fn: Any, tasks: int) -> list[Any]:
-        return list(run(functools.partial(fn, p), list(range(tasks))))
+    def each(fn: Any, tasks: int, memory: int, role: str = "") -> list[Any]:
+        work = [(fn, _view(p, role, i), i) for i in range(tasks)]
+        return list(run(_call, work, memory=memory, cpus=1))
 
-    for c in each(_bands, G):
+    for c in each(_bands, G, sizes_.collect(["band_"], G)):
         counts["shingled"] = counts.get("shingled", 0) + c
-    for bucket in each(_buckets, P):
+    for bucket in each(_buckets, P, sizes_.of("bands", G, P), "range"):
         found["bytes_read"] += bucket["bytes_read"]
         for name, parts in bucket["parts"].items():
             found["parts"].setdefault(name, []).extend(tuple(x) for x in parts)
-    each(functools.partial(_join, "members", P, "node", SURVIVAL, "bucket"), G)
-    each(_links, P)
+    memory = sizes_.of("members", P, G) + sizes_.shard(SURVIVAL)
+    each(functools.partial(_join, "members", P, "node", SURVIVAL, "bucket"), G, memory)
+    each(_links, P, sizes_.of("members+", G, P))
     candidates, rejected = 0, 0
-    for first in each(_verify_first, G):
+    verify = VERIFY_BUFFERS if p.verify != "none" else 0
+    memory = sizes_.of("candidates", P, G) + sizes_.shard(_payload(p)) + verify
+    for first in each(_verify_first, G, memory, "hits"):
         candidates += first["candidates"]
         rejected += first["rejected"]
         found["bytes_read"] += first["bytes_read"]
     if p.verify != "none":
-        rejected += sum(each(_verify_other, G))
+        memory = sizes_.of("half", G, G) + sizes_.shard(_payload(p)) + verify
+        rejected += sum(each(_verify_other, G, memory))
     edges = p.files("edges", G) + (p.files("iedges", G) if p.index is not None else [])
-    labels = partitioned_components(edges, storage.path(p.work, "components"), P, run, P)
-    each(functools.partial(_labels_by_group, str(labels.labels)), P)
-    each(functools.partial(_join, "labels", P, "node", SURVIVAL, "label"), G)
-    survivors = each(_survivors, P)
-    each(_gather, math.ceil(p.shards / SHARDS_PER_GROUP))
+    memory = task_memory(int(1.5 * sizes_.bytes(edges) / P))
+
+    def sized(fn: Any, tasks: Any, **_: Any) -> Any:
+        return run(fn, tasks, memory=memory, cpus=1)
+
+    labels = partitioned_components(edges, storage.path(p.work, "components"), P, sized, P)
+    memory = task_memory(int(1.5 * sizes_.bytes(_labels_files(str(labels.labels), P)) / P))
+    each(functools.partial(_labels_by_group, str(labels.labels)), P, memory)
+    memory = sizes_.of("labels", P, G) + sizes_.shard(SURVIVAL)
+    each(functools.partial(_join, "labels", P, "node", SURVIVAL, "label"), G, memory)
+    survivors = each(_survivors, P, sizes_.of("labels+", G, P), "ids")
+    gathers = math.ceil(p.shards / SHARDS_PER_GROUP)
+    each(_gather, gathers, sizes_.of("removals", P, gathers))
     if p.index is not None and p.index.staged:
-        each(_spread_docs, G)
-        for part in each(_docs, p.index.ordinals.ranges):
+        each(_spread_docs, G, sizes_.collect(_payload(p) + ["id"], G) + sizes_.of("roots", P, G))
+        ranges = p.index.ordinals.ranges
+        for part in each(_docs, ranges, sizes_.of("docs", G, ranges), "ordinal"):
             for name, (piece, arrays) in part.items():
                 found["pieces"].setdefault(name, []).append(tuple(piece))
                 found["arrays"].setdefault(name, []).extend(tuple(a) for a in arrays)
@@ -304,6 +337,87 @@ def _rounds(p: Plan, run: Run) -> tuple[dict[str, Any], dict[str, Any]]:
     return summary, found
 
 
+def _call(task: tuple[Any, Plan, int]) -> Any:
+    fn, p, i = task
+    return fn(p, i)
+
+
+def _view(p: Plan, role: str, i: int) -> Plan:
+    """The plan as task ``i`` of a round needs it: with an index, a key range's task
+    (``range``) gets only the committed band pieces that reach its range
+    (curate.index.store.for_key_range), a task that reads committed documents by handle
+    (``hits``: docs, shingle sets or signatures; ``ids``: docs) no band pieces, an ordinal
+    range's task (``ordinal``) its own first ordinals only, and the others no manifest at all:
+    what the driver ships grows with a task's share of the index, not with the index."""
+    if p.index is None:
+        return p
+    x = p.index
+    if role == "range":
+        reference = for_key_range(x.reference, i, p.partitions, docs=False)
+    elif role in ("hits", "ids"):
+        reference = without_keys(x.reference, arrays=role == "hits")
+    else:
+        reference = ()
+    first = {name: {i: f[i]} for name, f in x.first.items()} if role == "ordinal" else {}
+    return replace(p, index=replace(x, reference=reference, first=first))
+
+
+class _Sizes:
+    """What a round's tasks may hold, from the sizes of what they read: the exchange files of
+    the round before (their bytes on disk / tasks, 1.5x for an uneven partition, through
+    curate.executors.base.task_memory), and the collect files' columns (Arrow bytes, from the
+    Parquet footers: a shard group's share, or the largest shard when a task reads one shard at
+    a time). Declared to the executor, so Ray places the tasks by memory (and the local pool
+    runs as many as fit)."""
+
+    def __init__(self, p: Plan):
+        self.p = p
+        self.columns: list[dict[str, int]] = []  # per collect file: column -> uncompressed bytes
+        for s in range(p.shards):
+            try:
+                md = pq.read_metadata(storage.source(p.collect_file(s)))
+            except FileNotFoundError:
+                continue
+            sizes: dict[str, int] = {}
+            for g in range(md.num_row_groups):
+                rg = md.row_group(g)
+                for c in range(rg.num_columns):
+                    col = rg.column(c)
+                    name = col.path_in_schema.split(".")[0]
+                    sizes[name] = sizes.get(name, 0) + col.total_uncompressed_size
+            self.columns.append(sizes)
+
+    def _bytes_of(self, sizes: dict[str, int], columns: list[str]) -> int:
+        return sum(n for c, n in sizes.items() if any(c.startswith(w) for w in columns))
+
+    def collect(self, columns: list[str], tasks: int) -> int:
+        """A task that holds a shard group's ``columns`` (names or prefixes): 3x their bytes."""
+        total = sum(self._bytes_of(s, columns) for s in self.columns)
+        return TASK_BASE_MEMORY + 3 * int(1.5 * total / max(tasks, 1))
+
+    def shard(self, columns: list[str]) -> int:
+        """What reading one shard's ``columns`` adds (the largest shard; a take copies)."""
+        return 2 * max((self._bytes_of(s, [ROW, *columns]) for s in self.columns), default=0)
+
+    @staticmethod
+    def bytes(files: list[Path]) -> int:
+        total = 0
+        for f in files:
+            try:
+                total += f.stat().st_size
+            except FileNotFoundError:
+                continue
+        return total
+
+    def of(self, step: str, count: int, tasks: int) -> int:
+        """A task reading its partition of the ``count`` files of ``step``."""
+        return task_memory(int(1.5 * self.bytes(self.p.files(step, count)) / max(tasks, 1)))
+
+
+def _labels_files(labels: str, partitions: int) -> list[Path]:
+    return [storage.path(labels, f"part-{i:05d}.parquet") for i in range(partitions)]
+
+
 def histogram(sizes: dict[int, int]) -> dict[str, int]:
     """Cluster sizes {size: clusters} in powers of two: {"2": n, "3": n, "4-7": n, ...}."""
     out: dict[str, int] = {}
@@ -318,9 +432,7 @@ def histogram(sizes: dict[int, int]) -> dict[str, int]:
 def cluster_number(survivor_ids: pa.Array) -> pa.Array:
     """A cluster's number: its survivor's id hashed (xxh3, 63 bits), so it depends on the
     documents only, never on shards, partitions or which other clusters exist."""
-    return pa.array(
-        [xxh3_64_intdigest(s.encode()) >> 1 for s in survivor_ids.to_pylist()], pa.int64()
-    )
+    return pa.array((xxh3_64(survivor_ids) >> np.uint64(1)).astype(np.int64), pa.int64())
 
 
 # ---------------------------------------------------------------- tasks
@@ -529,7 +641,7 @@ def _joined(p: Plan, group: int, table: pa.Table, on: str, columns: list[str]) -
         if src is None or not np.array_equal(rows[at], want):
             raise CurateError(f"{p.collect_file(s)}: rows missing from the collect file")
         # 64-bit offsets: a group's candidates' sets may pass 2^31 values together
-        parts.append(widen(src.select(columns).take(pa.array(at))))
+        parts.append(widen(take_rows(src.select(columns), at)))  # (no copy of the column)
     extra = pa.concat_tables(parts) if parts else widen(_schema(p, columns).empty_table())
     for name in columns:
         table = table.append_column(name, extra.column(name))
@@ -842,18 +954,18 @@ def _docs(p: Plan, r: int) -> dict[str, tuple[list, list]]:
         first = p.index.first[name][r]
         if not np.array_equal(ordinal[at], np.arange(first, first + len(at))):
             raise CurateError(f"minhash_dedup: {name}: ordinals of range {r} are not contiguous")
-        take = pa.array(at)
         folder = storage.path(p.index.staged[name])
-        ids = rows.column("id").take(take).combine_chunks()
+        # take_rows: chunk by chunk, never a copy of the partition's whole (set) column
+        ids = take_rows(rows.select(["id"]), at).column("id").combine_chunks()
         file = write_docs(folder, ids, rows.column("root").to_numpy()[at], piece=r)
         del ids
         arrays: list = []
         if p.verify == "exact":
-            sets = SetStore.from_arrow(rows.column("shingles").take(take))
+            sets = SetStore.from_arrow(take_rows(rows.select(["shingles"]), at).column(0))
             arrays = [list(a) for a in write_sets(folder, r, sets, first)]
             del sets
         elif p.verify == "signature":
-            sigs = _matrix(rows.column("signature").take(take), p.num_perm)
+            sigs = _matrix(take_rows(rows.select(["signature"]), at).column(0), p.num_perm)
             arrays = [list(write_signatures(folder, r, sigs, first))]
         failpoint("index_part")
         found[name] = ([first, len(at), file], arrays)

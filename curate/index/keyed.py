@@ -35,6 +35,7 @@ from curate.index.ordinals import OrdinalJob, dump_ordinals, ordinals_of, read_o
 from curate.index.store import (
     CommittedDump,
     ReadMeter,
+    for_key_range,
     make_handle,
     write_docs,
     write_partition,
@@ -55,7 +56,7 @@ class IndexedBarrier:
     seq_of: dict[str, int]  # every run dump's handle sequence number (new ones: as planned)
     staged: dict[str, str]  # new dump -> its staged folder in the index
     part: int = -1
-    first: dict[str, list[int]] = field(default_factory=dict)
+    first: dict[str, Any] = field(default_factory=dict)  # dump -> {range: first ordinal}
 
     def docs_file(self, p: int) -> Path:
         return storage.path(self.ordinals.work, "docs", f"part-{p:05d}.parquet")
@@ -96,7 +97,13 @@ def indexed_barrier(spec: Any, executor: Any) -> dict[str, Any]:
         survey = dump_ordinals(job, run)
         reference, new, seq_of, staged = plan_commit(index, survey.fingerprints)
         task = IndexedBarrier(spec, job, reference, seq_of, staged)
-        results = list(run(_decide, [replace(task, part=p) for p in range(spec.partitions)]))
+        # each task gets only what it needs of the index: a key range's decide task the key
+        # pieces reaching its range (and the docs pieces), an ordinal range's docs task none
+        decide = [
+            replace(task, part=p, reference=list(for_key_range(reference, p, spec.partitions)))
+            for p in range(spec.partitions)
+        ]
+        results = list(run(_decide, decide))
         groups = math.ceil(spec.shards / SHARDS_PER_GROUP)
         for _ in executor.map(
             _gather_group, [_with_part(spec, g) for g in range(groups)], desc=f"{label} files"
@@ -104,7 +111,16 @@ def indexed_barrier(spec: Any, executor: Any) -> dict[str, Any]:
             pass
         pieces: dict[str, list] = {name: [] for name in new}
         for found in run(
-            _docs, [replace(task, part=r, first=survey.first) for r in range(job.ranges)]
+            _docs,
+            [
+                replace(
+                    task,
+                    part=r,
+                    reference=[],
+                    first={name: {r: f[r]} for name, f in survey.first.items()},
+                )
+                for r in range(job.ranges)
+            ],
         ):
             for name, piece in found.items():
                 pieces[name].append(piece)

@@ -82,7 +82,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -361,6 +361,48 @@ class CommittedDump:
         if not self.arrays:
             return [(0, self.docs, f"{kind}.npy")]
         return sorted((int(a), int(n), f) for k, a, n, f in self.arrays if k == kind)
+
+
+def key_range_part(keys: np.ndarray, partitions: int) -> np.ndarray:
+    """The key-range partition (0..partitions-1) of each 64-bit key: its top 32 bits scaled,
+    so that partition p holds one contiguous range of keys (monotonic in the key). The reduce
+    tasks of the indexed barriers (url_dedup, minhash_dedup) split their keys this way, so a
+    task's keys meet one slice of each committed dump's key pieces."""
+    top = np.asarray(keys, np.uint64) >> np.uint64(32)
+    return ((top * np.uint64(partitions)) >> np.uint64(32)).astype(np.int64)
+
+
+def for_key_range(
+    dumps: list[CommittedDump] | tuple[CommittedDump, ...],
+    part: int,
+    partitions: int,
+    docs: bool = True,
+) -> tuple[CommittedDump, ...]:
+    """The committed dumps as the task of key range ``part`` (of ``partitions``,
+    ``key_range_part``) needs them: only the key pieces whose [lo, hi] reaches its range (a
+    piece with no key range but rows stays), the docs pieces if ``docs``, no per-document
+    arrays. What is shipped to the task then grows with the pieces of its range, not with the
+    index. (Only ``lookup_partition`` and, with ``docs``, ``doc_column`` may use the result.)"""
+    out = []
+    for d in dumps:
+        parts = []
+        for piece in d.parts:
+            _, lo, hi, rows, _ = piece
+            if not rows:
+                continue
+            if lo is not None and hi is not None:
+                a, b = key_range_part(np.array([lo, hi], np.uint64), partitions)
+                if not a <= part <= b:
+                    continue
+            parts.append(piece)
+        out.append(replace(d, parts=tuple(parts), pieces=d.pieces if docs else (), arrays=()))
+    return tuple(out)
+
+
+def without_keys(dumps: list[CommittedDump] | tuple[CommittedDump, ...], arrays: bool = True):
+    """The committed dumps with no key pieces (and, unless ``arrays``, no per-document arrays):
+    what a task that reads documents by handle (docs, shingle sets, signatures) needs."""
+    return tuple(replace(d, parts=(), arrays=d.arrays if arrays else ()) for d in dumps)
 
 
 class DedupIndex:

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from xxhash import xxh3_64_intdigest
 
 from curate.index.survivor import Keep, group_survivor, rank_of, survival_order
+from curate.shuffle import take_rows
 from curate.stages.base import (
     ROW,
     SHARD,
@@ -28,6 +28,7 @@ from curate.stages.base import (
     column_or_nulls,
     register,
 )
+from curate.xxh3 import xxh3_64
 
 
 @dataclass
@@ -44,7 +45,8 @@ def normalize_text(text: pa.Array) -> pa.Array:
 
 
 def content_hash(text: pa.Array) -> pa.Array:
-    return pa.array([xxh3_64_intdigest(s.encode("utf-8")) for s in text.to_pylist()], pa.uint64())
+    """xxh3-64 of each text's UTF-8 bytes, columnar (curate.xxh3: xxhash's values)."""
+    return pa.array(xxh3_64(text), pa.uint64())
 
 
 def survivors(keys: pa.Table, group_column: str, keep: str) -> pa.Table:
@@ -52,12 +54,16 @@ def survivors(keys: pa.Table, group_column: str, keep: str) -> pa.Table:
     the survival order every dedup stage shares (curate.index.survivor)."""
     rank = rank_of(survival_order(keys, keep))
     survivor = group_survivor(keys.column(group_column).to_numpy(), rank)
-    dup = pa.array(survivor != np.arange(len(survivor)))
+    gone = np.flatnonzero(survivor != np.arange(len(survivor)))
+    # in the order of their survivors: the ids are then taken chunk by chunk, only the
+    # survivors' (take_rows), never a copy of the whole id column (every consumer sorts)
+    gone = gone[np.argsort(survivor[gone], kind="stable")]
     return pa.table(
         {
-            SHARD: keys.column(SHARD).filter(dup),
-            ROW: keys.column(ROW).filter(dup),
-            "duplicate_of": keys.column("id").take(pa.array(survivor)).filter(dup),
+            SHARD: pa.array(keys.column(SHARD).to_numpy()[gone]),
+            ROW: pa.array(keys.column(ROW).to_numpy()[gone]),
+            "duplicate_of": take_rows(keys.select(["id"]), survivor[gone]).column("id"),
+            "_survivor": pa.array(survivor[gone]),  # its row in ``keys`` (counts the groups)
         }
     )
 
@@ -84,12 +90,15 @@ class ExactDedup(KeyedDedup):
 
     def reduce(self, keys: pa.Table) -> tuple[pa.Table, dict[str, Any]]:
         removals = survivors(keys, "hash", self.config.keep)
+        # groups with a removal: their distinct survivor rows (no hash table of the ids)
+        groups = len(np.unique(removals.column("_survivor").to_numpy()))
+        removals = removals.drop_columns(["_survivor"])
         removals = removals.append_column(
             "reason", pa.array(["exact_duplicate"] * removals.num_rows, pa.string())
         )
         summary = {
             "documents": keys.num_rows,
-            "duplicate_groups": pc.count_distinct(removals.column("duplicate_of")).as_py(),
+            "duplicate_groups": groups,
             "duplicates": removals.num_rows,
         }
         return removals, summary

@@ -51,6 +51,7 @@ from curate.index.store import (
     DedupIndex,
     ReadMeter,
     doc_column,
+    key_range_part,
     lookup_partition,
 )
 from curate.index.survivor import Keep, group_survivor, rank_of, survival_order
@@ -242,8 +243,7 @@ class UrlDedup(KeyedDedup):
         committed dump's key pieces, so the barrier reads the index about once in all."""
         if not self.config.index:
             return super().key_partitions(keys, partitions)
-        top = np.asarray(keys, np.uint64) >> np.uint64(32)
-        return ((top * np.uint64(partitions)) >> np.uint64(32)).astype(np.int64)
+        return key_range_part(keys, partitions)
 
     def indexed(self) -> bool:
         return bool(self.config.index)

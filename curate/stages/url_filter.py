@@ -48,6 +48,7 @@ from xxhash import xxh3_64_intdigest
 
 from curate.errors import CurateError, did_you_mean
 from curate.stages.base import Stage, Verdict, register
+from curate.xxh3 import xxh3_64
 
 TARBALL = "url_filterblacklistsv0_3_0.tar.gz"
 WORD_FILES = {
@@ -197,8 +198,11 @@ def ut1_lists(path: str, categories: list[str]) -> list[tuple[str, str, bytes]]:
     return out
 
 
-def hash_strings(values: list[str]) -> np.ndarray:
-    return np.fromiter((xxh3_64_intdigest(v.encode()) for v in values), np.uint64, len(values))
+def hash_strings(values: list[str] | pa.Array) -> np.ndarray:
+    """xxh3-64 of each string's UTF-8 bytes (curate.xxh3: the columnar kernel)."""
+    if not isinstance(values, (pa.Array, pa.ChunkedArray)):
+        values = pa.array(values, pa.string())
+    return xxh3_64(values)
 
 
 def hash_entries(data: bytes, kind: str) -> np.ndarray:
@@ -256,7 +260,7 @@ def _in_sorted(hashes: np.ndarray, table: np.ndarray) -> np.ndarray:
 def _distinct_hits(values: pa.Array, table: np.ndarray) -> np.ndarray:
     """Per row, whether its (non-null) string hashes into ``table``; each distinct value once."""
     enc = pc.dictionary_encode(values)
-    hit = _in_sorted(hash_strings(enc.dictionary.to_pylist()), table)
+    hit = _in_sorted(hash_strings(enc.dictionary), table)
     idx = enc.indices
     return np.asarray(pc.fill_null(pc.take(pa.array(hit), idx), False), dtype=bool)
 

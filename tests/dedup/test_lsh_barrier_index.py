@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -233,3 +234,123 @@ def test_no_new_dump_and_empty_shards(tmp_path):
         assert got[s].equals(expected[s])
     assert summary["index"]["committed"] == ["d1", "d2", "d3", "d4"]
     assert index_contents(tmp_path / "t") == index_contents(tmp_path / "m")
+
+
+class Recording:
+    """A ``run`` that runs the tasks here, recording per round (the task function's name): the
+    memory and cpus it declared, and each task as the executor would ship it (pickled)."""
+
+    def __init__(self):
+        self.rounds: list[dict] = []
+
+    def __call__(self, fn, tasks, *, memory=None, cpus=1):
+        import pickle
+
+        tasks = list(tasks)
+        fn_ = getattr(fn, "func", fn)
+        inner = tasks[0][0] if tasks and fn_.__name__ == "_call" else fn_
+        name = getattr(inner, "func", inner).__name__
+        self.rounds.append(
+            {
+                "name": name,
+                "memory": memory,
+                "cpus": cpus,
+                "bytes": [len(pickle.dumps(t)) for t in tasks],
+                "tasks": tasks,
+            }
+        )
+        return [fn(t) for t in tasks]
+
+    def of(self, name: str) -> dict:
+        return next(r for r in self.rounds if r["name"] == name)
+
+
+def _barrier_with(stage, cut, tmp_path, partitions, run):
+    paths, _ = collect_files(stage, cut, tmp_path / "collect")
+    collected = CollectedFiles(paths, tmp_path / "scratch", tmp_path / "decisions", partitions)
+    return stage.barrier(collected, run)
+
+
+def test_a_task_gets_only_its_share_of_the_index(tmp_path):
+    """The band pieces of the committed dumps go to the key-range task whose range they reach,
+    each to one task (every dump committed with the same partitions), never to the other
+    rounds' tasks; an ordinal range's task gets no manifest and only its own first ordinals. So
+    a bucket task's arguments stay the size of its share while the index grows (the whole plan
+    grows with every committed piece), and the decisions are those of the in-memory barrier
+    (test_partitioned_index_barrier_equals_the_in_memory_one, same code path)."""
+    from curate.index.store import key_range_part
+
+    rows = rows_in_dumps(seed=11)
+    index = tmp_path / "index"
+    partitions = 8
+    largest, whole = [], []
+    for n, dump in enumerate(DUMPS):
+        stage = MinHashDedup(MinHashDedupConfig(num_perm=64, index=str(index)))
+        run = Recording()
+        _, summary = _barrier_with(
+            stage, layout(_in(rows, dump), 3, None), tmp_path / dump, partitions, run
+        )
+        assert summary["index"]["committed"] == [dump]
+        buckets = run.of("_buckets")
+        committed = DedupIndex.__new__(DedupIndex)
+        committed.root, committed.meter, committed._dumps = index, ReadMeter(), None
+        reference = [d for d in committed.dumps() if d.name != dump]
+        everything = {(d.name, piece) for d in reference for piece in d.parts if piece[3]}
+        shipped = []
+        for _, plan, i in buckets["tasks"]:
+            for d in plan.index.reference:
+                assert not d.pieces and not d.arrays  # a bucket task looks keys up only
+                for piece in d.parts:
+                    lo, hi = key_range_part(np.array([piece[1], piece[2]], np.uint64), partitions)
+                    assert lo <= i <= hi, (dump, i, piece)
+                    shipped.append((d.name, piece))
+        assert sorted(shipped) == sorted(everything)  # each piece to exactly one task
+        bands = stage.config.lsh()[0]
+        assert len(everything) == n * bands * partitions  # a piece per band and range
+        for r in run.rounds:
+            for _, plan, _ in r["tasks"] if isinstance(r["tasks"][0], tuple) else []:
+                if plan.index is None:
+                    continue
+                if r["name"] != "_buckets":
+                    assert not any(d.parts for d in plan.index.reference), r["name"]
+                if r["name"] not in ("_buckets", "_verify_first", "_survivors"):
+                    assert not plan.index.reference, r["name"]
+        for _, plan, i in run.of("_docs")["tasks"]:
+            assert all(list(f) == [i] for f in plan.index.first.values())
+        largest.append(max(buckets["bytes"]))
+        full = buckets["tasks"][0][1]
+        full = replace(full, index=replace(full.index, reference=tuple(reference)))
+        import pickle
+
+        whole.append(len(pickle.dumps(full)))
+    # d3's bucket tasks: 2 dumps x 10 bands x 8 ranges committed, a task ships 1/8 of them
+    assert whole[2] - whole[1] > 3 * (largest[2] - largest[1]) > 0
+    assert largest[2] < whole[2] / 2
+
+
+def test_every_round_declares_its_memory(tmp_path):
+    """Each round of the barrier (ordinals, bands, buckets, joins, verification, components,
+    survivors, decision files, docs pieces) tells the executor what one task needs (bytes, 1
+    cpu), from the sizes of what its tasks read: with the rows x 4, a bucket task's declared
+    memory grows; with 4x the partitions it shrinks again."""
+    from curate.executors.base import TASK_BASE_MEMORY
+
+    rows = rows_in_dumps(seed=12)
+    declared = {}
+    for label, factor, partitions in (("small", 1, 1), ("large", 4, 1), ("split", 4, 4)):
+        many = [
+            {**r, "id": f"{r['id']}-{k}", "text": f"{r['text']} copy {k}"}
+            for r in rows
+            for k in range(factor)
+        ]
+        stage = MinHashDedup(MinHashDedupConfig(num_perm=64, index=str(tmp_path / label)))
+        run = Recording()
+        _barrier_with(stage, layout(many, 4, None), tmp_path / label, partitions, run)
+        names = {r["name"] for r in run.rounds}
+        assert {"_bands", "_buckets", "_join", "_links", "_verify_first", "_verify_other",
+                "_survivors", "_gather", "_spread_docs", "_docs"} <= names  # fmt: skip
+        for r in run.rounds:
+            assert r["memory"] and r["memory"] >= TASK_BASE_MEMORY and r["cpus"] == 1, r["name"]
+        declared[label] = run.of("_buckets")["memory"] - TASK_BASE_MEMORY
+    assert declared["large"] > 1.5 * declared["small"]
+    assert declared["split"] < declared["large"] / 2
