@@ -91,7 +91,7 @@ import xxhash
 from curate import arrays, storage
 from curate.collected import CollectedTable, Run, load_shared, read_spilled, run_here
 from curate.dedup import units
-from curate.dedup.components import connected_components
+from curate.dedup.components import connected_components, partitioned_components, write_edges
 from curate.errors import CurateError
 from curate.index.ordinals import (
     OrdinalJob,
@@ -112,7 +112,7 @@ from curate.index.store import (
 )
 from curate.index.survivor import rank_of, survival_order
 from curate.minhash import fmix64  # MurmurHash3's 64-bit finaliser
-from curate.shuffle import read_partition, write_segments
+from curate.shuffle import partition_of, read_partition, write_segments
 from curate.stages.base import (
     ROW,
     SHARD,
@@ -505,18 +505,23 @@ class SimhashDedup(RowRemovalStage):
         share = collected.share
         pieces = collected.pieces()
         bits = search_bits(getattr(collected, "partitions", 1), cfg.hamming)
+        # the clusters' partitions (curate.dedup.components, and the labels sent back)
+        P = max(1, getattr(collected, "partitions", 1))
         with contextlib.ExitStack() as stack:
+            scratch = getattr(collected, "scratch", None)
+            if scratch is None:  # in memory: the edge and label files in a folder of our own
+                scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            comp_work = storage.path(scratch) / "simhash-clusters"
+            storage.rmtree(comp_work)
             work = None
             if index is not None:  # the ordinals' files: under the barrier's scratch
-                scratch = getattr(collected, "scratch", None)
-                if scratch is None:
-                    scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
                 work = storage.path(scratch) / "simhash-index"
                 storage.rmtree(work)
             # round 0: each shard's distinct fingerprints spilled by search partition of each
-            # table (and, with an index, its rows' survival columns for the ordinals)
+            # table and by partition of the clusters (and, with an index, its rows' survival
+            # columns for the ordinals)
             spill = functools.partial(
-                _spill_fingerprints, collected, cfg.hamming, bits, work and str(work / "input")
+                _spill_fingerprints, collected, cfg.hamming, bits, P, work and str(work / "input")
             )
             spilled = sorted(run(spill, list(enumerate(pieces))), key=lambda r: r[0])
             units = sum(r[2] for r in spilled)
@@ -536,29 +541,57 @@ class SimhashDedup(RowRemovalStage):
                 survey = dump_ordinals(job, run)
                 reference, new = index.plan(survey.fingerprints)
             # round 1: one task per (permuted table, partition of its block's leading bits)
+            # writes its near-duplicate pairs as an edge file (each pair by the first table
+            # that finds it) and returns its links to committed dumps
+            edge_dir = storage.path(comp_work, "edges")
             search = functools.partial(
-                _search_part, collected, [r[1] for r in spilled], cfg.hamming, bits, reference
+                _search_part,
+                collected,
+                [r[1] for r in spilled],
+                cfg.hamming,
+                bits,
+                reference,
+                (str(edge_dir), P),
             )
             keys = [(t, q) for t in range(cfg.hamming + 1) for q in range(1 << bits)]
-            found = sorted(run(search, keys), key=lambda r: r[0])
-            graph = Graph.build(found, index, reference)
+            search_memory = _search_memory(units, 1 << bits)
+            found = sorted(run(search, keys, memory=search_memory), key=lambda r: r[0])
+            edges = [edge_dir / f"part-{t:02d}-{q:05d}.parquet" for t, q in keys]
+            # links to committed dumps (with an index only): one more edge file joins the run's
+            # fingerprints near one committed cluster
+            linked = Linked.build(found, index, reference)
+            if len(linked.link_fp):
+                edges.append(edge_dir / "part-committed.parquet")
+                linked.write_edges(edges[-1], P)
+            # round 2: the clusters, in partitioned rounds (curate.dedup.components); one task
+            # per partition of the labels sends them to the shards that hold their fingerprints
+            labels = partitioned_components(edges, comp_work / "components", P, run, P)
+            anchors = share("simhash_anchors", arrays.distinct(linked.anchors))
+            back = functools.partial(
+                _labels_by_piece, collected, str(labels.labels), [r[3] for r in spilled], anchors
+            )
+            by_piece = sorted(run(back, list(range(P))), key=lambda r: r[0])
+            committed = linked.by_label(by_piece)
             n_tasks = max(4, -(-units // UNITS_PER_TASK))
             top = [f for f in found if f[0][0] == cfg.hamming]  # range partitions of the values
-            distinct = ([f[7] for f in top], np.r_[0, np.cumsum([f[5] for f in top])])
+            distinct = ([f[4] for f in top], np.r_[0, np.cumsum([f[2] for f in top])])
             staged: list[str] = []
             top_seq = 0
             if index is not None:
                 top_seq = max((d.seq for d in index.dumps()), default=0)
                 staged = [str(index.begin_commit()) for _ in new]
-            # round 2a: each shard's units go to the task of their cluster (a hash of its
+            # round 3a: each shard's units go to the task of their cluster (a hash of its
             # label), with each cluster's first document in the shard and its survival columns
-            graph_arrays = [share(f"graph_{k}", v) for k, v in graph.arrays().items()]
+            committed_arrays = [share(f"committed_{k}", v) for k, v in committed.items()]
             ordinals = (job, new, ORDINAL_GROUP) if new else None
             route = functools.partial(
-                _route_units, collected, graph_arrays, n_tasks, cfg.keep, ordinals
+                _route_units, collected, [b[1] for b in by_piece], n_tasks, cfg.keep, ordinals
             )
-            routed = sorted(run(route, list(enumerate(pieces))), key=lambda r: r[0])
-            # round 2b: one task per share of the clusters, reading only its own units
+            per_shard = _shard_memory(units, len(pieces))
+            routed = sorted(
+                run(route, list(enumerate(pieces)), memory=per_shard), key=lambda r: r[0]
+            )
+            # round 3b: one task per share of the clusters, reading only its own units
             starts = np.array([a for a, _ in pieces], np.int64)  # one number per shard
             task = functools.partial(
                 _reduce_clusters,
@@ -569,19 +602,23 @@ class SimhashDedup(RowRemovalStage):
                 (staged, top_seq, cfg.hamming, bits),
                 distinct,
                 (n_docs, cfg.min_docs, cfg.keep_first, cfg.keep),
-                graph_arrays,
+                committed_arrays,
             )
-            parts = sorted(run(task, list(range(n_tasks))), key=lambda p: p.part)
-            # round 3: one task per group of shards writes their decision files and counts
+            share_memory = _shard_memory(units, n_tasks)
+            parts = sorted(
+                run(task, list(range(n_tasks)), memory=share_memory), key=lambda p: p.part
+            )
+            # round 4: one task per group of shards writes their decision files and counts
             write = functools.partial(_write_decisions, collected, [p.cuts for p in parts], pieces)
             groups = list(range(-(-len(pieces) // SHARDS_PER_GROUP)))
-            counts = sorted(run(write, groups), key=lambda c: c["group"])
+            group_memory = _shard_memory(units, len(groups))
+            counts = sorted(run(write, groups, memory=group_memory), key=lambda c: c["group"])
             summary: dict[str, Any] = {
                 "documents": n_docs,
                 "units": sum(c["units"] for c in counts),
                 "distinct_fingerprints": sum(p.distinct for p in parts),
-                "near_duplicate_pairs": graph.pairs,
-                "near_committed_fingerprints": graph.linked,
+                "near_duplicate_pairs": sum(f[1] for f in found),
+                "near_committed_fingerprints": linked.linked,
                 "boilerplate_clusters": sum(p.boilerplate for p in parts),
                 "units_removed": sum(c["units_removed"] for c in counts),
                 "chars_removed": sum(c["chars_removed"] for c in counts),
@@ -591,15 +628,16 @@ class SimhashDedup(RowRemovalStage):
                 "top_removed": _top_units(collected, parts, cfg.mask_slots),
             }
             if index is not None:
-                _commit(index, job, survey, new, staged, top_seq, parts, graph.merges(), run)
+                _commit(index, job, survey, new, staged, top_seq, parts, linked.merges(), run)
                 summary["index"] = {
                     "path": str(cfg.index),
                     "deduplicated_against": [d.name for d in reference],
                     "committed": new,
                     "already_committed": sorted(set(survey.docs) - set(new)),
-                    "bytes_read": index.bytes_read + sum(f[6] for f in found),
+                    "bytes_read": index.bytes_read + sum(f[3] for f in found),
                 }
                 storage.rmtree(work)
+            storage.rmtree(comp_work)
         if collected.decisions is not None:  # the tasks wrote the decision files
             return DecisionFiles(str(collected.decisions)), summary
         return dict(collected.written), summary
@@ -645,13 +683,36 @@ def _ordinal_groups(shards: int) -> int:
     return max(1, -(-shards // ORDINAL_GROUP))
 
 
+TASK_BASE = 256 << 20  # a reduce task's interpreter, libraries and Arrow buffers
+
+
+def _search_memory(units: int, partitions: int) -> int:
+    """What a search task declares: its partition's fingerprints (at most the run's units over
+    the partitions, 8 bytes each, a few copies while it sorts) and the CANDIDATES checked at
+    once (~100 bytes each)."""
+    return TASK_BASE + 64 * -(-units // max(partitions, 1)) + 100 * CANDIDATES
+
+
+def _shard_memory(units: int, tasks: int) -> int:
+    """What a routing, cluster or decision-writing task declares: its share of the units
+    (~200 bytes each while it sorts and joins them: fingerprint, label, document, spans)."""
+    return TASK_BASE + 200 * -(-units // max(tasks, 1))
+
+
 def _spill_fingerprints(
-    collected: Any, hamming: int, bits: int, ordinal_dir: str | None, piece: tuple
-) -> tuple[int, Any, int]:
+    collected: Any,
+    hamming: int,
+    bits: int,
+    partitions: int,
+    ordinal_dir: str | None,
+    piece: tuple,
+) -> tuple[int, Any, int, Any]:
     """One shard's distinct fingerprints, spilled once per permuted table by that table's
-    search partition (``t << bits | q``); with ``ordinal_dir``, its rows' survival columns as
-    the ordinals' input (partition: the shard's group of ORDINAL_GROUP). Returns (piece number,
-    the spilled handle, the shard's units)."""
+    search partition (``t << bits | q``), and once with the shard's number by partition of the
+    clusters' labels (curate.shuffle.partition_of, as curate.dedup.components); with
+    ``ordinal_dir``, its rows' survival columns as the ordinals' input (partition: the shard's
+    group of ORDINAL_GROUP). Returns (piece number, the search handle, the shard's units, the
+    labels' handle)."""
     number, (start, stop) = piece
     columns = ["simhash", *([SHARD, ROW, *SURVIVAL] if ordinal_dir else [])]
     batch = collected.take(columns, np.arange(start, stop))
@@ -662,12 +723,14 @@ def _spill_fingerprints(
     )
     spilled = pa.table({"fp": pa.array(np.tile(distinct, hamming + 1), pa.uint64())})
     handle = collected.spill(f"fps-{number:05d}", spilled, part)
+    mine = pa.table({"fp": distinct, "piece": np.full(len(distinct), number, np.int32)})
+    lookup = collected.spill(f"fp-labels-{number:05d}", mine, partition_of(distinct, partitions))
     if ordinal_dir:
         rows = batch.select([SHARD, ROW, *SURVIVAL])
         storage.path(ordinal_dir).mkdir(parents=True, exist_ok=True)
         group = np.full(rows.num_rows, number // ORDINAL_GROUP, np.int64)
         write_segments(storage.path(ordinal_dir, f"part-{number:05d}.parquet"), rows, group)
-    return number, handle, len(fps)
+    return number, handle, len(fps), lookup
 
 
 def _search_part(
@@ -676,22 +739,36 @@ def _search_part(
     hamming: int,
     bits: int,
     reference: list[CommittedDump],
+    edges: tuple[str, int],
     key: tuple[int, int],
 ) -> tuple:
     """Partition ``q`` of permuted table ``t``: the run's distinct fingerprints whose block
     ``t`` starts with the bits ``q`` (near neighbours that agree on block ``t`` share it).
-    Returns ((t, q), near-duplicate pairs as fingerprint values lo < hi, links (run
+    Writes its near-duplicate pairs (fingerprint values u < v) as an edge file
+    (``edges``: the folder and the clusters' partitions, curate.dedup.components' layout),
+    only those whose first agreeing block is ``t``, so each pair is written and counted once
+    over the tables. Returns ((t, q), pairs written, the partition's distinct fingerprints,
+    bytes read from the index, for the top table (whose partitions are ranges of the values)
+    the shared distinct fingerprints, which name the new clusters, and the links (run
     fingerprint, committed cluster id as stored) to the committed dumps' fingerprints of the
-    same partition, read one dump and one row group at a time; the partition's distinct
-    fingerprints, bytes read from the index, and for the top table (whose partitions are
-    ranges of the values) the shared distinct fingerprints, which name the new clusters)."""
+    same partition, read one dump and one row group at a time)."""
     t, q = key
     table = read_spilled(spilled, (t << bits) + q)
     fps = np.empty(0, np.uint64)
     if table is not None:
         fps = arrays.distinct(table.column("fp").to_numpy())
+    del table
     handle = collected.share(f"distinct-{q:05d}", fps) if t == hamming else None
     i, j = table_pairs(fps, hamming, t)
+    u, v = fps[i], fps[j]  # fps sorted and i < j: u < v
+    first = np.ones(len(u), bool)
+    for s in range(t):  # found by an earlier table too: that table writes it
+        first &= _block(u, *block_layout(hamming)[s]) != _block(v, *block_layout(hamming)[s])
+    u, v = u[first], v[first]
+    folder, partitions = edges
+    path = storage.path(folder, f"part-{t:02d}-{q:05d}.parquet")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_edges(path, u, v, partition_of(u, partitions))
     link_fp, link_cluster = [np.empty(0, np.uint64)], [np.empty(0, np.int64)]
     meter = ReadMeter()
     for d in reference:  # one committed dump at a time, its partition q of table t
@@ -700,7 +777,7 @@ def _search_part(
         link_fp.append(fps[u])
         link_cluster.append(clusters[c])
     links = np.concatenate(link_fp), np.concatenate(link_cluster)
-    return key, fps[i], fps[j], *links, len(fps), meter.bytes, handle
+    return key, len(u), len(fps), meter.bytes, handle, *links
 
 
 def _committed_fingerprints(
@@ -734,66 +811,64 @@ def _committed_fingerprints(
 
 
 @dataclass
-class Graph:
-    """The clusters of the fingerprints that have a near neighbour, in the run or in a
-    committed dump (every other fingerprint is a cluster of its own). Per such fingerprint
-    (sorted): ``label``, the smallest run fingerprint of its cluster, which names the cluster;
-    ``committed``, the oldest committed cluster it reaches, or -1; ``committed_docs``, the
-    documents of the committed clusters it reaches."""
+class Linked:
+    """The run's links to committed dumps (with an index): the run fingerprints near a
+    committed one and the committed clusters they reach (canonical ids: merges applied), as
+    the search tasks returned them. Each committed cluster becomes edges from its smallest
+    linked fingerprint (its anchor) to its other linked fingerprints, so the clusters'
+    components hold run fingerprints only and are labelled by the smallest. Held here: without
+    an index, nothing; with one, per link and per linked committed cluster (see the README's
+    "At scale")."""
 
-    fps: np.ndarray
-    label: np.ndarray
-    committed: np.ndarray
-    committed_docs: np.ndarray
-    linked_ids: np.ndarray  # committed clusters the run's units are near (canonical ids)
-    linked_into: np.ndarray  # ... and the oldest committed cluster of the cluster each joined
-    pairs: int
+    link_fp: np.ndarray  # per link: the run fingerprint
+    link_c: np.ndarray  # ... and the canonical committed cluster
+    ids: np.ndarray  # the linked canonical clusters, sorted
+    id_docs: np.ndarray  # ... their committed documents
+    anchors: np.ndarray  # ... their smallest linked run fingerprint
     linked: int  # distinct run fingerprints near a committed one
+    linked_into: np.ndarray | None = None  # by_label: each id's oldest cluster of its component
 
     @classmethod
-    def build(cls, found: list[tuple], index: DedupIndex | None, reference: list) -> Graph:
-        a, b = np.concatenate([f[1] for f in found]), np.concatenate([f[2] for f in found])
-        if len(a):  # the same pair found in several tables counts once
-            a, b = np.unique(np.stack([a, b], 1), axis=0).T
+    def build(cls, found: list[tuple], index: DedupIndex | None, reference: list) -> Linked:
         link_fp, link_c, ids, id_docs = _committed_links(found, index, reference)
-        nodes = arrays.distinct(np.concatenate([a, b, link_fp]))
-        m = len(nodes)
-        comp = connected_components(
-            m + len(ids),
-            np.r_[np.searchsorted(nodes, a), np.searchsorted(nodes, link_fp)].astype(np.int64),
-            np.r_[np.searchsorted(nodes, b), m + np.searchsorted(ids, link_c)].astype(np.int64),
-        )
-        # a cluster's label is its smallest node: a run fingerprint, as run nodes come first
-        none = np.iinfo(np.int64).max
-        committed = np.full(m + len(ids), none, np.int64)
-        np.minimum.at(committed, comp[m:], ids)  # the oldest committed cluster names it
-        committed[committed == none] = -1
-        docs = np.bincount(comp[m:], weights=id_docs, minlength=m + len(ids)).astype(np.int64)
-        return cls(
-            fps=nodes,
-            label=nodes[comp[:m]],
-            committed=committed[comp[:m]],
-            committed_docs=docs[comp[:m]],
-            linked_ids=ids,
-            linked_into=committed[comp[m:]],
-            pairs=len(a),
-            linked=int(len(arrays.distinct(link_fp))),
-        )
+        anchors = np.empty(0, np.uint64)
+        if len(link_fp):
+            by = np.lexsort((link_fp, link_c))
+            head = by[np.r_[True, link_c[by][1:] != link_c[by][:-1]]]
+            anchors = link_fp[head]  # in the order of link_c[head], which is ``ids``
+        return cls(link_fp, link_c, ids, id_docs, anchors, int(len(arrays.distinct(link_fp))))
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {
-            "fps": self.fps,
-            "label": self.label,
-            "committed": self.committed,
-            "committed_docs": self.committed_docs,
-        }
+    def write_edges(self, path: Path, partitions: int) -> None:
+        """(anchor, fingerprint) for every other fingerprint linked to the same cluster."""
+        anchor = self.anchors[np.searchsorted(self.ids, self.link_c)]
+        other = anchor != self.link_fp
+        u = np.minimum(anchor, self.link_fp)[other]
+        v = np.maximum(anchor, self.link_fp)[other]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_edges(path, u, v, partition_of(u, partitions))
+
+    def by_label(self, by_piece: list[tuple]) -> dict[str, np.ndarray]:
+        """Per label of a cluster that reaches committed dumps (sorted): ``committed``, its
+        oldest committed cluster; ``docs``, the documents of its committed clusters. From the
+        anchors' labels the label tasks returned (an anchor without an edge is its own)."""
+        distinct = arrays.distinct(self.anchors)  # what the label tasks were given
+        label = distinct.copy()
+        for _, _, found, found_label in by_piece:
+            label[np.searchsorted(distinct, found)] = found_label
+        label = label[np.searchsorted(distinct, self.anchors)]
+        labels, at = np.unique(label, return_inverse=True)
+        committed = np.full(len(labels), np.iinfo(np.int64).max, np.int64)
+        np.minimum.at(committed, at, self.ids)
+        docs = np.bincount(at, weights=self.id_docs, minlength=len(labels)).astype(np.int64)
+        self.linked_into = committed[at]
+        return {"label": labels, "committed": committed, "docs": docs}
 
     def merges(self) -> pa.Table:
         """(committed id, id it merged into) for committed clusters this run joined together."""
-        moved = self.linked_into != self.linked_ids
+        moved = self.linked_into != self.ids
         return pa.table(
             {
-                "cluster": pa.array(self.linked_ids[moved], pa.int64()),
+                "cluster": pa.array(self.ids[moved], pa.int64()),
                 "into": pa.array(self.linked_into[moved], pa.int64()),
             }
         )
@@ -808,8 +883,8 @@ def _committed_links(
     if index is None or not reference:
         return np.empty(0, np.uint64), empty, empty, np.empty(0)
     canonical = _canonical(np.concatenate([_merges(index, d) for d in reference]))
-    link_fp = np.concatenate([f[3] for f in found])
-    link_c = canonical(np.concatenate([f[4] for f in found]))
+    link_fp = np.concatenate([f[5] for f in found])
+    link_c = canonical(np.concatenate([f[6] for f in found]))
     ids = arrays.distinct(link_c)
     docs = np.zeros(len(ids))
     for d in reference:  # one row group of a dump's clusters at a time
@@ -863,21 +938,56 @@ class ClusterPart:
 SURVIVAL = ["id", "dump", "date"]  # the columns curate.index.survivor orders by for `keep`
 
 
+def _labels_by_piece(
+    collected: Any, labels: str, lookups: list[Any], anchors: Any, part: int
+) -> tuple[int, Any, np.ndarray, np.ndarray]:
+    """Partition ``part`` of the clusters' labels (node: a fingerprint with a near neighbour,
+    label: the smallest fingerprint of its cluster), joined with the shards' distinct
+    fingerprints of the same partition (``lookups``, spilled by ``_spill_fingerprints``) and
+    spilled by shard: (fp, label) of each shard's fingerprints that have one. Returns (part,
+    the handle, and the labels of the ``anchors`` (shared, sorted) in this partition)."""
+    table = read_partition([storage.path(labels, f"part-{part:05d}.parquet")], part)
+    node = label = np.empty(0, np.uint64)
+    if table is not None:  # sorted by node
+        node, label = (table.column(c).to_numpy().astype(np.uint64) for c in ("node", "label"))
+    del table
+    mine = read_spilled(lookups, part)
+    fp, piece = np.empty(0, np.uint64), np.empty(0, np.int32)
+    if mine is not None:
+        fp, piece = mine.column("fp").to_numpy(), mine.column("piece").to_numpy()
+    del mine
+    pos = np.minimum(np.searchsorted(node, fp), max(len(node) - 1, 0))
+    hit = node[pos] == fp if len(node) else np.zeros(len(fp), bool)
+    out = pa.table({"fp": fp[hit], "label": label[pos[hit]]})
+    handle = collected.spill(f"labels-{part:05d}", out, piece[hit])
+    anchors = load_shared(anchors)
+    at = np.minimum(np.searchsorted(node, anchors), max(len(node) - 1, 0))
+    held = node[at] == anchors if len(node) else np.zeros(len(anchors), bool)
+    return part, handle, np.asarray(anchors[held]), label[at[held]]
+
+
 def _route_units(
     collected: Any,
-    graph: list[Any],
+    labels: list[Any],
     n_tasks: int,
     keep: str,
     ordinals: tuple[OrdinalJob, list[str], int] | None,
     piece: tuple[int, tuple[int, int]],
 ) -> tuple[int, Any, Any]:
-    """One shard's units, each with its cluster's label, spilled by the cluster task that owns
-    the label; and per cluster, the shard's first document in survival order with its survival
-    columns: (piece number, the units' handle, the firsts' handle). With ``ordinals`` (the
-    ordinals' job, the dumps to commit, shards per ordinals partition), each unit also carries
-    its document's ordinal in its dump and the number of its new dump (-1: none)."""
+    """One shard's units, each with its cluster's label (``labels``: spilled by shard by
+    ``_labels_by_piece``), spilled by the cluster task that owns the label; and per cluster,
+    the shard's first document in survival order with its survival columns: (piece number,
+    the units' handle, the firsts' handle). With ``ordinals`` (the ordinals' job, the dumps to
+    commit, shards per ordinals partition), each unit also carries its document's ordinal in
+    its dump and the number of its new dump (-1: none)."""
     number, (start, stop) = piece
-    g_fps, g_label = load_shared(graph[0]), load_shared(graph[1])
+    g_fps = g_label = np.empty(0, np.uint64)
+    found = read_spilled(labels, number)
+    if found is not None and found.num_rows:
+        g_fps, g_label = (found.column(c).to_numpy() for c in ("fp", "label"))
+        by = np.argsort(g_fps, kind="stable")
+        g_fps, g_label = g_fps[by], g_label[by]
+    del found
     columns = ["simhash", "start", "end", *SURVIVAL, *([SHARD, ROW] if ordinals else [])]
     batch = collected.take(columns, np.arange(start, stop))
     lengths = pc.list_value_length(batch.column("simhash")).to_numpy().astype(np.int64)
@@ -886,7 +996,6 @@ def _route_units(
     near = g_fps[pos] == fps if len(g_fps) else np.zeros(len(fps), bool)
     label = fps.copy()  # a fingerprint without near neighbours is a cluster of its own
     label[near] = g_label[pos[near]]
-    pos[~near] = -1
     doc = np.repeat(np.arange(start, stop, dtype=np.int64), lengths)
     first = np.repeat(np.cumsum(lengths) - lengths, lengths)
     s_, e_ = (pc.list_flatten(batch.column(c)).to_numpy() for c in ("start", "end"))
@@ -896,7 +1005,6 @@ def _route_units(
             "k": (np.arange(len(fps)) - first).astype(np.int32),  # the unit's place in its doc
             "fps": fps,
             "label": label,
-            "pos": pos.astype(np.int64),
             "length": (e_ - s_).astype(np.int64),
         }
     )
@@ -932,7 +1040,7 @@ def _reduce_clusters(
     new: tuple[list[str], int, int, int],
     distinct: tuple[list[Any], np.ndarray],
     params: tuple[int, int, bool, str],
-    graph: list[Any],
+    committed_by_label: list[Any],
     part: int,
 ) -> ClusterPart:
     """The clusters whose label hashes to ``part``: their documents (committed + the run's),
@@ -944,24 +1052,25 @@ def _reduce_clusters(
     into the staged folder. Reads only this share's units and each shard's first document per
     cluster (spilled by ``_route_units``)."""
     n_docs, min_docs, keep_first, keep = params
-    g_committed, g_docs = load_shared(graph[2]), load_shared(graph[3])
+    c_label, c_committed, c_docs = (load_shared(h) for h in committed_by_label)
     table = read_spilled(spilled, part)
     staged, top_seq, hamming, bits = new
-    cols = ("doc", "k", "fps", "label", "pos", "length", "ordinal", "new")
+    cols = ("doc", "k", "fps", "label", "length", "ordinal", "new")
     if table is None:
-        doc, k, fps, label, pos, length, ordinal, new_code = (np.empty(0, np.int64) for _ in cols)
+        doc, k, fps, label, length, ordinal, new_code = (np.empty(0, np.int64) for _ in cols)
         fps, label = fps.astype(np.uint64), label.astype(np.uint64)
     else:
-        doc, k, fps, label, pos, length = (table.column(c).to_numpy() for c in cols[:6])
+        doc, k, fps, label, length = (table.column(c).to_numpy() for c in cols[:5])
         if staged:
-            ordinal, new_code = (table.column(c).to_numpy() for c in cols[6:])
-    near = pos >= 0
+            ordinal, new_code = (table.column(c).to_numpy() for c in cols[5:])
+    del table
     labels, cluster = np.unique(label, return_inverse=True)
     n_clusters = len(labels)
-    committed = np.full(n_clusters, -1, np.int64)
-    committed[cluster[near]] = g_committed[pos[near]]
-    docs = np.zeros(n_clusters, np.int64)
-    docs[cluster[near]] = g_docs[pos[near]]
+    # the clusters that reach committed dumps: their oldest committed cluster and documents
+    pos = np.minimum(np.searchsorted(c_label, labels), max(len(c_label) - 1, 0))
+    near = c_label[pos] == labels if len(c_label) else np.zeros(n_clusters, bool)
+    committed = np.where(near, c_committed[pos] if len(c_label) else -1, -1).astype(np.int64)
+    docs = np.where(near, c_docs[pos] if len(c_label) else 0, 0).astype(np.int64)
     pair = arrays.distinct(cluster * n_docs + doc)  # the run's distinct documents per cluster
     docs += np.bincount(pair // max(n_docs, 1), minlength=n_clusters)
     # each cluster's first document over the run: the first of its shards' firsts

@@ -591,7 +591,7 @@ def test_partitioned_decide_equals_brute_force_all_pairs(
         for i in range(80)
     ]
     stage = SimhashDedup(SimhashDedupConfig(min_docs=min_docs, keep_first=keep_first))
-    reversed_run = lambda fn, tasks: [fn(t) for t in tasks][::-1]  # noqa: E731
+    reversed_run = lambda fn, tasks, **_: [fn(t) for t in tasks][::-1]  # noqa: E731
     collected = CollectedTable(collected_of(docs, shards=3))
     collected.partitions = partitions
     decision, summary = stage.barrier(collected, reversed_run)
