@@ -91,7 +91,7 @@ import xxhash
 from curate import arrays, storage
 from curate.collected import CollectedTable, Run, load_shared, read_spilled, run_here
 from curate.dedup import units
-from curate.dedup.components import connected_components, partitioned_components, write_edges
+from curate.dedup.components import partitioned_components, write_edges
 from curate.errors import CurateError
 from curate.index.ordinals import (
     OrdinalJob,
@@ -107,6 +107,7 @@ from curate.index.store import (
     ReadMeter,
     make_handle,
     open_parquet,
+    read_parquet,
     write_docs,
     write_partition,
 )
@@ -502,7 +503,6 @@ class SimhashDedup(RowRemovalStage):
     ) -> tuple[Any, dict[str, Any]]:
         cfg = self.config
         n_docs = collected.num_rows
-        share = collected.share
         pieces = collected.pieces()
         bits = search_bits(getattr(collected, "partitions", 1), cfg.hamming)
         # the clusters' partitions (curate.dedup.components, and the labels sent back)
@@ -557,22 +557,25 @@ class SimhashDedup(RowRemovalStage):
             search_memory = _search_memory(units, 1 << bits)
             found = sorted(run(search, keys, memory=search_memory), key=lambda r: r[0])
             edges = [edge_dir / f"part-{t:02d}-{q:05d}.parquet" for t, q in keys]
-            # links to committed dumps (with an index only): one more edge file joins the run's
-            # fingerprints near one committed cluster
-            linked = Linked.build(found, index, reference)
-            if len(linked.link_fp):
-                edges.append(edge_dir / "part-committed.parquet")
-                linked.write_edges(edges[-1], P)
+            # links to committed dumps (with an index only): rounds of tasks write edge files
+            # that join the run's fingerprints near one committed cluster
+            linked = Linked([], [], [])
+            if index is not None and reference:
+                linked = _link_rounds(collected, run, reference, found, comp_work / "links", P)
+                edges += linked.edges
             # round 2: the clusters, in partitioned rounds (curate.dedup.components); one task
             # per partition of the labels sends them to the shards that hold their fingerprints
             labels = partitioned_components(edges, comp_work / "components", P, run, P)
-            anchors = share("simhash_anchors", arrays.distinct(linked.anchors))
+            n_tasks = max(4, -(-units // UNITS_PER_TASK))
             back = functools.partial(
-                _labels_by_piece, collected, str(labels.labels), [r[3] for r in spilled], anchors
+                _labels_by_piece,
+                collected,
+                str(labels.labels),
+                [r[3] for r in spilled],
+                linked,
+                n_tasks,
             )
             by_piece = sorted(run(back, list(range(P))), key=lambda r: r[0])
-            committed = linked.by_label(by_piece)
-            n_tasks = max(4, -(-units // UNITS_PER_TASK))
             top = [f for f in found if f[0][0] == cfg.hamming]  # range partitions of the values
             distinct = ([f[4] for f in top], np.r_[0, np.cumsum([f[2] for f in top])])
             staged: list[str] = []
@@ -582,7 +585,6 @@ class SimhashDedup(RowRemovalStage):
                 staged = [str(index.begin_commit()) for _ in new]
             # round 3a: each shard's units go to the task of their cluster (a hash of its
             # label), with each cluster's first document in the shard and its survival columns
-            committed_arrays = [share(f"committed_{k}", v) for k, v in committed.items()]
             ordinals = (job, new, ORDINAL_GROUP) if new else None
             route = functools.partial(
                 _route_units, collected, [b[1] for b in by_piece], n_tasks, cfg.keep, ordinals
@@ -602,7 +604,7 @@ class SimhashDedup(RowRemovalStage):
                 (staged, top_seq, cfg.hamming, bits),
                 distinct,
                 (n_docs, cfg.min_docs, cfg.keep_first, cfg.keep),
-                committed_arrays,
+                [b[2] for b in by_piece],
             )
             share_memory = _shard_memory(units, n_tasks)
             parts = sorted(
@@ -618,7 +620,7 @@ class SimhashDedup(RowRemovalStage):
                 "units": sum(c["units"] for c in counts),
                 "distinct_fingerprints": sum(p.distinct for p in parts),
                 "near_duplicate_pairs": sum(f[1] for f in found),
-                "near_committed_fingerprints": linked.linked,
+                "near_committed_fingerprints": sum(b[3] for b in by_piece),
                 "boilerplate_clusters": sum(p.boilerplate for p in parts),
                 "units_removed": sum(c["units_removed"] for c in counts),
                 "chars_removed": sum(c["chars_removed"] for c in counts),
@@ -628,13 +630,13 @@ class SimhashDedup(RowRemovalStage):
                 "top_removed": _top_units(collected, parts, cfg.mask_slots),
             }
             if index is not None:
-                _commit(index, job, survey, new, staged, top_seq, parts, linked.merges(), run)
+                _commit(index, job, survey, new, staged, top_seq, parts, _merges(parts), run)
                 summary["index"] = {
                     "path": str(cfg.index),
                     "deduplicated_against": [d.name for d in reference],
                     "committed": new,
                     "already_committed": sorted(set(survey.docs) - set(new)),
-                    "bytes_read": index.bytes_read + sum(f[3] for f in found),
+                    "bytes_read": index.bytes_read + sum(f[3] for f in found) + linked.bytes_read,
                 }
                 storage.rmtree(work)
             storage.rmtree(comp_work)
@@ -749,9 +751,11 @@ def _search_part(
     only those whose first agreeing block is ``t``, so each pair is written and counted once
     over the tables. Returns ((t, q), pairs written, the partition's distinct fingerprints,
     bytes read from the index, for the top table (whose partitions are ranges of the values)
-    the shared distinct fingerprints, which name the new clusters, and the links (run
-    fingerprint, committed cluster id as stored) to the committed dumps' fingerprints of the
-    same partition, read one dump and one row group at a time)."""
+    the shared distinct fingerprints, which name the new clusters, and the handles of its
+    links (run fingerprint, committed cluster id as stored) to the committed dumps'
+    fingerprints of the same partition, read one dump and one row group at a time, spilled by
+    partition of the cluster, and of the linked fingerprints by their partition (None: no
+    link))."""
     t, q = key
     table = read_spilled(spilled, (t << bits) + q)
     fps = np.empty(0, np.uint64)
@@ -776,8 +780,16 @@ def _search_part(
         u, c = table_pairs_between(fps, keys, hamming, t)
         link_fp.append(fps[u])
         link_cluster.append(clusters[c])
-    links = np.concatenate(link_fp), np.concatenate(link_cluster)
-    return key, len(u), len(fps), meter.bytes, handle, *links
+    link_fp, link_cluster = np.concatenate(link_fp), np.concatenate(link_cluster)
+    links = linked = None
+    if len(link_fp):  # by partition of the committed cluster, and the fingerprints by their own
+        table = pa.table({"fp": link_fp, "cluster": link_cluster})
+        where = partition_of(link_cluster.view(np.uint64), partitions)
+        links = collected.spill(f"links-{t:02d}-{q:05d}", table, where)
+        near = arrays.distinct(link_fp)
+        where = partition_of(near, partitions)
+        linked = collected.spill(f"linked-{t:02d}-{q:05d}", pa.table({"fp": near}), where)
+    return key, len(u), len(fps), meter.bytes, handle, links, linked
 
 
 def _committed_fingerprints(
@@ -812,113 +824,162 @@ def _committed_fingerprints(
 
 @dataclass
 class Linked:
-    """The run's links to committed dumps (with an index): the run fingerprints near a
-    committed one and the committed clusters they reach (canonical ids: merges applied), as
-    the search tasks returned them. Each committed cluster becomes edges from its smallest
-    linked fingerprint (its anchor) to its other linked fingerprints, so the clusters'
-    components hold run fingerprints only and are labelled by the smallest. Held here: without
-    an index, nothing; with one, per link and per linked committed cluster (see the README's
-    "At scale")."""
+    """What the rounds over the run's links to committed dumps left (file names and counters):
+    the edge files that join the run fingerprints near one committed cluster (from its
+    smallest linked fingerprint, its anchor), the anchors' records (anchor, canonical cluster,
+    its committed documents) spilled by partition of the anchor, and the bytes they read."""
 
-    link_fp: np.ndarray  # per link: the run fingerprint
-    link_c: np.ndarray  # ... and the canonical committed cluster
-    ids: np.ndarray  # the linked canonical clusters, sorted
-    id_docs: np.ndarray  # ... their committed documents
-    anchors: np.ndarray  # ... their smallest linked run fingerprint
-    linked: int  # distinct run fingerprints near a committed one
-    linked_into: np.ndarray | None = None  # by_label: each id's oldest cluster of its component
-
-    @classmethod
-    def build(cls, found: list[tuple], index: DedupIndex | None, reference: list) -> Linked:
-        link_fp, link_c, ids, id_docs = _committed_links(found, index, reference)
-        anchors = np.empty(0, np.uint64)
-        if len(link_fp):
-            by = np.lexsort((link_fp, link_c))
-            head = by[np.r_[True, link_c[by][1:] != link_c[by][:-1]]]
-            anchors = link_fp[head]  # in the order of link_c[head], which is ``ids``
-        return cls(link_fp, link_c, ids, id_docs, anchors, int(len(arrays.distinct(link_fp))))
-
-    def write_edges(self, path: Path, partitions: int) -> None:
-        """(anchor, fingerprint) for every other fingerprint linked to the same cluster."""
-        anchor = self.anchors[np.searchsorted(self.ids, self.link_c)]
-        other = anchor != self.link_fp
-        u = np.minimum(anchor, self.link_fp)[other]
-        v = np.maximum(anchor, self.link_fp)[other]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_edges(path, u, v, partition_of(u, partitions))
-
-    def by_label(self, by_piece: list[tuple]) -> dict[str, np.ndarray]:
-        """Per label of a cluster that reaches committed dumps (sorted): ``committed``, its
-        oldest committed cluster; ``docs``, the documents of its committed clusters. From the
-        anchors' labels the label tasks returned (an anchor without an edge is its own)."""
-        distinct = arrays.distinct(self.anchors)  # what the label tasks were given
-        label = distinct.copy()
-        for _, _, found, found_label in by_piece:
-            label[np.searchsorted(distinct, found)] = found_label
-        label = label[np.searchsorted(distinct, self.anchors)]
-        labels, at = np.unique(label, return_inverse=True)
-        committed = np.full(len(labels), np.iinfo(np.int64).max, np.int64)
-        np.minimum.at(committed, at, self.ids)
-        docs = np.bincount(at, weights=self.id_docs, minlength=len(labels)).astype(np.int64)
-        self.linked_into = committed[at]
-        return {"label": labels, "committed": committed, "docs": docs}
-
-    def merges(self) -> pa.Table:
-        """(committed id, id it merged into) for committed clusters this run joined together."""
-        moved = self.linked_into != self.ids
-        return pa.table(
-            {
-                "cluster": pa.array(self.ids[moved], pa.int64()),
-                "into": pa.array(self.linked_into[moved], pa.int64()),
-            }
-        )
+    edges: list[Path]
+    records: list[Any]
+    linked: list[Any]  # the linked fingerprints, spilled by their partition
+    bytes_read: int = 0
 
 
-def _committed_links(
-    found: list[tuple], index: DedupIndex | None, reference: list[CommittedDump]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(run fingerprint, canonical committed cluster) links, the sorted linked cluster ids and
-    their committed document counts. Committed dumps are read one at a time."""
-    empty = np.empty(0, np.int64)
-    if index is None or not reference:
-        return np.empty(0, np.uint64), empty, empty, np.empty(0)
-    canonical = _canonical(np.concatenate([_merges(index, d) for d in reference]))
-    link_fp = np.concatenate([f[5] for f in found])
-    link_c = canonical(np.concatenate([f[6] for f in found]))
-    ids = arrays.distinct(link_c)
-    docs = np.zeros(len(ids))
-    for d in reference:  # one row group of a dump's clusters at a time
-        for path in sorted(d.path.glob("clusters*.parquet")):
-            with open_parquet(path, index.meter) as f:
-                for g in range(f.metadata.num_row_groups):
-                    clusters = f.read_row_group(g)
-                    cid = canonical(clusters.column("cluster").to_numpy())
-                    pos = np.minimum(np.searchsorted(ids, cid), max(len(ids) - 1, 0))
-                    hit = (ids[pos] == cid) if len(ids) else np.zeros(len(cid), bool)
-                    np.add.at(docs, pos[hit], clusters.column("docs").to_numpy()[hit])
-    return link_fp, link_c, ids, docs
+def _link_rounds(
+    collected: Any,
+    run: Run,
+    reference: list[CommittedDump],
+    found: list[tuple],
+    work: Path,
+    partitions: int,
+) -> Linked:
+    """Rounds of tasks, with an index: the committed dumps' merges as edge files (one task
+    per dump) and their components (curate.dedup.components: each committed cluster's
+    canonical id, the smallest it was merged with); the dumps' cluster sizes spilled by
+    partition of the cluster (one task per clusters file); one task per partition of the
+    clusters maps the links and sizes to canonical ids; one per partition of the canonical
+    ids writes each linked cluster's edges from its anchor and its record."""
+    links = [f[5] for f in found if f[5] is not None]
+    linked = [f[6] for f in found if f[6] is not None]
+    if not links:
+        return Linked([], [], linked)
+    P = partitions
+    meter = 0
+    merge_edges = list(run(functools.partial(_merge_edges, str(work / "merges"), P), reference))
+    meter += sum(m[1] for m in merge_edges)
+    canonical = None
+    if any(m[0] for m in merge_edges):
+        files = [m[0] for m in merge_edges if m[0]]
+        canonical = str(partitioned_components(files, work / "canonical", P, run, P).labels)
+    files = [(d, str(f)) for d in reference for f in sorted(d.path.glob("clusters*.parquet"))]
+    sizes = list(run(functools.partial(_cluster_sizes, collected, P), list(enumerate(files))))
+    meter += sum(s[1] for s in sizes)
+    sized = [s[0] for s in sizes]
+    task = functools.partial(_canonical_links, collected, P, links, sized, canonical)
+    mapped = list(run(task, list(range(P))))
+    task = functools.partial(_anchor_edges, collected, mapped, str(work / "edges"), P)
+    anchored = list(run(task, list(range(P))))
+    edges = [storage.path(work, "edges", f"part-anchors-{p:05d}.parquet") for p in range(P)]
+    return Linked(edges, anchored, linked, meter)
 
 
-def _merges(index: DedupIndex, dump: CommittedDump) -> np.ndarray:
-    merges = index.read(dump, "merges")
-    return np.stack([merges.column("cluster").to_numpy(), merges.column("into").to_numpy()], 1)
+def _merge_edges(folder: str, partitions: int, d: CommittedDump) -> tuple[str | None, int]:
+    """A committed dump's merges (cluster -> the cluster it went into) as an edge file; None
+    when it has none. Returns (the file, bytes read)."""
+    meter = ReadMeter()
+    merges = read_parquet(d.path / "merges.parquet", meter)
+    if not merges.num_rows:
+        return None, meter.bytes
+    u, v = (merges.column(c).to_numpy().astype(np.int64) for c in ("cluster", "into"))
+    path = storage.path(folder, f"part-{d.seq:06d}.parquet")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_edges(path, u, v, partition_of(u.view(np.uint64), partitions))
+    return str(path), meter.bytes
 
 
-def _canonical(merges: np.ndarray):
-    """A function mapping committed cluster ids to the smallest id they were merged with."""
-    nodes = arrays.distinct(merges)
-    if not len(nodes):
-        return lambda ids: np.asarray(ids, np.int64)
-    label = connected_components(
-        len(nodes), np.searchsorted(nodes, merges[:, 0]), np.searchsorted(nodes, merges[:, 1])
+def _cluster_sizes(collected: Any, partitions: int, item: tuple) -> tuple[Any, int]:
+    """One clusters file of a committed dump, a row group at a time: (cluster, documents)
+    spilled by partition of the cluster. Returns (the handle, bytes read)."""
+    number, (_, path) = item
+    meter = ReadMeter()
+    parts = [pa.table({"cluster": np.empty(0, np.int64), "docs": np.empty(0, np.int64)})]
+    with open_parquet(Path(path), meter) as f:
+        for g in range(f.metadata.num_row_groups):
+            rows = f.read_row_group(g, columns=["cluster", "docs"])
+            cid = rows.column("cluster").to_numpy().astype(np.int64)
+            docs = rows.column("docs").to_numpy().astype(np.int64)
+            parts.append(pa.table({"cluster": cid, "docs": docs}))
+    table = pa.concat_tables(parts)
+    where = partition_of(table.column("cluster").to_numpy().view(np.uint64), partitions)
+    return collected.spill(f"cluster-sizes-{number:05d}", table, where), meter.bytes
+
+
+def _canonical_of(canonical: str | None, part: int, ids: np.ndarray) -> np.ndarray:
+    """Committed cluster ids of partition ``part`` -> the smallest id they were merged with."""
+    if canonical is None or not len(ids):
+        return ids
+    table = read_partition([storage.path(canonical, f"part-{part:05d}.parquet")], part)
+    if table is None:
+        return ids
+    node, label = (table.column(c).to_numpy().astype(np.int64) for c in ("node", "label"))
+    pos = np.minimum(np.searchsorted(node, ids), len(node) - 1)
+    return np.where(node[pos] == ids, label[pos], ids)
+
+
+def _canonical_links(
+    collected: Any,
+    partitions: int,
+    links: list[Any],
+    sizes: list[Any],
+    canonical: str | None,
+    part: int,
+) -> tuple[Any, Any]:
+    """Partition ``part`` of the committed clusters: the links and the cluster sizes with
+    canonical cluster ids, spilled by partition of the canonical id."""
+    out = []
+    for name, handles in (("links", links), ("sizes", sizes)):
+        table = read_spilled(handles, part)
+        if table is None:
+            out.append(None)
+            continue
+        cid = _canonical_of(canonical, part, table.column("cluster").to_numpy().astype(np.int64))
+        table = table.set_column(table.schema.get_field_index("cluster"), "cluster", pa.array(cid))
+        where = partition_of(cid.view(np.uint64), partitions)
+        out.append(collected.spill(f"canonical-{name}-{part:05d}", table, where))
+    return out[0], out[1]
+
+
+def _anchor_edges(
+    collected: Any, mapped: list[tuple[Any, Any]], folder: str, partitions: int, part: int
+) -> Any:
+    """Partition ``part`` of the canonical committed clusters: each linked cluster's anchor
+    (its smallest linked run fingerprint) and an edge from it to each other linked
+    fingerprint (an edge file), and its record (anchor, cluster, its committed documents),
+    spilled by partition of the anchor."""
+    table = read_spilled([m[0] for m in mapped if m[0] is not None], part)
+    fp, cid = np.empty(0, np.uint64), np.empty(0, np.int64)
+    if table is not None:
+        fp, cid = table.column("fp").to_numpy(), table.column("cluster").to_numpy()
+    by = np.lexsort((fp, cid))
+    fp, cid = fp[by], cid[by]
+    head = np.flatnonzero(np.r_[True, cid[1:] != cid[:-1]]) if len(cid) else np.empty(0, int)
+    ids, anchors = cid[head], fp[head]
+    anchor = np.repeat(anchors, np.diff(np.r_[head, len(cid)]))
+    other = anchor != fp
+    u, v = np.minimum(anchor, fp)[other], np.maximum(anchor, fp)[other]
+    path = storage.path(folder, f"part-anchors-{part:05d}.parquet")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_edges(path, u, v, partition_of(u, partitions))
+    docs = np.zeros(len(ids), np.int64)
+    sizes = read_spilled([m[1] for m in mapped if m[1] is not None], part)
+    if sizes is not None and len(ids):
+        s_id, s_docs = (sizes.column(c).to_numpy().astype(np.int64) for c in ("cluster", "docs"))
+        pos = np.minimum(np.searchsorted(ids, s_id), len(ids) - 1)
+        hit = ids[pos] == s_id
+        docs = np.bincount(pos[hit], weights=s_docs[hit], minlength=len(ids)).astype(np.int64)
+    records = pa.table({"anchor": anchors, "cluster": ids, "docs": docs})
+    return collected.spill(f"anchors-{part:05d}", records, partition_of(anchors, partitions))
+
+
+def _merges(parts: list[ClusterPart]) -> pa.Table:
+    """(committed id, id it merged into) for the committed clusters this run joined together,
+    from the cluster tasks (a run joins few), by id."""
+    cluster = np.concatenate([p.merges[0] for p in parts] + [np.empty(0, np.int64)])
+    into = np.concatenate([p.merges[1] for p in parts] + [np.empty(0, np.int64)])
+    by = np.argsort(cluster, kind="stable")
+    return pa.table(
+        {"cluster": pa.array(cluster[by], pa.int64()), "into": pa.array(into[by], pa.int64())}
     )
-
-    def canonical(ids: np.ndarray) -> np.ndarray:
-        ids = np.asarray(ids, np.int64)
-        pos = np.minimum(np.searchsorted(nodes, ids), len(nodes) - 1)
-        return np.where(nodes[pos] == ids, nodes[label[pos]], ids)
-
-    return canonical
 
 
 @dataclass
@@ -933,37 +994,56 @@ class ClusterPart:
     boilerplate: int  # clusters in >= min_docs documents
     top: tuple[np.ndarray, ...]  # most cut clusters: (units cut, label, doc, k of a cut unit, docs)
     commit: list[tuple[Any, int, int]]  # per new dump: (its key piece or None, units, keys)
+    merges: tuple[np.ndarray, np.ndarray]  # committed clusters joined: (cluster, into)
 
 
 SURVIVAL = ["id", "dump", "date"]  # the columns curate.index.survivor orders by for `keep`
 
 
 def _labels_by_piece(
-    collected: Any, labels: str, lookups: list[Any], anchors: Any, part: int
-) -> tuple[int, Any, np.ndarray, np.ndarray]:
+    collected: Any,
+    labels: str,
+    lookups: list[Any],
+    linked: Linked,
+    n_tasks: int,
+    part: int,
+) -> tuple[int, Any, Any, int]:
     """Partition ``part`` of the clusters' labels (node: a fingerprint with a near neighbour,
     label: the smallest fingerprint of its cluster), joined with the shards' distinct
     fingerprints of the same partition (``lookups``, spilled by ``_spill_fingerprints``) and
-    spilled by shard: (fp, label) of each shard's fingerprints that have one. Returns (part,
-    the handle, and the labels of the ``anchors`` (shared, sorted) in this partition)."""
+    spilled by shard: (fp, label) of each shard's fingerprints that have one; with links to
+    committed dumps, the anchors' records of this partition with their label, spilled by the
+    cluster task of the label. Returns (part, the two handles, the distinct run fingerprints
+    of this partition near a committed one)."""
     table = read_partition([storage.path(labels, f"part-{part:05d}.parquet")], part)
     node = label = np.empty(0, np.uint64)
     if table is not None:  # sorted by node
         node, label = (table.column(c).to_numpy().astype(np.uint64) for c in ("node", "label"))
     del table
+
+    def label_of(fps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pos = np.minimum(np.searchsorted(node, fps), max(len(node) - 1, 0))
+        hit = node[pos] == fps if len(node) else np.zeros(len(fps), bool)
+        return np.where(hit, label[pos] if len(node) else fps, fps), hit
+
     mine = read_spilled(lookups, part)
     fp, piece = np.empty(0, np.uint64), np.empty(0, np.int32)
     if mine is not None:
         fp, piece = mine.column("fp").to_numpy(), mine.column("piece").to_numpy()
     del mine
-    pos = np.minimum(np.searchsorted(node, fp), max(len(node) - 1, 0))
-    hit = node[pos] == fp if len(node) else np.zeros(len(fp), bool)
-    out = pa.table({"fp": fp[hit], "label": label[pos[hit]]})
-    handle = collected.spill(f"labels-{part:05d}", out, piece[hit])
-    anchors = load_shared(anchors)
-    at = np.minimum(np.searchsorted(node, anchors), max(len(node) - 1, 0))
-    held = node[at] == anchors if len(node) else np.zeros(len(anchors), bool)
-    return part, handle, np.asarray(anchors[held]), label[at[held]]
+    found, hit = label_of(fp)
+    handle = collected.spill(f"labels-{part:05d}", pa.table({"fp": fp, "label": found})
+                             .filter(pa.array(hit)), piece[hit])  # fmt: skip
+    committed = None
+    records = read_spilled(linked.records, part)
+    if records is not None and records.num_rows:
+        anchor_label, _ = label_of(records.column("anchor").to_numpy())
+        records = records.drop_columns(["anchor"]).add_column(0, "label", pa.array(anchor_label))
+        where = (fmix64(anchor_label) % np.uint64(n_tasks)).astype(np.int64)
+        committed = collected.spill(f"committed-{part:05d}", records, where)
+    near = read_spilled(linked.linked, part)
+    n_near = 0 if near is None else len(arrays.distinct(near.column("fp").to_numpy()))
+    return part, handle, committed, n_near
 
 
 def _route_units(
@@ -1052,7 +1132,7 @@ def _reduce_clusters(
     into the staged folder. Reads only this share's units and each shard's first document per
     cluster (spilled by ``_route_units``)."""
     n_docs, min_docs, keep_first, keep = params
-    c_label, c_committed, c_docs = (load_shared(h) for h in committed_by_label)
+    c_label, c_committed, c_docs, merged = _committed_by_label(committed_by_label, part)
     table = read_spilled(spilled, part)
     staged, top_seq, hamming, bits = new
     cols = ("doc", "k", "fps", "label", "length", "ordinal", "new")
@@ -1128,7 +1208,29 @@ def _reduce_clusters(
             docs[ids[best]],
         ),
         commit=commit,
+        merges=merged,
     )
+
+
+def _committed_by_label(
+    handles: list[Any], part: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """This share's clusters that reach committed dumps (the anchors' records, spilled by
+    ``_labels_by_piece``): per label (sorted) its oldest committed cluster and the documents
+    of its committed clusters; and the committed clusters the run joined into an older one
+    (cluster, into)."""
+    table = read_spilled([h for h in handles if h is not None], part)
+    if table is None or not table.num_rows:
+        empty = np.empty(0, np.int64)
+        return np.empty(0, np.uint64), empty, empty, (empty, empty)
+    label = table.column("label").to_numpy()
+    cid, docs = (table.column(c).to_numpy().astype(np.int64) for c in ("cluster", "docs"))
+    labels, at = np.unique(label, return_inverse=True)
+    committed = np.full(len(labels), np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(committed, at, cid)
+    total = np.bincount(at, weights=docs, minlength=len(labels)).astype(np.int64)
+    moved = committed[at] != cid
+    return labels, committed, total, (cid[moved], committed[at][moved])
 
 
 def _write_decisions(
