@@ -630,7 +630,7 @@ class SimhashDedup(RowRemovalStage):
                 "top_removed": _top_units(collected, parts, cfg.mask_slots),
             }
             if index is not None:
-                _commit(index, job, survey, new, staged, top_seq, parts, _merges(parts), run)
+                _commit(index, job, survey, new, staged, top_seq, parts, run)
                 summary["index"] = {
                     "path": str(cfg.index),
                     "deduplicated_against": [d.name for d in reference],
@@ -874,11 +874,13 @@ def _link_rounds(
 
 
 def _merge_edges(folder: str, partitions: int, d: CommittedDump) -> tuple[str | None, int]:
-    """A committed dump's merges (cluster -> the cluster it went into) as an edge file; None
-    when it has none. Returns (the file, bytes read)."""
+    """A committed dump's merges (cluster -> the cluster it went into: ``merges-*.parquet``,
+    one piece per cluster task that joined some, or ``merges.parquet`` in older indexes) as an
+    edge file; None when it has none. Returns (the file, bytes read)."""
     meter = ReadMeter()
-    merges = read_parquet(d.path / "merges.parquet", meter)
-    if not merges.num_rows:
+    pieces = [read_parquet(p, meter) for p in sorted(d.path.glob("merges*.parquet"))]
+    merges = pa.concat_tables(pieces) if pieces else None
+    if merges is None or not merges.num_rows:
         return None, meter.bytes
     u, v = (merges.column(c).to_numpy().astype(np.int64) for c in ("cluster", "into"))
     path = storage.path(folder, f"part-{d.seq:06d}.parquet")
@@ -971,17 +973,6 @@ def _anchor_edges(
     return collected.spill(f"anchors-{part:05d}", records, partition_of(anchors, partitions))
 
 
-def _merges(parts: list[ClusterPart]) -> pa.Table:
-    """(committed id, id it merged into) for the committed clusters this run joined together,
-    from the cluster tasks (a run joins few), by id."""
-    cluster = np.concatenate([p.merges[0] for p in parts] + [np.empty(0, np.int64)])
-    into = np.concatenate([p.merges[1] for p in parts] + [np.empty(0, np.int64)])
-    by = np.argsort(cluster, kind="stable")
-    return pa.table(
-        {"cluster": pa.array(cluster[by], pa.int64()), "into": pa.array(into[by], pa.int64())}
-    )
-
-
 @dataclass
 class ClusterPart:
     """What one cluster task returns for its share of the clusters: counts and the handle of the
@@ -994,7 +985,7 @@ class ClusterPart:
     boilerplate: int  # clusters in >= min_docs documents
     top: tuple[np.ndarray, ...]  # most cut clusters: (units cut, label, doc, k of a cut unit, docs)
     commit: list[tuple[Any, int, int]]  # per new dump: (its key piece or None, units, keys)
-    merges: tuple[np.ndarray, np.ndarray]  # committed clusters joined: (cluster, into)
+    merges: int  # committed clusters joined (written as merges-<part>.parquet when staged)
 
 
 SURVIVAL = ["id", "dump", "date"]  # the columns curate.index.survivor orders by for `keep`
@@ -1195,6 +1186,16 @@ def _reduce_clusters(
                 )
                 pq.write_table(table, Path(folder, f"clusters-{part:05d}.parquet"))
             commit.append((piece, units, len(keys)))
+        if len(merged[0]):  # the committed clusters this share joined, by id
+            by = np.argsort(merged[0], kind="stable")
+            table = pa.table(
+                {
+                    "cluster": pa.array(merged[0][by], pa.int64()),
+                    "into": pa.array(merged[1][by], pa.int64()),
+                }
+            )
+            for folder in staged:
+                pq.write_table(table, Path(folder, f"merges-{part:05d}.parquet"))
     return ClusterPart(
         part=part,
         cuts=collected.spill(f"cuts-{part:05d}", cuts, group),
@@ -1208,7 +1209,7 @@ def _reduce_clusters(
             docs[ids[best]],
         ),
         commit=commit,
-        merges=merged,
+        merges=len(merged[0]),
     )
 
 
@@ -1317,7 +1318,6 @@ def _commit(
     staged: list[str],
     top_seq: int,
     parts: list[ClusterPart],
-    merges: pa.Table,
     run: Run,
 ) -> None:
     """Commit each new dump, whose key and cluster pieces the cluster tasks staged: one task per
@@ -1333,7 +1333,6 @@ def _commit(
     for code, (dump, folder) in enumerate(zip(new, staged)):
         if sum(p[1] for p in pieces[dump]) != survey.docs[dump]:
             raise CurateError(f"{index.root}: dump {dump!r}: docs pieces incomplete")
-        pq.write_table(merges, Path(folder, "merges.parquet"), compression="zstd")
         written = [p.commit[code] for p in parts]
         entry = index.commit_pieces(
             dump,
