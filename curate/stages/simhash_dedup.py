@@ -124,6 +124,7 @@ from curate.stages.base import (
     register,
 )
 from curate.text import SLOT_TOKENS, mask_slots, split_units, token_hashes
+from curate.xxh3 import xxh3_64
 
 _MASK = re.compile(r"\S+@\S+|\d{4,}|\+?\d[\d\s-]{6,}\d")
 _PLACEHOLDER = re.compile("|".join(SLOT_TOKENS))
@@ -212,13 +213,13 @@ def simhash_of_hashes(hashes: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 def simhash(features: list[list[str]], weights: str = "binary") -> np.ndarray:
-    """64-bit SimHash of each unit's features, xxh3-64 per feature string (Charikar 2002)."""
+    """64-bit SimHash of each unit's features, xxh3-64 per feature string (Charikar 2002;
+    curate.xxh3's columnar kernel, the values of ``xxhash.xxh3_64_intdigest``)."""
     if weights == "binary":
         features = [list(dict.fromkeys(f)) for f in features]
     counts = np.fromiter((len(f) for f in features), np.int64, len(features))
-    flat = (g.encode() for f in features for g in f)
-    hashes = np.fromiter((xxhash.xxh3_64_intdigest(g) for g in flat), np.uint64, counts.sum())
-    return simhash_of_hashes(hashes, counts)
+    flat = pa.array([g for f in features for g in f], pa.string())
+    return simhash_of_hashes(xxh3_64(flat), counts)
 
 
 def unit_fingerprints(
