@@ -1,7 +1,8 @@
 """Scale, simhash_dedup with and without ``index:``: driver and largest-worker peak RSS at the
-SimHash barrier at 1x and 10x the sample, today against BEFORE (where the search tasks each held
-the run's distinct fingerprints and, with an index, the driver read every document's id, dump
-and date and numbered the new dumps' documents for its commit), in the same run.
+SimHash barrier at 1x and 10x the sample, today against BEFORE (where the driver joined the
+search tasks' near-duplicate pairs and links to committed dumps by union-find, and read the
+committed dumps' merges and cluster sizes), in the same run; and one search task's memory
+against SEARCH_BEFORE_AT (one search task per permuted table).
 
 The keys are the sample's real collected keys replicated (benchmarks/scale_simhash.py: replicas
 with new ids and half of their units re-fingerprinted; the replicas keep their dumps, so one run
@@ -170,9 +171,10 @@ def run(quick: bool) -> str:
         "(benchmarks/bench_scale_simhash_index.py; the sample's collected keys replicated as in "
         f"scale_simhash, `{json.dumps(PARAMS)}`, one partition, local pool of 2 workers; with "
         "`index:` one run commits the 4 dumps into a fresh index). Before = "
-        f"{BEFORE} (search tasks each held the run's distinct fingerprints; with `index:` the "
-        "driver read every document's id, dump and date and numbered the new dumps for the "
-        "commit), on the same files in the same run; same summary, decision files and index "
+        f"{BEFORE} (the driver joined the search tasks' near-duplicate pairs and links to "
+        "committed dumps by union-find and read the committed dumps' merges and cluster "
+        "sizes; today edge files, curate.dedup.components' partitioned rounds and label "
+        "tasks), on the same files in the same run; same summary, decision files and index "
         "contents asserted. Driver = peak RSS of the process that runs the barrier, worker = "
         "largest pool worker.",
         "",
@@ -190,9 +192,11 @@ def run(quick: bool) -> str:
         "",
         "One search task's memory (the largest of the round; Python's traced allocations at "
         "their peak, numpy's arrays included, `tracemalloc`), the same collected keys, no "
-        "index: before, one task per permuted table over the run's distinct fingerprints; "
+        f"index: before ({SEARCH_BEFORE_AT}), one task per permuted table over the run's "
+        "distinct fingerprints; "
         "today one per (table, partition), `partitions:` = 1, 4, 16 (2^bits search partitions "
-        "per table); the same pairs per table asserted.",
+        "per table), each writing its pairs as an edge file; the same distinct pairs "
+        "asserted.",
         "",
         "| corpus | documents | partitions | search tasks | largest search task MB (before) |",
         "|---|---|---|---|---|",
