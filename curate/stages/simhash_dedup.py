@@ -25,46 +25,57 @@ reason ``simhash_boilerplate``; otherwise it stays with its text shortened. Unit
 ``min_tokens`` tokens are left alone, and so are units of numbers only ("5.1.1.", a row of
 prices), which digits -> 0 would make all alike.
 
-The barrier runs as rounds of reduce tasks on the executor (curate.collected), so the driver
-holds no per-document state: one task per shard spills its distinct fingerprints once per permuted
-table, by the leading bits of that table's block (2^bits >= the run's ``partitions:``; two
-fingerprints that agree on a block share its partition, so the search is still exact); one task
-per (table, partition) finds that partition's near-duplicate pairs (as fingerprint values) and
-links to committed dumps, so a task holds ~1/partitions of the run's distinct fingerprints; the
-driver joins the pairs by union-find, which touches only fingerprints that have a near neighbour;
-then one task per shard labels its units with their cluster and spills them by share of the
-clusters (a hash of the cluster's smallest fingerprint), with each cluster's first document in
-the shard and that document's survival columns (id, dump, date); one task per share reads only
-its units and those firsts, counts the clusters' documents, picks each cluster's first document
-(the first of its shards' firsts: the order restricted to a subset is the order), marks the
-units to cut and spills them by group of shards; one task per group of shards writes their
-decision files (cut spans) and returns their counts by dump and domain, which the driver sums.
-The decision is ``DecisionFiles`` (the tasks wrote each shard's file), or in memory
+The barrier runs as rounds of reduce tasks on the executor (curate.collected), so the driver holds
+file names and counters only, no per-document or per-fingerprint state: one task per shard spills
+its distinct fingerprints once per permuted table, by the leading bits of that table's block
+(2^bits >= the run's ``partitions:``; two fingerprints that agree on a block share its partition,
+so the search is still exact), and once by partition of the clusters; one task per (table,
+partition) writes that partition's near-duplicate pairs (fingerprint values; a pair by the first
+table whose block the two agree on, so each pair once) as an edge file and spills its links to
+committed dumps, so a task holds ~1/partitions of the run's distinct fingerprints;
+curate.dedup.components labels the edges in partitioned rounds (each fingerprint with a near
+neighbour gets the smallest fingerprint of its cluster); one task per partition of the labels sends
+each shard the labels of its fingerprints; then one task per shard labels its units with their
+cluster and spills them by share of the clusters (a hash of the label), with each cluster's first
+document in the shard and that document's survival columns (id, dump, date); one task per share
+reads only its units and those firsts, counts the clusters' documents, picks each cluster's first
+document (the first of its shards' firsts: the order restricted to a subset is the order), marks
+the units to cut and spills them by group of shards; one task per group of shards writes their
+decision files (cut spans) and returns their counts by dump and domain, which the driver sums. The
+decision is ``DecisionFiles`` (the tasks wrote each shard's file), or in memory
 (``CollectedTable``) {shard: cut spans}.
 
 With ``index:`` the run's documents are numbered in their dumps by tasks
 (curate.index.ordinals, a distributed sort, which also fingerprints each dump's ids); each
 routed unit carries its document's ordinal; each cluster task writes its share of each new
 dump's fingerprints (part-00-<share>.parquet) and clusters (clusters-<share>.parquet) into the
-staged dump folder; one task per ordinal range writes the docs pieces; the driver writes the
-merges and meta.json and renames (``DedupIndex.commit_pieces``, the commit url_dedup's index
-path uses). The search tasks read only their partition of each committed dump's fingerprints,
-one dump and one row group at a time (the top table skips row groups by their key range).
+staged dump folder, and the committed clusters its clusters joined (merges-<share>.parquet);
+one task per ordinal range writes the docs pieces; the driver writes meta.json and renames
+(``DedupIndex.commit_pieces``, the commit url_dedup's index path uses). The search tasks read
+only their partition of each committed dump's fingerprints, one dump and one row group at a
+time (the top table skips row groups by their key range). The links to committed clusters
+become edges too, in rounds of tasks: the committed dumps' merges are labelled by
+curate.dedup.components (each committed cluster's canonical id: the smallest it was merged
+with), their cluster sizes spilled by cluster; one task per partition of the committed clusters
+maps links and sizes to canonical ids, one per partition of the canonical ids writes, for each
+linked cluster, edges from its smallest linked run fingerprint (its anchor) to the others and
+a record (anchor, cluster, committed documents), which the label tasks send, with the anchor's
+label, to the cluster task of that label.
 
 Across dumps (``index: DIR``, curate.index.store): each committed dump stores its distinct
-fingerprints with their first document and cluster id (partition 0: ``part-00.parquet``, or
-pieces ``part-00-NNNNN.parquet`` listed in meta.json), its documents per cluster
-(``clusters*.parquet``) and the committed clusters its run joined (``merges``); about 370 bytes per
-document on the sample. A run searches its fingerprints against every committed dump's with the
-same block tables, one dump at a time; a cluster that reaches back into committed dumps has its
-first document there (already published), and counts their documents towards ``min_docs``. With
-``keep: earliest`` and dumps committed in order, dump N through the index cuts exactly what
-processing dumps 1..N together cuts from dump N, with one documented exception: when a run joins
-two committed clusters, committed documents holding units of both are counted twice, which can
-only matter with ``min_docs`` >= 3. Earlier dumps are never revised (joint processing could cut
-more from them when a later dump links two of their clusters). Re-running a committed dump
-together with new ones is allowed but stores the new dumps' clusters apart from the re-run
-dump's, so later dumps may count fewer documents for them: commit new dumps in their own run.
+fingerprints with their first document and cluster id (partition 0: ``part-00.parquet``, or pieces
+``part-00-NNNNN.parquet`` listed in meta.json), its documents per cluster (``clusters*.parquet``)
+and the committed clusters its run joined (``merges*.parquet``); about 370 bytes per document on
+the sample. A run searches its fingerprints against every committed dump's with the same block
+tables, one dump at a time; a cluster that reaches back into committed dumps has its first document
+there (already published), and counts their documents towards ``min_docs``. With ``keep: earliest``
+and dumps committed in order, dump N through the index cuts exactly what processing dumps 1..N
+together cuts from dump N, with one documented exception: when a run joins two committed clusters,
+committed documents holding units of both are counted twice, which can only matter with
+``min_docs`` >= 3. Earlier dumps are never revised (joint processing could cut more from them when
+a later dump links two of their clusters). Re-running a committed dump together with new ones is
+allowed but stores the new dumps' clusters apart from the re-run dump's, so later dumps may count
+fewer documents for them: commit new dumps in their own run.
 
 With 64 bits and ``hamming: 3``, near-duplicate means near-identical (cosine of the feature sets
 above ~0.99): on short units the normalisation, not the distance, is what absorbs the variation.
@@ -468,11 +479,13 @@ class SimhashDedup(RowRemovalStage):
     def barrier(self, collected: Any, run: Run) -> tuple[Any, dict[str, Any]]:
         """The barrier as rounds of reduce tasks: one per shard spills its distinct
         fingerprints by search partition; one per (permuted table, partition) finds its
-        near-duplicate pairs (and links to committed dumps); this process joins them into
-        clusters; one task per shard routes its units to the task of their cluster; one task per
-        share of the clusters counts their documents, finds their first and marks the units to
-        cut (and stages its share of the index entries); one task per group of shards writes
-        their decision files and counts. This process holds no per-document state. Returns
+        near-duplicate pairs (and links to committed dumps) and writes them as edge files;
+        partitioned rounds (curate.dedup.components) label the clusters, one task per partition
+        of the labels sends them to the shards; one task per shard routes its units to the task
+        of their cluster; one task per share of the clusters counts their documents, finds
+        their first and marks the units to cut (and stages its share of the index entries); one
+        task per group of shards writes their decision files and counts. This process holds
+        file names and counters, no per-document or per-fingerprint state. Returns
         ``DecisionFiles`` when ``collected`` has a decision folder, else {shard: cut spans}."""
         if collected.num_rows == 0:
             return {}, {"documents": 0, "units": 0, "units_removed": 0, "chars_removed": 0}
