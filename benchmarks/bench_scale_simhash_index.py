@@ -57,7 +57,7 @@ peaks, pairs = [], 0
 for t in range(4):
     for q in range(1 << bits):
         tracemalloc.start()
-        pairs += sd._search_part(c, spilled, 3, bits, [], edges, (t, q))[1]
+        pairs += sd._search_part(c, spilled, 3, bits, [], edges, None, (t, q))[1]
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
 print(json.dumps({"peak": max(peaks), "tasks": len(peaks), "pairs": pairs}))

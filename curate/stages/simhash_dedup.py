@@ -569,6 +569,14 @@ class SimhashDedup(RowRemovalStage):
             )
             keys = [(t, q) for t in range(cfg.hamming + 1) for q in range(1 << bits)]
             search_memory = _search_memory(units, 1 << bits)
+            committed, spill_bytes = None, 0
+            if reference and bits:  # each committed piece read once, not once per partition
+                pieces_c = [(d, p[4]) for d in reference for p in d.parts_of(0) if p[3]]
+                task = functools.partial(_spill_committed, collected, cfg.hamming, bits)
+                out = list(run(task, list(enumerate(pieces_c)), memory=search_memory))
+                committed = [o[0] for o in out]  # any order: links are grouped later
+                spill_bytes = sum(o[1] for o in out)
+            search = functools.partial(search, committed)
             found = sorted(run(search, keys, memory=search_memory), key=lambda r: r[0])
             edges = [edge_dir / f"part-{t:02d}-{q:05d}.parquet" for t, q in keys]
             # links to committed dumps (with an index only): rounds of tasks write edge files
@@ -650,7 +658,10 @@ class SimhashDedup(RowRemovalStage):
                     "deduplicated_against": [d.name for d in reference],
                     "committed": new,
                     "already_committed": sorted(set(survey.docs) - set(new)),
-                    "bytes_read": index.bytes_read + sum(f[3] for f in found) + linked.bytes_read,
+                    "bytes_read": index.bytes_read
+                    + sum(f[3] for f in found)
+                    + linked.bytes_read
+                    + spill_bytes,
                 }
                 storage.rmtree(work)
             storage.rmtree(comp_work)
@@ -756,6 +767,7 @@ def _search_part(
     bits: int,
     reference: list[CommittedDump],
     edges: tuple[str, int],
+    committed: list[Any] | None,
     key: tuple[int, int],
 ) -> tuple:
     """Partition ``q`` of permuted table ``t``: the run's distinct fingerprints whose block
@@ -767,9 +779,12 @@ def _search_part(
     bytes read from the index, for the top table (whose partitions are ranges of the values)
     the shared distinct fingerprints, which name the new clusters, and the handles of its
     links (run fingerprint, committed cluster id as stored) to the committed dumps'
-    fingerprints of the same partition, read one dump and one row group at a time, spilled by
-    partition of the cluster, and of the linked fingerprints by their partition (None: no
-    link))."""
+    fingerprints of the same partition, spilled by partition of the cluster, and of the linked
+    fingerprints by their partition (None: no link)). The committed fingerprints: for the top
+    table, read from the index one dump and one row group at a time (row groups outside the
+    partition's range skipped); for the others, from ``committed`` (each committed piece's
+    fingerprints spilled by search partition, ``_spill_committed``) one piece at a time, or
+    with None (one search partition per table) from the index as the top table's."""
     t, q = key
     table = read_spilled(spilled, (t << bits) + q)
     fps = np.empty(0, np.uint64)
@@ -789,11 +804,21 @@ def _search_part(
     write_edges(path, u, v, partition_of(u, partitions))
     link_fp, link_cluster = [np.empty(0, np.uint64)], [np.empty(0, np.int64)]
     meter = ReadMeter()
-    for d in reference:  # one committed dump at a time, its partition q of table t
-        keys, clusters = _committed_fingerprints(d, hamming, bits, key, meter)
-        u, c = table_pairs_between(fps, keys, hamming, t)
-        link_fp.append(fps[u])
-        link_cluster.append(clusters[c])
+    if committed is not None and t < hamming:  # spilled: one piece's partition at a time
+        for piece in committed:
+            table = read_spilled([piece], (t << bits) + q)
+            if table is None:
+                continue
+            keys, clusters = table.column("key").to_numpy(), table.column("cluster").to_numpy()
+            a, c = table_pairs_between(fps, keys, hamming, t)
+            link_fp.append(fps[a])
+            link_cluster.append(clusters[c])
+    else:
+        for d in reference:  # one committed dump at a time, its partition q of table t
+            keys, clusters = _committed_fingerprints(d, hamming, bits, key, meter)
+            a, c = table_pairs_between(fps, keys, hamming, t)
+            link_fp.append(fps[a])
+            link_cluster.append(clusters[c])
     link_fp, link_cluster = np.concatenate(link_fp), np.concatenate(link_cluster)
     links = linked = None
     if len(link_fp):  # by partition of the committed cluster, and the fingerprints by their own
@@ -804,6 +829,31 @@ def _search_part(
         where = partition_of(near, partitions)
         linked = collected.spill(f"linked-{t:02d}-{q:05d}", pa.table({"fp": near}), where)
     return key, len(u), len(fps), meter.bytes, handle, links, linked
+
+
+def _spill_committed(
+    collected: Any, hamming: int, bits: int, item: tuple[int, tuple[CommittedDump, str]]
+) -> tuple[Any, int]:
+    """One committed fingerprint piece, read once (a row group at a time), spilled by search
+    partition (``t << bits | q``) of every table but the top one (whose partitions are ranges
+    of the values: its search tasks skip row groups of the index by their statistics), so
+    a search task reads its partition of it, not the whole piece. Returns (the handle, bytes
+    read from the index)."""
+    number, (d, name) = item
+    meter = ReadMeter()
+    keys, clusters = [np.empty(0, np.uint64)], [np.empty(0, np.int64)]
+    with open_parquet(d.path / name, meter) as f:
+        for g in range(f.metadata.num_row_groups):
+            group = f.read_row_group(g, columns=["key", "cluster"])
+            keys.append(group.column("key").to_numpy())
+            clusters.append(group.column("cluster").to_numpy().astype(np.int64))
+    k, c = np.concatenate(keys), np.concatenate(clusters)
+    del keys, clusters
+    part = np.concatenate(
+        [(t << bits) + search_partition(k, hamming, t, bits) for t in range(hamming)]
+    )
+    table = pa.table({"key": np.tile(k, hamming), "cluster": np.tile(c, hamming)})
+    return collected.spill(f"committed-fps-{number:05d}", table, part), meter.bytes
 
 
 def _committed_fingerprints(

@@ -875,6 +875,7 @@ def test_a_long_chain_dump_by_dump_through_the_index_equals_all_dumps_together(t
     assert cuts == alone and clusters > 10
     cuts, summary = barrier_on_files(tmp_path, second, 4, 16, str(index))
     together, _, _ = brute_force_cuts(docs, 3, 2, True)
+    assert summary["near_duplicate_pairs"] == brute_force_cuts(second, 3, 2, True)[1] > 10
     assert cuts == {c for c in together if c[0] in {d[0] for d in second}}
     assert len(cuts) == len(second)  # the whole half: its cluster's first is in D0
     assert summary["near_committed_fingerprints"] > 0
