@@ -597,7 +597,8 @@ class SimhashDedup(RowRemovalStage):
                 linked,
                 n_tasks,
             )
-            by_piece = sorted(run(back, list(range(P))), key=lambda r: r[0])
+            label_memory = _shard_memory(units, P)  # a partition's fingerprints and labels
+            by_piece = sorted(run(back, list(range(P)), memory=label_memory), key=lambda r: r[0])
             top = [f for f in found if f[0][0] == cfg.hamming]  # range partitions of the values
             distinct = ([f[4] for f in top], np.r_[0, np.cumsum([f[2] for f in top])])
             staged: list[str] = []
@@ -930,9 +931,10 @@ def _link_rounds(
     meter += sum(s[1] for s in sizes)
     sized = [s[0] for s in sizes]
     task = functools.partial(_canonical_links, collected, P, links, sized, canonical)
-    mapped = list(run(task, list(range(P))))
+    memory = TASK_BASE + 64 * -(-sum(f[2] for f in found) // P)  # ~ a partition's links
+    mapped = list(run(task, list(range(P)), memory=memory))
     task = functools.partial(_anchor_edges, collected, mapped, str(work / "edges"), P)
-    anchored = list(run(task, list(range(P))))
+    anchored = list(run(task, list(range(P)), memory=memory))
     edges = [storage.path(work, "edges", f"part-anchors-{p:05d}.parquet") for p in range(P)]
     return Linked(edges, anchored, linked, meter)
 
