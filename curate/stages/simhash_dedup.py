@@ -135,7 +135,6 @@ from curate.stages.base import (
     register,
 )
 from curate.text import SLOT_TOKENS, mask_slots, split_units, token_hashes
-from curate.xxh3 import xxh3_64
 
 _MASK = re.compile(r"\S+@\S+|\d{4,}|\+?\d[\d\s-]{6,}\d")
 _PLACEHOLDER = re.compile("|".join(SLOT_TOKENS))
@@ -228,6 +227,8 @@ def simhash(features: list[list[str]], weights: str = "binary") -> np.ndarray:
     curate.xxh3's columnar kernel, the values of ``xxhash.xxh3_64_intdigest``)."""
     if weights == "binary":
         features = [list(dict.fromkeys(f)) for f in features]
+    from curate.xxh3 import xxh3_64  # numba: loaded by the processes that fingerprint only
+
     counts = np.fromiter((len(f) for f in features), np.int64, len(features))
     flat = pa.array([g for f in features for g in f], pa.string())
     return simhash_of_hashes(xxh3_64(flat), counts)
