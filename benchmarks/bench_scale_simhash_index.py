@@ -1,7 +1,8 @@
 """Scale, simhash_dedup with and without ``index:``: driver and largest-worker peak RSS at the
-SimHash barrier at 1x and 10x the sample, today against BEFORE (where the search tasks each held
-the run's distinct fingerprints and, with an index, the driver read every document's id, dump
-and date and numbered the new dumps' documents for its commit), in the same run.
+SimHash barrier at 1x and 10x the sample, today against BEFORE (where the driver joined the
+search tasks' near-duplicate pairs and links to committed dumps by union-find, and read the
+committed dumps' merges and cluster sizes), in the same run; and one search task's memory
+against SEARCH_BEFORE_AT (one search task per permuted table).
 
 The keys are the sample's real collected keys replicated (benchmarks/scale_simhash.py: replicas
 with new ids and half of their units re-fingerprinted; the replicas keep their dumps, so one run
@@ -35,7 +36,11 @@ from scale_simhash import (  # noqa: E402
     measured,
 )
 
-BEFORE = "7ef1145"  # main before the partitioned search and the index commit by tasks
+# method simhash with and without index (without, the default is method minhash, whose
+# collected columns the runs with an index could not read)
+SIMHASH = {**PARAMS, "method": "simhash"}
+BEFORE = "c64f8e5"  # main before the clusters' components moved into tasks (union-find here)
+SEARCH_BEFORE_AT = "7ef1145"  # main before the partitioned search (one search task per table)
 PARTITIONS = (1, 4, 16)  # the run's partitions: 2^bits search partitions per table
 
 # one search task's memory: Python's traced allocations (numpy's arrays included) at their peak,
@@ -48,29 +53,34 @@ from curate.stages import simhash_dedup as sd
 paths = sorted(Path(sys.argv[1]).glob("part-*.parquet"))
 c = CollectedFiles(paths, Path(sys.argv[2]), None, int(sys.argv[3]))
 bits = sd.search_bits(c.partitions, 3)
-spilled = [sd._spill_fingerprints(c, 3, bits, None, p)[1] for p in enumerate(c.pieces())]
+spill = [sd._spill_fingerprints(c, 3, bits, 1, None, p) for p in enumerate(c.pieces())]
+spilled = [s[1] for s in spill]
+edges = (str(Path(sys.argv[2]) / "edges"), c.partitions)
 peaks, pairs = [], 0
 for t in range(4):
     for q in range(1 << bits):
         tracemalloc.start()
-        pairs += len(sd._search_part(c, spilled, 3, bits, [], (t, q))[1])
+        pairs += sd._search_part(c, spilled, 3, bits, [], edges, None, (t, q))[1]
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
 print(json.dumps({"peak": max(peaks), "tasks": len(peaks), "pairs": pairs}))
 """
 SEARCH_BEFORE = """
 import json, sys, tracemalloc
+import numpy as np
 from pathlib import Path
 from curate.collected import CollectedFiles
 from curate.stages import simhash_dedup as sd
 paths = sorted(Path(sys.argv[1]).glob("part-*.parquet"))
 c = CollectedFiles(paths, Path(sys.argv[2]), None, 1)
-peaks, pairs = [], 0
+peaks, found = [], []
 for t in range(4):
     tracemalloc.start()
-    pairs += len(sd._search_table(c, 3, [], t)[1])
+    got = sd._search_table(c, 3, [], t)
     peaks.append(tracemalloc.get_traced_memory()[1])
     tracemalloc.stop()
+    found.append(np.stack([got[1], got[2]], 1))
+pairs = len(np.unique(np.concatenate(found), axis=0))  # each pair once over the tables
 print(json.dumps({"peak": max(peaks), "tasks": len(peaks), "pairs": pairs}))
 """
 
@@ -83,6 +93,14 @@ def search_peak(code: Path, script: str, collect: Path, scratch: Path, partition
     done = subprocess.run(cmd, cwd=code, env=env, capture_output=True, text=True, check=True)
     shutil.rmtree(scratch, ignore_errors=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def read_merges(folder: Path) -> pa.Table:
+    """A committed dump's merges: ``merges.parquet`` (before) or its cluster tasks' pieces
+    (``merges-*.parquet``, now), sorted by cluster."""
+    pieces = [pq.read_table(p) for p in sorted(folder.glob("merges*.parquet"))]
+    empty = pa.table({"cluster": pa.array([], pa.int64()), "into": pa.array([], pa.int64())})
+    return pa.concat_tables([empty, *pieces]).sort_by("cluster")
 
 
 def index_contents(root: Path) -> list:
@@ -100,7 +118,7 @@ def index_contents(root: Path) -> list:
                 docs.to_pydict(),
                 keys.sort_by([("key", "ascending"), ("doc", "ascending")]).to_pydict(),
                 clusters.sort_by([("cluster", "ascending")]).to_pydict(),
-                pq.read_table(d / "merges.parquet").to_pydict(),
+                read_merges(d).to_pydict(),
             )
         )
     return out
@@ -119,14 +137,15 @@ def run(quick: bool) -> str:
     rows, searches = [], []
     try:
         old = export(BEFORE, tmp / "before")
-        collect = collect_sample(tmp / "sample")
+        old_search = export(SEARCH_BEFORE_AT, tmp / "before-search")
+        collect = collect_sample(tmp / "sample", SIMHASH)
         for n in sizes:
             run_dir = tmp / f"x{n}"
             shards, docs = ladder(collect, run_dir, n)
             for with_index in (False, True):
                 got = {}
                 for name, code in (("before", old), ("now", ROOT)):
-                    params = dict(PARAMS)
+                    params = dict(SIMHASH)
                     if with_index:
                         params["index"] = str(tmp / f"index-{n}-{name}")
                     got[name] = measured(code, run_dir, shards, params)
@@ -140,10 +159,10 @@ def run(quick: bool) -> str:
                 assert now[5] == then[5], (n, with_index)
                 rows.append((n, docs, shards, with_index, now, then))
             collected = run_dir / "_work" / "pass-0" / "collect"
-            before = search_peak(old, SEARCH_BEFORE, collected, tmp / "scratch", 1)
+            before = search_peak(old_search, SEARCH_BEFORE, collected, tmp / "scratch", 1)
             for p in PARTITIONS:
                 now_search = search_peak(ROOT, SEARCH_NOW, collected, tmp / "scratch", p)
-                assert now_search["pairs"] == before["pairs"], (n, p)  # per table, summed
+                assert now_search["pairs"] == before["pairs"], (n, p)  # each pair once
                 searches.append((n, docs, p, now_search, before))
             shutil.rmtree(run_dir, ignore_errors=True)
     finally:
@@ -153,11 +172,12 @@ def run(quick: bool) -> str:
         "",
         "Command: `python benchmarks/run.py --only scale_simhash_index` "
         "(benchmarks/bench_scale_simhash_index.py; the sample's collected keys replicated as in "
-        f"scale_simhash, `{json.dumps(PARAMS)}`, one partition, local pool of 2 workers; with "
+        f"scale_simhash, `{json.dumps(SIMHASH)}`, one partition, local pool of 2 workers; with "
         "`index:` one run commits the 4 dumps into a fresh index). Before = "
-        f"{BEFORE} (search tasks each held the run's distinct fingerprints; with `index:` the "
-        "driver read every document's id, dump and date and numbered the new dumps for the "
-        "commit), on the same files in the same run; same summary, decision files and index "
+        f"{BEFORE} (the driver joined the search tasks' near-duplicate pairs and links to "
+        "committed dumps by union-find and read the committed dumps' merges and cluster "
+        "sizes; today edge files, curate.dedup.components' partitioned rounds and label "
+        "tasks), on the same files in the same run; same summary, decision files and index "
         "contents asserted. Driver = peak RSS of the process that runs the barrier, worker = "
         "largest pool worker.",
         "",
@@ -175,9 +195,11 @@ def run(quick: bool) -> str:
         "",
         "One search task's memory (the largest of the round; Python's traced allocations at "
         "their peak, numpy's arrays included, `tracemalloc`), the same collected keys, no "
-        "index: before, one task per permuted table over the run's distinct fingerprints; "
+        f"index: before ({SEARCH_BEFORE_AT}), one task per permuted table over the run's "
+        "distinct fingerprints; "
         "today one per (table, partition), `partitions:` = 1, 4, 16 (2^bits search partitions "
-        "per table); the same pairs per table asserted.",
+        "per table), each writing its pairs as an edge file; the same distinct pairs "
+        "asserted.",
         "",
         "| corpus | documents | partitions | search tasks | largest search task MB (before) |",
         "|---|---|---|---|---|",

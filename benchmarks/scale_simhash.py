@@ -55,13 +55,13 @@ print(json.dumps(summary))
 """
 
 
-def collect_sample(where: Path) -> Path:
+def collect_sample(where: Path, params: dict | None = None) -> Path:
     """The sample's collect files for simhash_dedup (one per shard), from a real run."""
     body = {
         "name": "scale-simhash",
         "input": str(ROOT / "sample_corpus" / "dump=*"),
         "output": str(where / "out"),
-        "stages": [{"simhash_dedup": PARAMS}],
+        "stages": [{"simhash_dedup": params or PARAMS}],
     }
     where.mkdir(parents=True, exist_ok=True)
     path = where / "collect.yaml"

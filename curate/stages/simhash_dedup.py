@@ -25,46 +25,57 @@ reason ``simhash_boilerplate``; otherwise it stays with its text shortened. Unit
 ``min_tokens`` tokens are left alone, and so are units of numbers only ("5.1.1.", a row of
 prices), which digits -> 0 would make all alike.
 
-The barrier runs as rounds of reduce tasks on the executor (curate.collected), so the driver
-holds no per-document state: one task per shard spills its distinct fingerprints once per permuted
-table, by the leading bits of that table's block (2^bits >= the run's ``partitions:``; two
-fingerprints that agree on a block share its partition, so the search is still exact); one task
-per (table, partition) finds that partition's near-duplicate pairs (as fingerprint values) and
-links to committed dumps, so a task holds ~1/partitions of the run's distinct fingerprints; the
-driver joins the pairs by union-find, which touches only fingerprints that have a near neighbour;
-then one task per shard labels its units with their cluster and spills them by share of the
-clusters (a hash of the cluster's smallest fingerprint), with each cluster's first document in
-the shard and that document's survival columns (id, dump, date); one task per share reads only
-its units and those firsts, counts the clusters' documents, picks each cluster's first document
-(the first of its shards' firsts: the order restricted to a subset is the order), marks the
-units to cut and spills them by group of shards; one task per group of shards writes their
-decision files (cut spans) and returns their counts by dump and domain, which the driver sums.
-The decision is ``DecisionFiles`` (the tasks wrote each shard's file), or in memory
+The barrier runs as rounds of reduce tasks on the executor (curate.collected), so the driver holds
+file names and counters only, no per-document or per-fingerprint state: one task per shard spills
+its distinct fingerprints once per permuted table, by the leading bits of that table's block
+(2^bits >= the run's ``partitions:``; two fingerprints that agree on a block share its partition,
+so the search is still exact), and once by partition of the clusters; one task per (table,
+partition) writes that partition's near-duplicate pairs (fingerprint values; a pair by the first
+table whose block the two agree on, so each pair once) as an edge file and spills its links to
+committed dumps, so a task holds ~1/partitions of the run's distinct fingerprints;
+curate.dedup.components labels the edges in partitioned rounds (each fingerprint with a near
+neighbour gets the smallest fingerprint of its cluster); one task per partition of the labels sends
+each shard the labels of its fingerprints; then one task per shard labels its units with their
+cluster and spills them by share of the clusters (a hash of the label), with each cluster's first
+document in the shard and that document's survival columns (id, dump, date); one task per share
+reads only its units and those firsts, counts the clusters' documents, picks each cluster's first
+document (the first of its shards' firsts: the order restricted to a subset is the order), marks
+the units to cut and spills them by group of shards; one task per group of shards writes their
+decision files (cut spans) and returns their counts by dump and domain, which the driver sums. The
+decision is ``DecisionFiles`` (the tasks wrote each shard's file), or in memory
 (``CollectedTable``) {shard: cut spans}.
 
 With ``index:`` the run's documents are numbered in their dumps by tasks
 (curate.index.ordinals, a distributed sort, which also fingerprints each dump's ids); each
 routed unit carries its document's ordinal; each cluster task writes its share of each new
 dump's fingerprints (part-00-<share>.parquet) and clusters (clusters-<share>.parquet) into the
-staged dump folder; one task per ordinal range writes the docs pieces; the driver writes the
-merges and meta.json and renames (``DedupIndex.commit_pieces``, the commit url_dedup's index
-path uses). The search tasks read only their partition of each committed dump's fingerprints,
-one dump and one row group at a time (the top table skips row groups by their key range).
+staged dump folder, and the committed clusters its clusters joined (merges-<share>.parquet);
+one task per ordinal range writes the docs pieces; the driver writes meta.json and renames
+(``DedupIndex.commit_pieces``, the commit url_dedup's index path uses). The search tasks read
+only their partition of each committed dump's fingerprints, one dump and one row group at a
+time (the top table skips row groups by their key range). The links to committed clusters
+become edges too, in rounds of tasks: the committed dumps' merges are labelled by
+curate.dedup.components (each committed cluster's canonical id: the smallest it was merged
+with), their cluster sizes spilled by cluster; one task per partition of the committed clusters
+maps links and sizes to canonical ids, one per partition of the canonical ids writes, for each
+linked cluster, edges from its smallest linked run fingerprint (its anchor) to the others and
+a record (anchor, cluster, committed documents), which the label tasks send, with the anchor's
+label, to the cluster task of that label.
 
 Across dumps (``index: DIR``, curate.index.store): each committed dump stores its distinct
-fingerprints with their first document and cluster id (partition 0: ``part-00.parquet``, or
-pieces ``part-00-NNNNN.parquet`` listed in meta.json), its documents per cluster
-(``clusters*.parquet``) and the committed clusters its run joined (``merges``); about 370 bytes per
-document on the sample. A run searches its fingerprints against every committed dump's with the
-same block tables, one dump at a time; a cluster that reaches back into committed dumps has its
-first document there (already published), and counts their documents towards ``min_docs``. With
-``keep: earliest`` and dumps committed in order, dump N through the index cuts exactly what
-processing dumps 1..N together cuts from dump N, with one documented exception: when a run joins
-two committed clusters, committed documents holding units of both are counted twice, which can
-only matter with ``min_docs`` >= 3. Earlier dumps are never revised (joint processing could cut
-more from them when a later dump links two of their clusters). Re-running a committed dump
-together with new ones is allowed but stores the new dumps' clusters apart from the re-run
-dump's, so later dumps may count fewer documents for them: commit new dumps in their own run.
+fingerprints with their first document and cluster id (partition 0: ``part-00.parquet``, or pieces
+``part-00-NNNNN.parquet`` listed in meta.json), its documents per cluster (``clusters*.parquet``)
+and the committed clusters its run joined (``merges*.parquet``); about 370 bytes per document on
+the sample. A run searches its fingerprints against every committed dump's with the same block
+tables, one dump at a time; a cluster that reaches back into committed dumps has its first document
+there (already published), and counts their documents towards ``min_docs``. With ``keep: earliest``
+and dumps committed in order, dump N through the index cuts exactly what processing dumps 1..N
+together cuts from dump N, with one documented exception: when a run joins two committed clusters,
+committed documents holding units of both are counted twice, which can only matter with
+``min_docs`` >= 3. Earlier dumps are never revised (joint processing could cut more from them when
+a later dump links two of their clusters). Re-running a committed dump together with new ones is
+allowed but stores the new dumps' clusters apart from the re-run dump's, so later dumps may count
+fewer documents for them: commit new dumps in their own run.
 
 With 64 bits and ``hamming: 3``, near-duplicate means near-identical (cosine of the feature sets
 above ~0.99): on short units the normalisation, not the distance, is what absorbs the variation.
@@ -91,7 +102,7 @@ import xxhash
 from curate import arrays, storage
 from curate.collected import CollectedTable, Run, load_shared, read_spilled, run_here
 from curate.dedup import units
-from curate.dedup.components import connected_components
+from curate.dedup.components import partitioned_components, write_edges
 from curate.errors import CurateError
 from curate.index.ordinals import (
     OrdinalJob,
@@ -107,13 +118,14 @@ from curate.index.store import (
     ReadMeter,
     make_handle,
     open_parquet,
+    read_parquet,
     write_docs,
     write_file,
     write_partition,
 )
 from curate.index.survivor import rank_of, survival_order
 from curate.minhash import fmix64  # MurmurHash3's 64-bit finaliser
-from curate.shuffle import read_partition, write_segments
+from curate.shuffle import partition_of, read_partition, write_segments
 from curate.stages.base import (
     ROW,
     SHARD,
@@ -212,13 +224,15 @@ def simhash_of_hashes(hashes: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 def simhash(features: list[list[str]], weights: str = "binary") -> np.ndarray:
-    """64-bit SimHash of each unit's features, xxh3-64 per feature string (Charikar 2002)."""
+    """64-bit SimHash of each unit's features, xxh3-64 per feature string (Charikar 2002;
+    curate.xxh3's columnar kernel, the values of ``xxhash.xxh3_64_intdigest``)."""
     if weights == "binary":
         features = [list(dict.fromkeys(f)) for f in features]
+    from curate.xxh3 import xxh3_64  # numba: loaded by the processes that fingerprint only
+
     counts = np.fromiter((len(f) for f in features), np.int64, len(features))
-    flat = (g.encode() for f in features for g in f)
-    hashes = np.fromiter((xxhash.xxh3_64_intdigest(g) for g in flat), np.uint64, counts.sum())
-    return simhash_of_hashes(hashes, counts)
+    flat = pa.array([g for f in features for g in f], pa.string())
+    return simhash_of_hashes(xxh3_64(flat), counts)
 
 
 def unit_fingerprints(
@@ -467,11 +481,13 @@ class SimhashDedup(RowRemovalStage):
     def barrier(self, collected: Any, run: Run) -> tuple[Any, dict[str, Any]]:
         """The barrier as rounds of reduce tasks: one per shard spills its distinct
         fingerprints by search partition; one per (permuted table, partition) finds its
-        near-duplicate pairs (and links to committed dumps); this process joins them into
-        clusters; one task per shard routes its units to the task of their cluster; one task per
-        share of the clusters counts their documents, finds their first and marks the units to
-        cut (and stages its share of the index entries); one task per group of shards writes
-        their decision files and counts. This process holds no per-document state. Returns
+        near-duplicate pairs (and links to committed dumps) and writes them as edge files;
+        partitioned rounds (curate.dedup.components) label the clusters, one task per partition
+        of the labels sends them to the shards; one task per shard routes its units to the task
+        of their cluster; one task per share of the clusters counts their documents, finds
+        their first and marks the units to cut (and stages its share of the index entries); one
+        task per group of shards writes their decision files and counts. This process holds
+        file names and counters, no per-document or per-fingerprint state. Returns
         ``DecisionFiles`` when ``collected`` has a decision folder, else {shard: cut spans}."""
         if collected.num_rows == 0:
             return {}, {"documents": 0, "units": 0, "units_removed": 0, "chars_removed": 0}
@@ -503,21 +519,25 @@ class SimhashDedup(RowRemovalStage):
     ) -> tuple[Any, dict[str, Any]]:
         cfg = self.config
         n_docs = collected.num_rows
-        share = collected.share
         pieces = collected.pieces()
         bits = search_bits(getattr(collected, "partitions", 1), cfg.hamming)
+        # the clusters' partitions (curate.dedup.components, and the labels sent back)
+        P = max(1, getattr(collected, "partitions", 1))
         with contextlib.ExitStack() as stack:
+            scratch = getattr(collected, "scratch", None)
+            if scratch is None:  # in memory: the edge and label files in a folder of our own
+                scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            comp_work = storage.path(scratch) / "simhash-clusters"
+            storage.rmtree(comp_work)
             work = None
             if index is not None:  # the ordinals' files: under the barrier's scratch
-                scratch = getattr(collected, "scratch", None)
-                if scratch is None:
-                    scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
                 work = storage.path(scratch) / "simhash-index"
                 storage.rmtree(work)
             # round 0: each shard's distinct fingerprints spilled by search partition of each
-            # table (and, with an index, its rows' survival columns for the ordinals)
+            # table and by partition of the clusters (and, with an index, its rows' survival
+            # columns for the ordinals)
             spill = functools.partial(
-                _spill_fingerprints, collected, cfg.hamming, bits, work and str(work / "input")
+                _spill_fingerprints, collected, cfg.hamming, bits, P, work and str(work / "input")
             )
             spilled = sorted(run(spill, list(enumerate(pieces))), key=lambda r: r[0])
             units = sum(r[2] for r in spilled)
@@ -537,29 +557,68 @@ class SimhashDedup(RowRemovalStage):
                 survey = dump_ordinals(job, run)
                 reference, new = index.plan(survey.fingerprints)
             # round 1: one task per (permuted table, partition of its block's leading bits)
+            # writes its near-duplicate pairs as an edge file (each pair by the first table
+            # that finds it) and returns its links to committed dumps
+            edge_dir = storage.path(comp_work, "edges")
             search = functools.partial(
-                _search_part, collected, [r[1] for r in spilled], cfg.hamming, bits, reference
+                _search_part,
+                collected,
+                [r[1] for r in spilled],
+                cfg.hamming,
+                bits,
+                reference,
+                (str(edge_dir), P),
             )
             keys = [(t, q) for t in range(cfg.hamming + 1) for q in range(1 << bits)]
-            found = sorted(run(search, keys), key=lambda r: r[0])
-            graph = Graph.build(found, index, reference)
+            search_memory = _search_memory(units, 1 << bits)
+            committed, spill_bytes = None, 0
+            if reference and bits:  # each committed piece read once, not once per partition
+                pieces_c = [(d, p[4]) for d in reference for p in d.parts_of(0) if p[3]]
+                task = functools.partial(_spill_committed, collected, cfg.hamming, bits)
+                out = list(run(task, list(enumerate(pieces_c)), memory=search_memory))
+                committed = [o[0] for o in out]  # any order: links are grouped later
+                spill_bytes = sum(o[1] for o in out)
+            search = functools.partial(search, committed)
+            found = sorted(run(search, keys, memory=search_memory), key=lambda r: r[0])
+            edges = [edge_dir / f"part-{t:02d}-{q:05d}.parquet" for t, q in keys]
+            # links to committed dumps (with an index only): rounds of tasks write edge files
+            # that join the run's fingerprints near one committed cluster
+            linked = Linked([], [], [])
+            if index is not None and reference:
+                linked = _link_rounds(collected, run, reference, found, comp_work / "links", P)
+                edges += linked.edges
+            # round 2: the clusters, in partitioned rounds (curate.dedup.components); one task
+            # per partition of the labels sends them to the shards that hold their fingerprints
+            labels = partitioned_components(edges, comp_work / "components", P, run, P)
             n_tasks = max(4, -(-units // UNITS_PER_TASK))
+            back = functools.partial(
+                _labels_by_piece,
+                collected,
+                str(labels.labels),
+                [r[3] for r in spilled],
+                linked,
+                n_tasks,
+            )
+            label_memory = _shard_memory(units, P)  # a partition's fingerprints and labels
+            by_piece = sorted(run(back, list(range(P)), memory=label_memory), key=lambda r: r[0])
             top = [f for f in found if f[0][0] == cfg.hamming]  # range partitions of the values
-            distinct = ([f[7] for f in top], np.r_[0, np.cumsum([f[5] for f in top])])
+            distinct = ([f[4] for f in top], np.r_[0, np.cumsum([f[2] for f in top])])
             staged: list[str] = []
             top_seq = 0
             if index is not None:
                 top_seq = max((d.seq for d in index.dumps()), default=0)
                 staged = [str(index.begin_commit()) for _ in new]
-            # round 2a: each shard's units go to the task of their cluster (a hash of its
+            # round 3a: each shard's units go to the task of their cluster (a hash of its
             # label), with each cluster's first document in the shard and its survival columns
-            graph_arrays = [share(f"graph_{k}", v) for k, v in graph.arrays().items()]
             ordinals = (job, new, ORDINAL_GROUP) if new else None
             route = functools.partial(
-                _route_units, collected, graph_arrays, n_tasks, cfg.keep, ordinals
+                _route_units, collected, [b[1] for b in by_piece], n_tasks, cfg.keep, ordinals
             )
-            routed = sorted(run(route, list(enumerate(pieces))), key=lambda r: r[0])
-            # round 2b: one task per share of the clusters, reading only its own units
+            per_shard = _shard_memory(units, len(pieces))
+            routed = sorted(
+                run(route, list(enumerate(pieces)), memory=per_shard), key=lambda r: r[0]
+            )
+            # round 3b: one task per share of the clusters, reading only its own units
             starts = np.array([a for a, _ in pieces], np.int64)  # one number per shard
             task = functools.partial(
                 _reduce_clusters,
@@ -570,19 +629,23 @@ class SimhashDedup(RowRemovalStage):
                 (staged, top_seq, cfg.hamming, bits),
                 distinct,
                 (n_docs, cfg.min_docs, cfg.keep_first, cfg.keep),
-                graph_arrays,
+                [b[2] for b in by_piece],
             )
-            parts = sorted(run(task, list(range(n_tasks))), key=lambda p: p.part)
-            # round 3: one task per group of shards writes their decision files and counts
+            share_memory = _shard_memory(units, n_tasks)
+            parts = sorted(
+                run(task, list(range(n_tasks)), memory=share_memory), key=lambda p: p.part
+            )
+            # round 4: one task per group of shards writes their decision files and counts
             write = functools.partial(_write_decisions, collected, [p.cuts for p in parts], pieces)
             groups = list(range(-(-len(pieces) // SHARDS_PER_GROUP)))
-            counts = sorted(run(write, groups), key=lambda c: c["group"])
+            group_memory = _shard_memory(units, len(groups))
+            counts = sorted(run(write, groups, memory=group_memory), key=lambda c: c["group"])
             summary: dict[str, Any] = {
                 "documents": n_docs,
                 "units": sum(c["units"] for c in counts),
                 "distinct_fingerprints": sum(p.distinct for p in parts),
-                "near_duplicate_pairs": graph.pairs,
-                "near_committed_fingerprints": graph.linked,
+                "near_duplicate_pairs": sum(f[1] for f in found),
+                "near_committed_fingerprints": sum(b[3] for b in by_piece),
                 "boilerplate_clusters": sum(p.boilerplate for p in parts),
                 "units_removed": sum(c["units_removed"] for c in counts),
                 "chars_removed": sum(c["chars_removed"] for c in counts),
@@ -592,15 +655,19 @@ class SimhashDedup(RowRemovalStage):
                 "top_removed": _top_units(collected, parts, cfg.mask_slots),
             }
             if index is not None:
-                _commit(index, job, survey, new, staged, top_seq, parts, graph.merges(), run)
+                _commit(index, job, survey, new, staged, top_seq, parts, run)
                 summary["index"] = {
                     "path": str(cfg.index),
                     "deduplicated_against": [d.name for d in reference],
                     "committed": new,
                     "already_committed": sorted(set(survey.docs) - set(new)),
-                    "bytes_read": index.bytes_read + sum(f[6] for f in found),
+                    "bytes_read": index.bytes_read
+                    + sum(f[3] for f in found)
+                    + linked.bytes_read
+                    + spill_bytes,
                 }
                 storage.rmtree(work)
+            storage.rmtree(comp_work)
         if collected.decisions is not None:  # the tasks wrote the decision files
             return DecisionFiles(str(collected.decisions)), summary
         return dict(collected.written), summary
@@ -646,13 +713,36 @@ def _ordinal_groups(shards: int) -> int:
     return max(1, -(-shards // ORDINAL_GROUP))
 
 
+TASK_BASE = 256 << 20  # a reduce task's interpreter, libraries and Arrow buffers
+
+
+def _search_memory(units: int, partitions: int) -> int:
+    """What a search task declares: its partition's fingerprints (at most the run's units over
+    the partitions, 8 bytes each, a few copies while it sorts) and the CANDIDATES checked at
+    once (~100 bytes each)."""
+    return TASK_BASE + 64 * -(-units // max(partitions, 1)) + 100 * CANDIDATES
+
+
+def _shard_memory(units: int, tasks: int) -> int:
+    """What a routing, cluster or decision-writing task declares: its share of the units
+    (~200 bytes each while it sorts and joins them: fingerprint, label, document, spans)."""
+    return TASK_BASE + 200 * -(-units // max(tasks, 1))
+
+
 def _spill_fingerprints(
-    collected: Any, hamming: int, bits: int, ordinal_dir: str | None, piece: tuple
-) -> tuple[int, Any, int]:
+    collected: Any,
+    hamming: int,
+    bits: int,
+    partitions: int,
+    ordinal_dir: str | None,
+    piece: tuple,
+) -> tuple[int, Any, int, Any]:
     """One shard's distinct fingerprints, spilled once per permuted table by that table's
-    search partition (``t << bits | q``); with ``ordinal_dir``, its rows' survival columns as
-    the ordinals' input (partition: the shard's group of ORDINAL_GROUP). Returns (piece number,
-    the spilled handle, the shard's units)."""
+    search partition (``t << bits | q``), and once with the shard's number by partition of the
+    clusters' labels (curate.shuffle.partition_of, as curate.dedup.components); with
+    ``ordinal_dir``, its rows' survival columns as the ordinals' input (partition: the shard's
+    group of ORDINAL_GROUP). Returns (piece number, the search handle, the shard's units, the
+    labels' handle)."""
     number, (start, stop) = piece
     columns = ["simhash", *([SHARD, ROW, *SURVIVAL] if ordinal_dir else [])]
     batch = collected.take(columns, np.arange(start, stop))
@@ -663,12 +753,14 @@ def _spill_fingerprints(
     )
     spilled = pa.table({"fp": pa.array(np.tile(distinct, hamming + 1), pa.uint64())})
     handle = collected.spill(f"fps-{number:05d}", spilled, part)
+    mine = pa.table({"fp": distinct, "piece": np.full(len(distinct), number, np.int32)})
+    lookup = collected.spill(f"fp-labels-{number:05d}", mine, partition_of(distinct, partitions))
     if ordinal_dir:
         rows = batch.select([SHARD, ROW, *SURVIVAL])
         storage.path(ordinal_dir).mkdir(parents=True, exist_ok=True)
         group = np.full(rows.num_rows, number // ORDINAL_GROUP, np.int64)
         write_segments(storage.path(ordinal_dir, f"part-{number:05d}.parquet"), rows, group)
-    return number, handle, len(fps)
+    return number, handle, len(fps), lookup
 
 
 def _search_part(
@@ -677,31 +769,94 @@ def _search_part(
     hamming: int,
     bits: int,
     reference: list[CommittedDump],
+    edges: tuple[str, int],
+    committed: list[Any] | None,
     key: tuple[int, int],
 ) -> tuple:
     """Partition ``q`` of permuted table ``t``: the run's distinct fingerprints whose block
     ``t`` starts with the bits ``q`` (near neighbours that agree on block ``t`` share it).
-    Returns ((t, q), near-duplicate pairs as fingerprint values lo < hi, links (run
-    fingerprint, committed cluster id as stored) to the committed dumps' fingerprints of the
-    same partition, read one dump and one row group at a time; the partition's distinct
-    fingerprints, bytes read from the index, and for the top table (whose partitions are
-    ranges of the values) the shared distinct fingerprints, which name the new clusters)."""
+    Writes its near-duplicate pairs (fingerprint values u < v) as an edge file
+    (``edges``: the folder and the clusters' partitions, curate.dedup.components' layout),
+    only those whose first agreeing block is ``t``, so each pair is written and counted once
+    over the tables. Returns ((t, q), pairs written, the partition's distinct fingerprints,
+    bytes read from the index, for the top table (whose partitions are ranges of the values)
+    the shared distinct fingerprints, which name the new clusters, and the handles of its
+    links (run fingerprint, committed cluster id as stored) to the committed dumps'
+    fingerprints of the same partition, spilled by partition of the cluster, and of the linked
+    fingerprints by their partition (None: no link)). The committed fingerprints: for the top
+    table, read from the index one dump and one row group at a time (row groups outside the
+    partition's range skipped); for the others, from ``committed`` (each committed piece's
+    fingerprints spilled by search partition, ``_spill_committed``) one piece at a time, or
+    with None (one search partition per table) from the index as the top table's."""
     t, q = key
     table = read_spilled(spilled, (t << bits) + q)
     fps = np.empty(0, np.uint64)
     if table is not None:
         fps = arrays.distinct(table.column("fp").to_numpy())
+    del table
     handle = collected.share(f"distinct-{q:05d}", fps) if t == hamming else None
     i, j = table_pairs(fps, hamming, t)
+    u, v = fps[i], fps[j]  # fps sorted and i < j: u < v
+    first = np.ones(len(u), bool)
+    for s in range(t):  # found by an earlier table too: that table writes it
+        first &= _block(u, *block_layout(hamming)[s]) != _block(v, *block_layout(hamming)[s])
+    u, v = u[first], v[first]
+    folder, partitions = edges
+    path = storage.path(folder, f"part-{t:02d}-{q:05d}.parquet")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_edges(path, u, v, partition_of(u, partitions))
     link_fp, link_cluster = [np.empty(0, np.uint64)], [np.empty(0, np.int64)]
     meter = ReadMeter()
-    for d in reference:  # one committed dump at a time, its partition q of table t
-        keys, clusters = _committed_fingerprints(d, hamming, bits, key, meter)
-        u, c = table_pairs_between(fps, keys, hamming, t)
-        link_fp.append(fps[u])
-        link_cluster.append(clusters[c])
-    links = np.concatenate(link_fp), np.concatenate(link_cluster)
-    return key, fps[i], fps[j], *links, len(fps), meter.bytes, handle
+    if committed is not None and t < hamming:  # spilled: one piece's partition at a time
+        for piece in committed:
+            table = read_spilled([piece], (t << bits) + q)
+            if table is None:
+                continue
+            keys, clusters = table.column("key").to_numpy(), table.column("cluster").to_numpy()
+            a, c = table_pairs_between(fps, keys, hamming, t)
+            link_fp.append(fps[a])
+            link_cluster.append(clusters[c])
+    else:
+        for d in reference:  # one committed dump at a time, its partition q of table t
+            keys, clusters = _committed_fingerprints(d, hamming, bits, key, meter)
+            a, c = table_pairs_between(fps, keys, hamming, t)
+            link_fp.append(fps[a])
+            link_cluster.append(clusters[c])
+    link_fp, link_cluster = np.concatenate(link_fp), np.concatenate(link_cluster)
+    links = linked = None
+    if len(link_fp):  # by partition of the committed cluster, and the fingerprints by their own
+        table = pa.table({"fp": link_fp, "cluster": link_cluster})
+        where = partition_of(link_cluster.view(np.uint64), partitions)
+        links = collected.spill(f"links-{t:02d}-{q:05d}", table, where)
+        near = arrays.distinct(link_fp)
+        where = partition_of(near, partitions)
+        linked = collected.spill(f"linked-{t:02d}-{q:05d}", pa.table({"fp": near}), where)
+    return key, len(u), len(fps), meter.bytes, handle, links, linked
+
+
+def _spill_committed(
+    collected: Any, hamming: int, bits: int, item: tuple[int, tuple[CommittedDump, str]]
+) -> tuple[Any, int]:
+    """One committed fingerprint piece, read once (a row group at a time), spilled by search
+    partition (``t << bits | q``) of every table but the top one (whose partitions are ranges
+    of the values: its search tasks skip row groups of the index by their statistics), so
+    a search task reads its partition of it, not the whole piece. Returns (the handle, bytes
+    read from the index)."""
+    number, (d, name) = item
+    meter = ReadMeter()
+    keys, clusters = [np.empty(0, np.uint64)], [np.empty(0, np.int64)]
+    with open_parquet(d.path / name, meter) as f:
+        for g in range(f.metadata.num_row_groups):
+            group = f.read_row_group(g, columns=["key", "cluster"])
+            keys.append(group.column("key").to_numpy())
+            clusters.append(group.column("cluster").to_numpy().astype(np.int64))
+    k, c = np.concatenate(keys), np.concatenate(clusters)
+    del keys, clusters
+    part = np.concatenate(
+        [(t << bits) + search_partition(k, hamming, t, bits) for t in range(hamming)]
+    )
+    table = pa.table({"key": np.tile(k, hamming), "cluster": np.tile(c, hamming)})
+    return collected.spill(f"committed-fps-{number:05d}", table, part), meter.bytes
 
 
 def _committed_fingerprints(
@@ -735,116 +890,155 @@ def _committed_fingerprints(
 
 
 @dataclass
-class Graph:
-    """The clusters of the fingerprints that have a near neighbour, in the run or in a
-    committed dump (every other fingerprint is a cluster of its own). Per such fingerprint
-    (sorted): ``label``, the smallest run fingerprint of its cluster, which names the cluster;
-    ``committed``, the oldest committed cluster it reaches, or -1; ``committed_docs``, the
-    documents of the committed clusters it reaches."""
+class Linked:
+    """What the rounds over the run's links to committed dumps left (file names and counters):
+    the edge files that join the run fingerprints near one committed cluster (from its
+    smallest linked fingerprint, its anchor), the anchors' records (anchor, canonical cluster,
+    its committed documents) spilled by partition of the anchor, and the bytes they read."""
 
-    fps: np.ndarray
-    label: np.ndarray
-    committed: np.ndarray
-    committed_docs: np.ndarray
-    linked_ids: np.ndarray  # committed clusters the run's units are near (canonical ids)
-    linked_into: np.ndarray  # ... and the oldest committed cluster of the cluster each joined
-    pairs: int
-    linked: int  # distinct run fingerprints near a committed one
-
-    @classmethod
-    def build(cls, found: list[tuple], index: DedupIndex | None, reference: list) -> Graph:
-        a, b = np.concatenate([f[1] for f in found]), np.concatenate([f[2] for f in found])
-        if len(a):  # the same pair found in several tables counts once
-            a, b = np.unique(np.stack([a, b], 1), axis=0).T
-        link_fp, link_c, ids, id_docs = _committed_links(found, index, reference)
-        nodes = arrays.distinct(np.concatenate([a, b, link_fp]))
-        m = len(nodes)
-        comp = connected_components(
-            m + len(ids),
-            np.r_[np.searchsorted(nodes, a), np.searchsorted(nodes, link_fp)].astype(np.int64),
-            np.r_[np.searchsorted(nodes, b), m + np.searchsorted(ids, link_c)].astype(np.int64),
-        )
-        # a cluster's label is its smallest node: a run fingerprint, as run nodes come first
-        none = np.iinfo(np.int64).max
-        committed = np.full(m + len(ids), none, np.int64)
-        np.minimum.at(committed, comp[m:], ids)  # the oldest committed cluster names it
-        committed[committed == none] = -1
-        docs = np.bincount(comp[m:], weights=id_docs, minlength=m + len(ids)).astype(np.int64)
-        return cls(
-            fps=nodes,
-            label=nodes[comp[:m]],
-            committed=committed[comp[:m]],
-            committed_docs=docs[comp[:m]],
-            linked_ids=ids,
-            linked_into=committed[comp[m:]],
-            pairs=len(a),
-            linked=int(len(arrays.distinct(link_fp))),
-        )
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {
-            "fps": self.fps,
-            "label": self.label,
-            "committed": self.committed,
-            "committed_docs": self.committed_docs,
-        }
-
-    def merges(self) -> pa.Table:
-        """(committed id, id it merged into) for committed clusters this run joined together."""
-        moved = self.linked_into != self.linked_ids
-        return pa.table(
-            {
-                "cluster": pa.array(self.linked_ids[moved], pa.int64()),
-                "into": pa.array(self.linked_into[moved], pa.int64()),
-            }
-        )
+    edges: list[Path]
+    records: list[Any]
+    linked: list[Any]  # the linked fingerprints, spilled by their partition
+    bytes_read: int = 0
 
 
-def _committed_links(
-    found: list[tuple], index: DedupIndex | None, reference: list[CommittedDump]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(run fingerprint, canonical committed cluster) links, the sorted linked cluster ids and
-    their committed document counts. Committed dumps are read one at a time."""
-    empty = np.empty(0, np.int64)
-    if index is None or not reference:
-        return np.empty(0, np.uint64), empty, empty, np.empty(0)
-    canonical = _canonical(np.concatenate([_merges(index, d) for d in reference]))
-    link_fp = np.concatenate([f[3] for f in found])
-    link_c = canonical(np.concatenate([f[4] for f in found]))
-    ids = arrays.distinct(link_c)
-    docs = np.zeros(len(ids))
-    for d in reference:  # one row group of a dump's clusters at a time
-        for path in sorted(d.path.glob("clusters*.parquet")):
-            with open_parquet(path, index.meter) as f:
-                for g in range(f.metadata.num_row_groups):
-                    clusters = f.read_row_group(g)
-                    cid = canonical(clusters.column("cluster").to_numpy())
-                    pos = np.minimum(np.searchsorted(ids, cid), max(len(ids) - 1, 0))
-                    hit = (ids[pos] == cid) if len(ids) else np.zeros(len(cid), bool)
-                    np.add.at(docs, pos[hit], clusters.column("docs").to_numpy()[hit])
-    return link_fp, link_c, ids, docs
+def _link_rounds(
+    collected: Any,
+    run: Run,
+    reference: list[CommittedDump],
+    found: list[tuple],
+    work: Path,
+    partitions: int,
+) -> Linked:
+    """Rounds of tasks, with an index: the committed dumps' merges as edge files (one task
+    per dump) and their components (curate.dedup.components: each committed cluster's
+    canonical id, the smallest it was merged with); the dumps' cluster sizes spilled by
+    partition of the cluster (one task per clusters file); one task per partition of the
+    clusters maps the links and sizes to canonical ids; one per partition of the canonical
+    ids writes each linked cluster's edges from its anchor and its record."""
+    links = [f[5] for f in found if f[5] is not None]
+    linked = [f[6] for f in found if f[6] is not None]
+    if not links:
+        return Linked([], [], linked)
+    P = partitions
+    meter = 0
+    merge_edges = list(run(functools.partial(_merge_edges, str(work / "merges"), P), reference))
+    meter += sum(m[1] for m in merge_edges)
+    canonical = None
+    if any(m[0] for m in merge_edges):
+        files = [m[0] for m in merge_edges if m[0]]
+        canonical = str(partitioned_components(files, work / "canonical", P, run, P).labels)
+    files = [(d, str(f)) for d in reference for f in sorted(d.path.glob("clusters*.parquet"))]
+    sizes = list(run(functools.partial(_cluster_sizes, collected, P), list(enumerate(files))))
+    meter += sum(s[1] for s in sizes)
+    sized = [s[0] for s in sizes]
+    task = functools.partial(_canonical_links, collected, P, links, sized, canonical)
+    memory = TASK_BASE + 64 * -(-sum(f[2] for f in found) // P)  # ~ a partition's links
+    mapped = list(run(task, list(range(P)), memory=memory))
+    task = functools.partial(_anchor_edges, collected, mapped, str(work / "edges"), P)
+    anchored = list(run(task, list(range(P)), memory=memory))
+    edges = [storage.path(work, "edges", f"part-anchors-{p:05d}.parquet") for p in range(P)]
+    return Linked(edges, anchored, linked, meter)
 
 
-def _merges(index: DedupIndex, dump: CommittedDump) -> np.ndarray:
-    merges = index.read(dump, "merges")
-    return np.stack([merges.column("cluster").to_numpy(), merges.column("into").to_numpy()], 1)
+def _merge_edges(folder: str, partitions: int, d: CommittedDump) -> tuple[str | None, int]:
+    """A committed dump's merges (cluster -> the cluster it went into: ``merges-*.parquet``,
+    one piece per cluster task that joined some, or ``merges.parquet`` in older indexes) as an
+    edge file; None when it has none. Returns (the file, bytes read)."""
+    meter = ReadMeter()
+    pieces = [read_parquet(p, meter) for p in sorted(d.path.glob("merges*.parquet"))]
+    merges = pa.concat_tables(pieces) if pieces else None
+    if merges is None or not merges.num_rows:
+        return None, meter.bytes
+    u, v = (merges.column(c).to_numpy().astype(np.int64) for c in ("cluster", "into"))
+    path = storage.path(folder, f"part-{d.seq:06d}.parquet")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_edges(path, u, v, partition_of(u.view(np.uint64), partitions))
+    return str(path), meter.bytes
 
 
-def _canonical(merges: np.ndarray):
-    """A function mapping committed cluster ids to the smallest id they were merged with."""
-    nodes = arrays.distinct(merges)
-    if not len(nodes):
-        return lambda ids: np.asarray(ids, np.int64)
-    label = connected_components(
-        len(nodes), np.searchsorted(nodes, merges[:, 0]), np.searchsorted(nodes, merges[:, 1])
-    )
+def _cluster_sizes(collected: Any, partitions: int, item: tuple) -> tuple[Any, int]:
+    """One clusters file of a committed dump, a row group at a time: (cluster, documents)
+    spilled by partition of the cluster. Returns (the handle, bytes read)."""
+    number, (_, path) = item
+    meter = ReadMeter()
+    parts = [pa.table({"cluster": np.empty(0, np.int64), "docs": np.empty(0, np.int64)})]
+    with open_parquet(storage.path(path), meter) as f:
+        for g in range(f.metadata.num_row_groups):
+            rows = f.read_row_group(g, columns=["cluster", "docs"])
+            cid = rows.column("cluster").to_numpy().astype(np.int64)
+            docs = rows.column("docs").to_numpy().astype(np.int64)
+            parts.append(pa.table({"cluster": cid, "docs": docs}))
+    table = pa.concat_tables(parts)
+    where = partition_of(table.column("cluster").to_numpy().view(np.uint64), partitions)
+    return collected.spill(f"cluster-sizes-{number:05d}", table, where), meter.bytes
 
-    def canonical(ids: np.ndarray) -> np.ndarray:
-        ids = np.asarray(ids, np.int64)
-        pos = np.minimum(np.searchsorted(nodes, ids), len(nodes) - 1)
-        return np.where(nodes[pos] == ids, nodes[label[pos]], ids)
 
-    return canonical
+def _canonical_of(canonical: str | None, part: int, ids: np.ndarray) -> np.ndarray:
+    """Committed cluster ids of partition ``part`` -> the smallest id they were merged with."""
+    if canonical is None or not len(ids):
+        return ids
+    table = read_partition([storage.path(canonical, f"part-{part:05d}.parquet")], part)
+    if table is None:
+        return ids
+    node, label = (table.column(c).to_numpy().astype(np.int64) for c in ("node", "label"))
+    pos = np.minimum(np.searchsorted(node, ids), len(node) - 1)
+    return np.where(node[pos] == ids, label[pos], ids)
+
+
+def _canonical_links(
+    collected: Any,
+    partitions: int,
+    links: list[Any],
+    sizes: list[Any],
+    canonical: str | None,
+    part: int,
+) -> tuple[Any, Any]:
+    """Partition ``part`` of the committed clusters: the links and the cluster sizes with
+    canonical cluster ids, spilled by partition of the canonical id."""
+    out = []
+    for name, handles in (("links", links), ("sizes", sizes)):
+        table = read_spilled(handles, part)
+        if table is None:
+            out.append(None)
+            continue
+        cid = _canonical_of(canonical, part, table.column("cluster").to_numpy().astype(np.int64))
+        table = table.set_column(table.schema.get_field_index("cluster"), "cluster", pa.array(cid))
+        where = partition_of(cid.view(np.uint64), partitions)
+        out.append(collected.spill(f"canonical-{name}-{part:05d}", table, where))
+    return out[0], out[1]
+
+
+def _anchor_edges(
+    collected: Any, mapped: list[tuple[Any, Any]], folder: str, partitions: int, part: int
+) -> Any:
+    """Partition ``part`` of the canonical committed clusters: each linked cluster's anchor
+    (its smallest linked run fingerprint) and an edge from it to each other linked
+    fingerprint (an edge file), and its record (anchor, cluster, its committed documents),
+    spilled by partition of the anchor."""
+    table = read_spilled([m[0] for m in mapped if m[0] is not None], part)
+    fp, cid = np.empty(0, np.uint64), np.empty(0, np.int64)
+    if table is not None:
+        fp, cid = table.column("fp").to_numpy(), table.column("cluster").to_numpy()
+    by = np.lexsort((fp, cid))
+    fp, cid = fp[by], cid[by]
+    head = np.flatnonzero(np.r_[True, cid[1:] != cid[:-1]]) if len(cid) else np.empty(0, int)
+    ids, anchors = cid[head], fp[head]
+    anchor = np.repeat(anchors, np.diff(np.r_[head, len(cid)]))
+    other = anchor != fp
+    u, v = np.minimum(anchor, fp)[other], np.maximum(anchor, fp)[other]
+    path = storage.path(folder, f"part-anchors-{part:05d}.parquet")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_edges(path, u, v, partition_of(u, partitions))
+    docs = np.zeros(len(ids), np.int64)
+    sizes = read_spilled([m[1] for m in mapped if m[1] is not None], part)
+    if sizes is not None and len(ids):
+        s_id, s_docs = (sizes.column(c).to_numpy().astype(np.int64) for c in ("cluster", "docs"))
+        pos = np.minimum(np.searchsorted(ids, s_id), len(ids) - 1)
+        hit = ids[pos] == s_id
+        docs = np.bincount(pos[hit], weights=s_docs[hit], minlength=len(ids)).astype(np.int64)
+    records = pa.table({"anchor": anchors, "cluster": ids, "docs": docs})
+    return collected.spill(f"anchors-{part:05d}", records, partition_of(anchors, partitions))
 
 
 @dataclass
@@ -859,26 +1053,80 @@ class ClusterPart:
     boilerplate: int  # clusters in >= min_docs documents
     top: tuple[np.ndarray, ...]  # most cut clusters: (units cut, label, doc, k of a cut unit, docs)
     commit: list[tuple[Any, int, int]]  # per new dump: (its key piece or None, units, keys)
+    merges: int  # committed clusters joined (written as merges-<part>.parquet when staged)
 
 
 SURVIVAL = ["id", "dump", "date"]  # the columns curate.index.survivor orders by for `keep`
 
 
+def _labels_by_piece(
+    collected: Any,
+    labels: str,
+    lookups: list[Any],
+    linked: Linked,
+    n_tasks: int,
+    part: int,
+) -> tuple[int, Any, Any, int]:
+    """Partition ``part`` of the clusters' labels (node: a fingerprint with a near neighbour,
+    label: the smallest fingerprint of its cluster), joined with the shards' distinct
+    fingerprints of the same partition (``lookups``, spilled by ``_spill_fingerprints``) and
+    spilled by shard: (fp, label) of each shard's fingerprints that have one; with links to
+    committed dumps, the anchors' records of this partition with their label, spilled by the
+    cluster task of the label. Returns (part, the two handles, the distinct run fingerprints
+    of this partition near a committed one)."""
+    table = read_partition([storage.path(labels, f"part-{part:05d}.parquet")], part)
+    node = label = np.empty(0, np.uint64)
+    if table is not None:  # sorted by node
+        node, label = (table.column(c).to_numpy().astype(np.uint64) for c in ("node", "label"))
+    del table
+
+    def label_of(fps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pos = np.minimum(np.searchsorted(node, fps), max(len(node) - 1, 0))
+        hit = node[pos] == fps if len(node) else np.zeros(len(fps), bool)
+        return np.where(hit, label[pos] if len(node) else fps, fps), hit
+
+    mine = read_spilled(lookups, part)
+    fp, piece = np.empty(0, np.uint64), np.empty(0, np.int32)
+    if mine is not None:
+        fp, piece = mine.column("fp").to_numpy(), mine.column("piece").to_numpy()
+    del mine
+    found, hit = label_of(fp)
+    handle = collected.spill(f"labels-{part:05d}", pa.table({"fp": fp, "label": found})
+                             .filter(pa.array(hit)), piece[hit])  # fmt: skip
+    committed = None
+    records = read_spilled(linked.records, part)
+    if records is not None and records.num_rows:
+        anchor_label, _ = label_of(records.column("anchor").to_numpy())
+        records = records.drop_columns(["anchor"]).add_column(0, "label", pa.array(anchor_label))
+        where = (fmix64(anchor_label) % np.uint64(n_tasks)).astype(np.int64)
+        committed = collected.spill(f"committed-{part:05d}", records, where)
+    near = read_spilled(linked.linked, part)
+    n_near = 0 if near is None else len(arrays.distinct(near.column("fp").to_numpy()))
+    return part, handle, committed, n_near
+
+
 def _route_units(
     collected: Any,
-    graph: list[Any],
+    labels: list[Any],
     n_tasks: int,
     keep: str,
     ordinals: tuple[OrdinalJob, list[str], int] | None,
     piece: tuple[int, tuple[int, int]],
 ) -> tuple[int, Any, Any]:
-    """One shard's units, each with its cluster's label, spilled by the cluster task that owns
-    the label; and per cluster, the shard's first document in survival order with its survival
-    columns: (piece number, the units' handle, the firsts' handle). With ``ordinals`` (the
-    ordinals' job, the dumps to commit, shards per ordinals partition), each unit also carries
-    its document's ordinal in its dump and the number of its new dump (-1: none)."""
+    """One shard's units, each with its cluster's label (``labels``: spilled by shard by
+    ``_labels_by_piece``), spilled by the cluster task that owns the label; and per cluster,
+    the shard's first document in survival order with its survival columns: (piece number,
+    the units' handle, the firsts' handle). With ``ordinals`` (the ordinals' job, the dumps to
+    commit, shards per ordinals partition), each unit also carries its document's ordinal in
+    its dump and the number of its new dump (-1: none)."""
     number, (start, stop) = piece
-    g_fps, g_label = load_shared(graph[0]), load_shared(graph[1])
+    g_fps = g_label = np.empty(0, np.uint64)
+    found = read_spilled(labels, number)
+    if found is not None and found.num_rows:
+        g_fps, g_label = (found.column(c).to_numpy() for c in ("fp", "label"))
+        by = np.argsort(g_fps, kind="stable")
+        g_fps, g_label = g_fps[by], g_label[by]
+    del found
     columns = ["simhash", "start", "end", *SURVIVAL, *([SHARD, ROW] if ordinals else [])]
     batch = collected.take(columns, np.arange(start, stop))
     lengths = pc.list_value_length(batch.column("simhash")).to_numpy().astype(np.int64)
@@ -887,7 +1135,6 @@ def _route_units(
     near = g_fps[pos] == fps if len(g_fps) else np.zeros(len(fps), bool)
     label = fps.copy()  # a fingerprint without near neighbours is a cluster of its own
     label[near] = g_label[pos[near]]
-    pos[~near] = -1
     doc = np.repeat(np.arange(start, stop, dtype=np.int64), lengths)
     first = np.repeat(np.cumsum(lengths) - lengths, lengths)
     s_, e_ = (pc.list_flatten(batch.column(c)).to_numpy() for c in ("start", "end"))
@@ -897,7 +1144,6 @@ def _route_units(
             "k": (np.arange(len(fps)) - first).astype(np.int32),  # the unit's place in its doc
             "fps": fps,
             "label": label,
-            "pos": pos.astype(np.int64),
             "length": (e_ - s_).astype(np.int64),
         }
     )
@@ -933,7 +1179,7 @@ def _reduce_clusters(
     new: tuple[list[str], int, int, int],
     distinct: tuple[list[Any], np.ndarray],
     params: tuple[int, int, bool, str],
-    graph: list[Any],
+    committed_by_label: list[Any],
     part: int,
 ) -> ClusterPart:
     """The clusters whose label hashes to ``part``: their documents (committed + the run's),
@@ -945,24 +1191,25 @@ def _reduce_clusters(
     into the staged folder. Reads only this share's units and each shard's first document per
     cluster (spilled by ``_route_units``)."""
     n_docs, min_docs, keep_first, keep = params
-    g_committed, g_docs = load_shared(graph[2]), load_shared(graph[3])
+    c_label, c_committed, c_docs, merged = _committed_by_label(committed_by_label, part)
     table = read_spilled(spilled, part)
     staged, top_seq, hamming, bits = new
-    cols = ("doc", "k", "fps", "label", "pos", "length", "ordinal", "new")
+    cols = ("doc", "k", "fps", "label", "length", "ordinal", "new")
     if table is None:
-        doc, k, fps, label, pos, length, ordinal, new_code = (np.empty(0, np.int64) for _ in cols)
+        doc, k, fps, label, length, ordinal, new_code = (np.empty(0, np.int64) for _ in cols)
         fps, label = fps.astype(np.uint64), label.astype(np.uint64)
     else:
-        doc, k, fps, label, pos, length = (table.column(c).to_numpy() for c in cols[:6])
+        doc, k, fps, label, length = (table.column(c).to_numpy() for c in cols[:5])
         if staged:
-            ordinal, new_code = (table.column(c).to_numpy() for c in cols[6:])
-    near = pos >= 0
+            ordinal, new_code = (table.column(c).to_numpy() for c in cols[5:])
+    del table
     labels, cluster = np.unique(label, return_inverse=True)
     n_clusters = len(labels)
-    committed = np.full(n_clusters, -1, np.int64)
-    committed[cluster[near]] = g_committed[pos[near]]
-    docs = np.zeros(n_clusters, np.int64)
-    docs[cluster[near]] = g_docs[pos[near]]
+    # the clusters that reach committed dumps: their oldest committed cluster and documents
+    pos = np.minimum(np.searchsorted(c_label, labels), max(len(c_label) - 1, 0))
+    near = c_label[pos] == labels if len(c_label) else np.zeros(n_clusters, bool)
+    committed = np.where(near, c_committed[pos] if len(c_label) else -1, -1).astype(np.int64)
+    docs = np.where(near, c_docs[pos] if len(c_label) else 0, 0).astype(np.int64)
     pair = arrays.distinct(cluster * n_docs + doc)  # the run's distinct documents per cluster
     docs += np.bincount(pair // max(n_docs, 1), minlength=n_clusters)
     # each cluster's first document over the run: the first of its shards' firsts
@@ -1009,6 +1256,18 @@ def _reduce_clusters(
                     folder, f"clusters-{part:05d}.parquet", lambda f, t=table: pq.write_table(t, f)
                 )
             commit.append((piece, units, len(keys)))
+        if len(merged[0]):  # the committed clusters this share joined, by id
+            by = np.argsort(merged[0], kind="stable")
+            table = pa.table(
+                {
+                    "cluster": pa.array(merged[0][by], pa.int64()),
+                    "into": pa.array(merged[1][by], pa.int64()),
+                }
+            )
+            for folder in staged:
+                write_file(
+                    folder, f"merges-{part:05d}.parquet", lambda f, t=table: pq.write_table(t, f)
+                )
     return ClusterPart(
         part=part,
         cuts=collected.spill(f"cuts-{part:05d}", cuts, group),
@@ -1022,7 +1281,29 @@ def _reduce_clusters(
             docs[ids[best]],
         ),
         commit=commit,
+        merges=len(merged[0]),
     )
+
+
+def _committed_by_label(
+    handles: list[Any], part: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """This share's clusters that reach committed dumps (the anchors' records, spilled by
+    ``_labels_by_piece``): per label (sorted) its oldest committed cluster and the documents
+    of its committed clusters; and the committed clusters the run joined into an older one
+    (cluster, into)."""
+    table = read_spilled([h for h in handles if h is not None], part)
+    if table is None or not table.num_rows:
+        empty = np.empty(0, np.int64)
+        return np.empty(0, np.uint64), empty, empty, (empty, empty)
+    label = table.column("label").to_numpy()
+    cid, docs = (table.column(c).to_numpy().astype(np.int64) for c in ("cluster", "docs"))
+    labels, at = np.unique(label, return_inverse=True)
+    committed = np.full(len(labels), np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(committed, at, cid)
+    total = np.bincount(at, weights=docs, minlength=len(labels)).astype(np.int64)
+    moved = committed[at] != cid
+    return labels, committed, total, (cid[moved], committed[at][moved])
 
 
 def _write_decisions(
@@ -1109,7 +1390,6 @@ def _commit(
     staged: list[str],
     top_seq: int,
     parts: list[ClusterPart],
-    merges: pa.Table,
     run: Run,
 ) -> None:
     """Commit each new dump, whose key and cluster pieces the cluster tasks staged: one task per
@@ -1125,8 +1405,6 @@ def _commit(
     for code, (dump, folder) in enumerate(zip(new, staged)):
         if sum(p[1] for p in pieces[dump]) != survey.docs[dump]:
             raise CurateError(f"{index.root}: dump {dump!r}: docs pieces incomplete")
-        write_file(folder, "merges.parquet",
-                   lambda f: pq.write_table(merges, f, compression="zstd"))  # fmt: skip
         written = [p.commit[code] for p in parts]
         entry = index.commit_pieces(
             dump,

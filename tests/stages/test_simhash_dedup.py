@@ -535,8 +535,15 @@ def test_a_later_dump_joining_two_committed_clusters_counts_both(tmp_path):
         stage = SimhashDedup(SimhashDedupConfig(min_docs=4, index=index))
         removed.append(stage.decide(collected_of([d]))[1]["units_removed"])
     assert removed == [0, 0, 0, 1]  # dumps 1..3 hold 3 documents of it: a2's is the 4th
-    merges = pq.read_table(tmp_path / "index" / "dumps" / "000003" / "merges.parquet")
+    merges = read_merges(tmp_path / "index" / "dumps" / "000003")
     assert merges.num_rows == 1  # dump 2's cluster went into dump 1's
+
+
+def read_merges(folder):
+    """A committed dump's merges (its cluster tasks' pieces), sorted by cluster."""
+    pieces = [pq.read_table(p) for p in sorted(Path(folder).glob("merges*.parquet"))]
+    empty = pa.table({"cluster": pa.array([], pa.int64()), "into": pa.array([], pa.int64())})
+    return pa.concat_tables([empty, *pieces]).sort_by("cluster")
 
 
 def brute_force_cuts(docs, hamming, min_docs, keep_first):
@@ -591,7 +598,7 @@ def test_partitioned_decide_equals_brute_force_all_pairs(
         for i in range(80)
     ]
     stage = SimhashDedup(SimhashDedupConfig(min_docs=min_docs, keep_first=keep_first))
-    reversed_run = lambda fn, tasks: [fn(t) for t in tasks][::-1]  # noqa: E731
+    reversed_run = lambda fn, tasks, **_: [fn(t) for t in tasks][::-1]  # noqa: E731
     collected = CollectedTable(collected_of(docs, shards=3))
     collected.partitions = partitions
     decision, summary = stage.barrier(collected, reversed_run)
@@ -719,7 +726,7 @@ def index_contents(root):
                 docs.to_pydict(),
                 keys.sort_by([("key", "ascending")]).to_pydict(),
                 clusters.sort_by([("cluster", "ascending")]).to_pydict(),
-                pq.read_table(d / "merges.parquet").to_pydict(),
+                read_merges(d).to_pydict(),
             )
         )
     return out
@@ -749,3 +756,129 @@ def test_index_runs_with_several_partitions_equal_one_partition(tmp_path):
     assert results[1][0][-1][3]["near_committed_fingerprints"] > 0
     metas = [json.loads(p.read_text()) for p in (tmp_path / "index-4").glob("dumps/*/meta.json")]
     assert all(len(m["pieces"]) > 1 for m in metas)  # docs written by several range tasks
+
+
+SMALL = 64  # what the driver may get back from a task, or hand to one, per array or table
+
+
+def _assert_small(value, where, seen=None):
+    """No array or table of more than SMALL values in ``value`` (results, task arguments)."""
+    import dataclasses
+    import functools
+
+    seen = seen if seen is not None else set()
+    if id(value) in seen:
+        return
+    seen.add(id(value))
+    if isinstance(value, np.ndarray):
+        assert value.size <= SMALL, (where, value.shape)
+    elif isinstance(value, (pa.Table, pa.Array, pa.ChunkedArray)):
+        assert len(value) <= SMALL, (where, len(value))
+    elif isinstance(value, dict):
+        for v in value.values():
+            _assert_small(v, where, seen)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _assert_small(v, where, seen)
+    elif isinstance(value, functools.partial):
+        _assert_small(value.args, where, seen)
+        _assert_small(value.keywords, where, seen)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            _assert_small(getattr(value, f.name), where, seen)
+
+
+def checked_run(fn, tasks, **_):
+    """The executor's map (tasks given back in reverse), failing when the driver hands a task
+    or gets back from one an array or table of more than SMALL values: the driver's clusters
+    can then only come from the tasks' files."""
+    _assert_small(fn, f"arguments of {fn}")
+    results = [fn(t) for t in tasks][::-1]
+    func = getattr(fn, "func", fn)
+    if func.__module__ == "curate.index.ordinals" and func.__name__ == "_sample":
+        # the ordinals' splitter sample: 32 rows per ordinal range, not per document
+        assert all(r is None or len(r) <= 32 * 16 for r in results)
+        return results
+    for r in results:
+        _assert_small(r, f"result of {func}")
+    return results
+
+
+def chain_docs(n=300, seed=3):
+    """Documents each holding one link of a chain of fingerprints (each 2 bits from the one
+    before, so the ends are far apart: one cluster only through the whole path) and a few
+    unrelated fingerprints."""
+    rng = np.random.default_rng(seed)
+    walk = [int(rng.integers(0, 2**63, dtype=np.uint64))]
+    while len(walk) < n:
+        bits = rng.choice(64, 2, replace=False)
+        step = walk[-1] ^ (1 << int(bits[0])) ^ (1 << int(bits[1]))
+        if step not in walk:
+            walk.append(step)
+    noise = rng.integers(0, 2**64, size=n, dtype=np.uint64).tolist()
+    order = rng.permutation(n)  # the chain's links in no order over documents and shards
+    return [(f"doc{i:03d}", f"D{i * 2 // n}", [walk[order[i]], int(noise[i])]) for i in range(n)]
+
+
+def barrier_on_files(tmp_path, docs, shards, partitions, index=None, min_docs=2):
+    """The barrier over collected files (handles are file names) with ``checked_run``; returns
+    the cut (id, unit number) pairs read from the decision files, and the summary."""
+    table = collected_of(docs, shards=shards)
+    folder = tmp_path / f"collect-{len(list(tmp_path.iterdir()))}"
+    paths = []
+    for s in range(shards):
+        part = table.filter(pa.compute.equal(table.column(SHARD), s))
+        paths.append(folder / f"part-{s:05d}.parquet")
+        paths[-1].parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(part, paths[-1])
+    collected = CollectedFiles(paths, folder / "scratch", folder / "decisions", partitions)
+    (folder / "decisions").mkdir()
+    stage = SimhashDedup(SimhashDedupConfig(min_docs=min_docs, index=index))
+    _, summary = stage.barrier(collected, checked_run)
+    got = set()
+    for path in sorted((folder / "decisions").glob("part-*.parquet")):
+        spans = pq.read_table(path)
+        for row, start in zip(*(spans.column(c).to_pylist() for c in (ROW, "start"))):
+            got.add((docs[row][0], start // 10))
+    return got, summary
+
+
+@pytest.mark.parametrize("partitions", [1, 16])
+def test_a_long_chain_across_partitions_is_one_cluster_from_the_tasks_files(tmp_path, partitions):
+    """A chain of 300 near neighbours (its ends far apart) over 5 shards and 16 partitions:
+    the components' rounds join it into one cluster, and the cuts equal all pairs' (brute
+    force), while the driver never hands a task or gets back an array or table of more than
+    SMALL values (the union-find in the driver got back every pair)."""
+    docs = chain_docs()
+    got, summary = barrier_on_files(tmp_path, docs, 5, partitions)
+    cut, pairs, clusters = brute_force_cuts(docs, 3, 2, True)
+    assert clusters == 1 and len(cut) == len(docs) - 1  # the chain: all but its first
+    assert got == cut
+    assert summary["near_duplicate_pairs"] == pairs >= len(docs) - 1
+    with pytest.raises(AssertionError):  # the check bites: a task's result holding the pairs
+        checked_run(lambda t: np.arange(SMALL + 1), [0])
+
+
+def test_a_long_chain_dump_by_dump_through_the_index_equals_all_dumps_together(tmp_path):
+    """The chain's documents in two dumps, committed one after the other with 16 partitions:
+    alone, the first dump's half of the chain is many clusters; the second dump's half joins
+    them all through the index (rounds of tasks: links, merges, canonical ids, anchors), and
+    its cuts are what all pairs cut from it with both dumps together (the first dump's, what
+    all pairs cut from it alone); the driver holds no array or table of more than SMALL
+    values, and the run's merges of the committed clusters are the cluster tasks' files."""
+    docs = chain_docs()
+    index = tmp_path / "index"
+    first = [d for d in docs if d[1] == "D0"]
+    second = [d for d in docs if d[1] == "D1"]
+    cuts, _ = barrier_on_files(tmp_path, first, 4, 16, str(index))
+    alone, _, clusters = brute_force_cuts(first, 3, 2, True)
+    assert cuts == alone and clusters > 10
+    cuts, summary = barrier_on_files(tmp_path, second, 4, 16, str(index))
+    together, _, _ = brute_force_cuts(docs, 3, 2, True)
+    assert summary["near_duplicate_pairs"] == brute_force_cuts(second, 3, 2, True)[1] > 10
+    assert cuts == {c for c in together if c[0] in {d[0] for d in second}}
+    assert len(cuts) == len(second)  # the whole half: its cluster's first is in D0
+    assert summary["near_committed_fingerprints"] > 0
+    merges = read_merges(index / "dumps" / "000002")
+    assert merges.num_rows > SMALL  # more than the driver may hold: written by the tasks
+    assert len(set(merges.column("into").to_pylist())) == 1  # all into the oldest
