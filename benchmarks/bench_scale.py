@@ -177,12 +177,32 @@ def _gb(b: float) -> str:
     return f"{b / 1e9:,.2f}"
 
 
+def stopped_row(partial: dict, like: dict) -> dict:
+    """A rung stopped before its end (``--partial``'s file) as a row: its phases so far."""
+    cpu = sum(p["cpu"] for p in partial["phases"].values())
+    load = partial.get("load") or [0.0]
+    return {
+        **{k: like[k] for k in ("passes", "cores")},
+        **{k: partial[k] for k in ("n", "docs", "shards", "phases")},
+        "input_bytes": like["input_bytes"] * partial["n"] // like["n"],
+        "stopped": list(partial["phases"])[-1],
+        "wall_seconds": partial["elapsed"],
+        "cpu_seconds": cpu,
+        "driver_cpu_seconds": 0.0,
+        "load_mean": sum(load) / len(load),
+        "load_max": max(load),
+        "stages": {},
+        "index_on_disk": {},
+    }
+
+
 def section(rows: list[dict]) -> str:
     rows = sorted(rows, key=lambda r: r["n"])
+    done = [r for r in rows if "stopped" not in r]
     first = rows[0]
     passes = {p["pass"]: ", ".join(p["stages"]) for p in first["passes"]}
     last_pass = max(passes)
-    for r in rows:  # after the last pass there is no barrier, only the report
+    for r in done:  # after the last pass there is no barrier, only the report
         ph = r["phases"]
         if f"decide {last_pass}" in ph:
             tail = ph.pop(f"decide {last_pass}")
@@ -191,7 +211,7 @@ def section(rows: list[dict]) -> str:
                 rep[k] = max(rep[k], tail[k])
             for k in ("seconds", "cpu", "rchar", "wchar"):
                 rep[k] += tail[k]
-    order = list(rows[-1]["phases"])
+    order = list(max(rows, key=lambda r: len(r["phases"]))["phases"])
     sizes = [f"{r['n']}x" for r in rows]
 
     def work(ph: str) -> str:
@@ -223,6 +243,15 @@ def section(rows: list[dict]) -> str:
     for r in rows:
         driver = max(p["driver_mb"] for p in r["phases"].values())
         worker = max(p["worker_mb"] for p in r["phases"].values())
+        if "stopped" in r:
+            lines.append(
+                f"| {r['n']}x | {r['docs']:,} | {_gb(r['input_bytes'])} | {r['shards']} | "
+                f"stopped after {r['wall_seconds']:,.0f} s, in {r['stopped']} | - | "
+                f"{r['cpu_seconds']:,.0f} to there (sampled) | - | "
+                f"{r['load_mean']:.1f} / {r['load_max']:.1f} | {driver:,.0f} to there | "
+                f"{worker:,.0f} to there |"
+            )
+            continue
         lines.append(
             f"| {r['n']}x | {r['docs']:,} | {_gb(r['input_bytes'])} | {r['shards']} | "
             f"{r['wall_seconds']:,.0f} | {r['docs'] / r['wall_seconds']:,.0f} | "
@@ -276,7 +305,7 @@ def section(rows: list[dict]) -> str:
         "run's own commit rounds), and the index on disk after the run, per document of the run:",
         "",
     ]
-    for r in rows:
+    for r in done:
         read = ", ".join(
             f"{name} {s['index_bytes_read']:,} B"
             for name, s in r["stages"].items()
@@ -288,8 +317,8 @@ def section(rows: list[dict]) -> str:
         lines.append(f"- {r['n']}x: read {read or '-'}; on disk {disk}")
     drivers = {r["n"]: max(p["driver_mb"] for p in r["phases"].values()) for r in rows}
     workers = {r["n"]: max(p["worker_mb"] for p in r["phases"].values()) for r in rows}
-    rate = {r["n"]: r["docs"] / r["wall_seconds"] for r in rows}
-    cpu_rate = {r["n"]: r["docs"] / r["cpu_seconds"] for r in rows}
+    rate = {r["n"]: r["docs"] / r["wall_seconds"] for r in done}
+    cpu_rate = {r["n"]: r["docs"] / r["cpu_seconds"] for r in done}
     lines += [
         "",
         "Targets: driver peak <= 400 MB: "
@@ -301,7 +330,7 @@ def section(rows: list[dict]) -> str:
         + " -> ".join(f"{w:,.0f}" for w in workers.values())
         + " MB",
     ]
-    small, big = (10, 100) if {10, 100} <= set(rate) else (rows[0]["n"], rows[-1]["n"])
+    small, big = (10, 100) if {10, 100} <= set(rate) else (done[0]["n"], done[-1]["n"])
     lines[-1] += (
         f"; docs/s at {big}x / {small}x = {rate[big] / rate[small]:.2f} (wall), "
         f"{cpu_rate[big] / cpu_rate[small]:.2f} (per CPU-s); target >= 0.80."
@@ -315,12 +344,14 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", nargs="*", type=int, default=list(SIZES))
     parser.add_argument("--log", type=Path, help="append each size's measures as a JSON line")
-    parser.add_argument("--from-log", type=Path, help="print the section of a log's sizes")
+    parser.add_argument("--from-log", type=Path, nargs="*", help="print the section of logs")
+    parser.add_argument("--stopped", type=Path, nargs="*", default=[], help="--partial files")
     parser.add_argument("--partial", type=Path, help="write the measures so far here, every 5 s")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.from_log:
-        logged = [json.loads(line) for line in args.from_log.read_text().splitlines()]
+        logged = [json.loads(line) for f in args.from_log for line in f.read_text().splitlines()]
+        logged += [stopped_row(json.loads(f.read_text()), logged[0]) for f in args.stopped]
         print(section(logged))
     else:
         tmp = Path(tempfile.mkdtemp(prefix="curate-scale-"))
