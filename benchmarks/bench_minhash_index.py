@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale import export  # noqa: E402
+from bench_scale_keyed import export  # noqa: E402
 from bench_scale_minhash import shard_count  # noqa: E402
 from bench_soak import replicate  # noqa: E402
 

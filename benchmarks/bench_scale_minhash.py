@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale import export  # noqa: E402
+from bench_scale_keyed import export  # noqa: E402
 from bench_soak import replicate  # noqa: E402
 from common import watch  # noqa: E402
 

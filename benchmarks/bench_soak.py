@@ -28,6 +28,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
 from common import watch  # noqa: E402
 
 
@@ -79,15 +80,29 @@ def soak_pipeline(where: Path) -> Path:
     return path
 
 
+def planned_shards(where: Path) -> int:
+    """The run's units of work (ranges of row groups, small files grouped), as curate plans
+    them from ``where``/soak.yaml."""
+    from curate.config import load_pipeline
+    from curate.io import discover_files, plan_shards, read_footer
+
+    config = load_pipeline(where / "soak.yaml")
+    files = discover_files(config.input, config.jsonl)
+    return len(plan_shards(files, [read_footer(f) for f in files], config.shard_rows))
+
+
 def phase(out: Path, shards: int) -> str:
+    """The run's phase now: `pass k` while pass k's shards run, `decide k` from pass k's last
+    shard marker until the barrier writes its summary (`_work/decisions/<stage>/summary.json`,
+    the last thing `_decide` writes), `report` once report.json exists. Every pass of the soak
+    pipeline but the last ends in a barrier, so k = the number of summaries written."""
     work = out / "_work"
-    passes = [int(p.name.split("-")[1]) for p in work.glob("pass-*")] if work.exists() else []
-    if not passes:
-        return "start"
-    k = max(passes)
-    done = len(list((work / f"pass-{k}" / "done").glob("*.json")))
     if (out / "report.json").exists():
         return "report"
+    if not work.exists():
+        return "start"
+    k = len(list((work / "decisions").glob("*/summary.json")))
+    done = len(list((work / f"pass-{k}" / "done").glob("*.json")))
     return f"pass {k}" if done < shards else f"decide {k}"
 
 
@@ -121,7 +136,8 @@ def run(quick: bool = False) -> str:
         for n in sizes:
             where = tmp / f"x{n}"
             docs = replicate(ROOT / "sample_corpus", where / "in", n)
-            shards = len(list((where / "in").rglob("*.parquet")))
+            soak_pipeline(where)
+            shards = planned_shards(where)
             seconds, peaks, report = measured_run(where, shards)
             rows[n] = (docs, shards, seconds, peaks, report, index_bytes(where))
     finally:

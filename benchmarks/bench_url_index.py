@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale import export, measured_cmd  # noqa: E402
+from bench_scale_keyed import export, measured_cmd  # noqa: E402
 from bench_soak import replicate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

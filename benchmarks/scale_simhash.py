@@ -1,5 +1,5 @@
 """Scale, simhash_dedup: the driver's peak RSS at the SimHash barrier on a size ladder, today vs
-before the barrier's per-document state left the driver (part of bench_scale's section).
+before the barrier's per-document state left the driver (part of bench_scale_keyed's section).
 
 The sample is collected once (`curate run --keep-work` of a simhash-only pipeline, so the keys are
 the real stage's: fingerprints, spans, previews, ids, dumps, dates). The ladder replicates those
@@ -166,7 +166,7 @@ def section(sizes: tuple[int, ...] = (1, 4, 10)) -> str:
     lines = [
         "### simhash_dedup's barrier on a size ladder",
         "",
-        "Command: `python benchmarks/run.py --only scale` (benchmarks/scale_simhash.py: the "
+        "Command: `python benchmarks/run.py --only scale_keyed` (benchmarks/scale_simhash.py: the "
         f"sample's real collected keys replicated, half of each replica's units re-fingerprinted; "
         f"the barrier alone, `{json.dumps(PARAMS)}`, no index, local pool of 2 workers). Before = "
         f"{BEFORE} (the driver held each document's id, dump, date, domain, survival rank, unit "

@@ -441,7 +441,9 @@ class PerplexityFilter(Stage):
             entries[pair] = entry
         return {
             **totals,
-            "histogram_edges": [round(float(e), 3) for e in edges],
+            # significant digits, not decimals: a score below 0.0005 (the negatives model can
+            # take the combined score there) rounded to 0.0 broke the report's log axis
+            "histogram_edges": [float(f"{float(e):.6g}") for e in edges],
             "groups": entries,
             "by_domain": _rollup(entries, "domain"),
             "by_language": _rollup(entries, "language"),

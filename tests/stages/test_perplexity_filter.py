@@ -127,6 +127,22 @@ def test_percentile_decision_matches_exact_computation():
     assert summary["removed"] == sum(g.get("removed", 0) for g in summary["groups"].values())
 
 
+def test_histogram_of_scores_below_one_thousandth_renders():
+    """A combined score can be far below 1 (perplexity x 10^(weight x negatives llr)); at 10x the
+    sample the lowest was below 0.0005, its edge was rounded to 0.0 and the report's log axis
+    raised a math domain error after the whole run."""
+    from curate.report import svg
+
+    rng = np.random.default_rng(3)
+    groups = {("en", "web"): np.concatenate([[0.0002, 0.004], rng.lognormal(6, 0.6, 200)])}
+    _, (_, summary) = decide_only({"default": {"keep_below": "p90"}}, groups)
+    edges = summary["histogram_edges"]
+    assert 0 < edges[0] <= 0.0002 and edges == sorted(edges)
+    entry = summary["groups"]["en/web"]
+    assert sum(entry["histogram"]) == 202
+    assert "<svg" in svg.histogram("perplexity:en/web", "t", edges, entry["histogram"])
+
+
 def test_report_examples_mask_pii_and_rollups_add_up():
     text = [
         "Mail jane.doe@example.co.uk or call +1 (415) 555-0132, card 4111 1111 1111 1111. " * 5,
