@@ -7,7 +7,7 @@ import pytest
 
 from curate.pii.ja_ner import FugashiNer
 from curate.pii.ko_ner import KiwiNer
-from curate.pii.names import GivenNameNer, given_names
+from curate.pii.names import GivenNameNer, extra_given_names, given_names
 
 
 def _found(ner, text: str) -> list[str]:  # noqa: ANN001
@@ -29,9 +29,17 @@ def test_the_lexicon_is_the_gender_dictionary_less_stop_words_and_words() -> Non
     assert not {"General", "Die", "San"} & lexicon
 
 
+def test_the_second_lexicon_adds_names_the_first_lacks_but_not_words() -> None:
+    extra = extra_given_names()
+    assert len(extra) > 50_000
+    assert "ninthe" in extra and "Ninthe" not in given_names()  # Dutch, only in nomquamgender
+    assert not {"the", "die", "north", "sao", "software", "general"} & extra
+
+
 @pytest.mark.parametrize(
     ("text", "name"),
     [
+        ("Schrijf naar Ninthe Zeldenrust-Verbeek voor meer.", "Ninthe Zeldenrust-Verbeek"),
         ("Autor: Ana Sofía Rey Puente. Siehe unten.", "Ana Sofía Rey Puente"),
         ("Contatto: Temistocle Caccioppoli e altri", "Temistocle Caccioppoli"),
         ("Auteur: Quinn van de Weterink", "Quinn van de Weterink"),
@@ -53,6 +61,7 @@ def test_a_given_name_and_title_case_words_or_a_title_are_a_name(names, text, na
         "San Andrés is an island; Sun Type is a font.",
         "Die Datei Konfiguration wird gelesen.",
         "Frank said so.",  # a given name alone is not enough
+        "North East Lincolnshire and São Nicolau are places.",
     ],
 )
 def test_words_and_places_are_not_names(names, text) -> None:
