@@ -85,6 +85,8 @@ def kiwi() -> KiwiNer:
         ("작성자 김지은", "김지은"),  # Kiwi reads 김 + 짓 + 은 (a verb)
         ("이름: 이아름", "이아름"),  # a native Korean given name
         ("홍길동씨에게 연락", "홍길동"),  # honorific written together
+        ("이름: 이지원", "이지원"),  # spells 이 + 지원 ("this support")
+        ("자세한 내용은 강성민에게 문의하세요.", "강성민"),  # 강성 ("strong") + 민
     ],
 )
 def test_korean_names(kiwi, text, name) -> None:
@@ -99,6 +101,7 @@ def test_korean_names(kiwi, text, name) -> None:
         "강동구 천호대로",
         "인코더 설정과 하이픈",
         "이상은 기본값입니다.",
+        "사용법 도움말 명령이 지정하여 명령이다",  # a word and a bound noun, a particle, a verb
     ],
 )
 def test_korean_words_are_not_names(kiwi, text) -> None:
