@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re as std_re
 from collections.abc import Iterable
 
 import regex as re
@@ -548,12 +549,20 @@ _INTERNATIONAL = re.compile(r"[\s(\[\-.]*(?:\+|00[1-9])")
 _PLAIN = re.compile(r"[\d\s().\-]+")  # digits and punctuation only: no extension, no letters
 
 
+# the number types of libphonenumber's metadata: a valid number has the shape of one of them
+_NUMBER_TYPES = (
+    "fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "personal_number", "voip",
+    "pager", "uan", "voicemail",
+)  # fmt: skip
+
+
 @functools.cache
 def _region_shape(region: str) -> tuple | None:
     """(international prefix, national number shape) of a region, for a cheap necessary check
     before parsing a national form: libphonenumber's number is the digits less a national
-    prefix or carrier code (a few leading digits), and valid only if it has the general shape of
-    some region of its country code (US numbers may be Canadian). None: no shortcut (a region
+    prefix or carrier code (a few leading digits), and valid only if it has the shape of a
+    number type (fixed line, mobile, toll free ...) of some region of its country code (US
+    numbers may be Canadian). None: no shortcut (a region
     that rewrites the number while parsing, e.g. AR)."""
     from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
 
@@ -563,12 +572,15 @@ def _region_shape(region: str) -> tuple | None:
     shapes = []
     for r in COUNTRY_CODE_TO_REGION_CODE.get(md.country_code, ()):
         other = PhoneMetadata.metadata_for_region(r)
-        if other is not None and other.general_desc.national_number_pattern:
-            shapes.append(other.general_desc.national_number_pattern)
+        for kind in _NUMBER_TYPES:
+            desc = getattr(other, kind, None) if other is not None else None
+            if desc is not None and desc.national_number_pattern:
+                shapes.append(desc.national_number_pattern)
     if not shapes:
         return None
-    idd = re.compile(md.international_prefix) if md.international_prefix else None
-    return idd, re.compile("(?:" + "|".join(shapes) + ")")
+    idd = std_re.compile(md.international_prefix) if md.international_prefix else None
+    # the number after at most six leading digits (a national prefix, a carrier code)
+    return idd, std_re.compile(r"\d{0,6}?(?:" + "|".join(shapes) + ")")
 
 
 def _may_be_national(candidate: str, digits: str, region: str) -> bool:
@@ -580,7 +592,7 @@ def _may_be_national(candidate: str, digits: str, region: str) -> bool:
     idd, national = shape
     if idd is not None and idd.match(digits):
         return True  # read as an international number after this region's prefix
-    return any(national.fullmatch(digits, k) for k in range(min(7, len(digits))))
+    return national.fullmatch(digits) is not None
 
 
 class _RegionsMatcher(PhoneNumberMatcher):
@@ -596,6 +608,8 @@ class _RegionsMatcher(PhoneNumberMatcher):
         self._regions = regions
 
     def _parse_and_verify(self, candidate, offset):  # noqa: ANN001, ANN202
+        if sum(c.isdigit() for c in candidate) < MIN_PHONE_DIGITS:
+            return None  # a match this short is dropped anyway (and so would be its inner ones)
         if _INTERNATIONAL.match(candidate):
             self.preferred_region = "DE"  # a region whose international prefix is 00
             return super()._parse_and_verify(candidate, offset)
