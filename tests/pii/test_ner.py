@@ -76,4 +76,5 @@ def test_german_text_sends_names_not_its_capitalised_nouns(ner):
     text = "Sie wird die Datei mit der Option lesen, und Konfiguration ist nicht auf Anna Beck."
     sent = [text[a:b] for a, b in ner.candidates(text)]
     assert sent == ["Anna Beck"]  # Datei, Option, Konfiguration: German nouns
-    assert "Konfiguration" in [text[a:b] for a, b in ner.candidates("We asked Konfiguration.")]
+    english = "We asked Konfiguration."
+    assert [english[a:b] for a, b in ner.candidates(english)] == ["Konfiguration"]
