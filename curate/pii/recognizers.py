@@ -546,6 +546,7 @@ def _not_a_phone_run(text: str, start: int, end: int) -> bool:
 
 
 _INTERNATIONAL = re.compile(r"[\s(\[\-.]*(?:\+|00[1-9])")
+_FRACTION = re.compile(r"[0-9][.,]$")
 _PLAIN = re.compile(r"[\d\s().\-]+")  # digits and punctuation only: no extension, no letters
 
 
@@ -653,6 +654,8 @@ class PhoneDigitsRecognizer(PhoneRecognizer):
         for a, b in windows:
             for m in _RegionsMatcher(text[a:b], regions):
                 value = text[a + m.start : a + m.end]
+                if _FRACTION.search(text, max(0, a + m.start - 2), a + m.start):
+                    continue  # the decimals of 0.2293848577, not a number of their own
                 if sum(c.isdigit() for c in value) >= MIN_PHONE_DIGITS and not _NOT_A_PHONE.search(
                     value
                 ):
