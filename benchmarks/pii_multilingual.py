@@ -7,7 +7,9 @@ IBANs with bad check digits ...). Two splits that share no carrier file, templat
 
 * ``dev``: what pii_scrub's multilingual recognizers were tuned on;
 * ``heldout``: measured, never tuned on: other carrier files, other carrier sentences and
-  labels, other Faker seeds.
+  labels, other Faker seeds, and half its names from sibling Faker locales (en_GB, en_AU,
+  de_AT, fr_CA, es_MX, nl_BE ...: name lists dev does not draw from). Its sentences, labels
+  and seed were replaced after a session had read the earlier ones (issue #19).
 
 Carrier text, per language: translated man pages under ``/usr/share/man/<lang>`` (Debian's
 manpages-de and manpages-fr, and the translations shipped by dpkg, apt, passwd, man-db ...;
@@ -24,8 +26,8 @@ FR NIR, ES DNI/NIE, IT codice fiscale, NL BSN, JP My Number, CN resident id, KR 
 Values go in on a line of their own or inside a paragraph; in Chinese, Japanese and Korean with
 no space before the value. Deterministic given the installed packages.
 
-Caveat: both splits draw values from Faker's word lists (street names, given names), so the
-held-out split tests other text, templates and values, not other vocabularies.
+Caveat: both splits draw their other values from the same Faker word lists (street names), so
+the held-out split tests other text, templates and values there, not other vocabularies.
 """
 
 from __future__ import annotations
@@ -54,8 +56,17 @@ LOCALE = {
 REGION = {"en": "US", "de": "DE", "fr": "FR", "es": "ES", "it": "IT", "nl": "NL", "zh": "CN"}
 REGION |= {"ja": "JP", "ko": "KR"}
 MAN_DIR = {"zh": "zh_CN"}
+# Held-out names: half from a sibling locale's name lists (other vocabularies than dev's)
+NAME_LOCALES = {
+    "en": ("en_GB", "en_AU", "en_IE", "en_NZ", "en_CA"),
+    "de": ("de_AT", "de_CH"),
+    "fr": ("fr_CA", "fr_CH", "fr_BE"),
+    "es": ("es_MX", "es_AR", "es_CO", "es_CL"),
+    "it": ("it_CH",),
+    "nl": ("nl_BE",),
+}
 CJK = ("zh", "ja", "ko")
-SEEDS = {"dev": 19, "heldout": 1919}
+SEEDS = {"dev": 19, "heldout": 7727}
 DOC_CHARS = 600
 
 
@@ -294,7 +305,7 @@ COMMON = ("EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "IP_ADDRESS", "US_SSN", "PERS
 COMMON += ("STREET_ADDRESS",)
 
 
-def value(entity: str, lang: str, fake, rng: random.Random) -> str:  # noqa: ANN001, C901
+def value(entity: str, lang: str, fake, rng: random.Random, names=()) -> str:  # noqa: ANN001, C901
     if entity == "EMAIL":
         return fake.email()
     if entity == "PHONE":
@@ -315,7 +326,7 @@ def value(entity: str, lang: str, fake, rng: random.Random) -> str:  # noqa: ANN
         ssn = _us_ssn(rng)
         return ssn.replace("-", " ") if rng.random() < 0.3 else ssn
     if entity == "PERSON":
-        return fake.name()
+        return (rng.choice(names) if names and rng.random() < 0.5 else fake).name()
     if entity == "STREET_ADDRESS":
         if lang in ("zh", "ja"):
             return fake.address().split(" ")[0]
@@ -459,120 +470,141 @@ DECOY_KINDS = (
 TEMPLATES = {
     "en": (
         ["Contact: {}", "Please write to {} for details.", "{}"],
-        ["Reach out to {} today.", "Details - {}", "See {}."],
+        ["Questions go to {} on weekdays.", "Reported by {} last week", "Owner of record: {}"],
     ),
     "de": (
         ["Kontakt: {}", "Bitte wenden Sie sich an {}.", "{}"],
-        ["Rückfragen an {} richten.", "Angaben: {}", "Siehe {}."],
+        ["Ansprechpartner ist {} (werktags).", "Gemeldet von {} am Montag", "Eingetragen: {}"],
     ),
     "fr": (
         ["Contact : {}", "Veuillez écrire à {} pour plus de détails.", "{}"],
-        ["Pour toute question : {}.", "Coordonnées - {}", "Voir {}."],
+        [
+            "Les questions vont à {} en semaine.",
+            "Signalé par {} la semaine dernière",
+            "Enregistré : {}",
+        ],
     ),
     "es": (
         ["Contacto: {}", "Por favor, escriba a {} para más detalles.", "{}"],
-        ["Para consultas: {}.", "Datos - {}", "Véase {}."],
+        [
+            "Las preguntas van a {} entre semana.",
+            "Informado por {} la semana pasada",
+            "Registrado: {}",
+        ],
     ),
     "it": (
         ["Contatto: {}", "Si prega di scrivere a {} per i dettagli.", "{}"],
-        ["Per domande: {}.", "Recapito - {}", "Vedi {}."],
+        [
+            "Le domande vanno a {} nei giorni feriali.",
+            "Segnalato da {} la settimana scorsa",
+            "Registrato: {}",
+        ],
     ),
     "nl": (
         ["Contact: {}", "Schrijf naar {} voor meer informatie.", "{}"],
-        ["Vragen? {}.", "Gegevens - {}", "Zie {}."],
+        ["Vragen gaan naar {} op werkdagen.", "Gemeld door {} vorige week", "Geregistreerd: {}"],
     ),
     "zh": (
         ["联系人：{}", "详情请联系{}。", "{}"],
-        ["如有疑问请咨询{}谢谢。", "资料：{}", "参见{}。"],
+        ["工作日请找{}处理", "上周由{}报告", "登记信息{}"],
     ),
     "ja": (
         ["連絡先：{}", "詳細は{}までお問い合わせください。", "{}"],
-        ["ご質問は{}へ。", "情報：{}", "{}を参照。"],
+        ["平日は{}が対応します", "先週{}より報告", "登録情報{}"],
     ),
     "ko": (
         ["연락처: {}", "자세한 내용은 {}에게 문의하세요.", "{}"],
-        ["문의는 {}로 부탁드립니다.", "정보: {}", "{} 참조."],
+        ["평일에는 {}이 담당합니다", "지난주 {}가 보고함", "등록 정보 {}"],
     ),
 }
 LABELS = {
     "en": {
-        "PHONE": (["Phone:", "Tel."], ["Call", "Mobile:"]),
-        "US_SSN": (["SSN:", "Social Security number"], ["SSN #", "social security no."]),
-        "PERSON": (["Name:", "Author:"], ["Signed,", "Maintainer:"]),
-        "STREET_ADDRESS": (["Address:", "lives at"], ["Ship to:", "office at"]),
-        "UK_NINO": (["NI number:", "National Insurance number"], ["NINO", "NI no."]),
+        "PHONE": (["Phone:", "Tel."], ["Ring", "Cell #"]),
+        "US_SSN": (["SSN:", "Social Security number"], ["Social Security #", "SSN -"]),
+        "PERSON": (["Name:", "Author:"], ["Regards,", "Reviewed by"]),
+        "STREET_ADDRESS": (["Address:", "lives at"], ["Mail to", "Residence:"]),
+        "UK_NINO": (
+            ["NI number:", "National Insurance number"],
+            ["National Insurance no:", "NI #"],
+        ),
     },
     "de": {
-        "PHONE": (["Telefon:", "Tel."], ["Rufnummer", "Mobil:"]),
+        "PHONE": (["Telefon:", "Tel."], ["Erreichbar unter", "Handy"]),
         "US_SSN": (
             ["Sozialversicherungsnummer (USA):", "US-SSN"],
-            ["SSN (Vereinigte Staaten)", "amerikanische SSN:"],
+            ["US-Sozialversicherungsnr.", "Social Security Number (USA)"],
         ),
-        "PERSON": (["Name:", "Autor:"], ["Ansprechpartner:", "Verfasst von"]),
-        "STREET_ADDRESS": (["Anschrift:", "wohnhaft in der"], ["Adresse:", "Büro:"]),
+        "PERSON": (["Name:", "Autor:"], ["Mit freundlichen Grüßen", "Bearbeiter:"]),
+        "STREET_ADDRESS": (["Anschrift:", "wohnhaft in der"], ["Lieferanschrift", "Sitz:"]),
         "DE_TAX_ID": (
             ["Steuer-ID:", "Steueridentifikationsnummer"],
-            ["IdNr.", "steuerliche Identifikationsnummer:"],
+            ["Steuer-IdNr", "Identifikationsnummer (Steuer)"],
         ),
     },
     "fr": {
-        "PHONE": (["Téléphone :", "Tél."], ["Appelez le", "Portable :"]),
+        "PHONE": (["Téléphone :", "Tél."], ["Joignable au", "Mobile"]),
         "US_SSN": (
             ["numéro de sécurité sociale américain :", "SSN"],
-            ["SSN (États-Unis) :", "n° SSN"],
+            ["Social Security (USA)", "numéro SSN américain"],
         ),
-        "PERSON": (["Nom :", "Auteur :"], ["Signé", "Responsable :"]),
-        "STREET_ADDRESS": (["Adresse :", "domicilié au"], ["Livraison :", "bureau au"]),
-        "FR_NIR": (["N° de sécurité sociale :", "NIR"], ["numéro INSEE", "n° SS :"]),
+        "PERSON": (["Nom :", "Auteur :"], ["Cordialement,", "Rédigé par"]),
+        "STREET_ADDRESS": (["Adresse :", "domicilié au"], ["Envoyer à", "Siège :"]),
+        "FR_NIR": (["N° de sécurité sociale :", "NIR"], ["numéro de sécu", "N° INSEE :"]),
     },
     "es": {
-        "PHONE": (["Teléfono:", "Tel."], ["Llame al", "Móvil:"]),
+        "PHONE": (["Teléfono:", "Tel."], ["Contacte al", "Celular"]),
         "US_SSN": (
             ["número de seguro social (EE. UU.):", "SSN"],
-            ["SSN estadounidense:", "nº SSN"],
+            ["Seguro Social de EE. UU.", "SSN de EE.UU.:"],
         ),
-        "PERSON": (["Nombre:", "Autor:"], ["Firmado:", "Responsable:"]),
-        "STREET_ADDRESS": (["Dirección:", "con domicilio en"], ["Envío a:", "oficina en"]),
-        "ES_NIF": (["DNI:", "NIF"], ["D.N.I.", "documento:"]),
-        "ES_NIE": (["NIE:", "número de extranjero"], ["N.I.E.", "tarjeta NIE"]),
+        "PERSON": (["Nombre:", "Autor:"], ["Atentamente,", "Redactado por"]),
+        "STREET_ADDRESS": (["Dirección:", "con domicilio en"], ["Enviar a", "Sede:"]),
+        "ES_NIF": (["DNI:", "NIF"], ["NIF:", "número de DNI"]),
+        "ES_NIE": (["NIE:", "número de extranjero"], ["NIE nº", "identidad de extranjero:"]),
     },
     "it": {
-        "PHONE": (["Telefono:", "Tel."], ["Chiamare il", "Cellulare:"]),
-        "US_SSN": (["numero di previdenza sociale (USA):", "SSN"], ["SSN statunitense:", "n. SSN"]),
-        "PERSON": (["Nome:", "Autore:"], ["Firmato", "Referente:"]),
-        "STREET_ADDRESS": (["Indirizzo:", "residente in"], ["Spedire a:", "sede in"]),
-        "IT_FISCAL_CODE": (["Codice fiscale:", "C.F."], ["cod. fisc.", "CF:"]),
+        "PHONE": (["Telefono:", "Tel."], ["Raggiungibile al", "Cell."]),
+        "US_SSN": (
+            ["numero di previdenza sociale (USA):", "SSN"],
+            ["Social Security (USA)", "SSN americano:"],
+        ),
+        "PERSON": (["Nome:", "Autore:"], ["Cordiali saluti,", "Redatto da"]),
+        "STREET_ADDRESS": (["Indirizzo:", "residente in"], ["Inviare a", "Domicilio:"]),
+        "IT_FISCAL_CODE": (["Codice fiscale:", "C.F."], ["codice fiscale n.", "C.F.:"]),
     },
     "nl": {
-        "PHONE": (["Telefoon:", "Tel."], ["Bel", "Mobiel:"]),
+        "PHONE": (["Telefoon:", "Tel."], ["Bereikbaar op", "GSM"]),
         "US_SSN": (
             ["Amerikaans sofinummer (SSN):", "SSN"],
-            ["SSN (VS):", "social security nummer"],
+            ["Social Security (VS)", "Amerikaans SSN:"],
         ),
-        "PERSON": (["Naam:", "Auteur:"], ["Ondertekend,", "Contactpersoon:"]),
-        "STREET_ADDRESS": (["Adres:", "woonachtig aan de"], ["Bezorgen op:", "kantoor aan de"]),
-        "NL_BSN": (["BSN:", "burgerservicenummer"], ["BSN-nummer", "sofinummer:"]),
+        "PERSON": (["Naam:", "Auteur:"], ["Met vriendelijke groet,", "Opgesteld door"]),
+        "STREET_ADDRESS": (["Adres:", "woonachtig aan de"], ["Verzenden naar", "Vestiging:"]),
+        "NL_BSN": (["BSN:", "burgerservicenummer"], ["BSN nr.", "Burgerservicenummer:"]),
     },
     "zh": {
-        "PHONE": (["电话：", "手机"], ["联系电话", "座机："]),
-        "US_SSN": (["美国社会安全号码：", "SSN"], ["美国社保号", "社会安全号："]),
-        "PERSON": (["姓名：", "作者"], ["负责人：", "联系人"]),
-        "STREET_ADDRESS": (["地址：", "住址"], ["收货地址：", "办公地点"]),
-        "CN_ID": (["身份证号：", "身份证"], ["公民身份号码", "身份证号码："]),
+        "PHONE": (["电话：", "手机"], ["请拨打", "手机号码"]),
+        "US_SSN": (["美国社会安全号码：", "SSN"], ["美国社会保障号", "美国SSN："]),
+        "PERSON": (["姓名：", "作者"], ["经办人", "审核："]),
+        "STREET_ADDRESS": (["地址：", "住址"], ["寄送至", "公司地址"]),
+        "CN_ID": (["身份证号：", "身份证"], ["居民身份证号", "证件号码："]),
     },
     "ja": {
-        "PHONE": (["電話：", "TEL"], ["携帯", "電話番号："]),
-        "US_SSN": (["米国社会保障番号：", "SSN"], ["米国SSN", "社会保障番号："]),
-        "PERSON": (["氏名：", "作成者"], ["担当者：", "担当"]),
-        "STREET_ADDRESS": (["住所：", "所在地"], ["送付先：", "事務所"]),
-        "JP_MY_NUMBER": (["マイナンバー：", "個人番号"], ["個人番号：", "マイナンバー"]),
+        "PHONE": (["電話：", "TEL"], ["お電話は", "連絡電話"]),
+        "US_SSN": (["米国社会保障番号：", "SSN"], ["ソーシャルセキュリティ番号", "米国SSN："]),
+        "PERSON": (["氏名：", "作成者"], ["記入者", "確認："]),
+        "STREET_ADDRESS": (["住所：", "所在地"], ["お届け先", "本社所在地"]),
+        "JP_MY_NUMBER": (
+            ["マイナンバー：", "個人番号"],
+            ["マイナンバー（個人番号）", "個人番号は"],
+        ),
     },
     "ko": {
-        "PHONE": (["전화:", "휴대폰"], ["연락처", "전화번호:"]),
-        "US_SSN": (["미국 사회보장번호:", "SSN"], ["미국 SSN", "사회보장번호:"]),
-        "PERSON": (["이름:", "작성자"], ["담당자:", "담당"]),
-        "STREET_ADDRESS": (["주소:", "소재지"], ["배송지:", "사무실"]),
-        "KR_RRN": (["주민등록번호:", "주민번호"], ["주민등록번호", "주민번호:"]),
+        "PHONE": (["전화:", "휴대폰"], ["휴대전화", "연락 번호:"]),
+        "US_SSN": (["미국 사회보장번호:", "SSN"], ["미국 사회보장 번호", "SSN 번호:"]),
+        "PERSON": (["이름:", "작성자"], ["작성:", "확인자"]),
+        "STREET_ADDRESS": (["주소:", "소재지"], ["배송 주소:", "본사"]),
+        "KR_RRN": (["주민등록번호:", "주민번호"], ["주민등록 번호", "주민번호는"]),
     },
 }
 
@@ -630,6 +662,10 @@ def build(split: str, docs_per_lang: int = 160, decoy_docs_per_lang: int = 30) -
         rng = random.Random(seed * 100 + li)
         fake = Faker(LOCALE[lang])
         fake.seed_instance(seed * 100 + li)
+        names = []
+        for loc in NAME_LOCALES.get(lang, ()) if split == "heldout" else ():
+            names.append(Faker(loc))
+            names[-1].seed_instance(seed * 100 + li + len(names))
         entities = COMMON + NATIONAL_IDS[lang]
         pool = carrier_docs(lang, split, docs_per_lang + decoy_docs_per_lang, rng)
         templates = TEMPLATES[lang][k]
@@ -647,7 +683,7 @@ def build(split: str, docs_per_lang: int = 160, decoy_docs_per_lang: int = 30) -
                     entity = "DECOY"
                 else:
                     entity = rng.choice(entities)
-                    val = value(entity, lang, fake, rng)
+                    val = value(entity, lang, fake, rng, names)
                     labels = LABELS[lang].get(entity)
                     if labels and rng.random() < 0.7:
                         label = rng.choice(labels[k])

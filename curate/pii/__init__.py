@@ -7,7 +7,8 @@
 * ``prescreen``: cheap candidate windows, so presidio only ever sees the text that can match.
 * ``ner``: spaCy NER for PERSON/LOCATION, batched with ``nlp.pipe`` over name-like windows,
   and ``LazyNer``, the base of every NER (built once per worker, an unavailable one remembered).
-* ``names``: Latin-script PERSON from a given-name lexicon (gender-guesser's data) and titles.
+* ``names``: Latin-script PERSON from given-name lexicons (gender-guesser's and nomquamgender's
+  data) and titles.
 * ``zh_ner``, ``ja_ner``, ``ko_ner``: Chinese (jieba), Japanese (fugashi + unidic-lite) and
   Korean (Kiwi) PERSON/LOCATION from part-of-speech tags, filtered to the shape of a name.
 * ``replace``: overlap resolution and the replacement (placeholder, mask, salted hash).

@@ -52,6 +52,8 @@ PARTICLES = frozenset(
 )
 HONORIFICS = ("씨", "님", "선생", "교수", "과장", "부장", "대리", "사장", "회장", "군", "양")
 PLACE_SUFFIX = frozenset("시도구군동읍면리로길가")
+# one-syllable nouns that end compounds of technical text (사용법, 도움말, 구성원, 변환기)
+SUFFIX_NOUNS = frozenset("법말원기자형값용식표문선명수율량시간본일")
 _CANDIDATE = re.compile(
     rf"(?<!\p{{Hangul}})[{''.join(sorted(SURNAMES))}]\p{{Hangul}}{{1,6}}(?!\p{{Hangul}})"
 )
@@ -104,10 +106,37 @@ class KiwiNer(LazyNer):
                 out.append((start, end))
             i = j
         if not out:
-            unseen = self._unseen_name(tokens, piece)
+            unseen = self._unseen_name(tokens, piece) or self._split_name(tokens, piece)
             if unseen:
                 out.append(unseen)
         return out
+
+    @staticmethod
+    def _split_name(tokens: list, piece: str) -> tuple[int, int] | None:  # noqa: ANN001
+        """A three-syllable word of a surname and two given-name syllables that Kiwi splits
+        into known pieces because they spell words (이 + 지원, 구 + 성훈, 강성 + 민): its
+        pieces end at the third syllable, none is a particle, an ending, a suffix or a verb
+        (명령 + 이, 지정 + 하: a copula or a verb; a single
+        jamo like the ㄴ of 영화 + ㄴ is), and only particles, endings, punctuation or an
+        honorific follow."""
+        word = piece[:3]
+        if len(word) < 3 or word[0] not in SURNAMES or word in NOT_NAMES:
+            return None
+        if word[1] not in GIVEN_SYLLABLES or word[2] not in GIVEN_SYLLABLES:
+            return None
+        head = [t for t in tokens if t.start < 3]
+        if len(head) < 2 or head[0].start != 0 or any(t.start + t.len > 3 for t in head):
+            return None
+        for t in head:
+            jamo = len(t.form) == 1 and "\u1100" <= t.form <= "\u11ff"
+            if t.tag[0] in "JEXV" and not jamo or t.tag in ("SL", "SN", "SH"):
+                return None
+        if head[0].len == 2 and head[1].len == 1 and head[1].form in SUFFIX_NOUNS:
+            return None  # 사용 + 법, 도움 + 말: a word and a bound noun
+        for u in tokens[len(head) :]:
+            if not (u.tag[0] in "JSE" or u.form in PARTICLES or u.form.startswith(HONORIFICS)):
+                return None
+        return 0, 3
 
     @staticmethod
     def _unseen_name(tokens: list, piece: str) -> tuple[int, int] | None:  # noqa: ANN001

@@ -18,7 +18,9 @@ document: ``Bitte wenden Sie`` is no name though ``Bitte`` is one in Sweden).
 
 The lexicon is the first-name dictionary of Jörg Michael's ``gender`` program (about 48,000
 given names of 55 countries, GFDL), as shipped in the ``gender-guesser`` package's data file:
-nothing is downloaded. It is independent of the generator of the test names
+nothing is downloaded. A second lexicon adds the given names of nomquamgender's reference data
+(names with their counts in 36 sources, MIT; those listed by two sources or more, about 81,700,
+less words that start place names). Both are independent of the generator of the test names
 (benchmarks/pii_multilingual.py takes them from Faker's locale providers).
 """
 
@@ -63,6 +65,15 @@ _NOT_GIVEN = (
     "Dakota Montana Jersey Vienna Lorraine Holland"
 )
 NOT_GIVEN = frozenset(_NOT_GIVEN.split())
+# words the second lexicon lists (its sources scraped handles and nicknames too) that start
+# place names and product names in the dev split's carrier text (North East Lincolnshire, São
+# Nicolau, Sir Ceredigion, Java Virtual Machine, Wide Area Information Servers, Live Server)
+_NOT_EXTRA = (
+    "north south east west northern southern eastern western central upper lower greater new "
+    "old great little saint sao san santa sir lord lady virgin minor area live cache java valor "
+    "shell canon dez mega apple coma breezy muslim trust blue wide hewlett red green black white "
+    "grand mount lake port fort cape isla ile"
+)
 _PARTICLE_WORDS = frozenset(w for p in PARTICLES.split("|") for w in p.lower().split())
 _SPLIT = re.compile(r"[ \t]+")
 _LOWER_WORD = re.compile(r"(?<![\p{L}\p{N}_])\p{Ll}[\p{Ll}'’]*(?![\p{L}\p{N}_])")
@@ -74,6 +85,48 @@ def lexicon_path() -> Path | None:
     except ImportError:
         return None
     return Path(gender_guesser.__file__).parent / "data" / "nam_dict.txt"
+
+
+# A name of the second lexicon counts when this many of its sources list it, this often in all:
+# below that its entries are mostly words and handles of the scraped sources (``software``).
+EXTRA_MIN_SOURCES = 2
+EXTRA_MIN_COUNT = 20
+
+
+def extra_lexicon_path() -> Path | None:
+    import importlib.util
+
+    spec = importlib.util.find_spec("nomquamgender")  # its data only: no import of its code
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "name_data.json"
+
+
+@functools.cache
+def extra_given_names() -> frozenset[str]:
+    """Given names of nomquamgender's reference data (given names with their counts in 36
+    sources: censuses, national registers, author lists; MIT), lower case and unaccented,
+    listed by at least EXTRA_MIN_SOURCES sources EXTRA_MIN_COUNT times, less the stop words of
+    the crawl's languages and NOT_GIVEN; empty when the package is missing."""
+    import json
+
+    path = extra_lexicon_path()
+    if path is None or not path.is_file():
+        return frozenset()
+    with path.open(encoding="utf-8") as f:
+        data = json.load(f)
+    stop = _stop_words()
+    not_given = {w.lower() for w in NOT_GIVEN} | set(_NOT_EXTRA.split())
+    return frozenset(
+        n
+        for n, v in data.items()
+        if v[0] >= EXTRA_MIN_SOURCES
+        and v[1] >= EXTRA_MIN_COUNT
+        and len(n) >= 2
+        and n.isalpha()
+        and n not in stop
+        and n not in not_given
+    )
 
 
 @functools.cache
@@ -122,7 +175,12 @@ class GivenNameNer(LazyNer):
         if not names:
             raise ImportError("gender-guesser (the given-name lexicon) is not installed")
         self._stop = _stop_words()
+        self._extra = extra_given_names()
         return names
+
+    def _known(self, word: str) -> bool:
+        plain = unaccented(word)
+        return word in self._model or plain in self._model or plain.lower() in self._extra
 
     def find(self, texts: list[str]) -> tuple[list[list[tuple[int, int, str, float]]], int]:
         """Spans per text, and the characters of the runs looked up in the lexicon (like the
@@ -150,9 +208,7 @@ class GivenNameNer(LazyNer):
             given = m.group(1)
             self._looked_up += m.end(1) - m.start(1)
             first = given.split("-")[0]
-            if given in NOT_GIVEN or not (
-                {given, first, unaccented(given), unaccented(first)} & self._model
-            ):
+            if given in NOT_GIVEN or not (self._known(given) or self._known(first)):
                 continue
             if common(given):
                 continue

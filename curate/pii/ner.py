@@ -10,8 +10,9 @@ every document, one call per document; that is most of its cost. Here:
   (the NER's CNN sees 4 tokens either way, so a short window decides as the whole text would).
   A single Title Case word is skipped when it is a stop word, when the same word also occurs
   in lower case in the document ("Return" / "return", "Share"), and when it is an identifier
-  in CamelCase (``ValueError``, ``GitHub``; ``McDonald`` and ``O'Neil`` stay), and where any
-  word is capitalised: at the start of a line or sentence, after an article (``die Datei``);
+  in CamelCase (``ValueError``, ``GitHub``; ``McDonald`` and ``O'Neil`` stay), where any
+  word is capitalised: at the start of a line or sentence, after an article (``die Datei``),
+  and in German text, which capitalises every noun (``GERMAN_MARKERS``);
   full names, two Title Case words or more, are always sent;
 * windows of a whole batch go through one ``nlp.pipe`` call, and a window seen before (the
   "Powered by" and "Skip to content" of web pages) takes its entities from a bounded cache.
@@ -49,6 +50,12 @@ _ARTICLES = (
     "del della dello"
 )
 ARTICLES = frozenset(_ARTICLES.split())
+# German capitalises every noun: in a text with these words a single Title Case word is a noun
+# far more often than a name, and half of the windows of a mixed crawl came from German pages.
+# Its single words are not sent (names of two words or more still are; the given-name lexicon
+# and titles of curate/pii/names.py find "Herr Jopich").
+_GERMAN = "der die das und nicht mit ist wird werden für eine oder auf sich"
+GERMAN_MARKERS = frozenset(_GERMAN.split())
 
 
 def _stop_words() -> frozenset[str]:
@@ -160,9 +167,15 @@ class SpacyNer(LazyNer):
         """The Title Case phrases of ``text`` that may be a name or a place."""
         out: list[tuple[int, int]] = []
         lower: set[str] | None = None
+        german: bool | None = None
         for m in _NAME_LIKE.finditer(text):
             phrase = m.group(1)
             if " " not in phrase and "-" not in phrase:
+                if german is None:
+                    lower = set(_LOWER_WORD.findall(text))
+                    german = len(GERMAN_MARKERS & lower) >= 4
+                if german:
+                    continue
                 word = phrase.lower()
                 if word in self._stop or _CAMEL.search(phrase):
                     continue

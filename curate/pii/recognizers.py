@@ -32,10 +32,13 @@ Gaps filled, each with a test in tests/pii/test_recognizers.py:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import re as std_re
 from collections.abc import Iterable
 
 import regex as re
+from phonenumbers import Leniency, PhoneNumberMatcher
 from phonenumbers.phonenumberutil import _VALID_PUNCTUATION
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.predefined_recognizers import (
@@ -542,13 +545,94 @@ def _not_a_phone_run(text: str, start: int, end: int) -> bool:
     return len(digits) >= 16 and luhn_ok(digits) and text[max(0, start - 1) : start] != "+"
 
 
-class PhoneDigitsRecognizer(PhoneRecognizer):
-    """presidio's libphonenumber recognizer, run only around digit runs of 7 or more digits.
+_INTERNATIONAL = re.compile(r"[\s(\[\-.]*(?:\+|00[1-9])")
+_FRACTION = re.compile(r"[0-9][.,]$")
+_PLAIN = re.compile(r"[\d\s().\-]+")  # digits and punctuation only: no extension, no letters
 
-    The matcher tries every number in the text once per region (a date, a year, a version
-    string), which made it a third of pii_scrub's time; most text has no run that long. Each run
-    is widened just enough for the matcher to see what it checks around a candidate. Matches
-    with fewer digits (character tables, ``040/014``) are dropped wherever they are found.
+
+# the number types of libphonenumber's metadata: a valid number has the shape of one of them
+_NUMBER_TYPES = (
+    "fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "personal_number", "voip",
+    "pager", "uan", "voicemail",
+)  # fmt: skip
+
+
+@functools.cache
+def _region_shape(region: str) -> tuple | None:
+    """(international prefix, national number shape) of a region, for a cheap necessary check
+    before parsing a national form: libphonenumber's number is the digits less a national
+    prefix or carrier code (a few leading digits), and valid only if it has the shape of a
+    number type (fixed line, mobile, toll free ...) of some region of its country code (US
+    numbers may be Canadian). None: no shortcut (a region
+    that rewrites the number while parsing, e.g. AR)."""
+    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
+
+    md = PhoneMetadata.metadata_for_region(region)
+    if md is None or md.national_prefix_transform_rule:
+        return None
+    shapes = []
+    for r in COUNTRY_CODE_TO_REGION_CODE.get(md.country_code, ()):
+        other = PhoneMetadata.metadata_for_region(r)
+        for kind in _NUMBER_TYPES:
+            desc = getattr(other, kind, None) if other is not None else None
+            if desc is not None and desc.national_number_pattern:
+                shapes.append(desc.national_number_pattern)
+    if not shapes:
+        return None
+    idd = std_re.compile(md.international_prefix) if md.international_prefix else None
+    # the number after at most six leading digits (a national prefix, a carrier code)
+    return idd, std_re.compile(r"\d{0,6}?(?:" + "|".join(shapes) + ")")
+
+
+def _may_be_national(candidate: str, digits: str, region: str) -> bool:
+    """False only when parsing ``candidate`` as a national number of ``region`` cannot give a
+    valid number (so the parse is skipped); True when unsure."""
+    shape = _region_shape(region)
+    if shape is None or not _PLAIN.fullmatch(candidate):
+        return True
+    idd, national = shape
+    if idd is not None and idd.match(digits):
+        return True  # read as an international number after this region's prefix
+    return national.fullmatch(digits) is not None
+
+
+class _RegionsMatcher(PhoneNumberMatcher):
+    """libphonenumber's matcher at leniency VALID that finds each candidate once and parses it
+    with the regions that can apply: one region for a number written with its country code (a
+    leading ``+`` or ``00``: parse reads the country from the number, the region does not
+    matter), every region of ``regions`` in order for a national form (the first valid one
+    wins). presidio runs a whole matcher per region, so every candidate, date and count was
+    parsed once per region."""
+
+    def __init__(self, text: str, regions: tuple[str, ...]) -> None:
+        super().__init__(text, regions[0], leniency=Leniency.VALID)
+        self._regions = regions
+
+    def _parse_and_verify(self, candidate, offset):  # noqa: ANN001, ANN202
+        if sum(c.isdigit() for c in candidate) < MIN_PHONE_DIGITS:
+            return None  # a match this short is dropped anyway (and so would be its inner ones)
+        if _INTERNATIONAL.match(candidate):
+            self.preferred_region = "DE"  # a region whose international prefix is 00
+            return super()._parse_and_verify(candidate, offset)
+        digits = "".join(c for c in candidate if c.isdigit())
+        for region in self._regions:
+            if not _may_be_national(candidate, digits, region):
+                continue
+            self.preferred_region = region
+            match = super()._parse_and_verify(candidate, offset)
+            if match is not None:
+                return match
+        return None
+
+
+class PhoneDigitsRecognizer(PhoneRecognizer):
+    """libphonenumber's phone numbers, looked for only around digit runs of 7 or more digits.
+
+    The matcher tries every number in the text (a date, a year, a version string), which made
+    it a third of pii_scrub's time; most text has no run that long. Each run is widened just
+    enough for the matcher to see what it checks around a candidate, and each candidate is
+    parsed with the regions that can apply (``_RegionsMatcher``). Matches with fewer digits
+    (character tables, ``040/014``) are dropped wherever they are found.
     """
 
     def __init__(self, supported_regions: tuple[str, ...]) -> None:
@@ -566,15 +650,16 @@ class PhoneDigitsRecognizer(PhoneRecognizer):
             else:
                 windows.append((a, b))
         results: list[RecognizerResult] = []
+        regions = tuple(self.supported_regions)
         for a, b in windows:
-            for r in super().analyze(text[a:b], entities, nlp_artifacts):
-                value = text[a + r.start : a + r.end]
+            for m in _RegionsMatcher(text[a:b], regions):
+                value = text[a + m.start : a + m.end]
+                if _FRACTION.search(text, max(0, a + m.start - 2), a + m.start):
+                    continue  # the decimals of 0.2293848577, not a number of their own
                 if sum(c.isdigit() for c in value) >= MIN_PHONE_DIGITS and not _NOT_A_PHONE.search(
                     value
                 ):
-                    r.start += a
-                    r.end += a
-                    results.append(r)
+                    results.append(RecognizerResult("PHONE", a + m.start, a + m.end, self.SCORE))
         return results
 
 

@@ -9,6 +9,10 @@ characters each. A tag is therefore only a candidate:
   surname, that starts with one of the common surnames below. A one-character surname that
   jieba tags nr on its own is joined with the one or two Han characters after it (jieba splits
   unseen given names: 廖 + 婷婷).
+* PERSON too: a run of Han text of a surname and one character standing alone
+  between punctuation, Latin text or line ends (``姓名：苗洋。``, ``？黄想。``) that jieba's
+  dictionary does not hold as a word (方法, 文件 and 时间 start with surnames): jieba tags
+  unseen given names as verbs or adjectives (苗 + 洋).
 * LOCATION: an ns word that ends in an administrative or country suffix (省 市 县 区 ...), or
   is followed by one (合肥 + 县), or is a province-level name (北京, 广东 ...).
 
@@ -86,6 +90,9 @@ PROVINCES = frozenset(
     ]
 )
 _HAN = re.compile(r"\p{Han}+")
+_ALONE = re.compile(r"(?<!\p{Han})\p{Han}{2}(?!\p{Han})")
+# characters that end a word or phrase, not a given name (曾是, 段名, 时中)
+_FUNCTION = frozenset("是的了在和与或为等名时中上下内外个之其所以也都而及")
 _TRIGGER = re.compile(
     "["
     + "".join(sorted(SURNAMES))
@@ -134,7 +141,19 @@ class JiebaNer(LazyNer):
             tokenizer.tmp_dir = str(folder)
         except OSError:
             log.info("pii_scrub: %s not writable; jieba caches in the temp directory", folder)
-        return jieba.posseg.POSTokenizer(tokenizer)
+        posseg = jieba.posseg.POSTokenizer(tokenizer)
+        posseg.tokenizer.check_initialized()
+        self._words = posseg.tokenizer.FREQ
+        return posseg
+
+    def _alone(self, text: str) -> list[tuple[int, int, str, float]]:
+        """Surname + given name alone between non-Han characters, not a dictionary word."""
+        out = []
+        for m in _ALONE.finditer(text):
+            word = m.group()
+            if _is_name(word) and word[1] not in _FUNCTION and not self._words.get(word):
+                out.append((m.start(), m.end(), "PERSON", NER_SCORE))
+        return out
 
     def spans(self, text: str) -> list[tuple[int, int, str, float]]:
         """(start, end, entity, score) of the names and places in ``text``, tagging windows."""
@@ -155,7 +174,8 @@ class JiebaNer(LazyNer):
                     out.append((hit[0] - d + a, hit[1] - d + a, hit[2], hit[3]))
                 hit = next(found, None)
             d += b - a + 1
-        return out
+        seen = {(a, b) for a, b, _, _ in out}
+        return out + [h for h in self._alone(text) if (h[0], h[1]) not in seen]
 
     def _tag(self, text: str) -> list[tuple[int, int, str, float]]:
         words = [(w.word, w.flag) for w in self._model.cut(text)]

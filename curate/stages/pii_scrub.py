@@ -17,7 +17,7 @@ Every pattern recognizer runs on every row, and libphonenumber tries every regio
 document's ``language`` column only adds shapes of its own (CN phone shapes in zh/ja rows,
 curate/pii/recognizers.py) and a language's own spaCy model (``ner_models``, French by
 default). Names are found by script on every row whatever its label: the English spaCy model on
-Latin-script windows and a given-name lexicon with titles (curate/pii/names.py), jieba's
+Latin-script windows and given-name lexicons with titles (curate/pii/names.py), jieba's
 part-of-speech tags on Han text (curate/pii/zh_ner.py), fugashi on text with kana
 (curate/pii/ja_ner.py), Kiwi on Hangul (curate/pii/ko_ner.py). On technical Chinese text
 about 0.4 per 1,000 characters of ordinary words are taken for names (``ner_languages``

@@ -7,7 +7,7 @@ import pytest
 
 from curate.pii.ja_ner import FugashiNer
 from curate.pii.ko_ner import KiwiNer
-from curate.pii.names import GivenNameNer, given_names
+from curate.pii.names import GivenNameNer, extra_given_names, given_names
 
 
 def _found(ner, text: str) -> list[str]:  # noqa: ANN001
@@ -29,9 +29,17 @@ def test_the_lexicon_is_the_gender_dictionary_less_stop_words_and_words() -> Non
     assert not {"General", "Die", "San"} & lexicon
 
 
+def test_the_second_lexicon_adds_names_the_first_lacks_but_not_words() -> None:
+    extra = extra_given_names()
+    assert len(extra) > 50_000
+    assert "ninthe" in extra and "Ninthe" not in given_names()  # Dutch, only in nomquamgender
+    assert not {"the", "die", "north", "sao", "software", "general"} & extra
+
+
 @pytest.mark.parametrize(
     ("text", "name"),
     [
+        ("Schrijf naar Ninthe Zeldenrust-Verbeek voor meer.", "Ninthe Zeldenrust-Verbeek"),
         ("Autor: Ana Sofía Rey Puente. Siehe unten.", "Ana Sofía Rey Puente"),
         ("Contatto: Temistocle Caccioppoli e altri", "Temistocle Caccioppoli"),
         ("Auteur: Quinn van de Weterink", "Quinn van de Weterink"),
@@ -53,6 +61,7 @@ def test_a_given_name_and_title_case_words_or_a_title_are_a_name(names, text, na
         "San Andrés is an island; Sun Type is a font.",
         "Die Datei Konfiguration wird gelesen.",
         "Frank said so.",  # a given name alone is not enough
+        "North East Lincolnshire and São Nicolau are places.",
     ],
 )
 def test_words_and_places_are_not_names(names, text) -> None:
@@ -76,6 +85,8 @@ def kiwi() -> KiwiNer:
         ("작성자 김지은", "김지은"),  # Kiwi reads 김 + 짓 + 은 (a verb)
         ("이름: 이아름", "이아름"),  # a native Korean given name
         ("홍길동씨에게 연락", "홍길동"),  # honorific written together
+        ("이름: 이지원", "이지원"),  # spells 이 + 지원 ("this support")
+        ("자세한 내용은 강성민에게 문의하세요.", "강성민"),  # 강성 ("strong") + 민
     ],
 )
 def test_korean_names(kiwi, text, name) -> None:
@@ -90,6 +101,7 @@ def test_korean_names(kiwi, text, name) -> None:
         "강동구 천호대로",
         "인코더 설정과 하이픈",
         "이상은 기본값입니다.",
+        "사용법 도움말 명령이 지정하여 명령이다",  # a word and a bound noun, a particle, a verb
     ],
 )
 def test_korean_words_are_not_names(kiwi, text) -> None:

@@ -70,3 +70,11 @@ def test_repeated_windows_come_from_the_cache(ner):
     again, _ = small.find([text, "Ann Lee met Bob Stone in town, then left."])
     assert again[0] == first[0] and small.chars_run > run_before  # dropped and refilled
     assert len(small._cache) <= len(small.windows(text)) + 1  # never more than one batch
+
+
+def test_german_text_sends_names_not_its_capitalised_nouns(ner):
+    text = "Sie wird die Datei mit der Option lesen, und Konfiguration ist nicht auf Anna Beck."
+    sent = [text[a:b] for a, b in ner.candidates(text)]
+    assert sent == ["Anna Beck"]  # Datei, Option, Konfiguration: German nouns
+    english = "We asked Konfiguration."
+    assert [english[a:b] for a, b in ner.candidates(english)] == ["Konfiguration"]

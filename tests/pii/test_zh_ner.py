@@ -79,3 +79,12 @@ def test_offline_and_cache_in_a_private_folder(tmp_path, monkeypatch):
     assert ner.load()
     assert ner.spans("请联系王芳。")
     assert list((tmp_path / "curate" / "jieba").glob("jieba*.cache"))
+
+
+def test_a_surname_and_given_name_alone_between_punctuation(ner):
+    """jieba tags unseen given names as verbs or adjectives (苗 + 洋); a two-character run of
+    surname + character alone between punctuation is a name unless jieba knows it as a word."""
+    for text, name in [("姓名：苗洋。请查看", "苗洋"), ("拒绝一次（R） ？黄想。", "黄想")]:
+        assert name in {text[a:b] for a, b, e, _ in ner.spans(text) if e == "PERSON"}
+    for text in ["方法：文件。", "时间：高级。", "曾是，其他"]:
+        assert [s for s in ner.spans(text) if s[2] == "PERSON"] == []
