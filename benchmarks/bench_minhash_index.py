@@ -2,7 +2,7 @@
 as partitioned tasks, curate/dedup/lsh_barrier.py ``run_indexed``) vs main before it (16 band
 tasks, then the driver verified, joined clusters, chose survivors and committed the index).
 
-The sample replicated 1x and 10x (bench_soak's replicas), cut in two: run 1 takes dumps
+The sample replicated 1x and 10x (soak.py's replicas), cut in two: run 1 takes dumps
 CC-MAIN-2023-06 and -14 and commits them to a fresh index; run 2 takes -23 and -40 and is
 deduplicated against them (then commits them). Both with `--workers 2`, defaults (verify exact,
 keep earliest, partitions auto). "before" is BEFORE, exported with `git archive` and run from the
@@ -30,7 +30,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_scale_keyed import export  # noqa: E402
 from bench_scale_minhash import shard_count  # noqa: E402
-from bench_soak import replicate  # noqa: E402
+from soak import replicate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = "7ef1145"  # main before the partitioned index barrier of minhash_dedup

@@ -1,10 +1,10 @@
 """Scale: the soak pipeline on the size ladder of issue #17 (1x, 10x, 40x, 100x the sample).
 
-The soak pipeline (benchmarks/bench_soak.py: the demo minus pii_scrub, url_dedup and
-minhash_dedup with `index:`, `--workers 2`) on the sample replicated N times (bench_soak's
+The soak pipeline (benchmarks/soak.py: the demo minus pii_scrub, url_dedup and
+minhash_dedup with `index:`, `--workers 2`) on the sample replicated N times (soak.py's
 replicas: new ids, hosts and half-swapped texts, same shard size). A sampler reads the driver's
 and every worker's RSS, CPU time and bytes read (/proc/PID/io `rchar`: every read system call,
-page cache hits included) every 0.1 s and attributes them to the run's phase (bench_soak.phase:
+page cache hits included) every 0.1 s and attributes them to the run's phase (soak.phase:
 `pass k` while pass k's shards run, `decide k` in the barrier after it). CPU seconds of the
 whole run are the tree's user + system time from getrusage(RUSAGE_CHILDREN) (every worker is
 reaped by the driver); docs per CPU-second is the rate that does not depend on how many of the
@@ -31,7 +31,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
-from bench_soak import index_bytes, phase, planned_shards, replicate, soak_pipeline  # noqa: E402
+from soak import index_bytes, phase, planned_shards, replicate, soak_pipeline  # noqa: E402
 
 MB = 2**20
 SIZES = (1, 10, 40, 100)

@@ -1,6 +1,6 @@
 """Scale: the keyed barriers (url_dedup, exact_dedup) on a size ladder, today vs before #17.
 
-The sample replicated 1x, 10x, 40x and 100x (bench_soak's replicas: new ids, hosts and
+The sample replicated 1x, 10x, 40x and 100x (soak.py's replicas: new ids, hosts and
 half-swapped texts, same shard size), run through `url_dedup` + `exact_dedup` with `--workers 2`.
 "before" is commit bc811e4 (both barriers decided in the driver over every shard's keys),
 exported with `git archive` and run from the same interpreter on the same files, up to 40x. RSS of
@@ -21,9 +21,9 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_soak import replicate  # noqa: E402
 from common import watch  # noqa: E402
 from scale_simhash import section as simhash_section  # noqa: E402
+from soak import replicate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = "bc811e4"  # the last commit whose url/exact barriers decided in the driver

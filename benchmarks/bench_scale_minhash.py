@@ -1,6 +1,6 @@
 """Scale: minhash_dedup's barrier on a size ladder, partitioned tasks (today) vs the driver.
 
-The sample replicated 1x, 4x and 10x (bench_soak's replicas: new ids, half-swapped texts, same
+The sample replicated 1x, 4x and 10x (soak.py's replicas: new ids, half-swapped texts, same
 shard size), run through `minhash_dedup` alone (defaults: verify exact, keep earliest, no index)
 with `--workers 2`. "before" is commit 46b8b62 (16 band tasks, then the driver verified, joined
 and chose survivors over every document), exported with `git archive` and run from the same
@@ -22,8 +22,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_scale_keyed import export  # noqa: E402
-from bench_soak import replicate  # noqa: E402
 from common import watch  # noqa: E402
+from soak import replicate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = "46b8b62"  # the last commit whose minhash barrier decided in the driver

@@ -1,7 +1,7 @@
 """URL index: `url_dedup` with `index:` over two dumps on a size ladder, today vs before #17's
 partitioned index barrier.
 
-The sample replicated 1x, 4x and 10x (bench_soak's replicas), cut in two: run 1 takes dumps
+The sample replicated 1x, 4x and 10x (soak.py's replicas), cut in two: run 1 takes dumps
 CC-MAIN-2023-06 and -14 and commits them to a fresh index; run 2 takes -23 and -40 and is
 deduplicated against them (then commits them). Both with `--workers 2`. "before" is 46b8b62
 (the index barrier decided in the driver over every row: ordinals, lookups, commit), exported
@@ -23,7 +23,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_scale_keyed import export, measured_cmd  # noqa: E402
-from bench_soak import replicate  # noqa: E402
+from soak import replicate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = "46b8b62"  # main before the partitioned index barrier

@@ -5,7 +5,7 @@ The sample is collected once (`curate run --keep-work` of a simhash-only pipelin
 the real stage's: fingerprints, spans, previews, ids, dumps, dates). The ladder replicates those
 collect files: replica k of a shard is a new shard with new ids, and half of each document's units
 (by a hash of their place) get new fingerprints (fmix64 of the old one and k), the other half keep
-theirs, so replicas share half their units with the original document, as bench_soak's
+theirs, so replicas share half their units with the original document, as soak.py's
 half-swapped replicas share half their text. Only the barrier runs: the runner's `_decide` (the
 same call a run makes between passes, with the local pool of 2 workers), in a fresh process whose
 RSS (and its workers') is sampled every 0.05 s. "Before" is BEFORE, exported with `git archive` and

@@ -394,6 +394,9 @@ def _measured(fn: Callable[[Any], Any], task: Any) -> dict[str, Any]:
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * resource.getpagesize()
 
+    # pyarrow imports pandas the first time it converts anything, when pandas is installed
+    # (~35 MB): a library's pages, not the task's memory, so they are loaded before the start
+    pa.array(np.zeros(1))
     start, arrow_start = rss(), pa.default_memory_pool().max_memory()
     tracemalloc.start()
     counts = fn(task)

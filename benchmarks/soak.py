@@ -1,4 +1,5 @@
-"""Soak: the demo pipeline (minus pii_scrub) on the sample and on N x the sample, peak RSS by phase.
+"""Soak: the demo pipeline (minus pii_scrub) on N x the sample, peak RSS by phase (the pieces
+`make bench` section `scale`, benchmarks/bench_scale.py, runs on its size ladder).
 
 The N x corpus keeps the shard size and adds shards: replica k of a shard has new ids, new hosts
 and new texts (the first half of each document joined to the second half of another, so the
@@ -6,16 +7,14 @@ replicas are real text and not near-duplicates of each other). url_dedup and min
 an `index:`. A sampler reads the RSS of the driver and of the largest worker every 0.1 s and
 attributes it to the phase the run is in, from the run directory: `pass k` while pass k's shards
 run, `decide k` between the last shard of pass k and the first of pass k+1 (the barrier of a
-global stage, which holds every key), `report` at the end. Streaming work should cost the same
-memory at any corpus size; the barriers grow with the number of documents, as
-curate/index/store.py documents.
+global stage, which holds every key), `report` at the end. Every phase, barriers included, should
+cost the same memory per process at any corpus size (#17's target).
 """
 
 from __future__ import annotations
 
 import json
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -126,69 +125,3 @@ def index_bytes(where: Path) -> dict[str, int]:
         d.name: sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
         for d in sorted((where / "index").iterdir())
     }
-
-
-def run(quick: bool = False) -> str:
-    sizes = (1, 2) if quick else (1, 10)
-    rows = {}
-    tmp = Path(tempfile.mkdtemp(prefix="curate-soak-"))
-    try:
-        for n in sizes:
-            where = tmp / f"x{n}"
-            docs = replicate(ROOT / "sample_corpus", where / "in", n)
-            soak_pipeline(where)
-            shards = planned_shards(where)
-            seconds, peaks, report = measured_run(where, shards)
-            rows[n] = (docs, shards, seconds, peaks, report, index_bytes(where))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    first = rows[sizes[0]][4]
-    passes = {p["pass"]: ", ".join(p["stages"]) for p in first["timings"]["passes"]}
-    for r in rows.values():  # after the last pass there is no barrier, only the report
-        last = r[3].pop(f"decide {max(passes)}", (0.0, 0.0))
-        r[3]["report"] = tuple(map(max, zip(last, r[3].get("report", (0.0, 0.0)))))
-    phases = list(rows[sizes[-1]][3])  # in the order the run went through them
-    head = " | ".join(f"{who} {n}x" for who in ("driver", "worker") for n in sizes)
-    lines = [
-        "## Soak: memory at 1x and at N x the sample",
-        "",
-        "Command: `python benchmarks/run.py --only soak` (demo pipeline minus pii_scrub, "
-        "url_dedup and minhash_dedup with `index:`, `--workers 2`; replicas with new ids, hosts "
-        "and half-swapped texts). RSS of the driver and of the largest worker, sampled every "
-        "0.1 s.",
-        "",
-        "| corpus | documents | shards | wall s | docs/s | peak RSS MB, driver / worker |",
-        "|---|---|---|---|---|---|",
-    ]
-    for n, (docs, shards, seconds, peaks, _, _) in rows.items():
-        lines.append(
-            f"| {n}x | {docs:,} | {shards} | {seconds:.0f} | {docs / seconds:,.0f} | "
-            f"{max(d for d, _ in peaks.values()):,.0f} / {max(w for _, w in peaks.values()):,.0f} |"
-        )
-    lines += [
-        "",
-        "Peak RSS (MB) by phase: the driver holds the barriers (every key of a global stage, the "
-        "index commit); workers stream shards. Streaming memory should not grow with the corpus.",
-        "",
-        f"| phase | work | {head} |",
-        "|---|---|" + "---|" * (2 * len(sizes)),
-    ]
-    for ph in phases:
-        values = [rows[n][3].get(ph, (0.0, 0.0)) for n in sizes]
-        work = passes.get(int(ph.split()[-1]), "") if ph.split()[-1].isdigit() else ""
-        if ph.startswith("decide"):
-            work = "barrier after " + work.split(", ")[-1] if work else "barrier"
-        cells = [v[0] for v in values] + [v[1] for v in values]
-        lines.append(
-            f"| {ph} | {work} | " + " | ".join(f"{c:,.0f}" if c else "-" for c in cells) + " |"
-        )
-    lines += ["", "Index size on disk (bytes per document):", ""]
-    for n, (docs, *_, idx) in rows.items():
-        lines.append(
-            f"- {n}x: " + ", ".join(f"{k} {v:,} B ({v / docs:.0f} B/doc)" for k, v in idx.items())
-        )
-    return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":
-    print(run(quick="--quick" in sys.argv))
