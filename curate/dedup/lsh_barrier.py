@@ -98,12 +98,17 @@ CLUSTER_SIZE = "minhash_cluster_size"
 ROW_BITS = 32
 # shards whose decision files one gather task writes (as the keyed barriers do)
 SHARDS_PER_GROUP = 256
-# one key partition per this many band-key bytes (24 per band and row: key, node, band; a task
-# sorts a few copies): the runner's partitions are sized for a keyed barrier's one key per row
-BAND_BYTES_PER_PARTITION = 512 << 20
-# with an index, one ordinal range (a docs piece of each new dump, written by one task) per this
-# many bytes of the new dumps' documents (id, root and shingle set: ~2 KB a document)
-DOC_BYTES_PER_RANGE = 512 << 20
+# what one task may read into memory (it holds a few copies: a sort, a take, the written
+# partition), so that a task stays near 512 MB whatever the run's size; each kind of round gets
+# its own count from the bytes of what its tasks read:
+# - key partitions (bands, buckets, links, labels): the band keys, 24 B per band and row (key,
+#   node, band);
+# - shard groups (bands, joins, verification, the new dumps' rows): the collect files' bytes of
+#   the band keys and of the columns the group tasks hold whole (shingle sets or signatures, ids);
+# - ordinal ranges (with an index: a docs piece of each new dump per range): the new dumps' ids
+#   and shingle sets or signatures.
+TASK_BYTES = 128 << 20
+BAND_ROW_BYTES = 24
 # what the exact Jaccard check holds besides its pairs (curate.minhash.jaccard_at_least
 # gathers both sides' hashes in chunks of 2^22 and sorts them; measured ~150 MB at 10x)
 VERIFY_BUFFERS = 160 << 20
@@ -142,6 +147,7 @@ class Plan:
     num_perm: int
     keep: str
     index: IndexPlan | None = None  # with a cross-dump index (``run_indexed``)
+    ranges: int = 1  # with an index: ordinal ranges (a docs piece of each new dump per range)
 
     def key_part(self, key: np.ndarray) -> np.ndarray:
         """The partition of each band key: a hash; with an index a key range (its top bits), so
@@ -178,12 +184,45 @@ def plan(
     documents: int,
     config: Any,
 ) -> Plan:
+    """Each round's task count from what its tasks hold (``TASK_BYTES`` a task), never fewer
+    than the runner's ``partitions`` (shard groups: never more than the shards): key partitions
+    from the band keys, shard groups and ordinal ranges from the collect files' columns (Arrow
+    bytes from their Parquet footers). Counts never change the result."""
     bands, _ = config.lsh()
-    parts = max(partitions, math.ceil(documents * bands * 24 / BAND_BYTES_PER_PARTITION))
+    keys = documents * bands * BAND_ROW_BYTES
+    parts = max(partitions, math.ceil(keys / TASK_BYTES))
+    payload = {"exact": ["shingles"], "signature": ["signature"]}.get(config.verify, [])
+    held = sum(_bytes_of(s, [*payload, "id"]) for s in _column_bytes(collect, shards))
+    groups = max(1, min(shards, max(partitions, math.ceil(max(keys, held) / TASK_BYTES))))
+    ranges = max(partitions, math.ceil(held / TASK_BYTES))
     return Plan(
-        str(collect), shards, str(work), str(decisions), parts, max(1, min(parts, shards)),
-        bands, config.verify, config.threshold, config.num_perm, config.keep,
+        str(collect), shards, str(work), str(decisions), parts, groups, bands, config.verify,
+        config.threshold, config.num_perm, config.keep, ranges=ranges,
     )  # fmt: skip
+
+
+def _column_bytes(collect: Path | str, shards: int) -> list[dict[str, int]]:
+    """Per collect file (those that exist): column -> uncompressed bytes, from its footer."""
+    out = []
+    for s in range(shards):
+        try:
+            md = pq.read_metadata(storage.source(storage.path(collect, f"part-{s:05d}.parquet")))
+        except FileNotFoundError:
+            continue
+        sizes: dict[str, int] = {}
+        for g in range(md.num_row_groups):
+            rg = md.row_group(g)
+            for c in range(rg.num_columns):
+                col = rg.column(c)
+                name = col.path_in_schema.split(".")[0]
+                sizes[name] = sizes.get(name, 0) + col.total_uncompressed_size
+        out.append(sizes)
+    return out
+
+
+def _bytes_of(sizes: dict[str, int], columns: list[str]) -> int:
+    """The bytes of ``columns`` (names or prefixes) in one file's ``sizes``."""
+    return sum(n for c, n in sizes.items() if any(c.startswith(w) for w in columns))
 
 
 def run_barrier(p: Plan, run: Run) -> dict[str, Any]:
@@ -207,9 +246,7 @@ def run_indexed(p: Plan, run: Run, index: Any, ranges: int | None = None) -> dic
     work = storage.path(p.work)
     ordinal_work = work.with_name(f"{work.name}-ordinals")
     storage.rmtree(ordinal_work)
-    if ranges is None:
-        docs = _documents(p)
-        ranges = max(p.partitions, math.ceil(docs * 2048 / DOC_BYTES_PER_RANGE))
+    ranges = p.ranges if ranges is None else ranges
     job = OrdinalJob(
         p.collect, p.shards, p.groups, ranges, p.keep, str(ordinal_work),
         what="minhash_dedup", plain_by_group=True,
@@ -246,16 +283,6 @@ def run_indexed(p: Plan, run: Run, index: Any, ranges: int | None = None) -> dic
         "bytes_read": found["bytes_read"] + index.bytes_read,
     }
     return summary
-
-
-def _documents(p: Plan) -> int:
-    total = 0
-    for s in range(p.shards):
-        try:
-            total += pq.read_metadata(storage.source(p.collect_file(s))).num_rows
-        except FileNotFoundError:
-            continue
-    return total
 
 
 def _rounds(
@@ -332,6 +359,7 @@ def _rounds(
         "removed_by_dump": dict(sorted(by_dump.items())),
         "cluster_sizes": histogram(sizes),
         "partitions": P,
+        "groups": G,
         "component_rounds": len(labels.rounds),
     }
     return summary, found
@@ -372,23 +400,10 @@ class _Sizes:
 
     def __init__(self, p: Plan):
         self.p = p
-        self.columns: list[dict[str, int]] = []  # per collect file: column -> uncompressed bytes
-        for s in range(p.shards):
-            try:
-                md = pq.read_metadata(storage.source(p.collect_file(s)))
-            except FileNotFoundError:
-                continue
-            sizes: dict[str, int] = {}
-            for g in range(md.num_row_groups):
-                rg = md.row_group(g)
-                for c in range(rg.num_columns):
-                    col = rg.column(c)
-                    name = col.path_in_schema.split(".")[0]
-                    sizes[name] = sizes.get(name, 0) + col.total_uncompressed_size
-            self.columns.append(sizes)
+        self.columns = _column_bytes(p.collect, p.shards)  # per collect file: column -> bytes
 
     def _bytes_of(self, sizes: dict[str, int], columns: list[str]) -> int:
-        return sum(n for c, n in sizes.items() if any(c.startswith(w) for w in columns))
+        return _bytes_of(sizes, columns)
 
     def collect(self, columns: list[str], tasks: int) -> int:
         """A task that holds a shard group's ``columns`` (names or prefixes): 3x their bytes."""

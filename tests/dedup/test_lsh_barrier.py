@@ -4,6 +4,7 @@ counters, whatever the partitions, the shard layout, ``verify`` or ``keep``."""
 
 from __future__ import annotations
 
+import math
 import random
 
 import pyarrow as pa
@@ -17,7 +18,7 @@ from curate.stages.base import ROW, SHARD, DecisionFiles
 from curate.stages.minhash_dedup import MinHashDedup, MinHashDedupConfig
 from tests.stages.test_minhash_dedup import near_duplicate_rows
 
-PARTITIONED_ONLY = ("partitions", "component_rounds")
+PARTITIONED_ONLY = ("partitions", "groups", "component_rounds")
 
 
 def rows_with_ties(seed: int) -> list[dict]:
@@ -177,3 +178,38 @@ def test_histogram_matches_the_in_memory_one():
     flat = np.repeat(list(sizes), list(sizes.values()))
     assert lsh_barrier.histogram(sizes) == size_histogram(flat)
     assert list(lsh_barrier.histogram(sizes)) == ["2", "3", "4-7", "8-15", "1024+"]
+
+
+def test_shard_groups_are_sized_by_the_sets_they_hold(tmp_path, monkeypatch):
+    """The rounds by shard group hold the group's shingle sets (and ids), far more than its band
+    keys: with a budget (TASK_BYTES) above the run's band keys and below its sets, the plan has
+    one key partition but several shard groups and ordinal ranges (one group, from the band keys
+    alone, before); the decision files are still the in-memory barrier's."""
+    stage = MinHashDedup(MinHashDedupConfig(num_perm=64))
+    bands, _ = stage.config.lsh()
+    rows = rows_with_ties(seed=9)
+    per_shard = layout(rows, 6, None)
+    paths, table = collect_files(stage, per_shard, tmp_path / "collect")
+    held = sum(
+        lsh_barrier._bytes_of(sizes, ["shingles", "id"])
+        for sizes in lsh_barrier._column_bytes(tmp_path / "collect", 6)
+    )
+    keys = len(rows) * bands * lsh_barrier.BAND_ROW_BYTES
+    assert keys < held / 3  # the sets are most of what a group task holds
+    monkeypatch.setattr(lsh_barrier, "TASK_BYTES", held // 3 + 1)
+    p = lsh_barrier.plan(
+        tmp_path / "collect", 6, tmp_path / "w", tmp_path / "d", 1, len(rows), stage.config
+    )
+    assert p.partitions == 1 and p.groups == 3 and p.ranges == 3
+    monkeypatch.setattr(lsh_barrier, "TASK_BYTES", held // 100 + 1)  # never more groups than shards
+    p = lsh_barrier.plan(
+        tmp_path / "collect", 6, tmp_path / "w", tmp_path / "d", 1, len(rows), stage.config
+    )
+    assert p.groups == 6 and p.ranges == 100 and p.partitions == math.ceil(keys / (held // 100 + 1))
+    monkeypatch.setattr(lsh_barrier, "TASK_BYTES", held // 3 + 1)
+    want, _ = in_memory(stage, table, 6)
+    got, summary = partitioned(stage, paths, tmp_path, 1)
+    assert summary["groups"] == 3
+    assert set(got) == set(want)
+    for s in want:
+        assert got[s].sort_by(ROW).equals(want[s].sort_by(ROW)), s
