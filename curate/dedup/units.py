@@ -43,9 +43,12 @@ The barrier is rounds of tasks over partitions, no per-unit state in the driver:
    to cut -> groups of shards; 9. decision files (per group of shards), as ``method: simhash``
    writes them.
 
-A representative is its group's smallest node, so a cluster's label (its smallest node) and the
-pairs LSH proposes are those of every unit being its own node; only the candidate and verified
-pair counts shrink (one pair per two distinct sets).
+A representative is its group's smallest node, and a bucket's size counts every unit of its
+members' groups, so a bucket links the units it linked when every unit was its own node (a star's
+head, the bucket's smallest node, is a representative) and a cluster's label is its smallest node
+as before. The clusters are the same but in one case, where they are now closer to brute force:
+identical units every one of whose buckets was a star to a head unlike them were left apart, and
+are one cluster now. The candidate and verified pair counts shrink (pairs of distinct sets only).
 
 A node is ``row << UNIT_BITS | k``: the document's row in the collected keys and the unit's place
 in it, so nothing is numbered globally.
