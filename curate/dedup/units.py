@@ -21,19 +21,34 @@ Jaccard; curate.shuffle partitions; curate.dedup.components) and, for the last r
 
 The barrier is rounds of tasks over partitions, no per-unit state in the driver:
 
-1. bands (one task per shard): each unit's MinHash signature and its LSH band keys -> partitions
-   of the key (the collect step keeps only the shingle sets: 4 bytes a shingle);
+0. keys (per shard): each unit's xxh3 of its sorted shingle set -> partitions of the key; distinct
+   (per key partition): the units of one set are one node from here to the components, their
+   smallest, the representative, with the group's size -> shards of the representative, and
+   each other member with its representative (a boilerplate line in N pages costs N rows here,
+   then one node, 20 band keys and no star of N edges);
+1. bands (one task per shard): each representative's MinHash signature and its LSH band keys
+   (with its group's size) -> partitions of the key (the collect step keeps only the shingle
+   sets: 4 bytes a shingle);
 2. buckets (one task per key partition): units sharing a band key are candidates: every pair of a
-   bucket of up to PAIR_ALL members, each member with the bucket's smallest beyond -> shards of the
-   first member;
+   bucket of up to PAIR_ALL units (counted with their groups), each member with the bucket's
+   smallest beyond -> shards of the first member;
 3. verify, first end (per shard): the distinct pairs with the first member's shingle set ->
    shards of the second member; 4. other end (per shard): its set, exact Jaccard, verified edges;
 5. connected components of the verified edges (curate.dedup.components, partitioned rounds);
-6. labels -> shards; 7. route (per shard): each unit with its cluster's label -> partitions of the
-   label, with the shard's first document per cluster and its survival columns;
+6. labels -> shards of the representative; resolve (per shard): each group's members take their
+   representative's label -> shards of the unit; 7. route (per shard): each unit with its
+   cluster's label -> partitions of the label, with the shard's first document per cluster and
+   its survival columns;
 8. clusters (per label partition): documents and units per cluster, the first document, the units
    to cut -> groups of shards; 9. decision files (per group of shards), as ``method: simhash``
    writes them.
+
+A representative is its group's smallest node, and a bucket's size counts every unit of its
+members' groups, so a bucket links the units it linked when every unit was its own node (a star's
+head, the bucket's smallest node, is a representative) and a cluster's label is its smallest node
+as before. The clusters are the same but in one case, where they are now closer to brute force:
+identical units every one of whose buckets was a star to a head unlike them were left apart, and
+are one cluster now. The candidate and verified pair counts shrink (pairs of distinct sets only).
 
 A node is ``row << UNIT_BITS | k``: the document's row in the collected keys and the unit's place
 in it, so nothing is numbered globally.
@@ -61,6 +76,7 @@ from curate.index.survivor import rank_of, survival_order
 from curate.minhash import SetStore, band_keys, fmix64, jaccard_at_least, minhash
 from curate.shuffle import partition_of, read_partition, write_partitioned
 from curate.text import SLOT_TOKENS, mask_slots, token_hashes
+from curate.xxh3 import xxh3_64
 
 UNIT_BITS = 24  # units of one document: a node is row << UNIT_BITS | k
 PAIR_ALL = 8  # buckets up to this size link every pair; larger ones link each to the smallest
@@ -204,39 +220,91 @@ def _units_of(batch: pa.Table, start: int) -> tuple[np.ndarray, np.ndarray]:
     return doc, k
 
 
-def _bands(collected: Any, p: Params, partitions: int, piece: tuple[int, int]) -> Any:
-    """Round 1: (key, node) of every band of every unit of one shard (MinHash of its shingle
-    set), by partition of the key."""
+def _shard_sets(collected: Any, piece: tuple[int, int]) -> tuple[SetStore, np.ndarray]:
+    """The shingle sets of one shard's units (in node order) and their nodes."""
     start, stop = piece
     batch = collected.take(["start", "shingles", "n_shingles"], np.arange(start, stop))
     doc, k = _units_of(batch, start)
     sizes = pc.list_flatten(batch.column("n_shingles")).to_numpy().astype(np.int64)
     values = pc.list_flatten(batch.column("shingles")).to_numpy()
-    keys = sketch_bands(values, sizes, p).reshape(-1)
-    node = np.repeat(_nodes(doc, k), p.bands)
+    return SetStore(values, np.r_[0, np.cumsum(sizes)]), _nodes(doc, k)
+
+
+def _keys(collected: Any, partitions: int, piece: tuple[int, int]) -> Any:
+    """Round 0: (key, node) of every unit of one shard, the key the xxh3 of its sorted shingle
+    set (the set is all the later rounds see of a unit), by partition of the key."""
+    store, node = _shard_sets(collected, piece)
+    data = pa.py_buffer(np.ascontiguousarray(store.values, np.uint32).view(np.uint8))
+    offsets = pa.py_buffer((store.offsets * 4).astype(np.int64))
+    sets = pa.Array.from_buffers(pa.large_binary(), len(node), [None, offsets, data])
+    keys = xxh3_64(sets)
     table = pa.table({"key": keys, "node": node})
-    return collected.spill(f"unit-bands-{start}", table, partition_of(keys, partitions))
+    return collected.spill(f"unit-keys-{piece[0]}", table, partition_of(keys, partitions))
+
+
+def _distinct(handles: list[Any], starts: np.ndarray, collected: Any, part: int) -> tuple[Any, Any]:
+    """Round 0b: the units of one key partition grouped by key (identical shingle sets): each
+    group's representative (its smallest node) with the group's size, by shard of the
+    representative; and every other member with its representative, by shard of the
+    representative."""
+    table = read_spilled(handles, part)
+    key = node = np.empty(0, np.int64)
+    if table is not None and table.num_rows:
+        key, node = table.column("key").to_numpy(), table.column("node").to_numpy()
+        order = np.lexsort((node, key))
+        key, node = key[order], node[order]
+    new = np.r_[True, key[1:] != key[:-1]] if len(key) else np.empty(0, bool)
+    first = np.flatnonzero(new)
+    rep = node[first]
+    count = np.diff(np.r_[first, len(key)]).astype(np.int64)
+    reps = pa.table({"node": rep, "count": count})
+    rep_of = rep[np.cumsum(new) - 1] if len(key) else node
+    members = pa.table({"node": node[~new], "rep": rep_of[~new]})
+    return (
+        collected.spill(f"unit-reps-{part}", reps, _piece_of(rep, starts)),
+        collected.spill(f"unit-members-{part}", members, _piece_of(rep_of[~new], starts)),
+    )
+
+
+def _bands(collected: Any, p: Params, partitions: int, reps: list[Any], number: int) -> Any:
+    """Round 1: (key, node, count) of every band of every representative of one shard (MinHash
+    of its shingle set; count: the units with its set), by partition of the key."""
+    store, own = _shard_sets(collected, collected.pieces()[number])
+    table = read_spilled(reps, number)
+    node = count = np.empty(0, np.int64)
+    if table is not None and table.num_rows:
+        node, count = table.column("node").to_numpy(), table.column("count").to_numpy()
+    rows = np.searchsorted(own, node)
+    keys = sketch_bands(store.gather(rows), store.sizes(rows), p).reshape(-1)
+    table = pa.table(
+        {"key": keys, "node": np.repeat(node, p.bands), "count": np.repeat(count, p.bands)}
+    )
+    return collected.spill(f"unit-bands-{number}", table, partition_of(keys, partitions))
 
 
 def _buckets(handles: list[Any], starts: np.ndarray, collected: Any, part: int) -> Any:
     """Round 2: candidate pairs of the buckets of one key partition, by shard of the first end.
     A bucket of up to PAIR_ALL members gives all its pairs, a larger one each member with its
-    smallest (identical units, repeated boilerplate, make the large buckets)."""
+    smallest (identical units, repeated boilerplate, make the large buckets). A member stands
+    for ``count`` units with its shingle set: a bucket's size counts them all, so the pairs join
+    the same units as a bucket of every unit would."""
     table = read_spilled(handles, part)
     u = v = np.empty(0, np.int64)
     if table is not None and table.num_rows:
         key, node = table.column("key").to_numpy(), table.column("node").to_numpy()
+        count = table.column("count").to_numpy()
         order = np.lexsort((node, key))
-        key, node = key[order], node[order]
+        key, node, count = key[order], node[order], count[order]
         new = np.r_[True, key[1:] != key[:-1]]
         bucket = np.cumsum(new) - 1
         first = np.flatnonzero(new)
         size = np.diff(np.r_[first, len(key)])[bucket]
+        units = np.add.reduceat(count, first)[bucket]
         at = np.arange(len(key)) - first[bucket]
         head = node[first[bucket]]
-        star = (size > PAIR_ALL) & (at > 0)
+        star = (units > PAIR_ALL) & (at > 0)
         us, vs = [head[star]], [node[star]]
-        small = size <= PAIR_ALL
+        small = units <= PAIR_ALL
         for d in range(1, int(size[small].max(initial=1))):  # member i with member i + d
             sel = small & (at + d < size)
             idx = np.flatnonzero(sel)
@@ -251,13 +319,7 @@ def _buckets(handles: list[Any], starts: np.ndarray, collected: Any, part: int) 
 
 def _sets(collected: Any, piece: tuple[int, int], nodes: np.ndarray) -> tuple[SetStore, np.ndarray]:
     """The shingle sets of one shard's units and the row of each of ``nodes`` in them."""
-    start, stop = piece
-    batch = collected.take(["start", "shingles", "n_shingles"], np.arange(start, stop))
-    doc, k = _units_of(batch, start)
-    sizes = pc.list_flatten(batch.column("n_shingles")).to_numpy().astype(np.int64)
-    values = pc.list_flatten(batch.column("shingles")).to_numpy()
-    store = SetStore(values, np.r_[0, np.cumsum(sizes)])
-    own = _nodes(doc, k)  # sorted: rows in order, k in order
+    store, own = _shard_sets(collected, piece)  # own: sorted, rows in order, k in order
     return store, np.searchsorted(own, nodes)
 
 
@@ -307,6 +369,28 @@ def _labels_by_piece(labels: str, starts: np.ndarray, collected: Any, part: int)
     node = table.column("node").to_numpy().astype(np.int64)
     table = pa.table({"node": node, "label": table.column("label").to_numpy().astype(np.int64)})
     return collected.spill(f"unit-labels-{part}", table, _piece_of(node, starts))
+
+
+def _resolve(labels: list[Any], members: list[Any], starts: np.ndarray, collected: Any,
+             number: int) -> Any:  # fmt: skip
+    """Round 6b: the labels of one shard's representatives given to every unit they stand for
+    (a representative without a near-copy is its units' label), by shard of the unit."""
+    found = read_spilled(labels, number)
+    rep = label = np.empty(0, np.int64)
+    if found is not None and found.num_rows:
+        rep, label = found.column("node").to_numpy(), found.column("label").to_numpy()
+        order = np.argsort(rep)
+        rep, label = rep[order], label[order]
+    table = read_spilled(members, number)
+    node = of = np.empty(0, np.int64)
+    if table is not None and table.num_rows:
+        node, of = table.column("node").to_numpy(), table.column("rep").to_numpy()
+    at = np.minimum(np.searchsorted(rep, of), max(len(rep) - 1, 0))
+    has = (rep[at] == of) if len(rep) else np.zeros(len(of), bool)
+    node = np.r_[rep, node].astype(np.int64)
+    label = np.r_[label, np.where(has, label[at] if len(rep) else of, of)].astype(np.int64)
+    table = pa.table({"node": node, "label": label})
+    return collected.spill(f"unit-resolved-{number}", table, _piece_of(node, starts))
 
 
 def _route(
@@ -426,7 +510,10 @@ def barrier(
     work.mkdir(parents=True, exist_ok=True)
     try:
         tasks = list(range(len(pieces)))
-        bands = list(run(functools.partial(_bands, collected, p, P), pieces))
+        keyed = list(run(functools.partial(_keys, collected, P), pieces))
+        grouped = list(run(functools.partial(_distinct, keyed, starts, collected), list(range(P))))
+        reps, members = [g[0] for g in grouped], [g[1] for g in grouped]
+        bands = list(run(functools.partial(_bands, collected, p, P, reps), tasks))
         pairs = list(run(functools.partial(_buckets, bands, starts, collected), list(range(P))))
         half = list(run(functools.partial(_verify_first, pairs, starts, collected), tasks))
         verify = functools.partial(
@@ -437,7 +524,9 @@ def barrier(
         labels = partitioned_components(edges, work / "components", P, run, P)
         spread = functools.partial(_labels_by_piece, str(labels.labels), starts, collected)
         by_piece = list(run(spread, list(range(P))))
-        routed = list(run(functools.partial(_route, collected, by_piece, P, p.keep), tasks))
+        resolve = functools.partial(_resolve, by_piece, members, starts, collected)
+        resolved = list(run(resolve, tasks))
+        routed = list(run(functools.partial(_route, collected, resolved, P, p.keep), tasks))
         group_of = functools.partial(_group_of, starts, per_group)
         task = functools.partial(_clusters, collected, routed, starts, p, group_of)
         parts = sorted(run(task, list(range(P))), key=lambda c: c.part)

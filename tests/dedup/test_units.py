@@ -219,3 +219,29 @@ def test_pipeline_with_two_worker_processes(tmp_path):
     expected, _ = barrier_cuts(ordered, SimhashDedupConfig(min_docs=3), tmp_path / "ref", 3)
     assert decision["method"] == "minhash"
     assert decision["units_removed"] == len(expected) > 20
+
+
+def test_identical_occurrences_are_one_node_but_every_one_counts(tmp_path):
+    """Units with the same shingle set go through the bands, buckets and components as one
+    representative; every occurrence still counts for min_docs and max_per_doc and is cut: a line
+    once in each of 40 documents is cut from 39; a line 3 times in each of 12 documents (3 units a
+    document) is not boilerplate; one in 2 documents is under min_docs."""
+    rng = random.Random(7)
+    once = "please read our cookie notice before you continue to the pages of this site."
+    thrice = "fixed bug number seven in the parser module of the release."
+    twice = "subscribe to the weekly newsletter delivered every friday morning."
+    rows = []
+    for i in range(48):
+        parts = [" ".join(rng.choices(WORDS, k=rng.randint(6, 14))) + "." for _ in range(3)]
+        parts += [once] if i < 40 else []
+        parts += [thrice] * 3 if i % 4 == 0 else []
+        parts += [twice] if i in (5, 6) else []
+        rng.shuffle(parts)
+        rows.append({"id": f"d{i:03d}", "text": "\n".join(parts), "dump": "D", "date": None})
+    cfg = SimhashDedupConfig(min_docs=3)
+    expected = brute_force(rows, cfg)
+    got, summary = barrier_cuts(rows, cfg, tmp_path)
+    assert got == expected
+    cut = {(r["id"], r["text"].index(once)) for r in rows[1:40]}
+    assert got == cut and summary["units_removed"] == 39
+    assert summary["docs_cut"] == 39
