@@ -20,14 +20,11 @@ rensa get curate's shingles, datatrove shingles with its own normaliser (as its 
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import math
-import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,7 +37,7 @@ import pyarrow.parquet as pq
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
-from common import MB, watch  # noqa: E402
+from common import method_main, run_method  # noqa: E402
 from roff import roff_blocks  # noqa: E402
 
 THRESHOLD = 0.8
@@ -368,37 +365,9 @@ METHODS = {
 }
 
 
-def _method_main(method: str, corpus: Path, work: Path, out: Path) -> None:
-    t = time.perf_counter()
-    removed = METHODS[method][2](corpus, work)
-    seconds = time.perf_counter() - t
-    out.write_text(json.dumps({"removed": removed, "seconds": seconds}))
-
-
-def _run_method(method: str, corpus: Path, tmp: Path) -> dict:
-    """Run one method in a fresh process; sample its process tree's total RSS every 50 ms."""
-    work = tmp / f"work-{method}"
-    out = tmp / f"{method}.json"
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            __file__,
-            "--method",
-            method,
-            "--corpus",
-            str(corpus),
-            "--work",
-            str(work),
-            "--out",
-            str(out),
-        ]
-    )
-    peak = watch(child, 0.05).tree * MB
-    if child.returncode:
-        raise RuntimeError(f"{method} failed with exit code {child.returncode}")
-    result = {**json.loads(out.read_text()), "rss_bytes": peak}
-    shutil.rmtree(work, ignore_errors=True)
-    return result
+def decide(method: str, corpus: Path, work: Path) -> list:
+    """What one method removes from the corpus (run in a fresh process by ``run_method``)."""
+    return METHODS[method][2](corpus, work)
 
 
 # ---------------------------------------------------------------- profile
@@ -485,7 +454,7 @@ def run(quick: bool) -> str:
         best: dict[str, dict] = {}
         for _ in range(1 if quick else ROUNDS):
             for method in METHODS:
-                r = _run_method(method, corpus, tmp)
+                r = run_method(__file__, method, corpus, tmp)
                 if method not in best or r["seconds"] < best[method]["seconds"]:
                     best[method] = r
         results = [(m, r, score({pos[x] for x in r["removed"]}, pairs, n)) for m, r in best.items()]
@@ -533,19 +502,7 @@ def run(quick: bool) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--method", choices=sorted(METHODS))
-    parser.add_argument("--corpus")
-    parser.add_argument("--work")
-    parser.add_argument("--out")
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    if args.method:
-        _method_main(args.method, Path(args.corpus), Path(args.work), Path(args.out))
-    else:
-        print(run(args.quick))
-    sys.stdout.flush()
-    os._exit(0)
+    method_main(run, METHODS, decide)
 
 
 if __name__ == "__main__":

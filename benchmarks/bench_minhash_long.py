@@ -31,9 +31,7 @@ without I/O; for rensa, the tokenising, shingling and ``RMinHash.update`` of its
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import re
 import shutil
 import sys
@@ -50,7 +48,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 from bench_minhash import exact_pairs, score  # noqa: E402
-from common import MB, watch  # noqa: E402
+from common import method_main, run_method  # noqa: E402
 
 THRESHOLD = 0.8
 NGRAM = 5
@@ -155,27 +153,11 @@ METHODS = {
 }
 
 
-def _method_main(method: str, corpus: Path, work: Path, out: Path) -> None:
-    t = time.perf_counter()
+def decide(method: str, corpus: Path, work: Path) -> list:
+    """What one method removes from the corpus (run in a fresh process by ``run_method``)."""
     if method == "rensa":
-        removed = run_rensa(corpus, work)
-    else:
-        removed = run_curate(corpus, work, method.removeprefix("curate-"))
-    out.write_text(json.dumps({"removed": removed, "seconds": time.perf_counter() - t}))
-
-
-def _run_in_process(method: str, corpus: Path, tmp: Path) -> dict:
-    """Run one method in a fresh process; sample its process tree's total RSS every 50 ms."""
-    import subprocess
-
-    work, out = tmp / f"work-{method}", tmp / f"{method}.json"
-    args = ["--method", method, "--corpus", str(corpus), "--work", str(work), "--out", str(out)]
-    child = subprocess.Popen([sys.executable, __file__, *args])
-    peak = watch(child, 0.05).tree * MB
-    if child.returncode:
-        raise RuntimeError(f"{method} failed with exit code {child.returncode}")
-    shutil.rmtree(work, ignore_errors=True)
-    return {**json.loads(out.read_text()), "rss_bytes": peak}
+        return run_rensa(corpus, work)
+    return run_curate(corpus, work, method.removeprefix("curate-"))
 
 
 # ---------------------------------------------------------------- signature throughput
@@ -224,7 +206,7 @@ def measure_split(folder: Path, split: str, methods: list[str], rounds: int, qui
     best: dict[str, dict] = {}
     for _ in range(rounds):
         for method in methods:
-            r = _run_in_process(method, corpus, folder)
+            r = run_method(__file__, method, corpus, folder)
             if method not in best or r["seconds"] < best[method]["seconds"]:
                 best[method] = r
     scores = {}
@@ -315,19 +297,7 @@ def run(quick: bool) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--method", choices=sorted(METHODS))
-    parser.add_argument("--corpus")
-    parser.add_argument("--work")
-    parser.add_argument("--out")
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    if args.method:
-        _method_main(args.method, Path(args.corpus), Path(args.work), Path(args.out))
-    else:
-        print(run(args.quick))
-    sys.stdout.flush()
-    os._exit(0)
+    method_main(run, METHODS, decide)
 
 
 if __name__ == "__main__":

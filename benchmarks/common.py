@@ -81,3 +81,55 @@ def run_measured(cmd: list[str], cwd: str | None = None, poll: float = 0.05) -> 
         seconds = time.perf_counter() - t
         log.seek(0)
         return Measured(seconds, peaks.tree, proc.returncode, log.read())
+
+
+# ------------------------------------------------- one method of a comparison in a fresh process
+# A comparison benchmark runs each method in a fresh process (so imports and interpreter start
+# count, and one method's memory never shows in another's peak): the parent calls
+# ``run_method(script, ...)``, which starts ``script --method M ...``; the script's ``main`` is
+# ``method_main(run, methods, decide)``, which either runs one method (the child) or the whole
+# section (``run(quick)``, printed).
+
+
+def run_method(script: str, method: str, corpus, tmp) -> dict:
+    """Run ``decide(method, corpus, work)`` of ``script`` in a fresh process; its result (the
+    removed ids and seconds) with the peak RSS of its process tree, sampled every 50 ms."""
+    import json
+    import shutil
+    import sys
+
+    work, out = tmp / f"work-{method}", tmp / f"{method}.json"
+    args = ["--method", method, "--corpus", str(corpus), "--work", str(work), "--out", str(out)]
+    child = subprocess.Popen([sys.executable, script, *args])
+    peak = watch(child, 0.05).tree * MB
+    if child.returncode:
+        raise RuntimeError(f"{method} failed with exit code {child.returncode}")
+    shutil.rmtree(work, ignore_errors=True)
+    return {**json.loads(out.read_text()), "rss_bytes": peak}
+
+
+def method_main(run: Callable[[bool], str], methods, decide: Callable) -> None:
+    """A comparison script's entry point: ``--method M`` runs one method (the child of
+    ``run_method``) and writes what it removed and its seconds; otherwise the whole section."""
+    import argparse
+    import json
+    import os
+    import sys
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--method", choices=sorted(methods))
+    parser.add_argument("--corpus")
+    parser.add_argument("--work")
+    parser.add_argument("--out")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    if args.method:
+        t = time.perf_counter()
+        removed = decide(args.method, Path(args.corpus), Path(args.work))
+        seconds = time.perf_counter() - t
+        Path(args.out).write_text(json.dumps({"removed": removed, "seconds": seconds}))
+    else:
+        print(run(args.quick))
+    sys.stdout.flush()
+    os._exit(0)
