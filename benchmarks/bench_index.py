@@ -32,6 +32,9 @@ import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from common import export  # noqa: E402
+
 BEFORE = "d930796"  # main before the streaming index store
 SIZES = (1, 4, 8)
 
@@ -110,12 +113,7 @@ def run(quick: bool = False) -> str:
     rng = np.random.default_rng(11)
     with tempfile.TemporaryDirectory(prefix="bench_index_") as tmp:
         tmp = Path(tmp)
-        old = tmp / "before"
-        old.mkdir()
-        archive = subprocess.run(
-            ["git", "-C", str(ROOT), "archive", BEFORE, "curate"], capture_output=True, check=True
-        )
-        subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
+        old = export(BEFORE, tmp / "before", "curate")
         # the same dumps committed by each version's code (index formats differ: 2 lists
         # pieces in a manifest); snapshots after 1, 4 and 8 dumps
         for k in range(1, max(SIZES) + 1):

@@ -13,7 +13,6 @@ import json
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import watch  # noqa: E402
+from common import export, watch  # noqa: E402
 from scale_simhash import section as simhash_section  # noqa: E402
 from soak import replicate  # noqa: E402
 
@@ -68,22 +67,13 @@ def measured_cmd(path: Path, code: Path) -> tuple:
     return seconds, peaks.driver, peaks.worker, json.loads((output / "report.json").read_text())
 
 
-def export(commit: str, dest: Path) -> Path:
-    archive = dest / "src.tar"
-    with open(archive, "wb") as f:
-        subprocess.run(["git", "archive", commit], cwd=ROOT, stdout=f, check=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(dest / "src", filter="data")
-    return dest / "src"
-
-
 def run(quick: bool = False) -> str:
     sizes = (1, 2) if quick else (1, 10, 40, 100)
     before_up_to = 2 if quick else 40
     tmp = Path(tempfile.mkdtemp(prefix="curate-scale-"))
     rows = []
     try:
-        old = export(BEFORE, tmp)
+        old = export(BEFORE, tmp / "src")
         for n in sizes:
             where = tmp / f"x{n}"
             docs = replicate(ROOT / "sample_corpus", where / "in", n)

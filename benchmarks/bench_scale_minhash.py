@@ -21,8 +21,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale_keyed import export  # noqa: E402
-from common import watch  # noqa: E402
+from common import export, watch  # noqa: E402
 from soak import replicate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,7 +104,7 @@ def run(quick: bool = False) -> str:
     tmp = Path(tempfile.mkdtemp(prefix="curate-scale-minhash-"))
     rows = []
     try:
-        old = export(BEFORE, tmp)
+        old = export(BEFORE, tmp / "src")
         for n in sizes:
             where = tmp / f"x{n}"
             docs = replicate(ROOT / "sample_corpus", where / "in", n)

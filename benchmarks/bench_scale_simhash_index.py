@@ -26,12 +26,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import export  # noqa: E402
 from scale_simhash import (  # noqa: E402
     PARAMS,
     ROOT,
     collect_sample,
     decisions,
-    export,
     ladder,
     measured,
 )

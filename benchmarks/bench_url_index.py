@@ -22,7 +22,8 @@ import pyarrow.parquet as pq
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale_keyed import export, measured_cmd  # noqa: E402
+from bench_scale_keyed import measured_cmd  # noqa: E402
+from common import export  # noqa: E402
 from soak import replicate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +68,7 @@ def run(quick: bool = False) -> str:
     tmp = Path(tempfile.mkdtemp(prefix="curate-url-index-"))
     rows = []
     try:
-        old = export(BEFORE, tmp)
+        old = export(BEFORE, tmp / "src")
         for n in sizes:
             where = tmp / f"x{n}"
             docs = 0

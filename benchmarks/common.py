@@ -11,10 +11,23 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psutil
 
 MB = 2**20
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def export(commit: str, dest: Path, *paths: str) -> Path:
+    """The tree of ``commit`` (or only ``paths`` of it), extracted into ``dest`` with ``git
+    archive``: the "before" code a benchmark runs beside today's, on the same files."""
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", commit, *paths], capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest
 
 
 @dataclass

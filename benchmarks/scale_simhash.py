@@ -30,7 +30,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from common import watch  # noqa: E402
+from common import export, watch  # noqa: E402
 
 BEFORE = "9999ea1"  # the driver held ids, dumps, dates, ranks, unit offsets and a bit per unit
 PARAMS = {"level": "sentence", "hamming": 3, "min_docs": 2}
@@ -132,15 +132,6 @@ def measured(
 def decisions(run: Path) -> dict[str, pa.Table]:
     folder = run / "_work" / "decisions" / "simhash_dedup"
     return {p.name: pq.read_table(p) for p in sorted(folder.glob("part-*.parquet"))}
-
-
-def export(commit: str, dest: Path) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    archive = dest / "src.tar"
-    with open(archive, "wb") as f:
-        subprocess.run(["git", "archive", commit], cwd=ROOT, stdout=f, check=True)
-    subprocess.run(["tar", "-xf", str(archive), "-C", str(dest)], check=True)
-    return dest
 
 
 def section(sizes: tuple[int, ...] = (1, 4, 10)) -> str:
