@@ -581,6 +581,10 @@ class DedupIndex:
                 shutil.rmtree(hub.staging(self.root.url), ignore_errors=True)
             yield
         finally:
+            if self.on_hub:  # what this run staged and did not commit
+                from curate import hub
+
+                shutil.rmtree(hub.staging(self.root.url), ignore_errors=True)
             lock.unlink(missing_ok=True)
 
     def plan(self, run: dict[str, str]) -> tuple[list[CommittedDump], list[str]]:
