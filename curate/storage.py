@@ -13,7 +13,9 @@ the driver then writes ``_manifest.json``, listing them (name, object, size), la
 (``list_files``), so a half-written folder reads as the previous complete one or as nothing.
 A cross-dump index in a bucket is read and written in place (curate.index.store): its lock and
 each dump's commit are objects created only if absent (``create_once``: S3's ``If-None-Match: *``,
-GCS's ``ifGenerationMatch=0``).
+GCS's ``ifGenerationMatch=0``). The Hub (``hf://``) is written by commits (curate.hub): a run's
+output is staged locally and published by one commit; create-once is a commit made against the
+head at which the path is absent (``parent_commit``).
 """
 
 from __future__ import annotations

@@ -409,3 +409,28 @@ def test_a_missing_repository_or_a_bad_token_is_one_clear_line(hub, tmp_path):
     line = one_error_line(curate("run", pipe, env=bad))
     assert idx in line and "access denied" in line
     assert not (hub["repo"] / "denied").exists() and not (hub["repo"] / "denied-idx").exists()
+
+
+def test_ingest_to_hf_then_run_from_it(hub, tmp_path):
+    """`curate ingest --output hf://...`: staged locally, published by one commit with its
+    manifest; a run reading that folder from the Hub reads every document written."""
+    from tests.warc_files import html_pages, write_warc
+
+    (tmp_path / "CC-MAIN-2024-10").mkdir()
+    crawl = write_warc(tmp_path / "CC-MAIN-2024-10" / "a.warc.gz", html_pages(12), big_mb=0)
+    before = len(hub["server"].commits)
+    url = f"hf://datasets/{REPO}/cc"
+    r = curate("ingest", tmp_path / "CC-MAIN-2024-10", "--output", url, "--workers", "1",
+               env=hub["env"])  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert len(hub["server"].commits) == before + 1
+    manifest = json.loads((hub["repo"] / "cc" / "_manifest.json").read_text())
+    names = {o["name"] for o in manifest["objects"]}
+    assert "dump=CC-MAIN-2024-10/a-00000.parquet" in names and "ingest_report.json" in names
+    assert not any(n.startswith("_ingest/") for n in names)
+    report = json.loads((hub["repo"] / "cc" / "ingest_report.json").read_text())
+    assert report["totals"]["written"] == len(crawl.written)
+    out = tmp_path / "run"
+    r = curate("run", pipeline(tmp_path, url, str(out)), "--workers", "1", env=hub["env"])
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((out / "report.json").read_text())["totals"]["docs_in"] == len(crawl.written)

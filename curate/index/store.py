@@ -65,8 +65,12 @@ under a unique prefix ``dumps/pieces-<id>/``, and the commit is ``dumps/<seq>/me
 same manifest, plus ``folder``: that prefix) created only if no object is there
 (``storage.create_once``); readers trust only what a meta.json lists, and the next lock deletes
 the pieces no meta.json names. The lock is ``_lock.json``, created the same way and naming its
-run (``CURATE_RUN``): the same run resumed takes it over, another run stops with an error. So a
-bucket index needs no local or shared folder, on any node.
+run (``CURATE_RUN``, its output): the same run resumed takes it over, another run stops with an
+error (or, with ``--break-lock``, ``CURATE_BREAK_LOCK``, takes it over). So a bucket index needs
+no local or shared folder, on any node.
+An index on the Hub (``hf://``) is read in place with the same layout; a dump's pieces are staged
+in a local folder (curate.hub.staging) and committed with its meta.json in one commit, made only
+if that meta.json is absent at the head the commit is made against (``parent_commit``).
 A dump already in the index is recognised by name and not added again; it is then deduplicated
 against the dumps committed before it, exactly as the first time, so a re-run is idempotent.
 """
