@@ -72,6 +72,10 @@ class Hub:
         self.heads: dict[str, str] = {}  # repo id -> head commit, once a commit was made
         self.lfs: dict[str, bytes] = {}  # sha256 -> content uploaded through the LFS batch API
         self.commits: list[dict] = []
+        # files another writer commits just before the next commit request is applied (after
+        # its client read the head): a test's way to move the branch under a commit
+        self.interleave: list[dict[str, bytes]] = []
+        self.refused = 0  # commits answered 412
         self.lock = threading.Lock()
         self.requests: list[tuple[str, str]] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -103,6 +107,18 @@ class Hub:
                 f.relative_to(folder).as_posix().encode() + _blob_oid(f.read_bytes()).encode()
             )
         return digest.hexdigest()
+
+    def commit_files(self, repo_id: str, files: dict[str, bytes]) -> None:
+        """A commit by another writer, made on the server's side: the files, a new head."""
+        folder = self.root / repo_id
+        for name, data in files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
+        self.heads[repo_id] = hashlib.sha1(
+            f"{self.sha(folder)} {sorted(files)}".encode()
+        ).hexdigest()
+        self.commits.append({"repo": repo_id, "summary": "another writer",
+                             "added": sorted(files), "deleted": []})  # fmt: skip
 
     def entry(self, folder: Path, path: Path) -> dict:
         rel = path.relative_to(folder).as_posix()
@@ -259,8 +275,11 @@ class Hub:
                 lines = [json.loads(x) for x in raw.decode().splitlines() if x.strip()]
                 header = next((x["value"] for x in lines if x["key"] == "header"), {})
                 with hub.lock:  # one commit at a time per server, applied whole or not at all
+                    if hub.interleave:
+                        hub.commit_files(repo_id, hub.interleave.pop(0))
                     parent = header.get("parentCommit")
                     if parent is not None and parent != hub.sha(folder):
+                        hub.refused += 1
                         message = "A commit has happened since. Please refresh and try again."
                         return self._json({"error": message}, 412, {"X-Error-Message": message})
                     writes: dict[Path, bytes] = {}

@@ -331,7 +331,10 @@ from curate.index.store import DedupIndex, fingerprint_ids
 from curate.storage import create_once
 
 url, root = sys.argv[1], sys.argv[2]
-out = {"created": [create_once(url, b"1"), create_once(url, b"2")]}
+# the branch moves under the first two commits (the test queued two other writers' commits):
+# an unrelated file, then the very file this one creates
+out = {"moved": [create_once(url + "-moved", b"mine"), create_once(url + "-taken", b"mine")]}
+out["created"] = [create_once(url, b"1"), create_once(url, b"2")]
 
 def dump(n):
     ids = pa.array([f"d{n}-{i}" for i in range(5)])
@@ -367,6 +370,8 @@ def test_a_commit_of_a_number_another_run_took_is_refused(hub):
     from tests.test_storage import REPO as CHECKOUT
 
     server = hub["server"]
+    server.interleave = [{"once/unrelated": b"x"}, {"once/a-taken": b"theirs"}]
+    refused = server.refused
     r = subprocess.run(
         [sys.executable, "-c", RACE, f"hf://datasets/{REPO}/once/a",
          f"hf://datasets/{REPO}/race-idx"],
@@ -377,6 +382,12 @@ def test_a_commit_of_a_number_another_run_took_is_refused(hub):
     out = json.loads(r.stdout.splitlines()[-1])
     assert out["created"] == [True, False]
     assert (hub["repo"] / "once" / "a").read_bytes() == b"1"
+    # a commit refused because the head moved is planned again against the new head: created
+    # when the other writer's commit did not touch the path, not created when it did
+    assert server.interleave == [] and server.refused == refused + 2
+    assert out["moved"] == [True, False]
+    assert (hub["repo"] / "once" / "a-moved").read_bytes() == b"mine"
+    assert (hub["repo"] / "once" / "a-taken").read_bytes() == b"theirs"
     assert out["empty"] and out["dumps"] == ["A"]
     assert "another run committed dump 1" in out["refused"]
     # nothing of B's reached the repository: A's meta.json and pieces only
