@@ -24,6 +24,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not config.output:
         raise_usage("no output directory: set 'output' in the pipeline or pass --output")
     workers = args.workers or config.workers
+    for spec in config.stages:  # an index on the Hub: a missing repository or a token that
+        index = spec.params.get("index")  # cannot write, before any work (as for --output)
+        if isinstance(index, str) and index.startswith("hf://"):
+            from curate.hub import check_writable
+
+            check_writable(index)
     remote = _begin_remote(config, args.resume) if _is_remote(config.output) else None
     # names this run as the holder of an index's lock in a bucket, by its output (the same when
     # resumed: the lock's error tells another run to resume it by this name)

@@ -417,8 +417,10 @@ def test_a_missing_repository_or_a_bad_token_is_one_clear_line(hub, tmp_path):
     pipe = tmp_path / "i.yaml"
     body = yaml.safe_load(pipeline(tmp_path, input, str(tmp_path / "x")).read_text())
     pipe.write_text(yaml.safe_dump({**body, "stages": [{"url_dedup": {"index": idx}}]}))
-    line = one_error_line(curate("run", pipe, env=bad))
+    r = curate("run", pipe, env=bad)
+    line = one_error_line(r)
     assert idx in line and "access denied" in line
+    assert "writing" not in r.stderr and not (tmp_path / "x").exists()  # before any work
     assert not (hub["repo"] / "denied").exists() and not (hub["repo"] / "denied-idx").exists()
 
 
