@@ -87,7 +87,7 @@ def explain(t: Target, exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     kind = {"dataset": "datasets/", "space": "spaces/"}.get(t.repo_type, "")
     if isinstance(exc, RevisionNotFoundError):
-        return f"{t.url}: the repository {kind}{t.repo_id} has no branch {t.revision}"
+        return f"{t.url}: the repository {kind}{t.repo_id} has no revision {t.revision or 'main'}"
     if isinstance(exc, RepositoryNotFoundError) or _status(exc) == 404:
         return (
             f"{t.url}: the repository {kind}{t.repo_id} does not exist (or is not visible with "
