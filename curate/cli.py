@@ -24,9 +24,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not config.output:
         raise_usage("no output directory: set 'output' in the pipeline or pass --output")
     workers = args.workers or config.workers
+    for spec in config.stages:  # an index on the Hub: a missing repository or a token that
+        index = spec.params.get("index")  # cannot write, before any work (as for --output)
+        if isinstance(index, str) and index.startswith("hf://"):
+            from curate.hub import check_writable
+
+            check_writable(index)
     remote = _begin_remote(config, args.resume) if _is_remote(config.output) else None
-    # names this run as the holder of an index's lock in a bucket (the same when resumed)
-    os.environ["CURATE_RUN"] = str(config.output)
+    # names this run as the holder of an index's lock in a bucket, by its output (the same when
+    # resumed: the lock's error tells another run to resume it by this name)
+    os.environ["CURATE_RUN"] = remote or str(config.output)
+    if args.break_lock:
+        os.environ["CURATE_BREAK_LOCK"] = "1"
     executor = make_executor(args.executor, workers, args.address)
     try:
         report = run_pipeline(config, executor, resume=args.resume, keep_work=args.keep_work)
@@ -36,7 +45,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from curate.storage import publish_run
 
         manifest = publish_run(remote, config.output)
-        print(f"published {len(manifest['objects'])} objects to {remote} (manifest written last)")
+        how = "in one commit" if remote.startswith("hf://") else "manifest written last"
+        print(f"published {len(manifest['objects'])} objects to {remote} ({how})")
         config.output = remote
     print(render_summary(report))
     print(f"report: {config.output.rstrip('/')}/report.md")
@@ -56,7 +66,8 @@ def _is_remote(path: str) -> bool:
 def _begin_remote(config, resume: bool) -> str:
     """An object-store output: every worker writes its files straight into the bucket, under
     this run's own prefix (``URL/_runs/<id>/``); the manifest that publishes them is written
-    last. Returns the URL; ``config.output`` becomes the run's prefix."""
+    last (on the Hub: into a local staging folder, published by one commit). Returns the URL;
+    ``config.output`` becomes the run's prefix (or staging folder)."""
     from curate.storage import begin_run
 
     url = config.output
@@ -160,6 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true", help="continue an interrupted run")
     run.add_argument(
         "--keep-work", action="store_true", help="keep intermediate files in OUT/_work"
+    )
+    run.add_argument(
+        "--break-lock",
+        action="store_true",
+        help="take over an index's lock (in a bucket or on the Hub) left by a run that was "
+        "killed and will not be resumed",
     )
     run.set_defaults(fn=_cmd_run)
 

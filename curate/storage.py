@@ -13,7 +13,9 @@ the driver then writes ``_manifest.json``, listing them (name, object, size), la
 (``list_files``), so a half-written folder reads as the previous complete one or as nothing.
 A cross-dump index in a bucket is read and written in place (curate.index.store): its lock and
 each dump's commit are objects created only if absent (``create_once``: S3's ``If-None-Match: *``,
-GCS's ``ifGenerationMatch=0``).
+GCS's ``ifGenerationMatch=0``). The Hub (``hf://``) is written by commits (curate.hub): a run's
+output is staged locally and published by one commit; create-once is a commit made against the
+head at which the path is absent (``parent_commit``).
 """
 
 from __future__ import annotations
@@ -119,7 +121,12 @@ def explain(url: str, exc: BaseException) -> str:
     """One line for a storage error: which URL, and the store's own words."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     hint = ""
-    if "NO_SUCH_BUCKET" in text or "NoSuchBucket" in text:
+    if url.startswith("hf://"):
+        if any(k in text for k in ("401", "403", "Unauthorized", "Forbidden")):
+            hint = "access denied: check the token (HF_TOKEN, or hf auth login)"
+        elif "Repository Not Found" in text or "RepositoryNotFound" in text:
+            hint = "the repository does not exist (or is not visible with this token, HF_TOKEN)"
+    elif "NO_SUCH_BUCKET" in text or "NoSuchBucket" in text:
         hint = "the bucket does not exist"
     elif any(k in text for k in _DENIED):
         hint = "access denied: check the credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE, ...)"
@@ -266,7 +273,14 @@ def read_bytes(url: str) -> bytes:
 
 
 def write_bytes(url: str, data: bytes) -> None:
-    """One object, written once: the store shows it whole or not at all."""
+    """One object, written once: the store shows it whole or not at all (on the Hub: one
+    commit, so this is for the odd small file; runs and indexes batch theirs, curate.hub)."""
+    if split(url)[0] == "hf":
+        from curate import hub
+
+        root, _, name = url.rpartition("/")
+        hub.commit(root, {name: data}, message=f"curate: write {name}")
+        return
     fs, path = filesystem(url)
     try:
         if isinstance(fs, pafs.PyFileSystem):  # an fsspec store: one upload, done on return
@@ -282,9 +296,14 @@ def write_bytes(url: str, data: bytes) -> None:
 def create_once(url: str, data: bytes) -> bool:
     """Write the object ``url`` only if no object is there: True when this call created it,
     False when one already was (the store decides, atomically: S3's conditional PUT with
-    ``If-None-Match: *`` through boto3, GCS's ``ifGenerationMatch=0`` through gcsfs). What an
-    index's lock and its commits rest on; ``hf://`` has no such write."""
+    ``If-None-Match: *`` through boto3, GCS's ``ifGenerationMatch=0`` through gcsfs, on the Hub
+    a commit against the head at which the path is absent, ``parent_commit``). What an index's
+    lock and its commits rest on."""
     scheme, path = split(url)
+    if scheme == "hf":
+        from curate import hub
+
+        return hub.create_once(url, data)
     if scheme == "s3":
         try:
             from botocore.exceptions import BotoCoreError, ClientError
@@ -318,10 +337,7 @@ def create_once(url: str, data: bytes) -> bool:
                 return False
             raise CurateError(explain(url, exc)) from None
         return True
-    raise CurateError(
-        f"{url}: {scheme}:// has no write-if-absent, so curate cannot write an index there "
-        "(give the index an s3:// or gs:// URL, or a local folder)"
-    )
+    raise CurateError(f"{url}: {scheme}:// has no write-if-absent")
 
 
 @lru_cache(maxsize=4)
@@ -338,6 +354,12 @@ def _s3_client():
 
 
 def upload(local: Path, url: str) -> None:
+    if split(url)[0] == "hf":
+        from curate import hub
+
+        root, _, name = url.rpartition("/")
+        hub.commit(root, {name: Path(local)}, message=f"curate: write {name}")
+        return
     fs, path = filesystem(url)
     try:
         if isinstance(fs, pafs.PyFileSystem):  # an fsspec store (gs://, hf://): its own upload,
@@ -356,11 +378,9 @@ def check_writable(url: str) -> None:
     import uuid
 
     if split(url)[0] == "hf":
-        raise CurateError(
-            f"{url}: curate does not write to the Hugging Face Hub (a repository changes only by "
-            "commits, not by objects written one by one); write to a local folder or a bucket, "
-            "then upload it: hf upload --repo-type dataset REPO FOLDER"
-        )
+        from curate import hub
+
+        return hub.check_writable(url)
     fs, base = filesystem(url)
     bucket = base.split("/", 1)[0]
     try:
@@ -551,6 +571,12 @@ class RemotePath:
         write_bytes(self.url, data)
 
     def unlink(self, missing_ok: bool = False) -> None:
+        if split(self.url)[0] == "hf":  # a commit (none when the file is not there)
+            from curate import hub
+
+            if not missing_ok and not self.exists():
+                raise FileNotFoundError(self.url)
+            return hub.delete(self.url)
         fs, key = self._fs()
         try:
             fs.delete_file(key)
@@ -629,6 +655,13 @@ def rmtree(where: str | os.PathLike | RemotePath) -> None:
     import shutil
 
     if isinstance(where, RemotePath) or (isinstance(where, str) and is_remote(where)):
+        if split(str(where))[0] == "hf":  # a commit deleting the folder, when it is there
+            from curate import hub
+
+            if RemotePath(str(where)).is_dir():
+                root, _, name = str(where).rstrip("/").rpartition("/")
+                hub.commit(root, deletes=[name + "/"], message=f"curate: delete {name}")
+            return
         fs, key = filesystem(str(where))
         try:
             fs.delete_dir(key)
@@ -661,6 +694,10 @@ def begin_run(url: str, resume: bool, work: str = "_work") -> str:
     first, so that a reader of the folder while the run writes trusts nothing."""
     import uuid
 
+    if split(url)[0] == "hf":  # staged in a local folder, committed in one commit
+        from curate import hub
+
+        return hub.begin_run(url, resume)
     check_writable(url)
     current = RemotePath(join(url, CURRENT))
     run_id = None
@@ -680,7 +717,12 @@ def begin_run(url: str, resume: bool, work: str = "_work") -> str:
 def publish_run(url: str, run_url: str, work: str = "_work") -> dict:
     """Publish the finished run under ``run_url``: ``_manifest.json`` listing every object it
     wrote outside its work folder, written last (one PUT: readers switch from the previous
-    run's output to this one's at once); then the objects of earlier runs are deleted."""
+    run's output to this one's at once); then the objects of earlier runs are deleted. On the
+    Hub, the run was staged locally and is published by one commit (curate.hub)."""
+    if split(url)[0] == "hf":
+        from curate import hub
+
+        return hub.publish_run(url, run_url, work)
     fs, base = filesystem(url)
     run_key = filesystem(run_url)[1]
     run_id = run_key.rsplit("/", 1)[1]

@@ -1,7 +1,8 @@
 """A Hugging Face Hub endpoint on 127.0.0.1 for the part of the Hub's HTTP API that
-huggingface_hub's ``HfFileSystem`` reads a dataset repository through (as moto's server is an S3
-endpoint): point ``HF_ENDPOINT`` at it. Read-only; one revision (``main``) per repository, the
-files of a local folder ``root/<namespace>/<name>/``.
+huggingface_hub's ``HfFileSystem`` reads a dataset repository through and ``HfApi.create_commit``
+writes it through (as moto's server is an S3 endpoint): point ``HF_ENDPOINT`` at it. One branch
+(``main``) per repository, whose files are those of a local folder ``root/<namespace>/<name>/``;
+reads are served at ``main`` or at its head commit.
 
 The routes and response shapes follow huggingface_hub 2.4's client code (``HfApi.dataset_info``,
 ``HfApi.list_repo_tree``, ``HfApi.get_paths_info``, ``HfFileSystemFile._fetch_range``,
@@ -19,13 +20,38 @@ The routes and response shapes follow huggingface_hub 2.4's client code (``HfApi
 - ``GET``/``HEAD /datasets/{repo}/resolve/{rev}/{path}``: the file, whole or the asked ``Range``
   (206), with ``ETag`` and ``X-Repo-Commit``; 404 ``EntryNotFound``.
 
-Every request is recorded (method, path) so a test can show what went over HTTP."""
+The write path (``HfApi.preupload_lfs_files``, ``post_lfs_batch_info``, ``lfs_upload``,
+``_send_commit``):
+
+- ``POST /api/datasets/{repo}/preupload/{rev}`` (JSON ``files``: path, sample, size): each file's
+  ``uploadMode``, ``regular`` below ``lfs_from`` bytes and ``lfs`` from there, and the ``oid`` of
+  the file already at that path (git blob sha1, or sha256 for an LFS file) so unchanged files
+  are dropped from the commit;
+- ``POST /datasets/{repo}.git/info/lfs/objects/batch`` (git LFS batch API, ``basic`` transfer):
+  an ``upload`` action per object not yet stored, a ``PUT /lfs/{oid}`` here, which checks the
+  sha256 of the body;
+- ``POST /api/datasets/{repo}/commit/{rev}`` (NDJSON: ``header`` with ``summary`` and
+  ``parentCommit``, ``file`` base64, ``lfsFile`` by oid, ``deletedFile``, ``deletedFolder``): one
+  commit, applied whole under a lock or not at all; 412 "A commit has happened since" when
+  ``parentCommit`` is not the branch's head (as the Hub answers); each commit gets a new head
+  sha. Paths given to ``deletedFile`` that are not there: 404 ``EntryNotFound``.
+
+With a ``token``, writes need ``Authorization: Bearer <token>`` (401 otherwise) and any request
+carrying another token gets 401 "Invalid credentials in Authorization header". Not the Hub
+itself: no Xet storage (huggingface_hub uploads LFS files through Xet when ``hf_xet`` is
+installed: tests set ``HF_HUB_DISABLE_XET=1``), no multipart LFS, no pagination past 1000
+entries, no pull requests or other branches.
+
+Every request is recorded (method, path) so a test can show what went over HTTP, and every
+commit (repository, summary, paths added, paths deleted) in ``commits``."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
+import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -39,8 +65,18 @@ def _blob_oid(data: bytes) -> str:
 
 
 class Hub:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, token: str | None = None, lfs_from: int = 64 << 10) -> None:
         self.root = Path(root)
+        self.token = token
+        self.lfs_from = lfs_from
+        self.heads: dict[str, str] = {}  # repo id -> head commit, once a commit was made
+        self.lfs: dict[str, bytes] = {}  # sha256 -> content uploaded through the LFS batch API
+        self.commits: list[dict] = []
+        # files another writer commits just before the next commit request is applied (after
+        # its client read the head): a test's way to move the branch under a commit
+        self.interleave: list[dict[str, bytes]] = []
+        self.refused = 0  # commits answered 412
+        self.lock = threading.Lock()
         self.requests: list[tuple[str, str]] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -61,12 +97,28 @@ class Hub:
         return folder if repo_id.count("/") == 1 and folder.is_dir() else None
 
     def sha(self, folder: Path) -> str:
+        """The head commit: a new sha per commit, or (before any) one of the folder's files."""
+        repo_id = folder.relative_to(self.root).as_posix()
+        if repo_id in self.heads:
+            return self.heads[repo_id]
         digest = hashlib.sha1()
         for f in sorted(p for p in folder.rglob("*") if p.is_file()):
             digest.update(
                 f.relative_to(folder).as_posix().encode() + _blob_oid(f.read_bytes()).encode()
             )
         return digest.hexdigest()
+
+    def commit_files(self, repo_id: str, files: dict[str, bytes]) -> None:
+        """A commit by another writer, made on the server's side: the files, a new head."""
+        folder = self.root / repo_id
+        for name, data in files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
+        self.heads[repo_id] = hashlib.sha1(
+            f"{self.sha(folder)} {sorted(files)}".encode()
+        ).hexdigest()
+        self.commits.append({"repo": repo_id, "summary": "another writer",
+                             "added": sorted(files), "deleted": []})  # fmt: skip
 
     def entry(self, folder: Path, path: Path) -> dict:
         rel = path.relative_to(folder).as_posix()
@@ -108,6 +160,8 @@ class Hub:
             def do_GET(self) -> None:
                 url = urlparse(self.path)
                 hub.requests.append((self.command, url.path))
+                if not self._authorized(write=False):
+                    return
                 path = unquote(url.path)
                 m = re.fullmatch(r"/api/datasets/([^/]+/[^/]+)(?:/revision/([^/]+))?", path)
                 if m:
@@ -122,14 +176,59 @@ class Hub:
                     return self._resolve(m.group(1), m.group(2), m.group(3))
                 self._error("EntryNotFound", f"no route {path}")
 
+            def _authorized(self, write: bool) -> bool:
+                """False (and 401 sent) when the token is wrong, or missing for a write."""
+                if hub.token is None:
+                    return True
+                given = self.headers.get("Authorization") or ""
+                if given and given != f"Bearer {hub.token}":
+                    message = "Invalid credentials in Authorization header"
+                elif write and not given:
+                    message = "You must be authenticated to write"
+                else:
+                    return True
+                self._json({"error": message}, 401, {"X-Error-Message": message})
+                return False
+
+            def do_PUT(self) -> None:
+                url = urlparse(self.path)
+                hub.requests.append((self.command, url.path))
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                m = re.fullmatch(r"/lfs/([0-9a-f]{64})", url.path)
+                if not m:
+                    return self._error("EntryNotFound", f"no route {url.path}")
+                if hashlib.sha256(body).hexdigest() != m.group(1):
+                    return self._json({"error": "sha256 does not match"}, 400)
+                hub.lfs[m.group(1)] = body
+                self._send(200, b"")
+
             def do_POST(self) -> None:
                 url = urlparse(self.path)
                 hub.requests.append((self.command, url.path))
                 length = int(self.headers.get("Content-Length") or 0)
-                form = parse_qs(self.rfile.read(length).decode())
-                m = re.fullmatch(
-                    r"/api/datasets/([^/]+/[^/]+)/paths-info/([^/]+)", unquote(url.path)
-                )
+                raw = self.rfile.read(length)
+                path = unquote(url.path)
+                m = re.fullmatch(r"/api/datasets/([^/]+/[^/]+)/(preupload|commit)/([^/]+)", path)
+                if m:
+                    if not self._authorized(write=True):
+                        return
+                    folder = self._repo(m.group(1), m.group(3))
+                    if folder is None:
+                        return
+                    if m.group(2) == "preupload":
+                        return self._preupload(folder, json.loads(raw))
+                    return self._commit(m.group(1), folder, raw)
+                m = re.fullmatch(r"/datasets/([^/]+/[^/]+)\.git/info/lfs/objects/batch", path)
+                if m:
+                    if not self._authorized(write=True):
+                        return
+                    if self._repo(m.group(1), REVISION) is None:
+                        return
+                    return self._lfs_batch(json.loads(raw))
+                if not self._authorized(write=False):
+                    return
+                form = parse_qs(raw.decode())
+                m = re.fullmatch(r"/api/datasets/([^/]+/[^/]+)/paths-info/([^/]+)", path)
                 if not m:
                     return self._error("EntryNotFound", f"no route {url.path}")
                 folder = self._repo(m.group(1), m.group(2))
@@ -141,6 +240,96 @@ class Hub:
                     if p.strip("/") and target.exists():
                         found.append(hub.entry(folder, target))
                 self._json(found)
+
+            def _preupload(self, folder: Path, body: dict) -> None:
+                files = []
+                for f in body["files"]:
+                    lfs = f["size"] >= hub.lfs_from
+                    target = folder / f["path"]
+                    oid = None
+                    if target.is_file():
+                        data = target.read_bytes()
+                        oid = hashlib.sha256(data).hexdigest() if lfs else _blob_oid(data)
+                    files.append(
+                        {
+                            "path": f["path"],
+                            "uploadMode": "lfs" if lfs else "regular",
+                            "shouldIgnore": False,
+                            "oid": oid,
+                        }
+                    )
+                self._json({"files": files, "commitOid": hub.sha(folder)})
+
+            def _lfs_batch(self, body: dict) -> None:
+                objects = []
+                for o in body["objects"]:
+                    entry = {"oid": o["oid"], "size": o["size"]}
+                    if o["oid"] not in hub.lfs:
+                        href = f"{hub.url}/lfs/{o['oid']}"
+                        entry["actions"] = {"upload": {"href": href, "header": {}}}
+                    objects.append(entry)
+                body = json.dumps({"transfer": "basic", "objects": objects}).encode()
+                self._send(200, body, {"Content-Type": "application/vnd.git-lfs+json"})
+
+            def _commit(self, repo_id: str, folder: Path, raw: bytes) -> None:
+                lines = [json.loads(x) for x in raw.decode().splitlines() if x.strip()]
+                header = next((x["value"] for x in lines if x["key"] == "header"), {})
+                with hub.lock:  # one commit at a time per server, applied whole or not at all
+                    if hub.interleave:
+                        hub.commit_files(repo_id, hub.interleave.pop(0))
+                    parent = header.get("parentCommit")
+                    if parent is not None and parent != hub.sha(folder):
+                        hub.refused += 1
+                        message = "A commit has happened since. Please refresh and try again."
+                        return self._json({"error": message}, 412, {"X-Error-Message": message})
+                    writes: dict[Path, bytes] = {}
+                    deletes: list[Path] = []
+                    for x in lines:
+                        v = x["value"]
+                        if x["key"] == "file":
+                            writes[folder / v["path"]] = base64.b64decode(v["content"])
+                        elif x["key"] == "lfsFile":
+                            if v["oid"] not in hub.lfs:
+                                message = f"LFS object {v['oid']} was not uploaded"
+                                return self._json({"error": message}, 422)
+                            writes[folder / v["path"]] = hub.lfs[v["oid"]]
+                        elif x["key"] in ("deletedFile", "deletedFolder"):
+                            target = folder / v["path"]
+                            if not target.exists():
+                                return self._error(
+                                    "EntryNotFound", "A file with this name doesn't exist"
+                                )
+                            deletes.append(target)
+                    for target in deletes:
+                        if target.is_dir():
+                            shutil.rmtree(target)
+                        else:
+                            target.unlink()
+                    for target, data in writes.items():
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        target.write_bytes(data)
+                    for target in deletes:  # folders left empty: git has no empty folders
+                        for up in target.parents:
+                            if up == folder or any(up.iterdir()):
+                                break
+                            up.rmdir()
+                    sha = hashlib.sha1((hub.sha(folder) + str(len(hub.commits))).encode() + raw)
+                    hub.heads[repo_id] = sha.hexdigest()
+                    hub.commits.append(
+                        {
+                            "repo": repo_id,
+                            "summary": header.get("summary"),
+                            "added": sorted(p.relative_to(folder).as_posix() for p in writes),
+                            "deleted": sorted(p.relative_to(folder).as_posix() for p in deletes),
+                        }
+                    )
+                self._json(
+                    {
+                        "commitUrl": f"{hub.url}/datasets/{repo_id}/commit/{sha.hexdigest()}",
+                        "commitOid": sha.hexdigest(),
+                        "success": True,
+                    }
+                )
 
             def _repo(self, repo_id: str, revision: str) -> Path | None:
                 folder = hub.repo(repo_id)

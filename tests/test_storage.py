@@ -484,6 +484,8 @@ def test_a_run_killed_in_an_index_commit_resumes_to_the_same_indexes(
     line = [x for x in r.stderr.splitlines() if x.startswith("curate: error:")]
     assert len(line) == 1 and "locked by another run" in line[0], r.stderr[-2000:]
     assert f"{idx}/url/_lock.json" in line[0]
+    # how to get out: resume the run that holds it (named by its output), or --break-lock
+    assert f"--output s3://corpus/{name} --resume" in line[0] and "--break-lock" in line[0]
     # the killed run, resumed
     r = curate("run", pipe, "--workers", "1", "--resume", env=env)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -494,6 +496,33 @@ def test_a_run_killed_in_an_index_commit_resumes_to_the_same_indexes(
         assert index_content(f"{idx}/{kind}") == local_indexes[kind], kind
         assert f"{name}-idx/{kind}/_lock.json" not in bucket_keys(s3["client"], f"{name}-idx/")
     assert list(staging.iterdir()) == []
+
+
+def test_a_stale_lock_is_refused_then_broken_with_break_lock(s3, monkeypatch, capsys):
+    """A lock left by a run that will never come back: another run is refused with one line
+    naming the lock and both ways out; with --break-lock (CURATE_BREAK_LOCK) it takes the lock
+    over, says whose, and releases it when done."""
+    from curate.errors import CurateError
+    from curate.index.store import DedupIndex
+
+    root = "s3://corpus/stale-idx"
+    index = DedupIndex(root, "url", {"a": 1}, 1)
+    held = {"owner": "s3://corpus/gone", "host": "h", "pid": 1, "since": "2026-01-01T00:00:00Z"}
+    s3["client"].put_object(Bucket="corpus", Key="stale-idx/_lock.json", Body=json.dumps(held))
+    monkeypatch.setenv("CURATE_RUN", "s3://corpus/mine")
+    monkeypatch.delenv("CURATE_BREAK_LOCK", raising=False)
+    with pytest.raises(CurateError) as refused, index.locked():
+        pass
+    message = str(refused.value)
+    assert "locked by another run (s3://corpus/gone" in message
+    assert f"{root}/_lock.json" in message and "--output s3://corpus/gone --resume" in message
+    assert "--break-lock" in message
+    assert get_json(s3["client"], "stale-idx/_lock.json") == held  # left as it was
+    monkeypatch.setenv("CURATE_BREAK_LOCK", "1")
+    with index.locked():
+        assert get_json(s3["client"], "stale-idx/_lock.json")["owner"] == "s3://corpus/mine"
+    assert "took over the lock of s3://corpus/gone" in capsys.readouterr().err
+    assert "stale-idx/_lock.json" not in bucket_keys(s3["client"], "stale-idx/")
 
 
 def test_a_commit_of_a_number_another_run_took_is_refused(s3):

@@ -65,8 +65,12 @@ under a unique prefix ``dumps/pieces-<id>/``, and the commit is ``dumps/<seq>/me
 same manifest, plus ``folder``: that prefix) created only if no object is there
 (``storage.create_once``); readers trust only what a meta.json lists, and the next lock deletes
 the pieces no meta.json names. The lock is ``_lock.json``, created the same way and naming its
-run (``CURATE_RUN``): the same run resumed takes it over, another run stops with an error. So a
-bucket index needs no local or shared folder, on any node.
+run (``CURATE_RUN``, its output): the same run resumed takes it over, another run stops with an
+error (or, with ``--break-lock``, ``CURATE_BREAK_LOCK``, takes it over). So a bucket index needs
+no local or shared folder, on any node.
+An index on the Hub (``hf://``) is read in place with the same layout; a dump's pieces are staged
+in a local folder (curate.hub.staging) and committed with its meta.json in one commit, made only
+if that meta.json is absent at the head the commit is made against (``parent_commit``).
 A dump already in the index is recognised by name and not added again; it is then deduplicated
 against the dumps committed before it, exactly as the first time, so a re-run is idempotent.
 """
@@ -78,6 +82,7 @@ import io
 import json
 import os
 import shutil
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -458,6 +463,12 @@ class DedupIndex:
         """In a bucket: read and written in place, committed by objects created if absent."""
         return isinstance(self.root, RemotePath)
 
+    @property
+    def on_hub(self) -> bool:
+        """On the Hugging Face Hub: read in place; a dump's pieces are staged in a local folder
+        and committed with its meta.json in one commit (curate.hub)."""
+        return self.remote and self.root.url.startswith("hf://")
+
     # ------------------------------------------------------------ reading
     @property
     def bytes_read(self) -> int:
@@ -546,20 +557,38 @@ class DedupIndex:
                 if not storage.create_once(lock.url, json.dumps(body, indent=1).encode()):
                     held = json.loads(lock.read_bytes())
             if held is not None and held.get("owner") != owner:
-                raise CurateError(
-                    f"{self.root}: the index is locked by another run ({held.get('owner')}, on "
-                    f"{held.get('host')}, pid {held.get('pid')}, since {held.get('since')}): one "
-                    f"writer at a time. If no run is using it (a run killed and never resumed), "
-                    f"delete {lock} and run again"
+                holder = (
+                    f"{held.get('owner')}, on {held.get('host')}, pid {held.get('pid')}, since "
+                    f"{held.get('since')}"
                 )
+                if os.environ.get("CURATE_BREAK_LOCK") != "1":
+                    raise CurateError(
+                        f"{self.root}: the index is locked by another run ({holder}; {lock}): one "
+                        "writer at a time. If no run is using it (a run killed and never "
+                        f"resumed), resume that run (curate run ... --output {held.get('owner')} "
+                        "--resume) or take the lock over (run this one again with --break-lock)"
+                    )
+                # the user says no run is using it: this run holds it now (a plain write; the
+                # commits themselves stay create-once, so two runs never commit one number)
+                storage.write_bytes(lock.url, json.dumps(body, indent=1).encode())
+                print(f"curate: {self.root}: took over the lock of {holder} (--break-lock)",
+                      file=sys.stderr)  # fmt: skip
         try:
             self._dumps = self._read_dumps()
             committed = {d.path.name for d in self._dumps}
             for path in (self.root / "dumps").iterdir():  # a crashed commit's pieces
                 if path.name.startswith("pieces-") and path.name not in committed:
                     storage.rmtree(path)
+            if self.on_hub:  # pieces staged by a crashed run, never committed
+                from curate import hub
+
+                shutil.rmtree(hub.staging(self.root.url), ignore_errors=True)
             yield
         finally:
+            if self.on_hub:  # what this run staged and did not commit
+                from curate import hub
+
+                shutil.rmtree(hub.staging(self.root.url), ignore_errors=True)
             lock.unlink(missing_ok=True)
 
     def plan(self, run: dict[str, str]) -> tuple[list[CommittedDump], list[str]]:
@@ -638,6 +667,12 @@ class DedupIndex:
         """A hidden folder to stage a dump's files in before ``commit(staged=...)`` (a reduce
         task per partition can write its own ``write_partition`` there). Call under
         ``locked()``: a crashed run's staged folders are removed by the next lock."""
+        if self.on_hub:  # a local folder, committed with meta.json in one commit
+            from curate import hub
+
+            staged = hub.staging(self.root.url) / f"pieces-{uuid.uuid4().hex[:12]}"
+            staged.mkdir(parents=True)
+            return staged
         if self.remote:  # objects under a unique prefix, listed by meta.json when committed
             return self.root / "dumps" / f"pieces-{uuid.uuid4().hex[:12]}"
         tmp = self.root / "dumps" / f".tmp-{uuid.uuid4().hex[:12]}"
@@ -762,9 +797,24 @@ class DedupIndex:
         seq = max((d.seq for d in self.dumps()), default=0) + 1
         meta = _meta(name, seq, fingerprint, staged, pieces, parts, stats, arrays)
         final = self.root / "dumps" / f"{seq:06d}"
+        body = json.dumps({**meta, "folder": staged.name}, indent=1).encode()
         failpoint("index_commit")
-        if not storage.create_once((final / "meta.json").url, json.dumps(
-                {**meta, "folder": staged.name}, indent=1).encode()):  # fmt: skip
+        if self.on_hub:  # the pieces and meta.json in one commit, if meta.json is absent
+            from curate import hub
+
+            files = {
+                f"dumps/{staged.name}/{p.relative_to(staged).as_posix()}": p
+                for p in sorted(staged.rglob("*"))
+                if p.is_file()
+            }
+            done = hub.commit(self.root.url, {**files, f"dumps/{seq:06d}/meta.json": body},
+                              absent=[f"dumps/{seq:06d}/meta.json"],
+                              message=f"curate: commit dump {name} as {seq}")  # fmt: skip
+            shutil.rmtree(staged, ignore_errors=True)
+            staged = self.root / "dumps" / staged.name
+        else:
+            done = storage.create_once((final / "meta.json").url, body)
+        if not done:
             storage.rmtree(staged)
             raise CurateError(
                 f"{self.root}: another run committed dump {seq} to the index meanwhile (one "
