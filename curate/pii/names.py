@@ -19,9 +19,11 @@ document: ``Bitte wenden Sie`` is no name though ``Bitte`` is one in Sweden).
 The lexicon is the first-name dictionary of Jörg Michael's ``gender`` program (about 48,000
 given names of 55 countries, GFDL), as shipped in the ``gender-guesser`` package's data file:
 nothing is downloaded. A second lexicon adds the given names of nomquamgender's reference data
-(names with their counts in 36 sources, MIT; those listed by two sources or more, about 81,700,
-less words that start place names). Both are independent of the generator of the test names
-(benchmarks/pii_multilingual.py takes them from Faker's locale providers).
+(names with their counts in 36 sources, MIT; those listed by two sources or more, about 81,700
+less stop words and words that start place names), kept in the repository
+(data/nomquamgender_given_names.txt.gz, built by scripts/build_given_names.py). Both are
+independent of the generators of the test names (benchmarks/pii_multilingual.py takes them from
+Faker's and mimesis's person lists).
 """
 
 from __future__ import annotations
@@ -87,46 +89,29 @@ def lexicon_path() -> Path | None:
     return Path(gender_guesser.__file__).parent / "data" / "nam_dict.txt"
 
 
-# A name of the second lexicon counts when this many of its sources list it, this often in all:
-# below that its entries are mostly words and handles of the scraped sources (``software``).
-EXTRA_MIN_SOURCES = 2
-EXTRA_MIN_COUNT = 20
-
-
-def extra_lexicon_path() -> Path | None:
-    import importlib.util
-
-    spec = importlib.util.find_spec("nomquamgender")  # its data only: no import of its code
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations))) / "name_data.json"
+# The second lexicon, kept in the repository: nomquamgender's given names listed by at least two
+# of its sources 20 times in all (below that its entries are mostly words and handles of the
+# scraped sources: ``software``), built by scripts/build_given_names.py (MIT, data/NOTICE). The
+# package itself is not a dependency: it requires pandas, which pyarrow then imports in every
+# worker (~35 MB each).
+EXTRA_LEXICON = Path(__file__).resolve().parent / "data" / "nomquamgender_given_names.txt.gz"
 
 
 @functools.cache
 def extra_given_names() -> frozenset[str]:
     """Given names of nomquamgender's reference data (given names with their counts in 36
-    sources: censuses, national registers, author lists; MIT), lower case and unaccented,
-    listed by at least EXTRA_MIN_SOURCES sources EXTRA_MIN_COUNT times, less the stop words of
-    the crawl's languages and NOT_GIVEN; empty when the package is missing."""
-    import json
+    sources: censuses, national registers, author lists; MIT), lower case and unaccented, as
+    kept in EXTRA_LEXICON, less the stop words of the crawl's languages and NOT_GIVEN; empty
+    when the file is missing."""
+    import gzip
 
-    path = extra_lexicon_path()
-    if path is None or not path.is_file():
+    if not EXTRA_LEXICON.is_file():
         return frozenset()
-    with path.open(encoding="utf-8") as f:
-        data = json.load(f)
+    with gzip.open(EXTRA_LEXICON, "rt", encoding="utf-8") as f:
+        names = [line.strip() for line in f if not line.startswith("#")]
     stop = _stop_words()
     not_given = {w.lower() for w in NOT_GIVEN} | set(_NOT_EXTRA.split())
-    return frozenset(
-        n
-        for n, v in data.items()
-        if v[0] >= EXTRA_MIN_SOURCES
-        and v[1] >= EXTRA_MIN_COUNT
-        and len(n) >= 2
-        and n.isalpha()
-        and n not in stop
-        and n not in not_given
-    )
+    return frozenset(n for n in names if n and n not in stop and n not in not_given)
 
 
 @functools.cache
