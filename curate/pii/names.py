@@ -40,9 +40,12 @@ from curate.pii.ner import NER_SCORE, LazyNer, _stop_words
 log = logging.getLogger(__name__)
 
 # surname particles between the given name and the surname (lower case, or capitalised: Le Grand)
+# (Dutch: the old genitive article of place-derived names, 's Gravensande, 't Hooft, and its
+# combinations van 't, van 's, in 't)
 PARTICLES = (
     "de la|de las|de los|del|de|di|da|dal|dalla|della|dei|degli|van der|van den|van de|van 't|"
-    "van|von der|von dem|von|zu|vom|den|ten|ter|le|la|du|des|dos|das|do|y|i|e|"
+    "van ’t|van 's|van ’s|in 't|in ’t|in de|op de|op 't|op ’t|uit de|uit den|van het|"
+    "van|von der|von dem|von|zu|vom|den|ten|ter|te|le|la|du|des|dos|das|do|y|i|e|'s|’s|'t|’t|"
     "Le|La|De|Di|Da|Del|Van|Von|Du"
 )
 # honorifics and titles that come before a name (abbreviations with their dot)
@@ -76,6 +79,19 @@ _NOT_EXTRA = (
     "shell canon dez mega apple coma breezy muslim trust blue wide hewlett red green black white "
     "grand mount lake port fort cape isla ile"
 )
+# words that follow a given name in Title Case and are never its surname: the articles,
+# conjunctions, prepositions and personal pronouns of the crawl's Latin-script languages (a
+# heading, a sentence start after a name: "Maria Die Datei", "Anna Sie", "Ana Y Luis"); not
+# verbs, and not "es" (German "it", but a surname too)
+_NOT_SURNAMES = (
+    "the a an and or of to in on at by for with from it he she we they you i my his her our "
+    "der die das den dem des ein eine einer und oder mit von zu sie er wir ihr ich du "
+    "le la les un une et ou avec pour il elle nous vous je tu "
+    "el los las uno una y o con para por él ella yo "
+    "il lo gli uno una e o con per lui lei io noi voi "
+    "de het een en of met voor hij zij wij jij ik"
+)
+NOT_SURNAMES = frozenset(_NOT_SURNAMES.split())
 _PARTICLE_WORDS = frozenset(w for p in PARTICLES.split("|") for w in p.lower().split())
 _SPLIT = re.compile(r"[ \t]+")
 _LOWER_WORD = re.compile(r"(?<![\p{L}\p{N}_])\p{Ll}[\p{Ll}'’]*(?![\p{L}\p{N}_])")
@@ -163,6 +179,14 @@ class GivenNameNer(LazyNer):
         self._extra = extra_given_names()
         return names
 
+    @staticmethod
+    def _surname_word(word: str, after: list[str], common) -> bool:  # noqa: ANN001
+        """A common word right after a given name that is still its surname: no article or
+        pronoun, and no common Title Case word after it."""
+        if word.lower() in NOT_SURNAMES:
+            return False
+        return not any(w[:1].isupper() and common(w) for w in after[:1])
+
     def _known(self, word: str) -> bool:
         plain = unaccented(word)
         return word in self._model or plain in self._model or plain.lower() in self._extra
@@ -197,14 +221,21 @@ class GivenNameNer(LazyNer):
                 continue
             if common(given):
                 continue
-            # keep the Title Case words after the given name up to the first common one
+            # keep the Title Case words after the given name up to the first common one; the
+            # first of them is a surname even when it is also a word (Lucia Durante, Ans Vos,
+            # Pilar Es: a stop word or used in lower case in the page), unless it is an article
+            # or pronoun (Maria Die ..., Anna Sie) or the run goes on with another Title Case
+            # word that is common too (a capitalised heading: Rose The Book)
             end, pos = m.end(1), m.end(1)
-            for w in _SPLIT.split(m.group(2).strip()):
+            words = _SPLIT.split(m.group(2).strip())
+            for k, w in enumerate(words):
                 pos = text.index(w, pos) + len(w)
                 if w.lower() in _PARTICLE_WORDS:
-                    continue  # Cornelia Le Grand, Quinn van de Weterink
+                    continue  # Cornelia Le Grand, Quinn van de Weterink, Rik 's Gravensande
                 if w[:1].isupper():
-                    if common(w):
+                    if common(w) and not (
+                        end == m.end(1) and self._surname_word(w, words[k + 1 :], common)
+                    ):
                         break
                     end = pos
             if end > m.end(1):
