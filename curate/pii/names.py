@@ -54,8 +54,9 @@ HONORIFICS = (
     r"Sra\.|Srta\.|Señor|Señora|Don|Doña|Dña\.|Sig\.|Sig\.ra|Sig\.na|Signor|Signora|Dott\.|"
     r"Dott\.ssa|Dr\.|Dra\.|Prof\.|Prof\.ssa|Ing\.|Avv\.|Dhr\.|Mevr\.|Mw\.|Mevrouw|Meneer"
 )
-# Rey, Águila-Tur, O'Neil; Dutch double surnames: Scholten-de Kale, Lagerweij-van de Veen
-_PART = r"\p{Lu}[\p{Ll}'’]*\p{Ll}"
+# Rey, Águila-Tur, O'Neil, McDonald; Dutch double surnames: Scholten-de Kale, Lagerweij-van de Veen
+# (a capital after a surname prefix, as curate/pii/ner.py's _CAMEL allows: McDonald, DeVito)
+_PART = r"(?:Mc|Mac|De|Di|Da|La|Le|Van|Von)?\p{Lu}[\p{Ll}'’]*\p{Ll}"
 _WORD = rf"{_PART}(?:-(?:(?:{PARTICLES})[ \t])?{_PART})?"
 _TAIL = rf"(?:[ \t](?:(?:{PARTICLES})[ \t])?{_WORD}){{1,3}}"
 _GIVEN_RUN = re.compile(rf"(?<![\p{{L}}\p{{N}}_@/.\-])({_WORD})({_TAIL})(?![\p{{L}}\p{{N}}_@])")

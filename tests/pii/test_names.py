@@ -55,6 +55,7 @@ def test_the_second_lexicon_adds_names_the_first_lacks_but_not_words() -> None:
         ("Contact: Rik 's Gravensande", "Rik 's Gravensande"),
         ("Geregistreerd: Henk van 't Hooft", "Henk van 't Hooft"),
         ("Naam: Jonathan Lagerweij-van de Veen", "Jonathan Lagerweij-van de Veen"),
+        ("Reviewed by Siobhan McDonald-LeBlanc last week", "Siobhan McDonald-LeBlanc"),
     ],
 )
 def test_a_given_name_and_title_case_words_or_a_title_are_a_name(names, text, name) -> None:
