@@ -7,7 +7,7 @@ too weak (many ordinary words carry a rare given-name reading), so:
 
 * PERSON: a surname followed by a given name (with or without a space between: 木村 陽一,
   佐藤花子; after the space also two to four kana up to punctuation or a space, not starting
-  with a particle: 滝 あずみ), or a surname or given name followed by an honorific (さん 様 氏
+  with a particle: 山本 あずみ), or a surname or given name followed by an honorific (さん 様 氏
   君 先生 殿);
 * LOCATION: a place name of two or more characters followed by an administrative suffix
   (都 道 府 県 市 区 町 村 郡), the suffix included (渋谷区, 東京都).
@@ -79,7 +79,7 @@ class FugashiNer(LazyNer):
                 if j > i + 1 and stop - end <= 4 and after not in ("noun", "mei", "sei"):
                     out.append((start, stop, "PERSON", NER_SCORE))
                 elif words[i + 1][2] != "func" and (kana := _KANA_GIVEN.match(text, end + 1)):
-                    # 滝 あずみ, 井本 ノエル: a given name in kana, which MeCab splits into
+                    # 山本 あずみ, 佐藤 ノエル: a given name in kana, which MeCab splits into
                     # particles and verb endings, ends at punctuation, a space or the text's end
                     out.append((start, kana.end(), "PERSON", NER_SCORE))
             elif kind in ("sei", "mei") and nxt and nxt[2] == "honor" and nxt[0] == end:
