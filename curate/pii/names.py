@@ -70,7 +70,7 @@ _NOT_GIVEN = (
     "General Free Long Art Rand San Santa Sankt Saint Sainte Sun Mon Tue Wed Thu Fri Sat Mar "
     "Marca Máximo Pista Zona Christ Fan File Trinity Linux Page Mark Will Case Gay Major Royal "
     "Summer Winter Paris London Florence Sydney Victoria Georgia Virginia Carolina Nevada "
-    "Dakota Montana Jersey Vienna Lorraine Holland"
+    "Dakota Montana Jersey Vienna Lorraine Holland Red"
 )
 NOT_GIVEN = frozenset(_NOT_GIVEN.split())
 # words the second lexicon lists (its sources scraped handles and nicknames too) that start
@@ -178,17 +178,28 @@ class GivenNameNer(LazyNer):
         names = given_names()
         if not names:
             raise ImportError("gender-guesser (the given-name lexicon) is not installed")
+        import spacy.lang.en.stop_words
+
         self._stop = _stop_words()
+        self._en_stop = frozenset(spacy.lang.en.stop_words.STOP_WORDS)
         self._extra = extra_given_names()
         return names
 
-    @staticmethod
-    def _surname_word(word: str, after: list[str], common) -> bool:  # noqa: ANN001
-        """A common word right after a given name that is still its surname: no article or
-        pronoun, and no common Title Case word after it."""
-        if word.lower() in NOT_SURNAMES:
+    def _surname_word(self, given: str, word: str, after: list[str], common) -> bool:  # noqa: ANN001
+        """A common word right after a given name that is still its surname: the given name
+        is in the first lexicon (the second, scraped from many sources, holds words such as
+        power and method), the word is a stop word of a language other than English (Durante,
+        Vos, Es; English ones follow names in headings and product names: Core Next, Bourne
+        Again), not an article, conjunction, preposition or pronoun, and no common Title Case
+        word follows it. A content word used in lower case elsewhere in the page is not a
+        surname (Apache License, Sublime Text, Matrix Normal: a product or a term)."""
+        w = word.lower()
+        if w not in self._stop or w in self._en_stop or w in NOT_SURNAMES:
             return False
-        return not any(w[:1].isupper() and common(w) for w in after[:1])
+        first = given.split("-")[0]
+        if not any(g in self._model or unaccented(g) in self._model for g in (given, first)):
+            return False
+        return not any(x[:1].isupper() and common(x) for x in after[:1])
 
     def _known(self, word: str) -> bool:
         plain = unaccented(word)
@@ -225,10 +236,9 @@ class GivenNameNer(LazyNer):
             if common(given):
                 continue
             # keep the Title Case words after the given name up to the first common one; the
-            # first of them is a surname even when it is also a word (Lucia Durante, Ans Vos,
-            # Pilar Es: a stop word or used in lower case in the page), unless it is an article
-            # or pronoun (Maria Die ..., Anna Sie) or the run goes on with another Title Case
-            # word that is common too (a capitalised heading: Rose The Book)
+            # first of them is a surname even when it is a stop word (Lucia Durante, Ans Vos,
+            # Pilar Es), unless it is an article or pronoun (Maria Die ..., Anna Sie) or the
+            # run goes on with another common Title Case word (a heading: Rose The Book)
             end, pos = m.end(1), m.end(1)
             words = _SPLIT.split(m.group(2).strip())
             for k, w in enumerate(words):
@@ -237,7 +247,7 @@ class GivenNameNer(LazyNer):
                     continue  # Cornelia Le Grand, Quinn van de Weterink, Rik 's Gravensande
                 if w[:1].isupper():
                     if common(w) and not (
-                        end == m.end(1) and self._surname_word(w, words[k + 1 :], common)
+                        end == m.end(1) and self._surname_word(given, w, words[k + 1 :], common)
                     ):
                         break
                     end = pos

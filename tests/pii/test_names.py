@@ -74,6 +74,14 @@ def test_a_given_name_and_title_case_words_or_a_title_are_a_name(names, text, na
         "Maria Die Datei wird gelesen.",  # an article after a given name is no surname
         "Kontakt: Anna Sie erreichen uns hier.",
         "Rose The Book",  # two common Title Case words: a heading
+        # product names and headings of the sample corpus: a given name of either lexicon, then
+        # an English stop word, a stop word after a given name of the scraped lexicon only, or
+        # a word the page uses in lower case
+        "Copyright (C) 2007 Red Hat, Inc.",
+        "Display Core Next (DCN) is the next display engine.",
+        "The shell is bash (Bourne Again SHell), again.",
+        "GPU sysfs Power State Interfaces: the power state of the device.",
+        "Licensed under the Apache License 2.0; see the license.",
     ],
 )
 def test_words_and_places_are_not_names(names, text) -> None:
