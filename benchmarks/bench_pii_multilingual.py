@@ -3,7 +3,8 @@
 Documents: benchmarks/pii_multilingual.py (real carrier text in en de fr es it nl zh ja ko that
 the sample corpus does not use, with PII values in each country's surface forms and decoy-only
 documents). ``dev`` is what the multilingual recognizers were tuned on; ``heldout`` has other
-carrier files, templates and seeds, and was not tuned on.
+carrier files, templates and seeds, names from other lists (mimesis's and sibling Faker
+locales'), and was not tuned on.
 
 Tools, same documents, same process, one after the other:
 
@@ -150,7 +151,9 @@ def run(quick: bool = False) -> str:
             f"{split}: {d:,} documents, {c:,} chars, {p:,} PII values, {k:,} decoys"
             for split, (d, c, p, k) in meta.items()
         )
-        + ". `heldout` shares no carrier file, template or seed with `dev` and was not tuned on. "
+        + ". `heldout` shares no carrier file, template or seed with `dev`, draws its names from "
+        "other lists (mimesis's person data and sibling Faker locales; dev's are Faker's of each "
+        "language's locale) and was not tuned on. "
         "Both tools scrub with `mask`; a value leaks when it is still verbatim where it was put "
         "(partly: any of its characters is). Speed per CPU second, same process, same run. "
         "Carrier text scrubbed: characters changed outside every inserted value (the real "

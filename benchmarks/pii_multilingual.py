@@ -7,9 +7,16 @@ IBANs with bad check digits ...). Two splits that share no carrier file, templat
 
 * ``dev``: what pii_scrub's multilingual recognizers were tuned on;
 * ``heldout``: measured, never tuned on: other carrier files, other carrier sentences and
-  labels, other Faker seeds, and half its names from sibling Faker locales (en_GB, en_AU,
-  de_AT, fr_CA, es_MX, nl_BE ...: name lists dev does not draw from). Its sentences, labels
-  and seed were replaced after a session had read the earlier ones (issue #19).
+  labels, other Faker seeds, and names from other lists than dev's: dev's names are Faker's
+  lists of the language's locale (en_US, de_DE, ... zh_CN, ja_JP, ko_KR); held-out's are, in
+  en de fr es it nl, half from sibling Faker locales (en_GB, en_AU, de_AT, fr_CA, es_MX,
+  nl_BE ...) and half from mimesis's person data of the language, and in zh, ja and ko all from
+  mimesis's (its own surname and given-name lists: 438 and 1,408 distinct Chinese, 2,028 and
+  271 Japanese, 262 and 924 Korean, against Faker's 399 / 131, 50 / 51 and 44 / 121; 1%, 3%
+  and 8% of mimesis's given names are also Faker's; Chinese and Korean surnames at their
+  census shares for the 20 most common, see SURNAME_SHARES). Its sentences,
+  labels and seed were replaced after a session had read the earlier ones (issue #19), and its
+  names after a session had found that zh, ja and ko drew them from dev's lists.
 
 Carrier text, per language: translated man pages under ``/usr/share/man/<lang>`` (Debian's
 manpages-de and manpages-fr, and the translations shipped by dpkg, apt, passwd, man-db ...;
@@ -18,7 +25,8 @@ catalogs under ``/usr/share/locale/<locale>/LC_MESSAGES`` (English: their msgids
 corpus (scripts/build_sample_corpus.py) reads English and manpages-zh man pages, info manuals
 and HTML documentation, none of these. Each file goes wholly to one split, by a hash of its path.
 
-Values: Faker in each locale (names, addresses, e-mails, cards, IBANs), phone numbers made from
+Values: Faker in each locale (dev's names, addresses, e-mails, cards, IBANs), mimesis (MIT) and
+sibling Faker locales for held-out names, phone numbers made from
 libphonenumber's example numbers with random subscriber digits (kept only when valid) and
 printed in the country's national or international format, and national ids generated with
 their real check digits: US SSN (in every language, with a local label), UK NINO, DE Steuer-ID,
@@ -56,7 +64,9 @@ LOCALE = {
 REGION = {"en": "US", "de": "DE", "fr": "FR", "es": "ES", "it": "IT", "nl": "NL", "zh": "CN"}
 REGION |= {"ja": "JP", "ko": "KR"}
 MAN_DIR = {"zh": "zh_CN"}
-# Held-out names: half from a sibling locale's name lists (other vocabularies than dev's)
+# Held-out names never come from dev's name lists (the Faker locale of LOCALE): in the Latin-script
+# languages half from a sibling Faker locale's lists, half from mimesis's; in zh, ja and ko (no
+# sibling Faker locale) all from mimesis's (MIMESIS_LOCALE)
 NAME_LOCALES = {
     "en": ("en_GB", "en_AU", "en_IE", "en_NZ", "en_CA"),
     "de": ("de_AT", "de_CH"),
@@ -65,6 +75,8 @@ NAME_LOCALES = {
     "it": ("it_CH",),
     "nl": ("nl_BE",),
 }
+MIMESIS_LOCALE = {"en": "en", "de": "de", "fr": "fr", "es": "es", "it": "it", "nl": "nl"}
+MIMESIS_LOCALE |= {"zh": "zh", "ja": "ja", "ko": "ko"}
 CJK = ("zh", "ja", "ko")
 SEEDS = {"dev": 19, "heldout": 7727}
 DOC_CHARS = 600
@@ -305,6 +317,76 @@ COMMON = ("EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "IP_ADDRESS", "US_SSN", "PERS
 COMMON += ("STREET_ADDRESS",)
 
 
+# Chinese and Korean surnames are few and very unequal: the 20 most common hold about half of
+# China's people and three quarters of Korea's. Held-out names draw these at their census
+# shares in percent (China's 2020 census, Statistics Korea's 2015 census, as publicly reported;
+# rounded) and spread the rest of the population uniformly over mimesis's other surnames (which
+# still makes rare ones, 과 or 仲孙, far more frequent than they are in a population).
+SURNAME_SHARES = {
+    "zh": dict(
+        zip(
+            "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗",
+            (7.1, 7.0, 6.7, 5.1, 4.6, 3.2, 2.5, 2.0, 2.0, 1.9, 1.5, 1.4, 1.3, 1.3, 1.2, 1.1, 1.1)
+            + (1.1, 1.0, 1.0),
+        )
+    ),
+    "ko": dict(
+        zip(
+            "김이박최정강조윤장임한오서신권황안송류전",
+            (21.5, 14.7, 8.4, 4.7, 4.3, 2.3, 2.1, 2.1, 2.0, 1.7, 1.5, 1.5, 1.5, 1.4, 1.4, 1.4)
+            + (1.4, 1.3, 1.2, 1.1),
+        )
+    ),
+}
+
+
+def mimesis_name(lang: str, seed: int):  # noqa: ANN201
+    """A maker of full names from mimesis's person data of ``lang`` (given names and surnames
+    of its own lists, not Faker's), in the language's order: given name first in Latin script;
+    surname first in Chinese and Korean (written together) and in Japanese (a space between, as
+    Faker's ja_JP writes them). Surnames as mimesis draws them (uniformly from its list), but in
+    zh and ko at SURNAME_SHARES."""
+    from mimesis import Locale, Person
+    from mimesis.enums import Gender
+
+    person = Person(Locale(MIMESIS_LOCALE[lang]), seed=seed)
+    rng = random.Random(seed)
+    shares = SURNAME_SHARES.get(lang, {})
+    listed = person._dataset["surnames"]  # noqa: SLF001 (its list, for the shares' remainder)
+    rest = [x for x in (listed if isinstance(listed, list) else []) if x not in shares]
+    surnames = list(shares) + rest
+    each = (100 - sum(shares.values())) / max(len(rest), 1)
+    weights = list(shares.values()) + [each] * len(rest)
+
+    def make() -> str:
+        g = Gender.FEMALE if rng.random() < 0.5 else Gender.MALE
+        given = person.first_name(g)
+        surname = rng.choices(surnames, weights)[0] if shares else person.last_name(g)
+        if lang in ("zh", "ko"):
+            return surname + given
+        if lang == "ja":
+            return f"{surname} {given}"
+        return f"{given} {surname}"
+
+    return make
+
+
+def heldout_names(lang: str, seed: int) -> list:
+    """The held-out split's name makers of one language (see NAME_LOCALES): none draws from the
+    dev split's Faker locale."""
+    from faker import Faker
+
+    makers = [mimesis_name(lang, seed)]
+    siblings = []
+    for i, loc in enumerate(NAME_LOCALES.get(lang, ())):
+        siblings.append(Faker(loc))
+        siblings[-1].seed_instance(seed + 1 + i)
+    if siblings:
+        pick = random.Random(seed + 99)
+        makers.append(lambda: pick.choice(siblings).name())
+    return makers
+
+
 def value(entity: str, lang: str, fake, rng: random.Random, names=()) -> str:  # noqa: ANN001, C901
     if entity == "EMAIL":
         return fake.email()
@@ -326,7 +408,7 @@ def value(entity: str, lang: str, fake, rng: random.Random, names=()) -> str:  #
         ssn = _us_ssn(rng)
         return ssn.replace("-", " ") if rng.random() < 0.3 else ssn
     if entity == "PERSON":
-        return (rng.choice(names) if names and rng.random() < 0.5 else fake).name()
+        return rng.choice(names)() if names else fake.name()
     if entity == "STREET_ADDRESS":
         if lang in ("zh", "ja"):
             return fake.address().split(" ")[0]
@@ -662,10 +744,7 @@ def build(split: str, docs_per_lang: int = 160, decoy_docs_per_lang: int = 30) -
         rng = random.Random(seed * 100 + li)
         fake = Faker(LOCALE[lang])
         fake.seed_instance(seed * 100 + li)
-        names = []
-        for loc in NAME_LOCALES.get(lang, ()) if split == "heldout" else ():
-            names.append(Faker(loc))
-            names[-1].seed_instance(seed * 100 + li + len(names))
+        names = heldout_names(lang, seed * 100 + li) if split == "heldout" else []
         entities = COMMON + NATIONAL_IDS[lang]
         pool = carrier_docs(lang, split, docs_per_lang + decoy_docs_per_lang, rng)
         templates = TEMPLATES[lang][k]

@@ -6,7 +6,9 @@ for a surname, ``...,人名,名`` for a given name, ``...,地名`` for a place).
 too weak (many ordinary words carry a rare given-name reading), so:
 
 * PERSON: a surname followed by a given name (with or without a space between: 木村 陽一,
-  佐藤花子), or a surname or given name followed by an honorific (さん 様 氏 君 先生 殿);
+  佐藤花子; after the space also two to four kana up to punctuation or a space, not starting
+  with a particle: 山本 あずみ), or a surname or given name followed by an honorific (さん 様 氏
+  君 先生 殿);
 * LOCATION: a place name of two or more characters followed by an administrative suffix
   (都 道 府 県 市 区 町 村 郡), the suffix included (渋谷区, 東京都).
 
@@ -24,6 +26,7 @@ from curate.pii.ner import NER_SCORE, LazyNer
 HONORIFICS = frozenset(["さん", "様", "さま", "氏", "君", "くん", "先生", "殿", "ちゃん"])
 PLACE_SUFFIXES = frozenset("都道府県市区町村郡")
 _NAME_CHARS = re.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]+")
+_KANA_GIVEN = re.compile(r"[\p{Hiragana}\p{Katakana}ー]{2,4}(?=[\s\p{P}]|$)")
 
 
 class FugashiNer(LazyNer):
@@ -55,6 +58,8 @@ class FugashiNer(LazyNer):
                 kind = "suffix"
             elif f.pos1 in ("名詞", "接頭辞", "接尾辞") and _NAME_CHARS.fullmatch(surface):
                 kind = "noun"  # part of a given name after a surname and a space? (七 + 夏)
+            elif f.pos1 in ("助詞", "助動詞"):
+                kind = "func"  # a particle or auxiliary: 田中 です, 田中 の
             else:
                 kind = "other"
             words.append((start, end, kind))
@@ -73,6 +78,10 @@ class FugashiNer(LazyNer):
                 after = words[j][2] if j < len(words) and words[j][0] == stop else ""
                 if j > i + 1 and stop - end <= 4 and after not in ("noun", "mei", "sei"):
                     out.append((start, stop, "PERSON", NER_SCORE))
+                elif words[i + 1][2] != "func" and (kana := _KANA_GIVEN.match(text, end + 1)):
+                    # 山本 あずみ, 佐藤 ノエル: a given name in kana, which MeCab splits into
+                    # particles and verb endings, ends at punctuation, a space or the text's end
+                    out.append((start, kana.end(), "PERSON", NER_SCORE))
             elif kind in ("sei", "mei") and nxt and nxt[2] == "honor" and nxt[0] == end:
                 if not (kind == "mei" and i and words[i - 1][2] == "sei"):
                     out.append((start, end, "PERSON", NER_SCORE))

@@ -19,9 +19,11 @@ document: ``Bitte wenden Sie`` is no name though ``Bitte`` is one in Sweden).
 The lexicon is the first-name dictionary of Jörg Michael's ``gender`` program (about 48,000
 given names of 55 countries, GFDL), as shipped in the ``gender-guesser`` package's data file:
 nothing is downloaded. A second lexicon adds the given names of nomquamgender's reference data
-(names with their counts in 36 sources, MIT; those listed by two sources or more, about 81,700,
-less words that start place names). Both are independent of the generator of the test names
-(benchmarks/pii_multilingual.py takes them from Faker's locale providers).
+(names with their counts in 36 sources, MIT; those listed by two sources or more, about 81,700
+less stop words and words that start place names), kept in the repository
+(data/nomquamgender_given_names.txt.gz, built by scripts/build_given_names.py). Both are
+independent of the generators of the test names (benchmarks/pii_multilingual.py takes them from
+Faker's and mimesis's person lists).
 """
 
 from __future__ import annotations
@@ -38,9 +40,12 @@ from curate.pii.ner import NER_SCORE, LazyNer, _stop_words
 log = logging.getLogger(__name__)
 
 # surname particles between the given name and the surname (lower case, or capitalised: Le Grand)
+# (Dutch: the old genitive article of place-derived names, 's Gravensande, 't Hooft, and its
+# combinations van 't, van 's, in 't)
 PARTICLES = (
     "de la|de las|de los|del|de|di|da|dal|dalla|della|dei|degli|van der|van den|van de|van 't|"
-    "van|von der|von dem|von|zu|vom|den|ten|ter|le|la|du|des|dos|das|do|y|i|e|"
+    "van ’t|van 's|van ’s|in 't|in ’t|in de|op de|op 't|op ’t|uit de|uit den|van het|"
+    "van|von der|von dem|von|zu|vom|den|ten|ter|te|le|la|du|des|dos|das|do|y|i|e|'s|’s|'t|’t|"
     "Le|La|De|Di|Da|Del|Van|Von|Du"
 )
 # honorifics and titles that come before a name (abbreviations with their dot)
@@ -49,7 +54,10 @@ HONORIFICS = (
     r"Sra\.|Srta\.|Señor|Señora|Don|Doña|Dña\.|Sig\.|Sig\.ra|Sig\.na|Signor|Signora|Dott\.|"
     r"Dott\.ssa|Dr\.|Dra\.|Prof\.|Prof\.ssa|Ing\.|Avv\.|Dhr\.|Mevr\.|Mw\.|Mevrouw|Meneer"
 )
-_WORD = r"\p{Lu}[\p{Ll}'’]*\p{Ll}(?:-\p{Lu}[\p{Ll}'’]*\p{Ll})?"  # Rey, Águila-Tur, O'Neil
+# Rey, Águila-Tur, O'Neil, McDonald; Dutch double surnames: Scholten-de Kale, Lagerweij-van de Veen
+# (a capital after a surname prefix, as curate/pii/ner.py's _CAMEL allows: McDonald, DeVito)
+_PART = r"(?:Mc|Mac|De|Di|Da|La|Le|Van|Von)?\p{Lu}[\p{Ll}'’]*\p{Ll}"
+_WORD = rf"{_PART}(?:-(?:(?:{PARTICLES})[ \t])?{_PART})?"
 _TAIL = rf"(?:[ \t](?:(?:{PARTICLES})[ \t])?{_WORD}){{1,3}}"
 _GIVEN_RUN = re.compile(rf"(?<![\p{{L}}\p{{N}}_@/.\-])({_WORD})({_TAIL})(?![\p{{L}}\p{{N}}_@])")
 _HONORED = re.compile(
@@ -62,7 +70,7 @@ _NOT_GIVEN = (
     "General Free Long Art Rand San Santa Sankt Saint Sainte Sun Mon Tue Wed Thu Fri Sat Mar "
     "Marca Máximo Pista Zona Christ Fan File Trinity Linux Page Mark Will Case Gay Major Royal "
     "Summer Winter Paris London Florence Sydney Victoria Georgia Virginia Carolina Nevada "
-    "Dakota Montana Jersey Vienna Lorraine Holland"
+    "Dakota Montana Jersey Vienna Lorraine Holland Red"
 )
 NOT_GIVEN = frozenset(_NOT_GIVEN.split())
 # words the second lexicon lists (its sources scraped handles and nicknames too) that start
@@ -74,6 +82,19 @@ _NOT_EXTRA = (
     "shell canon dez mega apple coma breezy muslim trust blue wide hewlett red green black white "
     "grand mount lake port fort cape isla ile"
 )
+# words that follow a given name in Title Case and are never its surname: the articles,
+# conjunctions, prepositions and personal pronouns of the crawl's Latin-script languages (a
+# heading, a sentence start after a name: "Maria Die Datei", "Anna Sie", "Ana Y Luis"); not
+# verbs, and not "es" (German "it", but a surname too)
+_NOT_SURNAMES = (
+    "the a an and or of to in on at by for with from it he she we they you i my his her our "
+    "der die das den dem des ein eine einer und oder mit von zu sie er wir ihr ich du "
+    "le la les un une et ou avec pour il elle nous vous je tu "
+    "el los las uno una y o con para por él ella yo "
+    "il lo gli uno una e o con per lui lei io noi voi "
+    "de het een en of met voor hij zij wij jij ik"
+)
+NOT_SURNAMES = frozenset(_NOT_SURNAMES.split())
 _PARTICLE_WORDS = frozenset(w for p in PARTICLES.split("|") for w in p.lower().split())
 _SPLIT = re.compile(r"[ \t]+")
 _LOWER_WORD = re.compile(r"(?<![\p{L}\p{N}_])\p{Ll}[\p{Ll}'’]*(?![\p{L}\p{N}_])")
@@ -87,46 +108,29 @@ def lexicon_path() -> Path | None:
     return Path(gender_guesser.__file__).parent / "data" / "nam_dict.txt"
 
 
-# A name of the second lexicon counts when this many of its sources list it, this often in all:
-# below that its entries are mostly words and handles of the scraped sources (``software``).
-EXTRA_MIN_SOURCES = 2
-EXTRA_MIN_COUNT = 20
-
-
-def extra_lexicon_path() -> Path | None:
-    import importlib.util
-
-    spec = importlib.util.find_spec("nomquamgender")  # its data only: no import of its code
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations))) / "name_data.json"
+# The second lexicon, kept in the repository: nomquamgender's given names listed by at least two
+# of its sources 20 times in all (below that its entries are mostly words and handles of the
+# scraped sources: ``software``), built by scripts/build_given_names.py (MIT, data/NOTICE). The
+# package itself is not a dependency: it requires pandas, which pyarrow then imports in every
+# worker (~35 MB each).
+EXTRA_LEXICON = Path(__file__).resolve().parent / "data" / "nomquamgender_given_names.txt.gz"
 
 
 @functools.cache
 def extra_given_names() -> frozenset[str]:
     """Given names of nomquamgender's reference data (given names with their counts in 36
-    sources: censuses, national registers, author lists; MIT), lower case and unaccented,
-    listed by at least EXTRA_MIN_SOURCES sources EXTRA_MIN_COUNT times, less the stop words of
-    the crawl's languages and NOT_GIVEN; empty when the package is missing."""
-    import json
+    sources: censuses, national registers, author lists; MIT), lower case and unaccented, as
+    kept in EXTRA_LEXICON, less the stop words of the crawl's languages and NOT_GIVEN; empty
+    when the file is missing."""
+    import gzip
 
-    path = extra_lexicon_path()
-    if path is None or not path.is_file():
+    if not EXTRA_LEXICON.is_file():
         return frozenset()
-    with path.open(encoding="utf-8") as f:
-        data = json.load(f)
+    with gzip.open(EXTRA_LEXICON, "rt", encoding="utf-8") as f:
+        names = [line.strip() for line in f if not line.startswith("#")]
     stop = _stop_words()
     not_given = {w.lower() for w in NOT_GIVEN} | set(_NOT_EXTRA.split())
-    return frozenset(
-        n
-        for n, v in data.items()
-        if v[0] >= EXTRA_MIN_SOURCES
-        and v[1] >= EXTRA_MIN_COUNT
-        and len(n) >= 2
-        and n.isalpha()
-        and n not in stop
-        and n not in not_given
-    )
+    return frozenset(n for n in names if n and n not in stop and n not in not_given)
 
 
 @functools.cache
@@ -174,9 +178,28 @@ class GivenNameNer(LazyNer):
         names = given_names()
         if not names:
             raise ImportError("gender-guesser (the given-name lexicon) is not installed")
+        import spacy.lang.en.stop_words
+
         self._stop = _stop_words()
+        self._en_stop = frozenset(spacy.lang.en.stop_words.STOP_WORDS)
         self._extra = extra_given_names()
         return names
+
+    def _surname_word(self, given: str, word: str, after: list[str], common) -> bool:  # noqa: ANN001
+        """A common word right after a given name that is still its surname: the given name
+        is in the first lexicon (the second, scraped from many sources, holds words such as
+        power and method), the word is a stop word of a language other than English (Durante,
+        Vos, Es; English ones follow names in headings and product names: Core Next, Bourne
+        Again), not an article, conjunction, preposition or pronoun, and no common Title Case
+        word follows it. A content word used in lower case elsewhere in the page is not a
+        surname (Apache License, Sublime Text, Matrix Normal: a product or a term)."""
+        w = word.lower()
+        if w not in self._stop or w in self._en_stop or w in NOT_SURNAMES:
+            return False
+        first = given.split("-")[0]
+        if not any(g in self._model or unaccented(g) in self._model for g in (given, first)):
+            return False
+        return not any(x[:1].isupper() and common(x) for x in after[:1])
 
     def _known(self, word: str) -> bool:
         plain = unaccented(word)
@@ -212,14 +235,20 @@ class GivenNameNer(LazyNer):
                 continue
             if common(given):
                 continue
-            # keep the Title Case words after the given name up to the first common one
+            # keep the Title Case words after the given name up to the first common one; the
+            # first of them is a surname even when it is a stop word (Lucia Durante, Ans Vos,
+            # Pilar Es), unless it is an article or pronoun (Maria Die ..., Anna Sie) or the
+            # run goes on with another common Title Case word (a heading: Rose The Book)
             end, pos = m.end(1), m.end(1)
-            for w in _SPLIT.split(m.group(2).strip()):
+            words = _SPLIT.split(m.group(2).strip())
+            for k, w in enumerate(words):
                 pos = text.index(w, pos) + len(w)
                 if w.lower() in _PARTICLE_WORDS:
-                    continue  # Cornelia Le Grand, Quinn van de Weterink
+                    continue  # Cornelia Le Grand, Quinn van de Weterink, Rik 's Gravensande
                 if w[:1].isupper():
-                    if common(w):
+                    if common(w) and not (
+                        end == m.end(1) and self._surname_word(given, w, words[k + 1 :], common)
+                    ):
                         break
                     end = pos
             if end > m.end(1):

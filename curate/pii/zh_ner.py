@@ -9,10 +9,12 @@ characters each. A tag is therefore only a candidate:
   surname, that starts with one of the common surnames below. A one-character surname that
   jieba tags nr on its own is joined with the one or two Han characters after it (jieba splits
   unseen given names: 廖 + 婷婷).
-* PERSON too: a run of Han text of a surname and one character standing alone
+* PERSON too: a run of Han text of a surname and one or two characters standing alone
   between punctuation, Latin text or line ends (``姓名：苗洋。``, ``？黄想。``) that jieba's
-  dictionary does not hold as a word (方法, 文件 and 时间 start with surnames): jieba tags
-  unseen given names as verbs or adjectives (苗 + 洋).
+  dictionary does not hold as a word (方法, 文件 and 时间 start with surnames; nor, of three
+  characters, its first or last two: 方法名, 高性能): jieba tags unseen given names as verbs or
+  adjectives (苗 + 洋); and an nr word of a surname and one character followed by one more
+  Han character alone before punctuation (王梓 + 涵 + 。).
 * LOCATION: an ns word that ends in an administrative or country suffix (省 市 县 区 ...), or
   is followed by one (合肥 + 县), or is a province-level name (北京, 广东 ...).
 
@@ -90,7 +92,7 @@ PROVINCES = frozenset(
     ]
 )
 _HAN = re.compile(r"\p{Han}+")
-_ALONE = re.compile(r"(?<!\p{Han})\p{Han}{2}(?!\p{Han})")
+_ALONE = re.compile(r"(?<!\p{Han})\p{Han}{2,3}(?!\p{Han})")
 # characters that end a word or phrase, not a given name (曾是, 段名, 时中)
 _FUNCTION = frozenset("是的了在和与或为等名时中上下内外个之其所以也都而及")
 _TRIGGER = re.compile(
@@ -147,12 +149,19 @@ class JiebaNer(LazyNer):
         return posseg
 
     def _alone(self, text: str) -> list[tuple[int, int, str, float]]:
-        """Surname + given name alone between non-Han characters, not a dictionary word."""
+        """Surname + given name alone between non-Han characters, not a dictionary word; with
+        a two-character given name, neither its first two nor its last two characters are
+        one either (方法名: 方法; 高性能: 性能)."""
         out = []
         for m in _ALONE.finditer(text):
             word = m.group()
-            if _is_name(word) and word[1] not in _FUNCTION and not self._words.get(word):
-                out.append((m.start(), m.end(), "PERSON", NER_SCORE))
+            if not _is_name(word) or word[1] in _FUNCTION or self._words.get(word):
+                continue
+            if len(word) == 3 and (
+                word[2] in _FUNCTION or self._words.get(word[:2]) or self._words.get(word[1:])
+            ):
+                continue
+            out.append((m.start(), m.end(), "PERSON", NER_SCORE))
         return out
 
     def spans(self, text: str) -> list[tuple[int, int, str, float]]:
@@ -188,6 +197,16 @@ class JiebaNer(LazyNer):
                     given = words[i + 1][0]
                     if 1 <= len(given) <= 2 and _HAN.fullmatch(given):
                         word += given
+                elif (
+                    len(word) == 2
+                    and i + 2 < len(words)
+                    and len(words[i + 1][0]) == 1
+                    and _HAN.fullmatch(words[i + 1][0])
+                    and words[i + 1][0] not in _FUNCTION
+                    and words[i + 1][1][0] not in "upcrdmqf"
+                    and not _HAN.match(words[i + 2][0])
+                ):  # 王梓 + 涵 + 。: a given name's second character jieba left alone
+                    word += words[i + 1][0]
                 elif (
                     flag.startswith("nr")
                     and len(word) <= 2

@@ -47,6 +47,15 @@ def test_the_second_lexicon_adds_names_the_first_lacks_but_not_words() -> None:
         ("Kontakt Gesche Ehlert hier", "Gesche Ehlert"),  # after another Title Case word
         ("Bitte wenden Sie sich an Herr Jopich.", "Jopich"),
         ("Scrivere alla Dott.ssa Barillaro per i dettagli.", "Barillaro"),
+        # a surname that is also a stop word or a lower-case word of the page, after a given name
+        ("Segnalato da Lucia Durante ieri; durante il giorno.", "Lucia Durante"),
+        ("Gemeld door Ans Vos vorige week.", "Ans Vos"),
+        ("Nombre: Pilar Es.", "Pilar Es"),
+        # Dutch particles: the old genitive article of place-derived names
+        ("Contact: Rik 's Gravensande", "Rik 's Gravensande"),
+        ("Geregistreerd: Henk van 't Hooft", "Henk van 't Hooft"),
+        ("Naam: Jonathan Lagerweij-van de Veen", "Jonathan Lagerweij-van de Veen"),
+        ("Reviewed by Siobhan McDonald-LeBlanc last week", "Siobhan McDonald-LeBlanc"),
     ],
 )
 def test_a_given_name_and_title_case_words_or_a_title_are_a_name(names, text, name) -> None:
@@ -62,6 +71,17 @@ def test_a_given_name_and_title_case_words_or_a_title_are_a_name(names, text, na
         "Die Datei Konfiguration wird gelesen.",
         "Frank said so.",  # a given name alone is not enough
         "North East Lincolnshire and São Nicolau are places.",
+        "Maria Die Datei wird gelesen.",  # an article after a given name is no surname
+        "Kontakt: Anna Sie erreichen uns hier.",
+        "Rose The Book",  # two common Title Case words: a heading
+        # product names and headings of the sample corpus: a given name of either lexicon, then
+        # an English stop word, a stop word after a given name of the scraped lexicon only, or
+        # a word the page uses in lower case
+        "Copyright (C) 2007 Red Hat, Inc.",
+        "Display Core Next (DCN) is the next display engine.",
+        "The shell is bash (Bourne Again SHell), again.",
+        "GPU sysfs Power State Interfaces: the power state of the device.",
+        "Licensed under the Apache License 2.0; see the license.",
     ],
 )
 def test_words_and_places_are_not_names(names, text) -> None:
@@ -87,6 +107,8 @@ def kiwi() -> KiwiNer:
         ("홍길동씨에게 연락", "홍길동"),  # honorific written together
         ("이름: 이지원", "이지원"),  # spells 이 + 지원 ("this support")
         ("자세한 내용은 강성민에게 문의하세요.", "강성민"),  # 강성 ("strong") + 민
+        ("이름: 나민준", "나민준"),  # 나, also the pronoun "I"
+        ("자세한 내용은 나영희에게 문의하세요.", "나영희"),
     ],
 )
 def test_korean_names(kiwi, text, name) -> None:
@@ -102,6 +124,7 @@ def test_korean_names(kiwi, text, name) -> None:
         "인코더 설정과 하이픈",
         "이상은 기본값입니다.",
         "사용법 도움말 명령이 지정하여 명령이다",  # a word and a bound noun, a particle, a verb
+        "나에게 나중에 나머지를 나타나는 나라는 나누기 나열된",  # 나 starts many words
     ],
 )
 def test_korean_words_are_not_names(kiwi, text) -> None:
@@ -120,3 +143,7 @@ def test_japanese_surname_space_given_name(fugashi) -> None:
     assert _found(fugashi, "連絡先：井上 七夏。詳細") == ["井上 七夏"]
     assert _found(fugashi, "氏名：佐藤 零。") == ["佐藤 零"]
     assert _found(fugashi, "田中 の設定を開く") == []
+    # a given name in kana, which MeCab splits into particles and verb endings
+    assert _found(fugashi, "連絡先：山本 あずみ。詳細") == ["山本 あずみ"]
+    assert _found(fugashi, "氏名：佐藤 ノエル") == ["佐藤 ノエル"]
+    assert _found(fugashi, "田中 です。鈴木 でした。") == []

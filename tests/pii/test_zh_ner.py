@@ -88,3 +88,13 @@ def test_a_surname_and_given_name_alone_between_punctuation(ner):
         assert name in {text[a:b] for a, b, e, _ in ner.spans(text) if e == "PERSON"}
     for text in ["方法：文件。", "时间：高级。", "曾是，其他"]:
         assert [s for s in ner.spans(text) if s[2] == "PERSON"] == []
+
+
+def test_a_two_character_given_name_jieba_splits(ner):
+    """A surname and two characters alone between punctuation, neither half a dictionary word
+    (郭晟睿), and an nr word of surname + one character before one more character alone before
+    punctuation (王梓 + 涵 + 。); words whose halves are words stay (方法名, 高性能)."""
+    for text, name in [("姓名：郭晟睿\n这是", "郭晟睿"), ("详情请联系王梓涵。这是", "王梓涵")]:
+        assert name in {text[a:b] for a, b, e, _ in ner.spans(text) if e == "PERSON"}
+    for text in ["方法名：\n高性能。\n", "参数：\n时间点。"]:
+        assert [s for s in ner.spans(text) if s[2] == "PERSON"] == []
