@@ -58,7 +58,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate import storage
-from curate.collected import Run
+from curate.collected import Run, run_here
 from curate.dedup.components import distinct_pairs, partitioned_components
 from curate.errors import CurateError, failpoint
 from curate.executors.base import TASK_BASE_MEMORY, task_memory
@@ -148,6 +148,8 @@ class Plan:
     keep: str
     index: IndexPlan | None = None  # with a cross-dump index (``run_indexed``)
     ranges: int = 1  # with an index: ordinal ranges (a docs piece of each new dump per range)
+    # the collect files' {column: (bytes, the largest shard's)} (``column_sizes``)
+    sizes: dict[str, tuple] = field(default_factory=dict)
 
     def key_part(self, key: np.ndarray) -> np.ndarray:
         """The partition of each band key: a hash; with an index a key range (its top bits), so
@@ -183,28 +185,45 @@ def plan(
     partitions: int,
     documents: int,
     config: Any,
+    run: Run = run_here,
 ) -> Plan:
     """Each round's task count from what its tasks hold (``TASK_BYTES`` a task), never fewer
     than the runner's ``partitions`` (shard groups: never more than the shards): key partitions
     from the band keys, shard groups and ordinal ranges from the collect files' columns (Arrow
-    bytes from their Parquet footers). Counts never change the result."""
+    bytes from their Parquet footers, read once by tasks: ``column_sizes``). Counts never change
+    the result."""
     bands, _ = config.lsh()
+    sizes = column_sizes(collect, shards, run)
     keys = documents * bands * BAND_ROW_BYTES
     parts = max(partitions, math.ceil(keys / TASK_BYTES))
     payload = {"exact": ["shingles"], "signature": ["signature"]}.get(config.verify, [])
-    held = sum(_bytes_of(s, [*payload, "id"]) for s in _column_bytes(collect, shards))
+    held = _bytes_of(sizes, [*payload, "id"])
     groups = max(1, min(shards, max(partitions, math.ceil(max(keys, held) / TASK_BYTES))))
     ranges = max(partitions, math.ceil(held / TASK_BYTES))
     return Plan(
         str(collect), shards, str(work), str(decisions), parts, groups, bands, config.verify,
-        config.threshold, config.num_perm, config.keep, ranges=ranges,
+        config.threshold, config.num_perm, config.keep, ranges=ranges, sizes=sizes,
     )  # fmt: skip
 
 
-def _column_bytes(collect: Path | str, shards: int) -> list[dict[str, int]]:
-    """Per collect file (those that exist): column -> uncompressed bytes, from its footer."""
-    out = []
-    for s in range(shards):
+def column_sizes(collect: Path | str, shards: int, run: Run = run_here) -> dict[str, tuple]:
+    """The collect files' columns: {column: (uncompressed bytes over all shards, the largest
+    shard's)}, from their Parquet footers, read by tasks of SHARDS_PER_GROUP shards (the driver
+    adds a few numbers per task, never reads a footer: on a bucket each is a request)."""
+    spans = [(a, min(a + SHARDS_PER_GROUP, shards)) for a in range(0, shards, SHARDS_PER_GROUP)]
+    task = functools.partial(_footer_sizes, str(collect))
+    out: dict[str, tuple] = {}
+    for part in run(task, spans, memory=TASK_BASE_MEMORY, cpus=1):
+        for name, (total, largest) in part.items():
+            was = out.get(name, (0, 0))
+            out[name] = (was[0] + total, max(was[1], largest))
+    return out
+
+
+def _footer_sizes(collect: str, span: tuple[int, int]) -> dict[str, tuple[int, int]]:
+    """Shards ``span`` (those whose collect file exists): {column: (bytes, largest shard's)}."""
+    out: dict[str, tuple[int, int]] = {}
+    for s in range(*span):
         try:
             md = pq.read_metadata(storage.source(storage.path(collect, f"part-{s:05d}.parquet")))
         except FileNotFoundError:
@@ -216,13 +235,16 @@ def _column_bytes(collect: Path | str, shards: int) -> list[dict[str, int]]:
                 col = rg.column(c)
                 name = col.path_in_schema.split(".")[0]
                 sizes[name] = sizes.get(name, 0) + col.total_uncompressed_size
-        out.append(sizes)
+        for name, n in sizes.items():
+            was = out.get(name, (0, 0))
+            out[name] = (was[0] + n, max(was[1], n))
     return out
 
 
-def _bytes_of(sizes: dict[str, int], columns: list[str]) -> int:
-    """The bytes of ``columns`` (names or prefixes) in one file's ``sizes``."""
-    return sum(n for c, n in sizes.items() if any(c.startswith(w) for w in columns))
+def _bytes_of(sizes: dict[str, tuple], columns: list[str], largest: bool = False) -> int:
+    """The bytes of ``columns`` (names or prefixes) in ``column_sizes``: over all shards, or
+    (``largest``) the sum of each column's largest shard (at least any one shard's)."""
+    return sum(n[largest] for c, n in sizes.items() if any(c.startswith(w) for w in columns))
 
 
 def run_barrier(p: Plan, run: Run) -> dict[str, Any]:
@@ -394,25 +416,21 @@ class _Sizes:
     """What a round's tasks may hold, from the sizes of what they read: the exchange files of
     the round before (their bytes on disk / tasks, 1.5x for an uneven partition, through
     curate.executors.base.task_memory), and the collect files' columns (Arrow bytes, from the
-    Parquet footers: a shard group's share, or the largest shard when a task reads one shard at
-    a time). Declared to the executor, so Ray places the tasks by memory (and the local pool
-    runs as many as fit)."""
+    Parquet footers, read once by ``plan``'s tasks: a shard group's share, or the largest shard
+    when a task reads one shard at a time). Declared to the executor, so Ray places the tasks
+    by memory (and the local pool runs as many as fit)."""
 
     def __init__(self, p: Plan):
         self.p = p
-        self.columns = _column_bytes(p.collect, p.shards)  # per collect file: column -> bytes
-
-    def _bytes_of(self, sizes: dict[str, int], columns: list[str]) -> int:
-        return _bytes_of(sizes, columns)
 
     def collect(self, columns: list[str], tasks: int) -> int:
         """A task that holds a shard group's ``columns`` (names or prefixes): 3x their bytes."""
-        total = sum(self._bytes_of(s, columns) for s in self.columns)
+        total = _bytes_of(self.p.sizes, columns)
         return TASK_BASE_MEMORY + 3 * int(1.5 * total / max(tasks, 1))
 
     def shard(self, columns: list[str]) -> int:
         """What reading one shard's ``columns`` adds (the largest shard; a take copies)."""
-        return 2 * max((self._bytes_of(s, [ROW, *columns]) for s in self.columns), default=0)
+        return 2 * _bytes_of(self.p.sizes, [ROW, *columns], largest=True)
 
     @staticmethod
     def bytes(files: list[Path]) -> int:

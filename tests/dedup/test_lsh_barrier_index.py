@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curate.collected import CollectedFiles, run_here
+from curate.dedup.lsh_barrier import Plan
 from curate.index import DedupIndex, index_info
 from curate.index.store import ReadMeter, doc_column, make_handle
 from curate.stages.base import ROW, DecisionFiles
@@ -308,8 +309,9 @@ def test_a_task_gets_only_its_share_of_the_index(tmp_path):
         bands = stage.config.lsh()[0]
         assert len(everything) == n * bands * partitions  # a piece per band and range
         for r in run.rounds:
-            for _, plan, _ in r["tasks"] if isinstance(r["tasks"][0], tuple) else []:
-                if plan.index is None:
+            for task in r["tasks"]:
+                plan = task[1] if isinstance(task, tuple) else None
+                if not isinstance(plan, Plan) or plan.index is None:
                     continue
                 if r["name"] != "_buckets":
                     assert not any(d.parts for d in plan.index.reference), r["name"]
