@@ -365,6 +365,7 @@ class CommittedDump:
 
 # committed dumps as a task is given them (a list, or a tuple in a picklable plan)
 Dumps = list[CommittedDump] | tuple[CommittedDump, ...]
+Selected = tuple[CommittedDump, ...]  # what for_key_range / for_handle_range give a task
 
 
 def key_range_part(keys: np.ndarray, partitions: int) -> np.ndarray:
@@ -376,12 +377,7 @@ def key_range_part(keys: np.ndarray, partitions: int) -> np.ndarray:
     return ((top * np.uint64(partitions)) >> np.uint64(32)).astype(np.int64)
 
 
-def for_key_range(
-    dumps: Dumps,
-    part: int,
-    partitions: int,
-    docs: bool = True,
-) -> tuple[CommittedDump, ...]:
+def for_key_range(dumps: Dumps, part: int, partitions: int, docs: bool = True) -> Selected:
     """The committed dumps as the task of key range ``part`` (of ``partitions``,
     ``key_range_part``) needs them: only the key pieces whose [lo, hi] reaches its range (a
     piece with no key range but rows stays), the docs pieces if ``docs``, no per-document
@@ -430,11 +426,8 @@ class HandleRanges:
 
 
 def for_handle_range(
-    dumps: Dumps,
-    ranges: HandleRanges,
-    part: int,
-    arrays: bool = True,
-) -> tuple[CommittedDump, ...]:
+    dumps: Dumps, ranges: HandleRanges, part: int, arrays: bool = True
+) -> Selected:
     """The committed dumps as the task of handle range ``part`` (``HandleRanges.part``) needs
     them: only the docs pieces (and, if ``arrays``, the shingle-set or signature pieces) whose
     ordinals reach its range, no key pieces; a dump none of whose pieces does is left out.
@@ -450,13 +443,7 @@ def for_handle_range(
     return tuple(d for d in out if d.pieces)
 
 
-def _for_range(
-    dumps: Dumps,
-    part: int,
-    keys: Any,
-    docs: Any,
-    arrays: Any,
-) -> tuple[CommittedDump, ...]:
+def _for_range(dumps: Dumps, part: int, keys: Any, docs: Any, arrays: Any) -> Selected:
     """The committed dumps with only the pieces whose span reaches range ``part``: ``keys(d,
     lo, hi)``, ``docs(d, first, rows)`` and ``arrays(d, first, rows)`` give a key, docs or array
     piece's first and last range (None: it stays whatever the range); a kind whose function is
