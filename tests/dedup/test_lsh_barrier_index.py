@@ -374,15 +374,19 @@ def _pieces(task) -> int:
     return sum(len(d.pieces) + len(d.arrays) for d in plan.index.reference)
 
 
-@pytest.mark.parametrize("verify", ["exact", "signature"])
-def test_hit_and_survivor_tasks_get_only_their_handle_range(tmp_path, verify):
+@pytest.mark.parametrize("verify, per_task", [("exact", None), ("signature", None), ("exact", 4)])
+def test_hit_and_survivor_tasks_get_only_their_handle_range(
+    tmp_path, monkeypatch, verify, per_task
+):
     """Four dumps through the index one by one, 8 partitions (8 docs pieces and 8 or 16 array
     pieces per dump): the tasks that read committed documents by handle (hits' verification and
     roots, the committed survivors' ids) are one per handle range and each is shipped only the
     docs and array pieces its range reaches (curate.index.store.for_handle_range), so an
     executor that fails on any task shipped more than N pieces (N: a third of the manifest of
     three dumps, about one dump's) runs every dump, whose decisions and index are the in-memory
-    barrier's."""
+    barrier's. With at most ``per_task`` docs pieces a task (PIECES_PER_TASK), more ranges than
+    shard groups: N is then that many pieces, whatever the dumps committed."""
+    from curate.dedup import lsh_barrier
     from curate.executors.base import TASK_BASE_MEMORY
     from curate.index.store import HandleRanges
 
@@ -393,6 +397,9 @@ def test_hit_and_survivor_tasks_get_only_their_handle_range(tmp_path, verify):
     # 3 dumps x 8 docs pieces committed before d4, over 4 handle ranges: ~6 a range, and the
     # two its ends cut
     limit = 8 * per_piece
+    if per_task is not None:
+        monkeypatch.setattr(lsh_barrier, "PIECES_PER_TASK", per_task)
+        limit = (per_task + 2) * per_piece
     tasks_of: dict[str, list] = {}
 
     def bounded(fn, tasks, *, memory=None, cpus=1):
@@ -424,7 +431,7 @@ def test_hit_and_survivor_tasks_get_only_their_handle_range(tmp_path, verify):
         whole = sum(len(d.pieces) + len(d.arrays) for d in reference)
         assert whole > 2 * limit  # the manifest is far more than a task may be shipped
         ranges = HandleRanges.of(reference, tasks_of["_verify_hits"][0][1].index.handles.count)
-        assert ranges.count > 1
+        assert ranges.count == (4 if per_task is None else 24 // per_task)
         for name, arrays in (("_verify_hits", True), ("_root_ids", False)):
             shipped = []
             assert len(tasks_of[name]) == ranges.count
