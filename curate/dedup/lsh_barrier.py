@@ -30,11 +30,16 @@ index is known to every task; band keys are then partitioned by key range, and i
 task looks its keys up in the committed dumps' pieces of that band and range
 (curate.index.store.lookup_partition, streamed); a hit links the document to the committed one
 (and keeps it out of that band's run bucket, as the in-memory barrier does), the same task
-writing this range of the new dumps' band keys into their staged folders. Step 5 verifies the
-group's hits against the committed sets or signatures (read by the task, for those documents
-only) and links each to its committed root, a node ``COMMITTED + handle`` (negative: the
-smallest node of a component is its best committed document, which survives: committed dumps
-come first). After step 11 the new dumps' rows go by ordinal range to tasks that write their
+writing this range of the new dumps' band keys into their staged folders. Step 5 sends the
+group's hits, with their sets or signatures, by handle range of the committed document
+(curate.index.store.HandleRanges: the committed documents cut in ranges of equal size); a task
+per range verifies them against the committed sets or signatures (for those documents only)
+and links each to its committed root, a node ``COMMITTED + handle`` (negative: the smallest node
+of a component is its best committed document, which survives: committed dumps come first).
+In step 8 such labels go by handle range to tasks that read their ids (for step 10). A task by
+handle range is shipped only the docs and array pieces its range reaches
+(curate.index.store.for_handle_range), as a key range's task only its band pieces
+(for_key_range). After step 11 the new dumps' rows go by ordinal range to tasks that write their
 docs pieces (id, root) and shingle-set or signature pieces; the driver commits the manifests
 (curate.index.keyed.commit_dumps, as url_dedup's barrier does).
 
@@ -58,22 +63,23 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate import storage
-from curate.collected import Run
+from curate.collected import Run, run_here
 from curate.dedup.components import distinct_pairs, partitioned_components
 from curate.errors import CurateError, failpoint
 from curate.executors.base import TASK_BASE_MEMORY, task_memory
 from curate.index.ordinals import OrdinalJob, dump_ordinals, read_ordinals, row_keys
 from curate.index.store import (
     CommittedDump,
+    HandleRanges,
     ReadMeter,
     doc_column,
+    for_handle_range,
     for_key_range,
     key_range_part,
     lookup_partition,
     make_handle,
     shingle_sets_of,
     signatures_of,
-    without_keys,
     write_docs,
     write_partition,
     write_sets,
@@ -98,6 +104,9 @@ CLUSTER_SIZE = "minhash_cluster_size"
 ROW_BITS = 32
 # shards whose decision files one gather task writes (as the keyed barriers do)
 SHARDS_PER_GROUP = 256
+# committed docs pieces (each with its shingle-set or signature pieces) one task by handle range
+# is shipped at most (and the two its range's ends cut): with many dumps committed, more ranges
+PIECES_PER_TASK = 256
 # what one task may read into memory (it holds a few copies: a sort, a take, the written
 # partition), so that a task stays near 512 MB whatever the run's size; each kind of round gets
 # its own count from the bytes of what its tasks read:
@@ -128,6 +137,9 @@ class IndexPlan:
     ordinals: OrdinalJob  # every run row's ordinal in its dump (curate.index.ordinals)
     # dump -> first ordinal per range (a list; in an ordinal range's task {range: first})
     first: dict[str, Any] = field(default_factory=dict)
+    # the committed documents by handle range: the tasks that read them by handle (hits'
+    # verification and roots, the committed survivors' ids), one per range
+    handles: HandleRanges | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +160,8 @@ class Plan:
     keep: str
     index: IndexPlan | None = None  # with a cross-dump index (``run_indexed``)
     ranges: int = 1  # with an index: ordinal ranges (a docs piece of each new dump per range)
+    # the collect files' {column: (bytes, the largest shard's)} (``column_sizes``)
+    sizes: dict[str, tuple] = field(default_factory=dict)
 
     def key_part(self, key: np.ndarray) -> np.ndarray:
         """The partition of each band key: a hash; with an index a key range (its top bits), so
@@ -183,28 +197,45 @@ def plan(
     partitions: int,
     documents: int,
     config: Any,
+    run: Run = run_here,
 ) -> Plan:
     """Each round's task count from what its tasks hold (``TASK_BYTES`` a task), never fewer
     than the runner's ``partitions`` (shard groups: never more than the shards): key partitions
     from the band keys, shard groups and ordinal ranges from the collect files' columns (Arrow
-    bytes from their Parquet footers). Counts never change the result."""
+    bytes from their Parquet footers, read once by tasks: ``column_sizes``). Counts never change
+    the result."""
     bands, _ = config.lsh()
+    sizes = column_sizes(collect, shards, run)
     keys = documents * bands * BAND_ROW_BYTES
     parts = max(partitions, math.ceil(keys / TASK_BYTES))
     payload = {"exact": ["shingles"], "signature": ["signature"]}.get(config.verify, [])
-    held = sum(_bytes_of(s, [*payload, "id"]) for s in _column_bytes(collect, shards))
+    held = _bytes_of(sizes, [*payload, "id"])
     groups = max(1, min(shards, max(partitions, math.ceil(max(keys, held) / TASK_BYTES))))
     ranges = max(partitions, math.ceil(held / TASK_BYTES))
     return Plan(
         str(collect), shards, str(work), str(decisions), parts, groups, bands, config.verify,
-        config.threshold, config.num_perm, config.keep, ranges=ranges,
+        config.threshold, config.num_perm, config.keep, ranges=ranges, sizes=sizes,
     )  # fmt: skip
 
 
-def _column_bytes(collect: Path | str, shards: int) -> list[dict[str, int]]:
-    """Per collect file (those that exist): column -> uncompressed bytes, from its footer."""
-    out = []
-    for s in range(shards):
+def column_sizes(collect: Path | str, shards: int, run: Run = run_here) -> dict[str, tuple]:
+    """The collect files' columns: {column: (uncompressed bytes over all shards, the largest
+    shard's)}, from their Parquet footers, read by tasks of SHARDS_PER_GROUP shards (the driver
+    adds a few numbers per task, never reads a footer: on a bucket each is a request)."""
+    spans = [(a, min(a + SHARDS_PER_GROUP, shards)) for a in range(0, shards, SHARDS_PER_GROUP)]
+    task = functools.partial(_footer_sizes, str(collect))
+    out: dict[str, tuple] = {}
+    for part in run(task, spans, memory=TASK_BASE_MEMORY, cpus=1):
+        for name, (total, largest) in part.items():
+            was = out.get(name, (0, 0))
+            out[name] = (was[0] + total, max(was[1], largest))
+    return out
+
+
+def _footer_sizes(collect: str, span: tuple[int, int]) -> dict[str, tuple[int, int]]:
+    """Shards ``span`` (those whose collect file exists): {column: (bytes, largest shard's)}."""
+    out: dict[str, tuple[int, int]] = {}
+    for s in range(*span):
         try:
             md = pq.read_metadata(storage.source(storage.path(collect, f"part-{s:05d}.parquet")))
         except FileNotFoundError:
@@ -216,13 +247,16 @@ def _column_bytes(collect: Path | str, shards: int) -> list[dict[str, int]]:
                 col = rg.column(c)
                 name = col.path_in_schema.split(".")[0]
                 sizes[name] = sizes.get(name, 0) + col.total_uncompressed_size
-        out.append(sizes)
+        for name, n in sizes.items():
+            was = out.get(name, (0, 0))
+            out[name] = (was[0] + n, max(was[1], n))
     return out
 
 
-def _bytes_of(sizes: dict[str, int], columns: list[str]) -> int:
-    """The bytes of ``columns`` (names or prefixes) in one file's ``sizes``."""
-    return sum(n for c, n in sizes.items() if any(c.startswith(w) for w in columns))
+def _bytes_of(sizes: dict[str, tuple], columns: list[str], largest: bool = False) -> int:
+    """The bytes of ``columns`` (names or prefixes) in ``column_sizes``: over all shards, or
+    (``largest``) the sum of each column's largest shard (at least any one shard's)."""
+    return sum(n[largest] for c, n in sizes.items() if any(c.startswith(w) for w in columns))
 
 
 def run_barrier(p: Plan, run: Run) -> dict[str, Any]:
@@ -260,7 +294,11 @@ def run_indexed(p: Plan, run: Run, index: Any, ranges: int | None = None) -> dic
     with index.locked():
         survey = dump_ordinals(job, sized)
         reference, new, seq_of, staged = plan_commit(index, survey.fingerprints)
-        plan_ = replace(p, index=IndexPlan(tuple(reference), seq_of, staged, job, survey.first))
+        pieces = sum(len(d.pieces) for d in reference)  # tasks by handle: bounded manifests
+        handles = HandleRanges.of(reference, max(p.groups, math.ceil(pieces / PIECES_PER_TASK)))
+        plan_ = replace(
+            p, index=IndexPlan(tuple(reference), seq_of, staged, job, survey.first, handles)
+        )
         summary, found = _rounds(plan_, run, sizes)
         commit_dumps(
             index,
@@ -313,14 +351,17 @@ def _rounds(
     candidates, rejected = 0, 0
     verify = VERIFY_BUFFERS if p.verify != "none" else 0
     memory = sizes_.of("candidates", P, G) + sizes_.shard(_payload(p)) + verify
-    for first in each(_verify_first, G, memory, "hits"):
+    for first in each(_verify_first, G, memory):
         candidates += first["candidates"]
         rejected += first["rejected"]
-        found["bytes_read"] += first["bytes_read"]
+    H = p.index.handles.count if _committed(p) else 0  # type: ignore[union-attr]
+    for hit in each(_verify_hits, H, sizes_.of("hhalf", G, H) + verify, "handles"):
+        rejected += hit["rejected"]
+        found["bytes_read"] += hit["bytes_read"]
     if p.verify != "none":
         memory = sizes_.of("half", G, G) + sizes_.shard(_payload(p)) + verify
         rejected += sum(each(_verify_other, G, memory))
-    edges = p.files("edges", G) + (p.files("iedges", G) if p.index is not None else [])
+    edges = p.files("edges", G) + p.files("iedges", H)
     memory = task_memory(int(1.5 * sizes_.bytes(edges) / P))
 
     def sized(fn: Any, tasks: Any, **_: Any) -> Any:
@@ -331,7 +372,9 @@ def _rounds(
     each(functools.partial(_labels_by_group, str(labels.labels)), P, memory)
     memory = sizes_.of("labels", P, G) + sizes_.shard(SURVIVAL)
     each(functools.partial(_join, "labels", P, "node", SURVIVAL, "label"), G, memory)
-    survivors = each(_survivors, P, sizes_.of("labels+", G, P), "ids")
+    for n in each(_root_ids, H, sizes_.of("wanted", P, H), "ids"):
+        found["bytes_read"] += n
+    survivors = each(_survivors, P, sizes_.of("labels+", G, P))
     gathers = math.ceil(p.shards / SHARDS_PER_GROUP)
     each(_gather, gathers, sizes_.of("removals", P, gathers))
     if p.index is not None and p.index.staged:
@@ -373,17 +416,19 @@ def _call(task: tuple[Any, Plan, int]) -> Any:
 def _view(p: Plan, role: str, i: int) -> Plan:
     """The plan as task ``i`` of a round needs it: with an index, a key range's task
     (``range``) gets only the committed band pieces that reach its range
-    (curate.index.store.for_key_range), a task that reads committed documents by handle
-    (``hits``: docs, shingle sets or signatures; ``ids``: docs) no band pieces, an ordinal
-    range's task (``ordinal``) its own first ordinals only, and the others no manifest at all:
-    what the driver ships grows with a task's share of the index, not with the index."""
+    (curate.index.store.for_key_range), a handle range's task only the docs pieces that reach
+    its range (curate.index.store.for_handle_range), with their shingle-set or signature
+    pieces when it verifies hits (``handles``; ``ids``: docs only), an ordinal range's task
+    (``ordinal``) its own first ordinals only, and the others no manifest at all: what the
+    driver ships grows with a task's share of the index, not with the dumps committed."""
     if p.index is None:
         return p
     x = p.index
     if role == "range":
         reference = for_key_range(x.reference, i, p.partitions, docs=False)
-    elif role in ("hits", "ids"):
-        reference = without_keys(x.reference, arrays=role == "hits")
+    elif role in ("handles", "ids"):
+        assert x.handles is not None
+        reference = for_handle_range(x.reference, x.handles, i, arrays=role == "handles")
     else:
         reference = ()
     first = {name: {i: f[i]} for name, f in x.first.items()} if role == "ordinal" else {}
@@ -394,25 +439,21 @@ class _Sizes:
     """What a round's tasks may hold, from the sizes of what they read: the exchange files of
     the round before (their bytes on disk / tasks, 1.5x for an uneven partition, through
     curate.executors.base.task_memory), and the collect files' columns (Arrow bytes, from the
-    Parquet footers: a shard group's share, or the largest shard when a task reads one shard at
-    a time). Declared to the executor, so Ray places the tasks by memory (and the local pool
-    runs as many as fit)."""
+    Parquet footers, read once by ``plan``'s tasks: a shard group's share, or the largest shard
+    when a task reads one shard at a time). Declared to the executor, so Ray places the tasks
+    by memory (and the local pool runs as many as fit)."""
 
     def __init__(self, p: Plan):
         self.p = p
-        self.columns = _column_bytes(p.collect, p.shards)  # per collect file: column -> bytes
-
-    def _bytes_of(self, sizes: dict[str, int], columns: list[str]) -> int:
-        return _bytes_of(sizes, columns)
 
     def collect(self, columns: list[str], tasks: int) -> int:
         """A task that holds a shard group's ``columns`` (names or prefixes): 3x their bytes."""
-        total = sum(self._bytes_of(s, columns) for s in self.columns)
+        total = _bytes_of(self.p.sizes, columns)
         return TASK_BASE_MEMORY + 3 * int(1.5 * total / max(tasks, 1))
 
     def shard(self, columns: list[str]) -> int:
         """What reading one shard's ``columns`` adds (the largest shard; a take copies)."""
-        return 2 * max((self._bytes_of(s, [ROW, *columns]) for s in self.columns), default=0)
+        return 2 * _bytes_of(self.p.sizes, [ROW, *columns], largest=True)
 
     @staticmethod
     def bytes(files: list[Path]) -> int:
@@ -707,16 +748,15 @@ def _payload(p: Plan) -> list[str]:
 def _verify_first(p: Plan, group: int) -> dict[str, int]:
     """Step 5: the distinct candidate pairs of this group's members, with the member's set or
     signature, by shard group of the other end (verify none: the links themselves). With an
-    index, the group's hits too: verified here against the committed sets or signatures
-    (fetched from the index for these hits only), each verified hit an edge to its committed
-    document's root."""
+    index, the group's hits too, with the member's set or signature, by handle range of the
+    committed document (``_verify_hits`` checks them there)."""
     table = read_partition(p.files("candidates", p.partitions), group)
     u = table.column("u").to_numpy() if table is not None else np.empty(0, np.int64)
     v = table.column("v").to_numpy() if table is not None else np.empty(0, np.int64)
     u, v = distinct_pairs(u, v)
-    out = {"candidates": len(u), "rejected": 0, "bytes_read": 0}
-    if p.index is not None:
-        _verify_hits(p, group, out)
+    out = {"candidates": len(u), "rejected": 0}
+    if _committed(p):
+        out["candidates"] += _spread_hits(p, group)
     pairs = pa.table({"u": u, "v": v})
     if p.verify == "none":
         _done(p.out("edges", group), pairs, partition_of(u.view(np.uint64), p.partitions))
@@ -726,20 +766,39 @@ def _verify_first(p: Plan, group: int) -> dict[str, int]:
     return out
 
 
-def _verify_hits(p: Plan, group: int, out: dict[str, int]) -> None:
-    """This group's index hits (u, committed handle h): distinct pairs, verified, each kept one
-    an edge (u, COMMITTED + root of h), by partition of u."""
-    assert p.index is not None
+def _committed(p: Plan) -> bool:
+    """Whether the run is deduplicated against committed dumps (in any task's view)."""
+    return p.index is not None and p.index.handles is not None and bool(p.index.handles.seqs)
+
+
+def _spread_hits(p: Plan, group: int) -> int:
+    """This group's index hits (u, committed handle h): distinct pairs, with u's set or
+    signature, by handle range of h. Returns the pairs."""
+    assert p.index is not None and p.index.handles is not None
     table = read_partition(p.files("hits", p.partitions), group)
     u = table.column("u").to_numpy() if table is not None else np.empty(0, np.int64)
     h = table.column("h").to_numpy() if table is not None else np.empty(0, np.int64)
     u, h = distinct_pairs(u, h)
-    out["candidates"] += len(u)
+    pairs = pa.table({"u": u, "h": h})
+    if p.verify != "none":
+        pairs = _joined(p, group, pairs, "u", _payload(p))
+    _done(p.out("hhalf", group), pairs, p.index.handles.part(pairs.column("h").to_numpy()))
+    return len(u)
+
+
+def _verify_hits(p: Plan, r: int) -> dict[str, int]:
+    """Handle range ``r``'s hits (u, h, u's set or signature): verified against the committed
+    sets or signatures of h (this range's pieces, for these documents only), each kept one an
+    edge (u, COMMITTED + root of h), by partition of u."""
+    assert p.index is not None
+    table = read_partition(p.files("hhalf", p.groups), r)
+    out = {"rejected": 0, "bytes_read": 0}
+    if table is None:
+        table = _empty(["u", "h"])
+    u, h = table.column("u").to_numpy(), table.column("h").to_numpy()
     reference = list(p.index.reference)
     meter = ReadMeter()
     if p.verify != "none" and len(u):
-        table = _joined(p, group, pa.table({"u": u, "h": h}), "u", _payload(p))
-        u, h = table.column("u").to_numpy(), table.column("h").to_numpy()
         distinct, which = np.unique(h, return_inverse=True)
         idx = np.arange(len(u))
         if p.verify == "exact":
@@ -750,12 +809,28 @@ def _verify_hits(p: Plan, group: int, out: dict[str, int]) -> None:
             need = math.ceil(p.threshold * p.num_perm - 1e-9)
             mine_sigs = _matrix(table.column(_payload(p)[0]), p.num_perm)
             ok = signatures_agree(mine_sigs, signatures_of(reference, distinct, meter)[which], need)
-        out["rejected"] += int((~ok).sum())
+        out["rejected"] = int((~ok).sum())
         u, h = u[ok], h[ok]
     root = doc_column(reference, h, "root", meter).to_numpy().astype(np.int64) if len(h) else h
-    out["bytes_read"] += meter.bytes
+    out["bytes_read"] = meter.bytes
     edges = pa.table({"u": u, "v": root + COMMITTED})
-    _done(p.out("iedges", group), edges, partition_of(u.view(np.uint64), p.partitions))
+    _done(p.out("iedges", r), edges, partition_of(u.view(np.uint64), p.partitions))
+    return out
+
+
+def _root_ids(p: Plan, r: int) -> int:
+    """Handle range ``r``'s committed survivors (components' labels: COMMITTED + handle): their
+    ids, as (label, id) by partition of the label, for ``_survivors``. Returns the bytes read
+    from the index."""
+    assert p.index is not None
+    table = read_partition(p.files("wanted", p.partitions), r)
+    label = np.unique(table.column("label").to_numpy()) if table is not None else np.empty(0)
+    label = label.astype(np.int64)
+    meter = ReadMeter()
+    ids = doc_column(list(p.index.reference), label - COMMITTED, "id", meter)
+    known = pa.table({"label": label, "id": ids.cast(pa.large_string())})
+    _done(p.out("rootids", r), known, partition_of(label.view(np.uint64), p.partitions))
+    return meter.bytes
 
 
 def _verify_other(p: Plan, group: int) -> int:
@@ -802,6 +877,11 @@ def _labels_by_group(labels: str, p: Plan, part: int) -> None:
     run = node >= 0  # committed documents (negative nodes) are no shard's: their label tells
     table = pa.table({"node": node[run], "label": label[run]})
     _done(p.out("labels", part), table, p.group_of(node[run]))
+    if _committed(p):  # a component's best committed document, by handle range
+        assert p.index is not None and p.index.handles is not None
+        best = label[(node < 0) & (node == label)]
+        wanted = p.index.handles.part(best - COMMITTED)
+        _done(p.out("wanted", part), pa.table({"label": best}), wanted)
 
 
 def _survivors(p: Plan, part: int) -> dict[str, Any]:
@@ -827,15 +907,20 @@ def _survivors(p: Plan, part: int) -> dict[str, Any]:
         kept = np.flatnonzero(first)
         survivor = table.column("id").take(pa.array(best[gone])).combine_chunks()
         survivor = survivor.cast(pa.large_string())
-        if committed.any():
-            assert p.index is not None
-            meter = ReadMeter()
+        if committed.any():  # their ids from the handle ranges' tasks (``_root_ids``)
+            assert p.index is not None and p.index.handles is not None
             theirs = committed[gone]
-            ids = doc_column(list(p.index.reference), label[gone][theirs] - COMMITTED, "id", meter)
+            known = read_partition(p.files("rootids", p.index.handles.count), part)
+            want = label[gone][theirs]
+            have = known.column("label").to_numpy() if known is not None else want[:0]
+            order = np.argsort(have, kind="stable")
+            at = np.minimum(np.searchsorted(have[order], want), max(len(have) - 1, 0))
+            if not len(have) or not np.array_equal(have[order][at], want):
+                raise CurateError("minhash_dedup: committed survivors' ids missing")
+            ids = take_rows(known.select(["id"]), order[at]).column("id")
             survivor = pc.replace_with_mask(
                 survivor, pa.array(theirs), ids.combine_chunks().cast(pa.large_string())
             )
-            found["bytes_read"] = meter.bytes
             found["committed"] = int(theirs.sum())
         labels, at, sizes = np.unique(label, return_inverse=True, return_counts=True)
         sizes = sizes + (labels < 0)  # a committed survivor is no row here

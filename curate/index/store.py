@@ -368,6 +368,11 @@ class CommittedDump:
         return sorted((int(a), int(n), f) for k, a, n, f in self.arrays if k == kind)
 
 
+# committed dumps as a task is given them (a list, or a tuple in a picklable plan)
+Dumps = list[CommittedDump] | tuple[CommittedDump, ...]
+Selected = tuple[CommittedDump, ...]  # what for_key_range / for_handle_range give a task
+
+
 def key_range_part(keys: np.ndarray, partitions: int) -> np.ndarray:
     """The key-range partition (0..partitions-1) of each 64-bit key: its top 32 bits scaled,
     so that partition p holds one contiguous range of keys (monotonic in the key). The reduce
@@ -377,37 +382,95 @@ def key_range_part(keys: np.ndarray, partitions: int) -> np.ndarray:
     return ((top * np.uint64(partitions)) >> np.uint64(32)).astype(np.int64)
 
 
-def for_key_range(
-    dumps: list[CommittedDump] | tuple[CommittedDump, ...],
-    part: int,
-    partitions: int,
-    docs: bool = True,
-) -> tuple[CommittedDump, ...]:
+def for_key_range(dumps: Dumps, part: int, partitions: int, docs: bool = True) -> Selected:
     """The committed dumps as the task of key range ``part`` (of ``partitions``,
     ``key_range_part``) needs them: only the key pieces whose [lo, hi] reaches its range (a
     piece with no key range but rows stays), the docs pieces if ``docs``, no per-document
     arrays. What is shipped to the task then grows with the pieces of its range, not with the
     index. (Only ``lookup_partition`` and, with ``docs``, ``doc_column`` may use the result.)"""
+
+    def keys(d: CommittedDump, lo: int | None, hi: int | None) -> tuple[int, int] | None:
+        if lo is None or hi is None:
+            return None
+        a, b = key_range_part(np.array([lo, hi], np.uint64), partitions)
+        return int(a), int(b)
+
+    return _for_range(dumps, part, keys, (lambda *_: None) if docs else None, None)
+
+
+@dataclass(frozen=True)
+class HandleRanges:
+    """The committed documents cut into ``count`` ranges of about equal size in handle order
+    (the dumps in commit order, each by ordinal, laid end to end): range r holds the positions
+    [r * docs / count, (r + 1) * docs / count). Tasks by handle range (``part``) are each
+    shipped only the docs and array pieces their range reaches (``for_handle_range``), so what
+    a task gets and reads grows with its range, not with the dumps committed. Picklable: two
+    numbers per committed dump."""
+
+    seqs: tuple[int, ...]  # the dumps' sequence numbers, in commit order (increasing)
+    starts: tuple[int, ...]  # each one's first position
+    docs: int  # all their documents
+    count: int
+
+    @classmethod
+    def of(cls, dumps: Dumps, count: int):
+        starts = np.cumsum([0, *(d.docs for d in dumps)])
+        return cls(
+            tuple(d.seq for d in dumps), tuple(int(x) for x in starts[:-1]), int(starts[-1]), count
+        )
+
+    def part(self, handles: np.ndarray) -> np.ndarray:
+        """The range of each handle (of one of these dumps)."""
+        seq, ordinal = split_handle(handles)
+        seqs = np.asarray(self.seqs, np.int64)
+        at = np.minimum(np.searchsorted(seqs, seq), max(len(seqs) - 1, 0))
+        if len(seq) and (not len(seqs) or not np.array_equal(seqs[at], seq)):
+            raise CurateError(f"handles of no committed dump here (sequence numbers {seqs})")
+        position = np.asarray(self.starts, np.int64)[at] + ordinal if len(seqs) else ordinal
+        return position * self.count // max(self.docs, 1)
+
+
+def for_handle_range(
+    dumps: Dumps, ranges: HandleRanges, part: int, arrays: bool = True
+) -> Selected:
+    """The committed dumps as the task of handle range ``part`` (``HandleRanges.part``) needs
+    them: only the docs pieces (and, if ``arrays``, the shingle-set or signature pieces) whose
+    ordinals reach its range, no key pieces; a dump none of whose pieces does is left out.
+    (Only ``doc_column`` and, with ``arrays``, ``shingle_sets_of`` / ``signatures_of`` of
+    handles in the range may use the result.)"""
+
+    def docs(d: CommittedDump, first: int, rows: int) -> tuple[int, int] | None:
+        ends = make_handle(d.seq, np.array([first, first + max(rows, 1) - 1], np.int64))
+        a, b = ranges.part(ends)
+        return int(a), int(b)
+
+    out = _for_range(dumps, part, None, docs, docs if arrays else None)
+    return tuple(d for d in out if d.pieces)
+
+
+def _for_range(dumps: Dumps, part: int, keys: Any, docs: Any, arrays: Any) -> Selected:
+    """The committed dumps with only the pieces whose span reaches range ``part``: ``keys(d,
+    lo, hi)``, ``docs(d, first, rows)`` and ``arrays(d, first, rows)`` give a key, docs or array
+    piece's first and last range (None: it stays whatever the range); a kind whose function is
+    None is left out, and pieces with no rows are. The one selection behind ``for_key_range``
+    and ``for_handle_range``."""
+
+    def reaches(span: tuple[int, int] | None) -> bool:
+        return span is None or span[0] <= part <= span[1]
+
     out = []
     for d in dumps:
-        parts = []
-        for piece in d.parts:
-            _, lo, hi, rows, _ = piece
-            if not rows:
-                continue
-            if lo is not None and hi is not None:
-                a, b = key_range_part(np.array([lo, hi], np.uint64), partitions)
-                if not a <= part <= b:
-                    continue
-            parts.append(piece)
-        out.append(replace(d, parts=tuple(parts), pieces=d.pieces if docs else (), arrays=()))
+        parts = () if keys is None else tuple(
+            piece for piece in d.parts if piece[3] and reaches(keys(d, piece[1], piece[2]))
+        )  # fmt: skip
+        pieces = () if docs is None else tuple(
+            piece for piece in d.pieces if reaches(docs(d, piece[0], piece[1]))
+        )  # fmt: skip
+        kept: tuple = ()
+        if arrays is not None:
+            kept = tuple(a for a in d.arrays if reaches(arrays(d, a[1], a[2])))
+        out.append(replace(d, parts=parts, pieces=pieces, arrays=kept))
     return tuple(out)
-
-
-def without_keys(dumps: list[CommittedDump] | tuple[CommittedDump, ...], arrays: bool = True):
-    """The committed dumps with no key pieces (and, unless ``arrays``, no per-document arrays):
-    what a task that reads documents by handle (docs, shingle sets, signatures) needs."""
-    return tuple(replace(d, parts=(), arrays=d.arrays if arrays else ()) for d in dumps)
 
 
 class DedupIndex:
@@ -498,19 +561,7 @@ class DedupIndex:
                 continue
             self.meter.add(len(raw))
             m = json.loads(raw)
-            out.append(
-                CommittedDump(
-                    m["dump"],
-                    m["seq"],
-                    m["docs"],
-                    m["fingerprint"],
-                    folder / m["folder"] if "folder" in m else path,
-                    m["committed_at"],
-                    tuple(tuple(x) for x in m.get("pieces", [])),
-                    tuple(tuple(x) for x in m.get("parts", [])),
-                    tuple(tuple(x) for x in m.get("arrays", [])),
-                )
-            )
+            out.append(_committed(m, folder / m["folder"] if "folder" in m else path))
         return out
 
     @contextmanager
@@ -765,19 +816,7 @@ class DedupIndex:
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)
             raise
-        entry = CommittedDump(
-            name,
-            seq,
-            meta["docs"],
-            fingerprint,
-            final,
-            meta["committed_at"],
-            tuple(tuple(x) for x in meta["pieces"]),
-            tuple(tuple(x) for x in meta["parts"]),
-            tuple(tuple(x) for x in arrays),
-        )
-        self._dumps = [*self.dumps(), entry]
-        return entry
+        return self._entry(meta, final)
 
     def _commit_remote(
         self,
@@ -822,19 +861,29 @@ class DedupIndex:
                 "there. Run it again"
             )
         failpoint("index_committed")
-        entry = CommittedDump(
-            name,
-            seq,
-            meta["docs"],
-            fingerprint,
-            staged,
-            meta["committed_at"],
-            tuple(tuple(x) for x in meta["pieces"]),
-            tuple(tuple(x) for x in meta["parts"]),
-            tuple(tuple(x) for x in arrays),
-        )
+        return self._entry(meta, staged)
+
+    def _entry(self, meta: dict[str, Any], path: Path | RemotePath) -> CommittedDump:
+        """The dump just committed with manifest ``meta`` (its pieces under ``path``), added to
+        this object's list of dumps."""
+        entry = _committed(meta, path)
         self._dumps = [*self.dumps(), entry]
         return entry
+
+
+def _committed(meta: dict[str, Any], path: Path | RemotePath) -> CommittedDump:
+    """A committed dump from its meta.json (``meta``), its pieces under ``path``."""
+    return CommittedDump(
+        meta["dump"],
+        meta["seq"],
+        meta["docs"],
+        meta["fingerprint"],
+        path,
+        meta["committed_at"],
+        tuple(tuple(x) for x in meta.get("pieces", [])),
+        tuple(tuple(x) for x in meta.get("parts", [])),
+        tuple(tuple(x) for x in meta.get("arrays", [])),
+    )
 
 
 def _meta(

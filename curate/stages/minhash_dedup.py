@@ -227,6 +227,7 @@ class MinHashDedup(RowRemovalStage):
                 collected.partitions,
                 n,
                 c,
+                run,
             )
             if c.index:
                 found = lsh_barrier.run_indexed(plan, run, _open_index(c, bands, rows))

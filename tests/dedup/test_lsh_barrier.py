@@ -190,9 +190,8 @@ def test_shard_groups_are_sized_by_the_sets_they_hold(tmp_path, monkeypatch):
     rows = rows_with_ties(seed=9)
     per_shard = layout(rows, 6, None)
     paths, table = collect_files(stage, per_shard, tmp_path / "collect")
-    held = sum(
-        lsh_barrier._bytes_of(sizes, ["shingles", "id"])
-        for sizes in lsh_barrier._column_bytes(tmp_path / "collect", 6)
+    held = lsh_barrier._bytes_of(
+        lsh_barrier.column_sizes(tmp_path / "collect", 6), ["shingles", "id"]
     )
     keys = len(rows) * bands * lsh_barrier.BAND_ROW_BYTES
     assert keys < held / 3  # the sets are most of what a group task holds
@@ -213,3 +212,58 @@ def test_shard_groups_are_sized_by_the_sets_they_hold(tmp_path, monkeypatch):
     assert set(got) == set(want)
     for s in want:
         assert got[s].sort_by(ROW).equals(want[s].sort_by(ROW)), s
+
+
+def test_the_driver_reads_no_collect_footer(tmp_path, monkeypatch):
+    """The rounds are sized from the collect files' footers, read once by tasks of
+    SHARDS_PER_GROUP shards (their totals and largest shard per column, what a footer says);
+    the barrier's driver opens no collect file's footer itself (on a bucket each is a request,
+    and there are as many as shards), and the decisions are the in-memory barrier's. (The
+    runner's CollectedFiles, made before the barrier, still reads them once: not tested here.)"""
+    stage = MinHashDedup(MinHashDedupConfig(num_perm=64))
+    rows = rows_with_ties(seed=4)
+    shards = 11
+    paths, table = collect_files(stage, layout(rows, shards, 3), tmp_path / "collect")
+    read_metadata = pq.read_metadata
+    inside = []
+
+    def counted(*args, **kwargs):
+        assert inside, "the driver read a footer"
+        return read_metadata(*args, **kwargs)
+
+    def run(fn, tasks, *, memory=None, cpus=1):
+        out = []
+        for t in tasks:
+            inside.append(fn)
+            try:
+                out.append(fn(t))
+            finally:
+                inside.pop()
+        return out
+
+    decisions = tmp_path / "decisions"
+    collected = CollectedFiles(paths, tmp_path / "scratch", decisions, 2)
+    monkeypatch.setattr(pq, "read_metadata", counted)
+    monkeypatch.setattr(lsh_barrier, "SHARDS_PER_GROUP", 4)
+    spans = []
+    sizes = lsh_barrier.column_sizes(
+        tmp_path / "collect", shards, lambda fn, tasks, **_: spans.extend(tasks) or run(fn, tasks)
+    )
+    assert spans == [(0, 4), (4, 8), (8, 11)]
+    per_file = []
+    for path in paths:
+        md = read_metadata(path)
+        per_file.append(
+            sum(
+                md.row_group(g).column(c).total_uncompressed_size
+                for g in range(md.num_row_groups)
+                for c in range(md.num_columns)
+                if md.row_group(g).column(c).path_in_schema.startswith("shingles")
+            )
+        )
+    assert sizes["shingles"] == (sum(per_file), max(per_file))
+    expected, _ = in_memory(stage, table, shards)
+    stage.barrier(collected, run)
+    for s in expected:
+        got = pq.read_table(decisions / f"part-{s:05d}.parquet")
+        assert got.sort_by(ROW).equals(expected[s].sort_by(ROW)), s

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curate.collected import CollectedFiles, run_here
+from curate.dedup.lsh_barrier import Plan
 from curate.index import DedupIndex, index_info
 from curate.index.store import ReadMeter, doc_column, make_handle
 from curate.stages.base import ROW, DecisionFiles
@@ -35,11 +36,11 @@ def rows_in_dumps(seed: int) -> list[dict]:
     return rows
 
 
-def partitioned(stage, per_shard, tmp_path, partitions: int) -> tuple[dict, dict]:
+def partitioned(stage, per_shard, tmp_path, partitions: int, run=run_here) -> tuple[dict, dict]:
     paths, _ = collect_files(stage, per_shard, tmp_path / "collect")
     decisions = tmp_path / "decisions"
     collected = CollectedFiles(paths, tmp_path / "scratch", decisions, partitions)
-    decision, summary = stage.barrier(collected, run_here)
+    decision, summary = stage.barrier(collected, run)
     assert isinstance(decision, DecisionFiles)
     assert not (tmp_path / "scratch" / "minhash").exists()  # the rounds' files are gone
     assert not (tmp_path / "scratch" / "minhash-ordinals").exists()
@@ -91,21 +92,8 @@ def test_partitioned_index_barrier_equals_the_in_memory_one(tmp_path, verify, pa
     rows = rows_in_dumps(seed=shards)
     hits = 0
     for n, dump in enumerate(DUMPS):
-        part = [r for r in rows if r["dump"] == dump]
-        cut = layout(part, shards, None)
-
-        def stage(kind):
-            return MinHashDedup(
-                MinHashDedupConfig(num_perm=64, verify=verify, index=str(tmp_path / kind))
-            )
-
-        mem = stage("index-mem")
-        _, table = collect_files(mem, cut, tmp_path / f"mem-{n}")
-        expected, expected_summary = in_memory(mem, table, shards)
-        got, summary = partitioned(stage("index-tasks"), cut, tmp_path / f"tasks-{n}", partitions)
-        assert sorted(got) == sorted(expected), dump
-        for s in expected:
-            assert got[s].equals(expected[s]), (dump, s)
+        cut = layout(_in(rows, dump), shards, None)
+        summary, expected_summary = both_ways(tmp_path, n, cut, verify, partitions)
         for key in PARTITIONED_ONLY:
             summary.pop(key)
         assert summary["index"].pop("path") != expected_summary["index"].pop("path")
@@ -116,6 +104,26 @@ def test_partitioned_index_barrier_equals_the_in_memory_one(tmp_path, verify, pa
         hits += summary["duplicates_of_committed_dumps"]
     assert hits > 5  # later dumps' documents removed for a committed one
     assert index_contents(tmp_path / "index-tasks") == index_contents(tmp_path / "index-mem")
+
+
+def both_ways(tmp_path, n: int, cut, verify: str, partitions: int, run=run_here):
+    """Dump number ``n`` (rows ``cut`` by shard) through the in-memory barrier into the index
+    tmp_path/index-mem and through the tasks (``run``) into tmp_path/index-tasks: the same
+    decision file per shard; returns (the tasks' summary, the in-memory one)."""
+
+    def stage(kind):
+        return MinHashDedup(
+            MinHashDedupConfig(num_perm=64, verify=verify, index=str(tmp_path / kind))
+        )
+
+    mem = stage("index-mem")
+    _, table = collect_files(mem, cut, tmp_path / f"mem-{n}")
+    expected, expected_summary = in_memory(mem, table, len(cut))
+    got, summary = partitioned(stage("index-tasks"), cut, tmp_path / f"tasks-{n}", partitions, run)
+    assert sorted(got) == sorted(expected), n
+    for s in expected:
+        assert got[s].equals(expected[s]), (n, s)
+    return summary, expected_summary
 
 
 def test_dump_by_dump_through_the_index_equals_all_dumps_together(tmp_path):
@@ -308,12 +316,13 @@ def test_a_task_gets_only_its_share_of_the_index(tmp_path):
         bands = stage.config.lsh()[0]
         assert len(everything) == n * bands * partitions  # a piece per band and range
         for r in run.rounds:
-            for _, plan, _ in r["tasks"] if isinstance(r["tasks"][0], tuple) else []:
-                if plan.index is None:
+            for task in r["tasks"]:
+                plan = task[1] if isinstance(task, tuple) else None
+                if not isinstance(plan, Plan) or plan.index is None:
                     continue
                 if r["name"] != "_buckets":
                     assert not any(d.parts for d in plan.index.reference), r["name"]
-                if r["name"] not in ("_buckets", "_verify_first", "_survivors"):
+                if r["name"] not in ("_buckets", "_verify_hits", "_root_ids"):
                     assert not plan.index.reference, r["name"]
         for _, plan, i in run.of("_docs")["tasks"]:
             assert all(list(f) == [i] for f in plan.index.first.values())
@@ -354,3 +363,88 @@ def test_every_round_declares_its_memory(tmp_path):
         declared[label] = run.of("_buckets")["memory"] - TASK_BASE_MEMORY
     assert declared["large"] > 1.5 * declared["small"]
     assert declared["split"] < declared["large"] / 2
+
+
+def _pieces(task) -> int:
+    """The docs and array pieces of the index a task is shipped (a bucket task's key pieces:
+    test_a_task_gets_only_its_share_of_the_index)."""
+    plan = task[1] if isinstance(task, tuple) and len(task) == 3 else None
+    if not isinstance(plan, Plan) or plan.index is None:
+        return 0
+    return sum(len(d.pieces) + len(d.arrays) for d in plan.index.reference)
+
+
+@pytest.mark.parametrize("verify, per_task", [("exact", None), ("signature", None), ("exact", 4)])
+def test_hit_and_survivor_tasks_get_only_their_handle_range(
+    tmp_path, monkeypatch, verify, per_task
+):
+    """Four dumps through the index one by one, 8 partitions (8 docs pieces and 8 or 16 array
+    pieces per dump): the tasks that read committed documents by handle (hits' verification and
+    roots, the committed survivors' ids) are one per handle range and each is shipped only the
+    docs and array pieces its range reaches (curate.index.store.for_handle_range), so an
+    executor that fails on any task shipped more than N pieces (N: a third of the manifest of
+    three dumps, about one dump's) runs every dump, whose decisions and index are the in-memory
+    barrier's. With at most ``per_task`` docs pieces a task (PIECES_PER_TASK), more ranges than
+    shard groups: N is then that many pieces, whatever the dumps committed."""
+    from curate.dedup import lsh_barrier
+    from curate.executors.base import TASK_BASE_MEMORY
+    from curate.index.store import HandleRanges
+
+    dumps = ("d1", "d2", "d3", "d4")
+    rows = near_duplicate_rows(seed=5, base=160, dumps=dumps)
+    partitions, shards = 8, 4
+    per_piece = 3 if verify == "exact" else 2  # docs + shingles + offsets, or docs + signatures
+    # 3 dumps x 8 docs pieces committed before d4, over 4 handle ranges: ~6 a range, and the
+    # two its ends cut
+    limit = 8 * per_piece
+    if per_task is not None:
+        monkeypatch.setattr(lsh_barrier, "PIECES_PER_TASK", per_task)
+        limit = (per_task + 2) * per_piece
+    tasks_of: dict[str, list] = {}
+
+    def bounded(fn, tasks, *, memory=None, cpus=1):
+        tasks = list(tasks)
+        inner = tasks[0][0] if tasks and getattr(fn, "__name__", "") == "_call" else fn
+        name = getattr(inner, "func", inner).__name__
+        assert memory >= TASK_BASE_MEMORY and cpus == 1, name
+        for t in tasks:
+            assert _pieces(t) <= limit, (name, _pieces(t))
+        tasks_of.setdefault(name, []).extend(tasks)
+        return [fn(t) for t in tasks]
+
+    for n, dump in enumerate(dumps):
+        tasks_of.clear()
+        cut = layout(_in(rows, dump), shards, None)
+        summary, expected_summary = both_ways(tmp_path, n, cut, verify, partitions, bounded)
+        assert summary["duplicates"] == expected_summary["duplicates"]
+        if n < 3:
+            continue
+        assert summary["duplicates_of_committed_dumps"] > 5
+        assert summary["index"]["bytes_read"] > 0
+        committed = DedupIndex.__new__(DedupIndex)
+        committed.root, committed.meter, committed._dumps = (
+            tmp_path / "index-tasks",
+            ReadMeter(),
+            None,
+        )
+        reference = [d for d in committed.dumps() if d.name != dump]
+        whole = sum(len(d.pieces) + len(d.arrays) for d in reference)
+        assert whole > 2 * limit  # the manifest is far more than a task may be shipped
+        ranges = HandleRanges.of(reference, tasks_of["_verify_hits"][0][1].index.handles.count)
+        assert ranges.count == (4 if per_task is None else 24 // per_task)
+        for name, arrays in (("_verify_hits", True), ("_root_ids", False)):
+            shipped = []
+            assert len(tasks_of[name]) == ranges.count
+            for _, plan, r in tasks_of[name]:
+                for d in plan.index.reference:
+                    assert not d.parts and (bool(d.arrays) == arrays), name
+                    for first, rows, _ in [*d.pieces, *(a[1:] for a in d.arrays)]:
+                        ends = ranges.part(make_handle(d.seq, np.array([first, first + rows - 1])))
+                        assert ends[0] <= r <= ends[1], (name, r, d.name, first, rows)
+                    shipped += [(d.name, x) for x in (*d.pieces, *d.arrays)]
+            everything = [
+                (d.name, x) for d in reference for x in d.pieces + (d.arrays if arrays else ())
+            ]
+            assert set(shipped) == set(everything)  # every piece to a task that can need it
+            assert len(shipped) < len(everything) + 2 * per_piece * ranges.count  # ~once each
+    assert index_contents(tmp_path / "index-tasks") == index_contents(tmp_path / "index-mem")
