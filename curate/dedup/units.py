@@ -230,6 +230,12 @@ def _shard_sets(collected: Any, piece: tuple[int, int]) -> tuple[SetStore, np.nd
     return SetStore(values, np.r_[0, np.cumsum(sizes)]), _nodes(doc, k)
 
 
+def _unit_count(collected: Any, piece: tuple[int, int]) -> int:
+    """How many units one shard has (the driver sums them: it reads no unit column)."""
+    batch = collected.take(["start"], np.arange(*piece))
+    return int(pc.sum(pc.list_value_length(batch.column(0))).as_py() or 0)
+
+
 def _keys(collected: Any, partitions: int, piece: tuple[int, int]) -> Any:
     """Round 0: (key, node) of every unit of one shard, the key the xxh3 of its sorted shingle
     set (the set is all the later rounds see of a unit), by partition of the key."""
@@ -502,7 +508,7 @@ def barrier(
     of shards' decision files (method simhash's last round)."""
     pieces = collected.pieces()
     starts = np.array([a for a, _ in pieces], np.int64)
-    units = int(pc.sum(pc.list_value_length(collected.read(["start"]).column(0))).as_py() or 0)
+    units = sum(run(functools.partial(_unit_count, collected), pieces))
     P = partitions_for(units * p.bands // 8)
     scratch = getattr(collected, "scratch", None)
     work = storage.path(scratch, "units") if scratch is not None else Path(tempfile.mkdtemp())
