@@ -931,6 +931,7 @@ def _spread_docs(p: Plan, group: int) -> None:
             "root": pa.array(root, pa.int64()),
         }
         for name in _payload(p):
+            columns["n"] = pa.array(_list_sizes(table.column(name)), pa.int64())
             columns[name] = table.column(name)
         parts.append(pa.table(columns))
         ranges.append(known.range[at])
@@ -952,36 +953,99 @@ def _spread_docs(p: Plan, group: int) -> None:
 def _docs(p: Plan, r: int) -> dict[str, tuple[list, list]]:
     """Ordinal range ``r``: each new dump's docs piece (id, root) and its shingle sets or
     signatures, in ordinal order, written into its staged folder; returns {dump: (docs piece,
-    array pieces)} for the manifest."""
+    array pieces)} for the manifest. The small columns first (their ordinals give each row's
+    place in the pieces' values, from the sizes ``_spread_docs`` wrote); then the sets or
+    signatures of one shard group's file at a time, copied to their places: the task holds the
+    range's values once (plus one group's share), never a sorted copy of the range's set
+    column."""
     assert p.index is not None
-    rows = read_partition(p.files("docs", p.groups), r)
+    files = p.files("docs", p.groups)
+    payload = _payload(p)
+    rows = read_partition(files, r, ["dump", "ordinal", "id", "root", *(["n"] if payload else [])])
     found: dict[str, tuple[list, list]] = {}
     if rows is None or not rows.num_rows:
         return found
-    # sorted by index only: each column is taken once, in ordinal order (a set column is
-    # most of the rows' bytes)
     enc = pc.dictionary_encode(rows.column("dump")).combine_chunks()
     code = enc.indices.to_numpy()
     ordinal = rows.column("ordinal").to_numpy()
+    size = rows.column("n").to_numpy().astype(np.int64) if payload else np.zeros(len(code), int)
+    place = np.empty(len(code), np.int64)  # each row's first value in ``values``
+    dumps = []  # (name, rows in ordinal order, first ordinal, offsets of its block)
+    block = 0
     for c, name in enumerate(enc.dictionary.to_pylist()):
         mine = np.flatnonzero(code == c)
         at = mine[np.argsort(ordinal[mine], kind="stable")]
         first = p.index.first[name][r]
         if not np.array_equal(ordinal[at], np.arange(first, first + len(at))):
             raise CurateError(f"minhash_dedup: {name}: ordinals of range {r} are not contiguous")
+        offsets = np.r_[0, np.cumsum(size[at])]
+        place[at] = block + offsets[:-1]
+        dumps.append((name, at, first, offsets, block))
+        block += int(offsets[-1])
+    values = np.empty(block, np.uint32)
+    if payload:
+        done = 0
+        for f in files:  # the rows of each file in the order read_partition gave them above
+            part = read_partition([f], r, payload)
+            for chunk in part.column(0).chunks if part is not None else []:
+                starts, src = _list_buffers(chunk)
+                if not np.array_equal(np.diff(starts), size[done : done + len(chunk)]):
+                    raise CurateError(f"{f}: range {r}: set sizes differ from its column n")
+                _scatter(src, starts, place[done : done + len(chunk)], values)
+                done += len(chunk)
+            del part
+        if done != len(code):
+            raise CurateError(f"minhash_dedup: range {r}: {done} sets for {len(code)} rows")
+    for name, at, first, offsets, start in dumps:
         folder = storage.path(p.index.staged[name])
-        # take_rows: chunk by chunk, never a copy of the partition's whole (set) column
+        # take_rows: chunk by chunk, never a copy of the partition's whole column
         ids = take_rows(rows.select(["id"]), at).column("id").combine_chunks()
         file = write_docs(folder, ids, rows.column("root").to_numpy()[at], piece=r)
         del ids
+        mine = values[start : start + offsets[-1]]
         arrays: list = []
         if p.verify == "exact":
-            sets = SetStore.from_arrow(take_rows(rows.select(["shingles"]), at).column(0))
-            arrays = [list(a) for a in write_sets(folder, r, sets, first)]
-            del sets
+            arrays = [list(a) for a in write_sets(folder, r, SetStore(mine, offsets), first)]
         elif p.verify == "signature":
-            sigs = _matrix(take_rows(rows.select(["signature"]), at).column(0), p.num_perm)
+            sigs = mine.reshape(len(at), p.num_perm)
             arrays = [list(write_signatures(folder, r, sigs, first))]
         failpoint("index_part")
         found[name] = ([first, len(at), file], arrays)
     return found
+
+
+def _list_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, values) of a list, large list or fixed-size list array (no copy of the
+    values): row i's values are ``values[starts[i]:starts[i + 1]]``."""
+    if pa.types.is_fixed_size_list(arr.type):
+        width = arr.type.list_size
+        starts = (arr.offset + np.arange(len(arr) + 1, dtype=np.int64)) * width
+    else:
+        starts = arr.offsets.to_numpy().astype(np.int64)
+    return starts, arr.values.to_numpy()
+
+
+def _list_sizes(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Each row's number of values (from the offsets, as the sets are read back)."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    sizes = [np.diff(_list_buffers(c)[0]) for c in chunks]
+    return np.concatenate(sizes) if sizes else np.empty(0, np.int64)
+
+
+def _scatter(src: np.ndarray, starts: np.ndarray, place: np.ndarray, out: np.ndarray) -> None:
+    """``out[place[i] : place[i] + n_i] = src[starts[i] : starts[i + 1]]`` for every row i, a
+    slice of rows of about 2^20 values at a time (the index arrays stay small)."""
+    sizes = np.diff(starts)
+    ends = np.cumsum(sizes)
+    if not len(ends) or not ends[-1]:
+        return
+    cuts = np.unique(
+        np.r_[0, np.searchsorted(ends, np.arange(1 << 20, ends[-1], 1 << 20)), len(sizes)]
+    )
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        n = sizes[a:b]
+        total = int(n.sum())
+        if not total:
+            continue
+        within = np.arange(total) - np.repeat(np.cumsum(n) - n, n)
+        out[np.repeat(place[a:b], n) + within] = src[np.repeat(starts[a:b], n) + within]
