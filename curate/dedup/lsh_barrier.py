@@ -760,22 +760,41 @@ def _verify_hits(p: Plan, group: int, out: dict[str, int]) -> None:
 
 def _verify_other(p: Plan, group: int) -> int:
     """Step 6: the other end's set or signature, the check; verified links by partition of
-    their first node. Returns the rejected pairs."""
-    table = read_partition(p.files("half", p.groups), group)
-    if table is None:
+    their first node. Returns the rejected pairs. The group's distinct other ends' sets are
+    read once (a bucket's best is the other end of all its members' pairs), and the pairs
+    come one first group's file at a time: the task holds the group's sets and one file's
+    share of its pairs, not every pair with a copy of both sets."""
+    files = p.files("half", p.groups)
+    ends = read_partition(files, group, ["v"])
+    if ends is None:
         _done(p.out("edges", group), _empty(["u", "v"]), np.empty(0, np.int64))
         return 0
-    table = _joined(p, group, table, "v", _payload(p)).rename_columns(["u", "v", "a", "b"])
-    u, v = table.column("u").to_numpy(), table.column("v").to_numpy()
+    distinct = np.unique(ends.column("v").to_numpy())
+    del ends
+    column = _joined(p, group, pa.table({"v": distinct}), "v", _payload(p)).column(1)
     if p.verify == "exact":
-        a, b = (SetStore.from_arrow(table.column(c)) for c in ("a", "b"))
-        idx = np.arange(len(u))
-        ok = jaccard_at_least(a, idx, b, idx, p.threshold)
+        theirs: Any = SetStore.from_arrow(column)
     else:
-        need = math.ceil(p.threshold * p.num_perm - 1e-9)
-        a, b = (_matrix(table.column(c), p.num_perm) for c in ("a", "b"))
-        ok = signatures_agree(a, b, need)
-    u, v = u[ok], v[ok]
+        theirs = _matrix(column, p.num_perm)
+    need = math.ceil(p.threshold * p.num_perm - 1e-9)
+    del column
+    us, vs, rejected = [np.empty(0, np.int64)], [np.empty(0, np.int64)], 0
+    for f in files:
+        part = read_partition([f], group)
+        if part is None or not part.num_rows:
+            continue
+        u, v = part.column("u").to_numpy(), part.column("v").to_numpy()
+        which = np.searchsorted(distinct, v)
+        if p.verify == "exact":
+            mine = SetStore.from_arrow(part.column("a"))
+            ok = jaccard_at_least(mine, np.arange(len(u)), theirs, which, p.threshold)
+        else:
+            ok = signatures_agree(_matrix(part.column("a"), p.num_perm), theirs[which], need)
+        del part
+        rejected += int((~ok).sum())
+        us.append(u[ok])
+        vs.append(v[ok])
+    u, v = np.concatenate(us), np.concatenate(vs)
     order = np.lexsort((v, u))
     u, v = u[order], v[order]
     _done(
@@ -783,7 +802,7 @@ def _verify_other(p: Plan, group: int) -> int:
         pa.table({"u": u, "v": v}),
         partition_of(u.view(np.uint64), p.partitions),
     )
-    return int((~ok).sum())
+    return rejected
 
 
 def _matrix(column: pa.ChunkedArray, width: int) -> np.ndarray:
