@@ -83,6 +83,7 @@ from curate.index.survivor import rank_of, survival_order
 from curate.minhash import SetStore, jaccard_at_least, signatures_agree
 from curate.shuffle import (
     gather_decisions,
+    iter_partition,
     partition_of,
     read_partition,
     take_rows,
@@ -762,8 +763,8 @@ def _verify_other(p: Plan, group: int) -> int:
     """Step 6: the other end's set or signature, the check; verified links by partition of
     their first node. Returns the rejected pairs. The group's distinct other ends' sets are
     read once (a bucket's best is the other end of all its members' pairs), and the pairs
-    come one first group's file at a time: the task holds the group's sets and one file's
-    share of its pairs, not every pair with a copy of both sets."""
+    come a batch at a time (curate.shuffle.iter_partition): the task holds the group's sets
+    and one batch of pairs, not every pair with a copy of both sets."""
     files = p.files("half", p.groups)
     ends = read_partition(files, group, ["v"])
     if ends is None:
@@ -779,18 +780,14 @@ def _verify_other(p: Plan, group: int) -> int:
     need = math.ceil(p.threshold * p.num_perm - 1e-9)
     del column
     us, vs, rejected = [np.empty(0, np.int64)], [np.empty(0, np.int64)], 0
-    for f in files:
-        part = read_partition([f], group)
-        if part is None or not part.num_rows:
-            continue
-        u, v = part.column("u").to_numpy(), part.column("v").to_numpy()
+    for batch in iter_partition(files, group):
+        u, v = batch.column("u").to_numpy(), batch.column("v").to_numpy()
         which = np.searchsorted(distinct, v)
         if p.verify == "exact":
-            mine = SetStore.from_arrow(part.column("a"))
+            mine = SetStore.from_arrow(batch.column("a"))
             ok = jaccard_at_least(mine, np.arange(len(u)), theirs, which, p.threshold)
         else:
-            ok = signatures_agree(_matrix(part.column("a"), p.num_perm), theirs[which], need)
-        del part
+            ok = signatures_agree(_matrix(batch.column("a"), p.num_perm), theirs[which], need)
         rejected += int((~ok).sum())
         us.append(u[ok])
         vs.append(v[ok])
@@ -805,8 +802,8 @@ def _verify_other(p: Plan, group: int) -> int:
     return rejected
 
 
-def _matrix(column: pa.ChunkedArray, width: int) -> np.ndarray:
-    arr = column.combine_chunks()
+def _matrix(column: pa.ChunkedArray | pa.Array, width: int) -> np.ndarray:
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     return arr.flatten().to_numpy().astype(np.uint32, copy=False).reshape(-1, width)
 
 
@@ -974,9 +971,8 @@ def _docs(p: Plan, r: int) -> dict[str, tuple[list, list]]:
     signatures, in ordinal order, written into its staged folder; returns {dump: (docs piece,
     array pieces)} for the manifest. The small columns first (their ordinals give each row's
     place in the pieces' values, from the sizes ``_spread_docs`` wrote); then the sets or
-    signatures of one shard group's file at a time, copied to their places: the task holds the
-    range's values once (plus one group's share), never a sorted copy of the range's set
-    column."""
+    signatures, a batch of rows at a time (curate.shuffle.iter_partition), copied to their
+    places: the task holds the range's values once, never the range's set column."""
     assert p.index is not None
     files = p.files("docs", p.groups)
     payload = _payload(p)
@@ -1004,15 +1000,12 @@ def _docs(p: Plan, r: int) -> dict[str, tuple[list, list]]:
     values = np.empty(block, np.uint32)
     if payload:
         done = 0
-        for f in files:  # the rows of each file in the order read_partition gave them above
-            part = read_partition([f], r, payload)
-            for chunk in part.column(0).chunks if part is not None else []:
-                starts, src = _list_buffers(chunk)
-                if not np.array_equal(np.diff(starts), size[done : done + len(chunk)]):
-                    raise CurateError(f"{f}: range {r}: set sizes differ from its column n")
-                _scatter(src, starts, place[done : done + len(chunk)], values)
-                done += len(chunk)
-            del part
+        for batch in iter_partition(files, r, payload):  # the rows in the same order
+            starts, src = _list_buffers(batch.column(0))
+            if not np.array_equal(np.diff(starts), size[done : done + batch.num_rows]):
+                raise CurateError(f"minhash_dedup: range {r}: set sizes differ from column n")
+            _scatter(src, starts, place[done : done + batch.num_rows], values)
+            done += batch.num_rows
         if done != len(code):
             raise CurateError(f"minhash_dedup: range {r}: {done} sets for {len(code)} rows")
     for name, at, first, offsets, start in dumps:
