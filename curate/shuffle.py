@@ -113,8 +113,34 @@ def write_partitioned(
     part = np.asarray(part, np.int64)
     order = np.argsort(part, kind="stable")
     ids, starts, counts = np.unique(part[order], return_index=True, return_counts=True)
-    meta = {**(table.schema.metadata or {}), META: json.dumps(ids.tolist()).encode()}
-    schema = table.schema.with_metadata(meta)
+    rows = (take_rows(table, order[a : a + n]) for a, n in zip(starts, counts))
+    _write_row_groups(path, table.schema, ids.tolist(), rows, compression)
+    return {int(p): int(c) for p, c in zip(ids, counts)}
+
+
+def write_pieces(
+    path: Path, schema: pa.Schema, pieces: dict[int, list[pa.Table]], compression: str = "zstd"
+) -> dict[int, int]:
+    """``write_partitioned``'s file from each partition's pieces (tables of ``schema``, in
+    order): a map task that splits its input as it reads it holds its rows once, never the
+    whole table and a copy of it taken in partition order."""
+    schema = widen(schema.empty_table()).schema
+    ids = sorted(pieces)
+    tables = (pa.concat_tables([_as(widen(t), schema) for t in pieces[i]]) for i in ids)
+    _write_row_groups(path, schema, ids, tables, compression)
+    return {i: sum(t.num_rows for t in pieces[i]) for i in ids}
+
+
+def _as(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    return table if table.schema.equals(schema) else table.cast(schema)
+
+
+def _write_row_groups(
+    path: Path, schema: pa.Schema, ids: list[int], tables: Iterable[pa.Table], compression: str
+) -> None:
+    """One row group per partition ``ids[k]`` (its rows: the k-th of ``tables``)."""
+    meta = {**(schema.metadata or {}), META: json.dumps(ids).encode()}
+    schema = schema.with_metadata(meta)
     with (
         atomic_file(path) as tmp,
         pq.ParquetWriter(
@@ -125,13 +151,11 @@ def write_partitioned(
             use_dictionary=dictionary_columns(schema),
         ) as w,
     ):
-        if not len(ids):
+        if not ids:
             w.write_table(schema.empty_table())
-        for start, count in zip(starts, counts):
-            rows = take_rows(table, order[start : start + count])
-            w.write_table(rows.replace_schema_metadata(meta), row_group_size=count)
+        for rows in tables:
+            w.write_table(rows.replace_schema_metadata(meta), row_group_size=rows.num_rows)
             failpoint("write_partition")
-    return {int(p): int(c) for p, c in zip(ids, counts)}
 
 
 def write_segments(path: Path, table: pa.Table, part: np.ndarray) -> dict[int, int]:

@@ -89,6 +89,7 @@ from curate.shuffle import (
     take_rows,
     widen,
     write_partitioned,
+    write_pieces,
 )
 from curate.stages.base import ROW, SHARD
 from curate.xxh3 import xxh3_64
@@ -912,8 +913,9 @@ def _gather(p: Plan, group: int) -> None:
 
 def _spread_docs(p: Plan, group: int) -> None:
     """The new dumps' rows of one shard group: (dump, ordinal, id, root, and the shingle set or
-    signature verification needs) by ordinal range. A row's root is its survivor's handle
-    (step 10), or its own when it stays."""
+    signature verification needs, with its size ``n``) by ordinal range, each shard's rows split
+    by range as they are read (the task holds the group's rows once). A row's root is its
+    survivor's handle (step 10), or its own when it stays."""
     assert p.index is not None
     known = _Handles(p, group)
     roots = read_partition(p.files("roots", p.partitions), group)
@@ -922,7 +924,8 @@ def _spread_docs(p: Plan, group: int) -> None:
     order = np.argsort(r_node, kind="stable")
     r_node, r_root = r_node[order], r_root[order]
     new = pa.array(sorted(p.index.staged), pa.string())
-    parts, ranges = [], []
+    pieces: dict[int, list[pa.Table]] = {}  # range -> its rows, shard by shard
+    schema = None
     for s in p.shards_of(group):
         table = _read_shard(p, s, [ROW, "id", "dump", *_payload(p)])
         if table is None:
@@ -949,21 +952,27 @@ def _spread_docs(p: Plan, group: int) -> None:
         for name in _payload(p):
             columns["n"] = pa.array(_list_sizes(table.column(name)), pa.int64())
             columns[name] = table.column(name)
-        parts.append(pa.table(columns))
-        ranges.append(known.range[at])
-    if parts:
-        out = pa.concat_tables(parts, promote_options="default")
-    else:
-        out = pa.table(
-            {
-                "dump": pa.array([], pa.large_string()),
-                "ordinal": pa.array([], pa.int64()),
-                "id": pa.array([], pa.large_string()),
-                "root": pa.array([], pa.int64()),
-            }
+        rows = widen(pa.table(columns))
+        del table, columns
+        schema = schema or rows.schema
+        # split as read: each shard's rows go to their ranges' pieces at once
+        where = known.range[at]
+        order = np.argsort(where, kind="stable")
+        ids, starts, counts = np.unique(where[order], return_index=True, return_counts=True)
+        for r, a, n in zip(ids.tolist(), starts, counts):
+            pieces.setdefault(r, []).append(take_rows(rows, order[a : a + n]))
+        del rows
+    if schema is None:
+        schema = pa.schema(
+            [
+                ("dump", pa.large_string()),
+                ("ordinal", pa.int64()),
+                ("id", pa.large_string()),
+                ("root", pa.int64()),
+            ]
         )
-    where = np.concatenate(ranges) if ranges else np.empty(0, np.int64)
-    _done(p.out("docs", group), out, where)
+    write_pieces(p.out("docs", group), schema, pieces, "none" if _payload(p) else "zstd")
+    failpoint("minhash_task")
 
 
 def _docs(p: Plan, r: int) -> dict[str, tuple[list, list]]:
