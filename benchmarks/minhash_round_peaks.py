@@ -116,6 +116,9 @@ class RoundPeaks:
     def describe(self) -> dict[str, Any]:
         return self.local.describe()
 
+    def release(self) -> None:
+        self.local.release()
+
     def close(self) -> None:
         self.local.close()
 
