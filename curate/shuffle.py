@@ -39,10 +39,9 @@ from curate.io import AtomicParquetWriter, atomic_file, atomic_write_bytes, dict
 META = b"curate.partitions"  # the older layout: partitions in the key-value metadata
 MAGIC = b"CURATEPT"
 SEGMENTS = b"curate.segments"
-_MIX = np.uint64(0x9E3779B97F4A7C15)
-READ_BUFFER = (
-    1 << 20
-)  # iter_partition's reads of a column chunk  # Fibonacci hashing: spreads keys that share low bits
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads keys that share low bits
+READ_BUFFER = 1 << 20  # iter_partition's reads of a column chunk
+BATCH_BYTES = 8 << 20  # iter_partition's batches (from the row group's bytes per row)
 
 
 def partition_of(keys: np.ndarray, partitions: int) -> np.ndarray:
@@ -278,13 +277,14 @@ def read_partition(
 
 
 def iter_partition(
-    paths: Iterable[Path], partition: int, columns: list[str] | None = None, rows: int = 4096
+    paths: Iterable[Path], partition: int, columns: list[str] | None = None
 ) -> Iterator[pa.RecordBatch]:
     """Partition ``partition`` of every file that holds one, as ``read_partition`` gives its
-    rows (same order), in record batches of up to ``rows`` rows: the column chunks are read
-    through a small buffer, so a task that handles one batch at a time holds one batch, not
-    the partition (a ``read_partition`` of a list column holds its raw bytes and its decoded
-    values at once, ~4x the values at the peak: measured on 114 MB of shingle sets, 488 MB)."""
+    rows (same order), in record batches of about ``BATCH_BYTES`` (from the row groups' sizes):
+    the column chunks are read through a small buffer, so a task that handles one batch at a
+    time holds one batch, not the partition (a ``read_partition`` of a list column holds its
+    raw bytes and its decoded values at once, ~4x the values at the peak: measured on 114 MB
+    of shingle sets, 488 MB)."""
     for path in paths:
         try:
             f = storage.open_raw(path)
@@ -300,15 +300,22 @@ def iter_partition(
                     pf = pq.ParquetFile(
                         segment, page_checksum_verification=True, buffer_size=READ_BUFFER
                     )
-                    yield from pf.iter_batches(batch_size=rows, columns=columns)
+                    groups = list(range(pf.metadata.num_row_groups))
+                    yield from _batches(pf, groups, columns)
                 continue
         pf = pq.ParquetFile(  # older layout
             storage.source(path), page_checksum_verification=True, buffer_size=READ_BUFFER
         )
         held = json.loads((pf.schema_arrow.metadata or {}).get(META, b"[]"))
         if partition in held:
-            group = held.index(partition)
-            yield from pf.iter_batches(batch_size=rows, row_groups=[group], columns=columns)
+            yield from _batches(pf, [held.index(partition)], columns)
+
+
+def _batches(pf: pq.ParquetFile, groups: list[int], columns: list[str] | None) -> Iterator:
+    for g in groups:
+        md = pf.metadata.row_group(g)
+        rows = max(1, md.num_rows * BATCH_BYTES // max(md.total_byte_size, 1))
+        yield from pf.iter_batches(batch_size=rows, row_groups=[g], columns=columns)
 
 
 def write_json(path: Path, value: object) -> None:
