@@ -39,6 +39,10 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 # a hit costs one comparison.
 _FAILPOINT = os.environ.get("CURATE_FAILPOINT")
 _HITS: dict[str, int] = {}
+# CURATE_FAILPOINT_COUNTS=<folder>: count the hits over every process of the run instead (a byte
+# appended to <folder>/<name> per hit), so that the n-th hit is the run's whatever process hits
+# it and however long the pool's workers live (the local pool ends them between phases)
+_COUNTS = os.environ.get("CURATE_FAILPOINT_COUNTS")
 
 
 def failpoint(name: str) -> None:
@@ -47,7 +51,17 @@ def failpoint(name: str) -> None:
     _HITS[name] = _HITS.get(name, 0) + 1
     target, _, rest = _FAILPOINT.partition(":")
     nth, _, action = rest.partition(":")
-    if name != target or _HITS[name] != int(nth or 1):
+    if name != target:
+        return
+    hit = _HITS[name]
+    if _COUNTS:
+        fd = os.open(os.path.join(_COUNTS, name), os.O_CREAT | os.O_WRONLY | os.O_APPEND)
+        try:
+            os.write(fd, b".")  # O_APPEND: the offset after it is this hit's number in the run
+            hit = os.lseek(fd, 0, os.SEEK_CUR)
+        finally:
+            os.close(fd)
+    if hit != int(nth or 1):
         return
     if action == "enospc":
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC) + f" (failpoint {name})")

@@ -485,6 +485,7 @@ def run_pipeline(
         ]
         desc = f"pass {p.index + 1}/{len(passes)} " + (", ".join(names) or "read")
         results.extend(executor.map(run_shard, todo, desc=desc))
+        executor.release()  # each phase's workers start without the last phase's peak
         results.sort(key=lambda r: r["shard"])
         results_by_pass.append(results)
         entry: dict[str, Any] = {"pass": p.index, "stages": names, "shards_run": len(todo)}
@@ -495,6 +496,7 @@ def run_pipeline(
                 run, stages[p.collect], stage_triples, p.collect, shards, p.index, resume,
                 executor, partitions,
             )  # fmt: skip
+            executor.release()
             entry["decide_seconds"] = round(time.perf_counter() - t, 3)
         if p.index > 0 and not keep_work:
             storage.rmtree(run / WORK / f"pass-{p.index - 1}" / "collect")
@@ -665,6 +667,9 @@ class InProcess:
         self, fn: Any, tasks: Any, desc: str = "", memory: int | None = None, cpus: float = 1
     ) -> Any:
         return (fn(t) for t in tasks)
+
+    def release(self) -> None:
+        pass
 
 
 def decide_keyed_here(

@@ -89,11 +89,13 @@ from curate.index.survivor import rank_of, survival_order
 from curate.minhash import SetStore, jaccard_at_least, signatures_agree
 from curate.shuffle import (
     gather_decisions,
+    iter_partition,
     partition_of,
     read_partition,
     take_rows,
     widen,
     write_partitioned,
+    write_pieces,
 )
 from curate.stages.base import ROW, SHARD
 from curate.xxh3 import xxh3_64
@@ -835,22 +837,37 @@ def _root_ids(p: Plan, r: int) -> int:
 
 def _verify_other(p: Plan, group: int) -> int:
     """Step 6: the other end's set or signature, the check; verified links by partition of
-    their first node. Returns the rejected pairs."""
-    table = read_partition(p.files("half", p.groups), group)
-    if table is None:
+    their first node. Returns the rejected pairs. The group's distinct other ends' sets are
+    read once (a bucket's best is the other end of all its members' pairs), and the pairs
+    come a batch at a time (curate.shuffle.iter_partition): the task holds the group's sets
+    and one batch of pairs, not every pair with a copy of both sets."""
+    files = p.files("half", p.groups)
+    ends = read_partition(files, group, ["v"])
+    if ends is None:
         _done(p.out("edges", group), _empty(["u", "v"]), np.empty(0, np.int64))
         return 0
-    table = _joined(p, group, table, "v", _payload(p)).rename_columns(["u", "v", "a", "b"])
-    u, v = table.column("u").to_numpy(), table.column("v").to_numpy()
+    distinct = np.unique(ends.column("v").to_numpy())
+    del ends
+    column = _joined(p, group, pa.table({"v": distinct}), "v", _payload(p)).column(1)
     if p.verify == "exact":
-        a, b = (SetStore.from_arrow(table.column(c)) for c in ("a", "b"))
-        idx = np.arange(len(u))
-        ok = jaccard_at_least(a, idx, b, idx, p.threshold)
+        theirs: Any = SetStore.from_arrow(column)
     else:
-        need = math.ceil(p.threshold * p.num_perm - 1e-9)
-        a, b = (_matrix(table.column(c), p.num_perm) for c in ("a", "b"))
-        ok = signatures_agree(a, b, need)
-    u, v = u[ok], v[ok]
+        theirs = _matrix(column, p.num_perm)
+    need = math.ceil(p.threshold * p.num_perm - 1e-9)
+    del column
+    us, vs, rejected = [np.empty(0, np.int64)], [np.empty(0, np.int64)], 0
+    for batch in iter_partition(files, group):
+        u, v = batch.column("u").to_numpy(), batch.column("v").to_numpy()
+        which = np.searchsorted(distinct, v)
+        if p.verify == "exact":
+            mine = SetStore.from_arrow(batch.column("a"))
+            ok = jaccard_at_least(mine, np.arange(len(u)), theirs, which, p.threshold)
+        else:
+            ok = signatures_agree(_matrix(batch.column("a"), p.num_perm), theirs[which], need)
+        rejected += int((~ok).sum())
+        us.append(u[ok])
+        vs.append(v[ok])
+    u, v = np.concatenate(us), np.concatenate(vs)
     order = np.lexsort((v, u))
     u, v = u[order], v[order]
     _done(
@@ -858,11 +875,11 @@ def _verify_other(p: Plan, group: int) -> int:
         pa.table({"u": u, "v": v}),
         partition_of(u.view(np.uint64), p.partitions),
     )
-    return int((~ok).sum())
+    return rejected
 
 
-def _matrix(column: pa.ChunkedArray, width: int) -> np.ndarray:
-    arr = column.combine_chunks()
+def _matrix(column: pa.ChunkedArray | pa.Array, width: int) -> np.ndarray:
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     return arr.flatten().to_numpy().astype(np.uint32, copy=False).reshape(-1, width)
 
 
@@ -981,8 +998,9 @@ def _gather(p: Plan, group: int) -> None:
 
 def _spread_docs(p: Plan, group: int) -> None:
     """The new dumps' rows of one shard group: (dump, ordinal, id, root, and the shingle set or
-    signature verification needs) by ordinal range. A row's root is its survivor's handle
-    (step 10), or its own when it stays."""
+    signature verification needs, with its size ``n``) by ordinal range, each shard's rows split
+    by range as they are read (the task holds the group's rows once). A row's root is its
+    survivor's handle (step 10), or its own when it stays."""
     assert p.index is not None
     known = _Handles(p, group)
     roots = read_partition(p.files("roots", p.partitions), group)
@@ -991,7 +1009,8 @@ def _spread_docs(p: Plan, group: int) -> None:
     order = np.argsort(r_node, kind="stable")
     r_node, r_root = r_node[order], r_root[order]
     new = pa.array(sorted(p.index.staged), pa.string())
-    parts, ranges = [], []
+    pieces: dict[int, list[pa.Table]] = {}  # range -> its rows, shard by shard
+    schema = None
     for s in p.shards_of(group):
         table = _read_shard(p, s, [ROW, "id", "dump", *_payload(p)])
         if table is None:
@@ -1016,57 +1035,123 @@ def _spread_docs(p: Plan, group: int) -> None:
             "root": pa.array(root, pa.int64()),
         }
         for name in _payload(p):
+            columns["n"] = pa.array(_list_sizes(table.column(name)), pa.int64())
             columns[name] = table.column(name)
-        parts.append(pa.table(columns))
-        ranges.append(known.range[at])
-    if parts:
-        out = pa.concat_tables(parts, promote_options="default")
-    else:
-        out = pa.table(
-            {
-                "dump": pa.array([], pa.large_string()),
-                "ordinal": pa.array([], pa.int64()),
-                "id": pa.array([], pa.large_string()),
-                "root": pa.array([], pa.int64()),
-            }
+        rows = widen(pa.table(columns))
+        del table, columns
+        schema = schema or rows.schema
+        # split as read: each shard's rows go to their ranges' pieces at once
+        where = known.range[at]
+        order = np.argsort(where, kind="stable")
+        ids, starts, counts = np.unique(where[order], return_index=True, return_counts=True)
+        for r, a, n in zip(ids.tolist(), starts, counts):
+            pieces.setdefault(r, []).append(take_rows(rows, order[a : a + n]))
+        del rows
+    if schema is None:
+        schema = pa.schema(
+            [
+                ("dump", pa.large_string()),
+                ("ordinal", pa.int64()),
+                ("id", pa.large_string()),
+                ("root", pa.int64()),
+            ]
         )
-    where = np.concatenate(ranges) if ranges else np.empty(0, np.int64)
-    _done(p.out("docs", group), out, where)
+    write_pieces(p.out("docs", group), schema, pieces, "none" if _payload(p) else "zstd")
+    failpoint("minhash_task")
 
 
 def _docs(p: Plan, r: int) -> dict[str, tuple[list, list]]:
     """Ordinal range ``r``: each new dump's docs piece (id, root) and its shingle sets or
     signatures, in ordinal order, written into its staged folder; returns {dump: (docs piece,
-    array pieces)} for the manifest."""
+    array pieces)} for the manifest. The small columns first (their ordinals give each row's
+    place in the pieces' values, from the sizes ``_spread_docs`` wrote); then the sets or
+    signatures, a batch of rows at a time (curate.shuffle.iter_partition), copied to their
+    places: the task holds the range's values once, never the range's set column."""
     assert p.index is not None
-    rows = read_partition(p.files("docs", p.groups), r)
+    files = p.files("docs", p.groups)
+    payload = _payload(p)
+    rows = read_partition(files, r, ["dump", "ordinal", "id", "root", *(["n"] if payload else [])])
     found: dict[str, tuple[list, list]] = {}
     if rows is None or not rows.num_rows:
         return found
-    # sorted by index only: each column is taken once, in ordinal order (a set column is
-    # most of the rows' bytes)
     enc = pc.dictionary_encode(rows.column("dump")).combine_chunks()
     code = enc.indices.to_numpy()
     ordinal = rows.column("ordinal").to_numpy()
+    size = rows.column("n").to_numpy().astype(np.int64) if payload else np.zeros(len(code), int)
+    place = np.empty(len(code), np.int64)  # each row's first value in ``values``
+    dumps = []  # (name, rows in ordinal order, first ordinal, offsets of its block)
+    block = 0
     for c, name in enumerate(enc.dictionary.to_pylist()):
         mine = np.flatnonzero(code == c)
         at = mine[np.argsort(ordinal[mine], kind="stable")]
         first = p.index.first[name][r]
         if not np.array_equal(ordinal[at], np.arange(first, first + len(at))):
             raise CurateError(f"minhash_dedup: {name}: ordinals of range {r} are not contiguous")
+        offsets = np.r_[0, np.cumsum(size[at])]
+        place[at] = block + offsets[:-1]
+        dumps.append((name, at, first, offsets, block))
+        block += int(offsets[-1])
+    values = np.empty(block, np.uint32)
+    if payload:
+        done = 0
+        for batch in iter_partition(files, r, payload):  # the rows in the same order
+            starts, src = _list_buffers(batch.column(0))
+            if not np.array_equal(np.diff(starts), size[done : done + batch.num_rows]):
+                raise CurateError(f"minhash_dedup: range {r}: set sizes differ from column n")
+            _scatter(src, starts, place[done : done + batch.num_rows], values)
+            done += batch.num_rows
+        if done != len(code):
+            raise CurateError(f"minhash_dedup: range {r}: {done} sets for {len(code)} rows")
+    for name, at, first, offsets, start in dumps:
         folder = storage.path(p.index.staged[name])
-        # take_rows: chunk by chunk, never a copy of the partition's whole (set) column
+        # take_rows: chunk by chunk, never a copy of the partition's whole column
         ids = take_rows(rows.select(["id"]), at).column("id").combine_chunks()
         file = write_docs(folder, ids, rows.column("root").to_numpy()[at], piece=r)
         del ids
+        mine = values[start : start + offsets[-1]]
         arrays: list = []
         if p.verify == "exact":
-            sets = SetStore.from_arrow(take_rows(rows.select(["shingles"]), at).column(0))
-            arrays = [list(a) for a in write_sets(folder, r, sets, first)]
-            del sets
+            arrays = [list(a) for a in write_sets(folder, r, SetStore(mine, offsets), first)]
         elif p.verify == "signature":
-            sigs = _matrix(take_rows(rows.select(["signature"]), at).column(0), p.num_perm)
+            sigs = mine.reshape(len(at), p.num_perm)
             arrays = [list(write_signatures(folder, r, sigs, first))]
         failpoint("index_part")
         found[name] = ([first, len(at), file], arrays)
     return found
+
+
+def _list_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, values) of a list, large list or fixed-size list array (no copy of the
+    values): row i's values are ``values[starts[i]:starts[i + 1]]``."""
+    if pa.types.is_fixed_size_list(arr.type):
+        width = arr.type.list_size
+        starts = (arr.offset + np.arange(len(arr) + 1, dtype=np.int64)) * width
+    else:
+        starts = arr.offsets.to_numpy().astype(np.int64)
+    return starts, arr.values.to_numpy()
+
+
+def _list_sizes(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Each row's number of values (from the offsets, as the sets are read back)."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    sizes = [np.diff(_list_buffers(c)[0]) for c in chunks]
+    return np.concatenate(sizes) if sizes else np.empty(0, np.int64)
+
+
+def _scatter(src: np.ndarray, starts: np.ndarray, place: np.ndarray, out: np.ndarray) -> None:
+    """``out[place[i] : place[i] + n_i] = src[starts[i] : starts[i + 1]]`` for every row i, a
+    slice of rows of about 2^20 values at a time (the index arrays stay small)."""
+    sizes = np.diff(starts)
+    ends = np.cumsum(sizes)
+    if not len(ends) or not ends[-1]:
+        return
+    cuts = np.unique(
+        np.r_[0, np.searchsorted(ends, np.arange(1 << 20, ends[-1], 1 << 20)), len(sizes)]
+    )
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        n = sizes[a:b]
+        total = int(n.sum())
+        if not total:
+            continue
+        within = np.arange(total) - np.repeat(np.cumsum(n) - n, n)
+        out[np.repeat(place[a:b], n) + within] = src[np.repeat(starts[a:b], n) + within]

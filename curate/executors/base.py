@@ -30,6 +30,11 @@ class Executor(Protocol):
         """What the report records about where the run happened."""
         ...
 
+    def release(self) -> None:
+        """Between phases of a run (after a pass, after a barrier): let the worker processes
+        give back what their tasks took; the next ``map`` starts afresh where that applies."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -113,6 +113,9 @@ class RayExecutor:
             options["memory"] = min(int(memory), largest) if largest else int(memory)
         return options
 
+    def release(self) -> None:
+        """Nothing: Ray's workers belong to the cluster (they are not this run's to end)."""
+
     def describe(self) -> dict[str, Any]:
         ray = self._ray
         nodes = [n for n in ray.nodes() if n.get("Alive")]

@@ -10,9 +10,9 @@ partitions (a non-keyed stage's collect file, as minhash_dedup writes) counts as
 Three rounds of tasks:
 
 1. sample (a task per group of shards): a few rows of each shard, quantiles of its first
-   partition's rows (a partition is a hash-chosen share of the shard) in dump-then-survival
-   order; the driver sorts the sample (~OVERSAMPLE rows per range) and keeps ``ranges - 1``
-   splitter rows;
+   partition's rows (a partition is a hash-chosen share of the shard; a plain Parquet file's
+   rows are all read, one file at a time) in dump-then-survival order; the driver sorts the
+   sample (~OVERSAMPLE rows per range) and keeps ``ranges - 1`` splitter rows;
 2. spread (a task per input partition): each row's range is the number of splitters that sort
    before it (rows equal to a splitter follow it); rows are written by range, and the task
    returns, per dump, its rows per range and the sum of its id hashes (the dump fingerprint,
@@ -165,7 +165,8 @@ def ordinals_of(rows: pa.Table, ordinals: pa.Table | None) -> tuple[np.ndarray, 
 
 
 def _sample(job: OrdinalJob) -> pa.Table | None:
-    """Quantile rows of each shard of one group (from its first partition's row group)."""
+    """Quantile rows of each shard of one group (from its first partition's row group, or a
+    plain file's rows)."""
     cols = order_columns(job.keep)
     per_file = max(1, math.ceil(OVERSAMPLE * job.ranges / max(job.shards, 1)))
     out = []
@@ -178,11 +179,12 @@ def _sample(job: OrdinalJob) -> pa.Table | None:
             if not held:
                 continue
             rows = read_partition([path], held[0], cols)
-        else:  # a plain Parquet file: its first row group
+        else:  # a plain Parquet file: all its rows (its first row group alone holds its
+            # first rows in input order, which need not look like the rest: ranges 2x uneven)
             f = pq.ParquetFile(storage.source(path))
             if not f.metadata.num_rows:  # a shard with no row: maybe not even the columns
                 continue
-            rows = f.read_row_group(0, columns=cols)
+            rows = f.read(columns=cols)
         rows = rows.filter(pc.is_valid(rows.column("dump")))
         if not rows.num_rows:
             continue

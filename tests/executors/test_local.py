@@ -50,3 +50,27 @@ def test_tasks_that_need_the_machine_run_one_at_a_time():
     assert _overlaps(free) == 2
     assert _overlaps(heavy) == 1
     assert len(heavy) == 4
+
+
+def _pid(_: int) -> int:
+    return os.getpid()
+
+
+def test_workers_end_between_phases_and_after_big_rounds():
+    """A worker keeps its largest task's peak, so the pool's workers end on ``release()`` (the
+    runner calls it after each pass and each barrier) and after a round whose tasks declare
+    more than RECYCLE_MEMORY; small rounds keep them (no start-up cost per round)."""
+    from curate.executors.local import RECYCLE_MEMORY
+
+    ex = LocalExecutor(2)
+    try:
+        first = set(ex.map(_pid, range(4)))
+        kept = set(ex.map(_pid, range(4), memory=RECYCLE_MEMORY))
+        assert kept & first  # the same workers
+        ex.release()
+        second = set(ex.map(_pid, range(4)))
+        assert not second & (first | kept)
+        big = set(ex.map(_pid, range(4), memory=RECYCLE_MEMORY + 1))
+        assert not set(ex.map(_pid, range(4))) & (first | kept | second | big)
+    finally:
+        ex.close()

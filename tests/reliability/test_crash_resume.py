@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -176,15 +177,18 @@ def run(pipe: Path, workers: int, resume: bool, failpoint: str | None) -> int:
     if failpoint:
         env["CURATE_FAILPOINT"] = failpoint
     args = ["run", str(pipe), "--workers", str(workers)] + (["--resume"] if resume else [])
-    r = subprocess.run(
-        [sys.executable, "-m", "curate.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        start_new_session=True,  # the failpoint kills the session: driver and workers
-        timeout=300,
-    )
+    with tempfile.TemporaryDirectory(prefix="curate-hits-") as counts:
+        # the n-th hit of the run, over its processes (the pool's workers end between phases)
+        env["CURATE_FAILPOINT_COUNTS"] = counts
+        r = subprocess.run(
+            [sys.executable, "-m", "curate.cli", *args],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=env,
+            start_new_session=True,  # the failpoint kills the session: driver and workers
+            timeout=300,
+        )
     assert "Traceback" not in r.stderr, (failpoint, resume, r.returncode, r.stderr[-8000:])
     return r.returncode
 

@@ -1,0 +1,188 @@
+"""Per-round task memory of minhash_dedup's barrier with `index:`: the pipeline of
+benchmarks/minhash_barrier_rss.py (`url_dedup` + `minhash_dedup`, both with `index:`, the sample
+replicated N x) run in this process on the local pool, except that every task of the minhash
+barrier runs alone in a fresh process (forked from a forkserver that has imported curate, two
+at a time) that reports its peak RSS. So each round's largest task is measured apart from what
+a pool worker kept from the tasks before it. Per round: tasks, the largest task's peak RSS (MB,
+the worker's whole RSS, interpreter and imports included), the largest growth over the RSS the
+task started with, Arrow's pool peak, and the memory the round declared per task.
+
+    PYTHONPATH=$PWD python benchmarks/minhash_round_peaks.py N WHERE [TASK_BYTES_MiB]
+
+WHERE: a scratch folder (its `in` is made once and reused). TASK_BYTES_MiB: the barrier's
+budget per task (curate.dedup.lsh_barrier.TASK_BYTES, default 128).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import multiprocessing as mp
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from soak import replicate  # noqa: E402
+
+MB = 2**20
+
+
+def label_of(fn: Callable[[Any], Any], task: Any) -> str:
+    """A round's name: the task function's (the barrier's rounds are ``(fn, plan, i)`` tasks)."""
+    if isinstance(task, tuple) and task and callable(task[0]):
+        fn = task[0]
+    step = ""
+    while isinstance(fn, functools.partial):
+        step = fn.args[0] if fn.args and isinstance(fn.args[0], str) else step
+        fn = fn.func
+    name = getattr(fn, "__name__", type(fn).__name__)
+    if name == "_task":  # curate.dedup.components' rounds
+        name = "components"
+    return f"{name} {step}" if step.isidentifier() else name
+
+
+def measured(fn: Callable[[Any], Any], task: Any) -> tuple[Any, dict[str, float]]:
+    import resource
+
+    import numpy as np
+    import pyarrow as pa
+
+    def rss() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize()
+
+    pa.array(np.zeros(1))  # pyarrow's first conversion imports pandas: a library, not the task
+    start, arrow = rss(), pa.default_memory_pool().max_memory()
+    out = fn(task)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return out, {
+        "peak": peak / MB,
+        "growth": max(peak - start, 0) / MB,
+        "arrow": (pa.default_memory_pool().max_memory() - arrow) / MB,
+    }
+
+
+class RoundPeaks:
+    """An executor: the barrier's tasks ("minhash_dedup decide") each in a fresh process, the
+    rest on a LocalExecutor."""
+
+    name = "local"
+
+    def __init__(self, workers: int = 2) -> None:
+        from curate.executors.local import LocalExecutor
+
+        self.local = LocalExecutor(workers)
+        self.workers = workers
+        self.rounds: dict[str, dict[str, float]] = {}
+        self.order: list[str] = []
+        self._ctx = mp.get_context("forkserver")
+        self._ctx.set_forkserver_preload(
+            ["curate.dedup.lsh_barrier", "curate.stages.minhash_dedup"]
+        )
+
+    def map(
+        self,
+        fn: Callable[[Any], Any],
+        tasks: Sequence[Any],
+        desc: str = "",
+        memory: int | None = None,
+        cpus: float = 1,
+    ) -> Iterator[Any]:
+        if "minhash_dedup decide" not in desc:
+            yield from self.local.map(fn, tasks, desc, memory, cpus)
+            return
+        if not tasks:
+            return
+        with self._ctx.Pool(self.workers, maxtasksperchild=1) as pool:
+            for task, (out, peak) in zip(
+                tasks, pool.imap(functools.partial(measured, fn), tasks, chunksize=1)
+            ):
+                name = label_of(fn, task)
+                if name not in self.rounds:
+                    self.order.append(name)
+                r = self.rounds.setdefault(name, {"tasks": 0, "peak": 0, "growth": 0, "arrow": 0})
+                r["tasks"] += 1
+                for k in ("peak", "growth", "arrow"):
+                    r[k] = max(r[k], peak[k])
+                r["declared"] = max(r.get("declared", 0), (memory or 0) / MB)
+                yield out
+
+    def describe(self) -> dict[str, Any]:
+        return self.local.describe()
+
+    def release(self) -> None:
+        self.local.release()
+
+    def close(self) -> None:
+        self.local.close()
+
+
+def main(n: int, where: Path, task_mib: int = 128) -> dict[str, Any]:
+    from curate.config import load_pipeline
+    from curate.dedup import lsh_barrier
+    from curate.pipeline import run_pipeline
+
+    code = Path(__file__).resolve().parent.parent
+    if not (where / "in").exists():
+        replicate(code / "sample_corpus", where / "in", n)
+    shutil.rmtree(where / "out", ignore_errors=True)
+    shutil.rmtree(where / "index", ignore_errors=True)
+    body = {
+        "name": "minhash-round-peaks",
+        "input": str(where / "in" / "dump=*"),
+        "output": str(where / "out"),
+        "stages": [
+            {"url_dedup": {"index": str(where / "index" / "url")}},
+            {"minhash_dedup": {"index": str(where / "index" / "minhash")}},
+        ],
+    }
+    (where / "p.yaml").write_text(yaml.safe_dump(body))
+    lsh_barrier.TASK_BYTES = task_mib << 20  # (the forked tasks get the plan, not this)
+    executor = RoundPeaks(2)
+    t = time.perf_counter()
+    try:
+        run_pipeline(load_pipeline(where / "p.yaml"), executor)
+    finally:
+        executor.close()
+    summary = json.loads(
+        (where / "out" / "_work" / "decisions" / "minhash_dedup" / "summary.json").read_text()
+    )
+    return {
+        "n": n,
+        "task_mib": task_mib,
+        "seconds": round(time.perf_counter() - t, 1),
+        "documents": summary.get("documents"),
+        "partitions": summary.get("partitions"),
+        "groups": summary.get("groups"),
+        "duplicates": summary.get("duplicates"),
+        "rounds": {k: {x: round(y) for x, y in executor.rounds[k].items()} for k in executor.order},
+    }
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = [
+        f"N={result['n']} documents={result['documents']} partitions={result['partitions']} "
+        f"groups={result['groups']} budget={result['task_mib']} MiB {result['seconds']} s",
+        "",
+        "| round | tasks | largest task peak MB | growth MB | Arrow MB | declared MB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, r in result["rounds"].items():
+        lines.append(
+            f"| {name} | {r['tasks']} | {r['peak']} | {r['growth']} | {r['arrow']} | "
+            f"{r.get('declared', 0)} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    out = main(int(args[0]), Path(args[1]), int(args[2]) if len(args) > 2 else 128)
+    print(json.dumps(out))
+    print(markdown(out))
