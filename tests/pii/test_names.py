@@ -109,6 +109,11 @@ def kiwi() -> KiwiNer:
         ("자세한 내용은 강성민에게 문의하세요.", "강성민"),  # 강성 ("strong") + 민
         ("이름: 나민준", "나민준"),  # 나, also the pronoun "I"
         ("자세한 내용은 나영희에게 문의하세요.", "나영희"),
+        ("작성자 팽지수", "팽지수"),  # rare surnames of the census list: 팽, 감, 빈, 궉
+        ("자세한 내용은 감수진에게 문의하세요.", "감수진"),
+        ("이름: 빈지수", "빈지수"),
+        ("이름: 궉현우", "궉현우"),
+        ("이름: 신보람", "신보람"),  # 보, a common given-name syllable
     ],
 )
 def test_korean_names(kiwi, text, name) -> None:
@@ -125,6 +130,7 @@ def test_korean_names(kiwi, text, name) -> None:
         "이상은 기본값입니다.",
         "사용법 도움말 명령이 지정하여 명령이다",  # a word and a bound noun, a particle, a verb
         "나에게 나중에 나머지를 나타나는 나라는 나누기 나열된",  # 나 starts many words
+        "입력 대기중 시간 초과, 두자리 정수, 이전 범위의 이름",  # 대기 + 중, 두 (two), 범위 + 의
     ],
 )
 def test_korean_words_are_not_names(kiwi, text) -> None:
