@@ -153,3 +153,13 @@ def test_japanese_surname_space_given_name(fugashi) -> None:
     assert _found(fugashi, "連絡先：山本 あずみ。詳細") == ["山本 あずみ"]
     assert _found(fugashi, "氏名：佐藤 ノエル") == ["佐藤 ノエル"]
     assert _found(fugashi, "田中 です。鈴木 でした。") == []
+
+
+def test_japanese_given_names_mecab_cuts(fugashi) -> None:
+    """A given name MeCab cuts into a given name and more (葵 + 乃, 咲 + 明) is found whole; a
+    surname MeCab reads as a noun (松下) with a given name it cannot read (知 + 映) too; two
+    words after a noun with a space are none."""
+    assert _found(fugashi, "氏名：本田 葵乃。詳細は") == ["本田 葵乃"]
+    assert _found(fugashi, "作成者田代 咲明\nこの") == ["田代 咲明"]
+    assert _found(fugashi, "作成者松下 知映\nこの") == ["松下 知映"]
+    assert _found(fugashi, "設定 画面を開く。ファイル 名前") == []
