@@ -5,7 +5,9 @@ at known offsets, each in its country's surface form, and decoy-only documents (
 like PII and are not: versions, hashes, UUIDs, ISBNs, prices, private IPs, Luhn-invalid cards,
 IBANs with bad check digits ...). Two splits that share no carrier file, template or seed:
 
-* ``dev``: what pii_scrub's multilingual recognizers were tuned on;
+* ``dev``: what pii_scrub's multilingual recognizers were tuned on; its names are Faker's and,
+  in zh, ja and ko, half from a third source, neither Faker's nor mimesis's (the data of the
+  packages mingzi, gimei and korean-name-generator; third_source_name);
 * ``heldout``: measured, never tuned on: other carrier files, other carrier sentences and
   labels, other Faker seeds, and names from other lists than dev's: dev's names are Faker's
   lists of the language's locale (en_US, de_DE, ... zh_CN, ja_JP, ko_KR); held-out's are, in
@@ -369,6 +371,73 @@ def mimesis_name(lang: str, seed: int):  # noqa: ANN201
         return f"{given} {surname}"
 
     return make
+
+
+def third_source_name(lang: str, seed: int):  # noqa: ANN201
+    """A maker of full names in zh, ja or ko from a third source, neither Faker's nor mimesis's
+    lists, read offline from the data of installed packages (all MIT): ``mingzi`` (Chinese
+    surnames at its population shares, its compound surnames at 0.1%, one- and two-character
+    given names), ``gimei`` (500 Japanese surnames and 13,239 given names, kanji, written
+    surname, space, given name as in Faker's ja_JP) and ``korean-name-generator`` (83 Korean
+    surnames at its frequencies and given-name syllables drawn from its per-jamo counts of
+    real names). Only the dev split uses it."""
+    import json
+    from pathlib import Path as _Path
+
+    rng = random.Random(seed)
+    if lang == "zh":
+        import mingzi
+
+        data = json.loads((_Path(mingzi.__file__).parent / "data.json").read_text("utf-8"))
+        surnames, weights = zip(*sorted(data["surname"].items()))
+        compound = sorted(data["com_surname"])
+
+        def make_zh() -> str:
+            s = rng.choice(compound) if rng.random() < 0.001 else rng.choices(surnames, weights)[0]
+            sex = rng.choice(("male", "female"))
+            return s + rng.choice(data[f"{sex}_{rng.choice(('single', 'double'))}"])
+
+        return make_zh
+    if lang == "ja":
+        import gimei
+        import yaml
+
+        names = yaml.safe_load((_Path(gimei.__file__).parent / "data/names.yml").read_text("utf-8"))
+        last = [x[0] for x in names["last_name"]]
+        first = [x[0] for sex in ("male", "female") for x in names["first_name"][sex]]
+        return lambda: f"{rng.choice(last)} {rng.choice(first)}"
+    from korean_name_generator import namer, trained_data
+
+    def pick(weights: list) -> int:
+        return rng.choices(range(len(weights)), [w or 0 for w in weights])[0]
+
+    def syllable(model: list) -> str:
+        cho = pick(model[0][:19])
+        jung = pick((model[1][cho * 21 : cho * 21 + 21] + [0] * 21)[:21])
+        tails = [
+            (model[2][jung * 28 + n] if jung * 28 + n < len(model[2]) else 0)
+            * (model[3][cho * 28 + n] if cho * 28 + n < len(model[3]) else 0)
+            for n in range(28)
+        ]
+        jong = pick(tails) if any(tails) else 0
+        return chr(0xAC00 + 28 * 21 * cho + 28 * jung + jong)
+
+    def make_ko() -> str:
+        model = namer.trainedData.firstNames[rng.random() < 0.5]
+        i = pick(trained_data.lastNameFrequency)
+        return chr(trained_data.lastNames[i] + 0xAC00) + syllable(model[0]) + syllable(model[1])
+
+    return make_ko
+
+
+def dev_names(lang: str, seed: int, fake) -> list:  # noqa: ANN001
+    """The dev split's name makers: Faker's of the language's locale and, in zh, ja and ko, a
+    third source besides (third_source_name), so that CJK names are tuned on two sources that
+    are not held-out's (mimesis)."""
+    makers = [fake.name]
+    if lang in CJK:
+        makers.append(third_source_name(lang, seed + 5))
+    return makers
 
 
 def heldout_names(lang: str, seed: int) -> list:
@@ -744,7 +813,10 @@ def build(split: str, docs_per_lang: int = 160, decoy_docs_per_lang: int = 30) -
         rng = random.Random(seed * 100 + li)
         fake = Faker(LOCALE[lang])
         fake.seed_instance(seed * 100 + li)
-        names = heldout_names(lang, seed * 100 + li) if split == "heldout" else []
+        if split == "heldout":
+            names = heldout_names(lang, seed * 100 + li)
+        else:
+            names = dev_names(lang, seed * 100 + li, fake)
         entities = COMMON + NATIONAL_IDS[lang]
         pool = carrier_docs(lang, split, docs_per_lang + decoy_docs_per_lang, rng)
         templates = TEMPLATES[lang][k]

@@ -6,9 +6,12 @@ for a surname, ``...,人名,名`` for a given name, ``...,地名`` for a place).
 too weak (many ordinary words carry a rare given-name reading), so:
 
 * PERSON: a surname followed by a given name (with or without a space between: 木村 陽一,
-  佐藤花子; after the space also two to four kana up to punctuation or a space, not starting
-  with a particle: 山本 あずみ), or a surname or given name followed by an honorific (さん 様 氏
-  君 先生 殿);
+  佐藤花子; the given name over the pieces MeCab cuts it into, 葵 + 乃, up to three kanji
+  that end the word; after the space also one to three kanji ending the word, or two to four
+  kana up to punctuation or a space, not starting with a particle: 山本 あずみ; a surname
+  MeCab reads as a place or a noun, 長島, 松下, with a space and a given name it tags as one
+  or cuts into single characters: 松下 知映), or a surname or given name followed by an
+  honorific (さん 様 氏 君 先生 殿);
 * LOCATION: a place name of two or more characters followed by an administrative suffix
   (都 道 府 県 市 区 町 村 郡), the suffix included (渋谷区, 東京都).
 
@@ -26,6 +29,9 @@ from curate.pii.ner import NER_SCORE, LazyNer
 HONORIFICS = frozenset(["さん", "様", "さま", "氏", "君", "くん", "先生", "殿", "ちゃん"])
 PLACE_SUFFIXES = frozenset("都道府県市区町村郡")
 _NAME_CHARS = re.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]+")
+# a surname MeCab reads as a place or a common noun (長島, 松下): two or three kanji
+_SURNAME_LIKE = re.compile(r"\p{Han}{2,3}")
+_GIVEN = re.compile(r"\p{Han}{1,3}(?!\p{Han})")
 _KANA_GIVEN = re.compile(r"[\p{Hiragana}\p{Katakana}ー]{2,4}(?=[\s\p{P}]|$)")
 
 
@@ -36,6 +42,33 @@ class FugashiNer(LazyNer):
         import fugashi
 
         return fugashi.Tagger()  # unidic-lite's bundled dictionary
+
+    @staticmethod
+    def _given(text: str, words: list, j: int) -> int:
+        """The end of a given name of one to three kanji that starts at word ``j`` and is
+        made of whole words and ends the word there (no kanji after it); else 0."""
+        start = words[j][0]
+        m = _GIVEN.match(text, start)
+        if not m:
+            return 0
+        stop = start
+        while j < len(words) and words[j][0] == stop and words[j][1] <= m.end():
+            stop = words[j][1]
+            j += 1
+        return stop if stop == m.end() else 0
+
+    @staticmethod
+    def _unread(words: list, j: int, stop: int) -> bool:
+        """The given name from word ``j`` to ``stop`` is tagged a given name, or MeCab cut it
+        into single characters (no word of its dictionary)."""
+        if words[j][2] == "mei":
+            return True
+        k = j
+        while k < len(words) and words[k][1] <= stop:
+            if words[k][1] - words[k][0] != 1:
+                return False
+            k += 1
+        return k > j + 1
 
     def spans(self, text: str) -> list[tuple[int, int, str, float]]:
         words = []  # (start, end, kind) with kind: sei, mei, place, suffix-place, honor, other
@@ -66,19 +99,22 @@ class FugashiNer(LazyNer):
         out: list[tuple[int, int, str, float]] = []
         for i, (start, end, kind) in enumerate(words):
             nxt = words[i + 1] if i + 1 < len(words) else None
-            if kind == "sei" and nxt and nxt[2] == "mei" and nxt[0] - end <= 1:
-                out.append((start, nxt[1], "PERSON", NER_SCORE))
-            elif kind == "sei" and nxt and nxt[0] - end == 1 and text[end] in " \u3000":
+            spaced = bool(nxt) and nxt[0] - end == 1 and text[end] in " \u3000"
+            given = self._given(text, words, i + 1) if nxt and (nxt[0] == end or spaced) else 0
+            surname_like = kind in ("place", "noun") and _SURNAME_LIKE.fullmatch(text, start, end)
+            if kind == "sei" and nxt and nxt[2] == "mei" and (nxt[0] == end or spaced):
+                # the given name goes on over the pieces MeCab cut it into (咲 + 明, 葵 + 乃)
+                out.append((start, max(given, nxt[1]), "PERSON", NER_SCORE))
+            elif kind == "sei" and spaced and given:
                 # 佐藤 零, 井上 七夏: Japanese text puts no space after a surname, except before
-                # a given name: one to three characters of nouns that end the word there
-                j, stop = i + 1, end + 1
-                while j < len(words) and words[j][2] in ("noun", "mei") and words[j][0] == stop:
-                    stop = words[j][1]
-                    j += 1
-                after = words[j][2] if j < len(words) and words[j][0] == stop else ""
-                if j > i + 1 and stop - end <= 4 and after not in ("noun", "mei", "sei"):
-                    out.append((start, stop, "PERSON", NER_SCORE))
-                elif words[i + 1][2] != "func" and (kana := _KANA_GIVEN.match(text, end + 1)):
+                # a given name: one to three kanji that end the word there
+                out.append((start, given, "PERSON", NER_SCORE))
+            elif surname_like and spaced and given and self._unread(words, i + 1, given):
+                # a surname MeCab reads as a place or a noun (長島, 松下) and a given name it
+                # reads as a given name or cannot read (知 + 映 as symbols: no word)
+                out.append((start, given, "PERSON", NER_SCORE))
+            elif kind == "sei" and spaced and nxt[2] != "func":
+                if kana := _KANA_GIVEN.match(text, end + 1):
                     # 山本 あずみ, 佐藤 ノエル: a given name in kana, which MeCab splits into
                     # particles and verb endings, ends at punctuation, a space or the text's end
                     out.append((start, kana.end(), "PERSON", NER_SCORE))

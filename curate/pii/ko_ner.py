@@ -31,6 +31,9 @@ from curate.pii.ner import NER_SCORE, LazyNer
 SURNAMES = frozenset(
     "김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허유남심노하곽성차주우구민진지엄채원"
     "천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁국어은편용예경봉사부가복태목나"
+    # the rarer ones of the census's list of Korean-origin surnames (each well under 0.1%)
+    "라형계피감음빈동온호범좌팽승간상시갈단견당화창옹순빙묵근매야즙판궉엽평곡초내돈뇌교대수포"
+    "궁만환해춘운"
 )
 # Syllables of Korean given names (the common ones, from general knowledge of Korean naming,
 # not from any generator's list): loanwords and compounds of technical text (인코더, 하이픈,
@@ -42,7 +45,7 @@ GIVEN_SYLLABLES = frozenset(
     "봉부분비빈빛산삼상새샘서석선설섭성세소솔송수숙순술슬승시식신실심아악안애야양억언엄여연열"
     "염엽영예오옥온완왕요용우욱운웅원월위유육윤율융은을음응의이익인일임자작장재전점정제조종주"
     "준중지직진찬창채천철청초춘충치태택평표풍필하학한함해향허헌혁현협형혜호홍화환활황회효후훈"
-    "휘희흠름늘봄"
+    "휘희흠름늘봄보"
 )
 # proper nouns of technical text that a surname and two given-name syllables spell
 NOT_NAMES = frozenset(
@@ -133,6 +136,8 @@ class KiwiNer(LazyNer):
             jamo = len(t.form) == 1 and "\u1100" <= t.form <= "\u11ff"
             if t.tag[0] in "JEXV" and not jamo or t.tag in ("SL", "SN", "SH"):
                 return None
+            if t.tag == "NNB" and t.start:
+                return None  # a word and a bound noun: 대기 + 중
         if head[0].len == 2 and head[1].len == 1 and head[1].form in SUFFIX_NOUNS:
             return None  # 사용 + 법, 도움 + 말: a word and a bound noun
         for u in tokens[len(head) :]:
@@ -152,8 +157,8 @@ class KiwiNer(LazyNer):
         word = piece[:3]  # the text: Kiwi's forms are lemmas (김 + 짓 + 은 for 김지은)
         if len(word) < 3 or word[0] not in SURNAMES:
             return None
-        if word[1] not in GIVEN_SYLLABLES or word[2] not in GIVEN_SYLLABLES:
-            return None
+        if word[1] not in GIVEN_SYLLABLES or word[2] not in GIVEN_SYLLABLES or word[2] == "의":
+            return None  # 범위 + 의, read alone as one unknown word: a genitive, not a name
         t = tokens[0]
         if t.len == 3:
             # unknown (id 2), or a proper noun Kiwi knows (김경희, 이현우; 문자열 too)

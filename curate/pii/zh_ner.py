@@ -15,6 +15,10 @@ characters each. A tag is therefore only a candidate:
   characters, its first or last two: 方法名, 高性能): jieba tags unseen given names as verbs or
   adjectives (苗 + 洋); and an nr word of a surname and one character followed by one more
   Han character alone before punctuation (王梓 + 涵 + 。).
+* PERSON too: a word of a surname and one or two characters that jieba's HMM made up (no
+  dictionary word: 关帅, or 宗淑 + one more character alone, 宗淑华) and that ends a phrase
+  (punctuation or a line's end after it), when no character of it nor the one before it is a
+  function word (角色和域, 读取方在 are no names).
 * LOCATION: an ns word that ends in an administrative or country suffix (省 市 县 区 ...), or
   is followed by one (合肥 + 县), or is a province-level name (北京, 广东 ...).
 
@@ -95,6 +99,8 @@ _HAN = re.compile(r"\p{Han}+")
 _ALONE = re.compile(r"(?<!\p{Han})\p{Han}{2,3}(?!\p{Han})")
 # characters that end a word or phrase, not a given name (曾是, 段名, 时中)
 _FUNCTION = frozenset("是的了在和与或为等名时中上下内外个之其所以也都而及")
+# what may follow a name that ends a phrase: its punctuation, a line's end, the text's end
+_END = frozenset(["", "\n", "。", "，", "；", "！", "？", "、", ",", ";"])
 _TRIGGER = re.compile(
     "["
     + "".join(sorted(SURNAMES))
@@ -218,6 +224,28 @@ class JiebaNer(LazyNer):
                     start, word = start - 1, words[i - 1][0] + word
                 if _is_name(word):
                     out.append((start, start + len(word), "PERSON", NER_SCORE))
+            elif (
+                word not in self._words
+                and _is_name(word)
+                and not flag.startswith("m")
+                and not set(word) & _FUNCTION
+                and not (i and words[i - 1][0][-1] in _FUNCTION)
+            ):
+                # a word jieba's HMM made of unseen characters (关帅), surname first, ending a
+                # phrase: alone before punctuation, or with one more character alone (宗淑 + 华)
+                nxt = words[i + 1][0] if i + 1 < len(words) else ""
+                after = words[i + 2][0] if i + 2 < len(words) else ""
+                if nxt in _END:
+                    out.append((start, start + len(word), "PERSON", NER_SCORE))
+                elif (
+                    len(word) == 2
+                    and len(nxt) == 1
+                    and _HAN.fullmatch(nxt)
+                    and nxt not in _FUNCTION
+                    and words[i + 1][1][0] not in "upcrdmqf"
+                    and after in _END
+                ):
+                    out.append((start, start + 3, "PERSON", NER_SCORE))
             elif flag == "ns":
                 if i + 1 < len(words) and PLACE_SUFFIX.fullmatch(words[i + 1][0]):
                     word += words[i + 1][0]  # 合肥 + 县

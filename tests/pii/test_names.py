@@ -109,6 +109,11 @@ def kiwi() -> KiwiNer:
         ("자세한 내용은 강성민에게 문의하세요.", "강성민"),  # 강성 ("strong") + 민
         ("이름: 나민준", "나민준"),  # 나, also the pronoun "I"
         ("자세한 내용은 나영희에게 문의하세요.", "나영희"),
+        ("작성자 팽지수", "팽지수"),  # rare surnames of the census list: 팽, 감, 빈, 궉
+        ("자세한 내용은 감수진에게 문의하세요.", "감수진"),
+        ("이름: 빈지수", "빈지수"),
+        ("이름: 궉현우", "궉현우"),
+        ("이름: 신보람", "신보람"),  # 보, a common given-name syllable
     ],
 )
 def test_korean_names(kiwi, text, name) -> None:
@@ -125,6 +130,7 @@ def test_korean_names(kiwi, text, name) -> None:
         "이상은 기본값입니다.",
         "사용법 도움말 명령이 지정하여 명령이다",  # a word and a bound noun, a particle, a verb
         "나에게 나중에 나머지를 나타나는 나라는 나누기 나열된",  # 나 starts many words
+        "입력 대기중 시간 초과, 두자리 정수, 이전 범위의 이름",  # 대기 + 중, 두 (two), 범위 + 의
     ],
 )
 def test_korean_words_are_not_names(kiwi, text) -> None:
@@ -147,3 +153,13 @@ def test_japanese_surname_space_given_name(fugashi) -> None:
     assert _found(fugashi, "連絡先：山本 あずみ。詳細") == ["山本 あずみ"]
     assert _found(fugashi, "氏名：佐藤 ノエル") == ["佐藤 ノエル"]
     assert _found(fugashi, "田中 です。鈴木 でした。") == []
+
+
+def test_japanese_given_names_mecab_cuts(fugashi) -> None:
+    """A given name MeCab cuts into a given name and more (葵 + 乃, 咲 + 明) is found whole; a
+    surname MeCab reads as a noun (松下) with a given name it cannot read (知 + 映) too; two
+    words after a noun with a space are none."""
+    assert _found(fugashi, "氏名：本田 葵乃。詳細は") == ["本田 葵乃"]
+    assert _found(fugashi, "作成者田代 咲明\nこの") == ["田代 咲明"]
+    assert _found(fugashi, "作成者松下 知映\nこの") == ["松下 知映"]
+    assert _found(fugashi, "設定 画面を開く。ファイル 名前") == []

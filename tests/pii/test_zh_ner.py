@@ -98,3 +98,13 @@ def test_a_two_character_given_name_jieba_splits(ner):
         assert name in {text[a:b] for a, b, e, _ in ner.spans(text) if e == "PERSON"}
     for text in ["方法名：\n高性能。\n", "参数：\n时间点。"]:
         assert [s for s in ner.spans(text) if s[2] == "PERSON"] == []
+
+
+def test_an_unseen_word_that_starts_with_a_surname_and_ends_a_phrase(ner):
+    """jieba's HMM joins an unseen name into one word that its dictionary lacks (关帅, or 宗淑 +
+    华): a name when it ends a phrase; never when a character of it or the one before it is a
+    function word (角色和域, 读取方在, 包名)."""
+    for text, name in [("详情请联系关帅。\n请挑选", "关帅"), ("作者宗淑华。 通过运行", "宗淑华")]:
+        assert name in {text[a:b] for a, b, e, _ in ner.spans(text) if e == "PERSON"}
+    for text in ["用户具有的角色和域。权限", "1. 读取方在 epoll 实例中", "否则会被当作包名：\n"]:
+        assert [s for s in ner.spans(text) if s[2] == "PERSON"] == []
