@@ -16,6 +16,7 @@ from curate.dedup import lsh_barrier
 from curate.dedup.lsh_barrier import CLUSTER_SIZE
 from curate.stages.base import ROW, SHARD, DecisionFiles
 from curate.stages.minhash_dedup import MinHashDedup, MinHashDedupConfig
+from tests.dedup import InTasks
 from tests.stages.test_minhash_dedup import near_duplicate_rows
 
 PARTITIONED_ONLY = ("partitions", "groups", "component_rounds")
@@ -225,21 +226,11 @@ def test_the_driver_reads_no_collect_footer(tmp_path, monkeypatch):
     shards = 11
     paths, table = collect_files(stage, layout(rows, shards, 3), tmp_path / "collect")
     read_metadata = pq.read_metadata
-    inside = []
+    run = inside = InTasks()
 
     def counted(*args, **kwargs):
         assert inside, "the driver read a footer"
         return read_metadata(*args, **kwargs)
-
-    def run(fn, tasks, *, memory=None, cpus=1):
-        out = []
-        for t in tasks:
-            inside.append(fn)
-            try:
-                out.append(fn(t))
-            finally:
-                inside.pop()
-        return out
 
     decisions = tmp_path / "decisions"
     collected = CollectedFiles(paths, tmp_path / "scratch", decisions, 2)

@@ -16,6 +16,7 @@ from curate.dedup import units
 from curate.stages.base import ROW, SHARD
 from curate.stages.simhash_dedup import TOP_UNITS, SimhashDedup, SimhashDedupConfig
 from curate.text import split_units
+from tests.dedup import InTasks
 
 WORDS = [f"w{i}" for i in range(400)]
 TEMPLATES = [
@@ -148,7 +149,7 @@ def test_the_driver_reads_no_unit_column(tmp_path, monkeypatch):
     """The driver plans from the tasks' counts: outside a task it reads no collect column but
     the previews of the report's most removed units (at most TOP_UNITS rows). It once read every
     document's unit starts to count the units (driver peak 514 MB at 40x the sample)."""
-    inside = []
+    run = inside = InTasks()
     take = CollectedFiles.take
 
     def read(self, columns):
@@ -157,16 +158,6 @@ def test_the_driver_reads_no_unit_column(tmp_path, monkeypatch):
     def bounded_take(self, columns, rows):
         assert inside or len(rows) <= TOP_UNITS, f"the driver took {len(rows)} rows of {columns}"
         return take(self, columns, rows)
-
-    def run(fn, tasks, *, memory=None, cpus=1):
-        out = []
-        for t in tasks:
-            inside.append(fn)
-            try:
-                out.append(fn(t))
-            finally:
-                inside.pop()
-        return out
 
     monkeypatch.setattr(CollectedFiles, "read", read)
     monkeypatch.setattr(CollectedFiles, "take", bounded_take)
