@@ -213,9 +213,17 @@ def test_tasks_declare_memory_and_cpus_so_large_ones_spread_over_nodes(ray_clust
 
     executor = RayExecutor(address=ray_cluster)
     try:
+        # the earlier tests' leases must be back first: a node still holding one has no room
+        # for a task of 60% of its memory, and the scheduler rightly keeps all four on the other
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            free, total = ray.available_resources(), ray.cluster_resources()
+            if all(abs(free.get(k, 0) - total[k]) < 1e6 for k in ("CPU", "memory")):
+                break
+            time.sleep(0.5)
         memory = [n["Resources"]["memory"] for n in ray.nodes() if n["Alive"]]
         need = int(min(memory) * 0.6)
-        placed = list(executor.map(_placed, [1.0] * 4, memory=need, cpus=0.5))
+        placed = list(executor.map(_placed, [2.0] * 4, memory=need, cpus=0.5))
         (huge,) = executor.map(_placed, [0.0], memory=10 * int(max(memory)))
     finally:
         executor.close()
