@@ -25,13 +25,15 @@ from common import watch  # noqa: E402
 from soak import replicate  # noqa: E402
 
 
-def main(code: Path, n: int, where: Path) -> dict:
+def barrier_pipeline(code: Path, n: int, where: Path, name: str) -> Path:
+    """``where``/p.yaml: url_dedup + minhash_dedup, both with a fresh ``index:``, over the
+    sample replicated ``n`` times (made once in ``where``/in); the previous run's output gone."""
     if not (where / "in").exists():
         replicate(code / "sample_corpus", where / "in", n)
     shutil.rmtree(where / "out", ignore_errors=True)
     shutil.rmtree(where / "index", ignore_errors=True)
     body = {
-        "name": "minhash-barrier-rss",
+        "name": name,
         "input": str(where / "in" / "dump=*"),
         "output": str(where / "out"),
         "stages": [
@@ -40,6 +42,11 @@ def main(code: Path, n: int, where: Path) -> dict:
         ],
     }
     (where / "p.yaml").write_text(yaml.safe_dump(body))
+    return where / "p.yaml"
+
+
+def main(code: Path, n: int, where: Path) -> dict:
+    barrier_pipeline(code, n, where, "minhash-barrier-rss")
     work = where / "out" / "_work"
     summary = work / "decisions" / "minhash_dedup" / "summary.json"
 

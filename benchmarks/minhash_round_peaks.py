@@ -18,17 +18,14 @@ from __future__ import annotations
 import functools
 import json
 import multiprocessing as mp
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from soak import replicate  # noqa: E402
+from minhash_barrier_rss import barrier_pipeline  # noqa: E402
 
 MB = 2**20
 
@@ -129,20 +126,7 @@ def main(n: int, where: Path, task_mib: int = 128) -> dict[str, Any]:
     from curate.pipeline import run_pipeline
 
     code = Path(__file__).resolve().parent.parent
-    if not (where / "in").exists():
-        replicate(code / "sample_corpus", where / "in", n)
-    shutil.rmtree(where / "out", ignore_errors=True)
-    shutil.rmtree(where / "index", ignore_errors=True)
-    body = {
-        "name": "minhash-round-peaks",
-        "input": str(where / "in" / "dump=*"),
-        "output": str(where / "out"),
-        "stages": [
-            {"url_dedup": {"index": str(where / "index" / "url")}},
-            {"minhash_dedup": {"index": str(where / "index" / "minhash")}},
-        ],
-    }
-    (where / "p.yaml").write_text(yaml.safe_dump(body))
+    barrier_pipeline(code, n, where, "minhash-round-peaks")
     lsh_barrier.TASK_BYTES = task_mib << 20  # (the forked tasks get the plan, not this)
     executor = RoundPeaks(2)
     t = time.perf_counter()
