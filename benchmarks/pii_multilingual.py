@@ -8,17 +8,17 @@ IBANs with bad check digits ...). Two splits that share no carrier file, templat
 * ``dev``: what pii_scrub's multilingual recognizers were tuned on; its names are Faker's and,
   in zh, ja and ko, half from a third source, neither Faker's nor mimesis's (the data of the
   packages mingzi, gimei and korean-name-generator; third_source_name);
-* ``heldout``: measured, never tuned on: other carrier files, other carrier sentences and
-  labels, other Faker seeds, and names from other lists than dev's: dev's names are Faker's
-  lists of the language's locale (en_US, de_DE, ... zh_CN, ja_JP, ko_KR); held-out's are, in
-  en de fr es it nl, half from sibling Faker locales (en_GB, en_AU, de_AT, fr_CA, es_MX,
-  nl_BE ...) and half from mimesis's person data of the language, and in zh, ja and ko all from
-  mimesis's (its own surname and given-name lists: 438 and 1,408 distinct Chinese, 2,028 and
-  271 Japanese, 262 and 924 Korean, against Faker's 399 / 131, 50 / 51 and 44 / 121; 1%, 3%
-  and 8% of mimesis's given names are also Faker's; Chinese and Korean surnames at their
-  census shares for the 20 most common, see SURNAME_SHARES). Its sentences,
-  labels and seed were replaced after a session had read the earlier ones (issue #19), and its
-  names after a session had found that zh, ja and ko drew them from dev's lists.
+* ``heldout``: measured once, never tuned on: the held-out half of the carrier files, its own
+  carrier sentences and labels, its own seed, and names from other lists than dev's: in en de
+  fr es it nl half from sibling Faker locales (en_GB, en_AU, de_AT, fr_CA, es_MX, nl_BE ...)
+  and half from mimesis's person data of the language; in zh, ja and ko from the tables of the
+  package name-variants (140 Chinese surnames and 120 given-name characters, 143 Japanese
+  surnames and 107 given names, 100 Korean surnames at Statistics Korea's 2015 figures and 70
+  given names or syllables; name_variants_name), which neither dev, the retired held-out set,
+  nor pii_scrub's own lists use. This is the third held-out set of issue #19: the second
+  (seed 7727, its sentences, mimesis's zh/ja/ko names) was measured three times across
+  sessions and retired; this one was built, its sentences, labels, seed and name source chosen,
+  before the rules were tuned again on dev, and measured once after that tuning was frozen.
 
 Carrier text, per language: translated man pages under ``/usr/share/man/<lang>`` (Debian's
 manpages-de and manpages-fr, and the translations shipped by dpkg, apt, passwd, man-db ...;
@@ -27,8 +27,8 @@ catalogs under ``/usr/share/locale/<locale>/LC_MESSAGES`` (English: their msgids
 corpus (scripts/build_sample_corpus.py) reads English and manpages-zh man pages, info manuals
 and HTML documentation, none of these. Each file goes wholly to one split, by a hash of its path.
 
-Values: Faker in each locale (dev's names, addresses, e-mails, cards, IBANs), mimesis (MIT) and
-sibling Faker locales for held-out names, phone numbers made from
+Values: Faker in each locale (dev's names, addresses, e-mails, cards, IBANs), mimesis (MIT),
+sibling Faker locales and name-variants (MIT) for held-out names, phone numbers made from
 libphonenumber's example numbers with random subscriber digits (kept only when valid) and
 printed in the country's national or international format, and national ids generated with
 their real check digits: US SSN (in every language, with a local label), UK NINO, DE Steuer-ID,
@@ -68,7 +68,7 @@ REGION |= {"ja": "JP", "ko": "KR"}
 MAN_DIR = {"zh": "zh_CN"}
 # Held-out names never come from dev's name lists (the Faker locale of LOCALE): in the Latin-script
 # languages half from a sibling Faker locale's lists, half from mimesis's; in zh, ja and ko (no
-# sibling Faker locale) all from mimesis's (MIMESIS_LOCALE)
+# sibling Faker locale) from name-variants's tables (name_variants_name)
 NAME_LOCALES = {
     "en": ("en_GB", "en_AU", "en_IE", "en_NZ", "en_CA"),
     "de": ("de_AT", "de_CH"),
@@ -78,9 +78,8 @@ NAME_LOCALES = {
     "nl": ("nl_BE",),
 }
 MIMESIS_LOCALE = {"en": "en", "de": "de", "fr": "fr", "es": "es", "it": "it", "nl": "nl"}
-MIMESIS_LOCALE |= {"zh": "zh", "ja": "ja", "ko": "ko"}
 CJK = ("zh", "ja", "ko")
-SEEDS = {"dev": 19, "heldout": 7727}
+SEEDS = {"dev": 19, "heldout": 90619}
 DOC_CHARS = 600
 
 
@@ -319,58 +318,101 @@ COMMON = ("EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "IP_ADDRESS", "US_SSN", "PERS
 COMMON += ("STREET_ADDRESS",)
 
 
-# Chinese and Korean surnames are few and very unequal: the 20 most common hold about half of
-# China's people and three quarters of Korea's. Held-out names draw these at their census
-# shares in percent (China's 2020 census, Statistics Korea's 2015 census, as publicly reported;
-# rounded) and spread the rest of the population uniformly over mimesis's other surnames (which
-# still makes rare ones, 과 or 仲孙, far more frequent than they are in a population).
-SURNAME_SHARES = {
-    "zh": dict(
-        zip(
-            "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗",
-            (7.1, 7.0, 6.7, 5.1, 4.6, 3.2, 2.5, 2.0, 2.0, 1.9, 1.5, 1.4, 1.3, 1.3, 1.2, 1.1, 1.1)
-            + (1.1, 1.0, 1.0),
-        )
-    ),
-    "ko": dict(
-        zip(
-            "김이박최정강조윤장임한오서신권황안송류전",
-            (21.5, 14.7, 8.4, 4.7, 4.3, 2.3, 2.1, 2.1, 2.0, 1.7, 1.5, 1.5, 1.5, 1.4, 1.4, 1.4)
-            + (1.4, 1.3, 1.2, 1.1),
-        )
-    ),
-}
-
-
 def mimesis_name(lang: str, seed: int):  # noqa: ANN201
-    """A maker of full names from mimesis's person data of ``lang`` (given names and surnames
-    of its own lists, not Faker's), in the language's order: given name first in Latin script;
-    surname first in Chinese and Korean (written together) and in Japanese (a space between, as
-    Faker's ja_JP writes them). Surnames as mimesis draws them (uniformly from its list), but in
-    zh and ko at SURNAME_SHARES."""
+    """A maker of full names (given name, surname) from mimesis's person data of a Latin-script
+    language: its own given-name and surname lists, not Faker's."""
     from mimesis import Locale, Person
     from mimesis.enums import Gender
 
     person = Person(Locale(MIMESIS_LOCALE[lang]), seed=seed)
     rng = random.Random(seed)
-    shares = SURNAME_SHARES.get(lang, {})
-    listed = person._dataset["surnames"]  # noqa: SLF001 (its list, for the shares' remainder)
-    rest = [x for x in (listed if isinstance(listed, list) else []) if x not in shares]
-    surnames = list(shares) + rest
-    each = (100 - sum(shares.values())) / max(len(rest), 1)
-    weights = list(shares.values()) + [each] * len(rest)
 
     def make() -> str:
         g = Gender.FEMALE if rng.random() < 0.5 else Gender.MALE
-        given = person.first_name(g)
-        surname = rng.choices(surnames, weights)[0] if shares else person.last_name(g)
-        if lang in ("zh", "ko"):
-            return surname + given
-        if lang == "ja":
-            return f"{surname} {given}"
-        return f"{given} {surname}"
+        return f"{person.first_name(g)} {person.last_name(g)}"
 
     return make
+
+
+def _simplified(*chars: str) -> str:
+    """The simplified form among a character and its listed variants: the one GB 2312 (the
+    simplified character set of mainland China) encodes, else the first."""
+    for ch in chars:
+        try:
+            ch.encode("gb2312")
+            return ch
+        except UnicodeEncodeError:
+            continue
+    return chars[0]
+
+
+def name_variants_name(lang: str, seed: int):  # noqa: ANN201
+    """A maker of full names in zh, ja or ko from the lookup tables of ``name-variants`` (MIT),
+    a source that neither the dev split (Faker, mingzi, gimei, korean-name-generator) nor the
+    retired held-out set (mimesis) nor pii_scrub's own lists use:
+
+    * zh: its 140 surnames (compound ones included), the 20 with a population figure drawn at
+      it and the others at the smallest one, in simplified characters (``_simplified``), and a
+      given name of one (30%) or two (70%) of its 120 given-name characters;
+    * ja: its 143 surnames (the 16 with a figure at it, the others at the smallest) and 107
+      given names (kanji and katakana), written surname and given name with a space (70%,
+      as the dev split's Faker and gimei write them) or together (30%);
+    * ko: its 100 surnames at the 2015 census figures it lists (the few without one at the
+      smallest), and a given name that is one of its two-syllable entries or two of its
+      one-syllable ones (95%), or one syllable (5%), written together.
+    """
+    rng = random.Random(seed)
+
+    def weighted(table: dict) -> tuple[list[str], list[float]]:
+        least = min(v["frequency"] for v in table.values() if v.get("frequency"))
+        return list(table), [v.get("frequency") or least for v in table.values()]
+
+    if lang == "zh":
+        from name_variants.chinese_given_names import CHINESE_GIVEN_NAME_VARIANTS as given
+        from name_variants.chinese_surnames import CHINESE_SURNAME_VARIANTS as table
+
+        keys, weights = weighted(table)
+        han = re.compile(r"[\u4e00-\u9fff]+")
+        surnames = [
+            _simplified(k, *[f for f in table[k]["forms"] if han.fullmatch(f)]) for k in keys
+        ]
+        chars = [_simplified(k) for k in given]
+
+        def make_zh() -> str:
+            n = 1 if rng.random() < 0.3 else 2
+            return rng.choices(surnames, weights)[0] + "".join(rng.choice(chars) for _ in range(n))
+
+        return make_zh
+    if lang == "ja":
+        from name_variants.japanese_given_names import JAPANESE_GIVEN_NAME_VARIANTS as given
+        from name_variants.japanese_surnames import JAPANESE_SURNAME_VARIANTS as table
+
+        keys, weights = weighted(table)
+        first = list(given)
+
+        def make_ja() -> str:
+            sep = " " if rng.random() < 0.7 else ""
+            return rng.choices(keys, weights)[0] + sep + rng.choice(first)
+
+        return make_ja
+    from name_variants.korean_given_names import KOREAN_GIVEN_NAME_VARIANTS as given
+    from name_variants.korean_surnames import KOREAN_SURNAME_VARIANTS as table
+
+    keys, weights = weighted(table)
+    one = [g for g in given if len(g) == 1]
+    two = [g for g in given if len(g) == 2]
+
+    def make_ko() -> str:
+        r = rng.random()
+        if r < 0.05:
+            name = rng.choice(one)
+        elif r < 0.5:
+            name = rng.choice(two)
+        else:
+            name = rng.choice(one) + rng.choice(one)
+        return rng.choices(keys, weights)[0] + name
+
+    return make_ko
 
 
 def third_source_name(lang: str, seed: int):  # noqa: ANN201
@@ -441,10 +483,13 @@ def dev_names(lang: str, seed: int, fake) -> list:  # noqa: ANN001
 
 
 def heldout_names(lang: str, seed: int) -> list:
-    """The held-out split's name makers of one language (see NAME_LOCALES): none draws from the
-    dev split's Faker locale."""
+    """The held-out split's name makers of one language: in zh, ja and ko name-variants's
+    (``name_variants_name``); in the Latin-script languages half mimesis's, half a sibling
+    Faker locale's (NAME_LOCALES). None draws from the dev split's lists."""
     from faker import Faker
 
+    if lang in CJK:
+        return [name_variants_name(lang, seed)]
     makers = [mimesis_name(lang, seed)]
     siblings = []
     for i, loc in enumerate(NAME_LOCALES.get(lang, ())):
@@ -617,145 +662,248 @@ DECOY_KINDS = (
 # ---------------------------------------------------------------- carrier sentences
 
 # Per language: dev templates and labels, then held-out ones; "{}" is the value. Labels are
-# per entity group; "*" is the generic one (used for every type).
+# per entity group; "*" is the generic one (used for every type). The held-out ones are the
+# third set (issue #19): the second, measured three times, was retired with its seed and names.
 TEMPLATES = {
     "en": (
         ["Contact: {}", "Please write to {} for details.", "{}"],
-        ["Questions go to {} on weekdays.", "Reported by {} last week", "Owner of record: {}"],
+        ["See also {} in the records.", "Updated by {} yesterday", "On file: {}"],
     ),
     "de": (
         ["Kontakt: {}", "Bitte wenden Sie sich an {}.", "{}"],
-        ["Ansprechpartner ist {} (werktags).", "Gemeldet von {} am Montag", "Eingetragen: {}"],
+        ["Siehe auch {} in den Unterlagen.", "Aktualisiert von {} gestern", "Hinterlegt: {}"],
     ),
     "fr": (
         ["Contact : {}", "Veuillez écrire à {} pour plus de détails.", "{}"],
-        [
-            "Les questions vont à {} en semaine.",
-            "Signalé par {} la semaine dernière",
-            "Enregistré : {}",
-        ],
+        ["Voir aussi {} dans le dossier.", "Mis à jour par {} hier", "Au dossier : {}"],
     ),
     "es": (
         ["Contacto: {}", "Por favor, escriba a {} para más detalles.", "{}"],
-        [
-            "Las preguntas van a {} entre semana.",
-            "Informado por {} la semana pasada",
-            "Registrado: {}",
-        ],
+        ["Véase también {} en el expediente.", "Actualizado por {} ayer", "En archivo: {}"],
     ),
     "it": (
         ["Contatto: {}", "Si prega di scrivere a {} per i dettagli.", "{}"],
-        [
-            "Le domande vanno a {} nei giorni feriali.",
-            "Segnalato da {} la settimana scorsa",
-            "Registrato: {}",
-        ],
+        ["Vedi anche {} nella pratica.", "Aggiornato da {} ieri", "In archivio: {}"],
     ),
     "nl": (
         ["Contact: {}", "Schrijf naar {} voor meer informatie.", "{}"],
-        ["Vragen gaan naar {} op werkdagen.", "Gemeld door {} vorige week", "Geregistreerd: {}"],
+        ["Zie ook {} in het dossier.", "Bijgewerkt door {} gisteren", "In dossier: {}"],
     ),
     "zh": (
         ["联系人：{}", "详情请联系{}。", "{}"],
-        ["工作日请找{}处理", "上周由{}报告", "登记信息{}"],
+        ["另见档案中的{}", "昨天由{}更新", "备案：{}"],
     ),
     "ja": (
         ["連絡先：{}", "詳細は{}までお問い合わせください。", "{}"],
-        ["平日は{}が対応します", "先週{}より報告", "登録情報{}"],
+        ["記録の{}も参照", "昨日{}が更新", "控え：{}"],
     ),
     "ko": (
         ["연락처: {}", "자세한 내용은 {}에게 문의하세요.", "{}"],
-        ["평일에는 {}이 담당합니다", "지난주 {}가 보고함", "등록 정보 {}"],
+        ["기록의 {}도 참고하세요", "어제 {}이 수정함", "보관: {}"],
     ),
 }
 LABELS = {
     "en": {
-        "PHONE": (["Phone:", "Tel."], ["Ring", "Cell #"]),
-        "US_SSN": (["SSN:", "Social Security number"], ["Social Security #", "SSN -"]),
-        "PERSON": (["Name:", "Author:"], ["Regards,", "Reviewed by"]),
-        "STREET_ADDRESS": (["Address:", "lives at"], ["Mail to", "Residence:"]),
+        "PHONE": (
+            ["Phone:", "Tel."],
+            ["Call", "Mobile no."],
+        ),
+        "US_SSN": (
+            ["SSN:", "Social Security number"],
+            ["SSN#", "Soc. Sec. No."],
+        ),
+        "PERSON": (
+            ["Name:", "Author:"],
+            ["Prepared by", "Attn:"],
+        ),
+        "STREET_ADDRESS": (
+            ["Address:", "lives at"],
+            ["Ship to:", "Located at"],
+        ),
         "UK_NINO": (
             ["NI number:", "National Insurance number"],
-            ["National Insurance no:", "NI #"],
+            ["NINO:", "NI no."],
         ),
     },
     "de": {
-        "PHONE": (["Telefon:", "Tel."], ["Erreichbar unter", "Handy"]),
+        "PHONE": (
+            ["Telefon:", "Tel."],
+            ["Rufnummer:", "Mobil"],
+        ),
         "US_SSN": (
             ["Sozialversicherungsnummer (USA):", "US-SSN"],
-            ["US-Sozialversicherungsnr.", "Social Security Number (USA)"],
+            ["SSN (Vereinigte Staaten):", "amerikanische SSN"],
         ),
-        "PERSON": (["Name:", "Autor:"], ["Mit freundlichen Grüßen", "Bearbeiter:"]),
-        "STREET_ADDRESS": (["Anschrift:", "wohnhaft in der"], ["Lieferanschrift", "Sitz:"]),
+        "PERSON": (
+            ["Name:", "Autor:"],
+            ["Verfasst von", "z. Hd."],
+        ),
+        "STREET_ADDRESS": (
+            ["Anschrift:", "wohnhaft in der"],
+            ["Postanschrift:", "Adresse"],
+        ),
         "DE_TAX_ID": (
             ["Steuer-ID:", "Steueridentifikationsnummer"],
-            ["Steuer-IdNr", "Identifikationsnummer (Steuer)"],
+            ["Steuer-Identifikationsnummer:", "IdNr."],
         ),
     },
     "fr": {
-        "PHONE": (["Téléphone :", "Tél."], ["Joignable au", "Mobile"]),
+        "PHONE": (
+            ["Téléphone :", "Tél."],
+            ["Numéro :", "Portable"],
+        ),
         "US_SSN": (
             ["numéro de sécurité sociale américain :", "SSN"],
-            ["Social Security (USA)", "numéro SSN américain"],
+            ["SSN (États-Unis) :", "n° SSN"],
         ),
-        "PERSON": (["Nom :", "Auteur :"], ["Cordialement,", "Rédigé par"]),
-        "STREET_ADDRESS": (["Adresse :", "domicilié au"], ["Envoyer à", "Siège :"]),
-        "FR_NIR": (["N° de sécurité sociale :", "NIR"], ["numéro de sécu", "N° INSEE :"]),
+        "PERSON": (
+            ["Nom :", "Auteur :"],
+            ["Préparé par", "À l'attention de"],
+        ),
+        "STREET_ADDRESS": (
+            ["Adresse :", "domicilié au"],
+            ["Adresse postale :", "situé au"],
+        ),
+        "FR_NIR": (
+            ["N° de sécurité sociale :", "NIR"],
+            ["n° de sécurité sociale", "NIR n°"],
+        ),
     },
     "es": {
-        "PHONE": (["Teléfono:", "Tel."], ["Contacte al", "Celular"]),
+        "PHONE": (
+            ["Teléfono:", "Tel."],
+            ["Llamar al", "Móvil:"],
+        ),
         "US_SSN": (
             ["número de seguro social (EE. UU.):", "SSN"],
-            ["Seguro Social de EE. UU.", "SSN de EE.UU.:"],
+            ["SSN (EE. UU.)", "n.º de Seguro Social:"],
         ),
-        "PERSON": (["Nombre:", "Autor:"], ["Atentamente,", "Redactado por"]),
-        "STREET_ADDRESS": (["Dirección:", "con domicilio en"], ["Enviar a", "Sede:"]),
-        "ES_NIF": (["DNI:", "NIF"], ["NIF:", "número de DNI"]),
-        "ES_NIE": (["NIE:", "número de extranjero"], ["NIE nº", "identidad de extranjero:"]),
+        "PERSON": (
+            ["Nombre:", "Autor:"],
+            ["Preparado por", "A la atención de"],
+        ),
+        "STREET_ADDRESS": (
+            ["Dirección:", "con domicilio en"],
+            ["Dirección postal:", "ubicado en"],
+        ),
+        "ES_NIF": (
+            ["DNI:", "NIF"],
+            ["D.N.I.", "NIF n.º"],
+        ),
+        "ES_NIE": (
+            ["NIE:", "número de extranjero"],
+            ["N.I.E.", "tarjeta de extranjero n.º"],
+        ),
     },
     "it": {
-        "PHONE": (["Telefono:", "Tel."], ["Raggiungibile al", "Cell."]),
+        "PHONE": (
+            ["Telefono:", "Tel."],
+            ["Chiamare il", "Cellulare:"],
+        ),
         "US_SSN": (
             ["numero di previdenza sociale (USA):", "SSN"],
-            ["Social Security (USA)", "SSN americano:"],
+            ["SSN (Stati Uniti):", "n. Social Security"],
         ),
-        "PERSON": (["Nome:", "Autore:"], ["Cordiali saluti,", "Redatto da"]),
-        "STREET_ADDRESS": (["Indirizzo:", "residente in"], ["Inviare a", "Domicilio:"]),
-        "IT_FISCAL_CODE": (["Codice fiscale:", "C.F."], ["codice fiscale n.", "C.F.:"]),
+        "PERSON": (
+            ["Nome:", "Autore:"],
+            ["Preparato da", "All'attenzione di"],
+        ),
+        "STREET_ADDRESS": (
+            ["Indirizzo:", "residente in"],
+            ["Indirizzo postale:", "con sede in"],
+        ),
+        "IT_FISCAL_CODE": (
+            ["Codice fiscale:", "C.F."],
+            ["CF", "cod. fiscale"],
+        ),
     },
     "nl": {
-        "PHONE": (["Telefoon:", "Tel."], ["Bereikbaar op", "GSM"]),
+        "PHONE": (
+            ["Telefoon:", "Tel."],
+            ["Bel", "Mobiel:"],
+        ),
         "US_SSN": (
             ["Amerikaans sofinummer (SSN):", "SSN"],
-            ["Social Security (VS)", "Amerikaans SSN:"],
+            ["SSN (Verenigde Staten):", "Amerikaans socialezekerheidsnummer"],
         ),
-        "PERSON": (["Naam:", "Auteur:"], ["Met vriendelijke groet,", "Opgesteld door"]),
-        "STREET_ADDRESS": (["Adres:", "woonachtig aan de"], ["Verzenden naar", "Vestiging:"]),
-        "NL_BSN": (["BSN:", "burgerservicenummer"], ["BSN nr.", "Burgerservicenummer:"]),
+        "PERSON": (
+            ["Naam:", "Auteur:"],
+            ["Samengesteld door", "T.a.v."],
+        ),
+        "STREET_ADDRESS": (
+            ["Adres:", "woonachtig aan de"],
+            ["Postadres:", "gevestigd aan de"],
+        ),
+        "NL_BSN": (
+            ["BSN:", "burgerservicenummer"],
+            ["BSN-nummer", "sofinummer:"],
+        ),
     },
     "zh": {
-        "PHONE": (["电话：", "手机"], ["请拨打", "手机号码"]),
-        "US_SSN": (["美国社会安全号码：", "SSN"], ["美国社会保障号", "美国SSN："]),
-        "PERSON": (["姓名：", "作者"], ["经办人", "审核："]),
-        "STREET_ADDRESS": (["地址：", "住址"], ["寄送至", "公司地址"]),
-        "CN_ID": (["身份证号：", "身份证"], ["居民身份证号", "证件号码："]),
+        "PHONE": (
+            ["电话：", "手机"],
+            ["联系电话", "手机："],
+        ),
+        "US_SSN": (
+            ["美国社会安全号码：", "SSN"],
+            ["美国社保号", "SSN号码："],
+        ),
+        "PERSON": (
+            ["姓名：", "作者"],
+            ["负责人：", "申请人"],
+        ),
+        "STREET_ADDRESS": (
+            ["地址：", "住址"],
+            ["通讯地址：", "收货地址"],
+        ),
+        "CN_ID": (
+            ["身份证号：", "身份证"],
+            ["公民身份号码", "身份证号码："],
+        ),
     },
     "ja": {
-        "PHONE": (["電話：", "TEL"], ["お電話は", "連絡電話"]),
-        "US_SSN": (["米国社会保障番号：", "SSN"], ["ソーシャルセキュリティ番号", "米国SSN："]),
-        "PERSON": (["氏名：", "作成者"], ["記入者", "確認："]),
-        "STREET_ADDRESS": (["住所：", "所在地"], ["お届け先", "本社所在地"]),
+        "PHONE": (
+            ["電話：", "TEL"],
+            ["電話番号", "携帯："],
+        ),
+        "US_SSN": (
+            ["米国社会保障番号：", "SSN"],
+            ["米国の社会保障番号", "SSN番号："],
+        ),
+        "PERSON": (
+            ["氏名：", "作成者"],
+            ["担当者：", "差出人："],
+        ),
+        "STREET_ADDRESS": (
+            ["住所：", "所在地"],
+            ["送付先住所：", "所在地は"],
+        ),
         "JP_MY_NUMBER": (
             ["マイナンバー：", "個人番号"],
-            ["マイナンバー（個人番号）", "個人番号は"],
+            ["個人番号（マイナンバー）：", "マイナンバーカード番号"],
         ),
     },
     "ko": {
-        "PHONE": (["전화:", "휴대폰"], ["휴대전화", "연락 번호:"]),
-        "US_SSN": (["미국 사회보장번호:", "SSN"], ["미국 사회보장 번호", "SSN 번호:"]),
-        "PERSON": (["이름:", "작성자"], ["작성:", "확인자"]),
-        "STREET_ADDRESS": (["주소:", "소재지"], ["배송 주소:", "본사"]),
-        "KR_RRN": (["주민등록번호:", "주민번호"], ["주민등록 번호", "주민번호는"]),
+        "PHONE": (
+            ["전화:", "휴대폰"],
+            ["전화번호:", "휴대폰 번호"],
+        ),
+        "US_SSN": (
+            ["미국 사회보장번호:", "SSN"],
+            ["미국 SSN", "미국 사회보장번호는"],
+        ),
+        "PERSON": (
+            ["이름:", "작성자"],
+            ["담당자:", "보낸 사람:"],
+        ),
+        "STREET_ADDRESS": (
+            ["주소:", "소재지"],
+            ["우편 주소:", "주소지"],
+        ),
+        "KR_RRN": (
+            ["주민등록번호:", "주민번호"],
+            ["주민등록번호(RRN):", "RRN"],
+        ),
     },
 }
 
