@@ -13,7 +13,9 @@ too weak (many ordinary words carry a rare given-name reading), so:
   or cuts into single characters: 松下 知映), or a surname or given name followed by an
   honorific (さん 様 氏 君 先生 殿);
 * LOCATION: a place name of two or more characters followed by an administrative suffix
-  (都 道 府 県 市 区 町 村 郡), the suffix included (渋谷区, 東京都).
+  (都 道 府 県 市 区 町 村 郡), the suffix included (渋谷区, 東京都);
+* PERSON also: a surname, a space and a given name after a label of a person (作成者, 氏名 ...,
+  ``_LABELLED``), which MeCab may read together with the label.
 
 Only rows with kana run it (or rows labelled ``ja``): Japanese is the language that writes kana.
 """
@@ -33,6 +35,16 @@ _NAME_CHARS = re.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]+")
 _SURNAME_LIKE = re.compile(r"\p{Han}{2,3}")
 _GIVEN = re.compile(r"\p{Han}{1,3}(?!\p{Han})")
 _KANA_GIVEN = re.compile(r"[\p{Hiragana}\p{Katakana}ー]{2,4}(?=[\s\p{P}]|$)")
+# a name in a name position: after a label of a person (氏名, 作成者 ..., with or without a
+# colon, which MeCab may read together with the surname: 作成者長島), a surname of one to three
+# kanji, a space and a given name of one to three kanji or two to four kana, up to punctuation,
+# a space or the line's end
+NAME_LABELS = ("氏名", "名前", "作成者", "記入者", "担当者", "著者", "執筆者", "確認者")
+_LABELLED = re.compile(
+    rf"(?:{'|'.join(NAME_LABELS)})[：:]?[ \u3000]?"
+    r"(\p{Han}{1,3}[ \u3000](?:\p{Han}{1,3}|[\p{Hiragana}\p{Katakana}ー]{2,4}))"
+    r"(?=[\s\p{P}]|$)"
+)
 
 
 class FugashiNer(LazyNer):
@@ -123,4 +135,5 @@ class FugashiNer(LazyNer):
                     out.append((start, end, "PERSON", NER_SCORE))
             elif kind == "place" and nxt and nxt[2] == "suffix" and nxt[0] == end >= start + 2:
                 out.append((start, nxt[1], "LOCATION", NER_SCORE))
+        out += [(*m.span(1), "PERSON", NER_SCORE) for m in _LABELLED.finditer(text)]
         return out

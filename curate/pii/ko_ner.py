@@ -59,6 +59,20 @@ HONORIFICS = ("씨", "님", "선생", "교수", "과장", "부장", "대리", "�
 PLACE_SUFFIX = frozenset("시도구군동읍면리로길가")
 # one-syllable nouns that end compounds of technical text (사용법, 도움말, 구성원, 변환기)
 SUFFIX_NOUNS = frozenset("법말원기자형값용식표문선명수율량시간본일")
+# surnames of two syllables (census; 남궁 and 황보 are the common ones): a 4-syllable name
+TWO_SYLLABLE_SURNAMES = frozenset(["남궁", "황보", "제갈", "선우", "독고", "사공", "서문", "동방"])
+# name positions: after a label of a person (이름: 홍길동), before a title or honorific (홍길동 씨,
+# 김철수 교수님), or a line of its own (a signature, an entry of a list of contacts)
+NAME_LABELS = ("이름", "성명", "성함", "담당자", "작성자", "확인자", "연락처", "작성", "저자")
+TITLES = HONORIFICS + ("대표", "기자", "팀장", "박사", "원장", "실장")
+_PARTICLE = "(?:은|는|이|가|을|를|의|에게|께서|께|도|와|과|로|으로)?"
+_POSITIONS = re.compile(
+    rf"(?:{'|'.join(NAME_LABELS)})[ \t]*[:：][ \t]*(\p{{Hangul}}{{2,4}})(?!\p{{Hangul}})"
+    rf"|(?<!\p{{Hangul}})(\p{{Hangul}}{{2,4}}?) ?(?:{'|'.join(TITLES)})님?{_PARTICLE}"
+    r"(?!\p{Hangul})"
+    r"|^[ \t]*(\p{Hangul}{2,4})[ \t]*[.,]?[ \t]*$",
+    re.M,
+)
 _CANDIDATE = re.compile(
     rf"(?<!\p{{Hangul}})[{''.join(sorted(SURNAMES))}]\p{{Hangul}}{{1,6}}(?!\p{{Hangul}})"
 )
@@ -184,18 +198,60 @@ class KiwiNer(LazyNer):
                 return None
         return 0, 3
 
+    @staticmethod
+    def positions(text: str) -> list[tuple[int, int]]:
+        """Hangul words of 2 to 4 syllables in a name position (NAME_LABELS, TITLES, a line of
+        its own)."""
+        out = []
+        for m in _POSITIONS.finditer(text):
+            g = next(k for k in (1, 2, 3) if m.group(k))
+            out.append(m.span(g))
+        return out
+
+    @staticmethod
+    def _placed_name(tokens: list, word: str) -> bool:  # noqa: ANN001
+        """A word in a name position is a name: a known surname and one given-name syllable
+        (2 syllables), a known surname and two more (3), or a two-syllable surname and two
+        more (4); never one word Kiwi knows as a common noun, a verb or a place (사용법,
+        도움말, 고객, 서울시), nor a known noun and a suffix (고객 + 님)."""
+        n = len(word)
+        if n == 4:
+            if word[:2] not in TWO_SYLLABLE_SURNAMES:
+                return False
+        elif word[0] not in SURNAMES or word in NOT_NAMES:
+            return False
+        if n == 2 and word[1] not in GIVEN_SYLLABLES:
+            return False
+        if not tokens or tokens[0].start != 0:
+            return False
+        t = tokens[0]
+        if t.len == n:  # one word of the dictionary, or an unknown one (id 2)
+            if t.id == 2:
+                return True
+            return t.tag == "NNP" and t.form[-1] not in PLACE_SUFFIX
+        if t.len >= 2 and t.tag == "NNG" and len(tokens) == 2 and tokens[1].tag == "XSN":
+            return False  # 고객 + 님
+        return all(u.tag[0] != "S" for u in tokens)
+
     def find(self, texts: list[str]) -> tuple[list[list[tuple[int, int, str, float]]], int]:
         found: list[list[tuple[int, int, str, float]]] = [[] for _ in texts]
         jobs = [(i, a, b) for i, t in enumerate(texts) for a, b in self.windows(t)]
-        if not jobs or not self.load():
+        placed = [(i, a, b) for i, t in enumerate(texts) for a, b in self.positions(t)]
+        if not (jobs or placed) or not self.load():
             return found, 0
         pieces = [texts[i][a:b] for i, a, b in jobs]
+        words = [texts[i][a:b] for i, a, b in placed]
         distinct = list(dict.fromkeys(pieces))
-        if len(self._cache) + len(distinct) > 50_000:
+        if len(self._cache) + len(distinct) + len(words) > 50_000:
             self._cache.clear()
         todo = [p for p in distinct if p not in self._cache]
         for piece, tokens in zip(todo, self._model.tokenize(todo)):
             self._cache[piece] = self._names(tokens, piece)
+        todo = [w for w in dict.fromkeys(words) if "@" + w not in self._cache]
+        for word, tokens in zip(todo, self._model.tokenize(todo)):
+            self._cache["@" + word] = [(0, len(word))] if self._placed_name(tokens, word) else []
         for (i, a, _), piece in zip(jobs, pieces):
             found[i] += [(a + s, a + e, "PERSON", NER_SCORE) for s, e in self._cache[piece]]
-        return found, sum(len(p) for p in distinct)
+        for (i, a, _), word in zip(placed, words):
+            found[i] += [(a + s, a + e, "PERSON", NER_SCORE) for s, e in self._cache["@" + word]]
+        return found, sum(len(p) for p in distinct) + sum(len(w) for w in set(words))
