@@ -38,11 +38,14 @@ _KANA_GIVEN = re.compile(r"[\p{Hiragana}\p{Katakana}ー]{2,4}(?=[\s\p{P}]|$)")
 # a name in a name position: after a label of a person (氏名, 作成者 ..., with or without a
 # colon, which MeCab may read together with the surname: 作成者長島), a surname of one to three
 # kanji, a space and a given name of one to three kanji or two to four kana, up to punctuation,
-# a space or the line's end
+# a space or the line's end; or, written together, two to five kanji (and a katakana given
+# name) when MeCab reads a surname where they start, or a proper noun and more (長島 + 眞都, as
+# places); 氏名：不明 or 作成者：情報処理 is no name
 NAME_LABELS = ("氏名", "名前", "作成者", "記入者", "担当者", "著者", "執筆者", "確認者")
 _LABELLED = re.compile(
     rf"(?:{'|'.join(NAME_LABELS)})[：:]?[ \u3000]?"
-    r"(\p{Han}{1,3}[ \u3000](?:\p{Han}{1,3}|[\p{Hiragana}\p{Katakana}ー]{2,4}))"
+    r"(?P<name>\p{Han}{1,3}[ \u3000](?:\p{Han}{1,3}|[\p{Hiragana}\p{Katakana}ー]{2,4})"
+    r"|\p{Han}{2,5}(?:[\p{Katakana}ー]{2,4})?)"
     r"(?=[\s\p{P}]|$)"
 )
 
@@ -135,5 +138,12 @@ class FugashiNer(LazyNer):
                     out.append((start, end, "PERSON", NER_SCORE))
             elif kind == "place" and nxt and nxt[2] == "suffix" and nxt[0] == end >= start + 2:
                 out.append((start, nxt[1], "LOCATION", NER_SCORE))
-        out += [(*m.span(1), "PERSON", NER_SCORE) for m in _LABELLED.finditer(text)]
+        at = {start: (end, kind) for start, end, kind in words}
+        for m in _LABELLED.finditer(text):
+            a, b = m.span("name")
+            end, kind = at.get(a, (0, ""))
+            after = at.get(end, (0, ""))[1]
+            spaced = " " in m.group("name") or "\u3000" in m.group("name")
+            if spaced or kind == "sei" or kind == "place" and end < b and after != "suffix":
+                out.append((a, b, "PERSON", NER_SCORE))
         return out

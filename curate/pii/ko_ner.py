@@ -67,7 +67,7 @@ NAME_LABELS = ("이름", "성명", "성함", "담당자", "작성자", "확인�
 TITLES = HONORIFICS + ("대표", "기자", "팀장", "박사", "원장", "실장")
 _PARTICLE = "(?:은|는|이|가|을|를|의|에게|께서|께|도|와|과|로|으로)?"
 _POSITIONS = re.compile(
-    rf"(?:{'|'.join(NAME_LABELS)})[ \t]*[:：][ \t]*(\p{{Hangul}}{{2,4}})(?!\p{{Hangul}})"
+    rf"(?:{'|'.join(NAME_LABELS)})(?:[ \t]*[:：][ \t]*|[ \t]+)(\p{{Hangul}}{{2,4}})(?!\p{{Hangul}})"
     rf"|(?<!\p{{Hangul}})(\p{{Hangul}}{{2,4}}?) ?(?:{'|'.join(TITLES)})님?{_PARTICLE}"
     r"(?!\p{Hangul})"
     r"|^[ \t]*(\p{Hangul}{2,4})[ \t]*[.,]?[ \t]*$",
