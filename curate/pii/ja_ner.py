@@ -15,7 +15,8 @@ too weak (many ordinary words carry a rare given-name reading), so:
 * LOCATION: a place name of two or more characters followed by an administrative suffix
   (都 道 府 県 市 区 町 村 郡), the suffix included (渋谷区, 東京都);
 * PERSON also: a surname, a space and a given name after a label of a person (作成者, 氏名 ...,
-  ``_LABELLED``), which MeCab may read together with the label.
+  ``_LABELLED``), which MeCab may read together with the label, or a name written together
+  there or on a line of its own (``_ALONE``) when MeCab reads a surname where it starts.
 
 Only rows with kana run it (or rows labelled ``ja``): Japanese is the language that writes kana.
 """
@@ -41,13 +42,17 @@ _KANA_GIVEN = re.compile(r"[\p{Hiragana}\p{Katakana}ー]{2,4}(?=[\s\p{P}]|$)")
 # a space or the line's end; or, written together, two to five kanji (and a katakana given
 # name) when MeCab reads a surname where they start, or a proper noun and more (長島 + 眞都, as
 # places); 氏名：不明 or 作成者：情報処理 is no name
-NAME_LABELS = ("氏名", "名前", "作成者", "記入者", "担当者", "著者", "執筆者", "確認者")
+NAME_LABELS = ("氏名", "名前", "作成者", "記入者", "担当者", "著者", "執筆者", "確認者", "連絡先")
 _LABELLED = re.compile(
     rf"(?:{'|'.join(NAME_LABELS)})[：:]?[ \u3000]?"
     r"(?P<name>\p{Han}{1,3}[ \u3000](?:\p{Han}{1,3}|[\p{Hiragana}\p{Katakana}ー]{2,4})"
     r"|\p{Han}{2,5}(?:[\p{Katakana}ー]{2,4})?)"
     r"(?=[\s\p{P}]|$)"
 )
+# a line of its own (a signature, an entry of a list): a name written together, three to five
+# kanji that MeCab reads as a surname and a given name or single characters (田畑 + 稀 + 結;
+# not 山田 + 研究所)
+_ALONE = re.compile(r"^[ \u3000]*(?P<name>\p{Han}{3,5})[ \u3000]*[。.]?[ \u3000]*$", re.M)
 
 
 class FugashiNer(LazyNer):
@@ -139,11 +144,20 @@ class FugashiNer(LazyNer):
             elif kind == "place" and nxt and nxt[2] == "suffix" and nxt[0] == end >= start + 2:
                 out.append((start, nxt[1], "LOCATION", NER_SCORE))
         at = {start: (end, kind) for start, end, kind in words}
-        for m in _LABELLED.finditer(text):
+        index = {start: k for k, (start, _, _) in enumerate(words)}
+        for m in [*_LABELLED.finditer(text), *_ALONE.finditer(text)]:
             a, b = m.span("name")
             end, kind = at.get(a, (0, ""))
             after = at.get(end, (0, ""))[1]
             spaced = " " in m.group("name") or "\u3000" in m.group("name")
-            if spaced or kind == "sei" or kind == "place" and end < b and after != "suffix":
+            if m.re is _ALONE:
+                if (
+                    kind == "sei"
+                    and end < b
+                    and end in index
+                    and self._unread(words, index[end], b)
+                ):
+                    out.append((a, b, "PERSON", NER_SCORE))
+            elif spaced or kind == "sei" or kind == "place" and end < b and after != "suffix":
                 out.append((a, b, "PERSON", NER_SCORE))
         return out

@@ -8,7 +8,9 @@ Caccioppoli`` or ``Quinn van de Weterink``. This finder does not need to have se
   surnames, and middle names), with the particles of surnames between them (``de``, ``del``,
   ``di``, ``van der``, ``von``, ``y`` ...): the whole run is a PERSON;
 * an honorific or title (``Herr``, ``Frau``, ``Sr.``, ``Sra.``, ``Sig.``, ``Dott.``, ``Mme``,
-  ``Dhr.``, ``Dr.`` ...) followed by Title Case words: those words are a PERSON.
+  ``Dhr.``, ``Dr.`` ...) followed by Title Case words: those words are a PERSON;
+* a label of a person (``Name:``, ``Nome:``, ``Auteur :`` ...) followed by two to four Title
+  Case words up to punctuation or the line's end, the first not a common word of the page.
 
 A word is no surname when it is a stop word of en/de/fr/es/it/nl, or when it also occurs in
 lower case in the same document (German nouns are capitalised, but a noun used twice is
@@ -63,6 +65,15 @@ _GIVEN_RUN = re.compile(rf"(?<![\p{{L}}\p{{N}}_@/.\-])({_WORD})({_TAIL})(?![\p{{
 _HONORED = re.compile(
     rf"(?<![\p{{L}}\p{{N}}_])(?:{HONORIFICS})[ \t]((?:{_WORD})(?:[ \t](?:(?:{PARTICLES})[ \t])?"
     rf"{_WORD}){{0,2}})(?![\p{{L}}\p{{N}}_@])"
+)
+# a name after a label of a person (Name: Hans D. Radisch; Autore: Michelotto Cherubini-Barese):
+# two to four Title Case words (an initial between them) up to punctuation or the line's end,
+# the first no common word of the document
+LABELS = r"Name|Nome|Nom|Nombre|Naam|Author|Autor|Autore|Auteur"
+_LABELLED = re.compile(
+    rf"(?<![\p{{L}}\p{{N}}_])(?:{LABELS})[ \t]?:[ \t]*((?:{_WORD})(?:[ \t](?:\p{{Lu}}\.[ \t])?"
+    rf"(?:(?:{PARTICLES})[ \t])?{_WORD}){{1,3}})(?=[ \t]*(?:[.,;]|$))",
+    re.M,
 )
 # given names that are also words of technical text or start a place name (``General Public
 # License``, ``Free Software``, ``San Andrés``, ``Sun Type``, ``Thu Mar``): never a given name
@@ -253,6 +264,9 @@ class GivenNameNer(LazyNer):
                     end = pos
             if end > m.end(1):
                 out.append((m.start(1), end, "PERSON", NER_SCORE))
+        for m in _LABELLED.finditer(text):
+            if not common(_SPLIT.split(m.group(1))[0]):
+                out.append((m.start(1), m.end(1), "PERSON", NER_SCORE))
         for m in _HONORED.finditer(text):
             words = _SPLIT.split(m.group(1))
             if len(words) > 1 or not common(words[0]):  # Frau Nada Walter; Herr Jopich

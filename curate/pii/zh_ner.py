@@ -109,11 +109,14 @@ _TRIGGER = re.compile(
     + "|"
     + _SUFFIXES
 )
-# a name after a label of a person (姓名：夏珺): two or three characters (four with a compound
-# surname) up to punctuation, a space or the line's end, not a common word of the dictionary
-# (作者信息: 信息)
+# a name after a label of a person (姓名：夏珺), whatever its surname (花, 揭 are rare ones) when
+# a colon follows the label, else with a known one (作者的许可 is a phrase): two or three
+# characters (four with a compound surname) up to punctuation, a space or the line's end, not
+# a common word of the dictionary (作者信息: 信息)
 NAME_LABELS = ("姓名", "联系人", "经办人", "负责人", "作者")
-_LABELLED = re.compile(rf"(?:{'|'.join(NAME_LABELS)})[：:]?(\p{{Han}}{{2,4}})(?=[\s\p{{P}}]|$)")
+_LABELLED = re.compile(
+    rf"(?:{'|'.join(NAME_LABELS)})(?P<colon>[：:])?(\p{{Han}}{{2,4}})(?=[\s\p{{P}}]|$)"
+)
 # window: a place name before its suffix, a (compound) surname and its given name after it
 _BEFORE, _AFTER = 4, 4
 
@@ -195,10 +198,14 @@ class JiebaNer(LazyNer):
                 hit = next(found, None)
             d += b - a + 1
         for m in _LABELLED.finditer(text):
-            word = m.group(1)
+            word = m.group(2)
             common = self._words.get(word, 0) >= 20  # 信息 12,256; 夏珺 5 (tagged v)
-            if _is_name(word) and not (common and self._model.word_tag_tab.get(word) != "nr"):
-                out.append((*m.span(1), "PERSON", NER_SCORE))
+            if word[0] in _FUNCTION or not (m.group("colon") or _is_name(word)):
+                continue  # 作者的许可: a phrase, not a label
+            if 2 <= len(word) <= 3 + (word[:2] in COMPOUND_SURNAMES) and not (
+                common and self._model.word_tag_tab.get(word) != "nr"
+            ):
+                out.append((*m.span(2), "PERSON", NER_SCORE))
         seen = {(a, b) for a, b, _, _ in out}
         return out + [h for h in self._alone(text) if (h[0], h[1]) not in seen]
 
