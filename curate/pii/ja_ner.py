@@ -143,6 +143,7 @@ class FugashiNer(LazyNer):
                     out.append((start, end, "PERSON", NER_SCORE))
             elif kind == "place" and nxt and nxt[2] == "suffix" and nxt[0] == end >= start + 2:
                 out.append((start, nxt[1], "LOCATION", NER_SCORE))
+        seen = {(a, b) for a, b, _, _ in out}
         at = {start: (end, kind) for start, end, kind in words}
         index = {start: k for k, (start, _, _) in enumerate(words)}
         for m in [*_LABELLED.finditer(text), *_ALONE.finditer(text)]:
@@ -150,6 +151,8 @@ class FugashiNer(LazyNer):
             end, kind = at.get(a, (0, ""))
             after = at.get(end, (0, ""))[1]
             spaced = " " in m.group("name") or "\u3000" in m.group("name")
+            if (a, b) in seen:
+                continue
             if m.re is _ALONE:
                 if (
                     kind == "sei"

@@ -253,5 +253,7 @@ class KiwiNer(LazyNer):
         for (i, a, _), piece in zip(jobs, pieces):
             found[i] += [(a + s, a + e, "PERSON", NER_SCORE) for s, e in self._cache[piece]]
         for (i, a, _), word in zip(placed, words):
-            found[i] += [(a + s, a + e, "PERSON", NER_SCORE) for s, e in self._cache["@" + word]]
+            for s, e in self._cache["@" + word]:
+                if not any(x == a + s and y == a + e for x, y, _, _ in found[i]):
+                    found[i].append((a + s, a + e, "PERSON", NER_SCORE))
         return found, sum(len(p) for p in distinct) + sum(len(w) for w in set(words))

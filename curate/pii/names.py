@@ -264,8 +264,9 @@ class GivenNameNer(LazyNer):
                     end = pos
             if end > m.end(1):
                 out.append((m.start(1), end, "PERSON", NER_SCORE))
+        seen = {(a, b) for a, b, _, _ in out}
         for m in _LABELLED.finditer(text):
-            if not common(_SPLIT.split(m.group(1))[0]):
+            if m.span(1) not in seen and not common(_SPLIT.split(m.group(1))[0]):
                 out.append((m.start(1), m.end(1), "PERSON", NER_SCORE))
         for m in _HONORED.finditer(text):
             words = _SPLIT.split(m.group(1))

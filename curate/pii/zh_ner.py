@@ -202,6 +202,8 @@ class JiebaNer(LazyNer):
             common = self._words.get(word, 0) >= 20  # 信息 12,256; 夏珺 5 (tagged v)
             if word[0] in _FUNCTION or not (m.group("colon") or _is_name(word)):
                 continue  # 作者的许可: a phrase, not a label
+            if any(a == m.start(2) and b == m.end(2) for a, b, _, _ in out):
+                continue
             if 2 <= len(word) <= 3 + (word[:2] in COMPOUND_SURNAMES) and not (
                 common and self._model.word_tag_tab.get(word) != "nr"
             ):

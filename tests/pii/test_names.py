@@ -163,3 +163,52 @@ def test_japanese_given_names_mecab_cuts(fugashi) -> None:
     assert _found(fugashi, "作成者田代 咲明\nこの") == ["田代 咲明"]
     assert _found(fugashi, "作成者松下 知映\nこの") == ["松下 知映"]
     assert _found(fugashi, "設定 画面を開く。ファイル 名前") == []
+
+
+def test_japanese_names_in_name_positions(fugashi) -> None:
+    """After a person label a name written together counts when MeCab reads a surname where it
+    starts (藤田 + 蒔里) or two proper nouns (長島 + 眞都 as places); on a line of its own when
+    the rest is a given name or single characters. A label and words (不明, 情報処理, 設定ファイル)
+    or a line of a surname and a word (山田研究所) is none."""
+    assert _found(fugashi, "氏名：藤田蒔里\n") == ["藤田蒔里"]
+    assert _found(fugashi, "作成者長島眞都\nこの") == ["長島眞都"]
+    assert _found(fugashi, "連絡先：横田香菜\nDir") == ["横田香菜"]
+    assert _found(fugashi, "発生する。\n田畑稀結\nnone") == ["田畑稀結"]
+    for text in ["氏名：不明\n", "作成者：情報処理\n", "名前：設定ファイル\n", "\n山田研究所\n"]:
+        assert _found(fugashi, text) == [], text
+
+
+def test_korean_names_in_name_positions(kiwi) -> None:
+    """A Hangul word after a person label, before a title or on a line of its own is a name
+    when it starts with a surname and Kiwi does not know it as one common word: 유지서 (유지 +
+    서), 신보인, 권동펼 (권 + 동 + 펴 + ㄹ), a one-syllable given name after a label (유은), a
+    two-syllable surname before a title (남궁민수 교수님)."""
+    for text, name in [
+        ("이름: 유지서\n여러", "유지서"),
+        ("연락처: 표도진.", "표도진"),
+        ("\n신보인.\n", "신보인"),
+        ("\n권동펼\n", "권동펼"),
+        ("작성자 유은.", "유은"),
+        ("남궁민수 교수님께", "남궁민수"),
+    ]:
+        assert _found(kiwi, text) == [name], text
+    for text in [
+        "고객님께 감사",
+        "마음씨가 좋다",
+        "\n사용법\n",
+        "이름: 설명",
+        "\n옵션\n",
+        "작성자 정보",
+    ]:
+        assert _found(kiwi, text) == [], text
+
+
+def test_latin_names_after_a_label(names) -> None:
+    """Title Case words after a person label are a name though the lexicon lacks the given
+    name (Puccio); not when the first is a common word of the page."""
+    assert _found(names, "x.\nNome: Puccio Valmarana. ") == ["Puccio Valmarana"]
+    assert _found(names, "Name: Hans D. Radisch. ") == ["Hans D. Radisch"]
+    assert _found(names, "Autore: Michelotto Cherubini-Barese\nBack") == [
+        "Michelotto Cherubini-Barese"
+    ]
+    assert _found(names, "Name: Display Name. Set the display name.") == []

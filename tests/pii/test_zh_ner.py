@@ -108,3 +108,18 @@ def test_an_unseen_word_that_starts_with_a_surname_and_ends_a_phrase(ner):
         assert name in {text[a:b] for a, b, e, _ in ner.spans(text) if e == "PERSON"}
     for text in ["用户具有的角色和域。权限", "1. 读取方在 epoll 实例中", "否则会被当作包名：\n"]:
         assert [s for s in ner.spans(text) if s[2] == "PERSON"] == []
+
+
+def test_a_name_after_a_person_label_whatever_its_surname(ner):
+    """After 姓名： and the like two or three characters are a name though the surname is a
+    rare one (花, 揭) or jieba knows the word only as a rare one (夏珺); without a colon only
+    with a known surname, and never a phrase (作者的许可) or a common word (信息)."""
+    for text, name in [
+        ("姓名：花玉兰。\n", "花玉兰"),
+        ("姓名：揭薇\n", "揭薇"),
+        ("姓名：夏珺\n更新", "夏珺"),
+    ]:
+        assert name in {text[a:b] for a, b, e, _ in ner.spans(text) if e == "PERSON"}
+    for text in ["来自出版社和作者的其他书籍。", "作者信息。", "姓名：信息\n"]:
+        found = {text[a:b] for a, b, e, _ in ner.spans(text) if e == "PERSON"}
+        assert not found & {"的其他", "信息"}, text
