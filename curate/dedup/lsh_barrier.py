@@ -75,6 +75,7 @@ from curate.index.store import (
     doc_column,
     for_handle_range,
     for_key_range,
+    handle_ranges,
     key_range_part,
     lookup_partition,
     make_handle,
@@ -106,9 +107,6 @@ CLUSTER_SIZE = "minhash_cluster_size"
 ROW_BITS = 32
 # shards whose decision files one gather task writes (as the keyed barriers do)
 SHARDS_PER_GROUP = 256
-# committed docs pieces (each with its shingle-set or signature pieces) one task by handle range
-# is shipped at most (and the two its range's ends cut): with many dumps committed, more ranges
-PIECES_PER_TASK = 256
 # what one task may read into memory (it holds a few copies: a sort, a take, the written
 # partition), so that a task stays near 512 MB whatever the run's size; each kind of round gets
 # its own count from the bytes of what its tasks read:
@@ -296,8 +294,7 @@ def run_indexed(p: Plan, run: Run, index: Any, ranges: int | None = None) -> dic
     with index.locked():
         survey = dump_ordinals(job, sized)
         reference, new, seq_of, staged = plan_commit(index, survey.fingerprints)
-        pieces = sum(len(d.pieces) for d in reference)  # tasks by handle: bounded manifests
-        handles = HandleRanges.of(reference, max(p.groups, math.ceil(pieces / PIECES_PER_TASK)))
+        handles = handle_ranges(reference, p.groups)  # tasks by handle: bounded manifests
         plan_ = replace(
             p, index=IndexPlan(tuple(reference), seq_of, staged, job, survey.first, handles)
         )
