@@ -593,11 +593,12 @@ def _buckets(p: Plan, part: int) -> dict[str, Any]:
     out of the band's run buckets, as the in-memory barrier does; and this key range of each
     new dump's band keys is written into its staged folder. A bucket is one band's, so the
     task goes band by band: it holds the partition's band keys once, as NumPy columns (read
-    one at a time), and one band's sort at a time."""
+    one at a time), one band's sort at a time, and the members once, split by shard group
+    band by band (``write_pieces``)."""
     names = ["band", "key", "node"] + (["handle"] if p.index is not None else [])
     columns = _numpy_columns(p.files("bands", p.groups), part, names)
     found: dict[str, Any] = {"bytes_read": 0, "parts": {}}
-    buckets, nodes = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+    members: dict[int, list[pa.Table]] = {}  # by shard group, a piece per band
     hits: list[tuple[np.ndarray, np.ndarray]] = [(np.empty(0, np.int64), np.empty(0, np.int64))]
     if columns and p.index is not None:
         found["parts"] = {name: [] for name in sorted(p.index.staged)}
@@ -615,15 +616,22 @@ def _buckets(p: Plan, part: int) -> dict[str, Any]:
         start[1:] = key[1:] != key[:-1]
         local = np.cumsum(start) - 1
         shared = np.bincount(local)[local] > 1 if len(local) else start
-        buckets.append((np.int64(part) << np.int64(40)) | (before + local[shared]))
-        nodes.append(nd[shared])
+        bucket = (np.int64(part) << np.int64(40)) | (before + local[shared])
+        nd = nd[shared]
+        group = p.group_of(nd)
+        by = np.argsort(group, kind="stable")
+        bucket, nd, group = bucket[by], nd[by], group[by]
+        ids, starts = np.unique(group, return_index=True)
+        for g, a, b in zip(ids.tolist(), starts, [*starts[1:], len(group)]):
+            members.setdefault(g, []).append(pa.table({"bucket": bucket[a:b], "node": nd[a:b]}))
         before += int(local[-1]) + 1 if len(local) else 0
     if p.index is not None:
         u, h = (np.concatenate(x) for x in zip(*hits))
         _done(p.out("hits", part), pa.table({"u": u, "h": h}), p.group_of(u))
-    node = np.concatenate(nodes)
-    table = pa.table({"bucket": np.concatenate(buckets), "node": node})
-    _done(p.out("members", part), table, p.group_of(node))
+    # each band's members split by group as they are found: held once, not sorted again
+    schema = pa.schema([("bucket", pa.int64()), ("node", pa.int64())])
+    write_pieces(p.out("members", part), schema, members)
+    failpoint("minhash_task")
     return found
 
 
