@@ -673,11 +673,11 @@ class InProcess:
 
 
 def decide_keyed_here(
-    stage: KeyedDedup, collected: pa.Table, partitions: int = 3
+    stage: KeyedDedup, collected: pa.Table, partitions: int = 3, executor: Executor | None = None
 ) -> tuple[dict[int, pa.Table], dict[str, Any]]:
-    """A keyed barrier over ``collected`` (collect's rows with _shard, _row) in this process,
-    through the same files and tasks as a run: each shard's keys written partitioned, the
-    barrier, the decision files read back as {shard: removals}."""
+    """A keyed barrier over ``collected`` (collect's rows with _shard, _row) in this process
+    (or on ``executor``), through the same files and tasks as a run: each shard's keys written
+    partitioned, the barrier, the decision files read back as {shard: removals}."""
     import dataclasses
     import tempfile
 
@@ -692,7 +692,7 @@ def decide_keyed_here(
         params = dataclasses.asdict(stage.config)
         triples = [(stage.name, stage.name, params)]
         spec = KeyedBarrier(str(run), triples, 0, str(collect_dir), shards, partitions)
-        summary = _keyed_barrier(spec, False, InProcess())
+        summary = _keyed_barrier(spec, False, executor or InProcess())
         decision = {
             s: pq.read_table(path)
             for s in range(shards)

@@ -75,6 +75,7 @@ from curate.index.store import (
     doc_column,
     for_handle_range,
     for_key_range,
+    handle_ranges,
     key_range_part,
     lookup_partition,
     make_handle,
@@ -106,9 +107,6 @@ CLUSTER_SIZE = "minhash_cluster_size"
 ROW_BITS = 32
 # shards whose decision files one gather task writes (as the keyed barriers do)
 SHARDS_PER_GROUP = 256
-# committed docs pieces (each with its shingle-set or signature pieces) one task by handle range
-# is shipped at most (and the two its range's ends cut): with many dumps committed, more ranges
-PIECES_PER_TASK = 256
 # what one task may read into memory (it holds a few copies: a sort, a take, the written
 # partition), so that a task stays near 512 MB whatever the run's size; each kind of round gets
 # its own count from the bytes of what its tasks read:
@@ -296,8 +294,7 @@ def run_indexed(p: Plan, run: Run, index: Any, ranges: int | None = None) -> dic
     with index.locked():
         survey = dump_ordinals(job, sized)
         reference, new, seq_of, staged = plan_commit(index, survey.fingerprints)
-        pieces = sum(len(d.pieces) for d in reference)  # tasks by handle: bounded manifests
-        handles = HandleRanges.of(reference, max(p.groups, math.ceil(pieces / PIECES_PER_TASK)))
+        handles = handle_ranges(reference, p.groups)  # tasks by handle: bounded manifests
         plan_ = replace(
             p, index=IndexPlan(tuple(reference), seq_of, staged, job, survey.first, handles)
         )
@@ -594,73 +591,97 @@ def _buckets(p: Plan, part: int) -> dict[str, Any]:
     index, a key found in a committed dump's band (one key range of it, streamed) links its
     documents to that dump's best document with the key (hits, by shard group) and keeps them
     out of the band's run buckets, as the in-memory barrier does; and this key range of each
-    new dump's band keys is written into its staged folder."""
-    table = read_partition(p.files("bands", p.groups), part)
-    bucket, node = np.empty(0, np.int64), np.empty(0, np.int64)
+    new dump's band keys is written into its staged folder. A bucket is one band's, so the
+    task goes band by band: it holds the partition's band keys once, as NumPy columns (read
+    one at a time), one band's sort at a time, and the members once, split by shard group
+    band by band (``write_pieces``)."""
+    names = ["band", "key", "node"] + (["handle"] if p.index is not None else [])
+    columns = _numpy_columns(p.files("bands", p.groups), part, names)
     found: dict[str, Any] = {"bytes_read": 0, "parts": {}}
-    if table is not None:
-        band = table.column("band").to_numpy()
-        key = table.column("key").to_numpy()
-        nd = table.column("node").to_numpy()
+    members: dict[int, list[pa.Table]] = {}  # by shard group, a piece per band
+    hits: list[tuple[np.ndarray, np.ndarray]] = [(np.empty(0, np.int64), np.empty(0, np.int64))]
+    if columns and p.index is not None:
+        found["parts"] = {name: [] for name in sorted(p.index.staged)}
+    before = 0  # the (band, key) groups of the bands before: a bucket's number in the partition
+    for j in np.unique(columns["band"]) if columns else []:
+        at = np.flatnonzero(columns["band"] == j)
+        key, nd = columns["key"][at], columns["node"][at]
         if p.index is not None:
-            handle = table.column("handle").to_numpy()
-            band, key, nd = _index_hits(p, part, band, key, nd, handle, found)
-        del table
-        order = np.lexsort((nd, key, band))
-        band, key, nd = band[order], key[order], nd[order]
+            key, nd = _index_hits(p, part, int(j), key, nd, columns["handle"][at], found, hits)
+        del at
+        order = np.lexsort((nd, key))
+        key, nd = key[order], nd[order]
+        del order
         start = np.ones(len(key), bool)
-        start[1:] = (key[1:] != key[:-1]) | (band[1:] != band[:-1])
+        start[1:] = key[1:] != key[:-1]
         local = np.cumsum(start) - 1
-        size = np.bincount(local)
-        shared = size[local] > 1
-        bucket = (np.int64(part) << np.int64(40)) | local[shared].astype(np.int64)
-        node = nd[shared]
-    elif p.index is not None:
-        empty = pa.table({"u": pa.array([], pa.int64()), "h": pa.array([], pa.int64())})
-        _done(p.out("hits", part), empty, np.empty(0, np.int64))
-    table = pa.table({"bucket": bucket, "node": node})
-    _done(p.out("members", part), table, p.group_of(node))
+        shared = np.bincount(local)[local] > 1 if len(local) else start
+        bucket = (np.int64(part) << np.int64(40)) | (before + local[shared])
+        nd = nd[shared]
+        group = p.group_of(nd)
+        by = np.argsort(group, kind="stable")
+        bucket, nd, group = bucket[by], nd[by], group[by]
+        ids, starts = np.unique(group, return_index=True)
+        for g, a, b in zip(ids.tolist(), starts, [*starts[1:], len(group)]):
+            members.setdefault(g, []).append(pa.table({"bucket": bucket[a:b], "node": nd[a:b]}))
+        before += int(local[-1]) + 1 if len(local) else 0
+    if p.index is not None:
+        u, h = (np.concatenate(x) for x in zip(*hits))
+        _done(p.out("hits", part), pa.table({"u": u, "h": h}), p.group_of(u))
+    # each band's members split by group as they are found: held once, not sorted again
+    schema = pa.schema([("bucket", pa.int64()), ("node", pa.int64())])
+    write_pieces(p.out("members", part), schema, members)
+    failpoint("minhash_task")
     return found
+
+
+def _numpy_columns(files: list[Path], part: int, names: list[str]) -> dict[str, np.ndarray]:
+    """Columns ``names`` of partition ``part`` of ``files`` as NumPy arrays ({} when no file
+    holds it), read one column at a time: Arrow holds one column while it is copied out, not
+    the partition's table beside its NumPy copy."""
+    out: dict[str, np.ndarray] = {}
+    for name in names:
+        column = read_partition(files, part, [name])
+        if column is None:
+            return {}
+        out[name] = column.column(0).to_numpy()
+        del column
+    return out
 
 
 def _index_hits(
     p: Plan,
     part: int,
-    band: np.ndarray,
+    band: int,
     key: np.ndarray,
     node: np.ndarray,
     handle: np.ndarray,
     found: dict[str, Any],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Step 2 with an index: lookups of this key range in the committed dumps, band by band
-    (one index partition and key range at a time: curate.index.store.lookup_partition); the
-    hits written as (u, h) by shard group of u; this key range of each new dump's band keys
-    written as index pieces. Returns the rows that found nothing."""
+    hits: list[tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Step 2 with an index, for one band's rows of this key range: their lookups in that
+    band and range of the committed dumps (curate.index.store.lookup_partition, streamed), the
+    hits (u, h) added to ``hits``; this band and range of each new dump's band keys written as
+    an index piece. Returns the rows that found nothing."""
     assert p.index is not None
-    meter = ReadMeter()
     hit = np.full(len(key), -1, np.int64)
     if p.index.reference:
-        for j in np.unique(band):
-            at = np.flatnonzero(band == j)
-            hit[at] = lookup_partition(list(p.index.reference), int(j), key[at], meter)
-    found["bytes_read"] = meter.bytes
+        meter = ReadMeter()
+        hit = lookup_partition(list(p.index.reference), band, key, meter)
+        found["bytes_read"] += meter.bytes
     is_hit = hit >= 0
-    u, h = node[is_hit], hit[is_hit]
-    _done(p.out("hits", part), pa.table({"u": u, "h": h}), p.group_of(u))
+    hits.append((node[is_hit], hit[is_hit]))
     seq = handle >> np.int64(32)
     for name, folder in sorted(p.index.staged.items()):
-        mine = seq == p.index.seq_of[name]
-        pieces = []
-        for j in np.unique(band[mine]):
-            sel = mine & (band == j)
-            ordinal = handle[sel] & np.int64((1 << 32) - 1)
-            pieces.append(
-                list(write_partition(storage.path(folder), int(j), key[sel], ordinal, piece=part))
-            )
-            failpoint("index_part")
-        found["parts"][name] = pieces
+        sel = seq == p.index.seq_of[name]
+        if not sel.any():
+            continue
+        ordinal = handle[sel] & np.int64((1 << 32) - 1)
+        piece = write_partition(storage.path(folder), band, key[sel], ordinal, piece=part)
+        found["parts"][name].append(list(piece))
+        failpoint("index_part")
     keep = ~is_hit
-    return band[keep], key[keep], node[keep]
+    return key[keep], node[keep]
 
 
 def _join(step: str, count: int, on: str, columns: list[str], by: str, p: Plan, group: int) -> None:

@@ -7,15 +7,23 @@ No process holds a dump. Under the index lock the driver runs, on the executor:
 2. decide, one task per key partition (the collect files' row groups: key ranges, so that a
    task's keys meet a narrow slice of the index): the stage's ``reduce_indexed`` looks the keys
    up in the committed dumps (one index partition and piece at a time), picks survivors, returns
-   its removals and each row's root handle; the task writes the removals (as any keyed barrier),
-   its key pieces of each new dump into the staged dump folder, and (ordinal, id, root) of the
-   new dumps' rows by ordinal range;
-3. the decision files per group of shards (curate.pipeline), and the docs pieces, one task per
-   ordinal range, each writing its range of each new dump's (id, root) in ordinal order;
-4. the driver writes each new dump's meta.json (its manifest of pieces) and renames: the commit.
+   its removals and each row's root handle; the task writes the removals (as any keyed barrier)
+   but those whose survivor is a committed document, which it sends by handle range of that
+   document (curate.index.store.HandleRanges), its key pieces of each new dump into the staged
+   dump folder, and (ordinal, id, root) of the new dumps' rows by ordinal range;
+3. with committed dumps, one task per handle range reads its survivors' ids (the docs pieces
+   its range reaches, those rows only) and writes those removals with ``duplicate_of``;
+4. the decision files per group of shards, and the docs pieces, one task per ordinal range,
+   each writing its range of each new dump's (id, root) in ordinal order;
+5. the driver writes each new dump's meta.json (its manifest of pieces) and renames: the commit.
 
-The driver holds the sample of splitter rows, ranges x dumps counts and the pieces' names. A run
-interrupted inside the barrier redoes it (the next lock removes the staged folders).
+A task is shipped only its share of the index's manifest: a key range's task the key pieces
+that reach its range (``for_key_range``, no docs pieces), a handle range's task the docs pieces
+that reach its range (``for_handle_range``), as minhash_dedup's barrier does
+(curate.dedup.lsh_barrier); so what a task is shipped and reads grows with its range, not with
+the dumps committed. The driver holds the sample of splitter rows, ranges x dumps counts and
+the pieces' names. A run interrupted inside the barrier redoes it (the next lock removes the
+staged folders).
 """
 
 from __future__ import annotations
@@ -34,15 +42,19 @@ from curate.errors import CurateError, failpoint
 from curate.index.ordinals import OrdinalJob, dump_ordinals, ordinals_of, read_ordinals
 from curate.index.store import (
     CommittedDump,
+    HandleRanges,
     ReadMeter,
+    doc_column,
+    for_handle_range,
     for_key_range,
+    handle_ranges,
     make_handle,
     write_docs,
     write_partition,
 )
-from curate.shuffle import read_partition, write_json, write_segments
+from curate.shuffle import gather_decisions, read_partition, write_json, write_segments
+from curate.stages.base import SHARD, SURVIVOR
 
-SHARD, ROW = "_shard", "_row"
 INDEX_PARTITION_SHIFT = np.uint64(60)  # a key's index partition: its top 4 bits (16 partitions)
 
 
@@ -57,21 +69,24 @@ class IndexedBarrier:
     staged: dict[str, str]  # new dump -> its staged folder in the index
     part: int = -1
     first: dict[str, Any] = field(default_factory=dict)  # dump -> {range: first ordinal}
+    # the committed documents by handle range (None: no dump committed before the run's)
+    handles: HandleRanges | None = None
 
     def docs_file(self, p: int) -> Path:
         return storage.path(self.ordinals.work, "docs", f"part-{p:05d}.parquet")
 
+    def wanted_file(self, p: int) -> Path:
+        """Key partition ``p``'s removals whose survivor is committed, by handle range."""
+        return storage.path(self.ordinals.work, "wanted", f"part-{p:05d}.parquet")
+
+    def committed_file(self, r: int) -> Path:
+        """Handle range ``r``'s removals with their survivors' ids, by group of shards."""
+        return storage.path(self.ordinals.work, "committed", f"part-{r:05d}.parquet")
+
 
 def indexed_barrier(spec: Any, executor: Any) -> dict[str, Any]:
     """The barrier of ``spec`` (a curate.pipeline.KeyedBarrier whose stage has an index)."""
-    from curate.pipeline import (
-        SHARDS_PER_GROUP,
-        _gather_group,
-        _reduce_memory,
-        _stage,
-        _with_part,
-        zero_counts,
-    )
+    from curate.pipeline import SHARDS_PER_GROUP, _reduce_memory, _stage, zero_counts
 
     stage = _stage(spec, spec.index)
     label = spec.stages[spec.index][0]
@@ -96,17 +111,38 @@ def indexed_barrier(spec: Any, executor: Any) -> dict[str, Any]:
     with index.locked():
         survey = dump_ordinals(job, run)
         reference, new, seq_of, staged = plan_commit(index, survey.fingerprints)
-        task = IndexedBarrier(spec, job, reference, seq_of, staged)
+        handles = handle_ranges(reference, spec.partitions) if reference else None
+        task = IndexedBarrier(spec, job, reference, seq_of, staged, handles=handles)
         # each task gets only what it needs of the index: a key range's decide task the key
-        # pieces reaching its range (and the docs pieces), an ordinal range's docs task none
+        # pieces reaching its range, a handle range's task the docs pieces reaching its
+        # range, an ordinal range's docs task none
         decide = [
-            replace(task, part=p, reference=list(for_key_range(reference, p, spec.partitions)))
+            replace(
+                task,
+                part=p,
+                reference=list(for_key_range(reference, p, spec.partitions, docs=False)),
+            )
             for p in range(spec.partitions)
         ]
         results = list(run(_decide, decide))
+        bytes_read = 0
+        for n in run(
+            _committed_ids,
+            [
+                replace(
+                    task,
+                    part=r,
+                    reference=list(for_handle_range(reference, handles, r, arrays=False)),
+                )
+                for r in range(handles.count if handles is not None else 0)
+            ],
+        ):
+            bytes_read += n
         groups = math.ceil(spec.shards / SHARDS_PER_GROUP)
         for _ in executor.map(
-            _gather_group, [_with_part(spec, g) for g in range(groups)], desc=f"{label} files"
+            _gather,
+            [replace(task, part=g, reference=[]) for g in range(groups)],
+            desc=f"{label} files",
         ):
             pass
         pieces: dict[str, list] = {name: [] for name in new}
@@ -125,7 +161,7 @@ def indexed_barrier(spec: Any, executor: Any) -> dict[str, Any]:
             for name, piece in found.items():
                 pieces[name].append(piece)
         summary: dict[str, Any] = _merge([r["summary"] for r in results]) or zero_counts(spec)
-        bytes_read = summary.pop("index_bytes_read", 0)
+        bytes_read += summary.pop("index_bytes_read", 0)
         removed = summary.pop("removed_in_new_dumps", {})
         commit_dumps(
             index,
@@ -229,14 +265,21 @@ def _decide(task: IndexedBarrier) -> dict[str, Any]:
     handle = make_handle(np.array([task.seq_of[n] for n in names], np.int64)[code], ordinal)
     meter = ReadMeter()
     removals, root, summary = stage.reduce_indexed(rows, task.reference, handle, meter)
+    is_removed = np.zeros(rows.num_rows, bool)
+    is_removed[_removed_rows(rows, removals)] = True
+    survivor = removals.column(SURVIVOR).to_numpy()
+    of_committed = survivor >= 0
+    if of_committed.any():  # their survivors' ids: by handle range (``_committed_ids``)
+        assert task.handles is not None
+        wanted = removals.filter(pa.array(of_committed))
+        write_segments(task.wanted_file(p), wanted, task.handles.part(survivor[of_committed]))
+    removals = removals.filter(pa.array(~of_committed)).drop_columns([SURVIVOR])
     if removals.num_rows:
         shard = removals.column(SHARD).to_numpy()
         write_segments(out, removals, shard // SHARDS_PER_GROUP)
     key = rows.column(stage.key_column)
     has_key = key.is_valid().to_numpy(zero_copy_only=False)
     keys = pc.fill_null(key, 0).to_numpy().astype(np.uint64)
-    is_removed = np.zeros(rows.num_rows, bool)
-    is_removed[_removed_rows(rows, removals)] = True
     new_rows, removed_new = [], {}
     for c, name in enumerate(names):
         if name not in task.staged:
@@ -269,6 +312,42 @@ def _decide(task: IndexedBarrier) -> dict[str, Any]:
     write_json(out.with_suffix(".json"), summary)
     result["summary"] = summary
     return result
+
+
+def _committed_ids(task: IndexedBarrier) -> int:
+    """Handle range ``task.part``: the removals whose survivor is a committed document of that
+    range, from every key partition, with ``duplicate_of`` = that document's id (read from the
+    docs pieces this task was shipped, only the rows asked), by group of shards. Returns the
+    bytes read from the index."""
+    from curate.pipeline import SHARDS_PER_GROUP
+
+    spec = task.barrier
+    rows = read_partition([task.wanted_file(p) for p in range(spec.partitions)], task.part)
+    if rows is None or not rows.num_rows:
+        return 0
+    handle = rows.column(SURVIVOR).to_numpy()
+    distinct, which = np.unique(handle, return_inverse=True)
+    meter = ReadMeter()
+    ids = doc_column(task.reference, distinct, "id", meter).take(pa.array(which))
+    at = rows.schema.get_field_index("duplicate_of")
+    rows = rows.drop_columns([SURVIVOR]).set_column(
+        at, "duplicate_of", ids.cast(rows.schema.field(at).type)
+    )
+    shard = rows.column(SHARD).to_numpy()
+    write_segments(task.committed_file(task.part), rows, shard // SHARDS_PER_GROUP)
+    return meter.bytes
+
+
+def _gather(task: IndexedBarrier) -> None:
+    """The decision files of group of shards ``task.part``: that group's removals from every
+    key partition and every handle range (as curate.pipeline's gather does for a keyed
+    barrier without an index)."""
+    spec = task.barrier
+    count = task.handles.count if task.handles is not None else 0
+    files = [spec.reduce_file(p) for p in range(spec.partitions)]
+    files += [task.committed_file(r) for r in range(count)]
+    gather_decisions(files, task.part, spec.decisions)
+    write_json(spec.decisions / "reduce" / f"group-{task.part:05d}.json", {"group": task.part})
 
 
 def _removed_rows(rows: pa.Table, removals: pa.Table) -> np.ndarray:

@@ -111,6 +111,9 @@ DOCS_ROW_GROUP = 1 << 14
 HASH_BYTES = 1 << 22  # bytes of ids hashed at a time
 _POLY = np.uint64(0x100000001B3)  # the 64-bit FNV prime, as the base of the id polynomial
 PAGE = 4096  # what a read of a memory-mapped array costs: the pages it touches
+# committed docs pieces (each with its shingle-set or signature pieces) one task by handle range
+# is shipped at most (and the two its range's ends cut): with many dumps committed, more ranges
+PIECES_PER_TASK = 256
 
 
 class ReadMeter:
@@ -428,6 +431,15 @@ class HandleRanges:
             raise CurateError(f"handles of no committed dump here (sequence numbers {seqs})")
         position = np.asarray(self.starts, np.int64)[at] + ordinal if len(seqs) else ordinal
         return position * self.count // max(self.docs, 1)
+
+
+def handle_ranges(dumps: Dumps, tasks: int) -> HandleRanges:
+    """The handle ranges of the tasks that read committed documents by handle (url_dedup's and
+    minhash_dedup's indexed barriers): ``tasks`` of them, more when the dumps have over
+    PIECES_PER_TASK docs pieces a range, so that no task is shipped more than that many (and
+    the two its range's ends cut), however many dumps are committed."""
+    pieces = sum(len(d.pieces) for d in dumps)
+    return HandleRanges.of(dumps, max(tasks, -(-pieces // PIECES_PER_TASK)))
 
 
 def for_handle_range(

@@ -31,6 +31,9 @@ from curate.errors import ConfigError, did_you_mean
 # Column the runner gives global stages: the row's position in its shard for this pass.
 ROW = "_row"
 SHARD = "_shard"
+# with a cross-dump index, a removal's survivor when it is a committed document: its handle
+# (curate.index.store; -1 when the survivor is a row of the run), ``duplicate_of`` then null
+SURVIVOR = "_survivor"
 
 
 @dataclass
@@ -373,8 +376,11 @@ class KeyedDedup(RowRemovalStage):
     def reduce_indexed(
         self, keys: pa.Table, reference: list[Any], handles: Any, meter: Any
     ) -> tuple[pa.Table, Any, dict[str, Any]]:
-        """Like ``reduce``, against the committed dumps ``reference`` (reads counted in
-        ``meter``), given each row's index handle: (removals, root handle per row, summary)."""
+        """Like ``reduce``, against the committed dumps ``reference`` (their key pieces only;
+        reads counted in ``meter``), given each row's index handle: (removals, root handle per
+        row, summary). A removal whose survivor is a committed document has that document's
+        handle in ``SURVIVOR`` and a null ``duplicate_of`` (the barrier reads its id by handle
+        range, curate.index.keyed); the others have ``SURVIVOR`` -1."""
         raise NotImplementedError
 
     def reduce(self, keys: pa.Table) -> tuple[pa.Table, dict[str, Any]]:

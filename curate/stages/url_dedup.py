@@ -47,10 +47,10 @@ import pyarrow.compute as pc
 from xxhash import xxh3_64_intdigest
 
 from curate.index.store import (
+    NO_HANDLE,
     CommittedDump,
     DedupIndex,
     ReadMeter,
-    doc_column,
     key_range_part,
     lookup_partition,
 )
@@ -58,6 +58,7 @@ from curate.index.survivor import Keep, group_survivor, rank_of, survival_order
 from curate.stages.base import (
     ROW,
     SHARD,
+    SURVIVOR,
     KeyedDedup,
     column_or_nulls,
     register,
@@ -320,21 +321,21 @@ class UrlDedup(KeyedDedup):
             survivor_row[in_run] = in_run[group_survivor(kv[in_run], rank[in_run])]
         from_index = survivor_handle >= 0
         removed = np.flatnonzero(from_index | (survivor_row != np.arange(n)))
-        ids = keys.column("id")
-        dup_of = ids.take(pa.array(survivor_row[removed])).to_pylist()
-        idx_rows = np.flatnonzero(from_index[removed])
-        if len(idx_rows):
-            committed = doc_column(reference, survivor_handle[removed[idx_rows]], "id", meter)
-            for i, v in zip(idx_rows, committed.to_pylist()):
-                dup_of[i] = v
+        # a run survivor's id here; a committed one's is read by handle range (its handle in
+        # SURVIVOR, curate.index.keyed), so this task reads no committed dump's documents
+        of_committed = from_index[removed]
+        dup_of = keys.column("id").take(pa.array(survivor_row[removed], mask=of_committed))
         removals = pa.table(
             {
-                "_shard": keys.column("_shard").take(pa.array(removed)),
-                "_row": keys.column("_row").take(pa.array(removed)),
+                SHARD: keys.column(SHARD).take(pa.array(removed)),
+                ROW: keys.column(ROW).take(pa.array(removed)),
                 "reason": pa.array(["url_duplicate"] * len(removed), pa.string()),
-                "duplicate_of": pa.array(dup_of, pa.string()),
+                "duplicate_of": dup_of.cast(pa.string()),
             }
         )
+        if handles is not None:
+            survivor = np.where(of_committed, survivor_handle[removed], NO_HANDLE)
+            removals = removals.append_column(SURVIVOR, pa.array(survivor, pa.int64()))
         counts = pc.value_counts(keys.column("dump").take(pa.array(removed)))
         by_dump = {str(c["values"]): c["counts"] for c in counts.to_pylist()}
         summary.update(

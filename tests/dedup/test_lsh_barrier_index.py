@@ -386,8 +386,8 @@ def test_hit_and_survivor_tasks_get_only_their_handle_range(
     three dumps, about one dump's) runs every dump, whose decisions and index are the in-memory
     barrier's. With at most ``per_task`` docs pieces a task (PIECES_PER_TASK), more ranges than
     shard groups: N is then that many pieces, whatever the dumps committed."""
-    from curate.dedup import lsh_barrier
     from curate.executors.base import TASK_BASE_MEMORY
+    from curate.index import store
     from curate.index.store import HandleRanges
 
     dumps = ("d1", "d2", "d3", "d4")
@@ -398,7 +398,7 @@ def test_hit_and_survivor_tasks_get_only_their_handle_range(
     # two its ends cut
     limit = 8 * per_piece
     if per_task is not None:
-        monkeypatch.setattr(lsh_barrier, "PIECES_PER_TASK", per_task)
+        monkeypatch.setattr(store, "PIECES_PER_TASK", per_task)
         limit = (per_task + 2) * per_piece
     tasks_of: dict[str, list] = {}
 

@@ -190,3 +190,112 @@ def test_an_empty_run_through_the_index_states_zero_counts(tmp_path):
     assert decision == {}
     assert summary["documents"] == 0 and summary["duplicates"] == 0
     assert summary["index"]["committed"] == [] and summary["index"]["bytes_read"] == 0
+
+
+def four_dumps(n: int = 160) -> list[dict]:
+    """Four dumps of pages from one pool of URLs (spelled differently: case, www, tracking
+    parameters), so later dumps repeat earlier ones and themselves; a few rows without a URL."""
+    rows = []
+    for d, dump in enumerate(("d1", "d2", "d3", "d4")):
+        for i in range(n):
+            page = (i * 7919 + d * 31) % 200
+            host = "www.Example.org" if i % 3 else "example.org"
+            rows.append(
+                {
+                    "id": f"{dump}-{i}",
+                    "text": "x" * (i % 11),
+                    "url": f"https://{host}/p/{page}?utm_source={i}" if i % 19 else None,
+                    "dump": dump,
+                    "date": f"2023-{d + 1:02d}-{1 + i % 28:02d}",
+                }
+            )
+    return rows
+
+
+class Bounded:
+    """The in-process executor, failing on any task of an indexed barrier shipped more than
+    ``limit`` docs pieces of the index; records every task by function."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.tasks: dict[str, list] = {}
+
+    def map(self, fn, tasks, desc="", memory=None, cpus=1):
+        from curate.index.keyed import IndexedBarrier
+
+        tasks = list(tasks)
+        for t in tasks:
+            if isinstance(t, IndexedBarrier):
+                shipped = sum(len(d.pieces) for d in t.reference)
+                assert shipped <= self.limit, (fn.__name__, t.part, shipped)
+        self.tasks.setdefault(fn.__name__, []).extend(tasks)
+        return [fn(t) for t in tasks]
+
+    def release(self):
+        pass
+
+
+def test_url_tasks_get_only_their_handle_range_of_the_docs(tmp_path):
+    """Four dumps through the index one by one, 8 partitions (8 docs pieces a dump): a key
+    range's decide task is shipped the key pieces of its range and no docs piece; the ids of
+    committed survivors are read by handle range, one task per range shipped only the docs
+    pieces its range reaches (curate.index.store.for_handle_range, as minhash_dedup's barrier
+    does). So an executor that fails on any task shipped more than a third of the docs pieces
+    of three dumps runs every dump (before, every decide task was shipped them all), and each
+    dump's removals (reason, duplicate_of) are those of dumps 1..N deduplicated together
+    without an index."""
+    from curate.index.store import HandleRanges, ReadMeter, make_handle
+
+    rows = four_dumps()
+    dumps = ["d1", "d2", "d3", "d4"]
+    partitions, shards = 8, 4
+    root = tmp_path / "index"
+
+    def removed(stage, mine, executor=None) -> tuple[dict, dict]:
+        decision, summary = decide_keyed_here(stage, collected(stage, mine, shards), partitions,
+                                              executor)  # fmt: skip
+        out = {}
+        for s, table in decision.items():
+            part = mine[s::shards]
+            for r, reason, of in zip(
+                *(table[c].to_pylist() for c in (ROW, "reason", "duplicate_of"))
+            ):
+                out[part[r]["id"]] = (reason, of)
+        return out, summary
+
+    limit = 8  # a third of the 24 docs pieces of d1-d3
+    for n, dump in enumerate(dumps):
+        executor = Bounded(limit)
+        stage = UrlDedup(UrlDedupConfig(index=str(root)))
+        got, summary = removed(stage, [r for r in rows if r["dump"] == dump], executor)
+        assert summary["index"]["committed"] == [dump]
+        together, _ = removed(
+            UrlDedup(UrlDedupConfig()), [r for r in rows if r["dump"] in dumps[: n + 1]]
+        )
+        assert got == {k: v for k, v in together.items() if k.startswith(f"{dump}-")}
+        for task in executor.tasks["_decide"]:
+            assert not any(d.pieces for d in task.reference)  # key pieces only
+        if n == 0:
+            assert not executor.tasks.get("_committed_ids")  # nothing committed to read
+            continue
+        index = DedupIndex.__new__(DedupIndex)
+        index.root, index.meter, index._dumps = root, ReadMeter(), None
+        reference = [d for d in index.dumps() if d.name != dump]
+        everything = {(d.name, piece) for d in reference for piece in d.pieces}
+        ranges = HandleRanges.of(reference, partitions)
+        tasks = executor.tasks["_committed_ids"]
+        assert [t.part for t in tasks] == list(range(ranges.count))
+        shipped = []
+        for t in tasks:
+            for d in t.reference:
+                assert not d.parts and not d.arrays
+                for first, count, _ in d.pieces:
+                    ends = ranges.part(make_handle(d.seq, np.array([first, first + count - 1])))
+                    assert ends[0] <= t.part <= ends[1], (dump, t.part, d.name, first, count)
+                    shipped.append((d.name, (first, count, _)))
+        assert set(shipped) == everything  # every piece to a task that can need it
+        assert summary["duplicates_of_committed_dumps"] > 5
+        assert summary["index"]["bytes_read"] > 0
+        if n == 3:
+            assert len(everything) >= 3 * limit  # the docs pieces a decide task got before
+    assert summary["duplicates_of_committed_dumps"] > 50
