@@ -56,8 +56,10 @@ from curate.stages.base import ROW, SHARD, DecisionFiles, KeyedDedup, Stage, mer
 
 WORK = "_work"
 # A keyed barrier gets one hash partition per this much input (Parquet bytes) unless the pipeline
-# sets ``partitions``: a few million documents' keys per reduce task.
-PARTITION_INPUT_BYTES = 4 << 30
+# sets ``partitions``: about 1.5 M documents of the sample's kind per reduce task, whose keys (with
+# ``index:``, their ordinals) hold ~360 B each, so that a task stays near the shard tasks' ~0.6 GB
+# (4 GiB, before: 1.0 GB at 2.4 M documents in one partition, on the soak ladder's 100x).
+PARTITION_INPUT_BYTES = 2 << 30
 # Shards whose decision files one task writes after a keyed barrier.
 SHARDS_PER_GROUP = 256
 # quarantine/_bad_files/part-*.parquet: one record per input file that could not be used (the
