@@ -24,8 +24,9 @@ The barrier is rounds of tasks over partitions, no per-unit state in the driver:
 0. keys (per shard): each unit's xxh3 of its sorted shingle set -> partitions of the key; distinct
    (per key partition): the units of one set are one node from here to the components, their
    smallest, the representative, with the group's size -> shards of the representative, and
-   each other member with its representative (a boilerplate line in N pages costs N rows here,
-   then one node, 20 band keys and no star of N edges);
+   each other member with its representative -> partitions of the representative (a
+   boilerplate line in N pages costs N rows here, then one node, 20 band keys and no star of N
+   edges);
 1. bands (one task per shard): each representative's MinHash signature and its LSH band keys
    (with its group's size) -> partitions of the key (the collect step keeps only the shingle
    sets: 4 bytes a shingle);
@@ -35,8 +36,11 @@ The barrier is rounds of tasks over partitions, no per-unit state in the driver:
 3. verify, first end (per shard): the distinct pairs with the first member's shingle set ->
    shards of the second member; 4. other end (per shard): its set, exact Jaccard, verified edges;
 5. connected components of the verified edges (curate.dedup.components, partitioned rounds);
-6. labels -> shards of the representative; resolve (per shard): each group's members take their
-   representative's label -> shards of the unit; 7. route (per shard): each unit with its
+6. resolve (per partition of the representatives, the components' label partitions): each
+   group's members take their representative's label -> shards of the unit (by partition, not
+   by shard of the representative: a group's smallest unit is in the earliest shard that has
+   it, so the shards of the representatives held nearly every duplicate unit of the run in the
+   first shards' tasks, 2.8 GB at 1.9 M documents); 7. route (per shard): each unit with its
    cluster's label -> partitions of the label, with the shard's first document per cluster and
    its survival columns;
 8. clusters (per label partition): documents and units per cluster, the first document, the units
@@ -248,11 +252,12 @@ def _keys(collected: Any, partitions: int, piece: tuple[int, int]) -> Any:
     return collected.spill(f"unit-keys-{piece[0]}", table, partition_of(keys, partitions))
 
 
-def _distinct(handles: list[Any], starts: np.ndarray, collected: Any, part: int) -> tuple[Any, Any]:
+def _distinct(handles: list[Any], starts: np.ndarray, collected: Any, partitions: int,
+              part: int) -> tuple[Any, Any]:  # fmt: skip
     """Round 0b: the units of one key partition grouped by key (identical shingle sets): each
     group's representative (its smallest node) with the group's size, by shard of the
-    representative; and every other member with its representative, by shard of the
-    representative."""
+    representative; and every other member with its representative, by partition of the
+    representative (``partition_of``, as the components' labels)."""
     table = read_spilled(handles, part)
     key = node = np.empty(0, np.int64)
     if table is not None and table.num_rows:
@@ -268,7 +273,9 @@ def _distinct(handles: list[Any], starts: np.ndarray, collected: Any, part: int)
     members = pa.table({"node": node[~new], "rep": rep_of[~new]})
     return (
         collected.spill(f"unit-reps-{part}", reps, _piece_of(rep, starts)),
-        collected.spill(f"unit-members-{part}", members, _piece_of(rep_of[~new], starts)),
+        collected.spill(
+            f"unit-members-{part}", members, partition_of(rep_of[~new].view(np.uint64), partitions)
+        ),
     )
 
 
@@ -367,27 +374,21 @@ def _verify_other(
     return candidates, len(u)
 
 
-def _labels_by_piece(labels: str, starts: np.ndarray, collected: Any, part: int) -> Any:
-    """Round 6: one partition of the component labels, by shard of the node."""
-    table = read_partition([storage.path(labels, f"part-{part:05d}.parquet")], part)
-    if table is None:
-        table = pa.table({"node": np.empty(0, np.int64), "label": np.empty(0, np.int64)})
-    node = table.column("node").to_numpy().astype(np.int64)
-    table = pa.table({"node": node, "label": table.column("label").to_numpy().astype(np.int64)})
-    return collected.spill(f"unit-labels-{part}", table, _piece_of(node, starts))
-
-
-def _resolve(labels: list[Any], members: list[Any], starts: np.ndarray, collected: Any,
-             number: int) -> Any:  # fmt: skip
-    """Round 6b: the labels of one shard's representatives given to every unit they stand for
-    (a representative without a near-copy is its units' label), by shard of the unit."""
-    found = read_spilled(labels, number)
+def _resolve(labels: str, members: list[Any], starts: np.ndarray, collected: Any,
+             part: int) -> Any:  # fmt: skip
+    """Round 6: one partition of the representatives (``partition_of``: the components' label
+    partition ``part`` and the members spilled to it) gives its labels to every unit they stand
+    for (a representative without a near-copy is its units' label), by shard of the unit. A
+    task holds its partition's labels and the members of its representatives: the largest set
+    of identical units bounds it, not the run's duplicates."""
+    found = read_partition([storage.path(labels, f"part-{part:05d}.parquet")], part)
     rep = label = np.empty(0, np.int64)
     if found is not None and found.num_rows:
-        rep, label = found.column("node").to_numpy(), found.column("label").to_numpy()
+        rep = found.column("node").to_numpy().astype(np.int64)
+        label = found.column("label").to_numpy().astype(np.int64)
         order = np.argsort(rep)
         rep, label = rep[order], label[order]
-    table = read_spilled(members, number)
+    table = read_spilled(members, part)
     node = of = np.empty(0, np.int64)
     if table is not None and table.num_rows:
         node, of = table.column("node").to_numpy(), table.column("rep").to_numpy()
@@ -396,7 +397,7 @@ def _resolve(labels: list[Any], members: list[Any], starts: np.ndarray, collecte
     node = np.r_[rep, node].astype(np.int64)
     label = np.r_[label, np.where(has, label[at] if len(rep) else of, of)].astype(np.int64)
     table = pa.table({"node": node, "label": label})
-    return collected.spill(f"unit-resolved-{number}", table, _piece_of(node, starts))
+    return collected.spill(f"unit-resolved-{part}", table, _piece_of(node, starts))
 
 
 def _route(
@@ -517,7 +518,8 @@ def barrier(
     try:
         tasks = list(range(len(pieces)))
         keyed = list(run(functools.partial(_keys, collected, P), pieces))
-        grouped = list(run(functools.partial(_distinct, keyed, starts, collected), list(range(P))))
+        distinct = functools.partial(_distinct, keyed, starts, collected, P)
+        grouped = list(run(distinct, list(range(P))))
         reps, members = [g[0] for g in grouped], [g[1] for g in grouped]
         bands = list(run(functools.partial(_bands, collected, p, P, reps), tasks))
         pairs = list(run(functools.partial(_buckets, bands, starts, collected), list(range(P))))
@@ -528,10 +530,8 @@ def barrier(
         checked = list(run(verify, tasks))
         edges = [storage.path(work, "edges", f"part-{i:05d}.parquet") for i in tasks]
         labels = partitioned_components(edges, work / "components", P, run, P)
-        spread = functools.partial(_labels_by_piece, str(labels.labels), starts, collected)
-        by_piece = list(run(spread, list(range(P))))
-        resolve = functools.partial(_resolve, by_piece, members, starts, collected)
-        resolved = list(run(resolve, tasks))
+        resolve = functools.partial(_resolve, str(labels.labels), members, starts, collected)
+        resolved = list(run(resolve, list(range(P))))
         routed = list(run(functools.partial(_route, collected, resolved, P, p.keep), tasks))
         group_of = functools.partial(_group_of, starts, per_group)
         task = functools.partial(_clusters, collected, routed, starts, p, group_of)
