@@ -273,3 +273,45 @@ def test_identical_occurrences_are_one_node_but_every_one_counts(tmp_path):
     cut = {(r["id"], r["text"].index(once)) for r in rows[1:40]}
     assert got == cut and summary["units_removed"] == 39
     assert summary["docs_cut"] == 39
+
+
+def test_identical_units_take_their_labels_by_partition_not_in_the_first_shard(
+    tmp_path, monkeypatch
+):
+    """A group of identical units (a boilerplate line) is represented by its smallest unit, in
+    the earliest shard that has it. Its members must go to the resolve task of the
+    representative's partition, not of its shard: by shard, every member of every line in
+    every shard went to shard 0's task (2.8 GB at 1.9 M documents). Sixteen lines in each of 64
+    documents over 4 shards: no resolve task gets half of the members, and the cuts are brute
+    force's."""
+    from curate.collected import read_spilled
+
+    monkeypatch.setattr(units, "UNITS_PER_PARTITION", 64)  # several partitions
+    rng = random.Random(11)
+    lines = [
+        f"notice {' '.join(rng.sample(WORDS, 6))} is a registered mark of the site owner."
+        for _ in range(16)
+    ]
+    rows = []
+    for i in range(64):
+        parts = [" ".join(rng.choices(WORDS, k=rng.randint(6, 14))) + "." for _ in range(3)]
+        rows.append(
+            {"id": f"d{i:03d}", "text": "\n".join(parts + lines), "dump": "D", "date": None}
+        )
+    members: list[int] = []
+
+    def run(fn, tasks, **kw):
+        if getattr(fn, "func", None) is units._resolve:
+            for t in tasks:
+                got = read_spilled(fn.args[1], t)
+                members.append(0 if got is None else got.num_rows)
+        return run_here(fn, tasks, **kw)
+
+    cfg = SimhashDedupConfig(min_docs=3)
+    got, summary = barrier_cuts(rows, cfg, tmp_path, shards=4, run=run)
+    assert summary["partitions"] > 1
+    assert got == brute_force(rows, cfg)
+    # every occurrence but each line's representative (and the filler sentences of one
+    # length, whose words are all masked as slots)
+    assert sum(members) >= 16 * 63
+    assert max(members) < sum(members) / 2
