@@ -33,8 +33,9 @@ The barrier is rounds of tasks over partitions, no per-unit state in the driver:
 2. buckets (one task per key partition): units sharing a band key are candidates: every pair of a
    bucket of up to PAIR_ALL units (counted with their groups), each member with the bucket's
    smallest beyond -> shards of the first member;
-3. verify, first end (per shard): the distinct pairs with the first member's shingle set ->
-   shards of the second member; 4. other end (per shard): its set, exact Jaccard, verified edges;
+3. verify, first end (per shard): the distinct pairs, and each first member's shingle set once
+   per shard it goes to -> shards of the second member; 4. other end (per shard): its set,
+   exact Jaccard, verified edges;
 5. connected components of the verified edges (curate.dedup.components, partitioned rounds);
 6. resolve (per partition of the representatives, the components' label partitions): each
    group's members take their representative's label -> shards of the unit (by partition, not
@@ -44,8 +45,8 @@ The barrier is rounds of tasks over partitions, no per-unit state in the driver:
    cluster's label -> partitions of the label, with the shard's first document per cluster and
    its survival columns;
 8. clusters (per label partition): documents and units per cluster, the first document, the units
-   to cut -> groups of shards; 9. decision files (per group of shards), as ``method: simhash``
-   writes them.
+   to cut -> groups of shards; 9. decision files (per group of shards, bounded by their units:
+   ``simhash_dedup.ShardGroups``), as ``method: simhash`` writes them.
 
 A representative is its group's smallest node, and a bucket's size counts every unit of its
 members' groups, so a bucket links the units it linked when every unit was its own node (a star's
@@ -336,38 +337,50 @@ def _sets(collected: Any, piece: tuple[int, int], nodes: np.ndarray) -> tuple[Se
     return store, np.searchsorted(own, nodes)
 
 
-def _verify_first(handles: list[Any], starts: np.ndarray, collected: Any, number: int) -> Any:
-    """Round 3: this shard's first ends with their shingle sets, by shard of the other end."""
+def _verify_first(
+    handles: list[Any], starts: np.ndarray, collected: Any, number: int
+) -> tuple[Any, Any]:
+    """Round 3: this shard's candidate pairs (by shard of the other end), and each first end's
+    shingle set once per shard it goes to (not once per pair: a star bucket's head, the
+    smallest unit, is in the first shards and in every one of its bucket's pairs)."""
     pieces = collected.pieces()
     table = read_spilled(handles, number)
     u = table.column("u").to_numpy() if table is not None else np.empty(0, np.int64)
     v = table.column("v").to_numpy() if table is not None else np.empty(0, np.int64)
     u, v = distinct_pairs(u, v)  # a pair met in several partitions' buckets is one pair
-    store, rows = _sets(collected, pieces[number], u)
+    dest = _piece_of(v, starts)
+    sent, node = distinct_pairs(dest, u)  # (shard, first end), each once
+    store, rows = _sets(collected, pieces[number], node)
     sizes = store.sizes(rows)
     sets = pa.LargeListArray.from_arrays(
         pa.array(np.r_[0, np.cumsum(sizes)].astype(np.int64)),
         pa.array(store.gather(rows), pa.uint32()),
     )
-    out = pa.table({"u": u, "v": v, "a": sets})
-    return collected.spill(f"unit-half-{number}", out, _piece_of(v, starts))
+    return (
+        collected.spill(f"unit-half-{number}", pa.table({"u": u, "v": v}), dest),
+        collected.spill(f"unit-halfsets-{number}", pa.table({"node": node, "a": sets}), sent),
+    )
 
 
 def _verify_other(
-    handles: list[Any], starts: np.ndarray, collected: Any, threshold: float, work: str,
-    partitions: int, number: int,
+    handles: list[tuple[Any, Any]], starts: np.ndarray, collected: Any, threshold: float,
+    work: str, partitions: int, number: int,
 ) -> tuple[int, int]:  # fmt: skip
     """Round 4: the other ends' sets, exact Jaccard; verified edges (for the components) by
     partition of their first node. Returns (candidate pairs, verified)."""
-    table = read_spilled(handles, number)
+    table = read_spilled([h[0] for h in handles], number)
     u = v = np.empty(0, np.int64)
     candidates = 0
     if table is not None and table.num_rows:
         u, v = table.column("u").to_numpy(), table.column("v").to_numpy()
         candidates = len(u)
-        a = SetStore.from_arrow(table.column("a"))
+        firsts = read_spilled([h[1] for h in handles], number)
+        node = firsts.column("node").to_numpy()
+        order = np.argsort(node, kind="stable")
+        a = SetStore.from_arrow(firsts.column("a"))
+        rows_a = order[np.searchsorted(node[order], u)]
         b, rows = _sets(collected, collected.pieces()[number], v)
-        ok = jaccard_at_least(a, np.arange(len(u)), b, rows, threshold)
+        ok = jaccard_at_least(a, rows_a, b, rows, threshold)
         u, v = u[ok], v[ok]
     path = storage.path(work, "edges", f"part-{number:05d}.parquet")
     write_partitioned(path, pa.table({"u": u, "v": v}), partition_of(u.view(np.uint64), partitions))
@@ -445,8 +458,7 @@ class ClusterPart:
 
 
 def _clusters(
-    collected: Any, routed: list[tuple[Any, Any]], starts: np.ndarray, p: Params, group_of: Any,
-    part: int,
+    collected: Any, routed: list[tuple[Any, Any]], p: Params, group_of: Any, part: int,
 ) -> ClusterPart:  # fmt: skip
     """Round 8: the clusters whose label falls in ``part``: documents, units per document, the
     first document, the units to cut (by group of shards)."""
@@ -492,24 +504,22 @@ def _clusters(
     )  # fmt: skip
 
 
-def _group_of(starts: np.ndarray, per_group: int, doc: np.ndarray) -> np.ndarray:
-    """The group of shards (of ``per_group`` consecutive shards) each document is in."""
-    return (np.searchsorted(starts, doc, "right") - 1) // per_group
-
-
 def partitions_for(units: int) -> int:
     return max(1, -(-units // UNITS_PER_PARTITION))
 
 
 def barrier(
-    collected: Any, run: Any, p: Params, write_decisions: Any, groups: int, per_group: int
+    collected: Any, run: Any, p: Params, write_decisions: Any, shard_groups: Any
 ) -> tuple[list[ClusterPart], list[dict], dict[str, Any]]:
     """The rounds; returns the cluster tasks' parts, the decision writers' counts and the
-    barrier's own counters. ``write_decisions(collected, cuts, pieces, group)`` writes one group
-    of shards' decision files (method simhash's last round)."""
+    barrier's own counters. ``shard_groups(pieces, units per shard)`` makes the groups of shards
+    (``len``, ``group_of(doc)``, ``memory()``) and ``write_decisions(collected, cuts, groups,
+    group)`` writes one group's decision files (method simhash's last round)."""
     pieces = collected.pieces()
     starts = np.array([a for a, _ in pieces], np.int64)
-    units = sum(run(functools.partial(_unit_count, collected), pieces))
+    per_shard = list(run(functools.partial(_unit_count, collected), pieces))
+    units = sum(per_shard)
+    groups = shard_groups(pieces, per_shard)
     P = partitions_for(units * p.bands // 8)
     scratch = getattr(collected, "scratch", None)
     work = storage.path(scratch, "units") if scratch is not None else Path(tempfile.mkdtemp())
@@ -533,11 +543,13 @@ def barrier(
         resolve = functools.partial(_resolve, str(labels.labels), members, starts, collected)
         resolved = list(run(resolve, list(range(P))))
         routed = list(run(functools.partial(_route, collected, resolved, P, p.keep), tasks))
-        group_of = functools.partial(_group_of, starts, per_group)
-        task = functools.partial(_clusters, collected, routed, starts, p, group_of)
+        task = functools.partial(_clusters, collected, routed, p, groups.group_of)
         parts = sorted(run(task, list(range(P))), key=lambda c: c.part)
-        write = functools.partial(write_decisions, collected, [c.cuts for c in parts], pieces)
-        counts = sorted(run(write, list(range(groups))), key=lambda c: c["group"])
+        write = functools.partial(write_decisions, collected, [c.cuts for c in parts], groups)
+        counts = sorted(
+            run(write, list(range(len(groups))), memory=groups.memory()),
+            key=lambda c: c["group"],
+        )
     finally:
         storage.rmtree(work)
     return (
@@ -613,10 +625,9 @@ def decide(cfg: Any, collected: Any, run: Any) -> dict[str, Any]:
     """The barrier and the stage's summary (as method simhash reports it)."""
     from curate.stages import simhash_dedup as sd  # the decision files and report, shared
 
-    pieces = collected.pieces()
-    groups = -(-len(pieces) // sd.SHARDS_PER_GROUP)
-    parts, counts, own = barrier(collected, run, params(cfg), sd._write_decisions, groups,
-                                 sd.SHARDS_PER_GROUP)  # fmt: skip
+    parts, counts, own = barrier(
+        collected, run, params(cfg), sd._write_decisions, sd.ShardGroups.of
+    )
     return {
         "documents": collected.num_rows,
         "method": "minhash",

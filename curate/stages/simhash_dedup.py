@@ -145,7 +145,8 @@ PARTITIONS = 1  # the index's partitions: one of fingerprints per dump (in piece
 UNITS_PER_TASK = 1 << 20
 TOP_UNITS = 10  # the report's most removed boilerplate
 CANDIDATES = 1 << 20  # candidate pairs checked at once (~100 MB): bounds a task's memory
-SHARDS_PER_GROUP = 16  # shards whose decision files one task writes: their cuts in memory
+SHARDS_PER_GROUP = 16  # shards whose decision files one task writes at most ...
+UNITS_PER_GROUP = 1 << 22  # ... and their units at most (or one shard): their cuts in memory
 # with an index: shards per input partition of the ordinals' sort (a routing task reads its
 # group's ordinals: ~28 bytes a document)
 ORDINAL_GROUP = 16
@@ -619,13 +620,13 @@ class SimhashDedup(RowRemovalStage):
                 run(route, list(enumerate(pieces)), memory=per_shard), key=lambda r: r[0]
             )
             # round 3b: one task per share of the clusters, reading only its own units
-            starts = np.array([a for a, _ in pieces], np.int64)  # one number per shard
+            groups = ShardGroups.of(pieces, [r[2] for r in spilled])
             task = functools.partial(
                 _reduce_clusters,
                 collected,
                 [r[1] for r in routed],
                 [r[2] for r in routed],
-                starts,
+                groups,
                 (staged, top_seq, cfg.hamming, bits),
                 distinct,
                 (n_docs, cfg.min_docs, cfg.keep_first, cfg.keep),
@@ -636,10 +637,11 @@ class SimhashDedup(RowRemovalStage):
                 run(task, list(range(n_tasks)), memory=share_memory), key=lambda p: p.part
             )
             # round 4: one task per group of shards writes their decision files and counts
-            write = functools.partial(_write_decisions, collected, [p.cuts for p in parts], pieces)
-            groups = list(range(-(-len(pieces) // SHARDS_PER_GROUP)))
-            group_memory = _shard_memory(units, len(groups))
-            counts = sorted(run(write, groups, memory=group_memory), key=lambda c: c["group"])
+            write = functools.partial(_write_decisions, collected, [p.cuts for p in parts], groups)
+            counts = sorted(
+                run(write, list(range(len(groups))), memory=groups.memory()),
+                key=lambda c: c["group"],
+            )
             summary: dict[str, Any] = {
                 "documents": n_docs,
                 "units": sum(c["units"] for c in counts),
@@ -727,6 +729,45 @@ def _shard_memory(units: int, tasks: int) -> int:
     """What a routing, cluster or decision-writing task declares: its share of the units
     (~200 bytes each while it sorts and joins them: fingerprint, label, document, spans)."""
     return TASK_BASE + 200 * -(-units // max(tasks, 1))
+
+
+@dataclass(frozen=True)
+class ShardGroups:
+    """Consecutive shards whose decision files one task writes: at most SHARDS_PER_GROUP shards
+    and UNITS_PER_GROUP units (a larger shard alone), so the cuts a task holds grow with a
+    shard, not with the run (16 shards of 36,000 documents held 1.4 GB at 1.9 M documents)."""
+
+    starts: np.ndarray  # each shard's first row
+    bounds: np.ndarray  # each group's first shard, then the number of shards
+    units: int  # the units of the largest group
+
+    @classmethod
+    def of(cls, pieces: list[tuple[int, int]], units: list[int]) -> ShardGroups:
+        bounds, total, size, largest = [0], 0, 0, 0
+        for i, n in enumerate(units):  # one step per shard, in the driver
+            if size and (size == SHARDS_PER_GROUP or total + n > UNITS_PER_GROUP):
+                bounds.append(i)
+                total = size = 0
+            total, size = total + n, size + 1
+            largest = max(largest, total)
+        bounds.append(len(pieces))
+        starts = np.array([a for a, _ in pieces], np.int64)
+        return cls(starts, np.array(bounds, np.int64), largest)
+
+    def __len__(self) -> int:
+        return len(self.bounds) - 1
+
+    def group_of(self, doc: np.ndarray) -> np.ndarray:
+        """The group of each document (a row of the collected keys)."""
+        shard = np.searchsorted(self.starts, doc, "right") - 1
+        return np.searchsorted(self.bounds, shard, "right") - 1
+
+    def shards(self, group: int) -> range:
+        return range(int(self.bounds[group]), int(self.bounds[group + 1]))
+
+    def memory(self) -> int:
+        """What a decision-writing task declares (as ``_shard_memory``)."""
+        return TASK_BASE + 200 * self.units
 
 
 def _spill_fingerprints(
@@ -1175,7 +1216,7 @@ def _reduce_clusters(
     collected: Any,
     spilled: list[Any],
     firsts: list[Any],
-    starts: np.ndarray,
+    groups: ShardGroups,
     new: tuple[list[str], int, int, int],
     distinct: tuple[list[Any], np.ndarray],
     params: tuple[int, int, bool, str],
@@ -1231,7 +1272,7 @@ def _reduce_clusters(
     cut = seen & ~first if keep_first else seen
     ids, at, counts = np.unique(cluster[cut], return_index=True, return_counts=True)
     best = np.argsort(-counts, kind="stable")[:TOP_UNITS]
-    group = (np.searchsorted(starts, doc[cut], "right") - 1) // SHARDS_PER_GROUP
+    group = groups.group_of(doc[cut])
     cuts = pa.table({"doc": doc[cut], "k": k[cut], "length": length[cut]})
     commit = []
     if staged:
@@ -1307,10 +1348,11 @@ def _committed_by_label(
 
 
 def _write_decisions(
-    collected: Any, cuts: list[Any], pieces: list[tuple[int, int]], group: int
+    collected: Any, cuts: list[Any], groups: ShardGroups, group: int
 ) -> dict[str, Any]:
     """The decision files of one group of shards (each shard's cut spans: _row, start, end) and
     their counts: units seen, removed, characters removed, documents cut, by dump and domain."""
+    pieces = collected.pieces()
     table = read_spilled(cuts, group)
     if table is None:
         doc, k, length = (np.empty(0, np.int64) for _ in range(3))
@@ -1320,7 +1362,7 @@ def _write_decisions(
     out: dict[str, Any] = {"group": group, "units": 0, "units_removed": 0, "chars_removed": 0}
     out |= {"docs_cut": 0, "by_dump": {}, "by_domain": {}}
     columns = [SHARD, ROW, "start", "end", "dump", "domain"]
-    for start, stop in pieces[group * SHARDS_PER_GROUP : (group + 1) * SHARDS_PER_GROUP]:
+    for start, stop in (pieces[i] for i in groups.shards(group)):
         keys = collected.take(columns, np.arange(start, stop))
         a, b = np.searchsorted(doc, [start, stop])
         d = doc[a:b] - start

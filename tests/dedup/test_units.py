@@ -315,3 +315,77 @@ def test_identical_units_take_their_labels_by_partition_not_in_the_first_shard(
     # length, whose words are all masked as slots)
     assert sum(members) >= 16 * 63
     assert max(members) < sum(members) / 2
+
+
+def test_a_star_heads_set_goes_once_to_each_shard_not_once_per_pair(tmp_path, monkeypatch):
+    """One sentence with a different word dropped in each of 96 documents over 4 shards: large
+    buckets, whose pairs are each member with the bucket's smallest unit, in the first shard.
+    The first-end round ships each first end's shingle set once per shard it goes to, not once
+    per candidate pair (per pair, the first shard's task held a copy of the head's set for every
+    pair of every star), and the cuts are brute force's."""
+    import pyarrow.parquet as pq_
+
+    monkeypatch.setattr(units, "UNITS_PER_PARTITION", 64)
+    rng = random.Random(5)
+    line = (
+        "the quick brown fox jumps over the lazy dog while every reader of this page "
+        "keeps scrolling past another notice about cookies and privacy settings here"
+    )
+    words = line.split(" ")
+    rows = []
+    for i in range(96):
+        drop = rng.randrange(len(words))
+        line = " ".join(w for j, w in enumerate(words) if j != drop) + "."
+        parts = [" ".join(rng.choices(WORDS, k=rng.randint(6, 14))) + "." for _ in range(3)]
+        parts.insert(rng.randrange(4), line)
+        rows.append({"id": f"d{i:03d}", "text": "\n".join(parts), "dump": "D", "date": None})
+    shipped: list = []
+
+    def run(fn, tasks, **kw):
+        out = list(run_here(fn, tasks, **kw))
+        if getattr(fn, "func", None) is units._verify_first:
+            shipped.extend(out)
+        return out
+
+    cfg = SimhashDedupConfig(min_docs=3)
+    got, summary = barrier_cuts(rows, cfg, tmp_path, shards=4, run=run)
+    assert got == brute_force(rows, cfg) and len(got) > 60
+    pairs = sum(pq_.read_metadata(p).num_rows for p, _ in shipped)
+    assert pairs == summary["candidate_pairs"] > 100
+    sent = 0
+    for _, path in shipped:  # one row group per destination shard: each node in it once
+        f = pq_.ParquetFile(path)
+        for g in range(f.num_row_groups):
+            node = f.read_row_group(g, columns=["node"]).column(0).to_numpy()
+            assert len(np.unique(node)) == len(node)
+            sent += len(node)
+    assert sent < pairs / 2  # per pair: 229 sets for 229 pairs; now 79
+
+
+def test_decision_files_are_written_by_groups_bounded_by_units(tmp_path, monkeypatch):
+    """A group of shards whose decision files one task writes holds at most UNITS_PER_GROUP
+    units (a larger shard alone) and SHARDS_PER_GROUP shards; with one shard a group the cuts
+    are brute force's all the same."""
+    from curate.stages import simhash_dedup as sd
+
+    monkeypatch.setattr(sd, "UNITS_PER_GROUP", 10)
+    monkeypatch.setattr(sd, "SHARDS_PER_GROUP", 3)
+    pieces = [(i * 100, i * 100 + 100) for i in range(8)]
+    groups = sd.ShardGroups.of(pieces, [5, 5, 5, 20, 1, 1, 1, 1])
+    assert groups.bounds.tolist() == [0, 2, 3, 4, 7, 8]
+    assert [list(groups.shards(g)) for g in range(len(groups))][3] == [4, 5, 6]
+    assert groups.units == 20
+    assert groups.group_of(np.array([0, 199, 200, 399, 450, 799])).tolist() == [0, 0, 1, 2, 3, 4]
+    monkeypatch.setattr(sd, "UNITS_PER_GROUP", 1)
+    writers: list[int] = []
+
+    def run(fn, tasks, **kw):
+        if getattr(fn, "func", None) is sd._write_decisions:
+            writers.extend(tasks)
+        return run_here(fn, tasks, **kw)
+
+    rows = corpus()
+    cfg = SimhashDedupConfig(bands=60, min_docs=3)
+    got, _ = barrier_cuts(rows, cfg, tmp_path, shards=4, run=run)
+    assert writers == [0, 1, 2, 3]
+    assert got == brute_force(rows, cfg)
