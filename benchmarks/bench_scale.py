@@ -55,6 +55,8 @@ class Sampler:
     driver_cpu: float = 0.0
     load: list[float] = field(default_factory=list)
     last: dict[int, tuple[float, int, int]] = field(default_factory=dict)  # pid: cpu, r, w
+    parent: dict[int, int] = field(default_factory=dict)  # pid: its parent's pid
+    owed: dict[int, tuple[int, int]] = field(default_factory=dict)  # pid: r, w counted already
 
     def sample(self, proc: psutil.Process, now: str, dt: float) -> None:
         try:
@@ -63,6 +65,16 @@ class Sampler:
             return
         ph = self.phases.setdefault(now, Phase())
         ph.seconds += dt
+        # a reaped child's read and write counts are added to its parent's (/proc/PID/io,
+        # Linux's wait): what the child's own samples counted is taken off the parent's next
+        # delta, or every pass's bytes were counted again in the barrier that reaped its workers
+        alive = {p.pid for p in procs}
+        for pid in [pid for pid in self.last if pid not in alive]:
+            _, r, w = self.last.pop(pid)
+            up = self.parent.pop(pid, None)
+            if up is not None:
+                r0, w0 = self.owed.get(up, (0, 0))
+                self.owed[up] = (r0 + r, w0 + w)
         for k, p in enumerate(procs):
             try:
                 with p.oneshot():
@@ -73,9 +85,12 @@ class Sampler:
                 continue
             cpu = t.user + t.system
             before = self.last.get(p.pid, (0.0, 0, 0))
+            if p.pid not in self.parent:
+                self.parent[p.pid] = p.ppid()
+            r0, w0 = self.owed.pop(p.pid, (0, 0))
             ph.cpu += cpu - before[0]
-            ph.rchar += io.read_chars - before[1]
-            ph.wchar += io.write_chars - before[2]
+            ph.rchar += io.read_chars - before[1] - r0
+            ph.wchar += io.write_chars - before[2] - w0
             self.last[p.pid] = (cpu, io.read_chars, io.write_chars)
             if k == 0:
                 ph.driver_mb = max(ph.driver_mb, rss)
