@@ -88,9 +88,11 @@ class Sampler:
             if p.pid not in self.parent:
                 self.parent[p.pid] = p.ppid()
             r0, w0 = self.owed.pop(p.pid, (0, 0))
+            r, w = io.read_chars - before[1], io.write_chars - before[2]
             ph.cpu += cpu - before[0]
-            ph.rchar += io.read_chars - before[1] - r0
-            ph.wchar += io.write_chars - before[2] - w0
+            # less than it owes: not its child's reaping (an orphan goes to init), nothing to take
+            ph.rchar += r - r0 if r >= r0 else r
+            ph.wchar += w - w0 if w >= w0 else w
             self.last[p.pid] = (cpu, io.read_chars, io.write_chars)
             if k == 0:
                 ph.driver_mb = max(ph.driver_mb, rss)

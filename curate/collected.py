@@ -194,11 +194,16 @@ class CollectedFiles:
         return str(path)
 
 
-def read_spilled(handles: Sequence[Any], partition: int) -> pa.Table | None:
-    """One partition of every spilled table that has it (None when none has)."""
+def read_spilled(
+    handles: Sequence[Any], partition: int, columns: list[str] | None = None
+) -> pa.Table | None:
+    """One partition of every spilled table that has it (None when none has); only ``columns``
+    when given."""
     files = [storage.path(h) for h in handles if not isinstance(h, dict)]
     parts = [h[partition] for h in handles if isinstance(h, dict) and partition in h]
-    on_disk = read_partition(files, partition) if files else None
+    if columns is not None:
+        parts = [t.select(columns) for t in parts]
+    on_disk = read_partition(files, partition, columns) if files else None
     if on_disk is not None:
         parts.append(on_disk)
     return pa.concat_tables(parts, promote_options="default") if parts else None

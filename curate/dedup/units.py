@@ -21,12 +21,14 @@ Jaccard; curate.shuffle partitions; curate.dedup.components) and, for the last r
 
 The barrier is rounds of tasks over partitions, no per-unit state in the driver:
 
-0. keys (per shard): each unit's xxh3 of its sorted shingle set -> partitions of the key; distinct
-   (per key partition): the units of one set are one node from here to the components, their
-   smallest, the representative, with the group's size -> shards of the representative, and
-   each other member with its representative -> partitions of the representative (a
-   boilerplate line in N pages costs N rows here, then one node, 20 band keys and no star of N
-   edges);
+0. keys (per shard): each unit's xxh3 of its sorted shingle set; the shard's units of one key are
+   one row (its smallest unit, the shard's local representative, and their count) -> partitions
+   of the key, and each other unit with its local representative is kept for the shard's own
+   later tasks; distinct (per key partition): the shards' rows of one key are one node from
+   here to the components, their smallest, the representative, with the group's size (the
+   counts summed) -> shards of the representative, and each other local representative with
+   it -> partitions of the representative (a boilerplate line in N pages over S shards costs
+   S rows here, then one node, 20 band keys and no star of N edges);
 1. bands (one task per shard): each representative's MinHash signature and its LSH band keys
    (with its group's size) -> partitions of the key (the collect step keeps only the shingle
    sets: 4 bytes a shingle);
@@ -41,12 +43,18 @@ The barrier is rounds of tasks over partitions, no per-unit state in the driver:
    group's members take their representative's label -> shards of the unit (by partition, not
    by shard of the representative: a group's smallest unit is in the earliest shard that has
    it, so the shards of the representatives held nearly every duplicate unit of the run in the
-   first shards' tasks, 2.8 GB at 1.9 M documents); 7. route (per shard): each unit with its
-   cluster's label -> partitions of the label, with the shard's first document per cluster and
-   its survival columns;
-8. clusters (per label partition): documents and units per cluster, the first document, the units
-   to cut -> groups of shards; 9. decision files (per group of shards, bounded by their units:
-   ``simhash_dedup.ShardGroups``), as ``method: simhash`` writes them.
+   first shards' tasks, 2.8 GB at 1.9 M documents); 7. route (per shard): one row per cluster
+   of the shard (its label, the cluster's smallest node): its units and documents there, the
+   shard's first document in survival order with its survival columns and its units, the
+   smallest unit and the smallest outside that document -> partitions of the label;
+8. clusters (per label partition): documents and units per cluster summed over its shards' rows,
+   the first document, the units cut and the report's example; each boilerplate cluster's
+   verdict (label, first document) -> groups of the shards it is in; 9. decision files (per
+   group of shards, ``simhash_dedup.ShardGroups``, a shard at a time): each unit's label again
+   (from round 6's files), cut when its cluster has a verdict and it is not in the first
+   document, written as ``method: simhash`` writes them. No round holds a cluster's units: a
+   line in every page of a dump is one row per shard in round 8 (by units, one partition's task
+   held 743 MB at 1.9 M documents), and each unit stays in its shard's tasks.
 
 A representative is its group's smallest node, and a bucket's size counts every unit of its
 members' groups, so a bucket links the units it linked when every unit was its own node (a star's
@@ -86,6 +94,11 @@ from curate.xxh3 import xxh3_64
 UNIT_BITS = 24  # units of one document: a node is row << UNIT_BITS | k
 PAIR_ALL = 8  # buckets up to this size link every pair; larger ones link each to the smallest
 UNITS_PER_PARTITION = 1 << 20  # key and label partitions: about this many units each
+# what a task declares (Ray places it by this; the local pool ends its workers after a round
+# that declares over RECYCLE_MEMORY): a fixed part, plus per unit of its shard or per band key
+# of its partition (measured: a bucket task grew 290 MB for 5.8 M band keys)
+SHARD_UNIT_BYTES = 400
+KEY_BYTES = 64
 SURVIVAL = ["id", "dump", "date"]
 TOP_UNITS = 10
 MASKED_WORDS = 2  # a masked unit needs this many words left, or it is taken as written
@@ -235,41 +248,57 @@ def _shard_sets(collected: Any, piece: tuple[int, int]) -> tuple[SetStore, np.nd
     return SetStore(values, np.r_[0, np.cumsum(sizes)]), _nodes(doc, k)
 
 
-def _unit_count(collected: Any, piece: tuple[int, int]) -> int:
-    """How many units one shard has (the driver sums them: it reads no unit column)."""
-    batch = collected.take(["start"], np.arange(*piece))
-    return int(pc.sum(pc.list_value_length(batch.column(0))).as_py() or 0)
+def _unit_count(collected: Any, number: int) -> tuple[int, int]:
+    """(shard, how many units it has): the driver reads no unit column."""
+    batch = collected.take(["start"], np.arange(*collected.pieces()[number]))
+    return number, int(pc.sum(pc.list_value_length(batch.column(0))).as_py() or 0)
 
 
-def _keys(collected: Any, partitions: int, piece: tuple[int, int]) -> Any:
-    """Round 0: (key, node) of every unit of one shard, the key the xxh3 of its sorted shingle
-    set (the set is all the later rounds see of a unit), by partition of the key."""
-    store, node = _shard_sets(collected, piece)
+def _keys(collected: Any, partitions: int, number: int) -> tuple[int, Any, Any]:
+    """Round 0: one shard's units grouped by key, the xxh3 of their sorted shingle set (the set
+    is all the later rounds see of a unit): each key once, with the shard's smallest unit that
+    has it and their count, by partition of the key; and the shard's other units with that
+    unit (its local representative), kept for the shard's own later tasks. So a line in every
+    page of a dump costs the key's task one row per shard, not one per page."""
+    store, node = _shard_sets(collected, collected.pieces()[number])
     data = pa.py_buffer(np.ascontiguousarray(store.values, np.uint32).view(np.uint8))
     offsets = pa.py_buffer((store.offsets * 4).astype(np.int64))
     sets = pa.Array.from_buffers(pa.large_binary(), len(node), [None, offsets, data])
-    keys = xxh3_64(sets)
-    table = pa.table({"key": keys, "node": node})
-    return collected.spill(f"unit-keys-{piece[0]}", table, partition_of(keys, partitions))
-
-
-def _distinct(handles: list[Any], starts: np.ndarray, collected: Any, partitions: int,
-              part: int) -> tuple[Any, Any]:  # fmt: skip
-    """Round 0b: the units of one key partition grouped by key (identical shingle sets): each
-    group's representative (its smallest node) with the group's size, by shard of the
-    representative; and every other member with its representative, by partition of the
-    representative (``partition_of``, as the components' labels)."""
-    table = read_spilled(handles, part)
-    key = node = np.empty(0, np.int64)
-    if table is not None and table.num_rows:
-        key, node = table.column("key").to_numpy(), table.column("node").to_numpy()
-        order = np.lexsort((node, key))
-        key, node = key[order], node[order]
+    key = np.asarray(xxh3_64(sets))
+    order = np.lexsort((node, key))
+    key, node = key[order], node[order]
     new = np.r_[True, key[1:] != key[:-1]] if len(key) else np.empty(0, bool)
     first = np.flatnonzero(new)
     rep = node[first]
     count = np.diff(np.r_[first, len(key)]).astype(np.int64)
-    reps = pa.table({"node": rep, "count": count})
+    table = pa.table({"key": key[first], "node": rep, "count": count})
+    rep_of = rep[np.cumsum(new) - 1] if len(key) else node
+    local = pa.table({"node": node[~new], "rep": rep_of[~new]})
+    return (
+        number,
+        collected.spill(f"unit-keys-{number}", table, partition_of(key[first], partitions)),
+        collected.spill(f"unit-local-{number}", local, np.full(local.num_rows, number)),
+    )
+
+
+def _distinct(handles: list[Any], starts: np.ndarray, collected: Any, partitions: int,
+              part: int) -> tuple[Any, Any]:  # fmt: skip
+    """Round 0b: the shards' keys of one key partition grouped by key (identical shingle sets):
+    each group's representative (its smallest node) with the group's size (the shards' counts
+    summed), by shard of the representative; and every other shard's local representative
+    with the group's, by partition of the representative (``partition_of``, as the components'
+    labels)."""
+    table = read_spilled(handles, part)
+    key = node = count = np.empty(0, np.int64)
+    if table is not None and table.num_rows:
+        key, node, count = (table.column(c).to_numpy() for c in ("key", "node", "count"))
+        order = np.lexsort((node, key))
+        key, node, count = key[order], node[order], count[order]
+    new = np.r_[True, key[1:] != key[:-1]] if len(key) else np.empty(0, bool)
+    first = np.flatnonzero(new)
+    rep = node[first]
+    total = np.add.reduceat(count, first) if len(first) else count
+    reps = pa.table({"node": rep, "count": total.astype(np.int64)})
     rep_of = rep[np.cumsum(new) - 1] if len(key) else node
     members = pa.table({"node": node[~new], "rep": rep_of[~new]})
     return (
@@ -296,38 +325,65 @@ def _bands(collected: Any, p: Params, partitions: int, reps: list[Any], number: 
     return collected.spill(f"unit-bands-{number}", table, partition_of(keys, partitions))
 
 
+SLICE = 1 << 20  # sorted band keys turned into pairs at once (whole buckets)
+
+
+def _bucket_pairs(key: np.ndarray, node: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The candidate pairs of whole buckets (``key`` sorted, then ``node``): every pair of a
+    bucket of up to PAIR_ALL units, each member of a larger one with its smallest."""
+    new = np.r_[True, key[1:] != key[:-1]]
+    bucket = np.cumsum(new) - 1
+    first = np.flatnonzero(new)
+    size = np.diff(np.r_[first, len(key)])[bucket]
+    units = np.add.reduceat(count, first)[bucket]
+    at = np.arange(len(key)) - first[bucket]
+    head = node[first[bucket]]
+    star = (units > PAIR_ALL) & (at > 0)
+    us, vs = [head[star]], [node[star]]
+    small = units <= PAIR_ALL
+    for d in range(1, int(size[small].max(initial=1))):  # member i with member i + d
+        idx = np.flatnonzero(small & (at + d < size))
+        us.append(node[idx])
+        vs.append(node[idx + d])
+    u, v = np.concatenate(us), np.concatenate(vs)
+    u, v = np.minimum(u, v), np.maximum(u, v)
+    keep = u != v
+    return u[keep], v[keep]
+
+
 def _buckets(handles: list[Any], starts: np.ndarray, collected: Any, part: int) -> Any:
     """Round 2: candidate pairs of the buckets of one key partition, by shard of the first end.
     A bucket of up to PAIR_ALL members gives all its pairs, a larger one each member with its
     smallest (identical units, repeated boilerplate, make the large buckets). A member stands
     for ``count`` units with its shingle set: a bucket's size counts them all, so the pairs join
-    the same units as a bucket of every unit would."""
-    table = read_spilled(handles, part)
+    the same units as a bucket of every unit would. The sorted keys are turned into pairs SLICE
+    keys at a time (cut between buckets): a dozen arrays the size of the partition, at 5.8 M band
+    keys, made the task 733 MB."""
     u = v = np.empty(0, np.int64)
-    if table is not None and table.num_rows:
-        key, node = table.column("key").to_numpy(), table.column("node").to_numpy()
-        count = table.column("count").to_numpy()
+    found = read_spilled(handles, part, ["key"])
+    if found is not None and found.num_rows:
+        del found  # a column at a time: never the Arrow table and its NumPy copy at once
+
+        def column(name: str) -> np.ndarray:
+            return read_spilled(handles, part, [name]).column(0).to_numpy()
+
+        key, node = column("key"), column("node")
         order = np.lexsort((node, key))
-        key, node, count = key[order], node[order], count[order]
-        new = np.r_[True, key[1:] != key[:-1]]
-        bucket = np.cumsum(new) - 1
-        first = np.flatnonzero(new)
-        size = np.diff(np.r_[first, len(key)])[bucket]
-        units = np.add.reduceat(count, first)[bucket]
-        at = np.arange(len(key)) - first[bucket]
-        head = node[first[bucket]]
-        star = (units > PAIR_ALL) & (at > 0)
-        us, vs = [head[star]], [node[star]]
-        small = units <= PAIR_ALL
-        for d in range(1, int(size[small].max(initial=1))):  # member i with member i + d
-            sel = small & (at + d < size)
-            idx = np.flatnonzero(sel)
-            us.append(node[idx])
-            vs.append(node[idx + d])
-        u, v = np.concatenate(us), np.concatenate(vs)
-        u, v = np.minimum(u, v), np.maximum(u, v)
-        keep = u != v
-        u, v = distinct_pairs(u[keep], v[keep])
+        key = key[order]
+        node = node[order]
+        count = column("count")[order]
+        del order
+        us, vs, pos = [], [], 0
+        while pos < len(key):
+            end = min(len(key), pos + SLICE)
+            if end < len(key):  # the end of the bucket the slice's last key is in
+                end = int(np.searchsorted(key, key[end - 1], "right"))
+            pair = _bucket_pairs(key[pos:end], node[pos:end], count[pos:end])
+            us.append(pair[0])
+            vs.append(pair[1])
+            pos = end
+        del key, node, count
+        u, v = distinct_pairs(np.concatenate(us), np.concatenate(vs))
     return collected.spill(f"unit-pairs-{part}", pa.table({"u": u, "v": v}), _piece_of(u, starts))
 
 
@@ -413,42 +469,77 @@ def _resolve(labels: str, members: list[Any], starts: np.ndarray, collected: Any
     return collected.spill(f"unit-resolved-{part}", table, _piece_of(node, starts))
 
 
-def _route(
-    collected: Any, labels: list[Any], partitions: int, keep: str, number: int
-) -> tuple[Any, Any]:
-    """Round 7: one shard's units with their cluster's label (its smallest node; a unit without
-    a near-copy is its own), by partition of the label; and per cluster, the shard's first
-    document in survival order with its survival columns."""
+def _shard_labels(
+    collected: Any, resolved: list[Any], local: Any, columns: list[str], number: int
+) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray]:
+    """One shard's ``columns`` (``start`` first) and each of its units' (doc row, node, label):
+    its cluster's smallest node, given by ``_resolve`` to the shard's local representatives
+    and from them to the units they stand for (``local``, round 0's), or its own node."""
     start, stop = collected.pieces()[number]
-    batch = collected.take(["start", "end", *SURVIVAL], np.arange(start, stop))
+    batch = collected.take(columns, np.arange(start, stop))
     doc, k = _units_of(batch, start)
     node = _nodes(doc, k)
     label = node.copy()
-    found = read_spilled(labels, number)
+    found = read_spilled(resolved, number)
     if found is not None and found.num_rows:
         at = np.searchsorted(node, found.column("node").to_numpy())
         label[at] = found.column("label").to_numpy()
-    s_, e_ = (pc.list_flatten(batch.column(c)).to_numpy() for c in ("start", "end"))
-    units = pa.table(
-        {"doc": doc, "k": k.astype(np.int32), "label": label, "length": (e_ - s_).astype(np.int64)}
+    same = read_spilled([local], number)
+    if same is not None and same.num_rows:
+        at, rep = (np.searchsorted(node, same.column(c).to_numpy()) for c in ("node", "rep"))
+        label[at] = label[rep]
+    return batch, doc, node, label
+
+
+NO_NODE = np.iinfo(np.int64).max
+
+
+def _route(
+    collected: Any, resolved: list[Any], local: list[Any], partitions: int, keep: str,
+    number: int,
+) -> Any:  # fmt: skip
+    """Round 7: one shard's clusters, one row each, by partition of the label: its units and
+    documents in the shard, the shard's first document in survival order with its survival
+    columns and its units, the smallest unit and the smallest outside that document. A cluster
+    in every page of the run costs a row per shard here, not a row per unit."""
+    batch, doc, node, label = _shard_labels(
+        collected, resolved, local[number], ["start", *SURVIVAL], number
     )
-    part = partition_of(label.view(np.uint64), partitions)
-    rank = rank_of(survival_order(batch.select(SURVIVAL), keep))
+    start = collected.pieces()[number][0]
     lengths = pc.list_value_length(batch.column("start")).to_numpy().astype(np.int64)
-    by = np.lexsort((np.repeat(rank, lengths), label))
-    head = by[np.r_[True, label[by][1:] != label[by][:-1]]] if len(by) else by
-    firsts = batch.select(SURVIVAL).take(pa.array(doc[head] - start))
-    firsts = firsts.add_column(0, "doc", pa.array(doc[head]))
-    firsts = firsts.add_column(0, "label", pa.array(label[head]))
-    return (
-        collected.spill(f"unit-units-{number}", units, part),
-        collected.spill(f"unit-firsts-{number}", firsts, part[head]),
+    rank = rank_of(survival_order(batch.select(SURVIVAL), keep))
+    by = np.lexsort((node, np.repeat(rank, lengths), label))
+    label, doc, node = label[by], doc[by], node[by]
+    first = np.flatnonzero(np.r_[True, label[1:] != label[:-1]]) if len(label) else by
+    head = doc[first]
+    in_head = doc == np.repeat(head, np.diff(np.r_[first, len(label)]))
+    new_doc = np.r_[True, (label[1:] != label[:-1]) | (doc[1:] != doc[:-1])] if len(label) else by
+
+    def per_cluster(ufunc: Any, values: np.ndarray) -> np.ndarray:
+        return ufunc.reduceat(values, first) if len(first) else values[:0]
+
+    table = batch.select(SURVIVAL).take(pa.array(head - start))
+    columns = {
+        "label": label[first],
+        "shard": np.full(len(first), number, np.int64),
+        "units": np.diff(np.r_[first, len(label)]),
+        "docs": per_cluster(np.add, new_doc.astype(np.int64)),
+        "doc": head,
+        "head_units": per_cluster(np.add, in_head.astype(np.int64)),
+        "smallest": per_cluster(np.minimum, node),
+        "other": per_cluster(np.minimum, np.where(in_head, NO_NODE, node)),
+    }
+    for c, (name, values) in enumerate(columns.items()):
+        table = table.add_column(c, name, pa.array(values, pa.int64()))
+    return collected.spill(
+        f"unit-clusters-{number}", table, partition_of(label[first].view(np.uint64), partitions)
     )
 
 
 @dataclass
 class ClusterPart:
-    """One cluster task's counts and the handle of the units it cuts (as method simhash's)."""
+    """One cluster task's counts and the handle of its verdicts (label, first document) for the
+    shards of its boilerplate clusters, by group of shards."""
 
     part: int
     cuts: Any
@@ -457,51 +548,83 @@ class ClusterPart:
     top: tuple[np.ndarray, ...]  # (units cut, label, doc, k of a cut unit, documents)
 
 
-def _clusters(
-    collected: Any, routed: list[tuple[Any, Any]], p: Params, group_of: Any, part: int,
-) -> ClusterPart:  # fmt: skip
-    """Round 8: the clusters whose label falls in ``part``: documents, units per document, the
-    first document, the units to cut (by group of shards)."""
-    table = read_spilled([r[0] for r in routed], part)
+def _clusters(collected: Any, routed: list[Any], p: Params, groups: Any, part: int) -> ClusterPart:
+    """Round 8: the clusters whose label falls in ``part``, from their shards' rows: units and
+    documents, the first document (the first of the shards' firsts), the units cut; each
+    boilerplate cluster's verdict (label, first document or -1) to the group of every shard it
+    is in."""
+    table = read_spilled(routed, part)
+    names = ("label", "shard", "units", "docs", "doc", "head_units", "smallest", "other")
     if table is None:
-        doc = k = label = length = np.empty(0, np.int64)
-    else:
-        doc, k, label, length = (
-            table.column(c).to_numpy() for c in ("doc", "k", "label", "length")
-        )
+        table = pa.table({n: pa.array([], pa.int64()) for n in names})
+    label, shard, units, docs, doc, head_units, smallest, other = (
+        table.column(c).to_numpy() for c in names
+    )
     labels, cluster = np.unique(label, return_inverse=True)
     n = len(labels)
-    units = np.bincount(cluster, minlength=n)
-    pair = arrays.distinct(cluster.astype(np.int64) * (1 << 40) + doc)
-    docs = np.bincount(pair >> 40, minlength=n)
-    boiler = (docs >= p.min_docs) & (units <= p.max_per_doc * docs)
+    c_units = np.bincount(cluster, weights=units, minlength=n).astype(np.int64)
+    c_docs = np.bincount(cluster, weights=docs, minlength=n).astype(np.int64)
+    boiler = (c_docs >= p.min_docs) & (c_units <= p.max_per_doc * c_docs)
     winner = np.full(n, -1, np.int64)
-    heads = read_spilled([r[1] for r in routed], part)
-    if heads is not None and p.keep_first:
-        heads = heads.filter(pa.array(np.isin(heads.column("label").to_numpy(), labels[boiler])))
-    if heads is not None and heads.num_rows and p.keep_first:
+    if p.keep_first and boiler.any():
+        heads = table.filter(pa.array(boiler[cluster]))
         heads = heads.take(pc.sort_indices(heads, [("doc", "ascending")]))  # ties: earlier row
         by = survival_order(heads, p.keep)
         h_label = heads.column("label").to_numpy()[by]
         h_doc = heads.column("doc").to_numpy()[by]
         _, at = np.unique(h_label, return_index=True)
         winner[np.searchsorted(labels, h_label[at])] = h_doc[at]
-    cut = boiler[cluster] & (doc != winner[cluster]) if p.keep_first else boiler[cluster]
-    # each cluster's example: its cut unit of the smallest (document, unit) (the rows' order
-    # here depends on which routing task finished first)
-    by = np.lexsort((k[cut], doc[cut], cluster[cut]))
-    ids, first, counts = np.unique(cluster[cut][by], return_index=True, return_counts=True)
-    at = by[first]
-    best = np.argsort(-counts, kind="stable")[:TOP_UNITS]
-    cuts = pa.table({"doc": doc[cut], "k": k[cut].astype(np.int64), "length": length[cut]})
+    won = doc == winner[cluster]  # the row of the shard that holds the cluster's first
+    kept = np.bincount(cluster[won], weights=head_units[won], minlength=n).astype(np.int64)
+    cut = np.where(boiler, c_units - kept, 0)
+    # each cluster's example: its cut unit of the smallest (document, unit)
+    example = np.full(n, NO_NODE, np.int64)
+    np.minimum.at(example, cluster, np.where(won, other, smallest))
+    ids = np.flatnonzero(cut > 0)
+    best = ids[np.argsort(-cut[ids], kind="stable")[:TOP_UNITS]]
+    mask = np.int64((1 << UNIT_BITS) - 1)
+    verdicts = pa.table({"shard": shard, "label": label, "winner": winner[cluster]}).filter(
+        pa.array(boiler[cluster])
+    )
     return ClusterPart(
         part=part,
-        cuts=collected.spill(f"unit-cuts-{part}", cuts, group_of(doc[cut])),
-        clusters=int((units > 1).sum()),
+        cuts=collected.spill(
+            f"unit-verdicts-{part}", verdicts,
+            groups.group_of_shard(verdicts.column("shard").to_numpy()),
+        ),
+        clusters=int((c_units > 1).sum()),
         boilerplate=int(boiler.sum()),
-        top=(counts[best], labels[ids[best]].view(np.uint64), doc[cut][at[best]],
-             k[cut][at[best]], docs[ids[best]]),
+        top=(cut[best], labels[best].view(np.uint64), example[best] >> np.int64(UNIT_BITS),
+             example[best] & mask, c_docs[best]),
     )  # fmt: skip
+
+
+def _decisions(
+    collected: Any, resolved: list[Any], local: list[Any], verdicts: list[Any], groups: Any,
+    group: int,
+) -> dict[str, Any]:  # fmt: skip
+    """Round 9: the decision files of one group of shards, a shard at a time: a unit is cut
+    when its cluster is boilerplate and it is not in the cluster's first document."""
+    from curate.stages import simhash_dedup as sd  # the decision files, shared
+
+    table = read_spilled(verdicts, group)
+    out = sd._counts(group)
+    for number in groups.shards(group):
+        keys, doc, _, label = _shard_labels(
+            collected, resolved, local[number], sd.DECISION_COLUMNS, number
+        )
+        mine = label[:0]
+        winner = doc[:0]
+        if table is not None and table.num_rows:
+            rows = table.filter(pc.equal(table.column("shard"), number))
+            order = pc.sort_indices(rows, [("label", "ascending")])
+            mine = rows.column("label").take(order).to_numpy()
+            winner = rows.column("winner").take(order).to_numpy()
+        at = np.minimum(np.searchsorted(mine, label), max(len(mine) - 1, 0))
+        hit = (mine[at] == label) if len(mine) else np.zeros(len(label), bool)
+        cut = hit & (doc != (winner[at] if len(mine) else -1))
+        sd.shard_decision(collected, keys, cut, out)
+    return out
 
 
 def partitions_for(units: int) -> int:
@@ -509,43 +632,54 @@ def partitions_for(units: int) -> int:
 
 
 def barrier(
-    collected: Any, run: Any, p: Params, write_decisions: Any, shard_groups: Any
+    collected: Any, run: Any, p: Params, shard_groups: Any
 ) -> tuple[list[ClusterPart], list[dict], dict[str, Any]]:
     """The rounds; returns the cluster tasks' parts, the decision writers' counts and the
     barrier's own counters. ``shard_groups(pieces, units per shard)`` makes the groups of shards
-    (``len``, ``group_of(doc)``, ``memory()``) and ``write_decisions(collected, cuts, groups,
-    group)`` writes one group's decision files (method simhash's last round)."""
+    whose decision files one task writes (``simhash_dedup.ShardGroups``)."""
     pieces = collected.pieces()
     starts = np.array([a for a, _ in pieces], np.int64)
-    per_shard = list(run(functools.partial(_unit_count, collected), pieces))
+    tasks = list(range(len(pieces)))
+    counted = sorted(run(functools.partial(_unit_count, collected), tasks))  # in any order
+    per_shard = [n for _, n in counted]
     units = sum(per_shard)
     groups = shard_groups(pieces, per_shard)
     P = partitions_for(units * p.bands // 8)
+    from curate.stages.simhash_dedup import TASK_BASE
+
+    by_shard = {"memory": TASK_BASE + SHARD_UNIT_BYTES * max(per_shard, default=0)}
+    by_part = {"memory": TASK_BASE + KEY_BYTES * -(-units * p.bands // P)}
     scratch = getattr(collected, "scratch", None)
     work = storage.path(scratch, "units") if scratch is not None else Path(tempfile.mkdtemp())
     storage.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
     try:
-        tasks = list(range(len(pieces)))
-        keyed = list(run(functools.partial(_keys, collected, P), pieces))
-        distinct = functools.partial(_distinct, keyed, starts, collected, P)
-        grouped = list(run(distinct, list(range(P))))
+        keyed = sorted(
+            run(functools.partial(_keys, collected, P), tasks, **by_shard), key=lambda r: r[0]
+        )
+        local = [r[2] for r in keyed]  # each shard's own, handed to its tasks only
+        distinct = functools.partial(_distinct, [r[1] for r in keyed], starts, collected, P)
+        grouped = list(run(distinct, list(range(P)), **by_part))
         reps, members = [g[0] for g in grouped], [g[1] for g in grouped]
-        bands = list(run(functools.partial(_bands, collected, p, P, reps), tasks))
-        pairs = list(run(functools.partial(_buckets, bands, starts, collected), list(range(P))))
-        half = list(run(functools.partial(_verify_first, pairs, starts, collected), tasks))
+        bands = list(run(functools.partial(_bands, collected, p, P, reps), tasks, **by_shard))
+        buckets = functools.partial(_buckets, bands, starts, collected)
+        pairs = list(run(buckets, list(range(P)), **by_part))
+        first = functools.partial(_verify_first, pairs, starts, collected)
+        half = list(run(first, tasks, **by_shard))
         verify = functools.partial(
             _verify_other, half, starts, collected, p.threshold, str(work), P
         )
-        checked = list(run(verify, tasks))
+        checked = list(run(verify, tasks, **by_shard))
         edges = [storage.path(work, "edges", f"part-{i:05d}.parquet") for i in tasks]
         labels = partitioned_components(edges, work / "components", P, run, P)
         resolve = functools.partial(_resolve, str(labels.labels), members, starts, collected)
-        resolved = list(run(resolve, list(range(P))))
-        routed = list(run(functools.partial(_route, collected, resolved, P, p.keep), tasks))
-        task = functools.partial(_clusters, collected, routed, p, groups.group_of)
-        parts = sorted(run(task, list(range(P))), key=lambda c: c.part)
-        write = functools.partial(write_decisions, collected, [c.cuts for c in parts], groups)
+        resolved = list(run(resolve, list(range(P)), **by_part))
+        route = functools.partial(_route, collected, resolved, local, P, p.keep)
+        routed = list(run(route, tasks, **by_shard))
+        task = functools.partial(_clusters, collected, routed, p, groups)
+        parts = sorted(run(task, list(range(P)), **by_part), key=lambda c: c.part)
+        verdicts = [c.cuts for c in parts]
+        write = functools.partial(_decisions, collected, resolved, local, verdicts, groups)
         counts = sorted(
             run(write, list(range(len(groups))), memory=groups.memory()),
             key=lambda c: c["group"],
@@ -625,9 +759,7 @@ def decide(cfg: Any, collected: Any, run: Any) -> dict[str, Any]:
     """The barrier and the stage's summary (as method simhash reports it)."""
     from curate.stages import simhash_dedup as sd  # the decision files and report, shared
 
-    parts, counts, own = barrier(
-        collected, run, params(cfg), sd._write_decisions, sd.ShardGroups.of
-    )
+    parts, counts, own = barrier(collected, run, params(cfg), sd.ShardGroups.of)
     return {
         "documents": collected.num_rows,
         "method": "minhash",

@@ -759,7 +759,9 @@ class ShardGroups:
 
     def group_of(self, doc: np.ndarray) -> np.ndarray:
         """The group of each document (a row of the collected keys)."""
-        shard = np.searchsorted(self.starts, doc, "right") - 1
+        return self.group_of_shard(np.searchsorted(self.starts, doc, "right") - 1)
+
+    def group_of_shard(self, shard: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.bounds, shard, "right") - 1
 
     def shards(self, group: int) -> range:
@@ -1089,7 +1091,7 @@ class ClusterPart:
     the units cut."""
 
     part: int
-    cuts: Any  # spilled (doc, k, length) of the units cut, one partition per group of shards
+    cuts: Any  # spilled (doc, k) of the units cut, one partition per group of shards
     distinct: int  # distinct fingerprints
     boilerplate: int  # clusters in >= min_docs documents
     top: tuple[np.ndarray, ...]  # most cut clusters: (units cut, label, doc, k of a cut unit, docs)
@@ -1168,7 +1170,7 @@ def _route_units(
         by = np.argsort(g_fps, kind="stable")
         g_fps, g_label = g_fps[by], g_label[by]
     del found
-    columns = ["simhash", "start", "end", *SURVIVAL, *([SHARD, ROW] if ordinals else [])]
+    columns = ["simhash", *SURVIVAL, *([SHARD, ROW] if ordinals else [])]
     batch = collected.take(columns, np.arange(start, stop))
     lengths = pc.list_value_length(batch.column("simhash")).to_numpy().astype(np.int64)
     fps = pc.list_flatten(batch.column("simhash")).to_numpy()
@@ -1178,14 +1180,12 @@ def _route_units(
     label[near] = g_label[pos[near]]
     doc = np.repeat(np.arange(start, stop, dtype=np.int64), lengths)
     first = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    s_, e_ = (pc.list_flatten(batch.column(c)).to_numpy() for c in ("start", "end"))
     units = pa.table(
         {
             "doc": doc,
             "k": (np.arange(len(fps)) - first).astype(np.int32),  # the unit's place in its doc
             "fps": fps,
             "label": label,
-            "length": (e_ - s_).astype(np.int64),
         }
     )
     if ordinals is not None:
@@ -1235,14 +1235,14 @@ def _reduce_clusters(
     c_label, c_committed, c_docs, merged = _committed_by_label(committed_by_label, part)
     table = read_spilled(spilled, part)
     staged, top_seq, hamming, bits = new
-    cols = ("doc", "k", "fps", "label", "length", "ordinal", "new")
+    cols = ("doc", "k", "fps", "label", "ordinal", "new")
     if table is None:
-        doc, k, fps, label, length, ordinal, new_code = (np.empty(0, np.int64) for _ in cols)
+        doc, k, fps, label, ordinal, new_code = (np.empty(0, np.int64) for _ in cols)
         fps, label = fps.astype(np.uint64), label.astype(np.uint64)
     else:
-        doc, k, fps, label, length = (table.column(c).to_numpy() for c in cols[:5])
+        doc, k, fps, label = (table.column(c).to_numpy() for c in cols[:4])
         if staged:
-            ordinal, new_code = (table.column(c).to_numpy() for c in cols[5:])
+            ordinal, new_code = (table.column(c).to_numpy() for c in cols[4:])
     del table
     labels, cluster = np.unique(label, return_inverse=True)
     n_clusters = len(labels)
@@ -1273,7 +1273,7 @@ def _reduce_clusters(
     ids, at, counts = np.unique(cluster[cut], return_index=True, return_counts=True)
     best = np.argsort(-counts, kind="stable")[:TOP_UNITS]
     group = groups.group_of(doc[cut])
-    cuts = pa.table({"doc": doc[cut], "k": k[cut], "length": length[cut]})
+    cuts = pa.table({"doc": doc[cut], "k": k[cut]})
     commit = []
     if staged:
         # a new cluster is named by this run's first sequence number and its number in the run
@@ -1347,51 +1347,67 @@ def _committed_by_label(
     return labels, committed, total, (cid[moved], committed[at][moved])
 
 
+DECISION_COLUMNS = ["start", SHARD, ROW, "end", "dump", "domain"]  # what a shard's decision needs
+
+
+def _counts(group: int) -> dict[str, Any]:
+    """A decision task's counts, before its first shard."""
+    out: dict[str, Any] = {"group": group, "units": 0, "units_removed": 0, "chars_removed": 0}
+    return out | {"docs_cut": 0, "by_dump": {}, "by_domain": {}}
+
+
+def shard_decision(collected: Any, keys: pa.Table, cut: np.ndarray, out: dict[str, Any]) -> None:
+    """One shard's decision file (its cut spans: _row, start, end), from ``keys`` (the shard's
+    DECISION_COLUMNS) and ``cut`` (one flag per unit, in unit order), and its counts added to
+    ``out``: units seen, removed, characters removed, documents cut, by dump and domain."""
+    count = pc.list_value_length(keys.column("start")).to_numpy().astype(np.int64)
+    s_, e_ = (pc.list_flatten(keys.column(c)).to_numpy() for c in ("start", "end"))
+    d = np.repeat(np.arange(len(count)), count)[cut]
+    per_doc = {
+        "units": count,
+        "removed": np.bincount(d, minlength=len(count)),
+        "chars": np.bincount(d, weights=(e_ - s_)[cut], minlength=len(count)).astype(np.int64),
+    }
+    out["units"] += int(count.sum())
+    out["units_removed"] += len(d)
+    out["chars_removed"] += int(per_doc["chars"].sum())
+    out["docs_cut"] += int((per_doc["removed"] > 0).sum())
+    for name in ("dump", "domain"):
+        out[f"by_{name}"] = _merge_breakdowns(
+            [out[f"by_{name}"], _breakdown(keys.column(name), per_doc)]
+        )
+    if cut.any():
+        spans = pa.table(
+            {
+                ROW: np.repeat(keys.column(ROW).to_numpy(), count)[cut],
+                "start": s_[cut],
+                "end": e_[cut],
+            }
+        )
+        spans = spans.take(pc.sort_indices(spans, [(ROW, "ascending")]))
+        collected.write_decision(int(keys.column(SHARD)[0].as_py()), spans)
+
+
 def _write_decisions(
     collected: Any, cuts: list[Any], groups: ShardGroups, group: int
 ) -> dict[str, Any]:
-    """The decision files of one group of shards (each shard's cut spans: _row, start, end) and
-    their counts: units seen, removed, characters removed, documents cut, by dump and domain."""
+    """The decision files of one group of shards and their counts (``shard_decision``), from
+    the units the cluster tasks cut (doc, k), spilled by group."""
     pieces = collected.pieces()
     table = read_spilled(cuts, group)
     if table is None:
-        doc, k, length = (np.empty(0, np.int64) for _ in range(3))
+        doc, k = (np.empty(0, np.int64) for _ in range(2))
     else:
         table = table.take(pc.sort_indices(table, [("doc", "ascending"), ("k", "ascending")]))
-        doc, k, length = (table.column(c).to_numpy() for c in ("doc", "k", "length"))
-    out: dict[str, Any] = {"group": group, "units": 0, "units_removed": 0, "chars_removed": 0}
-    out |= {"docs_cut": 0, "by_dump": {}, "by_domain": {}}
-    columns = [SHARD, ROW, "start", "end", "dump", "domain"]
+        doc, k = (table.column(c).to_numpy() for c in ("doc", "k"))
+    out = _counts(group)
     for start, stop in (pieces[i] for i in groups.shards(group)):
-        keys = collected.take(columns, np.arange(start, stop))
+        keys = collected.take(DECISION_COLUMNS, np.arange(start, stop))
         a, b = np.searchsorted(doc, [start, stop])
-        d = doc[a:b] - start
         count = pc.list_value_length(keys.column("start")).to_numpy().astype(np.int64)
         cut = np.zeros(int(count.sum()), bool)
-        cut[(np.cumsum(count) - count)[d] + k[a:b]] = True
-        per_doc = {
-            "units": count,
-            "removed": np.bincount(d, minlength=len(count)),
-            "chars": np.bincount(d, weights=length[a:b], minlength=len(count)).astype(np.int64),
-        }
-        out["units"] += int(count.sum())
-        out["units_removed"] += int(b - a)
-        out["chars_removed"] += int(per_doc["chars"].sum())
-        out["docs_cut"] += int((per_doc["removed"] > 0).sum())
-        for name in ("dump", "domain"):
-            out[f"by_{name}"] = _merge_breakdowns(
-                [out[f"by_{name}"], _breakdown(keys.column(name), per_doc)]
-            )
-        if cut.any():
-            spans = pa.table(
-                {
-                    ROW: np.repeat(keys.column(ROW).to_numpy(), count)[cut],
-                    "start": pc.list_flatten(keys.column("start")).to_numpy()[cut],
-                    "end": pc.list_flatten(keys.column("end")).to_numpy()[cut],
-                }
-            )
-            spans = spans.take(pc.sort_indices(spans, [(ROW, "ascending")]))
-            collected.write_decision(int(keys.column(SHARD)[0].as_py()), spans)
+        cut[(np.cumsum(count) - count)[doc[a:b] - start] + k[a:b]] = True
+        shard_decision(collected, keys, cut, out)
     return out
 
 

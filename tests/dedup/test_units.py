@@ -281,9 +281,10 @@ def test_identical_units_take_their_labels_by_partition_not_in_the_first_shard(
     """A group of identical units (a boilerplate line) is represented by its smallest unit, in
     the earliest shard that has it. Its members must go to the resolve task of the
     representative's partition, not of its shard: by shard, every member of every line in
-    every shard went to shard 0's task (2.8 GB at 1.9 M documents). Sixteen lines in each of 64
-    documents over 4 shards: no resolve task gets half of the members, and the cuts are brute
-    force's."""
+    every shard went to shard 0's task (2.8 GB at 1.9 M documents). And a member is a shard's
+    local representative, not every occurrence: a line in every page of a dump is a row per
+    shard. Sixteen lines in each of 64 documents over 4 shards: no resolve task gets half of
+    the members, the lines give 3 members each, and the cuts are brute force's."""
     from curate.collected import read_spilled
 
     monkeypatch.setattr(units, "UNITS_PER_PARTITION", 64)  # several partitions
@@ -311,9 +312,11 @@ def test_identical_units_take_their_labels_by_partition_not_in_the_first_shard(
     got, summary = barrier_cuts(rows, cfg, tmp_path, shards=4, run=run)
     assert summary["partitions"] > 1
     assert got == brute_force(rows, cfg)
-    # every occurrence but each line's representative (and the filler sentences of one
-    # length, whose words are all masked as slots)
-    assert sum(members) >= 16 * 63
+    # each line's local representatives of the shards but the representative's (3 of 4), and
+    # the filler sentences of one length, whose words are all masked as slots; before the
+    # shards grouped their own identical units, every occurrence but the representative went
+    # (16 x 63 rows for the lines alone)
+    assert 16 * 3 <= sum(members) < 16 * 63 / 4
     assert max(members) < sum(members) / 2
 
 
@@ -380,12 +383,65 @@ def test_decision_files_are_written_by_groups_bounded_by_units(tmp_path, monkeyp
     writers: list[int] = []
 
     def run(fn, tasks, **kw):
-        if getattr(fn, "func", None) is sd._write_decisions:
+        if getattr(fn, "func", None) is units._decisions:
             writers.extend(tasks)
         return run_here(fn, tasks, **kw)
 
     rows = corpus()
     cfg = SimhashDedupConfig(bands=60, min_docs=3)
-    got, _ = barrier_cuts(rows, cfg, tmp_path, shards=4, run=run)
+    got, summary = barrier_cuts(rows, cfg, tmp_path, shards=4, run=run)
     assert writers == [0, 1, 2, 3]
     assert got == brute_force(rows, cfg)
+    # the groups are made from each shard's own count, whatever order the tasks finish in
+    made: list = []
+
+    def groups_of(pieces, counts):
+        made.append(list(counts))
+        return sd.ShardGroups.of(pieces, counts)
+
+    collected = CollectedFiles(
+        sorted(tmp_path.glob("part-*.parquet")), tmp_path / "scratch2", tmp_path / "decisions2"
+    )
+    backwards = lambda fn, tasks, **kw: list(run_here(fn, tasks, **kw))[::-1]  # noqa: E731
+    units.barrier(collected, backwards, units.params(cfg), groups_of)
+    per_shard = [
+        sum(len(s) for s in pq.read_table(path, columns=["start"]).column(0).to_pylist())
+        for path in sorted(tmp_path.glob("part-*.parquet"))
+    ]
+    assert made == [per_shard] and sum(per_shard) == summary["units"]
+    assert len(set(per_shard)) > 1  # unequal shards: a reversed list would differ
+
+
+def test_a_cluster_reaches_its_task_as_one_row_per_shard_not_its_units(tmp_path):
+    """A line in each of 96 documents over 4 shards is one cluster of 96 units: the routing
+    tasks send its cluster task one row per shard (its units and documents there, the shard's
+    first document), never the units, and the cuts are brute force's."""
+    from curate.collected import read_spilled
+
+    line = "please read our cookie notice before you continue to the pages of this site."
+    rows = []
+    rng = random.Random(9)
+    for i in range(96):
+        parts = [" ".join(rng.choices(WORDS, k=rng.randint(6, 14))) + "." for _ in range(3)]
+        parts.insert(rng.randrange(4), line)
+        rows.append({"id": f"d{i:03d}", "text": "\n".join(parts), "dump": "D", "date": None})
+    received: list = []
+
+    def run(fn, tasks, **kw):
+        if getattr(fn, "func", None) is units._clusters:
+            received.extend(read_spilled(fn.args[1], t) for t in tasks)
+        return run_here(fn, tasks, **kw)
+
+    cfg = SimhashDedupConfig(min_docs=3)
+    got, summary = barrier_cuts(rows, cfg, tmp_path, shards=4, run=run)
+    assert got == brute_force(rows, cfg) and len(got) == 95
+    table = pa.concat_tables([t for t in received if t is not None])
+    # the line's cluster: 96 units in 96 documents (the filler sentences, whose words are all
+    # masked as slots, are another: 3 a document)
+    per_label = table.group_by("label").aggregate([("units", "sum"), ("docs", "sum")])
+    line_label = per_label.filter(pa.compute.equal(per_label.column("units_sum"), 96))
+    assert line_label.column("docs_sum").to_pylist() == [96]
+    big = table.filter(pa.compute.equal(table.column("label"), line_label.column("label")[0]))
+    assert sorted(big.column("shard").to_pylist()) == [0, 1, 2, 3]  # one row per shard
+    assert big.column("units").to_pylist() == [24, 24, 24, 24]
+    assert table.num_rows < summary["units"] / 2  # no unit travels as a row of its own
