@@ -501,16 +501,45 @@ def third_source_name(lang: str, seed: int):  # noqa: ANN201
     return make_ko
 
 
+def mimesis_korean_name(seed: int):  # noqa: ANN201
+    """Dev's third maker of Korean names (added when dev was made harder for Korean, issue #19):
+    a surname at korean-name-generator's frequencies and a given name from mimesis's Korean
+    person data (the retired second held-out split's lists), half one of its 960 given names
+    (native ones too: 노을, 단비, 미래), half two syllables drawn apart at their frequency in
+    those names, a broader distribution than real names have."""
+    import json
+
+    import mimesis
+    from korean_name_generator import trained_data
+
+    data = json.loads((Path(mimesis.__file__).parent / "datasets/ko/person.json").read_text())
+    given = [n for sex in ("female", "male") for n in data["names"][sex]]
+    syllables = [ch for n in given for ch in n]
+    rng = random.Random(seed)
+    weights = [w or 0 for w in trained_data.lastNameFrequency]
+
+    def make() -> str:
+        i = rng.choices(range(len(weights)), weights)[0]
+        surname = chr(trained_data.lastNames[i] + 0xAC00)
+        if rng.random() < 0.5:
+            return surname + rng.choice(given)
+        return surname + rng.choice(syllables) + rng.choice(syllables)
+
+    return make
+
+
 def dev_names(lang: str, seed: int, fake) -> list:  # noqa: ANN001
     """The dev split's name makers: Faker's of the language's locale and, in zh, ja and ko, a
     third source besides (third_source_name), so that CJK names are tuned on two sources that
-    are not held-out's. Both write Japanese names with a space and Korean ones with two given
-    syllables; Japanese text often writes them together (佐藤花子) and some Korean given names
-    are one syllable, so 30% of Japanese names lose their space and 5% of Korean ones their
-    last syllable."""
+    are not held-out's; in ko a fourth (mimesis_korean_name). Faker and the third source write
+    Japanese names with a space and Korean ones with two given syllables; Japanese text often
+    writes them together (佐藤花子) and some Korean given names are one syllable, so 30% of
+    Japanese names lose their space and 5% of Korean ones (of three syllables) their last."""
     makers = [fake.name]
     if lang in CJK:
         makers.append(third_source_name(lang, seed + 5))
+    if lang == "ko":
+        makers.append(mimesis_korean_name(seed + 11))
     if lang not in ("ja", "ko"):
         return makers
     rng = random.Random(seed + 7)
@@ -1136,6 +1165,16 @@ LABELS = {
 # ({은} is 은 after a final consonant, else 는; {이} 이/가, {을} 을/를, {과} 과/와), and
 # with titles: per split (a split not listed has none)
 KO_PERSON_SENTENCES = {
+    "dev": [
+        "{n}{은} 회의에 참석했다",
+        "{n}{이} 작성한 문서입니다",
+        "{n}{을} 담당자로 지정했다",
+        "{n}의 요청으로 변경됨",
+        "{n}에게 보내 주세요",
+        "{n} 과장님께 문의하세요",
+        "{n} 씨가 제안했다",
+        "문서 작성: {n} 연구원",
+    ],
     "heldout4": [
         "{n}{은} 이번 배포를 맡았다",
         "이 패치는 {n}{이} 보냈다",
