@@ -261,3 +261,16 @@ def test_korean_names_before_titles_and_after_labels_that_kiwi_reads_as_words(ki
         assert _found(kiwi, text) == [name], text
     for text in ["관리자 님께 문의", "사용자 님", "마음씨가", "\n강동구\n", "\n이영길\n"]:
         assert _found(kiwi, text) == [], text
+
+
+def test_japanese_names_written_together_in_a_sentence(fugashi) -> None:
+    """A surname and a given name written together that MeCab cuts into single characters
+    (岡崎 + 良 + 佳), before a particle or punctuation; a surname and a word of the dictionary
+    (山田 + 研究所), a place and a character (日本 + 語) stay."""
+    for text, name in [
+        ("詳細は岡崎良佳までお問い合わせください", "岡崎良佳"),
+        ("この文書は黒木紗未が書いた。", "黒木紗未"),
+    ]:
+        assert _found(fugashi, text) == [name], text
+    for text in ["山田研究所の報告", "日本語版を使う", "中国語で書く", "詳細は設定ファイルまで"]:
+        assert _found(fugashi, text) == [], text
