@@ -123,3 +123,14 @@ def test_a_name_after_a_person_label_whatever_its_surname(ner):
     for text in ["来自出版社和作者的其他书籍。", "作者信息。", "姓名：信息\n"]:
         found = {text[a:b] for a, b, e, _ in ner.spans(text) if e == "PERSON"}
         assert not found & {"的其他", "信息"}, text
+
+
+def test_a_surname_jieba_tags_otherwise_and_single_given_characters(ner):
+    """A surname jieba tags as a morpheme (刘/zg) before a given name it tags nr (红梅); a
+    surname and one or two characters jieba leaves alone before punctuation (林 + 蒨 + 。);
+    never a character that is a common word of its own (连 + 字: 字 is counted 20,380 times)
+    nor a numeral's measure word (一张)."""
+    for text, name in [("详情请联系刘红梅。这是", "刘红梅"), ("详情请联系林蒨。这是", "林蒨")]:
+        assert name in {text[a:b] for a, b, e, _ in ner.spans(text) if e == "PERSON"}
+    for text in ["为零宽不连字，第三", "买了一张。", "这是张。", "请按南。"]:
+        assert [s for s in ner.spans(text) if s[2] == "PERSON"] == [], text
