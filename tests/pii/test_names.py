@@ -274,3 +274,23 @@ def test_japanese_names_written_together_in_a_sentence(fugashi) -> None:
         assert _found(fugashi, text) == [name], text
     for text in ["山田研究所の報告", "日本語版を使う", "中国語で書く", "詳細は設定ファイルまで"]:
         assert _found(fugashi, text) == [], text
+
+
+def test_given_names_that_are_stop_words_mid_sentence_before_a_surname(names) -> None:
+    """Uwe (Dutch "your"), Sara (Italian), Ella (Spanish "she"), Otto (Italian "eight") are
+    given names before a surname mid-sentence; not at a sentence's start, not before a common
+    word, not when the word is written in lower case in the document. (Before a Title Case
+    word the document does not use otherwise, a heading would still pass: 'de Ella Definición'.)"""
+    for text, name in [
+        ("Einstellungen gespeichert. Autor: Uwe Wieloch. Bei Fragen", "Uwe Wieloch"),
+        ("Schreiben Sie an Sara Colombo bitte.", "Sara Colombo"),
+        ("Die Datei von Ella Fitzgerald wird gelesen", "Ella Fitzgerald"),
+    ]:
+        assert name in _found(names, text), text
+    for text in [
+        "Otto Bit ist ein Format.",
+        "Es war otto. Dann kam Otto Hahn",
+        "Ella Fitzgerald cantó. Dijo que ella Fitzgerald",  # ella in lower case: a pronoun
+        "Una Definición de Una Riga",  # una: not in the list
+    ]:
+        assert _found(names, text) == [], text
