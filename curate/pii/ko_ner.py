@@ -70,6 +70,9 @@ def _vowel(syllable: str) -> int:
     return (ord(syllable) - 0xAC00) % 588 // 28
 
 
+# particles that follow nouns only (a verb's form ends otherwise: 사용하는, 지정한): before
+# them a word Kiwi misreads as a verb (안 + 하 + 은 + 이, 이 + 아리 + ㄴ + 의) is still a noun
+NOUN_PARTICLES = frozenset(["을", "를", "의", "가", "과", "와", "로", "으로"])
 NOMINAL_TAGS = frozenset(["NNG", "NNP", "NNB", "NR", "MM", "XPN", "XSN", "XR"])
 # one-syllable suffixes and nouns that end words of technical text (호환성, 압축률, 초기화,
 # 정상적, 변환기, 서명자; 기본값, 경로명, 정규식, 시작점, 사용법, 한계치, 최상위, 정방향,
@@ -224,8 +227,11 @@ class KiwiNer(LazyNer):
             return None  # 하이픈, 스크립트: the ㅡ of loanwords
         if unknown and (stem[-1] in TECH_NOUNS or stem[-1] in TECH_SUFFIXES):
             return None  # 장치명: a word of technical text Kiwi has not seen
-        if any(t.tag not in NOMINAL_TAGS for t in head):
-            return None  # 이현 + 하 + ㄴ: a verb
+        verbal = any(t.tag not in NOMINAL_TAGS for t in head)
+        if verbal and (particle not in NOUN_PARTICLES or given < n - 1):
+            return None  # 이현 + 하 + ㄴ: a verb, unless a particle only nouns take follows
+        if any(t.tag in ("ETN", "XSV", "XSA") for t in head):
+            return None  # 설정 + 이 + ㅁ, 모호 + 하 + ㅁ: a verb made a noun
         whole = head[0].len >= n
         if whole and head[0].tag != "NNP" and head[0].id != 2:
             return None  # one word Kiwi knows: 사용자, 고객, 차례

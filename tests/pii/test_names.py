@@ -228,6 +228,9 @@ def test_latin_names_after_a_label(names) -> None:
         ("한대현을 담당자로 지정했다.", "한대현"),  # one unknown noun
         ("이채현의 요청으로 변경됨.", "이채현"),  # 이 (this) + 채 + 현
         ("조차헌은 회의에 참석했다.", "조차헌"),  # unknown; 차 is no given-name syllable here
+        # a particle only nouns take, after a name Kiwi misreads as a verb
+        ("이아린의 요청으로 변경됨.", "이아린"),  # 이 + 아리 (VA) + ㄴ + 의
+        ("권영은을 담당자로 지정했다.", "권영은"),  # 권 + 영 + 은 (JX) + 을
     ],
 )
 def test_korean_names_before_particles(kiwi, text, name) -> None:
@@ -244,6 +247,7 @@ def test_korean_names_before_particles(kiwi, text, name) -> None:
         "최상위를 만들고 정방향이 아니며 최상단이 되고 고해상도 화면",  # prefix + word
         "인코더가 느리고 하이픈이 들어가고 심볼릭을 만든다",  # loanwords Kiwi has not seen
         "정보를 확인하고 이상은 없으며 구성원은 모두 사용자가 된다",
+        "설정임을 나타내고 모호함을 피하며 시작함을 의미하고 지정한 값을 사용하는 경우",
     ],
 )
 def test_korean_words_before_particles_are_not_names(kiwi, text) -> None:
