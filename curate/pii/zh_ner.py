@@ -262,6 +262,29 @@ class JiebaNer(LazyNer):
                     start, word = start - 1, words[i - 1][0] + word
                 if _is_name(word):
                     out.append((start, start + len(word), "PERSON", NER_SCORE))
+                elif (
+                    2 <= len(word) <= 3
+                    and _HAN.fullmatch(word)
+                    and (words[i + 1][0] if i + 1 < len(words) else "") in _END
+                    and not (i and words[i - 1][0][-1] in _FUNCTION)
+                    and not set(word) & _FUNCTION
+                    and word not in self._words
+                ):
+                    # 战秀华 + 。: a word jieba's HMM made and tagged a name, of a surname its
+                    # list lacks, ending a phrase (not 哈希 or 智能卡, dictionary words)
+                    out.append((start, start + len(word), "PERSON", NER_SCORE))
+            elif (
+                len(word) == 2
+                and word[0] == word[1]
+                and flag in ("z", "ns", "nz", "n")
+                and i
+                and words[i - 1][0] in SURNAMES
+                and words[i - 1][1] in ("a", "n", "ng", "nr", "nz", "zg")
+                and (words[i + 1][0] if i + 1 < len(words) else "") in _END
+            ):
+                # 黄 + 婷婷 + 。, 刘 + 丹丹: a surname and a doubled given name jieba tags as a
+                # word of another kind, ending a phrase
+                out.append((start - 1, start + 2, "PERSON", NER_SCORE))
             elif (
                 word not in self._words
                 and _is_name(word)

@@ -134,3 +134,18 @@ def test_a_surname_jieba_tags_otherwise_and_single_given_characters(ner):
         assert name in {text[a:b] for a, b, e, _ in ner.spans(text) if e == "PERSON"}
     for text in ["为零宽不连字，第三", "买了一张。", "这是张。", "请按南。"]:
         assert [s for s in ner.spans(text) if s[2] == "PERSON"] == [], text
+
+
+def test_names_jieba_tags_but_the_surname_list_lacks_and_doubled_given_names(ner):
+    """A word jieba's HMM made and tagged nr, ending a phrase, though its surname is not in
+    the list (战秀华); a surname and a doubled given name jieba tags otherwise (黄 + 婷婷/z,
+    刘 + 丹丹/ns); never a dictionary word jieba tags nr (智能卡, 哈希) or one holding a
+    function character (令中)."""
+    for text, name in [
+        ("详情请联系战秀华。无法", "战秀华"),
+        ("详情请联系黄婷婷。路径", "黄婷婷"),
+        ("详情请联系刘丹丹。档案", "刘丹丹"),
+    ]:
+        assert name in {text[a:b] for a, b, e, _ in ner.spans(text) if e == "PERSON"}
+    for text in ["每一张智能卡，执行", "包索引哈希。版本", "第 %u 条指令中，字符"]:
+        assert [s for s in ner.spans(text) if s[2] == "PERSON"] == [], text
