@@ -262,17 +262,6 @@ class JiebaNer(LazyNer):
                     start, word = start - 1, words[i - 1][0] + word
                 if _is_name(word):
                     out.append((start, start + len(word), "PERSON", NER_SCORE))
-                elif (
-                    2 <= len(word) <= 3
-                    and _HAN.fullmatch(word)
-                    and (words[i + 1][0] if i + 1 < len(words) else "") in _END
-                    and not (i and words[i - 1][0][-1] in _FUNCTION)
-                    and not set(word) & _FUNCTION
-                    and word not in self._words
-                ):
-                    # 战秀华 + 。: a word jieba's HMM made and tagged a name, of a surname its
-                    # list lacks, ending a phrase (not 哈希 or 智能卡, dictionary words)
-                    out.append((start, start + len(word), "PERSON", NER_SCORE))
             elif (
                 len(word) == 2
                 and word[0] == word[1]
@@ -310,11 +299,17 @@ class JiebaNer(LazyNer):
             elif (
                 len(word) == 1
                 and word in SURNAMES
-                and not (i and (words[i - 1][1][:1] == "m" or words[i - 1][0][-1] in _FUNCTION))
+                and flag in ("n", "ng", "nr", "nz", "zg")
+                and i
+                and _HAN.fullmatch(words[i - 1][0])
+                and words[i - 1][1][:1] != "m"
+                and words[i - 1][0][-1] not in _FUNCTION
                 and (given := self._single_given(words, i))
             ):
-                # 林 + 蒨 + 。, 张 + 珅 + 南 + 。: a surname and one or two characters jieba
-                # leaves alone (no word of its dictionary), ending a phrase
+                # 联系 + 林 + 蒨 + 。: a surname jieba reads as a noun or morpheme after a word,
+                # and one or two characters it leaves alone (no word of its dictionary), ending
+                # a phrase; not 和 + 组 (a conjunction), 太 + 满 (an adverb), nor at a window's
+                # start, where jieba sees the character without the word it ends (命 + 令列)
                 out.append((start, start + 1 + given, "PERSON", NER_SCORE))
             elif flag == "ns":
                 if i + 1 < len(words) and PLACE_SUFFIX.fullmatch(words[i + 1][0]):

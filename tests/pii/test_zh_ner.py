@@ -136,16 +136,24 @@ def test_a_surname_jieba_tags_otherwise_and_single_given_characters(ner):
         assert [s for s in ner.spans(text) if s[2] == "PERSON"] == [], text
 
 
-def test_names_jieba_tags_but_the_surname_list_lacks_and_doubled_given_names(ner):
-    """A word jieba's HMM made and tagged nr, ending a phrase, though its surname is not in
-    the list (战秀华); a surname and a doubled given name jieba tags otherwise (黄 + 婷婷/z,
-    刘 + 丹丹/ns); never a dictionary word jieba tags nr (智能卡, 哈希) or one holding a
-    function character (令中)."""
+def test_doubled_given_names_and_no_conjunction_or_adverb_taken_for_a_surname(ner):
+    """A surname and a doubled given name jieba tags otherwise (黄 + 婷婷/z, 刘 + 丹丹/ns);
+    never a conjunction, an adverb or a verb before one character and punctuation (用户和组，
+    太满了。 值加二。), nor a word's end jieba sees alone at a window's start (命令列。): the
+    false names the sample corpus's Chinese man pages showed."""
     for text, name in [
-        ("详情请联系战秀华。无法", "战秀华"),
         ("详情请联系黄婷婷。路径", "黄婷婷"),
         ("详情请联系刘丹丹。档案", "刘丹丹"),
+        ("详情请联系林蒨。这是", "林蒨"),
     ]:
         assert name in {text[a:b] for a, b, e, _ in ner.spans(text) if e == "PERSON"}
-    for text in ["每一张智能卡，执行", "包索引哈希。版本", "第 %u 条指令中，字符"]:
+    for text in [
+        "每一张智能卡，执行",
+        "包括数据库用户和组，以及适用于整个",
+        "某些分区可能太满了。要扩充",
+        "它向这个变量的值加二。尽管",
+        "把 5，6交给核心命令列。\n任何",
+        "修正它并不算太迟；renice",
+        "使用恰当的过程和宏。例如",
+    ]:
         assert [s for s in ner.spans(text) if s[2] == "PERSON"] == [], text
