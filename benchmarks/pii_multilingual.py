@@ -3,22 +3,30 @@
 ``build(split)`` returns documents of real carrier text in nine languages with PII values put in
 at known offsets, each in its country's surface form, and decoy-only documents (values that look
 like PII and are not: versions, hashes, UUIDs, ISBNs, prices, private IPs, Luhn-invalid cards,
-IBANs with bad check digits ...). Two splits that share no carrier file, template or seed:
+IBANs with bad check digits ...). Splits that share no template, seed or name list (the
+held-out ones share no carrier file with dev):
 
 * ``dev``: what pii_scrub's multilingual recognizers were tuned on; its names are Faker's and,
   in zh, ja and ko, half from a third source, neither Faker's nor mimesis's (the data of the
   packages mingzi, gimei and korean-name-generator; third_source_name);
-* ``heldout``: measured once, never tuned on: the held-out half of the carrier files, its own
-  carrier sentences and labels, its own seed, and names from other lists than dev's: in en de
-  fr es it nl half from sibling Faker locales (en_GB, en_AU, de_AT, fr_CA, es_MX, nl_BE ...)
-  and half from mimesis's person data of the language; in zh, ja and ko from the tables of the
-  package name-variants (140 Chinese surnames and 120 given-name characters, 143 Japanese
-  surnames and 107 given names, 100 Korean surnames at Statistics Korea's 2015 figures and 70
-  given names or syllables; name_variants_name), which neither dev, the retired held-out set,
-  nor pii_scrub's own lists use. This is the third held-out set of issue #19: the second
-  (seed 7727, its sentences, mimesis's zh/ja/ko names) was measured three times across
-  sessions and retired; this one was built, its sentences, labels, seed and name source chosen,
-  before the rules were tuned again on dev, and measured once after that tuning was frozen.
+* ``heldout4``: the fourth held-out split of issue #19, measured once, never tuned on: the
+  held-out half of the carrier files, its own seed (41219), its own carrier sentences and
+  labels in all nine languages (and, in Korean, names inside running sentences with the
+  particles their last syllable takes, and with titles), and names from sources that neither
+  dev, the earlier held-out splits, nor pii_scrub's own lists use: in en the US Census 1990
+  lists (package ``names``, at their shares); in de fr es it nl Faker locales no split used,
+  of countries many of the language's residents come from (pl_PL, tr_TR, hr_HR, cs_CZ, pt_PT,
+  ro_RO, fr_DZ, no_NO); in zh Faker's zh_TW lists printed in simplified characters (zhconv);
+  in ja japanese-personal-name-dataset (surnames at their counts, curated given names in one
+  of their kanji forms, 10% in hiragana, 30% written together); in ko whatsername's 44
+  surnames and given-name syllables at the counts of the Chinese given-name characters they
+  read (ngender, hanja; heldout4_cjk_name). It was built, with its sentences, labels, seed and
+  name sources, before the Korean and PERSON rules were tuned on dev (which was made harder
+  for Korean then), and measured once after that tuning was frozen.
+* ``heldout3``: the third held-out split (seed 90619; zh, ja and ko names from name-variants,
+  the Latin-script ones from mimesis and sibling Faker locales), measured once and spent; the
+  second (seed 7727, mimesis's CJK names) was measured three times and retired before it.
+  Both still build as they did.
 
 Carrier text, per language: translated man pages under ``/usr/share/man/<lang>`` (Debian's
 manpages-de and manpages-fr, and the translations shipped by dpkg, apt, passwd, man-db ...;
@@ -27,8 +35,8 @@ catalogs under ``/usr/share/locale/<locale>/LC_MESSAGES`` (English: their msgids
 corpus (scripts/build_sample_corpus.py) reads English and manpages-zh man pages, info manuals
 and HTML documentation, none of these. Each file goes wholly to one split, by a hash of its path.
 
-Values: Faker in each locale (dev's names, addresses, e-mails, cards, IBANs), mimesis (MIT),
-sibling Faker locales and name-variants (MIT) for held-out names, phone numbers made from
+Values: Faker in each locale (dev's names, addresses, e-mails, cards, IBANs), the sources above
+for held-out names, phone numbers made from
 libphonenumber's example numbers with random subscriber digits (kept only when valid) and
 printed in the country's national or international format, and national ids generated with
 their real check digits: US SSN (in every language, with a local label), UK NINO, DE Steuer-ID,
@@ -79,8 +87,23 @@ NAME_LOCALES = {
 }
 MIMESIS_LOCALE = {"en": "en", "de": "de", "fr": "fr", "es": "es", "it": "it", "nl": "nl"}
 CJK = ("zh", "ja", "ko")
-SEEDS = {"dev": 19, "heldout": 90619}
+# "heldout3": the third held-out split (measured once, retired, kept reproducible); "heldout4":
+# the fourth, built before the Korean and PERSON tuning of issue #19 and measured once after it
+SEEDS = {"dev": 19, "heldout3": 90619, "heldout4": 41219}
+SPLIT_INDEX = {"dev": 0, "heldout3": 1, "heldout4": 2}  # which templates and labels
+# The fourth held-out split's Latin-script names: sources no other split and no list of
+# pii_scrub uses. English: the US Census 1990 name lists (package names, at their shares);
+# the others: Faker locales no split used, of the countries many residents of the language's
+# countries come from (first name, last name; no titles)
+HELDOUT4_LOCALES = {
+    "de": ("pl_PL", "tr_TR", "hr_HR", "cs_CZ"),
+    "fr": ("pt_PT", "ro_RO", "fr_DZ"),
+    "es": ("ro_RO", "pt_PT", "fr_DZ"),
+    "it": ("ro_RO", "hr_HR", "pt_PT"),
+    "nl": ("tr_TR", "pl_PL", "no_NO"),
+}
 DOC_CHARS = 600
+HERE = Path(__file__).resolve().parent
 
 
 @dataclass
@@ -98,6 +121,12 @@ class Span:
 
 def _split_of(path: str) -> str:
     return "dev" if hashlib.sha1(path.encode()).digest()[0] < 128 else "heldout"
+
+
+def _file_split(split: str) -> str:
+    """The carrier-file half of a split: dev's, or the held-out half every held-out split
+    draws its documents from (with its own seed)."""
+    return "dev" if split == "dev" else "heldout"
 
 
 def _man_text(path: Path) -> list[str]:
@@ -141,7 +170,7 @@ def carrier_files(lang: str, split: str) -> list[Path]:
         paths += man
         paths += sorted((Path("/usr/share/locale") / LOCALE[lang] / "LC_MESSAGES").glob("*.mo"))
         paths += sorted((Path("/usr/share/locale") / lang / "LC_MESSAGES").glob("*.mo"))
-    return [p for p in dict.fromkeys(paths) if _split_of(str(p)) == split]
+    return [p for p in dict.fromkeys(paths) if _split_of(str(p)) == _file_split(split)]
 
 
 def carrier_docs(lang: str, split: str, n: int, rng: random.Random) -> list[str]:
@@ -472,16 +501,45 @@ def third_source_name(lang: str, seed: int):  # noqa: ANN201
     return make_ko
 
 
+def mimesis_korean_name(seed: int):  # noqa: ANN201
+    """Dev's third maker of Korean names (added when dev was made harder for Korean, issue #19):
+    a surname at korean-name-generator's frequencies and a given name from mimesis's Korean
+    person data (the retired second held-out split's lists), half one of its 960 given names
+    (native ones too: 노을, 단비, 미래), half two syllables drawn apart at their frequency in
+    those names, a broader distribution than real names have."""
+    import json
+
+    import mimesis
+    from korean_name_generator import trained_data
+
+    data = json.loads((Path(mimesis.__file__).parent / "datasets/ko/person.json").read_text())
+    given = [n for sex in ("female", "male") for n in data["names"][sex]]
+    syllables = [ch for n in given for ch in n]
+    rng = random.Random(seed)
+    weights = [w or 0 for w in trained_data.lastNameFrequency]
+
+    def make() -> str:
+        i = rng.choices(range(len(weights)), weights)[0]
+        surname = chr(trained_data.lastNames[i] + 0xAC00)
+        if rng.random() < 0.5:
+            return surname + rng.choice(given)
+        return surname + rng.choice(syllables) + rng.choice(syllables)
+
+    return make
+
+
 def dev_names(lang: str, seed: int, fake) -> list:  # noqa: ANN001
     """The dev split's name makers: Faker's of the language's locale and, in zh, ja and ko, a
     third source besides (third_source_name), so that CJK names are tuned on two sources that
-    are not held-out's. Both write Japanese names with a space and Korean ones with two given
-    syllables; Japanese text often writes them together (佐藤花子) and some Korean given names
-    are one syllable, so 30% of Japanese names lose their space and 5% of Korean ones their
-    last syllable."""
+    are not held-out's; in ko a fourth (mimesis_korean_name). Faker and the third source write
+    Japanese names with a space and Korean ones with two given syllables; Japanese text often
+    writes them together (佐藤花子) and some Korean given names are one syllable, so 30% of
+    Japanese names lose their space and 5% of Korean ones (of three syllables) their last."""
     makers = [fake.name]
     if lang in CJK:
         makers.append(third_source_name(lang, seed + 5))
+    if lang == "ko":
+        makers.append(mimesis_korean_name(seed + 11))
     if lang not in ("ja", "ko"):
         return makers
     rng = random.Random(seed + 7)
@@ -517,6 +575,128 @@ def heldout_names(lang: str, seed: int) -> list:
         pick = random.Random(seed + 99)
         makers.append(lambda: pick.choice(siblings).name())
     return makers
+
+
+def census_name(seed: int):  # noqa: ANN201
+    """A maker of English full names from the US Census 1990 lists of the package ``names``
+    (MIT): a given name at its share among men's or women's names, a surname at its share."""
+    import names as census
+
+    folder = Path(census.__file__).parent
+    rng = random.Random(seed)
+
+    def table(name: str) -> tuple[list[str], list[float]]:
+        rows = [line.split() for line in (folder / name).read_text().splitlines() if line]
+        return [r[0].title() for r in rows], [float(r[1]) for r in rows]
+
+    first = {sex: table(f"dist.{sex}.first") for sex in ("male", "female")}
+    last = table("dist.all.last")
+
+    def make() -> str:
+        given = first[rng.choice(("male", "female"))]
+        return f"{rng.choices(*given)[0]} {rng.choices(*last)[0]}"
+
+    return make
+
+
+def _initial_sound_rule(syllable: str) -> str:
+    """South Korea's initial sound rule (두음법칙), which a given name's first syllable follows:
+    hanja's table reads 林 림 and 良 량, names write 임 and 양 there (ㄹ before i/y is ㅇ,
+    else ㄴ; ㄴ before i/y is ㅇ)."""
+    code = ord(syllable) - 0xAC00
+    initial, vowel, final = code // 588, code % 588 // 28, code % 28
+    iy = vowel in (2, 3, 6, 7, 12, 17, 20)  # ㅑ ㅒ ㅕ ㅖ ㅛ ㅠ ㅣ
+    if initial == 5:  # ㄹ
+        initial = 11 if iy else 2
+    elif initial == 2 and iy:  # ㄴ
+        initial = 11
+    return chr(0xAC00 + initial * 588 + vowel * 28 + final)
+
+
+def heldout4_cjk_name(lang: str, seed: int):  # noqa: ANN201
+    """A maker of zh, ja or ko full names for the fourth held-out split, from sources that
+    neither dev (Faker's zh_CN/ja_JP/ko_KR, mingzi, gimei, korean-name-generator), nor the
+    earlier held-out splits (mimesis, name-variants), nor pii_scrub's own lists use:
+
+    * zh: Faker's zh_TW lists (Taiwan's surnames at their shares, its given names at their
+      weights), in simplified characters (zhconv), as a mainland page would print them;
+    * ja: japanese-personal-name-dataset (MIT): its 1,998 surnames at their population
+      counts and a given name of its curated lists (a reading, then one of its kanji forms;
+      10% written in hiragana), written with a space (70%) or together (30%);
+    * ko: whatsername's 44 common surnames at 1/rank, and two given-name syllables, each drawn
+      at the summed count, in men's or women's Chinese given names (ngender's table, MIT), of
+      the characters it is the Korean reading of (hanja's table, MIT): the Sino-Korean
+      syllables names are made of, at a distribution no Korean list of the project has; 5% one
+      syllable (data/heldout4_korean_names.json, scripts/build_heldout4_korean.py).
+    """
+    rng = random.Random(seed)
+    if lang == "zh":
+        import zhconv
+        from faker import Faker
+
+        fake = Faker("zh_TW")
+        fake.seed_instance(seed)
+        return lambda: zhconv.convert(fake.last_name() + fake.first_name(), "zh-cn")
+    if lang == "ja":
+        import csv
+
+        import japanese_personal_name_dataset as jpnd
+
+        folder = Path(jpnd.__file__).parent / "dataset"
+        with (folder / "last_name_org.csv").open(encoding="utf-8") as f:
+            rows = [r for r in csv.reader(f) if len(r) >= 2 and r[1].isdigit()]
+        surnames, counts = [r[0] for r in rows], [int(r[1]) for r in rows]
+        given = []
+        for sex in ("man", "woman"):
+            with (folder / f"first_name_{sex}_opti.csv").open(encoding="utf-8") as f:
+                given += [(r[0], r[2:]) for r in csv.reader(f) if len(r) >= 3]
+
+        def make_ja() -> str:
+            reading, forms = rng.choice(given)
+            first = reading if rng.random() < 0.1 else rng.choice(forms)
+            sep = " " if rng.random() < 0.7 else ""
+            return rng.choices(surnames, counts)[0] + sep + first
+
+        return make_ja
+    import json
+
+    data = json.loads((HERE / "data" / "heldout4_korean_names.json").read_text("utf-8"))
+    surnames = data["surnames"]
+    ranks = [1 / (i + 1) for i in range(len(surnames))]
+    syllables = list(data["syllables"])
+    weights = {sex: [c[i] for c in data["syllables"].values()] for i, sex in enumerate("mf")}
+
+    def make_ko() -> str:
+        w = weights[rng.choice("mf")]
+        n = 1 if rng.random() < 0.05 else 2
+        given = [_initial_sound_rule(g) for g in rng.choices(syllables, w, k=n)[:1]]
+        given += rng.choices(syllables, w, k=n - 1)
+        return rng.choices(surnames, ranks)[0] + "".join(given)
+
+    return make_ko
+
+
+def heldout4_names(lang: str, seed: int) -> list:
+    """The fourth held-out split's name makers of one language (see HELDOUT4_LOCALES,
+    census_name, heldout4_cjk_name): none draws from a list that dev, the earlier held-out
+    splits or pii_scrub use."""
+    from faker import Faker
+
+    if lang in CJK:
+        return [heldout4_cjk_name(lang, seed)]
+    if lang == "en":
+        return [census_name(seed)]
+    fakes = []
+    for i, loc in enumerate(HELDOUT4_LOCALES[lang]):
+        fakes.append(Faker(loc))
+        fakes[-1].seed_instance(seed + 1 + i)
+    pick = random.Random(seed + 99)
+
+    def make() -> str:
+        f = pick.choice(fakes)
+        return f"{f.first_name()} {f.last_name()}"
+
+    return [make]
 
 
 def value(entity: str, lang: str, fake, rng: random.Random, names=()) -> str:  # noqa: ANN001, C901
@@ -679,45 +859,54 @@ DECOY_KINDS = (
 
 # ---------------------------------------------------------------- carrier sentences
 
-# Per language: dev templates and labels, then held-out ones; "{}" is the value. Labels are
-# per entity group; "*" is the generic one (used for every type). The held-out ones are the
-# third set (issue #19): the second, measured three times, was retired with its seed and names.
+# Per language: dev templates and labels, then heldout3's, then heldout4's (SPLIT_INDEX); "{}" is
+# the value. Labels are per entity group. heldout3's set replaced the second, retired with its
+# seed and names; heldout4's are new, used by no other split.
 TEMPLATES = {
     "en": (
         ["Contact: {}", "Please write to {} for details.", "{}"],
         ["See also {} in the records.", "Updated by {} yesterday", "On file: {}"],
+        ["Forwarded to {} on request.", "Reviewed: {}", "Questions go to {} first."],
     ),
     "de": (
         ["Kontakt: {}", "Bitte wenden Sie sich an {}.", "{}"],
         ["Siehe auch {} in den Unterlagen.", "Aktualisiert von {} gestern", "Hinterlegt: {}"],
+        ["Auf Anfrage weitergeleitet an {}.", "Geprüft: {}", "Fragen bitte zuerst an {}."],
     ),
     "fr": (
         ["Contact : {}", "Veuillez écrire à {} pour plus de détails.", "{}"],
         ["Voir aussi {} dans le dossier.", "Mis à jour par {} hier", "Au dossier : {}"],
+        ["Transmis à {} sur demande.", "Vérifié : {}", "Les questions vont d'abord à {}."],
     ),
     "es": (
         ["Contacto: {}", "Por favor, escriba a {} para más detalles.", "{}"],
         ["Véase también {} en el expediente.", "Actualizado por {} ayer", "En archivo: {}"],
+        ["Remitido a {} a petición.", "Revisado: {}", "Las preguntas van primero a {}."],
     ),
     "it": (
         ["Contatto: {}", "Si prega di scrivere a {} per i dettagli.", "{}"],
         ["Vedi anche {} nella pratica.", "Aggiornato da {} ieri", "In archivio: {}"],
+        ["Inoltrato a {} su richiesta.", "Verificato: {}", "Le domande vanno prima a {}."],
     ),
     "nl": (
         ["Contact: {}", "Schrijf naar {} voor meer informatie.", "{}"],
         ["Zie ook {} in het dossier.", "Bijgewerkt door {} gisteren", "In dossier: {}"],
+        ["Op verzoek doorgestuurd naar {}.", "Gecontroleerd: {}", "Vragen eerst naar {}."],
     ),
     "zh": (
         ["联系人：{}", "详情请联系{}。", "{}"],
         ["另见档案中的{}", "昨天由{}更新", "备案：{}"],
+        ["已转交{}处理", "审核：{}", "如有疑问请先找{}"],
     ),
     "ja": (
         ["連絡先：{}", "詳細は{}までお問い合わせください。", "{}"],
         ["記録の{}も参照", "昨日{}が更新", "控え：{}"],
+        ["{}に転送済み", "確認：{}", "質問はまず{}へ"],
     ),
     "ko": (
         ["연락처: {}", "자세한 내용은 {}에게 문의하세요.", "{}"],
         ["기록의 {}도 참고하세요", "어제 {}이 수정함", "보관: {}"],
+        ["{}에게 전달했습니다", "검토: {}", "문의는 먼저 {}에게"],
     ),
 }
 LABELS = {
@@ -725,205 +914,287 @@ LABELS = {
         "PHONE": (
             ["Phone:", "Tel."],
             ["Call", "Mobile no."],
+            ["Phone number:", "Reach me at"],
         ),
         "US_SSN": (
             ["SSN:", "Social Security number"],
             ["SSN#", "Soc. Sec. No."],
+            ["SSN no.", "Social Security #"],
         ),
         "PERSON": (
             ["Name:", "Author:"],
             ["Prepared by", "Attn:"],
+            ["Signed:", "Contact person:"],
         ),
         "STREET_ADDRESS": (
             ["Address:", "lives at"],
             ["Ship to:", "Located at"],
+            ["Mailing address:", "Visit us at"],
         ),
         "UK_NINO": (
             ["NI number:", "National Insurance number"],
             ["NINO:", "NI no."],
+            ["NI No:", "National Insurance no."],
         ),
     },
     "de": {
         "PHONE": (
             ["Telefon:", "Tel."],
             ["Rufnummer:", "Mobil"],
+            ["Telefonnummer:", "erreichbar unter"],
         ),
         "US_SSN": (
             ["Sozialversicherungsnummer (USA):", "US-SSN"],
             ["SSN (Vereinigte Staaten):", "amerikanische SSN"],
+            ["US-Sozialversicherungsnr.", "SSN der USA:"],
         ),
         "PERSON": (
             ["Name:", "Autor:"],
             ["Verfasst von", "z. Hd."],
+            ["Ansprechpartner:", "Unterzeichnet von"],
         ),
         "STREET_ADDRESS": (
             ["Anschrift:", "wohnhaft in der"],
             ["Postanschrift:", "Adresse"],
+            ["Lieferadresse:", "Besuchsadresse"],
         ),
         "DE_TAX_ID": (
             ["Steuer-ID:", "Steueridentifikationsnummer"],
             ["Steuer-Identifikationsnummer:", "IdNr."],
+            ["Steuernummer (IdNr.):", "persönliche Steuer-ID"],
         ),
     },
     "fr": {
         "PHONE": (
             ["Téléphone :", "Tél."],
             ["Numéro :", "Portable"],
+            ["Tél. :", "joignable au"],
         ),
         "US_SSN": (
             ["numéro de sécurité sociale américain :", "SSN"],
             ["SSN (États-Unis) :", "n° SSN"],
+            ["numéro SSN :", "sécurité sociale (USA)"],
         ),
         "PERSON": (
             ["Nom :", "Auteur :"],
             ["Préparé par", "À l'attention de"],
+            ["Interlocuteur :", "Signé par"],
         ),
         "STREET_ADDRESS": (
             ["Adresse :", "domicilié au"],
             ["Adresse postale :", "situé au"],
+            ["Adresse de livraison :", "demeurant"],
         ),
         "FR_NIR": (
             ["N° de sécurité sociale :", "NIR"],
             ["n° de sécurité sociale", "NIR n°"],
+            ["numéro de sécu :", "n° INSEE"],
         ),
     },
     "es": {
         "PHONE": (
             ["Teléfono:", "Tel."],
             ["Llamar al", "Móvil:"],
+            ["Tfno.:", "llame al"],
         ),
         "US_SSN": (
             ["número de seguro social (EE. UU.):", "SSN"],
             ["SSN (EE. UU.)", "n.º de Seguro Social:"],
+            ["SSN estadounidense:", "número SSN"],
         ),
         "PERSON": (
             ["Nombre:", "Autor:"],
             ["Preparado por", "A la atención de"],
+            ["Persona de contacto:", "Firmado por"],
         ),
         "STREET_ADDRESS": (
             ["Dirección:", "con domicilio en"],
             ["Dirección postal:", "ubicado en"],
+            ["Domicilio:", "dirección de envío"],
         ),
         "ES_NIF": (
             ["DNI:", "NIF"],
             ["D.N.I.", "NIF n.º"],
+            ["NIF n.º", "documento nacional de identidad"],
         ),
         "ES_NIE": (
             ["NIE:", "número de extranjero"],
             ["N.I.E.", "tarjeta de extranjero n.º"],
+            ["NIE n.º", "número de identidad de extranjero:"],
         ),
     },
     "it": {
         "PHONE": (
             ["Telefono:", "Tel."],
             ["Chiamare il", "Cellulare:"],
+            ["Tel.:", "recapito telefonico"],
         ),
         "US_SSN": (
             ["numero di previdenza sociale (USA):", "SSN"],
             ["SSN (Stati Uniti):", "n. Social Security"],
+            ["SSN statunitense:", "numero SSN"],
         ),
         "PERSON": (
             ["Nome:", "Autore:"],
             ["Preparato da", "All'attenzione di"],
+            ["Referente:", "Firmato da"],
         ),
         "STREET_ADDRESS": (
             ["Indirizzo:", "residente in"],
             ["Indirizzo postale:", "con sede in"],
+            ["Recapito:", "indirizzo di consegna"],
         ),
         "IT_FISCAL_CODE": (
             ["Codice fiscale:", "C.F."],
             ["CF", "cod. fiscale"],
+            ["C.F. n.", "codice fiscale personale:"],
         ),
     },
     "nl": {
         "PHONE": (
             ["Telefoon:", "Tel."],
             ["Bel", "Mobiel:"],
+            ["Telefoonnummer:", "bereikbaar op"],
         ),
         "US_SSN": (
             ["Amerikaans sofinummer (SSN):", "SSN"],
             ["SSN (Verenigde Staten):", "Amerikaans socialezekerheidsnummer"],
+            ["SSN (VS):", "Amerikaans SSN-nummer"],
         ),
         "PERSON": (
             ["Naam:", "Auteur:"],
             ["Samengesteld door", "T.a.v."],
+            ["Contactpersoon:", "Ondertekend door"],
         ),
         "STREET_ADDRESS": (
             ["Adres:", "woonachtig aan de"],
             ["Postadres:", "gevestigd aan de"],
+            ["Bezoekadres:", "afleveradres"],
         ),
         "NL_BSN": (
             ["BSN:", "burgerservicenummer"],
             ["BSN-nummer", "sofinummer:"],
+            ["Burgerservicenummer:", "BSN nr."],
         ),
     },
     "zh": {
         "PHONE": (
             ["电话：", "手机"],
             ["联系电话", "手机："],
+            ["联系方式：", "手机号"],
         ),
         "US_SSN": (
             ["美国社会安全号码：", "SSN"],
             ["美国社保号", "SSN号码："],
+            ["美国SSN：", "社会安全号"],
         ),
         "PERSON": (
             ["姓名：", "作者"],
             ["负责人：", "申请人"],
+            ["经办人：", "签名："],
         ),
         "STREET_ADDRESS": (
             ["地址：", "住址"],
             ["通讯地址：", "收货地址"],
+            ["收件地址：", "家庭住址"],
         ),
         "CN_ID": (
             ["身份证号：", "身份证"],
             ["公民身份号码", "身份证号码："],
+            ["居民身份证：", "证件号码"],
         ),
     },
     "ja": {
         "PHONE": (
             ["電話：", "TEL"],
             ["電話番号", "携帯："],
+            ["連絡先電話：", "携帯番号"],
         ),
         "US_SSN": (
             ["米国社会保障番号：", "SSN"],
             ["米国の社会保障番号", "SSN番号："],
+            ["SSN（米国）：", "社会保障番号"],
         ),
         "PERSON": (
             ["氏名：", "作成者"],
             ["担当者：", "差出人："],
+            ["記入者：", "署名："],
         ),
         "STREET_ADDRESS": (
             ["住所：", "所在地"],
             ["送付先住所：", "所在地は"],
+            ["お届け先：", "現住所"],
         ),
         "JP_MY_NUMBER": (
             ["マイナンバー：", "個人番号"],
             ["個人番号（マイナンバー）：", "マイナンバーカード番号"],
+            ["通知カード番号：", "マイナンバーは"],
         ),
     },
     "ko": {
         "PHONE": (
             ["전화:", "휴대폰"],
             ["전화번호:", "휴대폰 번호"],
+            ["연락 번호:", "핸드폰"],
         ),
         "US_SSN": (
             ["미국 사회보장번호:", "SSN"],
             ["미국 SSN", "미국 사회보장번호는"],
+            ["미국 사회보장 번호:", "SSN 번호"],
         ),
         "PERSON": (
             ["이름:", "작성자"],
             ["담당자:", "보낸 사람:"],
+            ["신청인:", "받는 사람:"],
         ),
         "STREET_ADDRESS": (
             ["주소:", "소재지"],
             ["우편 주소:", "주소지"],
+            ["배송지:", "거주지"],
         ),
         "KR_RRN": (
             ["주민등록번호:", "주민번호"],
             ["주민등록번호(RRN):", "RRN"],
+            ["주민등록 번호:", "주민번호는"],
         ),
     },
 }
+
+
+# Korean names inside running sentences, with the particle their last syllable takes
+# ({은} is 은 after a final consonant, else 는; {이} 이/가, {을} 을/를, {과} 과/와), and
+# with titles: per split (a split not listed has none)
+KO_PERSON_SENTENCES = {
+    "dev": [
+        "{n}{은} 회의에 참석했다",
+        "{n}{이} 작성한 문서입니다",
+        "{n}{을} 담당자로 지정했다",
+        "{n}의 요청으로 변경됨",
+        "{n}에게 보내 주세요",
+        "{n} 과장님께 문의하세요",
+        "{n} 씨가 제안했다",
+        "문서 작성: {n} 연구원",
+    ],
+    "heldout4": [
+        "{n}{은} 이번 배포를 맡았다",
+        "이 패치는 {n}{이} 보냈다",
+        "{n} 님이 검토했습니다",
+        "{n}의 의견에 따라 수정함",
+        "{n} 팀장에게 확인 바람",
+        "번역: {n}",
+        "{n}{과} 함께 작업했다",
+    ],
+}
+_JOSA = {"{은}": "은는", "{이}": "이가", "{을}": "을를", "{과}": "과와"}
+
+
+def ko_sentence(template: str, name: str) -> str:
+    """A Korean sentence with ``name`` and the particles its last syllable takes."""
+    final = (ord(name[-1]) - 0xAC00) % 28 if "가" <= name[-1] <= "힣" else 0
+    out = template.replace("{n}", name)
+    for key, pair in _JOSA.items():
+        out = out.replace(key, pair[0] if final else pair[1])
+    return out
 
 
 def _place(text: str, taken: list[list[int]], rng: random.Random, own_line: bool) -> int:
@@ -971,7 +1242,7 @@ def build(split: str, docs_per_lang: int = 160, decoy_docs_per_lang: int = 30) -
 
     assert split in SEEDS, split
     seed = SEEDS[split]
-    k = 0 if split == "dev" else 1
+    k = SPLIT_INDEX[split]
     texts: list[str] = []
     langs: list[str] = []
     spans: list[Span] = []
@@ -979,7 +1250,9 @@ def build(split: str, docs_per_lang: int = 160, decoy_docs_per_lang: int = 30) -
         rng = random.Random(seed * 100 + li)
         fake = Faker(LOCALE[lang])
         fake.seed_instance(seed * 100 + li)
-        if split == "heldout":
+        if split == "heldout4":
+            names = heldout4_names(lang, seed * 100 + li)
+        elif split == "heldout3":
             names = heldout_names(lang, seed * 100 + li)
         else:
             names = dev_names(lang, seed * 100 + li, fake)
@@ -1002,7 +1275,10 @@ def build(split: str, docs_per_lang: int = 160, decoy_docs_per_lang: int = 30) -
                     entity = rng.choice(entities)
                     val = value(entity, lang, fake, rng, names)
                     labels = LABELS[lang].get(entity)
-                    if labels and rng.random() < 0.7:
+                    ko_sentences = KO_PERSON_SENTENCES.get(split, ()) if lang == "ko" else ()
+                    if entity == "PERSON" and ko_sentences and rng.random() < 0.5:
+                        sentence = ko_sentence(rng.choice(ko_sentences), val)
+                    elif labels and rng.random() < 0.7:
                         label = rng.choice(labels[k])
                         glue = sep if label[-1].isalpha() and not label[-1].isascii() else " "
                         sentence = f"{label}{glue if label[-1] not in ':：' else sep}{val}"

@@ -7,7 +7,9 @@ too weak (many ordinary words carry a rare given-name reading), so:
 
 * PERSON: a surname followed by a given name (with or without a space between: 木村 陽一,
   佐藤花子; the given name over the pieces MeCab cuts it into, 葵 + 乃, up to three kanji
-  that end the word; after the space also one to three kanji ending the word, or two to four
+  that end the word; written together in a sentence also when MeCab reads no given name but
+  single characters, before a particle, an honorific or punctuation: 岡崎 + 良 + 佳 + まで;
+  after the space also one to three kanji ending the word, or two to four
   kana up to punctuation or a space, not starting with a particle: 山本 あずみ; a surname
   MeCab reads as a place or a noun, 長島, 松下, with a space and a given name it tags as one
   or cuts into single characters: 松下 知映), or a surname or given name followed by an
@@ -35,6 +37,7 @@ _NAME_CHARS = re.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]+")
 # a surname MeCab reads as a place or a common noun (長島, 松下): two or three kanji
 _SURNAME_LIKE = re.compile(r"\p{Han}{2,3}")
 _GIVEN = re.compile(r"\p{Han}{1,3}(?!\p{Han})")
+_BOUNDARY = re.compile(r"[\s\p{P}]")
 _KANA_GIVEN = re.compile(r"[\p{Hiragana}\p{Katakana}ー]{2,4}(?=[\s\p{P}]|$)")
 # a name in a name position: after a label of a person (氏名, 作成者 ..., with or without a
 # colon, which MeCab may read together with the surname: 作成者長島), a surname of one to three
@@ -90,6 +93,14 @@ class FugashiNer(LazyNer):
             k += 1
         return k > j + 1
 
+    @staticmethod
+    def _boundary(text: str, i: int, at_word: dict) -> bool:
+        """Position ``i`` ends a word: a particle, an auxiliary or an honorific starts there, or
+        punctuation, a space or the text's end."""
+        if i >= len(text) or at_word.get(i) in ("func", "honor"):
+            return True
+        return bool(_BOUNDARY.match(text, i))
+
     def spans(self, text: str) -> list[tuple[int, int, str, float]]:
         words = []  # (start, end, kind) with kind: sei, mei, place, suffix-place, honor, other
         pos = 0
@@ -117,6 +128,7 @@ class FugashiNer(LazyNer):
                 kind = "other"
             words.append((start, end, kind))
         out: list[tuple[int, int, str, float]] = []
+        at_word = {start: kind for start, _, kind in words}
         for i, (start, end, kind) in enumerate(words):
             nxt = words[i + 1] if i + 1 < len(words) else None
             spaced = bool(nxt) and nxt[0] - end == 1 and text[end] in " \u3000"
@@ -132,6 +144,17 @@ class FugashiNer(LazyNer):
             elif surname_like and spaced and given and self._unread(words, i + 1, given):
                 # a surname MeCab reads as a place or a noun (長島, 松下) and a given name it
                 # reads as a given name or cannot read (知 + 映 as symbols: no word)
+                out.append((start, given, "PERSON", NER_SCORE))
+            elif (
+                kind == "sei"
+                and nxt[0] == end
+                and given
+                and self._unread(words, i + 1, given)
+                and self._boundary(text, given, at_word)
+            ):
+                # 岡崎良佳まで, 黒木紗未が: a surname and a given name written together in a
+                # sentence, which MeCab cuts into single characters, before a particle, an
+                # honorific, punctuation or the text's end
                 out.append((start, given, "PERSON", NER_SCORE))
             elif kind == "sei" and spaced and nxt[2] != "func":
                 if kana := _KANA_GIVEN.match(text, end + 1):

@@ -55,6 +55,30 @@ NOT_NAMES = frozenset(
 PARTICLES = frozenset(
     ["로", "으로", "에게", "께", "은", "는", "이", "가", "을", "를", "의", "와", "과", "도", "에"]
 )
+# particles only people (and animals) take: a word before them is a person or a pronoun
+PERSON_PARTICLES = ("에게서", "에게", "께서", "께", "한테서", "한테")
+STEM_PARTICLES = (
+    "은", "는", "이", "가", "을", "를", "의", "와", "과", "도", "로", "으로", "만", "이나", "나",
+)  # fmt: skip
+_PARTICLE_TAIL = re.compile(
+    rf"(\p{{Hangul}}{{2,3}}?)({'|'.join(PERSON_PARTICLES + STEM_PARTICLES)})"
+)
+_EU = 18  # the vowel ㅡ, index among the 21 medial vowels
+
+
+def _vowel(syllable: str) -> int:
+    return (ord(syllable) - 0xAC00) % 588 // 28
+
+
+# particles that follow nouns only (a verb's form ends otherwise: 사용하는, 지정한): before
+# them a word Kiwi misreads as a verb (안 + 하 + 은 + 이, 이 + 아리 + ㄴ + 의) is still a noun
+NOUN_PARTICLES = frozenset(["을", "를", "의", "가", "과", "와", "로", "으로"])
+NOMINAL_TAGS = frozenset(["NNG", "NNP", "NNB", "NR", "MM", "XPN", "XSN", "XR"])
+# one-syllable suffixes and nouns that end words of technical text (호환성, 압축률, 초기화,
+# 정상적, 변환기, 서명자; 기본값, 경로명, 정규식, 시작점, 사용법, 한계치, 최상위, 정방향,
+# 선택권): never a given-name syllable there (names that Kiwi cuts so, 장경 + 자, are lost)
+TECH_SUFFIXES = frozenset("성률율화적기형식용상별제계자")
+TECH_NOUNS = frozenset("값식명점법형률율량표문선체부층판항행열란어치단위향권본")
 HONORIFICS = ("씨", "님", "선생", "교수", "과장", "부장", "대리", "사장", "회장", "군", "양")
 PLACE_SUFFIX = frozenset("시도구군동읍면리로길가")
 # one-syllable nouns that end compounds of technical text (사용법, 도움말, 구성원, 변환기)
@@ -125,7 +149,11 @@ class KiwiNer(LazyNer):
                 out.append((start, end))
             i = j
         if not out:
-            unseen = self._unseen_name(tokens, piece) or self._split_name(tokens, piece)
+            unseen = (
+                self._unseen_name(tokens, piece)
+                or self._split_name(tokens, piece)
+                or self._particle_name(tokens, piece)
+            )
             if unseen:
                 out.append(unseen)
         return out
@@ -158,6 +186,65 @@ class KiwiNer(LazyNer):
             if not (u.tag[0] in "JSE" or u.form in PARTICLES or u.form.startswith(HONORIFICS)):
                 return None
         return 0, 3
+
+    @staticmethod
+    def _particle_name(tokens: list, piece: str) -> tuple[int, int] | None:  # noqa: ANN001
+        """A name before a particle, however Kiwi cuts it (이 + 수 + 민 + 에게, 전경 + 수 + 에게,
+        김 + 봉 + 주의): the word is a name and one particle of PERSON_PARTICLES or
+        STEM_PARTICLES, written together.
+
+        * before a particle only people take (에게, 께서, 한테: 김규에게, 전윤에게, 정성 + 이 +
+          에게), a surname and one or two syllables that are not one word Kiwi knows other
+          than as a proper noun (고객에게, 자신에게, 서로에게, 사용자에게);
+        * before any other particle (은, 이, 를, 의, 도 ...), a surname and two given-name
+          syllables that Kiwi reads as nouns, never one known common noun (사용자가, 구성원은),
+          a verb (이현 + 하 + ㄴ) or a word and a suffix of technical text (호환 + 성, 압축 +
+          률, 기본 + 값, 경로 + 명)."""
+        m = _PARTICLE_TAIL.fullmatch(piece)
+        if not m or piece[0] not in SURNAMES:
+            return None
+        stem, particle = m.group(1), m.group(2)
+        n = len(stem)
+        if stem in NOT_NAMES or stem[-1] in "님씨":
+            return None  # 교수님께, 사장님께: a title, the name is before it
+        if particle in PERSON_PARTICLES:
+            whole = [t for t in tokens if t.start == 0 and t.len == n]
+            if whole and whole[0].tag != "NNP" and whole[0].id not in (2, 3):
+                return None  # a word Kiwi knows: 고객, 자신, 사용자 + 에게
+            if n == 2 and not whole and stem[1] not in GIVEN_SYLLABLES:
+                return None
+            return 0, n
+        if n != 3:
+            return None
+        head = [t for t in tokens if t.start < n]
+        if not head or head[0].start != 0:
+            return None
+        unknown = head[0].len == n and head[0].id in (2, 3)  # a word Kiwi has not seen
+        given = sum(ch in GIVEN_SYLLABLES for ch in stem[1:])
+        if given < n - 1 and not (unknown and given):
+            return None  # an unseen word needs one given-name syllable: 인코더, 심볼릭 have none
+        if given < n - 1 and any(_vowel(ch) == _EU for ch in stem[1:]):
+            return None  # 하이픈, 스크립트: the ㅡ of loanwords
+        if unknown and (stem[-1] in TECH_NOUNS or stem[-1] in TECH_SUFFIXES):
+            return None  # 장치명: a word of technical text Kiwi has not seen
+        verbal = any(t.tag not in NOMINAL_TAGS for t in head)
+        if verbal and (particle not in NOUN_PARTICLES or given < n - 1):
+            return None  # 이현 + 하 + ㄴ: a verb, unless a particle only nouns take follows
+        if any(t.tag in ("ETN", "XSV", "XSA") for t in head):
+            return None  # 설정 + 이 + ㅁ, 모호 + 하 + ㅁ: a verb made a noun
+        whole = head[0].len >= n
+        if whole and head[0].tag != "NNP" and head[0].id != 2:
+            return None  # one word Kiwi knows: 사용자, 고객, 차례
+        if whole and head[0].tag == "NNP" and head[0].form[-1:] in PLACE_SUFFIX:
+            return None  # 강동구
+        last = head[-1]
+        tech = last.form in TECH_SUFFIXES or last.form in TECH_NOUNS
+        if not whole and last.start + last.len == n and last.len == 1 and tech:
+            return None  # 호환 + 성, 압축 + 률, 설정 + 치, 기본 + 값, 경로 + 명
+        known = [t for t in head if t.tag == "NNG" and t.id not in (2, 3) and t.len >= 2]
+        if head[0].tag == "XPN" and known and known[0].start == 1:
+            return None  # 최 + 상위, 정 + 방향, 고 + 해상도: a prefix and a word
+        return 0, n
 
     @staticmethod
     def _unseen_name(tokens: list, piece: str) -> tuple[int, int] | None:  # noqa: ANN001
@@ -199,21 +286,26 @@ class KiwiNer(LazyNer):
         return 0, 3
 
     @staticmethod
-    def positions(text: str) -> list[tuple[int, int]]:
-        """Hangul words of 2 to 4 syllables in a name position (NAME_LABELS, TITLES, a line of
-        its own)."""
+    def positions(text: str) -> list[tuple[int, int, int]]:
+        """Hangul words of 2 to 4 syllables in a name position, and which: 1 after a label
+        (NAME_LABELS), 2 before a title (TITLES), 3 a line of its own."""
         out = []
         for m in _POSITIONS.finditer(text):
             g = next(k for k in (1, 2, 3) if m.group(k))
-            out.append(m.span(g))
+            out.append((*m.span(g), g))
         return out
 
     @staticmethod
-    def _placed_name(tokens: list, word: str) -> bool:  # noqa: ANN001
+    def _placed_name(tokens: list, word: str, position: int = 3) -> bool:  # noqa: ANN001
         """A word in a name position is a name: a known surname and one given-name syllable
         (2 syllables), a known surname and two more (3), or a two-syllable surname and two
         more (4); never one word Kiwi knows as a common noun, a verb or a place (사용법,
-        도움말, 고객, 서울시), nor a known noun and a suffix (고객 + 님)."""
+        도움말, 고객, 서울시), nor a known noun and an honorific suffix (고객 + 님). After a
+        label or before a title (``position`` 1 or 2) a name Kiwi knows whose last syllable
+        ends place names too (이영길: 길 is a road) is still a name; before a title, so is a
+        three-syllable common noun of a surname and given-name syllables (이재민 과장님): no
+        one calls a thing 과장님, and nouns of technical text (관리자 님) end otherwise (two
+        syllables are too often a word and a suffix: 마음씨)."""
         n = len(word)
         if n == 4:
             if word[:2] not in TWO_SYLLABLE_SURNAMES:
@@ -228,32 +320,40 @@ class KiwiNer(LazyNer):
         if t.len == n:  # one word of the dictionary, or an unknown one (id 2)
             if t.id == 2:
                 return True
-            return t.tag == "NNP" and t.form[-1] not in PLACE_SUFFIX
-        if t.len >= 2 and t.tag == "NNG" and len(tokens) == 2 and tokens[1].tag == "XSN":
+            if t.tag == "NNG" and position == 2 and n == 3:
+                tech = word[-1] in TECH_SUFFIXES or word[-1] in TECH_NOUNS
+                return not tech and all(ch in GIVEN_SYLLABLES for ch in word[1:])
+            if t.tag != "NNP":
+                return False
+            placed = position < 3 and n == 3 and word[2] in "길가리"
+            return t.form[-1] not in PLACE_SUFFIX or placed
+        if t.len >= 2 and t.tag == "NNG" and len(tokens) == 2 and tokens[1].form in ("님", "씨"):
             return False  # 고객 + 님
         return all(u.tag[0] != "S" for u in tokens)
 
     def find(self, texts: list[str]) -> tuple[list[list[tuple[int, int, str, float]]], int]:
         found: list[list[tuple[int, int, str, float]]] = [[] for _ in texts]
         jobs = [(i, a, b) for i, t in enumerate(texts) for a, b in self.windows(t)]
-        placed = [(i, a, b) for i, t in enumerate(texts) for a, b in self.positions(t)]
+        placed = [(i, a, b, k) for i, t in enumerate(texts) for a, b, k in self.positions(t)]
         if not (jobs or placed) or not self.load():
             return found, 0
         pieces = [texts[i][a:b] for i, a, b in jobs]
-        words = [texts[i][a:b] for i, a, b in placed]
+        words = [f"@{k}" + texts[i][a:b] for i, a, b, k in placed]
         distinct = list(dict.fromkeys(pieces))
         if len(self._cache) + len(distinct) + len(words) > 50_000:
             self._cache.clear()
         todo = [p for p in distinct if p not in self._cache]
         for piece, tokens in zip(todo, self._model.tokenize(todo)):
             self._cache[piece] = self._names(tokens, piece)
-        todo = [w for w in dict.fromkeys(words) if "@" + w not in self._cache]
-        for word, tokens in zip(todo, self._model.tokenize(todo)):
-            self._cache["@" + word] = [(0, len(word))] if self._placed_name(tokens, word) else []
+        todo = [w for w in dict.fromkeys(words) if w not in self._cache]
+        for key, tokens in zip(todo, self._model.tokenize([w[2:] for w in todo])):
+            word = key[2:]
+            named = self._placed_name(tokens, word, int(key[1]))
+            self._cache[key] = [(0, len(word))] if named else []
         for (i, a, _), piece in zip(jobs, pieces):
             found[i] += [(a + s, a + e, "PERSON", NER_SCORE) for s, e in self._cache[piece]]
-        for (i, a, _), word in zip(placed, words):
-            for s, e in self._cache["@" + word]:
+        for (i, a, _, _), key in zip(placed, words):
+            for s, e in self._cache[key]:
                 if not any(x == a + s and y == a + e for x, y, _, _ in found[i]):
                     found[i].append((a + s, a + e, "PERSON", NER_SCORE))
-        return found, sum(len(p) for p in distinct) + sum(len(w) for w in set(words))
+        return found, sum(len(p) for p in distinct) + sum(len(w) - 2 for w in set(words))

@@ -211,6 +211,25 @@ class JiebaNer(LazyNer):
         seen = {(a, b) for a, b, _, _ in out}
         return out + [h for h in self._alone(text) if (h[0], h[1]) not in seen]
 
+    def _single_given(self, words: list, i: int) -> int:
+        """The length of a given name of one or two single characters after the surname at
+        word ``i``, up to punctuation or the end (_END), that with the surname makes no word
+        of the dictionary, none of them a character the dictionary counts 5,000 times or more
+        as a word of its own (字 20,380; 梅 1,462, 蒨 2); else 0."""
+        k = i + 1
+        while k < len(words) and k - i <= 2:
+            w, flag = words[k]
+            if len(w) != 1 or not _HAN.fullmatch(w) or w in _FUNCTION or flag[0] in "upcrdmqfx":
+                break
+            if self._words.get(w, 0) >= 5000:
+                break  # 连 + 字, 按 + 南: a character used as a word, not a given name
+            k += 1
+        n = k - i - 1
+        if not n or (words[k][0] if k < len(words) else "") not in _END:
+            return 0
+        name = "".join(w for w, _ in words[i:k])
+        return 0 if self._words.get(name) or (n == 2 and self._words.get(name[1:])) else n
+
     def _tag(self, text: str) -> list[tuple[int, int, str, float]]:
         words = [(w.word, w.flag) for w in self._model.cut(text)]
         out: list[tuple[int, int, str, float]] = []
@@ -237,12 +256,24 @@ class JiebaNer(LazyNer):
                     and len(word) <= 2
                     and i
                     and words[i - 1][0] in SURNAMES
-                    and words[i - 1][1] in ("a", "n", "ng", "nr", "nz")
+                    and words[i - 1][1] in ("a", "n", "ng", "nr", "nz", "zg")
                     and not (i > 1 and words[i - 2][1].startswith("nr"))
                 ):  # 黄 + 海燕: a surname jieba tagged otherwise, then a given name
                     start, word = start - 1, words[i - 1][0] + word
                 if _is_name(word):
                     out.append((start, start + len(word), "PERSON", NER_SCORE))
+            elif (
+                len(word) == 2
+                and word[0] == word[1]
+                and flag in ("z", "ns", "nz", "n")
+                and i
+                and words[i - 1][0] in SURNAMES
+                and words[i - 1][1] in ("a", "n", "ng", "nr", "nz", "zg")
+                and (words[i + 1][0] if i + 1 < len(words) else "") in _END
+            ):
+                # 黄 + 婷婷 + 。, 刘 + 丹丹: a surname and a doubled given name jieba tags as a
+                # word of another kind, ending a phrase
+                out.append((start - 1, start + 2, "PERSON", NER_SCORE))
             elif (
                 word not in self._words
                 and _is_name(word)
@@ -265,6 +296,21 @@ class JiebaNer(LazyNer):
                     and after in _END
                 ):
                     out.append((start, start + 3, "PERSON", NER_SCORE))
+            elif (
+                len(word) == 1
+                and word in SURNAMES
+                and flag in ("n", "ng", "nr", "nz", "zg")
+                and i
+                and _HAN.fullmatch(words[i - 1][0])
+                and words[i - 1][1][:1] != "m"
+                and words[i - 1][0][-1] not in _FUNCTION
+                and (given := self._single_given(words, i))
+            ):
+                # 联系 + 林 + 蒨 + 。: a surname jieba reads as a noun or morpheme after a word,
+                # and one or two characters it leaves alone (no word of its dictionary), ending
+                # a phrase; not 和 + 组 (a conjunction), 太 + 满 (an adverb), nor at a window's
+                # start, where jieba sees the character without the word it ends (命 + 令列)
+                out.append((start, start + 1 + given, "PERSON", NER_SCORE))
             elif flag == "ns":
                 if i + 1 < len(words) and PLACE_SUFFIX.fullmatch(words[i + 1][0]):
                     word += words[i + 1][0]  # 合肥 + 县

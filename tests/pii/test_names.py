@@ -212,3 +212,89 @@ def test_latin_names_after_a_label(names) -> None:
         "Michelotto Cherubini-Barese"
     ]
     assert _found(names, "Name: Display Name. Set the display name.") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # a particle only people take (에게, 께서, 한테), however Kiwi cuts the word before it
+        ("이 파일은 이수민에게 보내 주세요.", "이수민"),  # 이 (this) + 수 + 민 + 에게
+        ("자세한 내용은 전경수에게 문의하세요.", "전경수"),  # 전경 (view) + 수
+        ("자세한 내용은 정성이에게 문의하세요.", "정성이"),  # 정성 (care) + 이 (subject)
+        ("자세한 내용은 김규에게 문의하세요.", "김규"),  # a one-syllable given name
+        ("자세한 내용은 김대성에게 문의하세요.", "김대성"),  # 대: no given-name syllable here
+        # any other particle: a surname and two given-name syllables Kiwi reads as nouns
+        ("우주원이 작성한 문서입니다.", "우주원"),  # 우주 (space) + 원
+        ("한대현을 담당자로 지정했다.", "한대현"),  # one unknown noun
+        ("이채현의 요청으로 변경됨.", "이채현"),  # 이 (this) + 채 + 현
+        ("조차헌은 회의에 참석했다.", "조차헌"),  # unknown; 차 is no given-name syllable here
+        # a particle only nouns take, after a name Kiwi misreads as a verb
+        ("이아린의 요청으로 변경됨.", "이아린"),  # 이 + 아리 (VA) + ㄴ + 의
+        ("권영은을 담당자로 지정했다.", "권영은"),  # 권 + 영 + 은 (JX) + 을
+    ],
+)
+def test_korean_names_before_particles(kiwi, text, name) -> None:
+    assert _found(kiwi, text) == [name]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "사용자에게 알리고 고객에게 보내고 자신에게 묻고 서로에게 준다",  # words Kiwi knows
+        "호환성을 높이고 압축률이 낮고 초기화를 하며 변환기를 쓴다",  # word + suffix
+        "기본값을 바꾸고 경로명을 쓰고 정규식을 넣고 반환값은 없다",  # word + noun
+        "한계치가 넘고 설정치를 바꾸고 선택권을 주고 서명자가 있다",
+        "최상위를 만들고 정방향이 아니며 최상단이 되고 고해상도 화면",  # prefix + word
+        "인코더가 느리고 하이픈이 들어가고 심볼릭을 만든다",  # loanwords Kiwi has not seen
+        "정보를 확인하고 이상은 없으며 구성원은 모두 사용자가 된다",
+        "설정임을 나타내고 모호함을 피하며 시작함을 의미하고 지정한 값을 사용하는 경우",
+    ],
+)
+def test_korean_words_before_particles_are_not_names(kiwi, text) -> None:
+    assert _found(kiwi, text) == []
+
+
+def test_korean_names_before_titles_and_after_labels_that_kiwi_reads_as_words(kiwi) -> None:
+    """Before a title a three-syllable common noun of a surname and given-name syllables is a
+    name (이재민, "disaster victims", 과장님); after a label a name Kiwi knows whose last
+    syllable ends road names (이영길); a role before a title, a place on its own line stay."""
+    for text, name in [
+        ("이재민 과장님께 문의하세요.", "이재민"),
+        ("작성자 이영길.", "이영길"),
+    ]:
+        assert _found(kiwi, text) == [name], text
+    for text in ["관리자 님께 문의", "사용자 님", "마음씨가", "\n강동구\n", "\n이영길\n"]:
+        assert _found(kiwi, text) == [], text
+
+
+def test_japanese_names_written_together_in_a_sentence(fugashi) -> None:
+    """A surname and a given name written together that MeCab cuts into single characters
+    (岡崎 + 良 + 佳), before a particle or punctuation; a surname and a word of the dictionary
+    (山田 + 研究所), a place and a character (日本 + 語) stay."""
+    for text, name in [
+        ("詳細は岡崎良佳までお問い合わせください", "岡崎良佳"),
+        ("この文書は黒木紗未が書いた。", "黒木紗未"),
+    ]:
+        assert _found(fugashi, text) == [name], text
+    for text in ["山田研究所の報告", "日本語版を使う", "中国語で書く", "詳細は設定ファイルまで"]:
+        assert _found(fugashi, text) == [], text
+
+
+def test_given_names_that_are_stop_words_mid_sentence_before_a_surname(names) -> None:
+    """Uwe (Dutch "your"), Sara (Italian), Ella (Spanish "she"), Otto (Italian "eight") are
+    given names before a surname mid-sentence; not at a sentence's start, not before a common
+    word, not when the word is written in lower case in the document. (Before a Title Case
+    word the document does not use otherwise, a heading would still pass: 'de Ella Definición'.)"""
+    for text, name in [
+        ("Einstellungen gespeichert. Autor: Uwe Wieloch. Bei Fragen", "Uwe Wieloch"),
+        ("Schreiben Sie an Sara Colombo bitte.", "Sara Colombo"),
+        ("Die Datei von Ella Fitzgerald wird gelesen", "Ella Fitzgerald"),
+    ]:
+        assert name in _found(names, text), text
+    for text in [
+        "Otto Bit ist ein Format.",
+        "Es war otto. Dann kam Otto Hahn",
+        "Ella Fitzgerald cantó. Dijo que ella Fitzgerald",  # ella in lower case: a pronoun
+        "Una Definición de Una Riga",  # una: not in the list
+    ]:
+        assert _found(names, text) == [], text

@@ -123,3 +123,37 @@ def test_a_name_after_a_person_label_whatever_its_surname(ner):
     for text in ["来自出版社和作者的其他书籍。", "作者信息。", "姓名：信息\n"]:
         found = {text[a:b] for a, b, e, _ in ner.spans(text) if e == "PERSON"}
         assert not found & {"的其他", "信息"}, text
+
+
+def test_a_surname_jieba_tags_otherwise_and_single_given_characters(ner):
+    """A surname jieba tags as a morpheme (刘/zg) before a given name it tags nr (红梅); a
+    surname and one or two characters jieba leaves alone before punctuation (林 + 蒨 + 。);
+    never a character that is a common word of its own (连 + 字: 字 is counted 20,380 times)
+    nor a numeral's measure word (一张)."""
+    for text, name in [("详情请联系刘红梅。这是", "刘红梅"), ("详情请联系林蒨。这是", "林蒨")]:
+        assert name in {text[a:b] for a, b, e, _ in ner.spans(text) if e == "PERSON"}
+    for text in ["为零宽不连字，第三", "买了一张。", "这是张。", "请按南。"]:
+        assert [s for s in ner.spans(text) if s[2] == "PERSON"] == [], text
+
+
+def test_doubled_given_names_and_no_conjunction_or_adverb_taken_for_a_surname(ner):
+    """A surname and a doubled given name jieba tags otherwise (黄 + 婷婷/z, 刘 + 丹丹/ns);
+    never a conjunction, an adverb or a verb before one character and punctuation (用户和组，
+    太满了。 值加二。), nor a word's end jieba sees alone at a window's start (命令列。): the
+    false names the sample corpus's Chinese man pages showed."""
+    for text, name in [
+        ("详情请联系黄婷婷。路径", "黄婷婷"),
+        ("详情请联系刘丹丹。档案", "刘丹丹"),
+        ("详情请联系林蒨。这是", "林蒨"),
+    ]:
+        assert name in {text[a:b] for a, b, e, _ in ner.spans(text) if e == "PERSON"}
+    for text in [
+        "每一张智能卡，执行",
+        "包括数据库用户和组，以及适用于整个",
+        "某些分区可能太满了。要扩充",
+        "它向这个变量的值加二。尽管",
+        "把 5，6交给核心命令列。\n任何",
+        "修正它并不算太迟；renice",
+        "使用恰当的过程和宏。例如",
+    ]:
+        assert [s for s in ner.spans(text) if s[2] == "PERSON"] == [], text
