@@ -24,6 +24,7 @@ partition may pass 2 GiB of text without Arrow's 32-bit offsets overflowing.
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,74 @@ def write_pieces(
     tables = (pa.concat_tables([_as(widen(t), schema) for t in pieces[i]]) for i in ids)
     _write_row_groups(path, schema, ids, tables, compression)
     return {i: sum(t.num_rows for t in pieces[i]) for i in ids}
+
+
+class PieceWriter:
+    """``write_pieces``' file from pieces given one at a time, partitions in any order: each
+    piece is split by partition and spilled at once (an uncompressed Arrow IPC file in the local
+    temporary folder), and ``close`` writes the partitioned file from the spill a partition at a
+    time. A map task that reads its input a row group at a time then holds one row group's rows
+    and, at the end, one partition: never its whole output (``write_pieces`` holds every piece
+    until it writes)."""
+
+    def __init__(self, path: Path, compression: str = "zstd"):
+        self.path, self.compression = path, compression
+        self._dir = tempfile.TemporaryDirectory(prefix="curate-pieces-")
+        self._spill = Path(self._dir.name, "spill.arrow")
+        self._writer: pa.ipc.RecordBatchFileWriter | None = None
+        self._schema: pa.Schema | None = None
+        self._where: dict[int, list[int]] = {}  # partition -> its batches in the spill
+        self._batches = 0
+
+    def add(self, table: pa.Table, part: np.ndarray) -> None:
+        """``table``'s rows, row i to partition ``part[i]``."""
+        if not table.num_rows:
+            return
+        table = widen(table).replace_schema_metadata(None)
+        if self._writer is None:
+            self._schema = table.schema
+            self._writer = pa.ipc.new_file(str(self._spill), table.schema)
+        table = _as(table, self._schema)
+        part = np.asarray(part, np.int64)
+        order = np.argsort(part, kind="stable")
+        ids, starts, counts = np.unique(part[order], return_index=True, return_counts=True)
+        for p, a, n in zip(ids.tolist(), starts, counts):
+            for batch in take_rows(table, order[a : a + n]).to_batches():
+                self._writer.write_batch(batch)
+                self._where.setdefault(p, []).append(self._batches)
+                self._batches += 1
+
+    @property
+    def empty(self) -> bool:
+        return self._writer is None
+
+    def close(self, schema: pa.Schema | None = None) -> dict[int, int]:
+        """Write the file (``schema``: its columns when no piece had a row); returns {partition:
+        rows}."""
+        out: dict[int, int] = {}
+        try:
+            if self._writer is None:
+                assert schema is not None, "an empty PieceWriter needs its schema"
+                _write_row_groups(self.path, widen(schema.empty_table()).schema, [], [], "zstd")
+                return out
+            self._writer.close()
+            with pa.OSFile(str(self._spill)) as f:  # read, not mapped: a partition at a time
+                spill = pa.ipc.open_file(f)
+                ids = sorted(self._where)
+
+                def tables() -> Iterator[pa.Table]:
+                    for p in ids:
+                        rows = pa.Table.from_batches(
+                            [spill.get_batch(i) for i in self._where[p]], self._schema
+                        )
+                        out[p] = rows.num_rows
+                        yield rows
+
+                assert self._schema is not None
+                _write_row_groups(self.path, self._schema, ids, tables(), self.compression)
+        finally:
+            self._dir.cleanup()
+        return out
 
 
 def _as(table: pa.Table, schema: pa.Schema) -> pa.Table:

@@ -13,7 +13,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from curate.shuffle import partition_of, read_partition, write_partitioned
+from curate.shuffle import (
+    PieceWriter,
+    held_partitions,
+    iter_partition,
+    partition_of,
+    read_partition,
+    write_partitioned,
+)
 from tests.test_pipeline import ids_in, run, stable
 
 DEDUP = [{"url_dedup": {}}, {"exact_dedup": {}}]
@@ -57,6 +64,50 @@ def test_partitioned_file_round_trip(tmp_path):
         assert got["v"].to_pylist() == want
         assert got.schema.field("v").type == pa.large_string()  # 64-bit offsets
     assert read_partition([tmp_path / "missing.parquet"], 0) is None
+
+
+def test_piece_writer_equals_write_partitioned_of_the_whole(tmp_path):
+    """Pieces given one at a time (each spilled at once) make the same partitions, in the same
+    row order, as write_partitioned of their concatenation; sets of random hashes included."""
+    rng = np.random.default_rng(1)
+    pieces, parts = [], []
+    for k in range(7):
+        n = int(rng.integers(0, 400))
+        sizes = rng.integers(0, 30, n)
+        pieces.append(
+            pa.table(
+                {
+                    "u": np.arange(n, dtype=np.int64) + 1000 * k,
+                    "a": pa.array(
+                        [rng.integers(0, 2**32, m).astype(np.uint32) for m in sizes],
+                        pa.list_(pa.uint32()),
+                    ),
+                }
+            )
+        )
+        parts.append(rng.integers(0, 6, n))
+    writer = PieceWriter(tmp_path / "pieces.parquet", "none")
+    for piece, part in zip(pieces, parts):
+        writer.add(piece, part)
+    got_counts = writer.close()
+    want_counts = write_partitioned(
+        tmp_path / "whole.parquet", pa.concat_tables(pieces), np.concatenate(parts), "none"
+    )
+    assert got_counts == want_counts and sum(got_counts.values()) > 1000
+    assert held_partitions(tmp_path / "pieces.parquet") == sorted(want_counts)
+    for q in range(6):
+        want = read_partition([tmp_path / "whole.parquet"], q)
+        got = read_partition([tmp_path / "pieces.parquet"], q)
+        assert got.equals(want)
+        batches = list(iter_partition([tmp_path / "pieces.parquet"], q))
+        assert pa.Table.from_batches(batches).equals(want)
+    # nothing added: an empty file of the schema given, which no partition reads
+    empty = PieceWriter(tmp_path / "empty.parquet")
+    empty.add(pieces[0].slice(0, 0), np.empty(0, np.int64))
+    assert empty.empty
+    assert empty.close(pieces[0].schema) == {}
+    assert pq.read_table(tmp_path / "empty.parquet").num_rows == 0
+    assert read_partition([tmp_path / "empty.parquet"], 0) is None
 
 
 @pytest.mark.parametrize("partitions", [2, 5])

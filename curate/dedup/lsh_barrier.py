@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,7 @@ from curate.index.store import (
 from curate.index.survivor import rank_of, survival_order
 from curate.minhash import SetStore, jaccard_at_least, signatures_agree
 from curate.shuffle import (
+    PieceWriter,
     gather_decisions,
     iter_partition,
     partition_of,
@@ -503,6 +505,35 @@ def _read_shard(p: Plan, shard: int, columns: list[str]) -> pa.Table | None:
     return f.read(columns=columns) if f.metadata.num_rows else None
 
 
+def _collect_rows(
+    p: Plan, shard: int, columns: list[str], node: np.ndarray
+) -> Iterator[tuple[int, int, pa.Table]]:
+    """``columns`` of shard ``shard``'s collect file at ``node`` (nodes of that shard,
+    ascending, repeats allowed), a row group at a time: (a, b, the values of node[a:b]). Only
+    the row groups that hold one are read, one at a time: a task holds the rows it asked for
+    and one row group, never a shard's column (a shard grows with the run, to 100,000 rows)."""
+    if not len(node):
+        return
+    path = p.collect_file(shard)
+    try:
+        f = pq.ParquetFile(storage.source(path))
+    except FileNotFoundError:
+        raise CurateError(f"{path}: rows missing from the collect file") from None
+    want = node & ((1 << ROW_BITS) - 1)
+    have = f.read(columns=[ROW]).column(0).to_numpy() if f.metadata.num_rows else want[:0]
+    at = np.minimum(np.searchsorted(have, want), max(len(have) - 1, 0))
+    if not len(have) or not np.array_equal(have[at], want):
+        raise CurateError(f"{path}: rows missing from the collect file")
+    md = f.metadata
+    starts = np.cumsum([0] + [md.row_group(g).num_rows for g in range(md.num_row_groups)])
+    cuts = np.searchsorted(at, starts)
+    for g in range(md.num_row_groups):
+        a, b = int(cuts[g]), int(cuts[g + 1])
+        if b > a:
+            table = f.read_row_group(g, columns=columns)
+            yield a, b, take_rows(table, at[a:b] - starts[g])
+
+
 def _nodes(shard: int, rows: np.ndarray) -> np.ndarray:
     return (np.int64(shard) << np.int64(ROW_BITS)) | rows.astype(np.int64)
 
@@ -711,16 +742,8 @@ def _joined(p: Plan, group: int, table: pa.Table, on: str, columns: list[str]) -
     parts = []
     for s in p.shards_of(group):
         lo, hi = np.searchsorted(shard, [s, s + 1])
-        if lo == hi:
-            continue
-        src = _read_shard(p, s, [ROW, *columns])
-        rows = src.column(ROW).to_numpy() if src is not None else np.empty(0, np.int64)
-        want = node[lo:hi] & ((1 << ROW_BITS) - 1)
-        at = np.minimum(np.searchsorted(rows, want), max(len(rows) - 1, 0))
-        if src is None or not np.array_equal(rows[at], want):
-            raise CurateError(f"{p.collect_file(s)}: rows missing from the collect file")
         # 64-bit offsets: a group's candidates' sets may pass 2^31 values together
-        parts.append(widen(take_rows(src.select(columns), at)))  # (no copy of the column)
+        parts.extend(widen(rows) for _, _, rows in _collect_rows(p, s, columns, node[lo:hi]))
     extra = pa.concat_tables(parts) if parts else widen(_schema(p, columns).empty_table())
     for name in columns:
         table = table.append_column(name, extra.column(name))
@@ -780,13 +803,27 @@ def _verify_first(p: Plan, group: int) -> dict[str, int]:
     out = {"candidates": len(u), "rejected": 0}
     if _committed(p):
         out["candidates"] += _spread_hits(p, group)
-    pairs = pa.table({"u": u, "v": v})
     if p.verify == "none":
+        pairs = pa.table({"u": u, "v": v})
         _done(p.out("edges", group), pairs, partition_of(u.view(np.uint64), p.partitions))
         return out
-    joined = _joined(p, group, pairs, "u", _payload(p)).rename_columns(["u", "v", "a"])
-    _done(p.out("half", group), joined, p.group_of(v))
+    # the pairs (sorted by u) a row group of u's shard at a time, each with u's set or signature,
+    # spilled by group of v as they come: the task holds one row group's pairs, not the group's
+    writer = PieceWriter(p.out("half", group), "none")
+    shard = u >> ROW_BITS
+    for s in p.shards_of(group):
+        lo, hi = (int(x) for x in np.searchsorted(shard, [s, s + 1]))
+        for a, b, rows in _collect_rows(p, s, _payload(p), u[lo:hi]):
+            pu, pv = u[lo + a : lo + b], v[lo + a : lo + b]
+            writer.add(pa.table({"u": pu, "v": pv, "a": rows.column(0)}), p.group_of(pv))
+    writer.close(_half_schema(p) if writer.empty else None)
+    failpoint("minhash_task")
     return out
+
+
+def _half_schema(p: Plan) -> pa.Schema:
+    a = _schema(p, _payload(p)).field(0).with_name("a")
+    return widen(pa.schema([("u", pa.int64()), ("v", pa.int64()), a]).empty_table()).schema
 
 
 def _committed(p: Plan) -> bool:
@@ -1017,11 +1054,19 @@ def _gather(p: Plan, group: int) -> None:
 # ---------------------------------------------------------------- the new dumps' index pieces
 
 
+# the docs pieces' small columns (a group with no new row writes an empty file of them)
+DOCS_SCHEMA = pa.schema(
+    [("dump", pa.large_string()), ("ordinal", pa.int64()), ("id", pa.large_string()),
+     ("root", pa.int64())]
+)  # fmt: skip
+
+
 def _spread_docs(p: Plan, group: int) -> None:
     """The new dumps' rows of one shard group: (dump, ordinal, id, root, and the shingle set or
-    signature verification needs, with its size ``n``) by ordinal range, each shard's rows split
-    by range as they are read (the task holds the group's rows once). A row's root is its
-    survivor's handle (step 10), or its own when it stays."""
+    signature verification needs, with its size ``n``) by ordinal range, each row group of the
+    collect files split by range as it is read and spilled (``PieceWriter``): the task holds a
+    row group, never the group's rows. A row's root is its survivor's handle (step 10), or its
+    own when it stays."""
     assert p.index is not None
     known = _Handles(p, group)
     roots = read_partition(p.files("roots", p.partitions), group)
@@ -1030,54 +1075,39 @@ def _spread_docs(p: Plan, group: int) -> None:
     order = np.argsort(r_node, kind="stable")
     r_node, r_root = r_node[order], r_root[order]
     new = pa.array(sorted(p.index.staged), pa.string())
-    pieces: dict[int, list[pa.Table]] = {}  # range -> its rows, shard by shard
-    schema = None
+    writer = PieceWriter(p.out("docs", group), "none" if _payload(p) else "zstd")
     for s in p.shards_of(group):
-        table = _read_shard(p, s, [ROW, "id", "dump", *_payload(p)])
-        if table is None:
+        try:
+            f = pq.ParquetFile(storage.source(p.collect_file(s)))
+        except FileNotFoundError:
             continue
-        dump = table.column("dump")
-        is_new = pc.is_in(dump, value_set=new.cast(dump.type))
-        if not pc.all(is_new).as_py():  # (a filter copies the sets even when it keeps all)
-            table = table.filter(is_new)
-        if not table.num_rows:
-            continue
-        node = _nodes(s, table.column(ROW).to_numpy())
-        at = known.at(node)
-        handle = known.of(node, table.column("dump"))
-        root = handle.copy()
-        pos = np.minimum(np.searchsorted(r_node, node), max(len(r_node) - 1, 0))
-        moved = (r_node[pos] == node) if len(r_node) else np.zeros(len(node), bool)
-        root[moved] = r_root[pos[moved]]
-        columns = {
-            "dump": table.column("dump").cast(pa.large_string()),
-            "ordinal": pa.array(known.ordinal[at], pa.int64()),
-            "id": table.column("id").cast(pa.large_string()),
-            "root": pa.array(root, pa.int64()),
-        }
-        for name in _payload(p):
-            columns["n"] = pa.array(_list_sizes(table.column(name)), pa.int64())
-            columns[name] = table.column(name)
-        rows = widen(pa.table(columns))
-        del table, columns
-        schema = schema or rows.schema
-        # split as read: each shard's rows go to their ranges' pieces at once
-        where = known.range[at]
-        order = np.argsort(where, kind="stable")
-        ids, starts, counts = np.unique(where[order], return_index=True, return_counts=True)
-        for r, a, n in zip(ids.tolist(), starts, counts):
-            pieces.setdefault(r, []).append(take_rows(rows, order[a : a + n]))
-        del rows
-    if schema is None:
-        schema = pa.schema(
-            [
-                ("dump", pa.large_string()),
-                ("ordinal", pa.int64()),
-                ("id", pa.large_string()),
-                ("root", pa.int64()),
-            ]
-        )
-    write_pieces(p.out("docs", group), schema, pieces, "none" if _payload(p) else "zstd")
+        # (a shard with no row: its file holds only _shard and _row)
+        for g in range(f.metadata.num_row_groups if f.metadata.num_rows else 0):
+            table = f.read_row_group(g, columns=[ROW, "id", "dump", *_payload(p)])
+            dump = table.column("dump")
+            is_new = pc.is_in(dump, value_set=new.cast(dump.type))
+            if not pc.all(is_new).as_py():  # (a filter copies the sets even when it keeps all)
+                table = table.filter(is_new)
+            if not table.num_rows:
+                continue
+            node = _nodes(s, table.column(ROW).to_numpy())
+            at = known.at(node)
+            handle = known.of(node, table.column("dump"))
+            root = handle.copy()
+            pos = np.minimum(np.searchsorted(r_node, node), max(len(r_node) - 1, 0))
+            moved = (r_node[pos] == node) if len(r_node) else np.zeros(len(node), bool)
+            root[moved] = r_root[pos[moved]]
+            columns = {
+                "dump": table.column("dump").cast(pa.large_string()),
+                "ordinal": pa.array(known.ordinal[at], pa.int64()),
+                "id": table.column("id").cast(pa.large_string()),
+                "root": pa.array(root, pa.int64()),
+            }
+            for name in _payload(p):
+                columns["n"] = pa.array(_list_sizes(table.column(name)), pa.int64())
+                columns[name] = table.column(name)
+            writer.add(pa.table(columns), known.range[at])
+    writer.close(DOCS_SCHEMA)
     failpoint("minhash_task")
 
 

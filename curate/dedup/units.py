@@ -362,12 +362,13 @@ def _buckets(handles: list[Any], starts: np.ndarray, collected: Any, part: int) 
     u = v = np.empty(0, np.int64)
     found = read_spilled(handles, part, ["key"])
     if found is not None and found.num_rows:
+        key = found.column(0).to_numpy()
         del found  # a column at a time: never the Arrow table and its NumPy copy at once
 
         def column(name: str) -> np.ndarray:
             return read_spilled(handles, part, [name]).column(0).to_numpy()
 
-        key, node = column("key"), column("node")
+        node = column("node")
         order = np.lexsort((node, key))
         key = key[order]
         node = node[order]

@@ -258,3 +258,30 @@ def test_the_driver_reads_no_collect_footer(tmp_path, monkeypatch):
     for s in expected:
         got = pq.read_table(decisions / f"part-{s:05d}.parquet")
         assert got.sort_by(ROW).equals(expected[s].sort_by(ROW)), s
+
+
+def test_collect_rows_reads_the_row_groups_that_hold_the_rows_asked(tmp_path):
+    """A group task's join with a collect file: the values at the nodes asked (ascending, some
+    twice, a gap in the file's rows), one row group at a time and only those that hold one;
+    a row the file lacks is an error naming the file."""
+    import numpy as np
+
+    rows = np.r_[0:40, 45:100].astype(np.int64)  # rows 40-44 went in an earlier stage
+    table = pa.table({ROW: rows, "shingles": [[int(r), int(r) + 1] for r in rows]})
+    (tmp_path / "collect").mkdir()
+    pq.write_table(table, tmp_path / "collect" / "part-00003.parquet", row_group_size=10)
+    p = lsh_barrier.Plan(
+        str(tmp_path / "collect"), 4, str(tmp_path / "w"), str(tmp_path / "d"), 1, 1, 2,
+        "exact", 0.8, 16, "first",
+    )  # fmt: skip
+    want = np.array([3, 3, 4, 47, 48, 99], np.int64)
+    node = (np.int64(3) << 32) | want
+    got = list(lsh_barrier._collect_rows(p, 3, ["shingles"], node))
+    # row groups 0 (rows 0-9), 4 (45-54: 40-44 are missing) and 9 (95-99 after the gap)
+    assert [(a, b) for a, b, _ in got] == [(0, 3), (3, 5), (5, 6)]
+    values = [v for _, _, t in got for v in t.column("shingles").to_pylist()]
+    assert values == [[int(r), int(r) + 1] for r in want]
+    with pytest.raises(lsh_barrier.CurateError, match="part-00003.parquet"):
+        list(lsh_barrier._collect_rows(p, 3, ["shingles"], (np.int64(3) << 32) | np.r_[5, 42]))
+    with pytest.raises(lsh_barrier.CurateError, match="part-00002.parquet"):
+        list(lsh_barrier._collect_rows(p, 2, ["shingles"], node))
