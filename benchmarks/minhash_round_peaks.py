@@ -5,7 +5,8 @@ barrier runs alone in a fresh process (forked from a forkserver that has importe
 at a time) that reports its peak RSS. So each round's largest task is measured apart from what
 a pool worker kept from the tasks before it. Per round: tasks, the largest task's peak RSS (MB,
 the worker's whole RSS, interpreter and imports included), the largest growth over the RSS the
-task started with, Arrow's pool peak, and the memory the round declared per task.
+task started with, Arrow's pool peak, the memory the round declared per task, and the bytes its
+tasks read and wrote together (/proc/self/io rchar and wchar: page-cache hits included).
 
     PYTHONPATH=$PWD python benchmarks/minhash_round_peaks.py N WHERE [TASK_BYTES_MiB]
 
@@ -54,15 +55,34 @@ def measured(fn: Callable[[Any], Any], task: Any) -> tuple[Any, dict[str, float]
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * resource.getpagesize()
 
+    def io() -> tuple[int, int]:  # bytes through read and write system calls (page cache too)
+        with open("/proc/self/io") as f:
+            got = dict(line.split(": ") for line in f.read().splitlines())
+        return int(got["rchar"]), int(got["wchar"])
+
     pa.array(np.zeros(1))  # pyarrow's first conversion imports pandas: a library, not the task
-    start, arrow = rss(), pa.default_memory_pool().max_memory()
+    start, arrow, (read, written) = rss(), pa.default_memory_pool().max_memory(), io()
     out = fn(task)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    read_after, written_after = io()
     return out, {
         "peak": peak / MB,
         "growth": max(peak - start, 0) / MB,
         "arrow": (pa.default_memory_pool().max_memory() - arrow) / MB,
+        "read": (read_after - read) / MB,
+        "written": (written_after - written) / MB,
     }
+
+
+def add(rounds: dict[str, dict[str, float]], name: str, peak: dict[str, float]) -> dict:
+    """Fold one task's figures into its round's: the largest peaks, the summed bytes."""
+    r = rounds.setdefault(name, {"tasks": 0, "peak": 0, "growth": 0, "arrow": 0})
+    r["tasks"] += 1
+    for k in ("peak", "growth", "arrow"):
+        r[k] = max(r[k], peak[k])
+    for k in ("read", "written"):
+        r[k] = r.get(k, 0) + peak[k]
+    return r
 
 
 class RoundPeaks:
@@ -103,10 +123,7 @@ class RoundPeaks:
                 name = label_of(fn, task)
                 if name not in self.rounds:
                     self.order.append(name)
-                r = self.rounds.setdefault(name, {"tasks": 0, "peak": 0, "growth": 0, "arrow": 0})
-                r["tasks"] += 1
-                for k in ("peak", "growth", "arrow"):
-                    r[k] = max(r[k], peak[k])
+                r = add(self.rounds, name, peak)
                 r["declared"] = max(r.get("declared", 0), (memory or 0) / MB)
                 yield out
 
@@ -154,13 +171,14 @@ def markdown(result: dict[str, Any]) -> str:
         f"N={result['n']} documents={result['documents']} partitions={result['partitions']} "
         f"groups={result['groups']} budget={result['task_mib']} MiB {result['seconds']} s",
         "",
-        "| round | tasks | largest task peak MB | growth MB | Arrow MB | declared MB |",
-        "|---|---|---|---|---|---|",
+        "| round | tasks | largest task peak MB | growth MB | Arrow MB | declared MB "
+        "| read MB | written MB |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, r in result["rounds"].items():
         lines.append(
             f"| {name} | {r['tasks']} | {r['peak']} | {r['growth']} | {r['arrow']} | "
-            f"{r.get('declared', 0)} |"
+            f"{r.get('declared', 0)} | {r.get('read', 0)} | {r.get('written', 0)} |"
         )
     return "\n".join(lines)
 

@@ -9,8 +9,8 @@ WHERE holds `collect/part-*.parquet`: the simhash_dedup collect files of a run k
 `--keep-work` (`_work/pass-K/collect`, K the pass that collects simhash_dedup; e.g. a hard-linked
 copy of the soak ladder's); SHARDS: only the first so many. Run it from outside a checkout: the
 forked tasks import curate from the working directory first. Prints one JSON line: per round the
-tasks, the largest task's peak RSS and growth (MB), and the barrier's units, candidate pairs and
-clusters (to compare two commits' decisions).
+tasks, the largest task's peak RSS and growth (MB), the MB its tasks read and wrote, and the
+barrier's units, candidate pairs and clusters (to compare two commits' decisions).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from minhash_round_peaks import label_of, measured  # noqa: E402
+from minhash_round_peaks import add, label_of, measured  # noqa: E402
 
 
 def main(where: Path, shards: int | None = None) -> dict[str, Any]:
@@ -47,9 +47,7 @@ def main(where: Path, shards: int | None = None) -> dict[str, Any]:
         with ctx.Pool(2, maxtasksperchild=1) as pool:
             peaks = pool.imap(functools.partial(measured, fn), tasks, chunksize=1)
             for task, (result, peak) in zip(tasks, peaks):
-                r = rounds.setdefault(label_of(fn, task), {"tasks": 0, "peak": 0, "growth": 0})
-                r["tasks"] += 1
-                r["peak"], r["growth"] = (max(r[k], peak[k]) for k in ("peak", "growth"))
+                add(rounds, label_of(fn, task), peak)
                 out.append(result)
         return out
 
