@@ -298,3 +298,16 @@ def test_given_names_that_are_stop_words_mid_sentence_before_a_surname(names) ->
         "Una Definición de Una Riga",  # una: not in the list
     ]:
         assert _found(names, text) == [], text
+
+
+def test_a_stop_word_given_name_in_a_title_case_heading_is_no_name(names) -> None:
+    """In a heading written in Title Case a stop word is capitalised mid-sentence: Allen
+    (German "all", dative) after Von is no given name (nfs(5) in German: 'Optionen, Die Von
+    Allen Versionen Unterstützt Werden', dev's carrier text); after a lower-case preposition
+    or a label it still is."""
+    assert _found(names, "Optionen, Die Von Allen Versionen Unterstützt Werden\nText") == []
+    for text, name in [
+        ("Der Patch kam von Allen Wieloch gestern.", "Allen Wieloch"),
+        ("Einstellungen gespeichert. Autor: Allen Wieloch. Bei Fragen", "Allen Wieloch"),
+    ]:
+        assert name in _found(names, text), text
