@@ -311,3 +311,18 @@ def test_a_stop_word_given_name_in_a_title_case_heading_is_no_name(names) -> Non
         ("Einstellungen gespeichert. Autor: Allen Wieloch. Bei Fragen", "Allen Wieloch"),
     ]:
         assert name in _found(names, text), text
+
+
+def test_japanese_names_written_together_before_an_honorific_or_a_particle(fugashi) -> None:
+    """A surname MeCab reads as a place (鶴田, 中野) and a given name it reads as common nouns
+    or single kanji, written together before さん; a surname and a two-kanji given name MeCab
+    reads as one common noun (黒木 + 彗百) before a case particle. Not a place and its suffix
+    before 様 (東京都), nor a common noun before 様 (管理者, 支店)."""
+    for text, name in [
+        ("テストの大半は鶴田穏花さんが書いた。", "鶴田穏花"),
+        ("テストの大半は中野紗帆さんが書いた。", "中野紗帆"),
+        ("このリリースは黒木彗百が作成した。", "黒木彗百"),
+    ]:
+        assert name in _found(fugashi, text), text
+    for text in ["東京都様へ送付", "管理者様へ", "大阪支店様"]:
+        assert _found(fugashi, text) == [], text
