@@ -326,3 +326,18 @@ def test_japanese_names_written_together_before_an_honorific_or_a_particle(fugas
         assert name in _found(fugashi, text), text
     for text in ["東京都様へ送付", "管理者様へ", "大阪支店様"]:
         assert _found(fugashi, text) == [], text
+
+
+def test_korean_two_syllable_names_and_names_kiwi_reads_with_their_particle(kiwi) -> None:
+    """A surname Kiwi reads as a proper noun alone and a given-name syllable before a particle
+    (김 + 동 + 과), a two-syllable proper noun Kiwi has not seen (김겅 + 과), and a name Kiwi
+    reads together with its particle as one unseen word (류재베와); not two-syllable words
+    before the same particles (이상과, 정보와, 조건과, 한국과, 서울과, 김치와)."""
+    for text, name in [
+        ("그래서 김동과 논의했다.", "김동"),
+        ("그래서 김겅과 논의했다.", "김겅"),
+        ("그래서 류재베와 논의했다.", "류재베"),
+    ]:
+        assert _found(kiwi, text) == [name], text
+    for word in ["이상과", "정보와", "조건과", "한국과", "서울과", "김치와", "전체와", "양수와"]:
+        assert _found(kiwi, f"{word} 함께 사용합니다.") == [], word
