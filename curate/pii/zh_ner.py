@@ -56,6 +56,9 @@ SURNAMES = frozenset(
     "兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻"
     "祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿"
     "桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝萧赖鞠芮洪"
+    # rarer ones written almost only as surnames (锺: the variant of 钟 that names keep; not
+    # 甯, which text decoded with the wrong charset is full of: 甯镐笌)
+    "锺丘鄢郁匡谌胥冀奚冼郜蔺阚仝栗"
 )
 COMPOUND_SURNAMES = frozenset(
     ["欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "令狐"]

@@ -188,3 +188,16 @@ def test_no_name_from_a_morpheme_or_a_conjunction_in_a_person_slot(ner):
         "这个问题是由于 tty 任然是执行 su 命令",
     ]:
         assert [s for s in ner.spans(text) if s[2] == "PERSON"] == [], text
+
+
+def test_rarer_surnames_written_almost_only_as_surnames(ner):
+    """锺 (the variant of 钟 that names keep), 郜, 冼 start names; 甯 stays out of the list:
+    UTF-8 text decoded as GBK is full of it (a mojibake line of the sample corpus)."""
+    for text, name in [
+        ("详情请联系锺浦宇。", "锺浦宇"),
+        ("本人郜秀珍，身份证号", "郜秀珍"),
+        ("联系人：冼志强。", "冼志强"),
+    ]:
+        assert name in {text[a:b] for a, b, e, _ in ner.spans(text) if e == "PERSON"}, text
+    text = "鏂囦欢鐨勮В鏋愮粨鏋.甯镐笌 -m 涓璧蜂"
+    assert [s for s in ner.spans(text) if s[2] == "PERSON"] == []
