@@ -24,9 +24,10 @@ held-out ones share no carrier file with dev):
   name sources, before the Korean and PERSON rules were tuned on dev (which was made harder
   for Korean then), and measured once after that tuning was frozen.
 * ``heldout5``: the fifth held-out split of issue #19, built before the PERSON tuning that
-  followed heldout4's measurement: its own seed (60523), carrier text that no other split
-  reads (vim's own message catalogs, vim's tutor, GnuPG's help texts and systemd's message
-  catalog: heldout5_files; Chinese adds their zh_TW versions in simplified characters), its
+  followed heldout4's measurement and measured once after it (bench_pii_multilingual): its
+  own seed (60523), carrier text that no other split reads (vim's own message catalogs,
+  vim's tutor, GnuPG's help texts and systemd's message catalog: heldout5_files; Chinese
+  adds their zh_TW versions in simplified characters), its
   own carrier sentences and labels in all nine languages, names inside running sentences in
   every language (with titles; in ja and ko with particles), CJK values with no space, and
   PERSON drawn twice as often as other types. 120 documents with PII and 20 decoy-only per
