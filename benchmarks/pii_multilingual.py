@@ -23,6 +23,20 @@ held-out ones share no carrier file with dev):
   read (ngender, hanja; heldout4_cjk_name). It was built, with its sentences, labels, seed and
   name sources, before the Korean and PERSON rules were tuned on dev (which was made harder
   for Korean then), and measured once after that tuning was frozen.
+* ``heldout5``: the fifth held-out split of issue #19, built before the PERSON tuning that
+  followed heldout4's measurement and measured once after it (bench_pii_multilingual): its
+  own seed (60523), carrier text that no other split reads (vim's own message catalogs,
+  vim's tutor, GnuPG's help texts and systemd's message catalog: heldout5_files; Chinese
+  adds their zh_TW versions in simplified characters), its
+  own carrier sentences and labels in all nine languages, names inside running sentences in
+  every language (with titles; in ja and ko with particles), CJK values with no space, and
+  PERSON drawn twice as often as other types. 120 documents with PII and 20 decoy-only per
+  language, of 400 characters (300 in zh, ja, ko: the catalogs are short). Latin-script names
+  from Faker locales no other split uses (HELDOUT5_LOCALES); zh, ja and ko names join parts of
+  the earlier held-out splits' sources in ways no split printed (heldout5_cjk_name): no
+  installed package has CJK names that no split or pii_scrub list uses.
+* ``heldout4``: spent (measured twice, the second time after the precision-only fix of
+  b85f720); still builds as it did.
 * ``heldout3``: the third held-out split (seed 90619; zh, ja and ko names from name-variants,
   the Latin-script ones from mimesis and sibling Faker locales), measured once and spent; the
   second (seed 7727, mimesis's CJK names) was measured three times and retired before it.
@@ -89,8 +103,14 @@ MIMESIS_LOCALE = {"en": "en", "de": "de", "fr": "fr", "es": "es", "it": "it", "n
 CJK = ("zh", "ja", "ko")
 # "heldout3": the third held-out split (measured once, retired, kept reproducible); "heldout4":
 # the fourth, built before the Korean and PERSON tuning of issue #19 and measured once after it
-SEEDS = {"dev": 19, "heldout3": 90619, "heldout4": 41219}
+SEEDS = {"dev": 19, "heldout3": 90619, "heldout4": 41219, "heldout5": 60523}
 SPLIT_INDEX = {"dev": 0, "heldout3": 1, "heldout4": 2}  # which templates and labels
+# documents per language (with PII, decoy-only) and their size in characters: heldout5's carrier
+# text (vim, GnuPG and systemd catalogs) is shorter, so it has fewer and shorter documents (nl
+# and ko have about 145 of these sizes)
+DOCS = {"heldout5": (120, 20)}
+DOC_SIZE = {"heldout5": {"zh": 300, "ja": 300, "ko": 300}}
+HELDOUT5_DOC_CHARS = 400
 # The fourth held-out split's Latin-script names: sources no other split and no list of
 # pii_scrub uses. English: the US Census 1990 name lists (package names, at their shares);
 # the others: Faker locales no split used, of the countries many residents of the language's
@@ -173,21 +193,105 @@ def carrier_files(lang: str, split: str) -> list[Path]:
     return [p for p in dict.fromkeys(paths) if _split_of(str(p)) == _file_split(split)]
 
 
+# The fifth held-out split's carrier text: files outside /usr/share/man and /usr/share/locale,
+# which no other split, nor the sample corpus, reads: vim's message catalogs (its own
+# lang/<lang>/LC_MESSAGES/vim.mo; English: the msgids of the German one), vim's tutor, GnuPG's
+# help texts and systemd's message catalog, in each language that has them. Chinese has few:
+# its traditional-character versions (zh_TW) are added, printed in simplified characters
+VIM = Path("/usr/share/vim/vim90")
+_H5_VIM = {"en": "de", "zh": "zh_CN.UTF-8", "ko": "ko.UTF-8"}
+_H5_TUTOR = {"en": "tutor.utf-8", "zh": "tutor.zh_cn.utf-8"}
+_H5_GPG = {"en": "help.txt", "zh": "help.zh_CN.txt"}
+_H5_SYSTEMD = {"en": "systemd.catalog", "zh": "systemd.zh_CN.catalog"}
+_H5_TRADITIONAL = (
+    VIM / "lang/zh_TW.UTF-8/LC_MESSAGES/vim.mo",
+    VIM / "tutor/tutor.zh_tw.utf-8",
+    Path("/usr/share/gnupg/help.zh_TW.txt"),
+    Path("/usr/lib/systemd/catalog/systemd.zh_TW.catalog"),
+)
+
+
+def heldout5_files(lang: str) -> list[Path]:
+    """The fifth held-out split's carrier files of one language (those that exist), sorted."""
+    paths = [
+        VIM / "lang" / _H5_VIM.get(lang, lang) / "LC_MESSAGES" / "vim.mo",
+        VIM / "tutor" / _H5_TUTOR.get(lang, f"tutor.{lang}.utf-8"),
+        Path("/usr/share/gnupg") / _H5_GPG.get(lang, f"help.{lang}.txt"),
+        Path("/usr/lib/systemd/catalog") / _H5_SYSTEMD.get(lang, f"systemd.{lang}.catalog"),
+    ]
+    if lang == "zh":
+        paths += _H5_TRADITIONAL
+    return sorted(p for p in paths if p.is_file())
+
+
+def _mo_strings(path: Path, lang: str) -> list[str]:
+    """Translated messages of a .mo file read from its tables (vim's French catalog is Latin-1
+    with no charset that gettext accepts): UTF-8, else Latin-1; English: the msgids."""
+    import struct
+
+    data = path.read_bytes()
+    order = "<" if data[:4] == b"\xde\x12\x04\x95" else ">"
+    count, ids, strs = struct.unpack(order + "4xI2I", data[4:20])
+    out = []
+    for i in range(count):
+        table = ids if lang == "en" else strs
+        length, offset = struct.unpack(order + "2I", data[table + 8 * i : table + 8 * i + 8])
+        raw = data[offset : offset + length].split(b"\x00")[0]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+        text = re.sub(r"\s+", " ", text).strip()
+        if len(text) >= 20 and "Content-Type" not in text:
+            out.append(text)
+    return out
+
+
+def heldout5_blocks(path: Path, lang: str) -> list[str]:
+    """Paragraphs of a heldout5 carrier file: messages of a catalog, or blank-line separated
+    paragraphs of a text file (comments, rules and catalog headers dropped)."""
+    if path.suffix == ".mo":
+        blocks = _mo_strings(path, lang)
+    else:
+        blocks = []
+        skip = ("#", ".#", "-- ", "~~~", "===", "Subject:", "Defined-By:", "Support:")
+        skip += ("Documentation:",)
+        for para in re.split(r"\n\s*\n", path.read_text("utf-8", "replace")):
+            lines = [ln.strip() for ln in para.split("\n")]
+            lines = [ln for ln in lines if ln and not ln.startswith(skip)]
+            if lines:
+                blocks.append(" ".join(lines))
+        blocks = [b for b in blocks if len(b) >= 20]
+    if path in _H5_TRADITIONAL:
+        import zhconv
+
+        blocks = [zhconv.convert(b, "zh-cn") for b in blocks]
+    return blocks
+
+
 def carrier_docs(lang: str, split: str, n: int, rng: random.Random) -> list[str]:
     """``n`` documents of about DOC_CHARS characters of real text, paragraphs on lines."""
-    files = carrier_files(lang, split)
+    if split == "heldout5":
+        files = heldout5_files(lang)
+        size_of = DOC_SIZE["heldout5"].get(lang, HELDOUT5_DOC_CHARS)
+    else:
+        files = carrier_files(lang, split)
+        size_of = DOC_CHARS
     rng.shuffle(files)
     docs: list[str] = []
     for path in files:
-        blocks = _man_text(path) if path.suffix == ".gz" else _mo_text(path, lang)
+        if split == "heldout5":
+            blocks = heldout5_blocks(path, lang)
+        else:
+            blocks = _man_text(path) if path.suffix == ".gz" else _mo_text(path, lang)
         if lang in CJK:  # a translated page may be mostly untranslated: keep CJK blocks
             blocks = [b for b in blocks if len(re.findall(r"[\u3040-\u9fff\uac00-\ud7af]", b)) > 5]
         cur: list[str] = []
         size = 0
-        for block in blocks[:600]:
-            cur.append(block[:DOC_CHARS])
+        for block in blocks[:600] if split != "heldout5" else blocks:
+            cur.append(block[:size_of])
             size += len(cur[-1])
-            if size >= DOC_CHARS:
+            if size >= size_of:
                 docs.append("\n".join(cur))
                 cur, size = [], 0
         if len(docs) >= n * 2:
@@ -699,6 +803,120 @@ def heldout4_names(lang: str, seed: int) -> list:
     return [make]
 
 
+# The fifth held-out split's Latin-script names: Faker locales that no other split uses, each
+# used by one language only (first name, last name; no titles); Faker's de_LI, de_LU and vi_VN
+# are left out (their given names are the placeholders John and Jane), so is es_CA (es_ES's
+# surname list)
+HELDOUT5_LOCALES = {
+    "en": ("en_IN", "en_NG", "en_KE", "en_PK", "en_TH"),
+    "de": ("hu_HU", "da_DK", "sk_SK", "lt_LT"),
+    "fr": ("yo_NG", "ha_NG", "ig_NG"),
+    "es": ("sv_SE", "fi_FI", "lv_LV"),
+    "it": ("sl_SI", "sw", "et_EE"),
+    "nl": ("id_ID", "tw_GH", "zu_ZA"),
+}
+
+
+def heldout5_cjk_name(lang: str, seed: int):  # noqa: ANN201
+    """A maker of zh, ja or ko full names for the fifth held-out split. No installed package
+    has CJK names that no other split (nor pii_scrub: jieba, UniDic, Kiwi) uses, so these
+    join parts of the held-out splits' sources (never dev's) in ways no split printed:
+
+    * zh: a surname of name-variants's table (as heldout3, at its figures, simplified) and a
+      given name of Faker's zh_TW (as heldout4) in simplified characters (zhconv);
+    * ja: a surname of japanese-personal-name-dataset (as heldout4) at the square root of its
+      count (rarer surnames more often), and a given name of its original, uncurated lists
+      (first_name_*_org.csv, which no split used), one of its kanji forms (15% in hiragana,
+      5% in katakana), written with a space (60%) or together (40%);
+    * ko: a surname of name-variants's table (as heldout3, at its census figures) and two
+      given-name syllables of heldout4's data (hanja readings of ngender's characters), drawn
+      at the square root of their counts (8% one syllable).
+    """
+    rng = random.Random(seed)
+    if lang == "zh":
+        import zhconv
+        from faker import Faker
+        from name_variants.chinese_surnames import CHINESE_SURNAME_VARIANTS as table
+
+        least = min(v["frequency"] for v in table.values() if v.get("frequency"))
+        keys = list(table)
+        weights = [table[k].get("frequency") or least for k in keys]
+        han = re.compile(r"[\u4e00-\u9fff]+")
+        surnames = [
+            _simplified(k, *[f for f in table[k]["forms"] if han.fullmatch(f)]) for k in keys
+        ]
+        fake = Faker("zh_TW")
+        fake.seed_instance(seed)
+        return lambda: (
+            rng.choices(surnames, weights)[0] + zhconv.convert(fake.first_name(), "zh-cn")
+        )
+    if lang == "ja":
+        import csv
+
+        import japanese_personal_name_dataset as jpnd
+
+        folder = Path(jpnd.__file__).parent / "dataset"
+        with (folder / "last_name_org.csv").open(encoding="utf-8") as f:
+            rows = [r for r in csv.reader(f) if len(r) >= 2 and r[1].isdigit()]
+        surnames, counts = [r[0] for r in rows], [int(r[1]) ** 0.5 for r in rows]
+        given = []
+        for sex in ("man", "woman"):
+            with (folder / f"first_name_{sex}_org.csv").open(encoding="utf-8") as f:
+                given += [(r[0], r[2:]) for r in csv.reader(f) if len(r) >= 3 and r[2:]]
+
+        def make_ja() -> str:
+            reading, forms = rng.choice(given)
+            r = rng.random()
+            if r < 0.15:
+                first = reading
+            elif r < 0.2:
+                first = "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in reading)
+            else:
+                first = rng.choice(forms)
+            sep = " " if rng.random() < 0.6 else ""
+            return rng.choices(surnames, counts)[0] + sep + first
+
+        return make_ja
+    import json
+
+    from name_variants.korean_surnames import KOREAN_SURNAME_VARIANTS as table
+
+    least = min(v["frequency"] for v in table.values() if v.get("frequency"))
+    keys = list(table)
+    weights = [table[k].get("frequency") or least for k in keys]
+    data = json.loads((HERE / "data" / "heldout4_korean_names.json").read_text("utf-8"))
+    syllables = list(data["syllables"])
+    flat = [(c[0] + c[1]) ** 0.5 for c in data["syllables"].values()]
+
+    def make_ko() -> str:
+        n = 1 if rng.random() < 0.08 else 2
+        given = rng.choices(syllables, flat, k=n)
+        given[0] = _initial_sound_rule(given[0])
+        return rng.choices(keys, weights)[0] + "".join(given)
+
+    return make_ko
+
+
+def heldout5_names(lang: str, seed: int) -> list:
+    """The fifth held-out split's name makers of one language (HELDOUT5_LOCALES,
+    heldout5_cjk_name)."""
+    from faker import Faker
+
+    if lang in CJK:
+        return [heldout5_cjk_name(lang, seed)]
+    fakes = []
+    for i, loc in enumerate(HELDOUT5_LOCALES[lang]):
+        fakes.append(Faker(loc))
+        fakes[-1].seed_instance(seed + 1 + i)
+    pick = random.Random(seed + 99)
+
+    def make() -> str:
+        f = pick.choice(fakes)
+        return f"{f.first_name()} {f.last_name()}"
+
+    return [make]
+
+
 def value(entity: str, lang: str, fake, rng: random.Random, names=()) -> str:  # noqa: ANN001, C901
     if entity == "EMAIL":
         return fake.email()
@@ -1161,6 +1379,150 @@ LABELS = {
 }
 
 
+# The fifth held-out split's carrier sentences and labels, used by no other split
+HELDOUT5_TEMPLATES = {
+    "en": ["Escalated to {} this morning.", "Owner of record: {}", "As noted by {} in the log"],
+    "de": ["Eskaliert an {} heute früh.", "Zuständig laut Akte: {}", "Laut Protokoll von {}"],
+    "fr": ["Transféré ce matin à {}.", "Responsable au registre : {}", "Noté par {} au journal"],
+    "es": ["Escalado a {} esta mañana.", "Titular registrado: {}", "Según anotó {} en el acta"],
+    "it": ["Inoltrato stamattina a {}.", "Titolare a registro: {}", "Come annotato da {} nel log"],
+    "nl": ["Vanochtend geëscaleerd naar {}.", "Eigenaar volgens register: {}", "Genoteerd door {}"],
+    "zh": ["今天上午已上报给{}", "登记负责人为{}", "据{}在日志中记录"],
+    "ja": ["今朝{}にエスカレーション済み", "登録上の担当：{}", "ログによると{}が記録"],
+    "ko": ["오늘 오전 {}에게 이관됨", "등록 담당: {}", "로그상 {} 기록"],
+}
+HELDOUT5_LABELS = {
+    "en": {
+        "PHONE": ["Daytime phone:", "Cell"],
+        "US_SSN": ["Taxpayer SSN:", "social security no."],
+        "PERSON": ["Requested by", "Account holder:"],
+        "STREET_ADDRESS": ["Home address:", "Send invoices to"],
+        "UK_NINO": ["National Insurance No.:", "NI number is"],
+    },
+    "de": {
+        "PHONE": ["Festnetz:", "Handynummer"],
+        "US_SSN": ["Social Security Number (US):", "SSN-Nummer"],
+        "PERSON": ["Beantragt von", "Kontoinhaber:"],
+        "STREET_ADDRESS": ["Wohnanschrift:", "Rechnungsadresse"],
+        "DE_TAX_ID": ["Identifikationsnummer:", "Steuer-IdNr."],
+    },
+    "fr": {
+        "PHONE": ["Fixe :", "Mobile"],
+        "US_SSN": ["Social Security Number (US) :", "numéro SSN américain"],
+        "PERSON": ["Demandé par", "Titulaire du compte :"],
+        "STREET_ADDRESS": ["Adresse du domicile :", "adresse de facturation"],
+        "FR_NIR": ["Numéro de sécurité sociale :", "n° de sécu"],
+    },
+    "es": {
+        "PHONE": ["Teléfono fijo:", "Celular"],
+        "US_SSN": ["Social Security (EE. UU.):", "SSN del titular"],
+        "PERSON": ["Solicitado por", "Titular de la cuenta:"],
+        "STREET_ADDRESS": ["Domicilio particular:", "dirección de facturación"],
+        "ES_NIF": ["N.º de DNI:", "NIF del titular"],
+        "ES_NIE": ["Número NIE:", "NIE del titular"],
+    },
+    "it": {
+        "PHONE": ["Telefono fisso:", "Cell."],
+        "US_SSN": ["Social Security Number (USA):", "SSN del titolare"],
+        "PERSON": ["Richiesto da", "Intestatario del conto:"],
+        "STREET_ADDRESS": ["Indirizzo di casa:", "indirizzo di fatturazione"],
+        "IT_FISCAL_CODE": ["Cod. fiscale:", "codice fiscale del titolare"],
+    },
+    "nl": {
+        "PHONE": ["Vast nummer:", "Mobiel nummer"],
+        "US_SSN": ["Social Security Number (VS):", "SSN van de houder"],
+        "PERSON": ["Aangevraagd door", "Rekeninghouder:"],
+        "STREET_ADDRESS": ["Woonadres:", "factuuradres"],
+        "NL_BSN": ["Burgerservicenr.:", "BSN van de houder"],
+    },
+    "zh": {
+        "PHONE": ["座机：", "手机号码"],
+        "US_SSN": ["美国社会保障号：", "美国社保号码"],
+        "PERSON": ["申请人：", "账户持有人"],
+        "STREET_ADDRESS": ["居住地址：", "发票寄送地址"],
+        "CN_ID": ["身份证号码：", "居民身份证号"],
+    },
+    "ja": {
+        "PHONE": ["固定電話：", "携帯電話"],
+        "US_SSN": ["米国ソーシャルセキュリティ番号：", "米国SSN"],
+        "PERSON": ["申請者：", "口座名義人"],
+        "STREET_ADDRESS": ["自宅住所：", "請求書送付先"],
+        "JP_MY_NUMBER": ["個人番号：", "マイナンバー（個人番号）"],
+    },
+    "ko": {
+        "PHONE": ["유선전화:", "휴대전화"],
+        "US_SSN": ["미국 소셜 시큐리티 번호:", "미국 SSN 번호"],
+        "PERSON": ["신청자:", "예금주"],
+        "STREET_ADDRESS": ["자택 주소:", "청구지 주소"],
+        "KR_RRN": ["주민등록번호 :", "주민번호:"],
+    },
+}
+# heldout5: names inside running sentences in every language, with titles, and in ja and ko with
+# particles ({n} the name; Korean {은} {이} {을} {과} as in KO_PERSON_SENTENCES)
+HELDOUT5_PERSON_SENTENCES = {
+    "en": [
+        "Yesterday {n} merged the fix into the stable branch",
+        "The patch from {n} was applied unchanged",
+        "Thanks go to Dr. {n} for the review",
+        "Ask {n} before changing the defaults",
+    ],
+    "de": [
+        "Gestern hat {n} den Fehler behoben",
+        "Der Patch von {n} wurde übernommen",
+        "Dank an Frau {n} für die Durchsicht",
+        "Vor Änderungen bitte {n} fragen",
+    ],
+    "fr": [
+        "Hier, {n} a corrigé le défaut",
+        "Le correctif de {n} a été appliqué",
+        "Merci à Mme {n} pour la relecture",
+        "Demandez à {n} avant de modifier les valeurs",
+    ],
+    "es": [
+        "Ayer {n} corrigió el fallo",
+        "Se aplicó el parche de {n} sin cambios",
+        "Gracias a la Sra. {n} por la revisión",
+        "Consulte a {n} antes de cambiar los valores",
+    ],
+    "it": [
+        "Ieri {n} ha corretto il difetto",
+        "La patch di {n} è stata applicata",
+        "Grazie al dott. {n} per la revisione",
+        "Chiedere a {n} prima di cambiare i valori",
+    ],
+    "nl": [
+        "Gisteren heeft {n} de fout verholpen",
+        "De patch van {n} is overgenomen",
+        "Dank aan mevrouw {n} voor de controle",
+        "Vraag het eerst aan {n}",
+    ],
+    "zh": [
+        "昨天{n}修复了这个问题",
+        "该补丁由{n}提交",
+        "感谢{n}老师的审阅",
+        "修改默认值前请先咨询{n}",
+        "{n}女士负责此版本的发布",
+        "请联系{n}先生确认",
+    ],
+    "ja": [
+        "昨日{n}さんが不具合を修正した",
+        "このパッチは{n}氏によるものです",
+        "{n}様にご確認ください",
+        "{n}が作成した資料を参照",
+        "{n}先生のレビューに感謝します",
+        "変更前に{n}に相談すること",
+    ],
+    "ko": [
+        "어제 {n}{이} 버그를 고쳤다",
+        "이 패치는 {n} 선생님이 보냈습니다",
+        "{n}{은} 기본값 변경에 반대했다",
+        "{n} 교수의 검토에 감사드립니다",
+        "{n}{을} 만나 의논했다",
+        "{n}{과} 상의한 뒤 결정함",
+    ],
+}
+
+
 # Korean names inside running sentences, with the particle their last syllable takes
 # ({은} is 은 after a final consonant, else 는; {이} 이/가, {을} 을/를, {과} 과/와), and
 # with titles: per split (a split not listed has none)
@@ -1236,13 +1598,20 @@ def _insert(
     return text
 
 
-def build(split: str, docs_per_lang: int = 160, decoy_docs_per_lang: int = 30) -> dict:
-    """``{"text", "language", "spans"}`` of one split (see the module docstring)."""
+def build(
+    split: str, docs_per_lang: int | None = None, decoy_docs_per_lang: int | None = None
+) -> dict:
+    """``{"text", "language", "spans"}`` of one split (see the module docstring); documents per
+    language: DOCS, else 160 with PII and 30 decoy-only."""
     from faker import Faker
 
     assert split in SEEDS, split
+    default = DOCS.get(split, (160, 30))
+    docs_per_lang = default[0] if docs_per_lang is None else docs_per_lang
+    decoy_docs_per_lang = default[1] if decoy_docs_per_lang is None else decoy_docs_per_lang
     seed = SEEDS[split]
-    k = SPLIT_INDEX[split]
+    k = SPLIT_INDEX.get(split, 0)
+    h5 = split == "heldout5"
     texts: list[str] = []
     langs: list[str] = []
     spans: list[Span] = []
@@ -1250,15 +1619,19 @@ def build(split: str, docs_per_lang: int = 160, decoy_docs_per_lang: int = 30) -
         rng = random.Random(seed * 100 + li)
         fake = Faker(LOCALE[lang])
         fake.seed_instance(seed * 100 + li)
-        if split == "heldout4":
+        if h5:
+            names = heldout5_names(lang, seed * 100 + li)
+        elif split == "heldout4":
             names = heldout4_names(lang, seed * 100 + li)
         elif split == "heldout3":
             names = heldout_names(lang, seed * 100 + li)
         else:
             names = dev_names(lang, seed * 100 + li, fake)
         entities = COMMON + NATIONAL_IDS[lang]
+        if h5:  # PERSON, the type that missed its target on heldout4, twice as often
+            entities += ("PERSON",)
         pool = carrier_docs(lang, split, docs_per_lang + decoy_docs_per_lang, rng)
-        templates = TEMPLATES[lang][k]
+        templates = HELDOUT5_TEMPLATES[lang] if h5 else TEMPLATES[lang][k]
         sep = "" if lang in ("zh", "ja") else " "
         for j, base in enumerate(pool):
             doc = len(texts)
@@ -1274,12 +1647,19 @@ def build(split: str, docs_per_lang: int = 160, decoy_docs_per_lang: int = 30) -
                 else:
                     entity = rng.choice(entities)
                     val = value(entity, lang, fake, rng, names)
-                    labels = LABELS[lang].get(entity)
-                    ko_sentences = KO_PERSON_SENTENCES.get(split, ()) if lang == "ko" else ()
-                    if entity == "PERSON" and ko_sentences and rng.random() < 0.5:
-                        sentence = ko_sentence(rng.choice(ko_sentences), val)
+                    if h5:
+                        labels = HELDOUT5_LABELS[lang].get(entity)
+                        person_sentences = HELDOUT5_PERSON_SENTENCES[lang]
+                    else:
+                        labels = LABELS[lang].get(entity)
+                        labels = labels[k] if labels else None
+                        person_sentences = (
+                            KO_PERSON_SENTENCES.get(split, ()) if lang == "ko" else ()
+                        )
+                    if entity == "PERSON" and person_sentences and rng.random() < 0.5:
+                        sentence = ko_sentence(rng.choice(person_sentences), val)
                     elif labels and rng.random() < 0.7:
-                        label = rng.choice(labels[k])
+                        label = rng.choice(labels)
                         glue = sep if label[-1].isalpha() and not label[-1].isascii() else " "
                         sentence = f"{label}{glue if label[-1] not in ':：' else sep}{val}"
                         if not own_line:
@@ -1306,7 +1686,7 @@ def write(folder: Path, quick: bool = False) -> None:
 
     folder.mkdir(parents=True, exist_ok=True)
     for split in SEEDS:
-        data = build(split, *((40, 8) if quick else (160, 30)))
+        data = build(split, *((40, 8) if quick else ()))
         pq.write_table(
             pa.table(
                 {"id": range(len(data["text"])), "text": data["text"], "language": data["language"]}

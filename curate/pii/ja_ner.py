@@ -13,7 +13,10 @@ too weak (many ordinary words carry a rare given-name reading), so:
   kana up to punctuation or a space, not starting with a particle: 山本 あずみ; a surname
   MeCab reads as a place or a noun, 長島, 松下, with a space and a given name it tags as one
   or cuts into single characters: 松下 知映), or a surname or given name followed by an
-  honorific (さん 様 氏 君 先生 殿);
+  honorific (さん 様 氏 君 先生 殿); written together before an honorific also a surname MeCab
+  reads as a place and one to three kanji however it reads them (鶴田穏花さん), and before a
+  case particle a surname and a two-kanji given name it reads as one common noun (黒木 + 彗百
+  + が);
 * LOCATION: a place name of two or more characters followed by an administrative suffix
   (都 道 府 県 市 区 町 村 郡), the suffix included (渋谷区, 東京都);
 * PERSON also: a surname, a space and a given name after a label of a person (作成者, 氏名 ...,
@@ -38,6 +41,8 @@ _NAME_CHARS = re.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]+")
 _SURNAME_LIKE = re.compile(r"\p{Han}{2,3}")
 _GIVEN = re.compile(r"\p{Han}{1,3}(?!\p{Han})")
 _BOUNDARY = re.compile(r"[\s\p{P}]")
+# case particles after a name in a sentence (が, を, に, と, の, は, も, まで: their first kana)
+_CASE_PARTICLES = frozenset("がをにとのはもま")
 _KANA_GIVEN = re.compile(r"[\p{Hiragana}\p{Katakana}ー]{2,4}(?=[\s\p{P}]|$)")
 # a name in a name position: after a label of a person (氏名, 作成者 ..., with or without a
 # colon, which MeCab may read together with the surname: 作成者長島), a surname of one to three
@@ -92,6 +97,11 @@ class FugashiNer(LazyNer):
                 return False
             k += 1
         return k > j + 1
+
+    @staticmethod
+    def _has_suffix(words: list, j: int, stop: int) -> bool:
+        """A place suffix (都 道 府 県 市 ...) among the words from ``j`` to ``stop``."""
+        return any(w[2] == "suffix" for w in words[j:] if w[1] <= stop)
 
     @staticmethod
     def _boundary(text: str, i: int, at_word: dict) -> bool:
@@ -155,6 +165,29 @@ class FugashiNer(LazyNer):
                 # 岡崎良佳まで, 黒木紗未が: a surname and a given name written together in a
                 # sentence, which MeCab cuts into single characters, before a particle, an
                 # honorific, punctuation or the text's end
+                out.append((start, given, "PERSON", NER_SCORE))
+            elif (
+                kind in ("sei", "place")
+                and _SURNAME_LIKE.fullmatch(text, start, end)
+                and nxt[0] == end
+                and given
+                and at_word.get(given) == "honor"
+                and not self._has_suffix(words, i + 1, given)
+            ):
+                # 鶴田穏花さん, 中野紗帆さん: a surname MeCab reads as a surname or a place and
+                # one to three kanji written together before an honorific, however MeCab reads
+                # them (not 東京都様: a place and its suffix)
+                out.append((start, given, "PERSON", NER_SCORE))
+            elif (
+                kind == "sei"
+                and nxt[0] == end
+                and given == nxt[1] == end + 2
+                and nxt[2] == "noun"
+                and at_word.get(given) == "func"
+                and text[given : given + 1] in _CASE_PARTICLES
+            ):
+                # 黒木 + 彗百 + が: a surname and a given name of two kanji MeCab reads as one
+                # common noun, written together before a case particle
                 out.append((start, given, "PERSON", NER_SCORE))
             elif kind == "sei" and spaced and nxt[2] != "func":
                 if kana := _KANA_GIVEN.match(text, end + 1):

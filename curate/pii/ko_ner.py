@@ -199,7 +199,11 @@ class KiwiNer(LazyNer):
         * before any other particle (은, 이, 를, 의, 도 ...), a surname and two given-name
           syllables that Kiwi reads as nouns, never one known common noun (사용자가, 구성원은),
           a verb (이현 + 하 + ㄴ) or a word and a suffix of technical text (호환 + 성, 압축 +
-          률, 기본 + 값, 경로 + 명)."""
+          률, 기본 + 값, 경로 + 명); Kiwi may read the particle into one unseen word with
+          the name (류재베와);
+        * before any other particle also a surname and one syllable: a surname Kiwi reads as a
+          proper noun alone and a given-name syllable (김 + 동 + 과), or one proper noun of
+          two syllables it has not seen (김겅 + 과)."""
         m = _PARTICLE_TAIL.fullmatch(piece)
         if not m or piece[0] not in SURNAMES:
             return None
@@ -214,12 +218,22 @@ class KiwiNer(LazyNer):
             if n == 2 and not whole and stem[1] not in GIVEN_SYLLABLES:
                 return None
             return 0, n
-        if n != 3:
-            return None
         head = [t for t in tokens if t.start < n]
         if not head or head[0].start != 0:
             return None
-        unknown = head[0].len == n and head[0].id in (2, 3)  # a word Kiwi has not seen
+        if n == 2:
+            # 김 + 동 + 과, 김겅 + 과: a surname Kiwi reads as a proper noun alone and a
+            # given-name syllable, or one proper noun it has not seen
+            first = head[0]
+            if len(head) == 2 and first.tag == "NNP" and first.len == 1:
+                return (
+                    (0, 2) if head[1].tag in ("NNG", "NNP") and stem[1] in GIVEN_SYLLABLES else None
+                )
+            return (0, 2) if first.len == 2 and first.tag == "NNP" and first.id in (2, 3) else None
+        if n != 3:
+            return None
+        # a word Kiwi has not seen, also with the particle read into it (류재베와 as one word)
+        unknown = head[0].len in (n, len(piece)) and head[0].id in (2, 3)
         given = sum(ch in GIVEN_SYLLABLES for ch in stem[1:])
         if given < n - 1 and not (unknown and given):
             return None  # an unseen word needs one given-name syllable: 인코더, 심볼릭 have none

@@ -113,6 +113,7 @@ _NOT_SURNAMES = (
 NOT_SURNAMES = frozenset(_NOT_SURNAMES.split())
 _PARTICLE_WORDS = frozenset(w for p in PARTICLES.split("|") for w in p.lower().split())
 _SPLIT = re.compile(r"[ \t]+")
+_WORD_BEFORE = re.compile(r"(?<![\p{L}\p{N}_])(\p{L}+)[ \t]+$")
 _LOWER_WORD = re.compile(r"(?<![\p{L}\p{N}_])\p{Ll}[\p{Ll}'’]*(?![\p{L}\p{N}_])")
 
 
@@ -217,16 +218,20 @@ class GivenNameNer(LazyNer):
             return False
         return not any(x[:1].isupper() and common(x) for x in after[:1])
 
-    @staticmethod
-    def _stop_word_given(text: str, m, common) -> bool:  # noqa: ANN001
+    def _stop_word_given(self, text: str, m, common) -> bool:  # noqa: ANN001
         """A given name that is also a stop word (STOP_WORD_GIVEN: Uwe, Sara, Otto) is one
         mid-sentence (not at a line's or sentence's start), not written in lower case elsewhere
-        in the document, and before a Title Case word that is no common word: its surname
-        (``Autor: Uwe Wieloch``; not ``Otto Bit``, ``Una Volta`` at a sentence start)."""
+        in the document, not after a stop word written in Title Case (a heading in Title Case:
+        ``Die Von Allen Versionen Unterstützt Werden``), and before a Title Case word that is
+        no common word: its surname (``Autor: Uwe Wieloch``; not ``Otto Bit``, ``Una Volta`` at
+        a sentence start)."""
         start = m.start(1)
         if start == 0 or _SENTENCE_START.search(text, max(0, start - 3), start):
             return False
         if m.group(1).lower() in set(_LOWER_WORD.findall(text)):
+            return False
+        before = _WORD_BEFORE.search(text, max(0, start - 40), start)
+        if before and before.group(1)[:1].isupper() and before.group(1).lower() in self._stop:
             return False
         surname = _SPLIT.split(m.group(2).strip())[0]
         return surname[:1].isupper() and not common(surname)

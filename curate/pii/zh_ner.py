@@ -19,6 +19,11 @@ characters each. A tag is therefore only a candidate:
   dictionary word: 关帅, or 宗淑 + one more character alone, 宗淑华) and that ends a phrase
   (punctuation or a line's end after it), when no character of it nor the one before it is a
   function word (角色和域, 读取方在 are no names).
+* PERSON too, inside a sentence: after a word that governs a person (由, 被, 给, 感谢, 联系
+  ...: _BEFORE_PERSON) a surname and a given name jieba does not know (由 + 柴宁, 由龙伟 as
+  one word, 感谢 + 黄 + 丹丹); an unseen word of a surname and one or two characters first in
+  its clause (after punctuation or a line's end) before a verb or adverb, when jieba tags the
+  surname character as a name (韩东 + 同意; not 单 + 次 + 执行).
 * LOCATION: an ns word that ends in an administrative or country suffix (省 市 县 区 ...), or
   is followed by one (合肥 + 县), or is a province-level name (北京, 广东 ...).
 
@@ -51,6 +56,9 @@ SURNAMES = frozenset(
     "兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻"
     "祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿"
     "桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝萧赖鞠芮洪"
+    # rarer ones written almost only as surnames (锺: the variant of 钟 that names keep; not
+    # 甯, which text decoded with the wrong charset is full of: 甯镐笌)
+    "锺丘鄢郁匡谌胥冀奚冼郜蔺阚仝栗"
 )
 COMPOUND_SURNAMES = frozenset(
     ["欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "令狐"]
@@ -101,6 +109,15 @@ _ALONE = re.compile(r"(?<!\p{Han})\p{Han}{2,3}(?!\p{Han})")
 _FUNCTION = frozenset("是的了在和与或为等名时中上下内外个之其所以也都而及")
 # what may follow a name that ends a phrase: its punctuation, a line's end, the text's end
 _END = frozenset(["", "\n", "。", "，", "；", "！", "？", "、", ",", ";"])
+# jieba's tags of a surname character that reads as a name or a name's morpheme
+_NAME_TAGS = frozenset(["nr", "nrt", "nrfg", "zg", "j", "ng", "nz"])
+# what ends a sentence or clause before a name that starts the next
+_CLAUSE_END = frozenset("\n。，；！？：、")
+# words that govern a person right after them: the prepositions of an agent or recipient (由 X
+# 编写, 给 X, 向 X, 被 X) and verbs of thanking and contacting (感谢 X, 联系 X, 发给 X)
+_BEFORE_PERSON = frozenset(
+    ["由", "被", "给", "向", "跟", "让", "叫", "感谢", "谢谢", "联系", "发给", "交给", "转给"]
+)
 _TRIGGER = re.compile(
     "["
     + "".join(sorted(SURNAMES))
@@ -188,8 +205,12 @@ class JiebaNer(LazyNer):
             else:
                 windows.append((a, b))
         digest = "\n".join(text[a:b] for a, b in windows)
+        joins, d = set(), -1  # the newlines that join windows
+        for a, b in windows[:-1]:
+            d += b - a + 1
+            joins.add(d)
         out, d = [], 0
-        found = iter(sorted(self._tag(digest)))
+        found = iter(sorted(self._tag(digest, joins)))
         hit = next(found, None)
         for a, b in windows:  # digest offsets -> text offsets, window by window
             while hit is not None and hit[0] < d + b - a:
@@ -230,12 +251,62 @@ class JiebaNer(LazyNer):
         name = "".join(w for w, _ in words[i:k])
         return 0 if self._words.get(name) or (n == 2 and self._words.get(name[1:])) else n
 
-    def _tag(self, text: str) -> list[tuple[int, int, str, float]]:
+    @staticmethod
+    def _person_slot(
+        text: str, words: list, i: int, start: int, _joins: set[int], tags: dict
+    ) -> bool:
+        """Word ``i`` stands where a person does: after a word that governs one (由, 感谢,
+        给: _BEFORE_PERSON), or first in its sentence or clause (after its punctuation or a
+        line's end, not a space: ``LANG 包来获得``) with a verb or adverb of two characters or
+        more after it (韩东 + 同意) when the dictionary tags its surname character as a name
+        or a name's morpheme (not 单 + 次 + 执行, 应 + 视 + 使用: 单 a noun, 应 a verb). A
+        window's start is no line's start (``_joins``)."""
+        if i and words[i - 1][0] in _BEFORE_PERSON:
+            return True
+        first = start > 0 and text[start - 1] in _CLAUSE_END and start - 1 not in _joins
+        nxt = words[i + 1] if i + 1 < len(words) else ("", "")
+        surname = words[i][0][:2] if words[i][0][:2] in COMPOUND_SURNAMES else words[i][0][0]
+        return (
+            first
+            and nxt[1][:1] in "vd"
+            and len(nxt[0]) >= 2
+            and (len(surname) == 2 or tags.get(surname) in _NAME_TAGS)
+        )
+
+    def _given_after(self, words: list, i: int) -> int:
+        """The length of a given name after the surname at word ``i``: one word of one or two
+        Han characters the dictionary counts fewer than 200 times (丹丹 3, 依彤 0; not 发布),
+        or two single characters under 5,000 each (悠 123 + ...); none a function word or
+        particle, the name no dictionary word; else 0."""
+        k, n = i + 1, 0
+        while k < len(words) and n < 2:
+            w, flag = words[k]
+            if not _HAN.fullmatch(w) or set(w) & _FUNCTION or flag[0] in "upcrmqfx":
+                break
+            if n + len(w) > 2 or self._words.get(w, 0) >= (200 if len(w) == 2 else 5000):
+                break
+            n += len(w)
+            k += 1
+            if len(w) == 2:
+                break
+        name = "".join(w for w, _ in words[i:k])
+        return 0 if not n or self._words.get(name) else n
+
+    def _tag(self, text: str, joins: set[int]) -> list[tuple[int, int, str, float]]:
+        """Names and places in ``text``, windows joined by newlines (at ``joins``)."""
         words = [(w.word, w.flag) for w in self._model.cut(text)]
         out: list[tuple[int, int, str, float]] = []
         pos = 0
         for i, (word, flag) in enumerate(words):
             start, pos = pos, pos + len(word)
+            if (
+                3 <= len(word) <= 5
+                and word[0] in _BEFORE_PERSON
+                and word not in self._words
+                and _is_name(word[1:])
+            ):
+                # 由龙伟: jieba's HMM made one word of a preposition and the name after it
+                start, word, flag = start + 1, word[1:], "nr"
             if flag.startswith("nr"):
                 if len(word) == 1 and word in SURNAMES and i + 1 < len(words):
                     given = words[i + 1][0]
@@ -256,9 +327,10 @@ class JiebaNer(LazyNer):
                     and len(word) <= 2
                     and i
                     and words[i - 1][0] in SURNAMES
-                    and words[i - 1][1] in ("a", "n", "ng", "nr", "nz", "zg")
+                    and words[i - 1][1] in ("a", "n", "ng", "nr", "nz", "zg", "t")
                     and not (i > 1 and words[i - 2][1].startswith("nr"))
-                ):  # 黄 + 海燕: a surname jieba tagged otherwise, then a given name
+                ):  # 黄 + 海燕: a surname jieba tagged otherwise (周 as a week: t), then a
+                    # given name
                     start, word = start - 1, words[i - 1][0] + word
                 if _is_name(word):
                     out.append((start, start + len(word), "PERSON", NER_SCORE))
@@ -285,7 +357,9 @@ class JiebaNer(LazyNer):
                 # phrase: alone before punctuation, or with one more character alone (宗淑 + 华)
                 nxt = words[i + 1][0] if i + 1 < len(words) else ""
                 after = words[i + 2][0] if i + 2 < len(words) else ""
-                if nxt in _END:
+                if nxt in _END or self._person_slot(
+                    text, words, i, start, joins, self._model.word_tag_tab
+                ):
                     out.append((start, start + len(word), "PERSON", NER_SCORE))
                 elif (
                     len(word) == 2
@@ -296,6 +370,17 @@ class JiebaNer(LazyNer):
                     and after in _END
                 ):
                     out.append((start, start + 3, "PERSON", NER_SCORE))
+            elif (
+                not self._words.get(word)
+                and _is_name(word)
+                and not flag.startswith("m")
+                and not set(word) & _FUNCTION
+                and not (i and words[i - 1][0][-1] in _FUNCTION)
+                and self._person_slot(text, words, i, start, joins, self._model.word_tag_tab)
+            ):
+                # 韩东 + 同意: the same, of a word the dictionary holds only as the start of a
+                # longer one (count 0), where a person stands
+                out.append((start, start + len(word), "PERSON", NER_SCORE))
             elif (
                 len(word) == 1
                 and word in SURNAMES
@@ -310,6 +395,16 @@ class JiebaNer(LazyNer):
                 # and one or two characters it leaves alone (no word of its dictionary), ending
                 # a phrase; not 和 + 组 (a conjunction), 太 + 满 (an adverb), nor at a window's
                 # start, where jieba sees the character without the word it ends (命 + 令列)
+                out.append((start, start + 1 + given, "PERSON", NER_SCORE))
+            elif (
+                i
+                and words[i - 1][0] in _BEFORE_PERSON
+                and word in SURNAMES
+                and word not in _FUNCTION
+                and (given := self._given_after(words, i))
+            ):
+                # 由 + 林 + 玥, 感谢 + 黄 + 丹丹, 由 + 姜 + 依彤: after a word that governs a
+                # person, a surname jieba reads as another word and a given name it does not know
                 out.append((start, start + 1 + given, "PERSON", NER_SCORE))
             elif flag == "ns":
                 if i + 1 < len(words) and PLACE_SUFFIX.fullmatch(words[i + 1][0]):

@@ -298,3 +298,46 @@ def test_given_names_that_are_stop_words_mid_sentence_before_a_surname(names) ->
         "Una Definición de Una Riga",  # una: not in the list
     ]:
         assert _found(names, text) == [], text
+
+
+def test_a_stop_word_given_name_in_a_title_case_heading_is_no_name(names) -> None:
+    """In a heading written in Title Case a stop word is capitalised mid-sentence: Allen
+    (German "all", dative) after Von is no given name (nfs(5) in German: 'Optionen, Die Von
+    Allen Versionen Unterstützt Werden', dev's carrier text); after a lower-case preposition
+    or a label it still is."""
+    assert _found(names, "Optionen, Die Von Allen Versionen Unterstützt Werden\nText") == []
+    for text, name in [
+        ("Der Patch kam von Allen Wieloch gestern.", "Allen Wieloch"),
+        ("Einstellungen gespeichert. Autor: Allen Wieloch. Bei Fragen", "Allen Wieloch"),
+    ]:
+        assert name in _found(names, text), text
+
+
+def test_japanese_names_written_together_before_an_honorific_or_a_particle(fugashi) -> None:
+    """A surname MeCab reads as a place (鶴田, 中野) and a given name it reads as common nouns
+    or single kanji, written together before さん; a surname and a two-kanji given name MeCab
+    reads as one common noun (黒木 + 彗百) before a case particle. Not a place and its suffix
+    before 様 (東京都), nor a common noun before 様 (管理者, 支店)."""
+    for text, name in [
+        ("テストの大半は鶴田穏花さんが書いた。", "鶴田穏花"),
+        ("テストの大半は中野紗帆さんが書いた。", "中野紗帆"),
+        ("このリリースは黒木彗百が作成した。", "黒木彗百"),
+    ]:
+        assert name in _found(fugashi, text), text
+    for text in ["東京都様へ送付", "管理者様へ", "大阪支店様"]:
+        assert _found(fugashi, text) == [], text
+
+
+def test_korean_two_syllable_names_and_names_kiwi_reads_with_their_particle(kiwi) -> None:
+    """A surname Kiwi reads as a proper noun alone and a given-name syllable before a particle
+    (김 + 동 + 과), a two-syllable proper noun Kiwi has not seen (김겅 + 과), and a name Kiwi
+    reads together with its particle as one unseen word (류재베와); not two-syllable words
+    before the same particles (이상과, 정보와, 조건과, 한국과, 서울과, 김치와)."""
+    for text, name in [
+        ("그래서 김동과 논의했다.", "김동"),
+        ("그래서 김겅과 논의했다.", "김겅"),
+        ("그래서 류재베와 논의했다.", "류재베"),
+    ]:
+        assert _found(kiwi, text) == [name], text
+    for word in ["이상과", "정보와", "조건과", "한국과", "서울과", "김치와", "전체와", "양수와"]:
+        assert _found(kiwi, f"{word} 함께 사용합니다.") == [], word
