@@ -351,7 +351,8 @@ def _rounds(
     each(_links, P, sizes_.of("members+", G, P))
     candidates, rejected = 0, 0
     verify = VERIFY_BUFFERS if p.verify != "none" else 0
-    memory = sizes_.of("candidates", P, G) + sizes_.shard(_payload(p)) + verify
+    # the group's candidates, a row group's sets and, as its file is written, one partition
+    memory = sizes_.of("candidates", P, G) + sizes_.shard(_payload(p))
     for first in each(_verify_first, G, memory):
         candidates += first["candidates"]
         rejected += first["rejected"]
@@ -360,7 +361,8 @@ def _rounds(
         rejected += hit["rejected"]
         found["bytes_read"] += hit["bytes_read"]
     if p.verify != "none":
-        memory = sizes_.of("half", G, G) + sizes_.shard(_payload(p)) + verify
+        # the group's other ends' sets (at most the group's), a batch of pairs, the check
+        memory = sizes_.collect(_payload(p), G) + verify
         rejected += sum(each(_verify_other, G, memory))
     edges = p.files("edges", G) + p.files("iedges", H)
     memory = task_memory(int(1.5 * sizes_.bytes(edges) / P))
@@ -379,7 +381,8 @@ def _rounds(
     gathers = math.ceil(p.shards / SHARDS_PER_GROUP)
     each(_gather, gathers, sizes_.of("removals", P, gathers))
     if p.index is not None and p.index.staged:
-        each(_spread_docs, G, sizes_.collect(_payload(p) + ["id"], G) + sizes_.of("roots", P, G))
+        # a row group of the group's rows at a time (and one range's as its file is written)
+        each(_spread_docs, G, sizes_.of("roots", P, G) + sizes_.shard([*_payload(p), "id"]))
         ranges = p.index.ordinals.ranges
         for part in each(_docs, ranges, sizes_.of("docs", G, ranges), "ordinal"):
             for name, (piece, arrays) in part.items():

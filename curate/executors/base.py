@@ -7,8 +7,12 @@ the machine's CPUs and memory hold. Stage code passes the same numbers to either
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
+
+import pyarrow as pa
 
 
 class Executor(Protocol):
@@ -56,3 +60,32 @@ def task_memory(stored_bytes: int) -> int:
     take a few times their stored bytes (ids compress, hashes do not; 6x leaves room for a sort
     or a take), plus the worker's base."""
     return TASK_BASE_MEMORY + 6 * int(stored_bytes)
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim`` (None elsewhere: musl, macOS)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_TRIM = _malloc_trim()
+
+
+def give_back() -> None:
+    """Return the memory a finished task freed to the system: Arrow's pool (mimalloc) and
+    glibc's malloc keep freed pages for the next allocation, so a worker process carried about
+    its largest task's peak into every later task (a process that held 2,179 MB: 1,370 MB after
+    freeing everything, 886 after Arrow's release, 82 after glibc's trim as well)."""
+    pa.default_memory_pool().release_unused()
+    if _TRIM is not None:
+        _TRIM(0)
+
+
+def run_task(fn: Callable[[Any], Any], task: Any) -> Any:
+    """``fn(task)`` in a worker, then ``give_back`` (both executors run every task so)."""
+    try:
+        return fn(task)
+    finally:
+        give_back()

@@ -20,7 +20,7 @@ from typing import Any
 import psutil
 
 from curate.errors import CurateError
-from curate.executors.base import concurrency
+from curate.executors.base import concurrency, run_task
 from curate.progress import progress
 
 # a map whose tasks declare more than this ends its workers when it is done: a worker process
@@ -59,7 +59,7 @@ class LocalExecutor:
             # only reduce task) must not grow the driver, which lives through the whole run.
             if self.workers == 1:
                 for task in tasks:
-                    yield fn(task)
+                    yield run_task(fn, task)
                     bar.update(1)
                 return
             # Keep at most 2x workers in flight so that results stream back in bounded memory;
@@ -73,7 +73,7 @@ class LocalExecutor:
                 while queue and len(pending) < in_flight:
                     i = queue.pop()
                     tries[i] += 1
-                    pending[pool.submit(fn, tasks[i])] = i
+                    pending[pool.submit(run_task, fn, tasks[i])] = i
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
                     # a worker died (killed, or out of memory) and took the pool with it: what

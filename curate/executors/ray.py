@@ -12,12 +12,12 @@ mounted everywhere.
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from curate.errors import ConfigError, CurateError
+from curate.executors.base import run_task
 from curate.progress import progress
 
 
@@ -66,12 +66,11 @@ class RayExecutor:
         if not tasks:
             return
         ray = self._ray
-        # ray.remote takes functions only: a partial is sent as its function plus arguments
-        bound = fn if isinstance(fn, functools.partial) else functools.partial(fn)
-        remote = ray.remote(**self.options(memory, cpus))(bound.func)
+        # every task through run_task (it gives back what the task freed: Ray reuses workers)
+        remote = ray.remote(**self.options(memory, cpus))(run_task)
 
         def submit(task: Any) -> Any:
-            return remote.remote(*bound.args, task, **bound.keywords)
+            return remote.remote(fn, task)
 
         queue = list(reversed(tasks))
         pending: list[Any] = []

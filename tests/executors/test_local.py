@@ -6,6 +6,7 @@ import os
 import time
 
 import psutil
+import pytest
 
 from curate.executors.base import concurrency
 from curate.executors.local import LocalExecutor
@@ -72,5 +73,43 @@ def test_workers_end_between_phases_and_after_big_rounds():
         assert not second & (first | kept)
         big = set(ex.map(_pid, range(4), memory=RECYCLE_MEMORY + 1))
         assert not set(ex.map(_pid, range(4))) & (first | kept | second | big)
+    finally:
+        ex.close()
+
+
+def _held_then_freed(n: int) -> tuple[int, float]:
+    """In a pool worker: allocate ~n MB in many Arrow arrays and Python objects, free them all;
+    the worker's RSS (MB) once they are gone (run_task gives back after this returns)."""
+    import gc
+
+    import numpy as np
+    import pyarrow as pa
+
+    held = [pa.array(np.arange(1_000 + i % 7)) for i in range(n * 128)]
+    objects = [[i, str(i)] for i in range(n * 2_000)]
+    del held, objects
+    gc.collect()
+    return os.getpid(), psutil.Process().memory_info().rss / 2**20
+
+
+def _rss(_: int) -> tuple[int, float]:
+    return os.getpid(), psutil.Process().memory_info().rss / 2**20
+
+
+def test_a_worker_gives_back_what_its_task_freed():
+    """Arrow's pool and glibc's malloc keep freed memory for later allocations, so a pool worker
+    used to carry its largest task's peak into every later task: after each task the worker
+    now hands it back (curate.executors.base.give_back). Measured in the same worker: its RSS
+    when the task had freed everything, and at the start of its next task."""
+    from curate.executors.base import _TRIM
+
+    if _TRIM is None:
+        pytest.skip("no glibc malloc_trim here")
+    ex = LocalExecutor(2)
+    try:
+        pid, freed = next(ex.map(_held_then_freed, [600]))
+        after = dict(ex.map(_rss, range(8)))  # both workers; the one that ran it among them
+        assert pid in after
+        assert freed > after[pid] + 200, (freed, after[pid])
     finally:
         ex.close()
