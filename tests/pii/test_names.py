@@ -88,6 +88,42 @@ def test_words_and_places_are_not_names(names, text) -> None:
     assert _found(names, text) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # after a person context, two Title Case words that no lexicon lists
+        ("Neem contact op met Eral Yorulmaz. De bytes", "Eral Yorulmaz"),
+        ("Geschreven door Özinal Manço in 2011.", "Özinal Manço"),
+        ("Scritto da Genovese Pavone nel 2011.", "Genovese Pavone"),
+        ("Contattare Agapeto Colella prima.", "Agapeto Colella"),
+        ("Written by Della Nava in 2011.", "Della Nava"),  # a particle as a given name
+        ("Please contact Mr. Ngozi Okafor first.", "Ngozi Okafor"),
+        # after a title written in lower case inside a sentence
+        ("De vertaling is van dhr. Yorulmaz.", "Yorulmaz"),
+        ("Il sig. Genovesi ha approvato.", "Genovesi"),
+        ("Lo ha detto don Tobías Quirós ayer.", "Tobías Quirós"),
+    ],
+)
+def test_a_person_context_or_a_title_makes_a_name_of_unlisted_words(names, text, name) -> None:
+    assert name in _found(names, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Written by Free Software Foundation.",  # words that start products
+        "Thanks to Debian Developers for this.",  # a team
+        "Contact Acme Orbital Console now.",  # three words after contact: a product
+        "Home Contact Privacy Policy Copyright",  # a menu
+        "Contact Support Team for help.",
+        "Contattare Mozilla e Firefox.",  # one word each
+        "written by Unknown and the readme says unknown",  # a word of the page in lower case
+    ],
+)
+def test_a_person_context_does_not_name_products_and_menus(names, text) -> None:
+    assert _found(names, text) == []
+
+
 @pytest.fixture(scope="module")
 def kiwi() -> KiwiNer:
     ner = KiwiNer()
