@@ -377,3 +377,34 @@ def test_korean_two_syllable_names_and_names_kiwi_reads_with_their_particle(kiwi
         assert _found(kiwi, text) == [name], text
     for word in ["이상과", "정보와", "조건과", "한국과", "서울과", "김치와", "전체와", "양수와"]:
         assert _found(kiwi, f"{word} 함께 사용합니다.") == [], word
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("河野飛流先生の指示による。", "河野飛流"),  # an honorific in kanji right after
+        ("浜田颯先生の指示による。", "浜田颯"),  # MeCab reads 颯 as an adverb
+        ("高橋 慈乃様宛て。", "高橋 慈乃"),  # 乃 read as a particle
+        ("高山 朝陽様宛て。", "高山 朝陽"),  # a surname MeCab reads as a place
+        ("北條 ゆずる先生の指示による。", "北條 ゆずる"),  # a kana given name, a verb to MeCab
+        ("木下月は了承した。", "木下月"),  # a surname and one kanji before a particle
+        ("斎藤あつおに連絡してください。", "斎藤あつお"),  # kana given name before a particle
+    ],
+)
+def test_japanese_surname_and_given_name_before_an_honorific_or_a_particle(
+    fugashi, text, name
+) -> None:
+    assert name in _found(fugashi, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "山田研究所に送る。",  # an institution
+        "東京都様",  # a place and its suffix
+        "田中はこれを使う。",  # a particle right after the surname
+        "千葉県に送る。",
+    ],
+)
+def test_japanese_surname_before_other_words_is_no_new_name(fugashi, text) -> None:
+    assert _found(fugashi, text) in ([], ["田中"])
