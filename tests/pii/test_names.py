@@ -408,3 +408,28 @@ def test_japanese_surname_and_given_name_before_an_honorific_or_a_particle(
 )
 def test_japanese_surname_before_other_words_is_no_new_name(fugashi, text) -> None:
     assert _found(fugashi, text) in ([], ["田中"])
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("그래서 차파금과 협의함.", "차파금"),  # an unseen proper noun, 금 with the ㅡ of loanwords
+        ("검토: 이솔 연구원", "이솔"),  # more titles after a name: 연구원, 위원장
+        ("회의에서 허윤 위원장이 말했다", "허윤"),
+    ],
+)
+def test_korean_unseen_proper_nouns_and_more_titles(kiwi, text, name) -> None:
+    assert name in _found(kiwi, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "LZMA 인코더의 메모리 사용량",  # an unseen word without a given-name syllable
+        "명령행의 나머지 부분",  # a technical noun last
+        "전경화가 진행된다",  # a known word and a suffix
+        "사용법과 최상위의 값",
+    ],
+)
+def test_korean_loanwords_and_compounds_stay_unnamed(kiwi, text) -> None:
+    assert _found(kiwi, text) == []
