@@ -98,12 +98,20 @@ PERSON_CONTEXTS = (
 # a surname or given name in the person-context rule: Title Case, letters of any script that
 # has case, apostrophes and one hyphen (Şahin, Ó'Brien, Nikkilä-Ojala), no CamelCase
 _ANY_WORD = r"\p{Lu}[\p{Ll}'’]*\p{Ll}(?:-\p{Lu}[\p{Ll}'’]*\p{Ll})?"
-_CONTEXT_NAME = re.compile(
-    rf"(?<![\p{{L}}\p{{N}}_])(?i:{PERSON_CONTEXTS})[ \t]*:?[ \t]+"
-    rf"(?:(?i:{_LOWER_TITLES})[ \t]+|(?:{HONORIFICS})[ \t]+)?"
-    rf"(?P<name>{_ANY_WORD}(?:[ \t](?:(?:{PARTICLES})[ \t])?{_ANY_WORD}){{1,2}})"
+# the person contexts and titles as words, looked up in the few words before each Title Case
+# run (a regex searched back from every run cost as much as the rest of this finder)
+_CONTEXT_SET = frozenset(PERSON_CONTEXTS.split("|"))
+_TITLE_SET = frozenset(t.replace("\\", "") for t in _LOWER_TITLES.split("|"))  # any case
+_HONORIFIC_SET = frozenset(
+    t.replace("\\", "").replace(".?", v) for t in HONORIFICS.split("|") for v in ("", ".")
+)  # as written; Mme\.? is Mme and Mme.
+_EDGE_PUNCT = "([{\"'«“‘¿¡"
+_NAME_AT = re.compile(
+    rf"(?P<name>{_ANY_WORD}(?:[ \t](?:(?:{PARTICLES})[ \t])?{_ANY_WORD}){{0,2}})"
     rf"(?![\p{{L}}\p{{N}}_@])"
 )
+# a Title Case word after a dot and a space: after an abbreviated title (dhr. Jansen) maybe
+_AFTER_DOT = re.compile(r"\.[ \t]+(?=\p{Lu})")
 _NEXT_WORD = re.compile(r"[ \t]+(\p{L}+)")
 # words of the names of teams, projects and companies ("Thanks to Debian Developers", "contact
 # Acme Support"): never part of a name after a person context
@@ -116,10 +124,6 @@ _ORG = (
     "projekt entwickler gruppe stiftung verein équipe equipo gruppo stichting"
 )
 _ORG_WORDS = frozenset(_ORG.split())
-_TITLED_LOWER = re.compile(
-    rf"(?<![\p{{L}}\p{{N}}_])(?i:{_LOWER_TITLES})[ \t]+(?P<name>{_ANY_WORD}"
-    rf"(?:[ \t](?:(?:{PARTICLES})[ \t])?{_ANY_WORD}){{0,2}})(?![\p{{L}}\p{{N}}_@])"
-)
 # a name after a label of a person (Name: Hans D. Radisch; Autore: Michelotto Cherubini-Barese):
 # two to four Title Case words (an initial between them) up to punctuation or the line's end,
 # the first no common word of the document
@@ -241,13 +245,34 @@ def unaccented(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
 
 
-def _menu(text: str, m) -> bool:  # noqa: ANN001
-    """A person context written in Title Case without a colon after another Title Case word:
-    an item of a navigation menu (Home Contact Privacy Policy), not a sentence."""
-    if not m.group(0)[:1].isupper() or ":" in m.group(0):
-        return False
-    before = _WORD_BEFORE.search(text, max(0, m.start() - 40), m.start())
-    return bool(before and before.group(1)[:1].isupper())
+def _before_name(text: str, s: int) -> int:
+    """What stands right before position ``s``: 2 a person context (maybe and a title), 1 a
+    title, 0 neither. A person context written in Title Case without a colon after another
+    Title Case word is an item of a navigation menu (Home Contact Privacy Policy): 0."""
+    seg = text[max(0, s - 60) : s]
+    if not seg or seg[-1] not in " \t":
+        return 0
+    words = seg.split()[1 if s > 60 else 0 :]  # the first may be cut
+    words = [w for w in words[-6:] if w not in (":", "：")]
+    rest = words
+    titled = 0
+    last = words[-1].lstrip(_EDGE_PUNCT) if words else ""
+    if last.lower() in _TITLE_SET or last in _HONORIFIC_SET:
+        titled, rest = 1, words[:-1]
+    elif len(words) >= 2 and " ".join(words[-2:]).lower() == "de heer":
+        titled, rest = 1, words[:-2]
+    for k in (1, 2, 3, 4, 5):
+        if len(rest) < k:
+            break
+        phrase = " ".join(rest[-k:])
+        colon = phrase.endswith((":", "："))
+        key = phrase.rstrip(":：").lower().lstrip(_EDGE_PUNCT)
+        if key in _CONTEXT_SET:
+            before = rest[-k - 1] if len(rest) > k else ""
+            if phrase[:1].isupper() and not colon and before[:1].isupper():
+                return titled
+            return 2
+    return titled
 
 
 class GivenNameNer(LazyNer):
@@ -326,7 +351,9 @@ class GivenNameNer(LazyNer):
 
         # overlapped: in "Kontakt Gesche Ehlert" the run from "Kontakt" fails, the one from
         # "Gesche" must still be tried
+        starts = [m.end() for m in _AFTER_DOT.finditer(text)]
         for m in _GIVEN_RUN.finditer(text, overlapped=True):
+            starts.append(m.start(1))
             given = m.group(1)
             self._looked_up += m.end(1) - m.start(1)
             first = given.split("-")[0]
@@ -364,9 +391,12 @@ class GivenNameNer(LazyNer):
             if len(words) > 1 or not common(words[0]):  # Frau Nada Walter; Herr Jopich
                 out.append((m.start(1), m.end(1), "PERSON", NER_SCORE))
         taken = [(a, b) for a, b, _, _ in out]
-        matches = [(m, True) for m in _CONTEXT_NAME.finditer(text) if not _menu(text, m)]
-        for m, context in matches + [(m, False) for m in _TITLED_LOWER.finditer(text)]:
-            found = self._context_name(text, m, common, context)
+        for s in sorted(set(starts)):
+            before = _before_name(text, s)
+            if not before:
+                continue
+            m = _NAME_AT.match(text, s)
+            found = m and self._context_name(text, m, common, before == 2)
             if found and not any(a <= found[0] < b for a, b in taken):
                 taken.append(found)
                 out.append((*found, "PERSON", NER_SCORE))
