@@ -362,8 +362,8 @@ class KiwiNer(LazyNer):
                 return False
         elif word[0] not in SURNAMES or word in NOT_NAMES:
             return False
-        if n == 2 and word[1] not in GIVEN_SYLLABLES:
-            return False
+        if n == 2 and word[1] not in GIVEN_SYLLABLES and position != 2:
+            return False  # before a title any syllable, unless Kiwi knows the word (장소 교수)
         if not tokens or tokens[0].start != 0:
             return False
         t = tokens[0]

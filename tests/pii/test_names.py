@@ -414,6 +414,8 @@ def test_japanese_surname_before_other_words_is_no_new_name(fugashi, text) -> No
     ("text", "name"),
     [
         ("그래서 차파금과 협의함.", "차파금"),  # an unseen proper noun, 금 with the ㅡ of loanwords
+        ("정붕 교수가 검토함.", "정붕"),  # before a title, any given-name syllable
+        ("포종 씨에게 연락.", "포종"),
         ("검토: 이솔 연구원", "이솔"),  # more titles after a name: 연구원, 위원장
         ("회의에서 허윤 위원장이 말했다", "허윤"),
     ],
@@ -429,6 +431,8 @@ def test_korean_unseen_proper_nouns_and_more_titles(kiwi, text, name) -> None:
         "명령행의 나머지 부분",  # a technical noun last
         "전경화가 진행된다",  # a known word and a suffix
         "사용법과 최상위의 값",
+        "장소 교수가 검토함. 이번 교수님, 마음씨, 고객님, 사장님",  # words before titles
+        "연산자를 사용한다면 우항의 문자열은",
     ],
 )
 def test_korean_loanwords_and_compounds_stay_unnamed(kiwi, text) -> None:
