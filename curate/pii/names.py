@@ -247,8 +247,9 @@ def unaccented(word: str) -> str:
 
 def _before_name(text: str, s: int) -> int:
     """What stands right before position ``s``: 2 a person context (maybe and a title), 1 a
-    title, 0 neither. A person context written in Title Case without a colon after another
-    Title Case word is an item of a navigation menu (Home Contact Privacy Policy): 0."""
+    title, 3 a title after which one word is not enough, 0 neither. A person context written
+    in Title Case without a colon after another Title Case word is an item of a navigation
+    menu (Home Contact Privacy Policy): 0."""
     seg = text[max(0, s - 60) : s]
     if not seg or seg[-1] not in " \t":
         return 0
@@ -257,8 +258,14 @@ def _before_name(text: str, s: int) -> int:
     rest = words
     titled = 0
     last = words[-1].lstrip(_EDGE_PUNCT) if words else ""
-    if last.lower() in _TITLE_SET or last in _HONORIFIC_SET:
+    if last in _HONORIFIC_SET:
         titled, rest = 1, words[:-1]
+    elif last.lower() in _TITLE_SET:
+        # a title in lower case with a dot may end a sentence (argument sig. Unlike ...): one
+        # word after it is a name only after an article or preposition (il sig., van dhr.)
+        before = words[-2] if len(words) > 1 else ""
+        short = before.isalpha() and len(before) <= 5
+        titled, rest = 1 if not last.endswith(".") or short else 3, words[:-1]
     elif len(words) >= 2 and " ".join(words[-2:]).lower() == "de heer":
         titled, rest = 1, words[:-2]
     for k in (1, 2, 3, 4, 5):
@@ -267,7 +274,7 @@ def _before_name(text: str, s: int) -> int:
         phrase = " ".join(rest[-k:])
         colon = phrase.endswith((":", "："))
         key = phrase.rstrip(":：").lower().lstrip(_EDGE_PUNCT)
-        if key in _CONTEXT_SET:
+        if key in _CONTEXT_SET and not phrase.isupper():  # not ASK: (an acronym)
             before = rest[-k - 1] if len(rest) > k else ""
             if phrase[:1].isupper() and not colon and before[:1].isupper():
                 return titled
@@ -396,14 +403,14 @@ class GivenNameNer(LazyNer):
             if not before:
                 continue
             m = _NAME_AT.match(text, s)
-            found = m and self._context_name(text, m, common, before == 2)
+            found = m and self._context_name(text, m, common, before)
             if found and not any(a <= found[0] < b for a, b in taken):
                 taken.append(found)
                 out.append((*found, "PERSON", NER_SCORE))
         return out
 
     @staticmethod
-    def _context_name(text: str, m, common, context: bool) -> tuple[int, int] | None:  # noqa: ANN001
+    def _context_name(text: str, m, common, before: int) -> tuple[int, int] | None:  # noqa: ANN001
         """After a person context (two words) or a title (one to three): Title Case
         words are a name whatever the lexicons say (Eral Yorulmaz, dhr. Jansen), up to the
         first common word; none may be a word that starts places and products (Free Software,
@@ -427,7 +434,7 @@ class GivenNameNer(LazyNer):
             nxt = _NEXT_WORD.match(text, end)
             if nxt and nxt.group(1)[:1].isupper() and not common(nxt.group(1)):
                 return None
-        if not kept or context and len(kept) != 2:
+        if not kept or before == 2 and len(kept) != 2 or before == 3 and len(kept) < 2:
             return None  # three words after "contact" are a product more often than a name
         if any(w in NOT_GIVEN or w.lower() in _NOT_EXTRA_WORDS | _ORG_WORDS for w in kept):
             return None

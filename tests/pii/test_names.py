@@ -118,6 +118,8 @@ def test_a_person_context_or_a_title_makes_a_name_of_unlisted_words(names, text,
         "Contact Support Team for help.",
         "Contattare Mozilla e Firefox.",  # one word each
         "written by Unknown and the readme says unknown",  # a word of the page in lower case
+        "the signal number passed in the argument sig. Unlike strsignal() this",  # a dot ends it
+        "[1] ASK: Amplitude-Shift Keying. A high signal level",  # an acronym, not "ask"
     ],
 )
 def test_a_person_context_does_not_name_products_and_menus(names, text) -> None:
