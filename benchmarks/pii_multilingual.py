@@ -37,7 +37,8 @@ held-out ones share no carrier file with dev):
   installed package has CJK names that no split or pii_scrub list uses.
 * ``heldout6``: the sixth held-out split of issue #19, built (seed 72806) before the PERSON
   tuning that followed heldout5's measurement, not run through pii_scrub until that tuning was
-  frozen: carrier text no other split nor the sample corpus reads (the translated descriptions
+  frozen, then measured once (bench_pii_multilingual on dd03335: leak 2.9%, PERSON 14.3%):
+  carrier text no other split nor the sample corpus reads (the translated descriptions
   of the installed packages' debconf templates, shared-mime-info's translated MIME type
   comments, mimesis's sample sentences and quotes; English adds mimesis's Quora questions:
   heldout6_blocks), its own carrier sentences, labels and person sentences in all nine
