@@ -35,6 +35,21 @@ held-out ones share no carrier file with dev):
   from Faker locales no other split uses (HELDOUT5_LOCALES); zh, ja and ko names join parts of
   the earlier held-out splits' sources in ways no split printed (heldout5_cjk_name): no
   installed package has CJK names that no split or pii_scrub list uses.
+* ``heldout6``: the sixth held-out split of issue #19, built (seed 72806) before the PERSON
+  tuning that followed heldout5's measurement, not run through pii_scrub until that tuning was
+  frozen, then measured once (bench_pii_multilingual on dd03335: leak 2.9%, PERSON 14.3%):
+  carrier text no other split nor the sample corpus reads (the translated descriptions
+  of the installed packages' debconf templates, shared-mime-info's translated MIME type
+  comments, mimesis's sample sentences and quotes; English adds mimesis's Quora questions:
+  heldout6_blocks), its own carrier sentences, labels and person sentences in all nine
+  languages (titles and person contexts; ja and ko particles and honorifics; CJK with no
+  space), PERSON twice as often. Latin-script names from Faker locales (ga_IE, uz_UZ, pt_BR,
+  is_IS) and mimesis locales (az hu cs is da et fi pl pt-br hr sk no sv tr) no other split uses
+  (HELDOUT6_SOURCES); zh, ja, ko names join sources in ways no split printed
+  (heldout6_cjk_name: mimesis's CJK surnames with ngender's given-name characters, japanese-
+  personal-name-dataset's given names, and Korean readings of Faker zh_TW's given names).
+  Fewer, shorter documents in de, zh, ja and ko (DOCS_LANG, DOC_SIZE): its text is short there.
+* ``heldout5``: spent (measured once, on be9df1c); still builds as it did.
 * ``heldout4``: spent (measured twice, the second time after the precision-only fix of
   b85f720); still builds as it did.
 * ``heldout3``: the third held-out split (seed 90619; zh, ja and ko names from name-variants,
@@ -103,13 +118,22 @@ MIMESIS_LOCALE = {"en": "en", "de": "de", "fr": "fr", "es": "es", "it": "it", "n
 CJK = ("zh", "ja", "ko")
 # "heldout3": the third held-out split (measured once, retired, kept reproducible); "heldout4":
 # the fourth, built before the Korean and PERSON tuning of issue #19 and measured once after it
-SEEDS = {"dev": 19, "heldout3": 90619, "heldout4": 41219, "heldout5": 60523}
+SEEDS = {"dev": 19, "heldout3": 90619, "heldout4": 41219, "heldout5": 60523, "heldout6": 72806}
 SPLIT_INDEX = {"dev": 0, "heldout3": 1, "heldout4": 2}  # which templates and labels
 # documents per language (with PII, decoy-only) and their size in characters: heldout5's carrier
 # text (vim, GnuPG and systemd catalogs) is shorter, so it has fewer and shorter documents (nl
 # and ko have about 145 of these sizes)
-DOCS = {"heldout5": (120, 20)}
+DOCS = {"heldout5": (120, 20), "heldout6": (120, 20)}
 DOC_SIZE = {"heldout5": {"zh": 300, "ja": 300, "ko": 300}}
+# heldout6: its carrier text has about 46,000 characters in German, 16,000 in Chinese and Korean,
+# 28,000 in Japanese (documents of 170-300 characters: DOC_SIZE)
+DOCS_LANG = {
+    ("heldout6", "de"): (100, 15),
+    ("heldout6", "zh"): (66, 10),
+    ("heldout6", "ja"): (88, 12),
+    ("heldout6", "ko"): (62, 10),
+}
+DOC_SIZE["heldout6"] = {"zh": 170, "ja": 200, "ko": 170, **dict.fromkeys(LANGS[:6], 300)}
 HELDOUT5_DOC_CHARS = 400
 # The fourth held-out split's Latin-script names: sources no other split and no list of
 # pii_scrub uses. English: the US Census 1990 name lists (package names, at their shares);
@@ -271,7 +295,11 @@ def heldout5_blocks(path: Path, lang: str) -> list[str]:
 
 def carrier_docs(lang: str, split: str, n: int, rng: random.Random) -> list[str]:
     """``n`` documents of about DOC_CHARS characters of real text, paragraphs on lines."""
-    if split == "heldout5":
+    if split == "heldout6":
+        sources: list = heldout6_blocks(lang)
+        files = list(range(len(sources)))
+        size_of = DOC_SIZE["heldout6"].get(lang, HELDOUT5_DOC_CHARS)
+    elif split == "heldout5":
         files = heldout5_files(lang)
         size_of = DOC_SIZE["heldout5"].get(lang, HELDOUT5_DOC_CHARS)
     else:
@@ -280,7 +308,9 @@ def carrier_docs(lang: str, split: str, n: int, rng: random.Random) -> list[str]
     rng.shuffle(files)
     docs: list[str] = []
     for path in files:
-        if split == "heldout5":
+        if split == "heldout6":
+            blocks = list(sources[path])
+        elif split == "heldout5":
             blocks = heldout5_blocks(path, lang)
         else:
             blocks = _man_text(path) if path.suffix == ".gz" else _mo_text(path, lang)
@@ -288,13 +318,13 @@ def carrier_docs(lang: str, split: str, n: int, rng: random.Random) -> list[str]
             blocks = [b for b in blocks if len(re.findall(r"[\u3040-\u9fff\uac00-\ud7af]", b)) > 5]
         cur: list[str] = []
         size = 0
-        for block in blocks[:600] if split != "heldout5" else blocks:
+        for block in blocks[:600] if split not in ("heldout5", "heldout6") else blocks:
             cur.append(block[:size_of])
             size += len(cur[-1])
             if size >= size_of:
                 docs.append("\n".join(cur))
                 cur, size = [], 0
-        if len(docs) >= n * 2:
+        if len(docs) >= n * 2 and split != "heldout6":  # heldout6: all its (three) sources
             break
     if len(docs) < n:
         raise RuntimeError(f"pii set: only {len(docs)} {lang} carrier documents for {split}")
@@ -917,6 +947,163 @@ def heldout5_names(lang: str, seed: int) -> list:
     return [make]
 
 
+# The sixth held-out split's carrier text, which no other split nor the sample corpus reads: the
+# translated descriptions of Debian's debconf templates (/var/cache/debconf/templates.dat, every
+# installed package's questions; English: the untranslated ones), the translated comments of
+# shared-mime-info's MIME type table, and mimesis's sample sentences and quotes (text.json) of
+# each language
+DEBCONF = Path("/var/cache/debconf/templates.dat")
+MIME_XML = Path("/usr/share/mime/packages/freedesktop.org.xml")
+_H6_LANG = {"zh": "zh_cn"}
+_H6_MIME = {"zh": "zh_CN"}
+
+
+def heldout6_blocks(lang: str) -> list[list[str]]:
+    """The sixth held-out split's carrier text of one language: one list of paragraphs per
+    source (debconf descriptions, MIME type comments in runs of eight, mimesis sentences)."""
+    import json
+
+    import mimesis
+
+    want = _H6_LANG.get(lang, lang)
+    debconf = []
+    for line in DEBCONF.read_text("utf-8", "replace").split("\n"):
+        m = re.match(r"^(?:Description|Extended_description)(?:-([A-Za-z_]+)\.utf-8)?: (.*)", line)
+        if m and (m.group(1) or "en").lower() == want:
+            for para in m.group(2).split("\\n\\n"):
+                para = re.sub(r"\$\{[^}]*\}|\\n", " ", para)
+                para = re.sub(r"\s+", " ", para).strip()
+                if len(para) >= 20:
+                    debconf.append(para)
+    xml = MIME_XML.read_text("utf-8")
+    if lang == "en":
+        comments = re.findall(r"<comment>([^<]+)</comment>", xml)
+    else:
+        tag = _H6_MIME.get(lang, lang)
+        comments = re.findall(rf'<comment xml:lang="{tag}">([^<]+)</comment>', xml)
+    mime = ["; ".join(comments[i : i + 8]) for i in range(0, len(comments), 8)]
+    data = json.loads((Path(mimesis.__file__).parent / f"datasets/{lang}/text.json").read_text())
+    sentences = [s for key in ("text", "quotes") for s in data.get(key, []) if len(s) >= 20]
+    if lang == "en":  # English text.json is short; its (Quora) questions are real text too
+        sentences += [q for q in data.get("questions", [])[:1500] if len(q) >= 20]
+    said = [" ".join(sentences[i : i + 3]) for i in range(0, len(sentences), 3)]
+    return [debconf, mime, said]
+
+
+# The sixth held-out split's Latin-script names: Faker locales and mimesis locales that no other
+# split uses (heldout3 used mimesis's en de fr es it nl only); first name, last name
+HELDOUT6_SOURCES = {
+    "en": ("faker:ga_IE", "mimesis:AZ", "faker:uz_UZ"),
+    "de": ("mimesis:HU", "mimesis:CS", "mimesis:IS"),
+    "fr": ("faker:pt_BR", "mimesis:DA", "mimesis:ET"),
+    "es": ("mimesis:FI", "mimesis:PL", "mimesis:PT_BR"),
+    "it": ("faker:is_IS", "mimesis:HR", "mimesis:SK"),
+    "nl": ("mimesis:NO", "mimesis:SV", "mimesis:TR"),
+}
+
+
+def heldout6_cjk_name(lang: str, seed: int):  # noqa: ANN201
+    """A maker of zh, ja or ko full names for the sixth held-out split, joining sources in ways
+    no split printed (data/heldout6_names.json, scripts/build_heldout6_names.py):
+
+    * zh: a surname of mimesis's zh list (the retired second split's) at name-variants's
+      figures where it has one (else its smallest), and one (25%) or two given-name
+      characters of ngender's table at their counts among men's or women's names;
+    * ja: a surname of mimesis's ja list (2,056) drawn evenly (rare surnames as often as
+      common ones), a given name of japanese-personal-name-dataset's curated lists (one of
+      its kanji forms; 20% in hiragana, 5% in katakana), with a space (35%) or together;
+    * ko: a surname of mimesis's ko list at name-variants's census figures (else its
+      smallest), and two (10%: one) syllables that read Faker zh_TW's given-name characters
+      in Korean (hanja), at their weights.
+    """
+    import json
+
+    import mimesis
+
+    rng = random.Random(seed)
+    folder = Path(mimesis.__file__).parent / "datasets"
+    data = json.loads((HERE / "data" / "heldout6_names.json").read_text("utf-8"))
+    person = json.loads((folder / f"{lang}/person.json").read_text("utf-8"))
+    surnames = person["surnames"]
+    if lang == "ja":
+        import csv
+
+        import japanese_personal_name_dataset as jpnd
+
+        base = Path(jpnd.__file__).parent / "dataset"
+        given = []
+        for sex in ("man", "woman"):
+            with (base / f"first_name_{sex}_opti.csv").open(encoding="utf-8") as f:
+                given += [(r[0], r[2:]) for r in csv.reader(f) if len(r) >= 3]
+
+        def make_ja() -> str:
+            reading, forms = rng.choice(given)
+            r = rng.random()
+            if r < 0.2:
+                first = reading
+            elif r < 0.25:
+                first = "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in reading)
+            else:
+                first = rng.choice(forms)
+            return rng.choice(surnames) + (" " if rng.random() < 0.35 else "") + first
+
+        return make_ja
+    if lang == "zh":
+        from name_variants.chinese_surnames import CHINESE_SURNAME_VARIANTS as table
+    else:
+        from name_variants.korean_surnames import KOREAN_SURNAME_VARIANTS as table
+    figures = {k: v.get("frequency") for k, v in table.items() if v.get("frequency")}
+    if lang == "zh":  # name-variants keys some surnames by their traditional form
+        han = re.compile(r"[\u4e00-\u9fff]+")
+        for key, v in table.items():
+            forms = [f for f in v.get("forms", ()) if han.fullmatch(f)]
+            if v.get("frequency"):
+                figures.setdefault(_simplified(key, *forms), v["frequency"])
+    least = min(figures.values())
+    weights = [figures.get(s, least) for s in surnames]
+    parts = data["zh_given"] if lang == "zh" else data["ko_syllables"]
+    keys = list(parts)
+    by_sex = [[parts[k][i] for k in keys] for i in (0, 1)]
+
+    def make() -> str:
+        w = by_sex[rng.random() < 0.5]
+        n = 1 if rng.random() < (0.25 if lang == "zh" else 0.1) else 2
+        given = rng.choices(keys, w, k=n)
+        if lang == "ko":
+            given[0] = _initial_sound_rule(given[0])
+        return rng.choices(surnames, weights)[0] + "".join(given)
+
+    return make
+
+
+def heldout6_names(lang: str, seed: int) -> list:
+    """The sixth held-out split's name makers of one language (HELDOUT6_SOURCES,
+    heldout6_cjk_name)."""
+    from faker import Faker
+    from mimesis import Locale, Person
+    from mimesis.enums import Gender
+
+    if lang in CJK:
+        return [heldout6_cjk_name(lang, seed)]
+    rng = random.Random(seed + 99)
+    makers = []
+    for i, source in enumerate(HELDOUT6_SOURCES[lang]):
+        kind, loc = source.split(":")
+        if kind == "faker":
+            f = Faker(loc)
+            f.seed_instance(seed + 1 + i)
+            makers.append(lambda f=f: f"{f.first_name()} {f.last_name()}")
+        else:
+            p = Person(Locale[loc], seed=seed + 1 + i)
+
+            def make(p=p) -> str:  # noqa: ANN001
+                g = Gender.FEMALE if rng.random() < 0.5 else Gender.MALE
+                return f"{p.first_name(g)} {p.last_name(g)}"
+
+            makers.append(make)
+    return [lambda: rng.choice(makers)()]
+
+
 def value(entity: str, lang: str, fake, rng: random.Random, names=()) -> str:  # noqa: ANN001, C901
     if entity == "EMAIL":
         return fake.email()
@@ -1523,6 +1710,166 @@ HELDOUT5_PERSON_SENTENCES = {
 }
 
 
+# The sixth held-out split's carrier sentences, labels and person sentences, used by no other split
+HELDOUT6_TEMPLATES = {
+    "en": ["Forwarded by the front desk: {}", "Please double-check {} before release.",
+           "Record on file — {}"],
+    "de": ["Vom Empfang weitergeleitet: {}", "Bitte {} vor der Freigabe prüfen.",
+           "Aktenvermerk — {}"],
+    "fr": ["Transmis par l'accueil : {}", "Merci de vérifier {} avant la sortie.",
+           "Fiche au dossier — {}"],
+    "es": ["Reenviado por recepción: {}", "Verifique {} antes de publicar.",
+           "Ficha archivada — {}"],
+    "it": ["Inoltrato dalla reception: {}", "Verificare {} prima del rilascio.",
+           "Scheda in archivio — {}"],
+    "nl": ["Doorgestuurd door de balie: {}", "Controleer {} vóór de release.",
+           "Dossiernotitie — {}"],
+    "zh": ["前台转来：{}", "发布前请核对{}", "档案记录——{}"],
+    "ja": ["受付より転送：{}", "リリース前に{}を要確認", "記録票——{}"],
+    "ko": ["접수처 전달: {}", "배포 전에 {} 확인 요망", "기록 카드 — {}"],
+}  # fmt: skip
+HELDOUT6_LABELS = {
+    "en": {
+        "PHONE": ["Reach me on", "Landline no.:"],
+        "US_SSN": ["SSN on file:", "Social Security #"],
+        "PERSON": ["Point of contact:", "Signed,"],
+        "STREET_ADDRESS": ["Mailing address:", "Ship to:"],
+        "UK_NINO": ["NINO:", "NI no."],
+    },
+    "de": {
+        "PHONE": ["Rückruf unter", "Telefonnr.:"],
+        "US_SSN": ["US-Sozialversicherungsnr.:", "amerikanische SSN"],
+        "PERSON": ["Ansprechperson:", "Unterzeichnet:"],
+        "STREET_ADDRESS": ["Postanschrift:", "Lieferadresse"],
+        "DE_TAX_ID": ["Steuer-ID:", "steuerliche IdNr."],
+    },
+    "fr": {
+        "PHONE": ["Rappeler au", "N° de tél. :"],
+        "US_SSN": ["SSN (États-Unis) :", "numéro de sécurité sociale américain"],
+        "PERSON": ["Interlocuteur :", "Signé :"],
+        "STREET_ADDRESS": ["Adresse postale :", "Livrer à"],
+        "FR_NIR": ["NIR :", "numéro d'inscription au répertoire"],
+    },
+    "es": {
+        "PHONE": ["Llamar al", "Tel.:"],
+        "US_SSN": ["SSN (Estados Unidos):", "número de Seguro Social de EE. UU."],
+        "PERSON": ["Persona de contacto:", "Firmado:"],
+        "STREET_ADDRESS": ["Dirección postal:", "Enviar a"],
+        "ES_NIF": ["DNI:", "documento nacional"],
+        "ES_NIE": ["NIE:", "número de identidad de extranjero"],
+    },
+    "it": {
+        "PHONE": ["Richiamare al", "Tel.:"],
+        "US_SSN": ["SSN (Stati Uniti):", "numero di previdenza sociale USA"],
+        "PERSON": ["Referente:", "Firmato:"],
+        "STREET_ADDRESS": ["Indirizzo postale:", "Spedire a"],
+        "IT_FISCAL_CODE": ["C.F.:", "codice fiscale"],
+    },
+    "nl": {
+        "PHONE": ["Terugbellen op", "Tel.nr.:"],
+        "US_SSN": ["SSN (Verenigde Staten):", "Amerikaans sofinummer"],
+        "PERSON": ["Contactpersoon:", "Ondertekend:"],
+        "STREET_ADDRESS": ["Postadres:", "Bezorgen op"],
+        "NL_BSN": ["BSN:", "burgerservicenummer"],
+    },
+    "zh": {
+        "PHONE": ["联系电话：", "回拨号码"],
+        "US_SSN": ["美国SSN：", "美国社会安全号码"],
+        "PERSON": ["联系人：", "签字人"],
+        "STREET_ADDRESS": ["通讯地址：", "收货地址"],
+        "CN_ID": ["身份证：", "公民身份号码"],
+    },
+    "ja": {
+        "PHONE": ["連絡先電話番号：", "折り返し先"],
+        "US_SSN": ["米国SSN番号：", "アメリカの社会保障番号"],
+        "PERSON": ["担当者：", "署名"],
+        "STREET_ADDRESS": ["郵送先住所：", "お届け先"],
+        "JP_MY_NUMBER": ["マイナンバー：", "個人番号カードの番号"],
+    },
+    "ko": {
+        "PHONE": ["연락처:", "회신 번호"],
+        "US_SSN": ["미국 SSN:", "미국 사회보장번호"],
+        "PERSON": ["담당자:", "서명인"],
+        "STREET_ADDRESS": ["우편 주소:", "배송지"],
+        "KR_RRN": ["주민등록번호:", "주민번호"],
+    },
+}
+# heldout6: names inside running sentences in every language, with titles and person contexts,
+# and in ja and ko with particles and honorifics, CJK with no space ({n} the name; Korean {은}
+# {이} {을} {과} as in KO_PERSON_SENTENCES)
+HELDOUT6_PERSON_SENTENCES = {
+    "en": [
+        "The release notes were signed off by Prof. {n} last week",
+        "Contact {n} for access to the mirror",
+        "{n} maintains the package",
+        "Written by {n} and reviewed twice",
+        "Mr. {n} will chair the meeting",
+    ],
+    "de": [
+        "Die Übersetzung stammt von Herrn {n}",
+        "Ansprechpartner ist {n}",
+        "{n} betreut das Paket seit Jahren",
+        "Geschrieben von Prof. {n}",
+        "Bitte wenden Sie sich an Frau Dr. {n}",
+    ],
+    "fr": [
+        "La traduction est due à M. {n}",
+        "Contactez {n} pour obtenir l'accès",
+        "{n} maintient ce paquet depuis 2019",
+        "Rédigé par Mme {n} et relu deux fois",
+        "Le professeur {n} présidera la réunion",
+    ],
+    "es": [
+        "La traducción es obra del Sr. {n}",
+        "Póngase en contacto con {n}",
+        "{n} mantiene el paquete desde 2019",
+        "Escrito por la Dra. {n}",
+        "Don {n} presidirá la reunión",
+    ],
+    "it": [
+        "La traduzione è opera del sig. {n}",
+        "Per l'accesso contattare {n}",
+        "{n} cura il pacchetto dal 2019",
+        "Scritto dalla prof.ssa {n}",
+        "L'ing. {n} presiederà la riunione",
+    ],
+    "nl": [
+        "De vertaling is van dhr. {n}",
+        "Neem contact op met {n}",
+        "{n} onderhoudt het pakket sinds 2019",
+        "Geschreven door mevr. {n}",
+        "Prof. {n} zit de vergadering voor",
+    ],
+    "zh": [
+        "本软件包由{n}维护",
+        "翻译工作由{n}博士完成",
+        "如有疑问请联系{n}同志",
+        "{n}经理已批准该变更",
+        "此文档的作者是{n}",
+        "会议由{n}主任主持",
+    ],
+    "ja": [
+        "本パッケージは{n}さんが保守しています",
+        "翻訳は{n}氏が担当しました",
+        "{n}部長の承認を得た",
+        "詳細は{n}様までお問い合わせください",
+        "{n}の作成した手順書に従う",
+        "{n}は会議で経緯を説明した",
+        "{n}を担当者に任命した",
+    ],
+    "ko": [
+        "이 패키지는 {n}{이} 관리합니다",
+        "번역은 {n} 박사가 맡았다",
+        "{n} 님께 문의해 주십시오",
+        "{n}{은} 회의에서 경위를 설명했다",
+        "{n}{을} 담당자로 임명했다",
+        "{n} 부장의 승인을 받았다",
+        "{n}{과} 함께 검토함",
+        "{n}씨의 요청으로 변경",
+    ],
+}
+
+
 # Korean names inside running sentences, with the particle their last syllable takes
 # ({은} is 은 after a final consonant, else 는; {이} 이/가, {을} 을/를, {과} 과/와), and
 # with titles: per split (a split not listed has none)
@@ -1606,12 +1953,11 @@ def build(
     from faker import Faker
 
     assert split in SEEDS, split
-    default = DOCS.get(split, (160, 30))
-    docs_per_lang = default[0] if docs_per_lang is None else docs_per_lang
-    decoy_docs_per_lang = default[1] if decoy_docs_per_lang is None else decoy_docs_per_lang
+    asked = (docs_per_lang, decoy_docs_per_lang)
     seed = SEEDS[split]
     k = SPLIT_INDEX.get(split, 0)
     h5 = split == "heldout5"
+    h6 = split == "heldout6"
     texts: list[str] = []
     langs: list[str] = []
     spans: list[Span] = []
@@ -1619,7 +1965,12 @@ def build(
         rng = random.Random(seed * 100 + li)
         fake = Faker(LOCALE[lang])
         fake.seed_instance(seed * 100 + li)
-        if h5:
+        default = DOCS_LANG.get((split, lang)) or DOCS.get(split, (160, 30))
+        docs_per_lang = default[0] if asked[0] is None else asked[0]
+        decoy_docs_per_lang = default[1] if asked[1] is None else asked[1]
+        if h6:
+            names = heldout6_names(lang, seed * 100 + li)
+        elif h5:
             names = heldout5_names(lang, seed * 100 + li)
         elif split == "heldout4":
             names = heldout4_names(lang, seed * 100 + li)
@@ -1628,10 +1979,16 @@ def build(
         else:
             names = dev_names(lang, seed * 100 + li, fake)
         entities = COMMON + NATIONAL_IDS[lang]
-        if h5:  # PERSON, the type that missed its target on heldout4, twice as often
+        if h5 or h6:  # PERSON, the type that missed its target on heldout4, twice as often
             entities += ("PERSON",)
         pool = carrier_docs(lang, split, docs_per_lang + decoy_docs_per_lang, rng)
-        templates = HELDOUT5_TEMPLATES[lang] if h5 else TEMPLATES[lang][k]
+        templates = (
+            HELDOUT6_TEMPLATES[lang]
+            if h6
+            else HELDOUT5_TEMPLATES[lang]
+            if h5
+            else TEMPLATES[lang][k]
+        )
         sep = "" if lang in ("zh", "ja") else " "
         for j, base in enumerate(pool):
             doc = len(texts)
@@ -1647,7 +2004,10 @@ def build(
                 else:
                     entity = rng.choice(entities)
                     val = value(entity, lang, fake, rng, names)
-                    if h5:
+                    if h6:
+                        labels = HELDOUT6_LABELS[lang].get(entity)
+                        person_sentences = HELDOUT6_PERSON_SENTENCES[lang]
+                    elif h5:
                         labels = HELDOUT5_LABELS[lang].get(entity)
                         person_sentences = HELDOUT5_PERSON_SENTENCES[lang]
                     else:

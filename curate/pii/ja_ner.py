@@ -63,6 +63,21 @@ _LABELLED = re.compile(
 _ALONE = re.compile(r"^[ \u3000]*(?P<name>\p{Han}{3,5})[ \u3000]*[。.]?[ \u3000]*$", re.M)
 
 
+# the surname-and-given-name rule (``_before_honorific_or_particle``): a given name of one to
+# three kanji that ends at a non-kanji or at an honorific written in kanji (河野飛流先生,
+# 高橋慈乃様), or of two to four kana before an honorific or a case particle and then a kanji,
+# punctuation or a space (斎藤あつおに連絡)
+_KANJI_HONORIFIC = "先生|様|氏|殿|君"
+_GIVEN_KANJI = re.compile(rf"\p{{Han}}{{1,3}}?(?=(?:{_KANJI_HONORIFIC})|(?!\p{{Han}}))")
+# last characters of the names of places and institutions (研究所, 事務局, 本社 ...)
+_INSTITUTION = frozenset("所局社院園館場店部課室会校庁署都道府県市区町村郡")
+_HONORIFIC_AT = re.compile(r"さん|様|さま|氏|君|くん|先生|殿|ちゃん")
+_GIVEN_KANA = re.compile(
+    r"[\p{Hiragana}\p{Katakana}ー]{2,4}?(?=さん|様|さま|氏|くん|先生|殿|ちゃん"
+    r"|[がをにとのはも](?:[\p{Han}\p{Katakana}\s\p{P}]|$))"
+)
+
+
 class FugashiNer(LazyNer):
     """MeCab (fugashi, unidic-lite) loaded once per worker; ``find`` gives PERSON/LOCATION."""
 
@@ -110,6 +125,52 @@ class FugashiNer(LazyNer):
         if i >= len(text) or at_word.get(i) in ("func", "honor"):
             return True
         return bool(_BOUNDARY.match(text, i))
+
+    @staticmethod
+    def _before_honorific_or_particle(text: str, words: list, at_word: dict, out: list) -> None:
+        """A surname and a given name, written together or with a space, before an honorific
+        (さん 様 氏 先生 ...) or a case particle, however MeCab reads the given name: one to
+        three kanji (河野 + 飛流 + 先生, 木下 + 月 + は, 千葉 + 月 + に) or two to four kana
+        that do not start with a particle (斎藤 + あつお + に, 北條 ゆずる先生). Before an
+        honorific the surname may be one MeCab reads as a place or a noun, with a space (高山
+        朝陽様; 管理 + 者 + 様 is no name); before a
+        particle it must be one it reads as a surname, and the given name no word of places
+        (都 県 市 ...) nor a verb or particle."""
+        covered = [(a, b) for a, b, _, _ in out]
+        index = {start: k for k, (start, _, _) in enumerate(words)}
+        for start, end, kind in words:
+            if kind not in ("sei", "place", "noun") or any(a <= start < b for a, b in covered):
+                continue
+            if not _SURNAME_LIKE.fullmatch(text, start, end) and kind != "sei":
+                continue
+            g = end + 1 if text[end : end + 1] in (" ", "\u3000") else end
+            if g not in index or at_word.get(g) == "func" or kind != "sei" and g == end:
+                continue  # a place or noun written together with more: 管理 + 者 + 様
+            stop = 0
+            if m := _GIVEN_KANJI.match(text, g):
+                stop = m.end()
+                honored = bool(_HONORIFIC_AT.match(text, stop))
+                # before a particle: one or two kanji, not ending as a place or an institution
+                # does (山田 + 研究所 + に); a verb or particle inside only before an honorific
+                # (浜田 + 颯/adverb + 先生, 高橋 慈 + 乃 + 様)
+                bad = ("suffix", "honor") if honored else ("suffix", "honor", "func", "other")
+                if not honored and (stop - g > 2 or text[stop - 1] in _INSTITUTION):
+                    stop = 0
+                k = index[g]
+                while stop and k < len(words) and words[k][1] <= stop:
+                    if words[k][2] in bad:
+                        stop = 0  # 東京都様
+                    k += 1
+                if stop and k < len(words) and words[k - 1][1] != stop and words[k][0] < stop:
+                    stop = 0  # the given name ends inside a word of MeCab
+            elif m := _GIVEN_KANA.match(text, g):
+                stop = m.end()
+            if not stop:
+                continue
+            honored = bool(_HONORIFIC_AT.match(text, stop))
+            if honored or kind == "sei" and text[stop : stop + 1] in _CASE_PARTICLES:
+                out.append((start, stop, "PERSON", NER_SCORE))
+                covered.append((start, stop))
 
     def spans(self, text: str) -> list[tuple[int, int, str, float]]:
         words = []  # (start, end, kind) with kind: sei, mei, place, suffix-place, honor, other
@@ -199,6 +260,7 @@ class FugashiNer(LazyNer):
                     out.append((start, end, "PERSON", NER_SCORE))
             elif kind == "place" and nxt and nxt[2] == "suffix" and nxt[0] == end >= start + 2:
                 out.append((start, nxt[1], "LOCATION", NER_SCORE))
+        self._before_honorific_or_particle(text, words, at_word, out)
         seen = {(a, b) for a, b, _, _ in out}
         at = {start: (end, kind) for start, end, kind in words}
         index = {start: k for k, (start, _, _) in enumerate(words)}

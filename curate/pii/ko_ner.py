@@ -89,6 +89,10 @@ TWO_SYLLABLE_SURNAMES = frozenset(["남궁", "황보", "제갈", "선우", "독�
 # 김철수 교수님), or a line of its own (a signature, an entry of a list of contacts)
 NAME_LABELS = ("이름", "성명", "성함", "담당자", "작성자", "확인자", "연락처", "작성", "저자")
 TITLES = HONORIFICS + ("대표", "기자", "팀장", "박사", "원장", "실장")
+# more titles written after a name (job titles and professions of address: 김민수 차장, 이영희
+# 연구원, 박지훈 변호사); not 양 and 군 alone, which HONORIFICS has
+TITLES += ("차장", "이사", "상무", "전무", "주임", "연구원", "위원", "위원장", "국장", "총장")
+TITLES += ("장관", "의원", "작가", "감독", "변호사", "교사", "목사", "신부", "간호사", "선수")
 _PARTICLE = "(?:은|는|이|가|을|를|의|에게|께서|께|도|와|과|로|으로)?"
 _POSITIONS = re.compile(
     rf"(?:{'|'.join(NAME_LABELS)})(?:[ \t]*[:：][ \t]*|[ \t]+)(\p{{Hangul}}{{2,4}})(?!\p{{Hangul}})"
@@ -100,6 +104,25 @@ _POSITIONS = re.compile(
 _CANDIDATE = re.compile(
     rf"(?<!\p{{Hangul}})[{''.join(sorted(SURNAMES))}]\p{{Hangul}}{{1,6}}(?!\p{{Hangul}})"
 )
+
+
+def self_name_pieces(head: list, stem: str) -> bool:  # noqa: ANN001
+    """A surname and two given-name syllables before a particle that Kiwi cuts into nouns and
+    noun suffixes (민 + 문 + 용, 정박 + 생): a name unless Kiwi reads the three syllables as one
+    word it knows, as a known word of two syllables and a suffix or technical noun (전경 +
+    화, 서민 + 문, 정박 + 생 stay out: 정규 + 화, 사용 + 법), or as a verb or adverb."""
+    if any(t.tag not in ("NNG", "NNP", "XSN", "NNB") for t in head):
+        return False
+    if head[0].len == 3:
+        return head[0].id in (2, 3) or head[0].tag == "NNP"
+    known_pair = head[0].len == 2 and head[0].tag == "NNG" and head[0].id not in (2, 3)
+    if known_pair:
+        return False  # a known two-syllable word and a third syllable: 전경 + 화, 서민 + 문
+    if head[0].len == 1 and head[0].tag != "NNP" and len(head) == 2 and head[1].len == 2:
+        known = head[1].tag == "NNG" and head[1].id not in (2, 3)
+        if known:
+            return False  # a prefix or a syllable and a known word: 최 + 국경, 이 + 조개
+    return stem[-1] not in TECH_SUFFIXES and stem[-1] not in TECH_NOUNS
 
 
 class KiwiNer(LazyNer):
@@ -211,6 +234,17 @@ class KiwiNer(LazyNer):
         n = len(stem)
         if stem in NOT_NAMES or stem[-1] in "님씨":
             return None  # 교수님께, 사장님께: a title, the name is before it
+        first = tokens[0] if tokens else None
+        if (
+            n == 3
+            and first is not None
+            and (first.start, first.len, first.tag, first.id) == (0, 3, "NNP", 3)
+            and stem[-1] not in PLACE_SUFFIX | TECH_NOUNS | TECH_SUFFIXES
+            and any(ch in GIVEN_SYLLABLES for ch in stem[1:])
+        ):
+            # a proper noun Kiwi has not seen (차파금) with a given-name syllable, even with the
+            # ㅡ of loanwords (금); not 인코더 (no given-name syllable), 명령행 (a technical noun)
+            return 0, 3
         if particle in PERSON_PARTICLES:
             whole = [t for t in tokens if t.start == 0 and t.len == n]
             if whole and whole[0].tag != "NNP" and whole[0].id not in (2, 3):
@@ -235,6 +269,8 @@ class KiwiNer(LazyNer):
         # a word Kiwi has not seen, also with the particle read into it (류재베와 as one word)
         unknown = head[0].len in (n, len(piece)) and head[0].id in (2, 3)
         given = sum(ch in GIVEN_SYLLABLES for ch in stem[1:])
+        if given == 2 and self_name_pieces(head, stem):
+            return 0, 3
         if given < n - 1 and not (unknown and given):
             return None  # an unseen word needs one given-name syllable: 인코더, 심볼릭 have none
         if given < n - 1 and any(_vowel(ch) == _EU for ch in stem[1:]):
@@ -326,8 +362,8 @@ class KiwiNer(LazyNer):
                 return False
         elif word[0] not in SURNAMES or word in NOT_NAMES:
             return False
-        if n == 2 and word[1] not in GIVEN_SYLLABLES:
-            return False
+        if n == 2 and word[1] not in GIVEN_SYLLABLES and position != 2:
+            return False  # before a title any syllable, unless Kiwi knows the word (장소 교수)
         if not tokens or tokens[0].start != 0:
             return False
         t = tokens[0]

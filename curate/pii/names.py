@@ -10,7 +10,13 @@ Caccioppoli`` or ``Quinn van de Weterink``. This finder does not need to have se
 * an honorific or title (``Herr``, ``Frau``, ``Sr.``, ``Sra.``, ``Sig.``, ``Dott.``, ``Mme``,
   ``Dhr.``, ``Dr.`` ...) followed by Title Case words: those words are a PERSON;
 * a label of a person (``Name:``, ``Nome:``, ``Auteur :`` ...) followed by two to four Title
-  Case words up to punctuation or the line's end, the first not a common word of the page.
+  Case words up to punctuation or the line's end, the first not a common word of the page;
+* a person context (``written by``, ``contact``, ``geschrieben von``, ``scritto da``, ``neem
+  contact op met`` ...: PERSON_CONTEXTS) followed by exactly two Title Case words, or a title
+  written in lower case inside a sentence (``dhr.``, ``sig.``, ``don``, ``professeur``) followed
+  by one to three, even when no lexicon lists them (``Eral Yorulmaz``): none a common word of
+  the page, a word that starts places and products, or a word of a team's or company's name
+  (``Debian Developers``), and no further Title Case word after them (a product).
 
 A word is no surname when it is a stop word of en/de/fr/es/it/nl, or when it also occurs in
 lower case in the same document (German nouns are capitalised, but a noun used twice is
@@ -66,6 +72,58 @@ _HONORED = re.compile(
     rf"(?<![\p{{L}}\p{{N}}_])(?:{HONORIFICS})[ \t]((?:{_WORD})(?:[ \t](?:(?:{PARTICLES})[ \t])?"
     rf"{_WORD}){{0,2}})(?![\p{{L}}\p{{N}}_@])"
 )
+# the titles written in lower case inside a sentence (Italian, Dutch and Spanish write them so:
+# "il sig. Rossi", "dhr. Jansen", "don Pedro") and title words; any case of their first letter
+_LOWER_TITLES = (
+    r"sig\.|sig\.ra|sig\.na|signor|signora|dott\.|dott\.ssa|prof\.|prof\.ssa|ing\.|avv\.|"
+    r"dhr\.|mevr\.|mw\.|mevrouw|meneer|de heer|señor|señora|don|doña|sr\.|sra\.|dr\.|dra\.|"
+    r"monsieur|madame|professor|professeur|profesor|profesora|professore|professoressa|doktor"
+)
+# phrases after which a person is named (the person-context rule): "written by", "contact",
+# and their usual forms in the crawl's Latin-script languages, any case of the first letter
+PERSON_CONTEXTS = (
+    r"written by|signed by|reviewed by|maintained by|authored by|reported by|translated by|"
+    r"created by|approved by|contact|contacting|questions to|thanks to|ask|"
+    r"geschrieben von|übersetzt von|erstellt von|verfasst von|gemeldet von|kontakt|"
+    r"kontaktieren sie|wenden sie sich an|fragen an|dank an|"
+    r"écrit par|rédigé par|traduit par|signalé par|créé par|contacter|contactez|questions à|"
+    r"merci à|demandez à|"
+    r"escrito por|traducido por|firmado por|creado por|contactar con|contacte con|"
+    r"en contacto con|preguntas a|gracias a|consulte a|"
+    r"scritto da|tradotto da|firmato da|creato da|contattare|contatta|contattate|domande a|"
+    r"grazie a|chiedere a|"
+    r"geschreven door|vertaald door|ondertekend door|gemaakt door|contact op met|vragen aan|"
+    r"dank aan"
+)
+# a surname or given name in the person-context rule: Title Case, letters of any script that
+# has case, apostrophes and one hyphen (Şahin, Ó'Brien, Nikkilä-Ojala), no CamelCase
+_ANY_WORD = r"\p{Lu}[\p{Ll}'’]*\p{Ll}(?:-\p{Lu}[\p{Ll}'’]*\p{Ll})?"
+# the person contexts and titles as words, looked up in the few words before each Title Case
+# run (a regex searched back from every run cost as much as the rest of this finder)
+_CONTEXT_SET = frozenset(PERSON_CONTEXTS.split("|"))
+_TITLE_SET = frozenset(t.replace("\\", "") for t in _LOWER_TITLES.split("|"))  # any case
+_HONORIFIC_SET = frozenset(
+    t.replace("\\", "").replace(".?", v) for t in HONORIFICS.split("|") for v in ("", ".")
+)  # as written; Mme\.? is Mme and Mme.
+_EDGE_PUNCT = "([{\"'«“‘¿¡"
+_NAME_AT = re.compile(
+    rf"(?P<name>{_ANY_WORD}(?:[ \t](?:(?:{PARTICLES})[ \t])?{_ANY_WORD}){{0,2}})"
+    rf"(?![\p{{L}}\p{{N}}_@])"
+)
+# a Title Case word after a dot and a space: after an abbreviated title (dhr. Jansen) maybe
+_AFTER_DOT = re.compile(r"\.[ \t]+(?=\p{Lu})")
+_NEXT_WORD = re.compile(r"[ \t]+(\p{L}+)")
+# words of the names of teams, projects and companies ("Thanks to Debian Developers", "contact
+# Acme Support"): never part of a name after a person context
+_ORG = (
+    "team teams project projects developers developer maintainers contributors authors users "
+    "members community foundation support group software systems system inc ltd llc gmbh corp "
+    "corporation company university institute labs services service center centre department "
+    "committee office desk network council association society club server servers "
+    "policy privacy terms "
+    "projekt entwickler gruppe stiftung verein équipe equipo gruppo stichting"
+)
+_ORG_WORDS = frozenset(_ORG.split())
 # a name after a label of a person (Name: Hans D. Radisch; Autore: Michelotto Cherubini-Barese):
 # two to four Title Case words (an initial between them) up to punctuation or the line's end,
 # the first no common word of the document
@@ -111,6 +169,7 @@ _NOT_SURNAMES = (
     "de het een en of met voor hij zij wij jij ik"
 )
 NOT_SURNAMES = frozenset(_NOT_SURNAMES.split())
+_NOT_EXTRA_WORDS = frozenset(_NOT_EXTRA.split())
 _PARTICLE_WORDS = frozenset(w for p in PARTICLES.split("|") for w in p.lower().split())
 _SPLIT = re.compile(r"[ \t]+")
 _WORD_BEFORE = re.compile(r"(?<![\p{L}\p{N}_])(\p{L}+)[ \t]+$")
@@ -184,6 +243,43 @@ def unaccented(word: str) -> str:
     """``Pía`` -> ``Pia``: a name is looked up without its accents too (the dictionary writes
     many names in one spelling only)."""
     return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
+
+
+def _before_name(text: str, s: int) -> int:
+    """What stands right before position ``s``: 2 a person context (maybe and a title), 1 a
+    title, 3 a title after which one word is not enough, 0 neither. A person context written
+    in Title Case without a colon after another Title Case word is an item of a navigation
+    menu (Home Contact Privacy Policy): 0."""
+    seg = text[max(0, s - 60) : s]
+    if not seg or seg[-1] not in " \t":
+        return 0
+    words = seg.split()[1 if s > 60 else 0 :]  # the first may be cut
+    words = [w for w in words[-6:] if w not in (":", "：")]
+    rest = words
+    titled = 0
+    last = words[-1].lstrip(_EDGE_PUNCT) if words else ""
+    if last in _HONORIFIC_SET:
+        titled, rest = 1, words[:-1]
+    elif last.lower() in _TITLE_SET:
+        # a title in lower case with a dot may end a sentence (argument sig. Unlike ...): one
+        # word after it is a name only after an article or preposition (il sig., van dhr.)
+        before = words[-2] if len(words) > 1 else ""
+        short = before.isalpha() and len(before) <= 5
+        titled, rest = 1 if not last.endswith(".") or short else 3, words[:-1]
+    elif len(words) >= 2 and " ".join(words[-2:]).lower() == "de heer":
+        titled, rest = 1, words[:-2]
+    for k in (1, 2, 3, 4, 5):
+        if len(rest) < k:
+            break
+        phrase = " ".join(rest[-k:])
+        colon = phrase.endswith((":", "："))
+        key = phrase.rstrip(":：").lower().lstrip(_EDGE_PUNCT)
+        if key in _CONTEXT_SET and not phrase.isupper():  # not ASK: (an acronym)
+            before = rest[-k - 1] if len(rest) > k else ""
+            if phrase[:1].isupper() and not colon and before[:1].isupper():
+                return titled
+            return 2
+    return titled
 
 
 class GivenNameNer(LazyNer):
@@ -262,7 +358,9 @@ class GivenNameNer(LazyNer):
 
         # overlapped: in "Kontakt Gesche Ehlert" the run from "Kontakt" fails, the one from
         # "Gesche" must still be tried
+        starts = [m.end() for m in _AFTER_DOT.finditer(text)]
         for m in _GIVEN_RUN.finditer(text, overlapped=True):
+            starts.append(m.start(1))
             given = m.group(1)
             self._looked_up += m.end(1) - m.start(1)
             first = given.split("-")[0]
@@ -299,4 +397,45 @@ class GivenNameNer(LazyNer):
             words = _SPLIT.split(m.group(1))
             if len(words) > 1 or not common(words[0]):  # Frau Nada Walter; Herr Jopich
                 out.append((m.start(1), m.end(1), "PERSON", NER_SCORE))
+        taken = [(a, b) for a, b, _, _ in out]
+        for s in sorted(set(starts)):
+            before = _before_name(text, s)
+            if not before:
+                continue
+            m = _NAME_AT.match(text, s)
+            found = m and self._context_name(text, m, common, before)
+            if found and not any(a <= found[0] < b for a, b in taken):
+                taken.append(found)
+                out.append((*found, "PERSON", NER_SCORE))
         return out
+
+    @staticmethod
+    def _context_name(text: str, m, common, before: int) -> tuple[int, int] | None:  # noqa: ANN001
+        """After a person context (two words) or a title (one to three): Title Case
+        words are a name whatever the lexicons say (Eral Yorulmaz, dhr. Jansen), up to the
+        first common word; none may be a word that starts places and products (Free Software,
+        San José) or names a team or company (Debian Developers), and no other Title Case word
+        that is no common one may follow (a product: Contact Acme Cloud Console)."""
+        start, end = m.span("name")
+        kept, pos = [], start
+        for w in _SPLIT.split(m.group("name")):
+            at = text.index(w, pos)
+            if w in ("y", "e", "i"):
+                break  # a conjunction: Mozilla e Firefox
+            particle = w.lower() in _PARTICLE_WORDS
+            if particle and (kept or w[:1].islower()):
+                pos = at + len(w)
+                continue
+            if common(w) and not particle:  # a particle first is a given name: Della Nava
+                break
+            kept.append(w)
+            pos = end = at + len(w)
+        else:
+            nxt = _NEXT_WORD.match(text, end)
+            if nxt and nxt.group(1)[:1].isupper() and not common(nxt.group(1)):
+                return None
+        if not kept or before == 2 and len(kept) != 2 or before == 3 and len(kept) < 2:
+            return None  # three words after "contact" are a product more often than a name
+        if any(w in NOT_GIVEN or w.lower() in _NOT_EXTRA_WORDS | _ORG_WORDS for w in kept):
+            return None
+        return start, end

@@ -24,6 +24,9 @@ characters each. A tag is therefore only a candidate:
   one word, 感谢 + 黄 + 丹丹); an unseen word of a surname and one or two characters first in
   its clause (after punctuation or a line's end) before a verb or adverb, when jieba tags the
   surname character as a name (韩东 + 同意; not 单 + 次 + 执行).
+* PERSON too: a (compound) surname and one or two characters right before a title or form of
+  address (先生 女士 老师 经理 ...: TITLES), no dictionary word (count 20 or more), no function
+  character, not started by a common word (项目经理, 高级工程师).
 * LOCATION: an ns word that ends in an administrative or country suffix (省 市 县 区 ...), or
   is followed by one (合肥 + 县), or is a province-level name (北京, 广东 ...).
 
@@ -134,6 +137,15 @@ NAME_LABELS = ("姓名", "联系人", "经办人", "负责人", "作者")
 _LABELLED = re.compile(
     rf"(?:{'|'.join(NAME_LABELS)})(?P<colon>[：:])?(\p{{Han}}{{2,4}})(?=[\s\p{{P}}]|$)"
 )
+# a name before a title or form of address (王芳先生, 陈淑惠女士, 欧阳磊平老师): a (compound)
+# surname and one or two Han characters right before it, the name no word of the dictionary
+# (项目经理, 高级工程师, 常务主任 are words and a title)
+TITLES = (
+    "先生", "女士", "小姐", "老师", "教授", "博士", "同志", "经理", "主任", "医生", "律师",
+    "院士", "工程师", "部长", "局长", "处长", "科长", "校长", "院长", "所长", "书记", "主席",
+    "董事长", "总裁", "师傅",
+)  # fmt: skip
+_TITLED = re.compile(rf"(?=(?:{'|'.join(TITLES)}))")
 # window: a place name before its suffix, a (compound) surname and its given name after it
 _BEFORE, _AFTER = 4, 4
 
@@ -229,8 +241,33 @@ class JiebaNer(LazyNer):
                 common and self._model.word_tag_tab.get(word) != "nr"
             ):
                 out.append((*m.span(2), "PERSON", NER_SCORE))
+        out += self._titled(text, out)
         seen = {(a, b) for a, b, _, _ in out}
         return out + [h for h in self._alone(text) if (h[0], h[1]) not in seen]
+
+    def _titled(self, text: str, out: list) -> list[tuple[int, int, str, float]]:
+        """A (compound) surname and one or two Han characters right before a title (TITLES):
+        the longest such name that is no dictionary word and holds no function character."""
+        found = []
+        for m in _TITLED.finditer(text):
+            t = m.start()
+            if any(a < t <= b for a, b, _, _ in out):
+                continue  # a name found already ends here
+            for n in (4, 3, 2):
+                a = t - n
+                if a < 0 or not _HAN.fullmatch(text, a, t):
+                    continue
+                name = text[a:t]
+                surname = 2 if name[:2] in COMPOUND_SURNAMES else 1
+                if (n == 4) != (surname == 2) or name[0] not in SURNAMES and surname == 1:
+                    continue
+                if set(name) & _FUNCTION or self._words.get(name, 0) >= 20:
+                    continue
+                if surname == 1 and self._words.get(name[:2], 0) >= 200:
+                    continue  # 项目, 高级: a common word starts it
+                found.append((a, t, "PERSON", NER_SCORE))
+                break
+        return found
 
     def _single_given(self, words: list, i: int) -> int:
         """The length of a given name of one or two single characters after the surname at

@@ -88,6 +88,44 @@ def test_words_and_places_are_not_names(names, text) -> None:
     assert _found(names, text) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # after a person context, two Title Case words that no lexicon lists
+        ("Neem contact op met Eral Yorulmaz. De bytes", "Eral Yorulmaz"),
+        ("Geschreven door Özinal Manço in 2011.", "Özinal Manço"),
+        ("Scritto da Genovese Pavone nel 2011.", "Genovese Pavone"),
+        ("Contattare Agapeto Colella prima.", "Agapeto Colella"),
+        ("Written by Della Nava in 2011.", "Della Nava"),  # a particle as a given name
+        ("Please contact Mr. Ngozi Okafor first.", "Ngozi Okafor"),
+        # after a title written in lower case inside a sentence
+        ("De vertaling is van dhr. Yorulmaz.", "Yorulmaz"),
+        ("Il sig. Genovesi ha approvato.", "Genovesi"),
+        ("Lo ha detto don Tobías Quirós ayer.", "Tobías Quirós"),
+    ],
+)
+def test_a_person_context_or_a_title_makes_a_name_of_unlisted_words(names, text, name) -> None:
+    assert name in _found(names, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Written by Free Software Foundation.",  # words that start products
+        "Thanks to Debian Developers for this.",  # a team
+        "Contact Acme Orbital Console now.",  # three words after contact: a product
+        "Home Contact Privacy Policy Copyright",  # a menu
+        "Contact Support Team for help.",
+        "Contattare Mozilla e Firefox.",  # one word each
+        "written by Unknown and the readme says unknown",  # a word of the page in lower case
+        "the signal number passed in the argument sig. Unlike strsignal() this",  # a dot ends it
+        "[1] ASK: Amplitude-Shift Keying. A high signal level",  # an acronym, not "ask"
+    ],
+)
+def test_a_person_context_does_not_name_products_and_menus(names, text) -> None:
+    assert _found(names, text) == []
+
+
 @pytest.fixture(scope="module")
 def kiwi() -> KiwiNer:
     ner = KiwiNer()
@@ -341,3 +379,63 @@ def test_korean_two_syllable_names_and_names_kiwi_reads_with_their_particle(kiwi
         assert _found(kiwi, text) == [name], text
     for word in ["이상과", "정보와", "조건과", "한국과", "서울과", "김치와", "전체와", "양수와"]:
         assert _found(kiwi, f"{word} 함께 사용합니다.") == [], word
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("河野飛流先生の指示による。", "河野飛流"),  # an honorific in kanji right after
+        ("浜田颯先生の指示による。", "浜田颯"),  # MeCab reads 颯 as an adverb
+        ("高橋 慈乃様宛て。", "高橋 慈乃"),  # 乃 read as a particle
+        ("高山 朝陽様宛て。", "高山 朝陽"),  # a surname MeCab reads as a place
+        ("北條 ゆずる先生の指示による。", "北條 ゆずる"),  # a kana given name, a verb to MeCab
+        ("木下月は了承した。", "木下月"),  # a surname and one kanji before a particle
+        ("斎藤あつおに連絡してください。", "斎藤あつお"),  # kana given name before a particle
+    ],
+)
+def test_japanese_surname_and_given_name_before_an_honorific_or_a_particle(
+    fugashi, text, name
+) -> None:
+    assert name in _found(fugashi, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "山田研究所に送る。",  # an institution
+        "東京都様",  # a place and its suffix
+        "田中はこれを使う。",  # a particle right after the surname
+        "千葉県に送る。",
+    ],
+)
+def test_japanese_surname_before_other_words_is_no_new_name(fugashi, text) -> None:
+    assert _found(fugashi, text) in ([], ["田中"])
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("그래서 차파금과 협의함.", "차파금"),  # an unseen proper noun, 금 with the ㅡ of loanwords
+        ("정붕 교수가 검토함.", "정붕"),  # before a title, any given-name syllable
+        ("포종 씨에게 연락.", "포종"),
+        ("검토: 이솔 연구원", "이솔"),  # more titles after a name: 연구원, 위원장
+        ("회의에서 허윤 위원장이 말했다", "허윤"),
+    ],
+)
+def test_korean_unseen_proper_nouns_and_more_titles(kiwi, text, name) -> None:
+    assert name in _found(kiwi, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "LZMA 인코더의 메모리 사용량",  # an unseen word without a given-name syllable
+        "명령행의 나머지 부분",  # a technical noun last
+        "전경화가 진행된다",  # a known word and a suffix
+        "사용법과 최상위의 값",
+        "장소 교수가 검토함. 이번 교수님, 마음씨, 고객님, 사장님",  # words before titles
+        "연산자를 사용한다면 우항의 문자열은",
+    ],
+)
+def test_korean_loanwords_and_compounds_stay_unnamed(kiwi, text) -> None:
+    assert _found(kiwi, text) == []

@@ -201,3 +201,23 @@ def test_rarer_surnames_written_almost_only_as_surnames(ner):
         assert name in {text[a:b] for a, b, e, _ in ner.spans(text) if e == "PERSON"}, text
     text = "鏂囦欢鐨勮В鏋愮粨鏋.甯镐笌 -m 涓璧蜂"
     assert [s for s in ner.spans(text) if s[2] == "PERSON"] == []
+
+
+def test_a_name_before_a_title(ner):
+    """A surname and one or two characters right before a title (先生 女士 老师 经理 ...),
+    compound surnames too; not a word and a title (项目经理, 高级工程师, 常务主任), not a
+    conjunction before the title's word (和版本经理), nor a title alone (这位先生)."""
+
+    def names(text):
+        (spans,), _ = ner.find([text])
+        return [text[a:b] for a, b, e, _ in spans if e == "PERSON"]
+
+    for text, name in [
+        ("输入框的快。施淑慧先生已确认。", "施淑慧"),
+        ("石明天先生已确认。", "石明天"),
+        ("陆心先生已确认。", "陆心"),
+        ("请与欧阳磊平老师联系", "欧阳磊平"),
+    ]:
+        assert name in names(text), text
+    for text in ["项目经理负责", "高级工程师", "常务主任", "这位先生", "主要编辑和版本经理。"]:
+        assert names(text) == [], text
