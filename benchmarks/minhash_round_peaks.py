@@ -8,7 +8,11 @@ the worker's whole RSS, interpreter and imports included), the largest growth ov
 task started with, Arrow's pool peak, the memory the round declared per task, and the bytes its
 tasks read and wrote together (/proc/self/io rchar and wchar: page-cache hits included).
 
-    PYTHONPATH=$PWD python benchmarks/minhash_round_peaks.py N WHERE [TASK_BYTES_MiB]
+    PYTHONPATH=$PWD python benchmarks/minhash_round_peaks.py N WHERE [TASK_BYTES_MiB] [--pool]
+
+``--pool``: the barrier's rounds on the local pool instead, as a run has them (workers reused
+across a round's tasks), each round's largest worker RSS sampled every 0.05 s (no growth,
+Arrow or bytes then).
 
 WHERE: a scratch folder (its `in` is made once and reused). TASK_BYTES_MiB: the barrier's
 budget per task (curate.dedup.lsh_barrier.TASK_BYTES, default 128).
@@ -91,10 +95,11 @@ class RoundPeaks:
 
     name = "local"
 
-    def __init__(self, workers: int = 2) -> None:
+    def __init__(self, workers: int = 2, pool: bool = False) -> None:
         from curate.executors.local import LocalExecutor
 
         self.local = LocalExecutor(workers)
+        self.pool = pool
         self.workers = workers
         self.rounds: dict[str, dict[str, float]] = {}
         self.order: list[str] = []
@@ -116,6 +121,9 @@ class RoundPeaks:
             return
         if not tasks:
             return
+        if self.pool:
+            yield from self._in_pool(fn, tasks, desc, memory, cpus)
+            return
         with self._ctx.Pool(self.workers, maxtasksperchild=1) as pool:
             for task, (out, peak) in zip(
                 tasks, pool.imap(functools.partial(measured, fn), tasks, chunksize=1)
@@ -127,6 +135,42 @@ class RoundPeaks:
                 r["declared"] = max(r.get("declared", 0), (memory or 0) / MB)
                 yield out
 
+    def _in_pool(
+        self, fn: Callable[[Any], Any], tasks: Sequence[Any], desc: str, memory: Any, cpus: float
+    ) -> Iterator[Any]:
+        """``--pool``: the round on the local pool as a run has it (workers reused across its
+        tasks and kept between rounds that declare little), its workers' largest RSS sampled
+        every 0.05 s."""
+        import threading
+
+        import psutil
+
+        name = label_of(fn, tasks[0])
+        if name not in self.rounds:
+            self.order.append(name)
+        r = self.rounds.setdefault(name, {"tasks": 0, "peak": 0, "growth": 0, "arrow": 0})
+        r["declared"] = max(r.get("declared", 0), (memory or 0) / MB)
+        me, stop = psutil.Process(), threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                for child in me.children(recursive=True):
+                    try:
+                        r["peak"] = max(r["peak"], child.memory_info().rss / MB)
+                    except psutil.Error:
+                        continue
+                stop.wait(0.05)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            for out in self.local.map(fn, tasks, desc, memory, cpus):
+                r["tasks"] += 1
+                yield out
+        finally:
+            stop.set()
+            sampler.join()
+
     def describe(self) -> dict[str, Any]:
         return self.local.describe()
 
@@ -137,7 +181,7 @@ class RoundPeaks:
         self.local.close()
 
 
-def main(n: int, where: Path, task_mib: int = 128) -> dict[str, Any]:
+def main(n: int, where: Path, task_mib: int = 128, pool: bool = False) -> dict[str, Any]:
     from curate.config import load_pipeline
     from curate.dedup import lsh_barrier
     from curate.pipeline import run_pipeline
@@ -145,7 +189,7 @@ def main(n: int, where: Path, task_mib: int = 128) -> dict[str, Any]:
     code = Path(__file__).resolve().parent.parent
     barrier_pipeline(code, n, where, "minhash-round-peaks")
     lsh_barrier.TASK_BYTES = task_mib << 20  # (the forked tasks get the plan, not this)
-    executor = RoundPeaks(2)
+    executor = RoundPeaks(2, pool)
     t = time.perf_counter()
     try:
         run_pipeline(load_pipeline(where / "p.yaml"), executor)
@@ -184,7 +228,8 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    out = main(int(args[0]), Path(args[1]), int(args[2]) if len(args) > 2 else 128)
+    pool = "--pool" in sys.argv
+    args = [a for a in sys.argv[1:] if a != "--pool"]
+    out = main(int(args[0]), Path(args[1]), int(args[2]) if len(args) > 2 else 128, pool)
     print(json.dumps(out))
     print(markdown(out))
