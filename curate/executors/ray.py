@@ -12,6 +12,7 @@ mounted everywhere.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -66,8 +67,11 @@ class RayExecutor:
         if not tasks:
             return
         ray = self._ray
-        # every task through run_task (it gives back what the task freed: Ray reuses workers)
-        remote = ray.remote(**self.options(memory, cpus))(run_task)
+        # every task through run_task (it gives back what the task freed: Ray reuses workers),
+        # named for its own function (a worker's process title is ray::<name>)
+        inner = fn.func if isinstance(fn, functools.partial) else fn
+        name = getattr(inner, "__name__", "task")
+        remote = ray.remote(**self.options(memory, cpus))(run_task).options(name=name)
 
         def submit(task: Any) -> Any:
             return remote.remote(fn, task)
