@@ -12,7 +12,8 @@ tasks read and wrote together (/proc/self/io rchar and wchar: page-cache hits in
 
 ``--pool``: the barrier's rounds on the local pool instead, as a run has them (workers reused
 across a round's tasks), each round's largest worker RSS sampled every 0.05 s (no growth,
-Arrow or bytes then).
+Arrow or bytes then); ``--pool-all``: every map of the run so, the passes and the URL barrier
+too, each named by its progress label.
 
 WHERE: a scratch folder (its `in` is made once and reused). TASK_BYTES_MiB: the barrier's
 budget per task (curate.dedup.lsh_barrier.TASK_BYTES, default 128).
@@ -95,7 +96,7 @@ class RoundPeaks:
 
     name = "local"
 
-    def __init__(self, workers: int = 2, pool: bool = False) -> None:
+    def __init__(self, workers: int = 2, pool: bool | str = False) -> None:
         from curate.executors.local import LocalExecutor
 
         self.local = LocalExecutor(workers)
@@ -116,10 +117,13 @@ class RoundPeaks:
         memory: int | None = None,
         cpus: float = 1,
     ) -> Iterator[Any]:
+        if not tasks:
+            return
+        if self.pool == "all":  # every map of the run, passes and both barriers
+            yield from self._in_pool(fn, tasks, desc, memory, cpus)
+            return
         if "minhash_dedup decide" not in desc:
             yield from self.local.map(fn, tasks, desc, memory, cpus)
-            return
-        if not tasks:
             return
         if self.pool:
             yield from self._in_pool(fn, tasks, desc, memory, cpus)
@@ -146,6 +150,8 @@ class RoundPeaks:
         import psutil
 
         name = label_of(fn, tasks[0])
+        if self.pool == "all":
+            name = f"{desc}: {name}"
         if name not in self.rounds:
             self.order.append(name)
         r = self.rounds.setdefault(name, {"tasks": 0, "peak": 0, "growth": 0, "arrow": 0})
@@ -181,7 +187,7 @@ class RoundPeaks:
         self.local.close()
 
 
-def main(n: int, where: Path, task_mib: int = 128, pool: bool = False) -> dict[str, Any]:
+def main(n: int, where: Path, task_mib: int = 128, pool: bool | str = False) -> dict[str, Any]:
     from curate.config import load_pipeline
     from curate.dedup import lsh_barrier
     from curate.pipeline import run_pipeline
@@ -228,8 +234,8 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    pool = "--pool" in sys.argv
-    args = [a for a in sys.argv[1:] if a != "--pool"]
+    pool: bool | str = "all" if "--pool-all" in sys.argv else "--pool" in sys.argv
+    args = [a for a in sys.argv[1:] if not a.startswith("--pool")]
     out = main(int(args[0]), Path(args[1]), int(args[2]) if len(args) > 2 else 128, pool)
     print(json.dumps(out))
     print(markdown(out))
