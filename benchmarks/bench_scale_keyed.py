@@ -94,7 +94,7 @@ def run(quick: bool = False) -> str:
         "## Scale (keyed): url_dedup + exact_dedup on a size ladder",
         "",
         "Command: `python benchmarks/run.py --only scale_keyed` (`url_dedup` + `exact_dedup`, "
-        "no index, `--workers 2`, default `partitions` (auto: one per 2 GiB of input Parquet); "
+        "no index, `--workers 2`, default `partitions` (auto: one per 1 GiB of input Parquet); "
         f"the sample replicated as in the soak section; 'before' is {BEFORE}, where both "
         "barriers decided in the driver over every shard's keys, on the same files in the same "
         "run; same kept and removed counts asserted). Driver = peak RSS of the driver process "

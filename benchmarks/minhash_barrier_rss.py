@@ -25,21 +25,31 @@ from common import watch  # noqa: E402
 from soak import replicate  # noqa: E402
 
 
-def barrier_pipeline(code: Path, n: int, where: Path, name: str) -> Path:
-    """``where``/p.yaml: url_dedup + minhash_dedup, both with a fresh ``index:``, over the
-    sample replicated ``n`` times (made once in ``where``/in); the previous run's output gone."""
+def barrier_pipeline(
+    code: Path,
+    n: int,
+    where: Path,
+    name: str,
+    last: str = "minhash_dedup",
+    partitions: int | None = None,
+) -> Path:
+    """``where``/p.yaml: url_dedup + minhash_dedup (up to the stage ``last``), each with a fresh
+    ``index:``, over the sample replicated ``n`` times (made once in ``where``/in), with
+    ``partitions`` if given; the previous run's output gone."""
     if not (where / "in").exists():
         replicate(code / "sample_corpus", where / "in", n)
     shutil.rmtree(where / "out", ignore_errors=True)
     shutil.rmtree(where / "index", ignore_errors=True)
+    stages = [
+        {"url_dedup": {"index": str(where / "index" / "url")}},
+        {"minhash_dedup": {"index": str(where / "index" / "minhash")}},
+    ]
     body = {
         "name": name,
         "input": str(where / "in" / "dump=*"),
         "output": str(where / "out"),
-        "stages": [
-            {"url_dedup": {"index": str(where / "index" / "url")}},
-            {"minhash_dedup": {"index": str(where / "index" / "minhash")}},
-        ],
+        "stages": stages[: 1 + [next(iter(s)) for s in stages].index(last)],
+        **({"partitions": partitions} if partitions else {}),
     }
     (where / "p.yaml").write_text(yaml.safe_dump(body))
     return where / "p.yaml"

@@ -9,11 +9,16 @@ task started with, Arrow's pool peak, the memory the round declared per task, an
 tasks read and wrote together (/proc/self/io rchar and wchar: page-cache hits included).
 
     PYTHONPATH=$PWD python benchmarks/minhash_round_peaks.py N WHERE [TASK_BYTES_MiB] [--pool]
+        [--barrier url_dedup] [--partitions K]
 
 ``--pool``: the barrier's rounds on the local pool instead, as a run has them (workers reused
 across a round's tasks), each round's largest worker RSS sampled every 0.05 s (no growth,
 Arrow or bytes then); ``--pool-all``: every map of the run so, the passes and the URL barrier
 too, each named by its progress label.
+
+``--barrier url_dedup``: the run stops after url_dedup, whose barrier's tasks are the ones
+measured (each alone, or on the pool with ``--pool``); ``--partitions K``: the pipeline's
+``partitions`` (default: from the input's size).
 
 WHERE: a scratch folder (its `in` is made once and reused). TASK_BYTES_MiB: the barrier's
 budget per task (curate.dedup.lsh_barrier.TASK_BYTES, default 128).
@@ -96,17 +101,20 @@ class RoundPeaks:
 
     name = "local"
 
-    def __init__(self, workers: int = 2, pool: bool | str = False) -> None:
+    def __init__(
+        self, workers: int = 2, pool: bool | str = False, barrier: str = "minhash_dedup"
+    ) -> None:
         from curate.executors.local import LocalExecutor
 
         self.local = LocalExecutor(workers)
         self.pool = pool
+        self.barrier = barrier
         self.workers = workers
         self.rounds: dict[str, dict[str, float]] = {}
         self.order: list[str] = []
         self._ctx = mp.get_context("forkserver")
         self._ctx.set_forkserver_preload(
-            ["curate.dedup.lsh_barrier", "curate.stages.minhash_dedup"]
+            ["curate.dedup.lsh_barrier", "curate.stages.minhash_dedup", "curate.index.keyed"]
         )
 
     def map(
@@ -122,7 +130,7 @@ class RoundPeaks:
         if self.pool == "all":  # every map of the run, passes and both barriers
             yield from self._in_pool(fn, tasks, desc, memory, cpus)
             return
-        if "minhash_dedup decide" not in desc:
+        if not desc.startswith(f"{self.barrier} "):
             yield from self.local.map(fn, tasks, desc, memory, cpus)
             return
         if self.pool:
@@ -187,29 +195,36 @@ class RoundPeaks:
         self.local.close()
 
 
-def main(n: int, where: Path, task_mib: int = 128, pool: bool | str = False) -> dict[str, Any]:
+def main(
+    n: int,
+    where: Path,
+    task_mib: int = 128,
+    pool: bool | str = False,
+    barrier: str = "minhash_dedup",
+    partitions: int | None = None,
+) -> dict[str, Any]:
     from curate.config import load_pipeline
     from curate.dedup import lsh_barrier
     from curate.pipeline import run_pipeline
 
     code = Path(__file__).resolve().parent.parent
-    barrier_pipeline(code, n, where, "minhash-round-peaks")
+    barrier_pipeline(code, n, where, "minhash-round-peaks", barrier, partitions)
     lsh_barrier.TASK_BYTES = task_mib << 20  # (the forked tasks get the plan, not this)
-    executor = RoundPeaks(2, pool)
+    executor = RoundPeaks(2, pool, barrier)
     t = time.perf_counter()
     try:
         run_pipeline(load_pipeline(where / "p.yaml"), executor)
     finally:
         executor.close()
     summary = json.loads(
-        (where / "out" / "_work" / "decisions" / "minhash_dedup" / "summary.json").read_text()
+        (where / "out" / "_work" / "decisions" / barrier / "summary.json").read_text()
     )
     return {
         "n": n,
         "task_mib": task_mib,
         "seconds": round(time.perf_counter() - t, 1),
         "documents": summary.get("documents"),
-        "partitions": summary.get("partitions"),
+        "partitions": summary.get("partitions", partitions),
         "groups": summary.get("groups"),
         "duplicates": summary.get("duplicates"),
         "rounds": {k: {x: round(y) for x, y in executor.rounds[k].items()} for k in executor.order},
@@ -234,8 +249,22 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    pool: bool | str = "all" if "--pool-all" in sys.argv else "--pool" in sys.argv
-    args = [a for a in sys.argv[1:] if not a.startswith("--pool")]
-    out = main(int(args[0]), Path(args[1]), int(args[2]) if len(args) > 2 else 128, pool)
+    argv = sys.argv[1:]
+    pool: bool | str = "all" if "--pool-all" in argv else "--pool" in argv
+    options = {}
+    for flag in ("--barrier", "--partitions"):
+        if flag in argv:
+            at = argv.index(flag)
+            options[flag[2:]] = argv[at + 1]
+            del argv[at : at + 2]
+    args = [a for a in argv if not a.startswith("--pool")]
+    out = main(
+        int(args[0]),
+        Path(args[1]),
+        int(args[2]) if len(args) > 2 else 128,
+        pool,
+        options.get("barrier", "minhash_dedup"),
+        int(options["partitions"]) if "partitions" in options else None,
+    )
     print(json.dumps(out))
     print(markdown(out))

@@ -34,7 +34,7 @@ TOP_KEYS = {
     "64 shards of at most 100,000 rows); files are cut at row-group boundaries or grouped",
     "on_error": "quarantine (bad rows/files set aside, run goes on) or fail",
     "workers": "default number of worker processes",
-    "partitions": "hash partitions of a keyed barrier (default: one per 2 GiB of input)",
+    "partitions": "hash partitions of a keyed barrier (default: one per 1 GiB of input)",
     "jsonl": "JSONL input: the JSON key of each column where it differs from the column's name, "
     "e.g. {text: content, url: metadata_url} (columns: id, text, url, date, dump, language)",
 }

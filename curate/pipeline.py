@@ -31,7 +31,7 @@ from curate.collected import CollectedFiles
 from curate.config import PipelineConfig, StageSpec
 from curate.errors import CurateError, InputError, failpoint
 from curate.executors import Executor
-from curate.executors.base import task_memory
+from curate.executors.base import TASK_BASE_MEMORY, task_memory
 from curate.io import (
     AtomicParquetWriter,
     BadFile,
@@ -56,10 +56,15 @@ from curate.stages.base import ROW, SHARD, DecisionFiles, KeyedDedup, Stage, mer
 
 WORK = "_work"
 # A keyed barrier gets one hash partition per this much input (Parquet bytes) unless the pipeline
-# sets ``partitions``: about 1.5 M documents of the sample's kind per reduce task, whose keys (with
-# ``index:``, their ordinals) hold ~360 B each, so that a task stays near the shard tasks' ~0.6 GB
-# (4 GiB, before: 1.0 GB at 2.4 M documents in one partition, on the soak ladder's 100x).
-PARTITION_INPUT_BYTES = 2 << 30
+# sets ``partitions``: about 750,000 documents of the sample's kind per reduce task, which with
+# ``index:`` hold ~460 B each (url_dedup's decide task: 621 MB at 1.2 M documents a partition, 254
+# at 300,000, on the sample x 100), so that a task stays below the shard tasks' ~0.5 GB (2 GiB
+# before: 1.2 M documents a task at 3.6 GB of input; 4 GiB before that).
+PARTITION_INPUT_BYTES = 1 << 30
+# What a reduce task of a keyed barrier holds per row of its partition, at most (url_dedup's
+# decide task with ``index:``, the largest: the keys, ids and dumps, their ordinals and handles,
+# the survivors' sort; ~460 B measured, above)
+KEY_ROW_BYTES = 480
 # Shards whose decision files one task writes after a keyed barrier.
 SHARDS_PER_GROUP = 256
 # quarantine/_bad_files/part-*.parquet: one record per input file that could not be used (the
@@ -496,7 +501,7 @@ def run_pipeline(
             t = time.perf_counter()
             decisions[label] = _decide(
                 run, stages[p.collect], stage_triples, p.collect, shards, p.index, resume,
-                executor, partitions,
+                executor, partitions, sum(r.get("rows_out", 0) for r in results),
             )  # fmt: skip
             executor.release()
             entry["decide_seconds"] = round(time.perf_counter() - t, 3)
@@ -543,8 +548,10 @@ def _decide(
     resume: bool,
     executor: Executor,
     partitions: int,
+    rows: int = 0,
 ) -> dict[str, Any]:
-    """The barrier of the global stage ``index``: its decision files, and its summary."""
+    """The barrier of the global stage ``index`` over the ``rows`` its pass collected: its
+    decision files, and its summary."""
     label = stage_triples[index][0]
     ddir = _decision_dir(run, label)
     summary_path = ddir / "summary.json"
@@ -555,7 +562,7 @@ def _decide(
     failpoint("decide")
     if _keyed(stage):
         spec = KeyedBarrier(
-            str(run), stage_triples, index, str(collect_dir), len(shards), partitions
+            str(run), stage_triples, index, str(collect_dir), len(shards), partitions, rows=rows
         )
         summary = _keyed_barrier(spec, resume, executor)
     else:
@@ -605,6 +612,7 @@ class KeyedBarrier:
     shards: int
     partitions: int
     part: int = -1  # the partition (reduce) or shard group (gather) of one task
+    rows: int = 0  # the rows the shard tasks collected (0: not known)
 
     @property
     def decisions(self) -> Path:
@@ -693,7 +701,9 @@ def decide_keyed_here(
             _write_keyed(collect_dir / f"part-{s:05d}.parquet", stage, [rows], s, partitions)
         params = dataclasses.asdict(stage.config)
         triples = [(stage.name, stage.name, params)]
-        spec = KeyedBarrier(str(run), triples, 0, str(collect_dir), shards, partitions)
+        spec = KeyedBarrier(
+            str(run), triples, 0, str(collect_dir), shards, partitions, rows=collected.num_rows
+        )
         summary = _keyed_barrier(spec, False, executor or InProcess())
         decision = {
             s: pq.read_table(path)
@@ -704,9 +714,12 @@ def decide_keyed_here(
 
 
 def _reduce_memory(spec: KeyedBarrier) -> int:
-    """What one reduce task may hold: its share of the collected keys, decompressed."""
+    """What one reduce task may hold: its share of the collected keys, decompressed, or
+    ``KEY_ROW_BYTES`` per row of its share, whichever is more (hashes and numbered ids compress
+    to ~20 B a row on disk, so the bytes alone said 365 MB for a task that took 621)."""
     collected = sum(p.stat().st_size for p in spec.collect_files() if p.exists())
-    return task_memory(collected // spec.partitions)
+    share = -(-spec.rows // spec.partitions)
+    return max(task_memory(collected // spec.partitions), TASK_BASE_MEMORY + KEY_ROW_BYTES * share)
 
 
 def _with_part(spec: KeyedBarrier, part: int) -> KeyedBarrier:
