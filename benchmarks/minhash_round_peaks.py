@@ -21,7 +21,7 @@ measured (each alone, or on the pool with ``--pool``); ``--partitions K``: the p
 ``partitions`` (default: from the input's size).
 
 WHERE: a scratch folder (its `in` is made once and reused). TASK_BYTES_MiB: the barrier's
-budget per task (curate.dedup.lsh_barrier.TASK_BYTES, default 128).
+budget per task (curate.dedup.lsh_barrier.TASK_BYTES, default 64).
 """
 
 from __future__ import annotations
@@ -198,7 +198,7 @@ class RoundPeaks:
 def main(
     n: int,
     where: Path,
-    task_mib: int = 128,
+    task_mib: int = 64,
     pool: bool | str = False,
     barrier: str = "minhash_dedup",
     partitions: int | None = None,
@@ -261,7 +261,7 @@ if __name__ == "__main__":
     out = main(
         int(args[0]),
         Path(args[1]),
-        int(args[2]) if len(args) > 2 else 128,
+        int(args[2]) if len(args) > 2 else 64,
         pool,
         options.get("barrier", "minhash_dedup"),
         int(options["partitions"]) if "partitions" in options else None,

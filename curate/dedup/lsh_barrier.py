@@ -110,7 +110,9 @@ ROW_BITS = 32
 # shards whose decision files one gather task writes (as the keyed barriers do)
 SHARDS_PER_GROUP = 256
 # what one task may read into memory (it holds a few copies: a sort, a take, the written
-# partition), so that a task stays near 512 MB whatever the run's size; each kind of round gets
+# partition), so that a task stays under ~400 MB whatever the run's size (at 128 MiB, the sample
+# x 100 alone: docs pieces 437 MB, verification 449; at 64 MiB 325 and 407, every other round at
+# most 292, benchmarks/minhash_round_peaks.py); each kind of round gets
 # its own count from the bytes of what its tasks read:
 # - key partitions (bands, buckets, links, labels): the band keys, 24 B per band and row (key,
 #   node, band);
@@ -118,7 +120,7 @@ SHARDS_PER_GROUP = 256
 #   the band keys and of the columns the group tasks hold whole (shingle sets or signatures, ids);
 # - ordinal ranges (with an index: a docs piece of each new dump per range): the new dumps' ids
 #   and shingle sets or signatures.
-TASK_BYTES = 128 << 20
+TASK_BYTES = 64 << 20
 BAND_ROW_BYTES = 24
 # what the exact Jaccard check holds besides its pairs (curate.minhash.jaccard_at_least
 # gathers both sides' hashes in chunks of 2^22 and sorts them; measured ~150 MB at 10x)
