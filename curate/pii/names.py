@@ -170,6 +170,8 @@ _NOT_SURNAMES = (
 )
 NOT_SURNAMES = frozenset(_NOT_SURNAMES.split())
 _NOT_EXTRA_WORDS = frozenset(_NOT_EXTRA.split())
+# no word of a name after a person context or a title (_context_name), built once
+_NOT_CONTEXT_NAME = _NOT_EXTRA_WORDS | _ORG_WORDS
 _PARTICLE_WORDS = frozenset(w for p in PARTICLES.split("|") for w in p.lower().split())
 _SPLIT = re.compile(r"[ \t]+")
 _WORD_BEFORE = re.compile(r"(?<![\p{L}\p{N}_])(\p{L}+)[ \t]+$")
@@ -436,6 +438,6 @@ class GivenNameNer(LazyNer):
                 return None
         if not kept or before == 2 and len(kept) != 2 or before == 3 and len(kept) < 2:
             return None  # three words after "contact" are a product more often than a name
-        if any(w in NOT_GIVEN or w.lower() in _NOT_EXTRA_WORDS | _ORG_WORDS for w in kept):
+        if any(w in NOT_GIVEN or w.lower() in _NOT_CONTEXT_NAME for w in kept):
             return None
         return start, end
