@@ -35,6 +35,10 @@ SURNAMES = frozenset(
     "라형계피감음빈동온호범좌팽승간상시갈단견당화창옹순빙묵근매야즙판궉엽평곡초내돈뇌교대수포"
     "궁만환해춘운"
 )
+# rarer still (杜 두, 盧 written 로, 武 무, 獨 독), and syllables that start many words of
+# technical text (두자리, 로캘, 로우수, 무시): a name only where a person stands, after a label,
+# before a title or before a particle only people take (두민준 씨, 로지호에게)
+RARE_SURNAMES = frozenset("두로무독")
 # Syllables of Korean given names (the common ones, from general knowledge of Korean naming,
 # not from any generator's list): loanwords and compounds of technical text (인코더, 하이픈,
 # 명령행, 심볼릭) are written with others, so an unknown word made of a surname and two of
@@ -59,6 +63,7 @@ PARTICLES = frozenset(
 PERSON_PARTICLES = ("에게서", "에게", "께서", "께", "한테서", "한테")
 STEM_PARTICLES = (
     "은", "는", "이", "가", "을", "를", "의", "와", "과", "도", "로", "으로", "만", "이나", "나",
+    "하고", "이랑", "랑",
 )  # fmt: skip
 _PARTICLE_TAIL = re.compile(
     rf"(\p{{Hangul}}{{2,3}}?)({'|'.join(PERSON_PARTICLES + STEM_PARTICLES)})"
@@ -102,7 +107,8 @@ _POSITIONS = re.compile(
     re.M,
 )
 _CANDIDATE = re.compile(
-    rf"(?<!\p{{Hangul}})[{''.join(sorted(SURNAMES))}]\p{{Hangul}}{{1,6}}(?!\p{{Hangul}})"
+    rf"(?<!\p{{Hangul}})[{''.join(sorted(SURNAMES | RARE_SURNAMES))}]\p{{Hangul}}{{1,6}}"
+    r"(?!\p{Hangul})"
 )
 
 
@@ -228,7 +234,11 @@ class KiwiNer(LazyNer):
           proper noun alone and a given-name syllable (김 + 동 + 과), or one proper noun of
           two syllables it has not seen (김겅 + 과)."""
         m = _PARTICLE_TAIL.fullmatch(piece)
-        if not m or piece[0] not in SURNAMES:
+        if (
+            not m
+            or piece[0] not in SURNAMES
+            and not (piece[0] in RARE_SURNAMES and m.group(2) in PERSON_PARTICLES)
+        ):
             return None
         stem, particle = m.group(1), m.group(2)
         n = len(stem)
@@ -360,7 +370,11 @@ class KiwiNer(LazyNer):
         if n == 4:
             if word[:2] not in TWO_SYLLABLE_SURNAMES:
                 return False
-        elif word[0] not in SURNAMES or word in NOT_NAMES:
+        elif (
+            word in NOT_NAMES
+            or word[0] not in SURNAMES
+            and not (word[0] in RARE_SURNAMES and position < 3)
+        ):
             return False
         if n == 2 and word[1] not in GIVEN_SYLLABLES and position != 2:
             return False  # before a title any syllable, unless Kiwi knows the word (장소 교수)

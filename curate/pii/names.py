@@ -64,7 +64,8 @@ HONORIFICS = (
 )
 # Rey, Águila-Tur, O'Neil, McDonald; Dutch double surnames: Scholten-de Kale, Lagerweij-van de Veen
 # (a capital after a surname prefix, as curate/pii/ner.py's _CAMEL allows: McDonald, DeVito)
-_PART = r"(?:Mc|Mac|De|Di|Da|La|Le|Van|Von)?\p{Lu}[\p{Ll}'’]*\p{Ll}"
+# (and the elided articles of Italian, French and Irish surnames: D’Imperio, D'Arco, O'Brien)
+_PART = r"(?:Mc|Mac|De|Di|Da|La|Le|Van|Von|[DO]['’])?\p{Lu}[\p{Ll}'’]*\p{Ll}"
 _WORD = rf"{_PART}(?:-(?:(?:{PARTICLES})[ \t])?{_PART})?"
 _TAIL = rf"(?:[ \t](?:(?:{PARTICLES})[ \t])?{_WORD}){{1,3}}"
 _GIVEN_RUN = re.compile(rf"(?<![\p{{L}}\p{{N}}_@/.\-])({_WORD})({_TAIL})(?![\p{{L}}\p{{N}}_@])")
@@ -83,17 +84,17 @@ _LOWER_TITLES = (
 # and their usual forms in the crawl's Latin-script languages, any case of the first letter
 PERSON_CONTEXTS = (
     r"written by|signed by|reviewed by|maintained by|authored by|reported by|translated by|"
-    r"created by|approved by|contact|contacting|questions to|thanks to|ask|"
+    r"created by|approved by|contact|contacting|questions to|thanks to|ask|according to|"
     r"geschrieben von|übersetzt von|erstellt von|verfasst von|gemeldet von|kontakt|"
-    r"kontaktieren sie|wenden sie sich an|fragen an|dank an|"
+    r"kontaktieren sie|wenden sie sich an|fragen an|dank an|laut|"
     r"écrit par|rédigé par|traduit par|signalé par|créé par|contacter|contactez|questions à|"
-    r"merci à|demandez à|"
+    r"merci à|demandez à|selon|"
     r"escrito por|traducido por|firmado por|creado por|contactar con|contacte con|"
-    r"en contacto con|preguntas a|gracias a|consulte a|"
+    r"en contacto con|preguntas a|gracias a|consulte a|según|"
     r"scritto da|tradotto da|firmato da|creato da|contattare|contatta|contattate|domande a|"
-    r"grazie a|chiedere a|"
+    r"grazie a|chiedere a|secondo|"
     r"geschreven door|vertaald door|ondertekend door|gemaakt door|contact op met|vragen aan|"
-    r"dank aan"
+    r"dank aan|volgens"
 )
 # a surname or given name in the person-context rule: Title Case, letters of any script that
 # has case, apostrophes and one hyphen (Şahin, Ó'Brien, Nikkilä-Ojala), no CamelCase
