@@ -185,6 +185,7 @@ class FugashiNer(LazyNer):
                 covered.append((start, stop))
 
     def spans(self, text: str) -> list[tuple[int, int, str, float]]:
+        proper: set[int] = set()  # where a proper noun starts (本田: 固有名詞, 一般)
         words = []  # (start, end, kind) with kind: sei, mei, place, suffix-place, honor, other
         pos = 0
         for w in self._model(text):
@@ -210,6 +211,8 @@ class FugashiNer(LazyNer):
             else:
                 kind = "other"
             words.append((start, end, kind))
+            if f.pos2 == "固有名詞":
+                proper.add(start)
         out: list[tuple[int, int, str, float]] = []
         at_word = {start: kind for start, _, kind in words}
         for i, (start, end, kind) in enumerate(words):
@@ -277,18 +280,20 @@ class FugashiNer(LazyNer):
                 # か + な + で, of three kana or more: not 田中 です)
                 out.append((start, kana.end(), "PERSON", NER_SCORE))
             elif (
-                kind == "place"
+                kind in ("place", "noun")
+                and start in proper
                 and _SURNAME_LIKE.fullmatch(text, start, end)
                 and text[end - 1] in _SURNAME_END
                 and spaced
                 and given
-                and given - end <= 3
+                and given - end <= 4
                 and at_word.get(given) == "func"
                 and text[given : given + 1] in _CASE_PARTICLES
                 and not self._has_suffix(words, i + 1, given)
             ):
-                # 宮崎 剣の, 千葉 月に: a surname MeCab reads as a place (_SURNAME_END), a
-                # space and one or two kanji before a case particle, however MeCab reads them
+                # 宮崎 剣の, 千葉 月に, 本田 比砂子と: a surname MeCab reads as a place or
+                # another proper noun (_SURNAME_END), a space and one to three kanji before a
+                # case particle, however MeCab reads them
                 out.append((start, given, "PERSON", NER_SCORE))
             elif kind in ("sei", "mei") and nxt and nxt[2] == "honor" and nxt[0] == end:
                 if not (kind == "mei" and i and words[i - 1][2] == "sei"):

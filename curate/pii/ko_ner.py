@@ -106,6 +106,9 @@ _POSITIONS = re.compile(
     r"|^[ \t]*(\p{Hangul}{2,4})[ \t]*[.,]?[ \t]*$",
     re.M,
 )
+# Sino-Korean numerals and a unit (백만원, 오천원, 이천년, 삼백개): an amount, not a surname
+# (이 오 백 천 만) and given-name syllables
+_AMOUNT = re.compile("[일이삼사오육칠팔구십백천만억조]{2,}[원년개번명회차권]?")
 _CANDIDATE = re.compile(
     rf"(?<!\p{{Hangul}})[{''.join(sorted(SURNAMES | RARE_SURNAMES))}]\p{{Hangul}}{{1,6}}"
     r"(?!\p{Hangul})"
@@ -415,7 +418,11 @@ class KiwiNer(LazyNer):
             named = self._placed_name(tokens, word, int(key[1]))
             self._cache[key] = [(0, len(word))] if named else []
         for (i, a, _), piece in zip(jobs, pieces):
-            found[i] += [(a + s, a + e, "PERSON", NER_SCORE) for s, e in self._cache[piece]]
+            found[i] += [
+                (a + s, a + e, "PERSON", NER_SCORE)
+                for s, e in self._cache[piece]
+                if not _AMOUNT.fullmatch(piece, s, e)
+            ]
         for (i, a, _, _), key in zip(placed, words):
             for s, e in self._cache[key]:
                 if not any(x == a + s and y == a + e for x, y, _, _ in found[i]):

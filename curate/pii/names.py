@@ -68,7 +68,10 @@ HONORIFICS = (
 _PART = r"(?:Mc|Mac|De|Di|Da|La|Le|Van|Von|[DO]['’])?\p{Lu}[\p{Ll}'’]*\p{Ll}"
 _WORD = rf"{_PART}(?:-(?:(?:{PARTICLES})[ \t])?{_PART})?"
 _TAIL = rf"(?:[ \t](?:(?:{PARTICLES})[ \t])?{_WORD}){{1,3}}"
-_GIVEN_RUN = re.compile(rf"(?<![\p{{L}}\p{{N}}_@/.\-])({_WORD})({_TAIL})(?![\p{{L}}\p{{N}}_@])")
+# (not inside O'Reilly, D’Arco: a letter and an apostrophe before the run)
+_GIVEN_RUN = re.compile(
+    rf"(?<![\p{{L}}\p{{N}}_@/.\-])(?<!\p{{L}}['’])({_WORD})({_TAIL})(?![\p{{L}}\p{{N}}_@])"
+)
 _HONORED = re.compile(
     rf"(?<![\p{{L}}\p{{N}}_])(?:{HONORIFICS})[ \t]((?:{_WORD})(?:[ \t](?:(?:{PARTICLES})[ \t])?"
     rf"{_WORD}){{0,2}})(?![\p{{L}}\p{{N}}_@])"
@@ -175,6 +178,8 @@ _NOT_EXTRA_WORDS = frozenset(_NOT_EXTRA.split())
 _NOT_CONTEXT_NAME = _NOT_EXTRA_WORDS | _ORG_WORDS
 _PARTICLE_WORDS = frozenset(w for p in PARTICLES.split("|") for w in p.lower().split())
 _SPLIT = re.compile(r"[ \t]+")
+# the English article right before a Title Case run: an event, a work or a product follows
+_AFTER_THE = re.compile(r"(?<![\p{L}\p{N}_])[Tt]he[ \t]+$")
 _WORD_BEFORE = re.compile(r"(?<![\p{L}\p{N}_])(\p{L}+)[ \t]+$")
 _LOWER_WORD = re.compile(r"(?<![\p{L}\p{N}_])\p{Ll}[\p{Ll}'’]*(?![\p{L}\p{N}_])")
 
@@ -367,8 +372,8 @@ class GivenNameNer(LazyNer):
             given = m.group(1)
             self._looked_up += m.end(1) - m.start(1)
             first = given.split("-")[0]
-            if given in NOT_GIVEN:
-                continue
+            if given in NOT_GIVEN or _AFTER_THE.search(text, max(0, m.start(1) - 4), m.start(1)):
+                continue  # At The Second O'Reilly Open Source Convention: a title, no person
             if given in STOP_WORD_GIVEN:
                 if not self._stop_word_given(text, m, common):
                     continue

@@ -476,7 +476,8 @@ def test_according_to_does_not_name_documents_and_teams(names, text) -> None:
 def test_korean_rare_surnames_only_where_a_person_stands(kiwi) -> None:
     """두 로 무 독 are surnames, rarely, and start many words of technical text (두자리,
     로캘, 로우수, 무시): names with them are found after a label, before a title and before a
-    particle only people take, not before any particle; 하고 and 랑 end a name as 과 does."""
+    particle only people take, not before any particle; 하고 and 랑 end a name as 과 does.
+    Numerals and a unit (백만원) are an amount, not a surname and given-name syllables."""
     for text, name in [
         ("두민준 씨가 제안했다", "두민준"),
         ("로지호에게 보내 주세요", "로지호"),
@@ -491,13 +492,18 @@ def test_korean_rare_surnames_only_where_a_person_stands(kiwi) -> None:
         "식별할 수 없음: 로우수 %d, 필드수 %d",
         "이 경고를 무시하고 진행합니다.",
         "파일하고 디렉터리를 지웁니다.",
+        "백만원을 냈다.",
+        "오천원을 더 냈다.",
+        "천만원이 필요하다.",
     ]:
         assert _found(kiwi, text) == [], text
+    assert _found(kiwi, "이천수가 말했다.") == ["이천수"]  # numerals, but no unit after them
 
 
 def test_japanese_surname_space_given_name_before_any_particle(fugashi) -> None:
     """A surname, a space and a given name in kana before any particle (によると, から) or
-    one or two kanji after a surname MeCab reads as a place (宮崎 剣の); a given name's last
+    one to three kanji after a surname MeCab reads as a place or another proper noun (宮崎 剣の,
+    本田 比砂子と); a given name's last
     piece tagged a given name (藤村 + 紗 + 衣子); not a place and a common word (東京 駅に),
     nor a surname and です."""
     for text, name in [
@@ -505,8 +511,18 @@ def test_japanese_surname_space_given_name_before_any_particle(fugashi) -> None:
         ("このパッチは西田 かなでから届いた。", "西田 かなで"),
         ("ます。 中野 ようすけの提案で変更した。", "中野 ようすけ"),
         ("ます。 宮崎 剣の提案で変更した。", "宮崎 剣"),
+        ("ます。 本田 比砂子と相談した。", "本田 比砂子"),
         ("ます。 藤村紗衣子によると、これは不具合だ。", "藤村紗衣子"),
     ]:
         assert name in _found(fugashi, text), text
     for text in ["東京 駅に行く。", "ます。 田中 です。", "大阪 府の設定を変更した。"]:
         assert _found(fugashi, text) == [], text
+
+
+def test_no_name_after_the_article_or_inside_an_elided_surname(names) -> None:
+    """A given name after "The" starts the title of an event or a work, and a run inside
+    O'Reilly (a letter and an apostrophe before it) is no name of its own; a name in single
+    quotes still is."""
+    text = "At The Second O'Reilly Open Source Software Convention, Larry Wall said"
+    assert _found(names, text) == ["Larry Wall"]
+    assert _found(names, "He said 'Maria Schmidt' twice.") == ["Maria Schmidt"]
