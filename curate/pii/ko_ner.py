@@ -103,7 +103,8 @@ _POSITIONS = re.compile(
     rf"(?:{'|'.join(NAME_LABELS)})(?:[ \t]*[:：][ \t]*|[ \t]+)(\p{{Hangul}}{{2,4}})(?!\p{{Hangul}})"
     rf"|(?<!\p{{Hangul}})(\p{{Hangul}}{{2,4}}?) ?(?:{'|'.join(TITLES)})님?{_PARTICLE}"
     r"(?!\p{Hangul})"
-    r"|^[ \t]*(\p{Hangul}{2,4})[ \t]*[.,]?[ \t]*$",
+    r"|^[ \t]*(\p{Hangul}{2,4})[ \t]*[.,]?[ \t]*$"
+    r"|(?<!\p{Hangul})(\p{Hangul}{2,4}?)에 ?(?:따르면|의하면)",
     re.M,
 )
 # Sino-Korean numerals and a unit (백만원, 오천원, 이천년, 삼백개): an amount, not a surname
@@ -351,10 +352,11 @@ class KiwiNer(LazyNer):
     @staticmethod
     def positions(text: str) -> list[tuple[int, int, int]]:
         """Hangul words of 2 to 4 syllables in a name position, and which: 1 after a label
-        (NAME_LABELS), 2 before a title (TITLES), 3 a line of its own."""
+        (NAME_LABELS), 2 before a title (TITLES), 3 a line of its own, 4 before "according
+        to" (에 따르면, 에 의하면)."""
         out = []
         for m in _POSITIONS.finditer(text):
-            g = next(k for k in (1, 2, 3) if m.group(k))
+            g = next(k for k in (1, 2, 3, 4) if m.group(k))
             out.append((*m.span(g), g))
         return out
 
@@ -370,6 +372,8 @@ class KiwiNer(LazyNer):
         one calls a thing 과장님, and nouns of technical text (관리자 님) end otherwise (two
         syllables are too often a word and a suffix: 마음씨)."""
         n = len(word)
+        if position == 4:
+            return KiwiNer._according_name(tokens, word)
         if n == 4:
             if word[:2] not in TWO_SYLLABLE_SURNAMES:
                 return False
@@ -397,6 +401,25 @@ class KiwiNer(LazyNer):
         if t.len >= 2 and t.tag == "NNG" and len(tokens) == 2 and tokens[1].form in ("님", "씨"):
             return False  # 고객 + 님
         return all(u.tag[0] != "S" for u in tokens)
+
+    @staticmethod
+    def _according_name(tokens: list, word: str) -> bool:  # noqa: ANN001
+        """A word before "according to" (에 따르면) is a name when it has a name's shape: a
+        common surname and one given-name syllable that Kiwi reads as one proper or unknown
+        noun, or two given-name syllables that Kiwi reads as one such noun or cuts into nouns
+        (``self_name_pieces``: not 기본 + 값, 사용 + 법); documents and rules come there too
+        (문서, 설명서, 규칙, 정의, 기본값)."""
+        n = len(word)
+        if n not in (2, 3) or word[0] not in SURNAMES or word in NOT_NAMES:
+            return False
+        if not tokens or tokens[0].start != 0 or word[-1] in PLACE_SUFFIX:
+            return False
+        if not all(ch in GIVEN_SYLLABLES for ch in word[1:]):
+            return False
+        t = tokens[0]
+        if t.len == n and (t.id == 2 or t.tag == "NNP"):
+            return True
+        return n == 3 and self_name_pieces(tokens, word)
 
     def find(self, texts: list[str]) -> tuple[list[list[tuple[int, int, str, float]]], int]:
         found: list[list[tuple[int, int, str, float]]] = [[] for _ in texts]

@@ -500,6 +500,26 @@ def test_korean_rare_surnames_only_where_a_person_stands(kiwi) -> None:
     assert _found(kiwi, "이천수가 말했다.") == ["이천수"]  # numerals, but no unit after them
 
 
+def test_korean_name_before_according_to(kiwi) -> None:
+    """Before 에 따르면 / 에 의하면 ("according to") a word of a name's shape is a name (a
+    surname and given-name syllables, one noun Kiwi does not know or cuts into nouns); the
+    documents and rules that come there too are not (문서, 설명서, 기본값, 사용법, 규칙)."""
+    for text, name in [
+        ("류수에 따르면 이것은 오류다.", "류수"),
+        ("이수영에 의하면 맞다.", "이수영"),
+    ]:
+        assert name in _found(kiwi, text), text
+    for text in [
+        "문서에 따르면 이것은 오류다.",
+        "설명서에 따르면 옵션이 없다.",
+        "기본값에 따르면 꺼져 있다.",
+        "사용법에 따르면 인자가 필요하다.",
+        "이 규칙에 따르면 허용된다.",
+        "표준에 따르면 맞다.",
+    ]:
+        assert _found(kiwi, text) == [], text
+
+
 def test_japanese_surname_space_given_name_before_any_particle(fugashi) -> None:
     """A surname, a space and a given name in kana before any particle (によると, から) or
     one to three kanji after a surname MeCab reads as a place or another proper noun (宮崎 剣の,
