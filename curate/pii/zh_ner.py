@@ -146,6 +146,13 @@ TITLES = (
     "董事长", "总裁", "师傅",
 )  # fmt: skip
 _TITLED = re.compile(rf"(?=(?:{'|'.join(TITLES)}))")
+# a Japanese full name in kanji with a space between surname and given name, alone between
+# other characters than Han and kana, and no third spaced Han word on either side (a list of
+# Chinese words: 名称 解释 设置)
+_SPACED_NAME = re.compile(
+    r"(?<![\p{Han}\p{Hiragana}\p{Katakana}]|\p{Han}[ \u3000])(\p{Han}{1,3})[ \u3000](\p{Han}{1,3})"
+    r"(?![\p{Han}\p{Hiragana}\p{Katakana}]|[ \u3000]\p{Han})"
+)
 # window: a place name before its suffix, a (compound) surname and its given name after it
 _BEFORE, _AFTER = 4, 4
 
@@ -271,8 +278,46 @@ class JiebaNer(LazyNer):
             ):
                 out.append((*m.span(2), "PERSON", NER_SCORE))
         out += self._titled(text, out)
+        out += self._spaced_japanese(text, out)
         seen = {(a, b) for a, b, _, _ in out}
         return out + [h for h in self._alone(text) if (h[0], h[1]) not in seen]
+
+    def _spaced_japanese(self, text: str, out: list) -> list[tuple[int, int, str, float]]:
+        """A Japanese name written in kanji with a space (山本 洋介, 三浦 七夏) in a row with no
+        kana (an English or Chinese page; rows with kana go to fugashi): MeCab (fugashi,
+        unidic-lite) reads the first word as a surname and the second as a given name or as
+        single characters it has no word for. Chinese puts no space inside a name, and two
+        spaced words of Chinese text are no surname and given name to MeCab (名称 解释, 高 性能)."""
+        found: list[tuple[int, int, str, float]] = []
+        for m in _SPACED_NAME.finditer(text):
+            if any(a < m.end() and m.start() < b for a, b, _, _ in out):
+                continue
+            tagger = self._kanji_tagger()
+            if tagger is None:
+                break
+            words = [(w.surface, w.feature) for w in tagger(m.group())]
+            if not words or words[0][0] != m.group(1):
+                continue
+            f = words[0][1]
+            if (f.pos2, f.pos3, f.pos4) != ("固有名詞", "人名", "姓"):
+                continue
+            given = words[1:]
+            named = len(given) == 1 and given[0][1].pos3 == "人名"
+            if named or (len(given) > 1 and all(len(w) == 1 for w, _ in given)):
+                found.append((m.start(), m.end(), "PERSON", NER_SCORE))
+        return found
+
+    def _kanji_tagger(self) -> Any:  # noqa: ANN401
+        """fugashi's MeCab with unidic-lite, loaded on the first spaced kanji pair; None when
+        fugashi is not installed."""
+        if not hasattr(self, "_mecab"):
+            try:
+                import fugashi
+
+                self._mecab = fugashi.Tagger()
+            except (ImportError, RuntimeError):
+                self._mecab = None
+        return self._mecab
 
     def _titled(self, text: str, out: list) -> list[tuple[int, int, str, float]]:
         """A (compound) surname and one or two Han characters right before a title (TITLES):

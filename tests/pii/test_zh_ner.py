@@ -254,3 +254,28 @@ def test_a_surname_and_two_given_name_characters_jieba_cuts_apart(ner):
         assert names(text) == set(), text
     assert {"淑", "斌", "琪"} <= ner._given_chars
     assert not {"件", "法", "数", "据", "间"} & ner._given_chars
+
+
+def test_a_japanese_name_with_a_space_in_a_row_without_kana(ner):
+    """A Japanese name in kanji with a space (山本 洋介) on an English or Chinese page, which
+    fugashi never reads (no kana): MeCab reads a surname and a given name, or single
+    characters; spaced Chinese words are not names (名称 解释, 高 性能, 设置 时间)."""
+
+    def names(text):
+        return {text[a:b] for a, b, e, _ in ner.spans(text) if e == "PERSON"}
+
+    for text, name in [
+        ("Tokyo office: 山本 洋介, Hyogo", "山本 洋介"),
+        ("Thanks to 松本 和也 <k@example.com> for the fix.", "松本 和也"),
+        ("Tokyo office: 三浦 七夏, Hyogo", "三浦 七夏"),
+        ("作者：王 芳。", "王 芳"),
+    ]:
+        assert name in names(text), text
+    for text in [
+        "将每个 名称 解释 为",
+        "支持 高 性能 计算",
+        "设置 时间",
+        "中文 字体",
+        "名称 解释 设置",
+    ]:
+        assert names(text) == set(), text
