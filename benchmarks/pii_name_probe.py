@@ -5,7 +5,9 @@ mimesis and sibling Faker locales and name-variants, heldout4's Faker locales, C
 zhTW, japanese-personal-name-dataset and Sino-Korean syllables; never heldout5's nor heldout6's)
 are put into dev's carrier text (dev's half of the carrier files), inside probe sentences with
 titles, person contexts and, in ja and ko, particles and honorifics (PROBE_SENTENCES, used by no
-split). Prints the share of names left verbatim per language, and the missed ones with -v.
+split), and, with other names of the same makers, inside sentences of contexts no rule was
+written for (PROBE_SENTENCES_NEW: a sentence's subject, after "according to", in a list).
+Prints the share of names left verbatim per language, and the missed ones with -v.
 
     PYTHONPATH=. python benchmarks/pii_name_probe.py [-v] [--per-lang N]
 """
@@ -39,6 +41,35 @@ PROBE_SENTENCES = {
     "ko": ["{n}{이} 승인했다.", "{n}{은} 동의했다.", "{n} 씨에게 연락.", "{n} 님이 작성함.",
            "{n}{과} 협의함.", "{n}{을} 만났다.", "{n} 교수가 검토함.", "{n}의 의견."],
 }  # fmt: skip
+# contexts no rule of curate/pii was written for (added for the generalization round of #19):
+# names in running text with no title, person context or label before them: a sentence's
+# subject, after "according to" and "from", before an apposition, in a list with common words
+PROBE_SENTENCES_NEW = {
+    "en": ["As {n} pointed out, the flag is unsafe.", "The patch from {n} was merged.",
+           "{n}, the maintainer, disagreed.", "Yesterday {n} replied.",
+           "Mirrors: {n}, Debian, FTP."],
+    "de": ["Laut {n} ist das ein Fehler.", "Der Patch stammt von {n}.",
+           "{n}, der Betreuer, war dagegen.", "Gestern antwortete {n}.",
+           "Spiegel: {n}, Debian, FTP."],
+    "fr": ["Selon {n}, c'est un bogue.", "Le correctif vient de {n}.",
+           "{n}, le mainteneur, n'était pas d'accord.", "Hier, {n} a répondu.",
+           "Miroirs : {n}, Debian, FTP."],
+    "es": ["Según {n}, es un error.", "El parche es de {n}.",
+           "{n}, el responsable, no estaba de acuerdo.", "Ayer {n} respondió.",
+           "Réplicas: {n}, Debian, FTP."],
+    "it": ["Secondo {n} è un errore.", "La patch è di {n}.",
+           "{n}, il responsabile, non era d'accordo.", "Ieri {n} ha risposto.",
+           "Mirror: {n}, Debian, FTP."],
+    "nl": ["Volgens {n} is dit een fout.", "De patch komt van {n}.",
+           "{n}, de beheerder, was het er niet mee eens.", "Gisteren antwoordde {n}.",
+           "Spiegels: {n}, Debian, FTP."],
+    "zh": ["{n}昨天回复了邮件。", "根据{n}的说法，这是一个错误。", "这个补丁来自{n}。",
+           "{n}和团队一起完成了测试。", "{n}认为这是缺陷。"],
+    "ja": ["{n}によると、これは不具合だ。", "このパッチは{n}から届いた。", "昨日{n}が返信した。",
+           "{n}と相談した。", "{n}の提案で変更した。"],
+    "ko": ["{n}에 따르면 이것은 오류다.", "어제 {n}{이} 답장했다.", "{n}하고 통화했다.",
+           "{n}{은} 이 버그를 보고했다.", "{n}한테 물어보세요.", "{n}{과} 상의했다."],
+}  # fmt: skip
 
 
 def makers(lang: str, seed: int) -> list:
@@ -51,9 +82,10 @@ def makers(lang: str, seed: int) -> list:
     return out
 
 
-def probe(per_lang: int = 150, seed: int = 4242) -> dict:
+def probe(per_lang: int = 150, seed: int = 4242, sentences: dict | None = None) -> dict:
     import pii_multilingual as pm
 
+    sentences = sentences or PROBE_SENTENCES
     texts, langs, names = [], [], []
     for li, lang in enumerate(pm.LANGS):
         rng = random.Random(seed + li)
@@ -61,7 +93,7 @@ def probe(per_lang: int = 150, seed: int = 4242) -> dict:
         make = makers(lang, seed + 10 * li)
         for base in pool:
             name = rng.choice(make)()
-            sentence = pm.ko_sentence(rng.choice(PROBE_SENTENCES[lang]), name)
+            sentence = pm.ko_sentence(rng.choice(sentences[lang]), name)
             cut = base.find("\n", len(base) // 2)
             if cut < 0:
                 base, cut = base + "\n", len(base) + 1
@@ -74,12 +106,20 @@ def probe(per_lang: int = 150, seed: int = 4242) -> dict:
 
 
 def main() -> None:
+    per = int(sys.argv[sys.argv.index("--per-lang") + 1]) if "--per-lang" in sys.argv else 150
+    for label, seed, sentences in (
+        ("probe", 4242, PROBE_SENTENCES),
+        ("new contexts", 5353, PROBE_SENTENCES_NEW),
+    ):
+        print(f"## {label}")
+        report(probe(per, seed, sentences))
+
+
+def report(data: dict) -> None:
     import collections
 
     from bench_pii_multilingual import _stage_run
 
-    per = int(sys.argv[sys.argv.index("--per-lang") + 1]) if "--per-lang" in sys.argv else 150
-    data = probe(per)
     out, _ = _stage_run(data["text"], data["language"], {})
     missed = collections.Counter()
     total = collections.Counter()

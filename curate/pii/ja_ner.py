@@ -44,6 +44,16 @@ _BOUNDARY = re.compile(r"[\s\p{P}]")
 # case particles after a name in a sentence (が, を, に, と, の, は, も, まで: their first kana)
 _CASE_PARTICLES = frozenset("がをにとのはもま")
 _KANA_GIVEN = re.compile(r"[\p{Hiragana}\p{Katakana}ー]{2,4}(?=[\s\p{P}]|$)")
+# last kanji of the common surnames that are also places (宮崎, 千葉, 中野, 平野): a place so
+# written before a space and a given name is a surname (東京 駅, 大阪 府 are no names)
+_SURNAME_END = frozenset("田野川山本崎藤村井木島沢澤原谷口部橋林森岡上内松葉尾宮元池浦坂石瀬堀")
+# after a surname and a space, a given name in kana of one script (ハルト, かなで) before a
+# particle of a sentence (に in によると, から, と, の ...) or an honorific: the space after a
+# surname is the mark of a name in Japanese text, whatever particle follows
+_KANA_GIVEN_SENTENCE = re.compile(
+    r"(?:[\p{Katakana}ー]{2,6}|\p{Hiragana}{2,4})"
+    r"(?=が|を|に|と|の|は|も|まで|から|へ|より|や|さん|様|さま|氏|くん|先生|殿|ちゃん)"
+)
 # a name in a name position: after a label of a person (氏名, 作成者 ..., with or without a
 # colon, which MeCab may read together with the surname: 作成者長島), a surname of one to three
 # kanji, a space and a given name of one to three kanji or two to four kana, up to punctuation,
@@ -106,6 +116,8 @@ class FugashiNer(LazyNer):
         into single characters (no word of its dictionary)."""
         if words[j][2] == "mei":
             return True
+        if any(w[2] == "mei" for w in words[j + 1 :] if w[1] <= stop):
+            return True  # 紗 + 衣子: a given name's last piece tagged a given name
         k = j
         while k < len(words) and words[k][1] <= stop:
             if words[k][1] - words[k][0] != 1:
@@ -173,6 +185,7 @@ class FugashiNer(LazyNer):
                 covered.append((start, stop))
 
     def spans(self, text: str) -> list[tuple[int, int, str, float]]:
+        proper: set[int] = set()  # where a proper noun starts (本田: 固有名詞, 一般)
         words = []  # (start, end, kind) with kind: sei, mei, place, suffix-place, honor, other
         pos = 0
         for w in self._model(text):
@@ -198,6 +211,8 @@ class FugashiNer(LazyNer):
             else:
                 kind = "other"
             words.append((start, end, kind))
+            if f.pos2 == "固有名詞":
+                proper.add(start)
         out: list[tuple[int, int, str, float]] = []
         at_word = {start: kind for start, _, kind in words}
         for i, (start, end, kind) in enumerate(words):
@@ -250,11 +265,36 @@ class FugashiNer(LazyNer):
                 # 黒木 + 彗百 + が: a surname and a given name of two kanji MeCab reads as one
                 # common noun, written together before a case particle
                 out.append((start, given, "PERSON", NER_SCORE))
-            elif kind == "sei" and spaced and nxt[2] != "func":
-                if kana := _KANA_GIVEN.match(text, end + 1):
-                    # 山本 あずみ, 佐藤 ノエル: a given name in kana, which MeCab splits into
-                    # particles and verb endings, ends at punctuation, a space or the text's end
-                    out.append((start, kana.end(), "PERSON", NER_SCORE))
+            elif kind == "sei" and spaced and nxt[2] != "func" and _KANA_GIVEN.match(text, end + 1):
+                # 山本 あずみ, 佐藤 ノエル: a given name in kana, which MeCab splits into
+                # particles and verb endings, ends at punctuation, a space or the text's end
+                out.append((start, _KANA_GIVEN.match(text, end + 1).end(), "PERSON", NER_SCORE))
+            elif (
+                (kind == "sei" or kind == "place" and text[end - 1] in _SURNAME_END)
+                and spaced
+                and (kana := _KANA_GIVEN_SENTENCE.match(text, end + 1))
+                and (nxt[2] != "func" or kana.end() - end > 3)
+            ):
+                # 岡田 ハルトによると, 西田 かなでから: a surname, a space and a given name in
+                # kana before a particle or an honorific (one that MeCab reads as particles,
+                # か + な + で, of three kana or more: not 田中 です)
+                out.append((start, kana.end(), "PERSON", NER_SCORE))
+            elif (
+                kind in ("place", "noun")
+                and start in proper
+                and _SURNAME_LIKE.fullmatch(text, start, end)
+                and text[end - 1] in _SURNAME_END
+                and spaced
+                and given
+                and given - end <= 4
+                and at_word.get(given) == "func"
+                and text[given : given + 1] in _CASE_PARTICLES
+                and not self._has_suffix(words, i + 1, given)
+            ):
+                # 宮崎 剣の, 千葉 月に, 本田 比砂子と: a surname MeCab reads as a place or
+                # another proper noun (_SURNAME_END), a space and one to three kanji before a
+                # case particle, however MeCab reads them
+                out.append((start, given, "PERSON", NER_SCORE))
             elif kind in ("sei", "mei") and nxt and nxt[2] == "honor" and nxt[0] == end:
                 if not (kind == "mei" and i and words[i - 1][2] == "sei"):
                     out.append((start, end, "PERSON", NER_SCORE))

@@ -35,6 +35,10 @@ SURNAMES = frozenset(
     "라형계피감음빈동온호범좌팽승간상시갈단견당화창옹순빙묵근매야즙판궉엽평곡초내돈뇌교대수포"
     "궁만환해춘운"
 )
+# rarer still (杜 두, 盧 written 로, 武 무, 獨 독), and syllables that start many words of
+# technical text (두자리, 로캘, 로우수, 무시): a name only where a person stands, after a label,
+# before a title or before a particle only people take (두민준 씨, 로지호에게)
+RARE_SURNAMES = frozenset("두로무독")
 # Syllables of Korean given names (the common ones, from general knowledge of Korean naming,
 # not from any generator's list): loanwords and compounds of technical text (인코더, 하이픈,
 # 명령행, 심볼릭) are written with others, so an unknown word made of a surname and two of
@@ -59,6 +63,7 @@ PARTICLES = frozenset(
 PERSON_PARTICLES = ("에게서", "에게", "께서", "께", "한테서", "한테")
 STEM_PARTICLES = (
     "은", "는", "이", "가", "을", "를", "의", "와", "과", "도", "로", "으로", "만", "이나", "나",
+    "하고", "이랑", "랑",
 )  # fmt: skip
 _PARTICLE_TAIL = re.compile(
     rf"(\p{{Hangul}}{{2,3}}?)({'|'.join(PERSON_PARTICLES + STEM_PARTICLES)})"
@@ -98,11 +103,16 @@ _POSITIONS = re.compile(
     rf"(?:{'|'.join(NAME_LABELS)})(?:[ \t]*[:：][ \t]*|[ \t]+)(\p{{Hangul}}{{2,4}})(?!\p{{Hangul}})"
     rf"|(?<!\p{{Hangul}})(\p{{Hangul}}{{2,4}}?) ?(?:{'|'.join(TITLES)})님?{_PARTICLE}"
     r"(?!\p{Hangul})"
-    r"|^[ \t]*(\p{Hangul}{2,4})[ \t]*[.,]?[ \t]*$",
+    r"|^[ \t]*(\p{Hangul}{2,4})[ \t]*[.,]?[ \t]*$"
+    r"|(?<!\p{Hangul})(\p{Hangul}{2,4}?)에 ?(?:따르면|의하면)",
     re.M,
 )
+# Sino-Korean numerals and a unit (백만원, 오천원, 이천년, 삼백개): an amount, not a surname
+# (이 오 백 천 만) and given-name syllables
+_AMOUNT = re.compile("[일이삼사오육칠팔구십백천만억조]{2,}[원년개번명회차권]?")
 _CANDIDATE = re.compile(
-    rf"(?<!\p{{Hangul}})[{''.join(sorted(SURNAMES))}]\p{{Hangul}}{{1,6}}(?!\p{{Hangul}})"
+    rf"(?<!\p{{Hangul}})[{''.join(sorted(SURNAMES | RARE_SURNAMES))}]\p{{Hangul}}{{1,6}}"
+    r"(?!\p{Hangul})"
 )
 
 
@@ -228,7 +238,11 @@ class KiwiNer(LazyNer):
           proper noun alone and a given-name syllable (김 + 동 + 과), or one proper noun of
           two syllables it has not seen (김겅 + 과)."""
         m = _PARTICLE_TAIL.fullmatch(piece)
-        if not m or piece[0] not in SURNAMES:
+        if (
+            not m
+            or piece[0] not in SURNAMES
+            and not (piece[0] in RARE_SURNAMES and m.group(2) in PERSON_PARTICLES)
+        ):
             return None
         stem, particle = m.group(1), m.group(2)
         n = len(stem)
@@ -338,10 +352,11 @@ class KiwiNer(LazyNer):
     @staticmethod
     def positions(text: str) -> list[tuple[int, int, int]]:
         """Hangul words of 2 to 4 syllables in a name position, and which: 1 after a label
-        (NAME_LABELS), 2 before a title (TITLES), 3 a line of its own."""
+        (NAME_LABELS), 2 before a title (TITLES), 3 a line of its own, 4 before "according
+        to" (에 따르면, 에 의하면)."""
         out = []
         for m in _POSITIONS.finditer(text):
-            g = next(k for k in (1, 2, 3) if m.group(k))
+            g = next(k for k in (1, 2, 3, 4) if m.group(k))
             out.append((*m.span(g), g))
         return out
 
@@ -357,10 +372,16 @@ class KiwiNer(LazyNer):
         one calls a thing 과장님, and nouns of technical text (관리자 님) end otherwise (two
         syllables are too often a word and a suffix: 마음씨)."""
         n = len(word)
+        if position == 4:
+            return KiwiNer._according_name(tokens, word)
         if n == 4:
             if word[:2] not in TWO_SYLLABLE_SURNAMES:
                 return False
-        elif word[0] not in SURNAMES or word in NOT_NAMES:
+        elif (
+            word in NOT_NAMES
+            or word[0] not in SURNAMES
+            and not (word[0] in RARE_SURNAMES and position < 3)
+        ):
             return False
         if n == 2 and word[1] not in GIVEN_SYLLABLES and position != 2:
             return False  # before a title any syllable, unless Kiwi knows the word (장소 교수)
@@ -380,6 +401,25 @@ class KiwiNer(LazyNer):
         if t.len >= 2 and t.tag == "NNG" and len(tokens) == 2 and tokens[1].form in ("님", "씨"):
             return False  # 고객 + 님
         return all(u.tag[0] != "S" for u in tokens)
+
+    @staticmethod
+    def _according_name(tokens: list, word: str) -> bool:  # noqa: ANN001
+        """A word before "according to" (에 따르면) is a name when it has a name's shape: a
+        common surname and one given-name syllable that Kiwi reads as one proper or unknown
+        noun, or two given-name syllables that Kiwi reads as one such noun or cuts into nouns
+        (``self_name_pieces``: not 기본 + 값, 사용 + 법); documents and rules come there too
+        (문서, 설명서, 규칙, 정의, 기본값)."""
+        n = len(word)
+        if n not in (2, 3) or word[0] not in SURNAMES or word in NOT_NAMES:
+            return False
+        if not tokens or tokens[0].start != 0 or word[-1] in PLACE_SUFFIX:
+            return False
+        if not all(ch in GIVEN_SYLLABLES for ch in word[1:]):
+            return False
+        t = tokens[0]
+        if t.len == n and (t.id == 2 or t.tag == "NNP"):
+            return True
+        return n == 3 and self_name_pieces(tokens, word)
 
     def find(self, texts: list[str]) -> tuple[list[list[tuple[int, int, str, float]]], int]:
         found: list[list[tuple[int, int, str, float]]] = [[] for _ in texts]
@@ -401,7 +441,11 @@ class KiwiNer(LazyNer):
             named = self._placed_name(tokens, word, int(key[1]))
             self._cache[key] = [(0, len(word))] if named else []
         for (i, a, _), piece in zip(jobs, pieces):
-            found[i] += [(a + s, a + e, "PERSON", NER_SCORE) for s, e in self._cache[piece]]
+            found[i] += [
+                (a + s, a + e, "PERSON", NER_SCORE)
+                for s, e in self._cache[piece]
+                if not _AMOUNT.fullmatch(piece, s, e)
+            ]
         for (i, a, _, _), key in zip(placed, words):
             for s, e in self._cache[key]:
                 if not any(x == a + s and y == a + e for x, y, _, _ in found[i]):

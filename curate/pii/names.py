@@ -64,10 +64,14 @@ HONORIFICS = (
 )
 # Rey, Águila-Tur, O'Neil, McDonald; Dutch double surnames: Scholten-de Kale, Lagerweij-van de Veen
 # (a capital after a surname prefix, as curate/pii/ner.py's _CAMEL allows: McDonald, DeVito)
-_PART = r"(?:Mc|Mac|De|Di|Da|La|Le|Van|Von)?\p{Lu}[\p{Ll}'’]*\p{Ll}"
+# (and the elided articles of Italian, French and Irish surnames: D’Imperio, D'Arco, O'Brien)
+_PART = r"(?:Mc|Mac|De|Di|Da|La|Le|Van|Von|[DO]['’])?\p{Lu}[\p{Ll}'’]*\p{Ll}"
 _WORD = rf"{_PART}(?:-(?:(?:{PARTICLES})[ \t])?{_PART})?"
 _TAIL = rf"(?:[ \t](?:(?:{PARTICLES})[ \t])?{_WORD}){{1,3}}"
-_GIVEN_RUN = re.compile(rf"(?<![\p{{L}}\p{{N}}_@/.\-])({_WORD})({_TAIL})(?![\p{{L}}\p{{N}}_@])")
+# (not inside O'Reilly, D’Arco: a letter and an apostrophe before the run)
+_GIVEN_RUN = re.compile(
+    rf"(?<![\p{{L}}\p{{N}}_@/.\-])(?<!\p{{L}}['’])({_WORD})({_TAIL})(?![\p{{L}}\p{{N}}_@])"
+)
 _HONORED = re.compile(
     rf"(?<![\p{{L}}\p{{N}}_])(?:{HONORIFICS})[ \t]((?:{_WORD})(?:[ \t](?:(?:{PARTICLES})[ \t])?"
     rf"{_WORD}){{0,2}})(?![\p{{L}}\p{{N}}_@])"
@@ -83,17 +87,17 @@ _LOWER_TITLES = (
 # and their usual forms in the crawl's Latin-script languages, any case of the first letter
 PERSON_CONTEXTS = (
     r"written by|signed by|reviewed by|maintained by|authored by|reported by|translated by|"
-    r"created by|approved by|contact|contacting|questions to|thanks to|ask|"
+    r"created by|approved by|contact|contacting|questions to|thanks to|ask|according to|"
     r"geschrieben von|übersetzt von|erstellt von|verfasst von|gemeldet von|kontakt|"
-    r"kontaktieren sie|wenden sie sich an|fragen an|dank an|"
+    r"kontaktieren sie|wenden sie sich an|fragen an|dank an|laut|"
     r"écrit par|rédigé par|traduit par|signalé par|créé par|contacter|contactez|questions à|"
-    r"merci à|demandez à|"
+    r"merci à|demandez à|selon|"
     r"escrito por|traducido por|firmado por|creado por|contactar con|contacte con|"
-    r"en contacto con|preguntas a|gracias a|consulte a|"
+    r"en contacto con|preguntas a|gracias a|consulte a|según|"
     r"scritto da|tradotto da|firmato da|creato da|contattare|contatta|contattate|domande a|"
-    r"grazie a|chiedere a|"
+    r"grazie a|chiedere a|secondo|"
     r"geschreven door|vertaald door|ondertekend door|gemaakt door|contact op met|vragen aan|"
-    r"dank aan"
+    r"dank aan|volgens"
 )
 # a surname or given name in the person-context rule: Title Case, letters of any script that
 # has case, apostrophes and one hyphen (Şahin, Ó'Brien, Nikkilä-Ojala), no CamelCase
@@ -170,8 +174,12 @@ _NOT_SURNAMES = (
 )
 NOT_SURNAMES = frozenset(_NOT_SURNAMES.split())
 _NOT_EXTRA_WORDS = frozenset(_NOT_EXTRA.split())
+# no word of a name after a person context or a title (_context_name), built once
+_NOT_CONTEXT_NAME = _NOT_EXTRA_WORDS | _ORG_WORDS
 _PARTICLE_WORDS = frozenset(w for p in PARTICLES.split("|") for w in p.lower().split())
 _SPLIT = re.compile(r"[ \t]+")
+# the English article right before a Title Case run: an event, a work or a product follows
+_AFTER_THE = re.compile(r"(?<![\p{L}\p{N}_])[Tt]he[ \t]+$")
 _WORD_BEFORE = re.compile(r"(?<![\p{L}\p{N}_])(\p{L}+)[ \t]+$")
 _LOWER_WORD = re.compile(r"(?<![\p{L}\p{N}_])\p{Ll}[\p{Ll}'’]*(?![\p{L}\p{N}_])")
 
@@ -364,8 +372,8 @@ class GivenNameNer(LazyNer):
             given = m.group(1)
             self._looked_up += m.end(1) - m.start(1)
             first = given.split("-")[0]
-            if given in NOT_GIVEN:
-                continue
+            if given in NOT_GIVEN or _AFTER_THE.search(text, max(0, m.start(1) - 4), m.start(1)):
+                continue  # At The Second O'Reilly Open Source Convention: a title, no person
             if given in STOP_WORD_GIVEN:
                 if not self._stop_word_given(text, m, common):
                     continue
@@ -436,6 +444,6 @@ class GivenNameNer(LazyNer):
                 return None
         if not kept or before == 2 and len(kept) != 2 or before == 3 and len(kept) < 2:
             return None  # three words after "contact" are a product more often than a name
-        if any(w in NOT_GIVEN or w.lower() in _NOT_EXTRA_WORDS | _ORG_WORDS for w in kept):
+        if any(w in NOT_GIVEN or w.lower() in _NOT_CONTEXT_NAME for w in kept):
             return None
         return start, end

@@ -439,3 +439,110 @@ def test_korean_unseen_proper_nouns_and_more_titles(kiwi, text, name) -> None:
 )
 def test_korean_loanwords_and_compounds_stay_unnamed(kiwi, text) -> None:
     assert _found(kiwi, text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("La patch è di Noelia D’Imperio. La lunghezza", "Noelia D’Imperio"),
+        ("Questions go to Siobhan O'Sullivan today.", "Siobhan O'Sullivan"),
+        ("Según Marcheta Manole, es un error.", "Marcheta Manole"),
+        ("Secondo Vlaicu Gheorghiu è un errore.", "Vlaicu Gheorghiu"),
+        ("Laut Jaruthip Ülker ist das ein Fehler.", "Jaruthip Ülker"),
+        ("Volgens Birben Fırat is dit een fout.", "Birben Fırat"),
+    ],
+)
+def test_elided_surnames_and_names_after_according_to(names, text, name) -> None:
+    """An elided article before a surname (D’Imperio, O'Sullivan) is part of it; "according
+    to" in the six Latin-script languages is a person context: two Title Case words after it,
+    listed in no lexicon, are a name."""
+    assert name in _found(names, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Laut Debian Policy ist das erlaubt.",
+        "Volgens de handleiding is dit goed.",
+        "According to RFC 2822, the header is folded.",
+        "Según la documentación, es un error.",
+        "Secondo il Manuale Utente è un errore.",
+    ],
+)
+def test_according_to_does_not_name_documents_and_teams(names, text) -> None:
+    assert _found(names, text) == []
+
+
+def test_korean_rare_surnames_only_where_a_person_stands(kiwi) -> None:
+    """두 로 무 독 are surnames, rarely, and start many words of technical text (두자리,
+    로캘, 로우수, 무시): names with them are found after a label, before a title and before a
+    particle only people take, not before any particle; 하고 and 랑 end a name as 과 does.
+    Numerals and a unit (백만원) are an amount, not a surname and given-name syllables."""
+    for text, name in [
+        ("두민준 씨가 제안했다", "두민준"),
+        ("로지호에게 보내 주세요", "로지호"),
+        ("이름: 무예린", "무예린"),
+        ("독선혜 교수가 검토함", "독선혜"),
+        ("어제 문민준하고 통화했다.", "문민준"),
+    ]:
+        assert name in _found(kiwi, text), text
+    for text in [
+        "여기서 N은 (한 두자리) 정수형 숫자값",
+        "현재 메시지 로캘의 확인 대상",
+        "식별할 수 없음: 로우수 %d, 필드수 %d",
+        "이 경고를 무시하고 진행합니다.",
+        "파일하고 디렉터리를 지웁니다.",
+        "백만원을 냈다.",
+        "오천원을 더 냈다.",
+        "천만원이 필요하다.",
+    ]:
+        assert _found(kiwi, text) == [], text
+    assert _found(kiwi, "이천수가 말했다.") == ["이천수"]  # numerals, but no unit after them
+
+
+def test_korean_name_before_according_to(kiwi) -> None:
+    """Before 에 따르면 / 에 의하면 ("according to") a word of a name's shape is a name (a
+    surname and given-name syllables, one noun Kiwi does not know or cuts into nouns); the
+    documents and rules that come there too are not (문서, 설명서, 기본값, 사용법, 규칙)."""
+    for text, name in [
+        ("류수에 따르면 이것은 오류다.", "류수"),
+        ("이수영에 의하면 맞다.", "이수영"),
+    ]:
+        assert name in _found(kiwi, text), text
+    for text in [
+        "문서에 따르면 이것은 오류다.",
+        "설명서에 따르면 옵션이 없다.",
+        "기본값에 따르면 꺼져 있다.",
+        "사용법에 따르면 인자가 필요하다.",
+        "이 규칙에 따르면 허용된다.",
+        "표준에 따르면 맞다.",
+    ]:
+        assert _found(kiwi, text) == [], text
+
+
+def test_japanese_surname_space_given_name_before_any_particle(fugashi) -> None:
+    """A surname, a space and a given name in kana before any particle (によると, から) or
+    one to three kanji after a surname MeCab reads as a place or another proper noun (宮崎 剣の,
+    本田 比砂子と); a given name's last
+    piece tagged a given name (藤村 + 紗 + 衣子); not a place and a common word (東京 駅に),
+    nor a surname and です."""
+    for text, name in [
+        ("ます。 岡田 ハルトによると、これは不具合だ。", "岡田 ハルト"),
+        ("このパッチは西田 かなでから届いた。", "西田 かなで"),
+        ("ます。 中野 ようすけの提案で変更した。", "中野 ようすけ"),
+        ("ます。 宮崎 剣の提案で変更した。", "宮崎 剣"),
+        ("ます。 本田 比砂子と相談した。", "本田 比砂子"),
+        ("ます。 藤村紗衣子によると、これは不具合だ。", "藤村紗衣子"),
+    ]:
+        assert name in _found(fugashi, text), text
+    for text in ["東京 駅に行く。", "ます。 田中 です。", "大阪 府の設定を変更した。"]:
+        assert _found(fugashi, text) == [], text
+
+
+def test_no_name_after_the_article_or_inside_an_elided_surname(names) -> None:
+    """A given name after "The" starts the title of an event or a work, and a run inside
+    O'Reilly (a letter and an apostrophe before it) is no name of its own; a name in single
+    quotes still is."""
+    text = "At The Second O'Reilly Open Source Software Convention, Larry Wall said"
+    assert _found(names, text) == ["Larry Wall"]
+    assert _found(names, "He said 'Maria Schmidt' twice.") == ["Maria Schmidt"]

@@ -221,3 +221,61 @@ def test_a_name_before_a_title(ner):
         assert name in names(text), text
     for text in ["项目经理负责", "高级工程师", "常务主任", "这位先生", "主要编辑和版本经理。"]:
         assert names(text) == [], text
+
+
+def test_a_surname_and_two_given_name_characters_jieba_cuts_apart(ner):
+    """A surname and two characters of given names learnt from jieba's own full names (淑 惠
+    铭 珍), however jieba cuts them (陈淑 + 惠, 叶家 + 铭, 苏/j + 淑珍, 由池 + 淑芬), in
+    running sentences with no title; not words of technical text made of a surname character
+    and two others (文件名, 方法名, 高性能, 时间戳, 数据库) nor characters rarely in names."""
+
+    def names(text):
+        return {text[a:b] for a, b, e, _ in ner.spans(text) if e == "PERSON"}
+
+    for text, name in [
+        ("字符串无效。请与陈淑惠联系。", "陈淑惠"),
+        ("请与叶家铭联系。", "叶家铭"),
+        ("已给定 苏淑珍表示同意。", "苏淑珍"),
+        ("由池淑芬负责审核。", "池淑芬"),
+        ("曾淑慧昨天回复了邮件。", "曾淑慧"),
+    ]:
+        assert name in names(text), text
+    for text in [
+        "请检查文件名和方法名。",
+        "高性能的时间戳。",
+        "由于文件丢失，给定的参数无效。",
+        "请与管理员联系。",
+        "数据库连接失败，请与系统管理员联系。",
+        "提示使用 installer 用户名和刚才您提供的密码登录。",
+        "• shell 启动时继承的打开的文件",
+        "可浏览标志是从[global]段继承来的,而不是[homes]段.",
+        "如果新表的字段名列表中包括和继承的字段同名的，",
+    ]:
+        assert names(text) == set(), text
+    assert {"淑", "斌", "琪"} <= ner._given_chars
+    assert not {"件", "法", "数", "据", "间"} & ner._given_chars
+
+
+def test_a_japanese_name_with_a_space_in_a_row_without_kana(ner):
+    """A Japanese name in kanji with a space (山本 洋介) on an English or Chinese page, which
+    fugashi never reads (no kana): MeCab reads a surname and a given name, or single
+    characters; spaced Chinese words are not names (名称 解释, 高 性能, 设置 时间)."""
+
+    def names(text):
+        return {text[a:b] for a, b, e, _ in ner.spans(text) if e == "PERSON"}
+
+    for text, name in [
+        ("Tokyo office: 山本 洋介, Hyogo", "山本 洋介"),
+        ("Thanks to 松本 和也 <k@example.com> for the fix.", "松本 和也"),
+        ("Tokyo office: 三浦 七夏, Hyogo", "三浦 七夏"),
+        ("作者：王 芳。", "王 芳"),
+    ]:
+        assert name in names(text), text
+    for text in [
+        "将每个 名称 解释 为",
+        "支持 高 性能 计算",
+        "设置 时间",
+        "中文 字体",
+        "名称 解释 设置",
+    ]:
+        assert names(text) == set(), text
