@@ -233,6 +233,7 @@ class FugashiNer(LazyNer):
                 out.append((start, given, "PERSON", NER_SCORE))
             elif (
                 kind == "sei"
+                and nxt is not None
                 and nxt[0] == end
                 and given
                 and self._unread(words, i + 1, given)
@@ -245,6 +246,7 @@ class FugashiNer(LazyNer):
             elif (
                 kind in ("sei", "place")
                 and _SURNAME_LIKE.fullmatch(text, start, end)
+                and nxt is not None
                 and nxt[0] == end
                 and given
                 and at_word.get(given) == "honor"
@@ -256,6 +258,7 @@ class FugashiNer(LazyNer):
                 out.append((start, given, "PERSON", NER_SCORE))
             elif (
                 kind == "sei"
+                and nxt is not None
                 and nxt[0] == end
                 and given == nxt[1] == end + 2
                 and nxt[2] == "noun"
