@@ -123,6 +123,7 @@ class PiiScrub(Stage):
         self.counts_type = pa.struct([(e, pa.int32()) for e in config.entities])
         self._recognizers: dict[str, list] = {}
         self._digester = None
+        self._gate = None
         self._trigger = ""
         self._ner = None
         self._names = None
@@ -139,11 +140,12 @@ class PiiScrub(Stage):
             from curate.pii.ko_ner import KiwiNer
             from curate.pii.names import GivenNameNer
             from curate.pii.ner import SpacyNer
-            from curate.pii.prescreen import Digester, trigger_regex
+            from curate.pii.prescreen import Digester, TriggerGate, trigger_regex
             from curate.pii.zh_ner import JiebaNer
 
             self._trigger = trigger_regex(self.pattern_entities)
             self._digester = Digester(self._trigger)
+            self._gate = TriggerGate(self.pattern_entities)
             self._ner = SpacyNer(self.config.ner_model)
             self._names = GivenNameNer()
             self._zh_ner = JiebaNer()
@@ -183,7 +185,8 @@ class PiiScrub(Stage):
                 jobs.append((ner, [i for i in rows if langs[i] == lang]))
         japanese = [i for i in rows if kana[i] or (han[i] and langs[i] == "ja")]
         if "zh" in on:
-            jobs.append((self._zh_ner, [i for i in rows if han[i] and i not in set(japanese)]))
+            ja = set(japanese)
+            jobs.append((self._zh_ner, [i for i in rows if han[i] and i not in ja]))
         if "ja" in on:
             jobs.append((self._ja_ner, japanese))
         if "ko" in on:
@@ -218,7 +221,7 @@ class PiiScrub(Stage):
                 continue
             digest, offsets = self._digester.digest(texts[i])
             to_recognizers += len(digest)
-            for r in analyze(digest, self._recognizers_for(langs[i])):
+            for r in analyze(digest, self._recognizers_for(langs[i]), self._gate):
                 if r.score >= cfg.score_threshold:
                     pos = to_text_offsets(offsets, r.start, r.end)
                     if pos is not None:
