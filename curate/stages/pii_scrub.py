@@ -10,9 +10,11 @@ with another script's digits (``１３８１２３４``, ``abc＠example.com``) 
 spelling and replaced in place (curate/pii/fold.py).
 
 Speed comes from not asking presidio about text that cannot match (curate/pii/prescreen.py,
-its triggers run by RE2), from running only the NER component of the spaCy model on name-like
-windows, batched (curate/pii/ner.py), and from running NER only for the entities asked for.
-Every pattern recognizer runs on every row, and libphonenumber tries every region of
+its triggers run by RE2; on each digest only the recognizers of entities whose trigger it holds,
+through presidio's pattern loop less its per-call clock reads and logs), from running only
+the NER component of the spaCy model on name-like windows, batched (curate/pii/ner.py), and
+from running NER only for the entities asked for. Every pattern recognizer runs on every row
+that holds its trigger, and libphonenumber tries every region of
 ``phone_regions`` whatever the row's language (a label is a guess, pages mix languages); the
 document's ``language`` column only adds shapes of its own (CN phone shapes in zh/ja rows,
 curate/pii/recognizers.py) and a language's own spaCy model (``ner_models``, French by
