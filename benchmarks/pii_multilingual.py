@@ -49,6 +49,25 @@ held-out ones share no carrier file with dev):
   (heldout6_cjk_name: mimesis's CJK surnames with ngender's given-name characters, japanese-
   personal-name-dataset's given names, and Korean readings of Faker zh_TW's given names).
   Fewer, shorter documents in de, zh, ja and ko (DOCS_LANG, DOC_SIZE): its text is short there.
+* ``heldout7``: the seventh held-out split of issue #19, built (seed 51019, drawn at random)
+  before the per-document speed work and any tuning that followed heldout6's measurement, and
+  not run through pii_scrub when built: carrier text that no other split nor the sample corpus
+  reads (heldout7_blocks: chardet's and charset_normalizer's test texts as gsutil ships them in
+  the Google Cloud SDK, blog feeds, news and book excerpts in legacy encodings; Rust by Example
+  of the rustup toolchain, English and its es, ja, ko, zh translations; the JDK's translated
+  messages in de, fr, es, it; Tk's and polkit's messages; spaCy's example sentences), its own
+  carrier sentences, labels and person sentences in all nine languages (names at the start of
+  a sentence, in lists where each name is a value, with a role after them, inside CJK text with
+  no space, Korean particles), PERSON twice as often (more with the lists), documents of mixed
+  sizes (HELDOUT7_DOC_SIZES: about 100 to 1,400 characters, median 330). Latin-script names
+  from mimesis locales and name-variants tables no other split uses (HELDOUT7_SOURCES: what
+  de-ch, de-at, en-ca, es-mx and nl-be add to their language's lists; romanised Arabic,
+  Persian, Turkish, Greek, Indian, Indonesian, Russian, Vietnamese names); zh, ja, ko names
+  join sources in ways no split printed (heldout7_cjk_name: compound and rare Chinese
+  surnames, Japanese names wholly in kana or with a katakana given name, Korean two-syllable
+  and rare surnames). Dutch has little such text on the machine: 48 documents, its carrier
+  text used up to seven times over.
+* ``heldout6``: spent (measured once, on dd03335); still builds as it did.
 * ``heldout5``: spent (measured once, on be9df1c); still builds as it did.
 * ``heldout4``: spent (measured twice, the second time after the precision-only fix of
   b85f720); still builds as it did.
@@ -119,6 +138,7 @@ CJK = ("zh", "ja", "ko")
 # "heldout3": the third held-out split (measured once, retired, kept reproducible); "heldout4":
 # the fourth, built before the Korean and PERSON tuning of issue #19 and measured once after it
 SEEDS = {"dev": 19, "heldout3": 90619, "heldout4": 41219, "heldout5": 60523, "heldout6": 72806}
+SEEDS["heldout7"] = 51019  # drawn at random (shuf -i 10000-99999) when heldout7 was built
 SPLIT_INDEX = {"dev": 0, "heldout3": 1, "heldout4": 2}  # which templates and labels
 # documents per language (with PII, decoy-only) and their size in characters: heldout5's carrier
 # text (vim, GnuPG and systemd catalogs) is shorter, so it has fewer and shorter documents (nl
@@ -135,6 +155,13 @@ DOCS_LANG = {
 }
 DOC_SIZE["heldout6"] = {"zh": 170, "ja": 200, "ko": 170, **dict.fromkeys(LANGS[:6], 300)}
 HELDOUT5_DOC_CHARS = 400
+# heldout7: documents of mixed sizes (about 150 to 1,000 characters, most short, as the short
+# documents are where pii_scrub's speed fell behind on heldout6); fewer documents in Dutch, whose
+# carrier text (heldout7_blocks: about 4,200 characters) is used up to seven times over
+HELDOUT7_DOC_SIZES = (60, 180, 450, 850)  # of carrier text; the values add 80-150
+HELDOUT7_DOC_SHARE = (0.35, 0.3, 0.2, 0.15)
+DOCS["heldout7"] = (110, 20)
+DOCS_LANG[("heldout7", "nl")] = (40, 8)
 # The fourth held-out split's Latin-script names: sources no other split and no list of
 # pii_scrub uses. English: the US Census 1990 name lists (package names, at their shares);
 # the others: Faker locales no split used, of the countries many residents of the language's
@@ -294,11 +321,16 @@ def heldout5_blocks(path: Path, lang: str) -> list[str]:
 
 
 def carrier_docs(lang: str, split: str, n: int, rng: random.Random) -> list[str]:
-    """``n`` documents of about DOC_CHARS characters of real text, paragraphs on lines."""
-    if split == "heldout6":
-        sources: list = heldout6_blocks(lang)
+    """``n`` documents of about DOC_CHARS characters of real text, paragraphs on lines
+    (heldout7: of sizes drawn from HELDOUT7_DOC_SIZES, its text used again, reshuffled, where a
+    language has too little for ``n`` documents)."""
+    h7 = split == "heldout7"
+    passes = 1
+    if split in ("heldout6", "heldout7"):
+        sources: list = heldout7_blocks(lang) if h7 else heldout6_blocks(lang)
         files = list(range(len(sources)))
-        size_of = DOC_SIZE["heldout6"].get(lang, HELDOUT5_DOC_CHARS)
+        size_of = DOC_SIZE["heldout6"].get(lang, HELDOUT5_DOC_CHARS) if not h7 else 0
+        passes = 7 if h7 else 1
     elif split == "heldout5":
         files = heldout5_files(lang)
         size_of = DOC_SIZE["heldout5"].get(lang, HELDOUT5_DOC_CHARS)
@@ -307,9 +339,12 @@ def carrier_docs(lang: str, split: str, n: int, rng: random.Random) -> list[str]
         size_of = DOC_CHARS
     rng.shuffle(files)
     docs: list[str] = []
-    for path in files:
-        if split == "heldout6":
+    for path in files * passes:
+        if split in ("heldout6", "heldout7"):
             blocks = list(sources[path])
+            if h7:
+                rng.shuffle(blocks)
+                size_of = rng.choices(HELDOUT7_DOC_SIZES, HELDOUT7_DOC_SHARE)[0]
         elif split == "heldout5":
             blocks = heldout5_blocks(path, lang)
         else:
@@ -318,12 +353,14 @@ def carrier_docs(lang: str, split: str, n: int, rng: random.Random) -> list[str]
             blocks = [b for b in blocks if len(re.findall(r"[\u3040-\u9fff\uac00-\ud7af]", b)) > 5]
         cur: list[str] = []
         size = 0
-        for block in blocks[:600] if split not in ("heldout5", "heldout6") else blocks:
+        for block in blocks[:600] if split not in ("heldout5", "heldout6", "heldout7") else blocks:
             cur.append(block[:size_of])
             size += len(cur[-1])
             if size >= size_of:
                 docs.append("\n".join(cur))
                 cur, size = [], 0
+                if h7:
+                    size_of = rng.choices(HELDOUT7_DOC_SIZES, HELDOUT7_DOC_SHARE)[0]
         if len(docs) >= n * 2 and split != "heldout6":  # heldout6: all its (three) sources
             break
     if len(docs) < n:
@@ -1104,6 +1141,323 @@ def heldout6_names(lang: str, seed: int) -> list:
     return [lambda: rng.choice(makers)()]
 
 
+# The seventh held-out split's carrier text, files no other split nor the sample corpus reads
+# (none under /usr/share/man, /usr/share/locale, vim, GnuPG, systemd, debconf or mime): the test
+# texts of chardet and charset_normalizer as the Google Cloud SDK ships them (gsutil's
+# third_party: blog and news feeds, web pages and book excerpts in their legacy encodings),
+# Rust by Example in the rustup toolchain's documentation (English, and its es, ja, ko and zh
+# translations), Tk's message catalogs, the translated messages of the installed polkit actions,
+# and spaCy's example sentences of each language
+GSUTIL = Path("/usr/lib/google-cloud-sdk/platform/gsutil/third_party")
+CHARDET = GSUTIL / "chardet/tests"
+# chardet's folders per language (the folder names the encoding; Python's superset codec):
+# English from the ascii and windows-1252 web pages, the others from feeds and excerpts
+_H7_CHARDET = {
+    "en": ("ascii/*", "windows-1252/_mozilla_bug421271_text.html"),
+    "de": ("windows-1252/_ude_1.txt",),
+    "fr": ("iso-8859-1/_ude_2.txt",),
+    "es": ("iso-8859-1/_ude_5.txt",),
+    "it": ("iso-8859-1/_ude_3.txt", "iso-8859-1/_ude_4.txt"),
+    "nl": ("windows-1252/_ude_2.txt",),
+    "zh": ("GB2312/*", "Big5/*"),
+    "ja": ("EUC-JP/*", "SHIFT_JIS/*", "CP932/*", "iso-2022-jp/*"),
+    "ko": ("EUC-KR/*", "CP949/*", "iso-2022-kr/*", "Johab/*"),
+}
+_H7_CODEC = {"GB2312": "gb18030", "Big5": "big5hkscs", "EUC-JP": "euc_jis_2004"}
+_H7_CODEC |= {"SHIFT_JIS": "cp932", "EUC-KR": "cp949", "ascii": "cp1252", "iso-8859-1": "latin-1"}
+_H7_CHARSET_NORMALIZER = {
+    "en": ("sample-english.bom.txt",),
+    "fr": ("sample-french.txt", "sample-french-1.txt"),
+    "es": ("sample-spanish.txt",),
+    "zh": ("sample-chinese.txt",),
+    "ko": ("sample-korean.txt",),
+}
+_H7_TK = {"zh": "zh_cn"}
+# the JDK's translated messages (javac's, the launcher's, AWT's ... resource bundles, read from
+# its modules image with its own jimage): German, French, Spanish and Italian, which have little
+# other text no split reads; the Debian OpenJDK first
+_H7_JDK_LANGS = ("de", "fr", "es", "it")
+_H7_POLKIT = {"zh": "zh_CN"}
+
+
+def _markup_text(raw: str) -> list[str]:
+    """Lines of text of a feed or web page: tags dropped twice (feeds escape their HTML),
+    entities resolved, lines with addresses or links dropped."""
+    import html
+
+    text = html.unescape(re.sub(r"<!\[CDATA\[|\]\]>", "", re.sub(r"<[^>]+>", "\n", raw)))
+    text = html.unescape(re.sub(r"<[^>]+>", "\n", text))
+    lines = [re.sub(r"\s+", " ", ln).strip() for ln in text.split("\n")]
+    return [ln for ln in lines if not re.search(r"https?:|www\.|@|\.(?:com|net|org)\b", ln)]
+
+
+def _rust_by_example() -> Path:
+    found = sorted(
+        Path.home().glob(".rustup/toolchains/stable-*/share/doc/rust/html/rust-by-example")
+    )
+    if not found:  # heldout7 is what it is only with every source: never a smaller split
+        raise FileNotFoundError("heldout7: no rustup stable toolchain documentation")
+    return found[0]
+
+
+def heldout7_blocks(lang: str) -> list[list[str]]:
+    """The seventh held-out split's carrier text of one language: one list of paragraphs per
+    source (chardet's and charset_normalizer's texts, Rust by Example, Tk's and polkit's
+    messages, spaCy's examples), each paragraph at least 20 characters."""
+    import ast
+    import html
+
+    import spacy
+
+    chardet = []
+    for pattern in _H7_CHARDET[lang]:
+        for path in sorted(CHARDET.glob(pattern)):
+            folder = path.parent.name
+            raw = path.read_bytes().decode(_H7_CODEC.get(folder, folder), "replace")
+            chardet += _markup_text(raw) if path.suffix in (".xml", ".html") else raw.split("\n")
+    if lang == "zh":  # Big5 feeds are Taiwan's: printed in simplified characters
+        import zhconv
+
+        chardet = [zhconv.convert(b, "zh-cn") for b in chardet]
+    for name in _H7_CHARSET_NORMALIZER.get(lang, ()):
+        raw = (GSUTIL / "charset_normalizer/data" / name).read_bytes()
+        codec = {"zh": "gb18030", "ko": "cp949"}.get(lang, "utf-8-sig")
+        try:
+            text = raw.decode(codec)
+        except UnicodeDecodeError:
+            text = raw.decode("cp1252", "replace")
+        chardet += [ln for ln in text.split("\n") if not re.fullmatch(r"[\d:,> -]*", ln.strip())]
+    book = []
+    if lang in ("en", "es", "ja", "ko", "zh"):
+        from heldout_text import html_blocks
+
+        book = html_blocks(_rust_by_example() / ("" if lang == "en" else lang) / "print.html")
+    tk = Path("/usr/share/tcltk/tk8.6/msgs") / f"{_H7_TK.get(lang, lang)}.msg"
+    ui = []
+    if tk.is_file():
+        for m in re.finditer(r'mcset \S+ "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)"', tk.read_text()):
+            said = m.group(1) if lang == "en" else m.group(2)
+            said = re.sub(r"\\u([0-9a-fA-F]{4})", lambda u: chr(int(u.group(1), 16)), said)
+            ui.append(re.sub(r"\\n|%\d\$s|\\", " ", said).replace("&", ""))
+    tag = _H7_POLKIT.get(lang, lang)
+    for path in sorted(Path("/usr/share/polkit-1/actions").glob("*.policy")):
+        xml = path.read_text("utf-8", "replace")
+        pattern = (
+            r"<(?:description|message)>([^<]+)<"
+            if lang == "en"
+            else (rf'<(?:description|message) xml:lang="{tag}">([^<]+)<')
+        )
+        ui += [html.unescape(m) for m in re.findall(pattern, xml)]
+    tree = ast.parse((Path(spacy.__file__).parent / f"lang/{lang}/examples.py").read_text())
+    examples = [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "\n" not in node.value
+    ]
+    jdk = _jdk_messages(lang) if lang in _H7_JDK_LANGS else []
+    sources = [chardet, book, ui, examples, jdk]
+    sources = [[re.sub(r"\s+", " ", b).strip() for b in s] for s in sources]
+    return [[b for b in s if len(b) >= 20 and _in_language(b, lang)] for s in sources]
+
+
+def _in_language(text: str, lang: str) -> bool:
+    """Whether a Latin-script paragraph is in ``lang`` rather than English (Rust by Example's
+    translation leaves paragraphs untranslated): more of its stop words than of English's."""
+    if lang in CJK or lang == "en":
+        return True
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    return sum(w in _stop_words(lang) for w in words) > sum(w in _stop_words("en") for w in words)
+
+
+def _stop_words(lang: str) -> frozenset[str]:
+    import importlib
+
+    return frozenset(importlib.import_module(f"spacy.lang.{lang}.stop_words").STOP_WORDS)
+
+
+def _jdk_messages(lang: str) -> list[str]:
+    """The translated messages of the first installed JDK's resource bundles of ``lang``
+    (placeholders such as {0} dropped), extracted with its jimage into a temporary folder."""
+    import subprocess
+    import tempfile
+
+    jdks = sorted(Path("/usr/lib/jvm").glob("*/bin/jimage"), key=lambda p: "openjdk" not in str(p))
+    if not jdks:
+        raise FileNotFoundError("heldout7: no JDK under /usr/lib/jvm (its jimage and modules)")
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [str(jdks[0]), "extract", "--dir", tmp, "--include",
+             f"regex:.*_{lang}\\.properties", str(jdks[0].parent.parent / "lib/modules")],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        for path in sorted(Path(tmp).rglob(f"*_{lang}.properties")):
+            text = re.sub(r"\\\n\s*", "", path.read_text("latin-1"))
+            for line in text.split("\n"):
+                m = re.match(r"\s*[^#!\s][^=:]*[=:]\s*(.*)", line)
+                if m:
+                    said = re.sub(r"\\u([0-9a-fA-F]{4})", lambda u: chr(int(u.group(1), 16)), m[1])
+                    said = re.sub(r"\s*\{\d+\}|\\[nt]|<[^>]+>|''", " ", said).replace("\\", "")
+                    out.append(said)
+    return out
+
+
+# The seventh held-out split's Latin-script names: mimesis locales and name-variants tables no
+# other split uses (given name, surname), one set per language: the given names mimesis's de-ch,
+# en-ca and es-mx lists add to their language's (their surnames too in es-mx), the surnames
+# de-at and nl-be add, and the romanised forms of name-variants's Arabic, Persian, Turkish,
+# Greek, Indian, Indonesian, Russian and Vietnamese tables (names of those who live in these
+# countries); a third of the German, Spanish and English surnames come in pairs or with a
+# particle (``Meier-Rüegg``, ``García Ochoa``)
+HELDOUT7_SOURCES = {
+    "en": (("mimesis:en-ca", "nv:greek_names"), ("nv:indian_names_hindi", "nv:indian_names_tamil")),
+    "de": (("mimesis:de-ch",), ("mimesis:de-at", "nv:russian_surnames")),
+    "fr": (("nv:arabic_names", "nv:persian_names"), ("nv:vietnamese_surnames", "mimesis:de-ch")),
+    "es": (("mimesis:es-mx",), ("mimesis:es-mx",)),
+    "it": (
+        ("nv:turkish_names", "nv:greek_names"),
+        ("nv:russian_surnames", "nv:indian_names_bengali"),
+    ),
+    "nl": (("nv:indonesian_malay_names", "nv:arabic_names"), ("mimesis:nl-be",)),
+}
+_MIMESIS_BASE = {"en-ca": "en", "de-ch": "de", "de-at": "de", "es-mx": "es", "nl-be": "nl"}
+
+
+def _heldout7_list(source: str, part: int) -> list[str]:
+    """Given names (part 0) or surnames (part 1) of one HELDOUT7_SOURCES entry: what a mimesis
+    locale adds to its base language's lists, or a name-variants table's romanised forms."""
+    import importlib
+    import json
+
+    import mimesis
+
+    kind, name = source.split(":")
+    if kind == "nv":
+        table = next(
+            v for k, v in vars(importlib.import_module(f"name_variants.{name}")).items()
+            if k.isupper() and isinstance(v, dict)
+        )  # fmt: skip
+        forms = {f for v in table.values() for f in v.get("forms", ()) if f.isascii()}
+        return sorted(f.title() for f in forms if f.isalpha() and len(f) > 2)
+    folder = Path(mimesis.__file__).parent / "datasets"
+
+    def names(loc: str) -> set[str]:
+        data = json.loads((folder / loc / "person.json").read_text("utf-8"))
+        if part == 0:
+            return {n for sex in ("female", "male") for n in data.get("names", {}).get(sex, ())}
+        s = data.get("surnames", ())
+        return set(s if isinstance(s, list) else [n for v in s.values() for n in v])
+
+    title = re.compile(r"[A-ZÀ-Ý][^\W\d_]+(?:[ -](?:de|del|la|los|y|[A-ZÀ-Ý][^\W\d_]+))*")
+    return sorted(n for n in names(name) - names(_MIMESIS_BASE[name]) if title.fullmatch(n))
+
+
+def heldout7_latin_name(lang: str, seed: int):  # noqa: ANN201
+    """A maker of the seventh held-out split's Latin-script full names (HELDOUT7_SOURCES)."""
+    rng = random.Random(seed)
+    given = sorted({n for s in HELDOUT7_SOURCES[lang][0] for n in _heldout7_list(s, 0)})
+    surnames = sorted({n for s in HELDOUT7_SOURCES[lang][1] for n in _heldout7_list(s, 1)})
+    joins = {"de": "-", "es": " ", "en": "-"}
+
+    def make() -> str:
+        last = rng.choice(surnames)
+        if lang in joins and rng.random() < 0.33:
+            last += joins[lang] + rng.choice(surnames)
+        return f"{rng.choice(given)} {last}"
+
+    return make
+
+
+# Korea's two-syllable surnames (2015 census): the rarer surnames heldout7 draws besides
+# name-variants's table entries that have no population figure
+KO_COMPOUND_SURNAMES = ("남궁", "황보", "제갈", "선우", "독고", "사공", "서문", "동방")
+# Hiragana to katakana is a fixed offset in Unicode
+_KATAKANA = str.maketrans({chr(c): chr(c + 0x60) for c in range(ord("ぁ"), ord("ゖ") + 1)})
+
+
+def heldout7_cjk_name(lang: str, seed: int):  # noqa: ANN201
+    """A maker of zh, ja or ko full names for the seventh held-out split, joining sources in
+    ways no split printed:
+
+    * zh: a compound surname of mingzi's list (35%: 欧阳, 司马, 上官 ...) or a surname of
+      name-variants's table that has no population figure (the rare ones), drawn evenly, and
+      one (30%) or two given-name characters of ngender's table (data/heldout6_names.json)
+      at their counts among men's and women's names together;
+    * ja: half written wholly in kana, japanese-personal-name-dataset's readings of a surname
+      (drawn evenly among its 1,998) and of a given name, in katakana (60%) or hiragana, with a
+      space (50%) or without; half a kanji surname (drawn evenly) with a given name in katakana;
+    * ko: a rare surname (one of the eight two-syllable ones, 30%, or a name-variants entry
+      without a figure) and two given-name syllables of heldout4's data at their counts.
+    """
+    import csv
+    import json
+
+    rng = random.Random(seed)
+    if lang == "ja":
+        import japanese_personal_name_dataset as jpnd
+
+        folder = Path(jpnd.__file__).parent / "dataset"
+        with (folder / "last_name_org.csv").open(encoding="utf-8") as f:
+            last = [(r[0], r[2]) for r in csv.reader(f) if len(r) >= 3 and r[2]]
+        given = []
+        for sex in ("man", "woman"):
+            with (folder / f"first_name_{sex}_opti.csv").open(encoding="utf-8") as f:
+                given += [r[0] for r in csv.reader(f) if r and r[0]]
+
+        def make_ja() -> str:
+            kanji, reading = rng.choice(last)
+            first = rng.choice(given).translate(_KATAKANA)
+            if rng.random() < 0.5:
+                return kanji + (" " if rng.random() < 0.3 else "") + first
+            if rng.random() < 0.6:
+                reading = reading.translate(_KATAKANA)
+            else:
+                first = rng.choice(given)
+            return reading + (" " if rng.random() < 0.5 else "") + first
+
+        return make_ja
+    if lang == "zh":
+        import mingzi
+        from name_variants.chinese_surnames import CHINESE_SURNAME_VARIANTS as table
+
+        data = json.loads((Path(mingzi.__file__).parent / "data.json").read_text("utf-8"))
+        compound = sorted(data["com_surname"])
+        han = re.compile(r"[\u4e00-\u9fff]+")
+        rare = sorted(
+            _simplified(k, *[f for f in v["forms"] if han.fullmatch(f)])
+            for k, v in table.items()
+            if not v.get("frequency")
+        )
+        given = json.loads((HERE / "data/heldout6_names.json").read_text())["zh_given"]
+        chars, counts = list(given), [sum(c) for c in given.values()]
+
+        def make_zh() -> str:
+            surname = rng.choice(compound if rng.random() < 0.35 else rare)
+            return surname + "".join(rng.choices(chars, counts, k=1 if rng.random() < 0.3 else 2))
+
+        return make_zh
+    from name_variants.korean_surnames import KOREAN_SURNAME_VARIANTS as table
+
+    rare = sorted(k for k, v in table.items() if not v.get("frequency"))
+    data = json.loads((HERE / "data/heldout4_korean_names.json").read_text())["syllables"]
+    syllables, counts = list(data), [sum(c) for c in data.values()]
+
+    def make_ko() -> str:
+        surname = rng.choice(KO_COMPOUND_SURNAMES if rng.random() < 0.3 else rare)
+        given = rng.choices(syllables, counts, k=2)
+        return surname + _initial_sound_rule(given[0]) + given[1]
+
+    return make_ko
+
+
+def heldout7_names(lang: str, seed: int) -> list:
+    """The seventh held-out split's name makers of one language (HELDOUT7_SOURCES,
+    heldout7_cjk_name)."""
+    if lang in CJK:
+        return [heldout7_cjk_name(lang, seed)]
+    return [heldout7_latin_name(lang, seed)]
+
+
 def value(entity: str, lang: str, fake, rng: random.Random, names=()) -> str:  # noqa: ANN001, C901
     if entity == "EMAIL":
         return fake.email()
@@ -1870,6 +2224,169 @@ HELDOUT6_PERSON_SENTENCES = {
 }
 
 
+# The seventh held-out split's carrier sentences, labels and person sentences, used by no other
+# split. Person sentences put names at the start of a sentence, in lists (each name of a list is
+# a value: "{n}" is every name slot), with a role after them, and in zh, ja and ko inside the
+# text with no space, Korean with its particles (as in KO_PERSON_SENTENCES)
+HELDOUT7_TEMPLATES = {
+    "en": ["Kindly pass {} on to the night shift.", "Noted in the margin: {}", "Next of kin — {}"],
+    "de": ["Bitte an die Spätschicht weitergeben: {}", "Randnotiz: {}", "Nächste Angehörige — {}"],
+    "fr": ["À transmettre à l'équipe de nuit : {}", "Note en marge : {}", "Proche à prévenir — {}"],
+    "es": ["Páselo al turno de noche: {}", "Nota al margen: {}", "Familiar de contacto — {}"],
+    "it": ["Da passare al turno di notte: {}", "Nota a margine: {}", "Familiare da avvisare — {}"],
+    "nl": ["Graag doorgeven aan de nachtdienst: {}", "Kanttekening: {}", "Naaste familie — {}"],
+    "zh": ["请转交夜班同事{}", "页边批注：{}", "紧急联络亲属——{}"],
+    "ja": ["夜勤の担当へ引き継ぎ：{}", "欄外メモ：{}", "緊急連絡先の親族——{}"],
+    "ko": ["야간 근무자에게 전달 바람: {}", "여백 메모: {}", "비상 연락 가족 — {}"],
+}
+HELDOUT7_LABELS = {
+    "en": {
+        "PHONE": ["After hours:", "Direct line"],
+        "US_SSN": ["Employee SSN:", "SSN (last filing)"],
+        "PERSON": ["Emergency contact:", "Beneficiary:"],
+        "STREET_ADDRESS": ["Residence:", "Deliver c/o"],
+        "UK_NINO": ["Nat. Ins. number:", "NINo"],
+    },
+    "de": {
+        "PHONE": ["Nach Dienstschluss:", "Durchwahl"],
+        "US_SSN": ["SSN des Mitarbeiters (USA):", "US-Social-Security-Nr."],
+        "PERSON": ["Notfallkontakt:", "Begünstigte Person:"],
+        "STREET_ADDRESS": ["Wohnort:", "zugestellt an"],
+        "DE_TAX_ID": ["Steuerliche Identifikationsnr.:", "IdNr. laut Bescheid"],
+    },
+    "fr": {
+        "PHONE": ["En dehors des heures :", "Ligne directe"],
+        "US_SSN": ["SSN de l'employé (USA) :", "Social Security américain n°"],
+        "PERSON": ["Contact d'urgence :", "Bénéficiaire :"],
+        "STREET_ADDRESS": ["Résidence :", "chez"],
+        "FR_NIR": ["N° de sécurité sociale (NIR) :", "numéro INSEE"],
+    },
+    "es": {
+        "PHONE": ["Fuera de horario:", "Línea directa"],
+        "US_SSN": ["SSN del empleado (EE. UU.):", "n.º de Social Security"],
+        "PERSON": ["Contacto de emergencia:", "Beneficiario:"],
+        "STREET_ADDRESS": ["Residencia:", "entregar en"],
+        "ES_NIF": ["NIF del interesado:", "DNI n.º"],
+        "ES_NIE": ["NIE del interesado:", "tarjeta NIE"],
+    },
+    "it": {
+        "PHONE": ["Fuori orario:", "Linea diretta"],
+        "US_SSN": ["SSN del dipendente (USA):", "n. di Social Security"],
+        "PERSON": ["Contatto di emergenza:", "Beneficiario:"],
+        "STREET_ADDRESS": ["Residenza:", "consegnare presso"],
+        "IT_FISCAL_CODE": ["Codice fiscale dell'interessato:", "CF n."],
+    },
+    "nl": {
+        "PHONE": ["Buiten kantooruren:", "Direct nummer"],
+        "US_SSN": ["SSN van de werknemer (VS):", "Social Security-nr."],
+        "PERSON": ["Contact bij nood:", "Begunstigde:"],
+        "STREET_ADDRESS": ["Woonplaats:", "af te leveren op"],
+        "NL_BSN": ["BSN van betrokkene:", "burgerservicenr."],
+    },
+    "zh": {
+        "PHONE": ["下班后请拨", "直线电话："],
+        "US_SSN": ["员工美国社保号：", "美国社会安全卡号"],
+        "PERSON": ["紧急联系人：", "受益人"],
+        "STREET_ADDRESS": ["现居住地：", "寄往"],
+        "CN_ID": ["本人身份证号：", "身份证件号"],
+    },
+    "ja": {
+        "PHONE": ["時間外の連絡先：", "直通"],
+        "US_SSN": ["従業員の米国SSN：", "米国社会保障カード番号"],
+        "PERSON": ["緊急連絡先：", "受取人"],
+        "STREET_ADDRESS": ["居住地：", "送り先"],
+        "JP_MY_NUMBER": ["本人のマイナンバー：", "個人番号は"],
+    },
+    "ko": {
+        "PHONE": ["업무 시간 외:", "직통"],
+        "US_SSN": ["직원 미국 SSN:", "미국 사회보장카드 번호"],
+        "PERSON": ["비상 연락인:", "수익자"],
+        "STREET_ADDRESS": ["거주지:", "보낼 곳"],
+        "KR_RRN": ["본인 주민등록번호:", "주민등록번호는"],
+    },
+}
+HELDOUT7_PERSON_SENTENCES = {
+    "en": [
+        "{n} signed the lease on behalf of the tenants",
+        "Present: {n}, {n} and {n}",
+        "{n}, head of procurement, approved the order",
+        "Copies went to {n} and {n}",
+        "Our thanks to {n} (treasurer) for the figures",
+    ],
+    "de": [
+        "{n} unterschrieb den Mietvertrag für die Mieter",
+        "Anwesend: {n}, {n} und {n}",
+        "{n}, Leiterin des Einkaufs, gab die Bestellung frei",
+        "Kopien gingen an {n} und {n}",
+        "Dank an {n} (Kassenwart) für die Zahlen",
+    ],
+    "fr": [
+        "{n} a signé le bail au nom des locataires",
+        "Présents : {n}, {n} et {n}",
+        "{n}, directrice des achats, a validé la commande",
+        "Copies adressées à {n} et à {n}",
+        "Merci à {n} (trésorier) pour les chiffres",
+    ],
+    "es": [
+        "{n} firmó el contrato en nombre de los inquilinos",
+        "Asistentes: {n}, {n} y {n}",
+        "{n}, jefa de compras, aprobó el pedido",
+        "Se enviaron copias a {n} y a {n}",
+        "Gracias a {n} (tesorero) por las cifras",
+    ],
+    "it": [
+        "{n} ha firmato il contratto per conto degli inquilini",
+        "Presenti: {n}, {n} e {n}",
+        "{n}, responsabile acquisti, ha approvato l'ordine",
+        "Copie inviate a {n} e a {n}",
+        "Grazie a {n} (tesoriere) per i conti",
+    ],
+    "nl": [
+        "{n} tekende het huurcontract namens de huurders",
+        "Aanwezig: {n}, {n} en {n}",
+        "{n}, hoofd inkoop, keurde de bestelling goed",
+        "Kopieën gingen naar {n} en {n}",
+        "Met dank aan {n} (penningmeester) voor de cijfers",
+    ],
+    "zh": [
+        "{n}代表租户签署了租约",
+        "出席：{n}、{n}、{n}",
+        "采购部主管{n}批准了订单",
+        "抄送{n}和{n}",
+        "感谢财务{n}提供的数据",
+        "经{n}同意后执行",
+    ],
+    "ja": [
+        "{n}が借主を代表して契約書に署名した",
+        "出席者：{n}、{n}、{n}",
+        "購買部長の{n}が発注を承認",
+        "写しを{n}と{n}に送付",
+        "会計担当{n}に感謝します",
+        "本件は{n}より連絡あり",
+    ],
+    "ko": [
+        "{n}{이} 세입자를 대표해 계약서에 서명했다",
+        "참석자: {n}, {n}, {n}",
+        "구매팀장 {n}{이} 발주를 승인했다",
+        "사본을 {n}{과} {n}에게 보냄",
+        "회계 담당 {n} 님께 감사드립니다",
+        "{n}{을} 통해 연락이 왔다",
+    ],
+}
+
+
+def _person_sentence(template: str, make, lang: str) -> tuple[str, list[tuple[int, str]]]:  # noqa: ANN001
+    """A person sentence with a new name in each ``{n}`` slot, Korean particles after the name
+    they follow, and each name's offset in it."""
+    parts = template.split("{n}")
+    out, found = parts[0], []
+    for part in parts[1:]:
+        name = make()
+        found.append((len(out), name))
+        out += name + (ko_sentence("{n}" + part, name)[len(name) :] if lang == "ko" else part)
+    return out, found
+
+
 # Korean names inside running sentences, with the particle their last syllable takes
 # ({은} is 은 after a final consonant, else 는; {이} 이/가, {을} 을/를, {과} 과/와), and
 # with titles: per split (a split not listed has none)
@@ -1958,6 +2475,7 @@ def build(
     k = SPLIT_INDEX.get(split, 0)
     h5 = split == "heldout5"
     h6 = split == "heldout6"
+    h7 = split == "heldout7"
     texts: list[str] = []
     langs: list[str] = []
     spans: list[Span] = []
@@ -1968,7 +2486,9 @@ def build(
         default = DOCS_LANG.get((split, lang)) or DOCS.get(split, (160, 30))
         docs_per_lang = default[0] if asked[0] is None else asked[0]
         decoy_docs_per_lang = default[1] if asked[1] is None else asked[1]
-        if h6:
+        if h7:
+            names = heldout7_names(lang, seed * 100 + li)
+        elif h6:
             names = heldout6_names(lang, seed * 100 + li)
         elif h5:
             names = heldout5_names(lang, seed * 100 + li)
@@ -1979,11 +2499,13 @@ def build(
         else:
             names = dev_names(lang, seed * 100 + li, fake)
         entities = COMMON + NATIONAL_IDS[lang]
-        if h5 or h6:  # PERSON, the type that missed its target on heldout4, twice as often
+        if h5 or h6 or h7:  # PERSON, the type that missed its target on heldout4, twice as often
             entities += ("PERSON",)
         pool = carrier_docs(lang, split, docs_per_lang + decoy_docs_per_lang, rng)
         templates = (
-            HELDOUT6_TEMPLATES[lang]
+            HELDOUT7_TEMPLATES[lang]
+            if h7
+            else HELDOUT6_TEMPLATES[lang]
             if h6
             else HELDOUT5_TEMPLATES[lang]
             if h5
@@ -2004,7 +2526,10 @@ def build(
                 else:
                     entity = rng.choice(entities)
                     val = value(entity, lang, fake, rng, names)
-                    if h6:
+                    if h7:
+                        labels = HELDOUT7_LABELS[lang].get(entity)
+                        person_sentences = HELDOUT7_PERSON_SENTENCES[lang]
+                    elif h6:
                         labels = HELDOUT6_LABELS[lang].get(entity)
                         person_sentences = HELDOUT6_PERSON_SENTENCES[lang]
                     elif h5:
@@ -2016,7 +2541,15 @@ def build(
                         person_sentences = (
                             KO_PERSON_SENTENCES.get(split, ()) if lang == "ko" else ()
                         )
-                    if entity == "PERSON" and person_sentences and rng.random() < 0.5:
+                    more: list[tuple[int, str]] = []  # heldout7: the other names of a list
+                    if entity == "PERSON" and h7 and rng.random() < 0.5:
+                        sentence, more = _person_sentence(
+                            rng.choice(person_sentences),
+                            rng.choice(names),
+                            lang,
+                        )
+                        val = more.pop(0)[1]
+                    elif entity == "PERSON" and person_sentences and rng.random() < 0.5:
                         sentence = ko_sentence(rng.choice(person_sentences), val)
                     elif labels and rng.random() < 0.7:
                         label = rng.choice(labels)
@@ -2032,6 +2565,9 @@ def build(
                 at = _place(text, pieces, rng, own_line)
                 text = _insert(text, spans, pieces, doc, entity, val, sentence, at, own_line, lang)
                 spans[-1].kind = kind
+                if not decoy_only and more:  # the list's other names, after the first
+                    start = spans[-1].start - sentence.index(val)
+                    spans += [Span(doc, start + o, start + o + len(m), entity, m) for o, m in more]
             texts.append(text)
             langs.append(lang)
     for s in spans:

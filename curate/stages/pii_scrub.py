@@ -10,9 +10,11 @@ with another script's digits (``１３８１２３４``, ``abc＠example.com``) 
 spelling and replaced in place (curate/pii/fold.py).
 
 Speed comes from not asking presidio about text that cannot match (curate/pii/prescreen.py,
-its triggers run by RE2), from running only the NER component of the spaCy model on name-like
-windows, batched (curate/pii/ner.py), and from running NER only for the entities asked for.
-Every pattern recognizer runs on every row, and libphonenumber tries every region of
+its triggers run by RE2; on each digest only the recognizers of entities whose trigger it holds,
+through presidio's pattern loop less its per-call clock reads and logs), from running only
+the NER component of the spaCy model on name-like windows, batched (curate/pii/ner.py), and
+from running NER only for the entities asked for. Every pattern recognizer runs on every row
+that holds its trigger, and libphonenumber tries every region of
 ``phone_regions`` whatever the row's language (a label is a guess, pages mix languages); the
 document's ``language`` column only adds shapes of its own (CN phone shapes in zh/ja rows,
 curate/pii/recognizers.py) and a language's own spaCy model (``ner_models``, French by
@@ -123,6 +125,7 @@ class PiiScrub(Stage):
         self.counts_type = pa.struct([(e, pa.int32()) for e in config.entities])
         self._recognizers: dict[str, list] = {}
         self._digester = None
+        self._gate = None
         self._trigger = ""
         self._ner = None
         self._names = None
@@ -139,11 +142,12 @@ class PiiScrub(Stage):
             from curate.pii.ko_ner import KiwiNer
             from curate.pii.names import GivenNameNer
             from curate.pii.ner import SpacyNer
-            from curate.pii.prescreen import Digester, trigger_regex
+            from curate.pii.prescreen import Digester, TriggerGate, trigger_regex
             from curate.pii.zh_ner import JiebaNer
 
             self._trigger = trigger_regex(self.pattern_entities)
             self._digester = Digester(self._trigger)
+            self._gate = TriggerGate(self.pattern_entities)
             self._ner = SpacyNer(self.config.ner_model)
             self._names = GivenNameNer()
             self._zh_ner = JiebaNer()
@@ -183,7 +187,8 @@ class PiiScrub(Stage):
                 jobs.append((ner, [i for i in rows if langs[i] == lang]))
         japanese = [i for i in rows if kana[i] or (han[i] and langs[i] == "ja")]
         if "zh" in on:
-            jobs.append((self._zh_ner, [i for i in rows if han[i] and i not in set(japanese)]))
+            ja = set(japanese)
+            jobs.append((self._zh_ner, [i for i in rows if han[i] and i not in ja]))
         if "ja" in on:
             jobs.append((self._ja_ner, japanese))
         if "ko" in on:
@@ -218,7 +223,7 @@ class PiiScrub(Stage):
                 continue
             digest, offsets = self._digester.digest(texts[i])
             to_recognizers += len(digest)
-            for r in analyze(digest, self._recognizers_for(langs[i])):
+            for r in analyze(digest, self._recognizers_for(langs[i]), self._gate):
                 if r.score >= cfg.score_threshold:
                     pos = to_text_offsets(offsets, r.start, r.end)
                     if pos is not None:
